@@ -1,0 +1,52 @@
+//! A horizontal bar chart of one indicator by unit, with each unit's target marked. Plain SVG:
+//! no chart library to download on a 2G link.
+
+use crate::components::format;
+use leptos::prelude::*;
+use shequ_model::rollup::Cell;
+
+#[derive(Clone)]
+pub struct Bar {
+    pub label: String,
+    pub cell: Cell,
+}
+
+#[component]
+pub fn BarChart(bars: Vec<Bar>, unit: String) -> impl IntoView {
+    let row_h = 28.0;
+    let label_w = 96.0;
+    let width = 340.0;
+    let plot_w = width - label_w - 56.0;
+    let max = bars
+        .iter()
+        .flat_map(|b| [b.cell.value, b.cell.target.and_then(|t| t.goal.or(t.min).or(t.max))])
+        .flatten()
+        .fold(0.0_f64, f64::max)
+        .max(1.0);
+    let height = row_h * bars.len() as f64 + 8.0;
+    let x = move |v: f64| label_w + v / max * plot_w;
+    let rows = bars
+        .into_iter()
+        .enumerate()
+        .map(|(i, b)| {
+            let y = 4.0 + i as f64 * row_h;
+            let v = b.cell.value.unwrap_or(0.0);
+            let tick = b.cell.target.and_then(|t| t.min.or(t.max)).map(|t| {
+                view! { <line x1=x(t) x2=x(t) y1=y y2=y + row_h - 6.0 class="target-tick"/> }
+            });
+            view! {
+                <g class=format::tone(&b.cell) data-testid="bar">
+                    <text x=label_w - 6.0 y=y + row_h / 2.0 + 1.0 text-anchor="end" class="bar-label">{b.label.clone()}</text>
+                    <rect x=label_w y=y + 3.0 width=(x(v) - label_w).max(1.0) height=row_h - 12.0 rx="3"/>
+                    {tick}
+                    <text x=x(v) + 4.0 y=y + row_h / 2.0 + 1.0 class="bar-value">{format::value(&b.cell, &unit)}</text>
+                </g>
+            }
+        })
+        .collect_view();
+    view! {
+        <svg class="chart" viewBox=format!("0 0 {width} {height}") role="img" aria-label="按单位的柱状图">
+            {rows}
+        </svg>
+    }
+}

@@ -1,0 +1,57 @@
+//! How figures and times are written on screen.
+
+use shequ_model::plan::Target;
+use shequ_model::rollup::{Cell, CellKind};
+
+pub fn number(v: f64) -> String {
+    if (v - v.round()).abs() < 1e-9 {
+        format!("{}", v.round() as i64)
+    } else {
+        format!("{v:.1}")
+    }
+}
+
+pub fn value(cell: &Cell, unit: &str) -> String {
+    match (cell.kind, cell.value) {
+        (_, None) => "—".into(),
+        (CellKind::Flag, Some(v)) => if v >= 1.0 { "是" } else { "否" }.into(),
+        (_, Some(v)) => format!("{}{}", number(v), unit),
+    }
+}
+
+pub fn target(t: Option<&Target>, kind: CellKind, unit: &str) -> String {
+    let Some(t) = t else { return "未定".into() };
+    if kind == CellKind::Flag {
+        return "是".into();
+    }
+    match (t.min, t.goal, t.max) {
+        (Some(lo), Some(g), _) => format!("{}–{}{unit}", number(lo), number(g)),
+        (Some(lo), None, Some(hi)) => format!("{}–{}{unit}", number(lo), number(hi)),
+        (Some(lo), None, None) => format!("≥{}{unit}", number(lo)),
+        (None, _, Some(hi)) => format!("≤{}{unit}", number(hi)),
+        _ => "未定".into(),
+    }
+}
+
+/// A CSS class by how far along a figure is.
+pub fn tone(cell: &Cell) -> &'static str {
+    match (cell.met, cell.progress) {
+        (Some(true), _) => "tone-met",
+        (_, Some(p)) if p >= 0.5 => "tone-half",
+        (Some(false), _) => "tone-low",
+        _ => "tone-none",
+    }
+}
+
+/// A time of day from epoch milliseconds, in local time.
+pub fn time(ms: u64) -> String {
+    let d = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(ms as f64));
+    format!(
+        "{}-{:02}-{:02} {:02}:{:02}",
+        d.get_full_year(),
+        d.get_month() + 1,
+        d.get_date(),
+        d.get_hours(),
+        d.get_minutes()
+    )
+}

@@ -1,0 +1,6 @@
+//! Reusable pieces of the pages.
+pub mod chart;
+pub mod field;
+pub mod format;
+pub mod picker;
+pub mod sync_bar;

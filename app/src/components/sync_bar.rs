@@ -1,0 +1,38 @@
+//! What is not yet synced, when the phone last synced, and the 同步 button.
+
+use crate::components::format;
+use crate::state::use_state;
+use leptos::prelude::*;
+
+#[component]
+pub fn SyncBar() -> impl IntoView {
+    let state = use_state();
+    let status = move || {
+        if state.syncing.get() {
+            match state.progress.get() {
+                Some((done, of)) if of > 0 => format!("正在同步… {done}/{of}"),
+                _ => "正在同步…".to_string(),
+            }
+        } else if state.pending.get() == 0 {
+            "全部已同步".to_string()
+        } else {
+            format!("{}条未同步", state.pending.get())
+        }
+    };
+    let last = move || match state.last_sync.get() {
+        Some(ms) => format!("上次同步:{}", format::time(ms)),
+        None => "尚未同步".to_string(),
+    };
+    view! {
+        <section class="sync-bar" data-testid="sync-bar">
+            <div>
+                <strong data-testid="sync-status">{status}</strong>
+                <span class="muted">{last}</span>
+            </div>
+            <button class="btn" on:click=move |_| state.sync_now() disabled=move || state.syncing.get()>
+                "同步"
+            </button>
+            {move || state.error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+        </section>
+    }
+}

@@ -1,0 +1,35 @@
+//! Shequ's phone app: a Leptos PWA for village and community workers, and the county and town
+//! pages for supervisors. Everything a worker saves goes to IndexedDB first ([`store`]) and
+//! reaches the server by [`sync`] whenever there is a connection.
+
+pub mod api;
+pub mod components;
+pub mod ids;
+pub mod routes;
+pub mod state;
+pub mod store;
+pub mod sync;
+
+use leptos::prelude::*;
+use leptos_router::components::{Route, Router, Routes};
+use leptos_router::path;
+
+#[component]
+pub fn App() -> impl IntoView {
+    let state = state::AppState::new();
+    provide_context(state);
+    state.start();
+    view! {
+        <Router>
+            <main class="page">
+                <Routes fallback=|| view! { <p class="empty">"页面不存在"</p> }>
+                    <Route path=path!("/") view=routes::home::Home/>
+                    <Route path=path!("/new/:form") view=routes::record::NewRecord/>
+                    <Route path=path!("/record/:id") view=routes::record::EditRecord/>
+                    <Route path=path!("/county") view=routes::report::CountyPage/>
+                    <Route path=path!("/town/:code") view=routes::report::TownPage/>
+                </Routes>
+            </main>
+        </Router>
+    }
+}

@@ -1,0 +1,113 @@
+//! The worker's home: the village's records, what is not yet synced, and the forms to fill in.
+
+use crate::components::picker::VillagePicker;
+use crate::components::sync_bar::SyncBar;
+use crate::state::use_state;
+use crate::store::{Db, LocalRecord};
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use shequ_model::Level;
+
+#[component]
+pub fn Home() -> impl IntoView {
+    let state = use_state();
+    view! {
+        <Show when=move || state.loaded.get() fallback=|| view! { <p class="muted">"读取中……"</p> }>
+            {move || match state.village.get() {
+                None => view! {
+                    <header class="bar"><h1>"社区建设工作台"</h1></header>
+                    <VillagePicker/>
+                    <nav class="links"><a href="/county">"县级看板"</a></nav>
+                }.into_any(),
+                Some(code) => view! { <Village code=code/> }.into_any(),
+            }}
+        </Show>
+    }
+}
+
+#[component]
+fn Village(code: String) -> impl IntoView {
+    let state = use_state();
+    let (records, set_records) = signal(Vec::<LocalRecord>::new());
+    let (changing, set_changing) = signal(false);
+    let scope = code.clone();
+    Effect::new(move |_| {
+        state.version.track();
+        let scope = scope.clone();
+        spawn_local(async move {
+            if let Ok(db) = Db::get().await {
+                match db.records_in(&scope).await {
+                    Ok(mut list) => {
+                        list.sort_by(|a, b| b.rev.clock.cmp(&a.rev.clock));
+                        set_records.set(list);
+                    }
+                    Err(e) => state.error.set(Some(e.to_string())),
+                }
+            }
+        });
+    });
+    let name = {
+        let code = code.clone();
+        move || state.area(&code).map(|a| a.name).unwrap_or_else(|| code.clone())
+    };
+    let town = {
+        let code = code.clone();
+        move || state.area(&code).and_then(|a| state.area(&a.parent))
+    };
+    let forms = move || {
+        state.plan.with(|p| p.as_ref().map(|p| p.forms.iter().filter(|f| f.level == Level::Village).cloned().collect::<Vec<_>>()).unwrap_or_default())
+    };
+    let list = move || {
+        let plan = state.plan.get();
+        records.get().into_iter().filter(|r| !r.rev.deleted).map(|r| {
+            let form = plan.as_ref().and_then(|p| p.form(&r.rev.form).cloned());
+            let form_name = form.as_ref().map(|f| f.name.clone()).unwrap_or_else(|| r.rev.form.clone());
+            let title = form.as_ref().and_then(|f| r.rev.content.get(&f.title_field)).and_then(|v| v.as_str()).unwrap_or("(无标题)").to_string();
+            let (mark, class) = match (&r.error, r.synced) {
+                (Some(_), _) => ("被拒收", "badge bad"),
+                (None, true) => ("已同步", "badge ok"),
+                (None, false) => ("未同步", "badge wait"),
+            };
+            view! {
+                <li class="record" data-testid="record" data-synced=r.synced.to_string()>
+                    <a href=format!("/record/{}", r.rev.record)>
+                        <span class="title">{title}</span>
+                        <span class="muted">{form_name}</span>
+                        <span class=class data-testid="sync-mark">{mark}</span>
+                    </a>
+                    {r.error.clone().map(|e| view! { <small class="error">{e}</small> })}
+                </li>
+            }
+        }).collect_view()
+    };
+    view! {
+        <header class="bar">
+            <h1>{name}</h1>
+            <span class="muted">{let town = town.clone(); move || town().map(|t| t.name)}</span>
+            <button class="btn small" on:click=move |_| set_changing.set(true)>"更换"</button>
+        </header>
+        <Show when=move || changing.get()>
+            <VillagePicker/>
+        </Show>
+        <SyncBar/>
+        <section class="card">
+            <h2>"填报"</h2>
+            <div class="form-grid">
+                {move || forms().into_iter().map(|f| view! {
+                    <a class="tile" href=format!("/new/{}", f.id) data-form=f.id.clone()>{f.name.clone()}</a>
+                }).collect_view()}
+            </div>
+        </section>
+        <section class="card">
+            <h2>"本村记录"</h2>
+            <ul class="records">{list}</ul>
+            <Show when=move || records.with(|r| r.is_empty())>
+                <p class="muted">"还没有记录。"</p>
+            </Show>
+        </section>
+        <nav class="links">
+            {move || town().map(|t| view! { <a href=format!("/town/{}", t.code)>{format!("{}看板", t.name)}</a> })}
+            <a href="/county">"县级看板"</a>
+        </nav>
+    }
+}

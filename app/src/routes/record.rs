@@ -1,0 +1,193 @@
+//! Creating and editing a record with the one generic form. Validation is the shared crate's, the
+//! same the server runs; a half-filled entry is kept on the phone as a draft until it is saved.
+
+use crate::components::field::{FieldInput, PersonOption};
+use crate::ids;
+use crate::state::use_state;
+use crate::store::{Db, LocalRecord};
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use leptos_router::hooks::{use_navigate, use_params_map};
+use shequ_model::plan::{FieldKind, Form};
+use shequ_model::record::{validate_content, validate_transition, Content, FieldError};
+use shequ_model::Revision;
+use std::collections::BTreeMap;
+
+#[component]
+pub fn NewRecord() -> impl IntoView {
+    let state = use_state();
+    let params = use_params_map();
+    let form = move || {
+        let id = params.read().get("form")?;
+        state.plan.with(|p| p.as_ref().and_then(|p| p.form(&id).cloned()))
+    };
+    view! {
+        {move || match (form(), state.village.get()) {
+            (Some(f), Some(unit)) => view! { <RecordForm form=f unit=unit existing=None /> }.into_any(),
+            _ => view! { <p class="empty">"找不到这个表单"</p> }.into_any(),
+        }}
+    }
+}
+
+#[component]
+pub fn EditRecord() -> impl IntoView {
+    let state = use_state();
+    let params = use_params_map();
+    let (found, set_found) = signal(None::<Option<LocalRecord>>);
+    Effect::new(move |_| {
+        let Some(id) = params.read().get("id") else { return };
+        spawn_local(async move {
+            let got = match Db::get().await {
+                Ok(db) => db.record(&id).await.ok().flatten(),
+                Err(_) => None,
+            };
+            set_found.set(Some(got));
+        });
+    });
+    view! {
+        {move || match found.get() {
+            None => view! { <p class="muted">"读取中……"</p> }.into_any(),
+            Some(None) => view! { <p class="empty">"找不到这条记录"</p> }.into_any(),
+            Some(Some(rec)) => match state.plan.with(|p| p.as_ref().and_then(|p| p.form(&rec.rev.form).cloned())) {
+                Some(f) => view! { <RecordForm form=f unit=rec.rev.unit.clone() existing=Some(rec) /> }.into_any(),
+                None => view! { <p class="empty">"计划中没有这个表单"</p> }.into_any(),
+            },
+        }}
+    }
+}
+
+fn draft_key(form: &str, existing: &Option<LocalRecord>) -> String {
+    match existing {
+        Some(r) => format!("draft:{}", r.rev.record),
+        None => format!("draft:new:{form}"),
+    }
+}
+
+#[component]
+fn RecordForm(form: Form, unit: String, existing: Option<LocalRecord>) -> impl IntoView {
+    let state = use_state();
+    let navigate = use_navigate();
+    let initial: Content = existing.as_ref().map(|r| r.rev.content.clone()).unwrap_or_default();
+    let values = RwSignal::new(initial.clone());
+    let errors = RwSignal::new(BTreeMap::<String, String>::new());
+    let (saving, set_saving) = signal(false);
+    let (message, set_message) = signal(None::<String>);
+    let (people, set_people) = signal(Vec::<PersonOption>::new());
+    let key = draft_key(&form.id, &existing);
+
+    // A draft left by a killed tab comes back; the register fills the person pickers.
+    {
+        let key = key.clone();
+        let unit = unit.clone();
+        let registers: Vec<String> = form.fields.iter().filter(|f| f.kind == FieldKind::Person).map(|f| f.register.clone()).collect();
+        let plan = state.plan.get_untracked();
+        spawn_local(async move {
+            let Ok(db) = Db::get().await else { return };
+            if let Ok(Some(Some(draft))) = db.meta::<Option<Content>>(&key).await {
+                values.set(draft);
+            }
+            if let (false, Some(plan)) = (registers.is_empty(), plan) {
+                let recs = db.records_in(&unit).await.unwrap_or_default();
+                let mut list = Vec::new();
+                for r in recs.iter().filter(|r| registers.contains(&r.rev.form) && !r.rev.deleted) {
+                    let title = plan.form(&r.rev.form).map(|f| f.title_field.clone()).unwrap_or_default();
+                    let name = r.rev.content.get(&title).and_then(|v| v.as_str()).unwrap_or("").to_string();
+                    list.push((r.rev.record.to_string(), name));
+                }
+                set_people.set(list);
+            }
+        });
+    }
+    {
+        let key = key.clone();
+        let initial = initial.clone();
+        Effect::new(move |first: Option<()>| {
+            let now = values.get();
+            if first.is_some() && now != initial {
+                let key = key.clone();
+                spawn_local(async move {
+                    if let Ok(db) = Db::get().await {
+                        let _ = db.set_meta(&key, &Some(now)).await;
+                    }
+                });
+            }
+        });
+    }
+
+    let form_for_save = form.clone();
+    let existing_for_save = existing.clone();
+    let save = move |_| {
+        let content = values.get_untracked();
+        let mut problems: Vec<FieldError> = validate_content(&form_for_save, &content).err().unwrap_or_default();
+        if let Some(old) = &existing_for_save {
+            problems.extend(validate_transition(&form_for_save, &old.rev.content, &content).err().unwrap_or_default());
+        }
+        if !problems.is_empty() {
+            errors.set(problems.into_iter().map(|e| (e.field, e.message)).collect());
+            set_message.set(Some("有些内容需要修改,见标红处".into()));
+            return;
+        }
+        errors.set(BTreeMap::new());
+        set_saving.set(true);
+        let rev = Revision {
+            record: existing_for_save.as_ref().map(|r| r.rev.record).unwrap_or_else(ids::new_id),
+            rev: ids::new_id(),
+            parent: existing_for_save.as_ref().map(|r| r.rev.rev),
+            device: String::new(),
+            clock: 0,
+            form: form_for_save.id.clone(),
+            unit: unit.clone(),
+            deleted: false,
+            content,
+        };
+        let key = key.clone();
+        let navigate = navigate.clone();
+        spawn_local(async move {
+            let result = async {
+                let db = Db::get().await?;
+                let rev = Revision { device: db.device_id().await?, ..rev };
+                db.save(rev, ids::now_ms()).await?;
+                let _ = db.set_meta(&key, &None::<Content>).await;
+                Ok::<_, crate::store::StoreError>(())
+            }
+            .await;
+            set_saving.set(false);
+            match result {
+                Ok(()) => {
+                    state.refresh_pending().await;
+                    state.version.update(|v| *v += 1);
+                    state.sync_now();
+                    navigate("/", Default::default());
+                }
+                Err(e) => set_message.set(Some(format!("{e}。内容仍在表单中,请重试。"))),
+            }
+        });
+    };
+
+    let saved_states: BTreeMap<String, String> = existing
+        .as_ref()
+        .map(|r| {
+            r.rev.content.iter().filter_map(|(k, v)| v.get("state").and_then(|s| s.as_str()).map(|s| (k.clone(), s.to_string()))).collect()
+        })
+        .unwrap_or_default();
+    let fields = form.fields.clone();
+    let title = if existing.is_some() { format!("修改:{}", form.name) } else { format!("新建:{}", form.name) };
+    view! {
+        <header class="bar">
+            <a href="/" class="back">"‹ 返回"</a>
+            <h1>{title}</h1>
+        </header>
+        <form class="record-form" on:submit=move |ev| ev.prevent_default()>
+            {fields.into_iter().map(|f| {
+                let fid = f.id.clone();
+                let error = Signal::derive(move || errors.with(|e| e.get(&fid).cloned()));
+                let saved = saved_states.get(&f.id).cloned();
+                view! {
+                    <FieldInput field=f values=values error=error saved_state=saved people=people />
+                }
+            }).collect_view()}
+            {move || message.get().map(|m| view! { <p class="error" role="alert">{m}</p> })}
+            <button type="button" class="btn primary big" on:click=save disabled=move || saving.get()>"保存"</button>
+        </form>
+    }
+}

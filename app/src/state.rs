@@ -1,0 +1,181 @@
+//! The app's shared state: signals handed out through context, and the sync scheduler.
+//!
+//! Sync runs when the app starts, on the browser's `online` event, after every save, on the 同步
+//! button, and again after a failure with exponential backoff and jitter (5 s doubling to 5 min).
+
+use crate::store::Db;
+use crate::{api, ids, sync};
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use shequ_model::area::Area;
+use shequ_model::Plan;
+use std::cell::Cell;
+use std::sync::Arc;
+use wasm_bindgen::prelude::*;
+
+#[derive(Clone, Copy)]
+pub struct AppState {
+    pub plan: RwSignal<Option<Arc<Plan>>>,
+    pub areas: RwSignal<Arc<Vec<Area>>>,
+    /// The village this phone records for.
+    pub village: RwSignal<Option<String>>,
+    /// Whether the village choice has been read from the phone yet.
+    pub loaded: RwSignal<bool>,
+    pub pending: RwSignal<u32>,
+    pub last_sync: RwSignal<Option<u64>>,
+    pub syncing: RwSignal<bool>,
+    pub progress: RwSignal<Option<(usize, usize)>>,
+    pub error: RwSignal<Option<String>>,
+    /// Bumped whenever the records on the phone change, so lists reload.
+    pub version: RwSignal<u32>,
+}
+
+thread_local! {
+    static RETRY_MS: Cell<u32> = const { Cell::new(0) };
+    static RETRY_GEN: Cell<u32> = const { Cell::new(0) };
+}
+
+impl AppState {
+    pub fn new() -> Self {
+        AppState {
+            plan: RwSignal::new(None),
+            areas: RwSignal::new(Arc::new(Vec::new())),
+            village: RwSignal::new(None),
+            loaded: RwSignal::new(false),
+            pending: RwSignal::new(0),
+            last_sync: RwSignal::new(None),
+            syncing: RwSignal::new(false),
+            progress: RwSignal::new(None),
+            error: RwSignal::new(None),
+            version: RwSignal::new(0),
+        }
+    }
+
+    pub fn area(&self, code: &str) -> Option<Area> {
+        self.areas.with(|a| a.iter().find(|x| x.code == code).cloned())
+    }
+
+    /// Loads what the phone has, then refreshes plan and areas from the server when it can.
+    pub fn start(self) {
+        spawn_local(async move {
+            match Db::get().await {
+                Ok(db) => {
+                    if let Ok(Some(p)) = db.meta::<Plan>("plan").await {
+                        self.plan.set(Some(Arc::new(p)));
+                    }
+                    if let Ok(Some(a)) = db.meta::<Vec<Area>>("areas").await {
+                        self.areas.set(Arc::new(a));
+                    }
+                    if let Ok(v) = db.meta::<String>("village").await {
+                        self.village.set(v);
+                    }
+                    self.last_sync.set(db.meta::<u64>("last_sync").await.ok().flatten());
+                    self.refresh_pending().await;
+                }
+                Err(e) => self.error.set(Some(e.to_string())),
+            }
+            self.loaded.set(true);
+            self.refresh_reference().await;
+            self.sync_now();
+        });
+        let on_online = Closure::<dyn Fn()>::new(move || self.sync_now());
+        if let Some(w) = web_sys::window() {
+            let _ = w.add_event_listener_with_callback("online", on_online.as_ref().unchecked_ref());
+        }
+        on_online.forget();
+    }
+
+    async fn refresh_reference(self) {
+        let Ok(db) = Db::get().await else { return };
+        if let Ok(p) = api::plan().await {
+            let _ = db.set_meta("plan", &p).await;
+            self.plan.set(Some(Arc::new(p)));
+        }
+        if let Ok(a) = api::areas().await {
+            let _ = db.set_meta("areas", &a).await;
+            self.areas.set(Arc::new(a));
+        }
+    }
+
+    pub async fn refresh_pending(self) {
+        if let Ok(db) = Db::get().await {
+            if let Ok(n) = db.pending_count().await {
+                self.pending.set(n);
+            }
+        }
+    }
+
+    pub fn choose_village(self, code: String) {
+        spawn_local(async move {
+            if let Ok(db) = Db::get().await {
+                if let Err(e) = db.set_meta("village", &code).await {
+                    self.error.set(Some(e.to_string()));
+                    return;
+                }
+            }
+            self.village.set(Some(code));
+            self.version.update(|v| *v += 1);
+            self.sync_now();
+        });
+    }
+
+    /// Starts a sync unless one is running.
+    pub fn sync_now(self) {
+        let Some(scope) = self.village.get_untracked() else { return };
+        if self.syncing.get_untracked() {
+            return;
+        }
+        self.syncing.set(true);
+        spawn_local(async move {
+            let result = async {
+                let db = Db::get().await?;
+                sync::sync_once(&db, &scope, &|done, of| self.progress.set(Some((done, of)))).await
+            }
+            .await;
+            self.syncing.set(false);
+            self.progress.set(None);
+            self.refresh_pending().await;
+            self.version.update(|v| *v += 1);
+            match result {
+                Ok(report) => {
+                    RETRY_MS.with(|r| r.set(0));
+                    self.last_sync.set(Some(ids::now_ms()));
+                    self.error.set((report.refused > 0).then(|| format!("有{}条记录被服务器拒收,请查看标红的记录", report.refused)));
+                }
+                Err(e) => {
+                    self.error.set(Some(e.to_string()));
+                    self.retry_later();
+                }
+            }
+        });
+    }
+
+    fn retry_later(self) {
+        let delay = RETRY_MS.with(|r| {
+            let next = if r.get() == 0 { 5_000 } else { (r.get() * 2).min(300_000) };
+            r.set(next);
+            next
+        });
+        let jittered = delay / 2 + (js_sys::Math::random() * (delay / 2) as f64) as u32;
+        let generation = RETRY_GEN.with(|g| {
+            g.set(g.get() + 1);
+            g.get()
+        });
+        spawn_local(async move {
+            gloo_timers::future::TimeoutFuture::new(jittered).await;
+            if RETRY_GEN.with(|g| g.get()) == generation {
+                self.sync_now();
+            }
+        });
+    }
+}
+
+impl Default for AppState {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+pub fn use_state() -> AppState {
+    expect_context::<AppState>()
+}

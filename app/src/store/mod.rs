@@ -1,0 +1,324 @@
+//! The phone's storage: the only module that touches IndexedDB.
+//!
+//! Four object stores:
+//! * `records`: the device's current revision of each record (`{id, unit, body}`), with a `unit`
+//!   index; `body` is the JSON of a [`LocalRecord`];
+//! * `outbox`: revisions saved here and not yet acknowledged by the server (`{rev, record, body}`),
+//!   with a `record` index;
+//! * `meta`: small settings and sync state by key (device id, clock, chosen village, pull cursors,
+//!   cached plan and areas, last sync time);
+//!
+//! Bodies are kept as JSON text so that every value (the 64-bit clock included) round-trips
+//! exactly. Every change that must be atomic happens in one IndexedDB transaction: saving a record
+//! writes the record, its outbox entry and the clock together; acknowledging a push removes the
+//! outbox entry and marks the record synced together; applying a pulled page stores the records
+//! and the new cursor together.
+
+use rexie::{Index, KeyRange, ObjectStore, Rexie, Transaction, TransactionMode};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use shequ_model::sync::{decide_apply, Apply, Hlc, PullPage, PushOutcome, PushResult};
+use shequ_model::Revision;
+use std::cell::RefCell;
+use std::rc::Rc;
+use wasm_bindgen::JsValue;
+
+const DB_NAME: &str = "shequ";
+const RECORDS: &str = "records";
+const OUTBOX: &str = "outbox";
+const META: &str = "meta";
+
+/// A record as the device holds it.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct LocalRecord {
+    pub rev: Revision,
+    /// Whether the server has acknowledged this revision.
+    pub synced: bool,
+    /// Why the server refused the last push of it, in Chinese.
+    #[serde(default)]
+    pub error: Option<String>,
+}
+
+/// A storage failure, worded for the worker.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoreError(pub String);
+
+impl std::fmt::Display for StoreError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "本机存储出错:{}", self.0)
+    }
+}
+
+impl From<rexie::Error> for StoreError {
+    fn from(e: rexie::Error) -> Self {
+        let text = e.to_string();
+        if text.contains("Quota") {
+            StoreError("手机存储空间不足,请清理空间后重试(已保存的记录不会丢失)".into())
+        } else {
+            StoreError(text)
+        }
+    }
+}
+
+impl From<serde_json::Error> for StoreError {
+    fn from(e: serde_json::Error) -> Self {
+        StoreError(format!("数据格式错误:{e}"))
+    }
+}
+
+type Result<T> = std::result::Result<T, StoreError>;
+
+#[derive(Serialize, Deserialize)]
+struct Row {
+    id: String,
+    unit: String,
+    body: String,
+}
+
+#[derive(Serialize, Deserialize)]
+struct OutRow {
+    rev: String,
+    record: String,
+    body: String,
+}
+
+#[derive(Serialize, Deserialize)]
+struct MetaRow {
+    key: String,
+    value: String,
+}
+
+fn only(key: &JsValue) -> Result<KeyRange> {
+    KeyRange::only(key).map_err(|e| StoreError(e.to_string()))
+}
+
+fn to_js<T: Serialize>(v: &T) -> Result<JsValue> {
+    serde_wasm_bindgen::to_value(v).map_err(|e| StoreError(e.to_string()))
+}
+
+fn from_js<T: DeserializeOwned>(v: JsValue) -> Result<T> {
+    serde_wasm_bindgen::from_value(v).map_err(|e| StoreError(e.to_string()))
+}
+
+/// The device's database.
+#[derive(Clone)]
+pub struct Db {
+    rexie: Rc<Rexie>,
+}
+
+thread_local! {
+    static OPEN: RefCell<Option<Db>> = const { RefCell::new(None) };
+}
+
+impl Db {
+    /// The app's database, opened once per page.
+    pub async fn get() -> Result<Db> {
+        if let Some(db) = OPEN.with(|o| o.borrow().clone()) {
+            return Ok(db);
+        }
+        let db = Db::open(DB_NAME).await?;
+        OPEN.with(|o| *o.borrow_mut() = Some(db.clone()));
+        Ok(db)
+    }
+
+    /// Opens (creating if needed) a database by name; tests use their own names.
+    pub async fn open(name: &str) -> Result<Db> {
+        let rexie = Rexie::builder(name)
+            .version(1)
+            .add_object_store(ObjectStore::new(RECORDS).key_path("id").add_index(Index::new("unit", "unit")))
+            .add_object_store(ObjectStore::new(OUTBOX).key_path("rev").add_index(Index::new("record", "record")))
+            .add_object_store(ObjectStore::new(META).key_path("key"))
+            .build()
+            .await?;
+        Ok(Db { rexie: Rc::new(rexie) })
+    }
+
+    /// Deletes a database by name (tests).
+    pub async fn destroy(name: &str) -> Result<()> {
+        Rexie::delete(name).await?;
+        Ok(())
+    }
+
+    fn tx(&self, stores: &[&str], write: bool) -> Result<Transaction> {
+        let mode = if write { TransactionMode::ReadWrite } else { TransactionMode::ReadOnly };
+        Ok(self.rexie.transaction(stores, mode)?)
+    }
+
+    async fn finish(tx: Transaction) -> Result<()> {
+        if tx.done().await?.is_committed() {
+            Ok(())
+        } else {
+            Err(StoreError("写入未完成,请重试".into()))
+        }
+    }
+
+    pub async fn meta<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>> {
+        let tx = self.tx(&[META], false)?;
+        let got = tx.store(META)?.get(JsValue::from_str(key)).await?;
+        match got {
+            None => Ok(None),
+            Some(v) if v.is_undefined() => Ok(None),
+            Some(v) => {
+                let row: MetaRow = from_js(v)?;
+                Ok(Some(serde_json::from_str(&row.value)?))
+            }
+        }
+    }
+
+    pub async fn set_meta<T: Serialize>(&self, key: &str, value: &T) -> Result<()> {
+        let tx = self.tx(&[META], true)?;
+        let row = MetaRow { key: key.into(), value: serde_json::to_string(value)? };
+        tx.store(META)?.put(&to_js(&row)?, None).await?;
+        Self::finish(tx).await
+    }
+
+    /// This device's id, made on first use.
+    pub async fn device_id(&self) -> Result<String> {
+        if let Some(id) = self.meta::<String>("device").await? {
+            return Ok(id);
+        }
+        let id = crate::ids::new_id().to_string();
+        self.set_meta("device", &id).await?;
+        Ok(id)
+    }
+
+    /// Saves a new revision made on this device: the record, its outbox entry and the advanced
+    /// clock, in one transaction. The revision's clock is set here.
+    pub async fn save(&self, mut rev: Revision, now_ms: u64) -> Result<Revision> {
+        let tx = self.tx(&[RECORDS, OUTBOX, META], true)?;
+        let meta = tx.store(META)?;
+        let mut hlc: Hlc = match meta.get(JsValue::from_str("hlc")).await? {
+            Some(v) if !v.is_undefined() => serde_json::from_str(&from_js::<MetaRow>(v)?.value)?,
+            _ => Hlc::default(),
+        };
+        rev.clock = hlc.tick(now_ms);
+        meta.put(&to_js(&MetaRow { key: "hlc".into(), value: serde_json::to_string(&hlc)? })?, None).await?;
+        let local = LocalRecord { rev: rev.clone(), synced: false, error: None };
+        let row = Row { id: rev.record.to_string(), unit: rev.unit.clone(), body: serde_json::to_string(&local)? };
+        tx.store(RECORDS)?.put(&to_js(&row)?, None).await?;
+        let out = OutRow { rev: rev.rev.to_string(), record: rev.record.to_string(), body: serde_json::to_string(&rev)? };
+        tx.store(OUTBOX)?.put(&to_js(&out)?, None).await?;
+        Self::finish(tx).await?;
+        Ok(rev)
+    }
+
+    /// The records of a unit.
+    pub async fn records_in(&self, unit: &str) -> Result<Vec<LocalRecord>> {
+        let tx = self.tx(&[RECORDS], false)?;
+        let range = only(&JsValue::from_str(unit))?;
+        let rows = tx.store(RECORDS)?.index("unit")?.get_all(Some(range), None).await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in rows {
+            let row: Row = from_js(r)?;
+            out.push(serde_json::from_str(&row.body)?);
+        }
+        Ok(out)
+    }
+
+    pub async fn record(&self, id: &str) -> Result<Option<LocalRecord>> {
+        let tx = self.tx(&[RECORDS], false)?;
+        match tx.store(RECORDS)?.get(JsValue::from_str(id)).await? {
+            Some(v) if !v.is_undefined() => Ok(Some(serde_json::from_str(&from_js::<Row>(v)?.body)?)),
+            _ => Ok(None),
+        }
+    }
+
+    /// Up to `limit` unsynced revisions, oldest first (revision ids are time-ordered).
+    pub async fn outbox(&self, limit: u32) -> Result<Vec<Revision>> {
+        let tx = self.tx(&[OUTBOX], false)?;
+        let rows = tx.store(OUTBOX)?.get_all(None, Some(limit)).await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in rows {
+            out.push(serde_json::from_str(&from_js::<OutRow>(r)?.body)?);
+        }
+        Ok(out)
+    }
+
+    pub async fn pending_count(&self) -> Result<u32> {
+        let tx = self.tx(&[OUTBOX], false)?;
+        Ok(tx.store(OUTBOX)?.count(None).await?)
+    }
+
+    /// Takes the server's answers to a push: an acknowledged revision leaves the outbox, and its
+    /// record is marked synced once nothing of it is left there; a refused one stays, with the
+    /// reason shown on the record. All in one transaction.
+    pub async fn take_results(&self, results: &[PushResult]) -> Result<()> {
+        let tx = self.tx(&[RECORDS, OUTBOX], true)?;
+        let records = tx.store(RECORDS)?;
+        let outbox = tx.store(OUTBOX)?;
+        for r in results {
+            let key = JsValue::from_str(&r.rev.to_string());
+            let Some(v) = outbox.get(key.clone()).await? else { continue };
+            if v.is_undefined() {
+                continue;
+            }
+            let out: OutRow = from_js(v)?;
+            let rec_key = JsValue::from_str(&out.record);
+            let acked = r.outcome.acknowledged();
+            if acked {
+                outbox.delete(key).await?;
+            }
+            let Some(rv) = records.get(rec_key.clone()).await? else { continue };
+            if rv.is_undefined() {
+                continue;
+            }
+            let mut row: Row = from_js(rv)?;
+            let mut local: LocalRecord = serde_json::from_str(&row.body)?;
+            if acked {
+                let left = outbox.index("record")?.count(Some(only(&rec_key)?)).await?;
+                if left == 0 && local.rev.rev == r.rev {
+                    local.synced = true;
+                    local.error = None;
+                }
+            } else if let PushOutcome::Rejected { reason, errors } = &r.outcome {
+                let detail: Vec<String> = errors.iter().map(|e| format!("{}:{}", e.field, e.message)).collect();
+                local.error = Some(if detail.is_empty() { reason.clone() } else { format!("{reason}({})", detail.join(";")) });
+            }
+            row.body = serde_json::to_string(&local)?;
+            records.put(&to_js(&row)?, None).await?;
+        }
+        Self::finish(tx).await
+    }
+
+    /// Applies one pulled page and stores the new cursor for `scope`, in one transaction, so a
+    /// killed tab resumes from the last page it applied. Never overwrites a record with unsynced
+    /// local changes.
+    pub async fn apply_page(&self, scope: &str, page: &PullPage) -> Result<usize> {
+        let tx = self.tx(&[RECORDS, OUTBOX, META], true)?;
+        let records = tx.store(RECORDS)?;
+        let outbox = tx.store(OUTBOX)?;
+        let mut taken = 0;
+        for c in &page.changes {
+            let id = JsValue::from_str(&c.revision.record.to_string());
+            let local: Option<LocalRecord> = match records.get(id.clone()).await? {
+                Some(v) if !v.is_undefined() => Some(serde_json::from_str(&from_js::<Row>(v)?.body)?),
+                _ => None,
+            };
+            let pending = outbox.index("record")?.count(Some(only(&id)?)).await? > 0;
+            if decide_apply(&c.revision, local.as_ref().map(|l| &l.rev), pending) == Apply::Take {
+                let local = LocalRecord { rev: c.revision.clone(), synced: true, error: None };
+                let row = Row { id: c.revision.record.to_string(), unit: c.revision.unit.clone(), body: serde_json::to_string(&local)? };
+                records.put(&to_js(&row)?, None).await?;
+                taken += 1;
+            }
+        }
+        let meta = tx.store(META)?;
+        if let Some(seen) = page.changes.iter().map(|c| c.revision.clock).max() {
+            // Clocks move past everything this device has seen, so its next edit wins.
+            let mut hlc: Hlc = match meta.get(JsValue::from_str("hlc")).await? {
+                Some(v) if !v.is_undefined() => serde_json::from_str(&from_js::<MetaRow>(v)?.value)?,
+                _ => Hlc::default(),
+            };
+            hlc.observe(seen);
+            meta.put(&to_js(&MetaRow { key: "hlc".into(), value: serde_json::to_string(&hlc)? })?, None).await?;
+        }
+        let cursor = MetaRow { key: format!("cursor:{scope}"), value: page.cursor.to_string() };
+        meta.put(&to_js(&cursor)?, None).await?;
+        Self::finish(tx).await?;
+        Ok(taken)
+    }
+
+    pub async fn cursor(&self, scope: &str) -> Result<i64> {
+        Ok(self.meta::<i64>(&format!("cursor:{scope}")).await?.unwrap_or(0))
+    }
+}

@@ -1,0 +1,328 @@
+//! The division hierarchy (city → county → town → village) and the national division-code CSV
+//! format (`code,name,level,parent_code`) that `shequ-server import-areas` reads.
+//!
+//! Codes are the statistical division codes: 4 digits for a city, 6 for a county, 9 for a town,
+//! 12 for a village-level unit, and a child's code always starts with its parent's. Shequ relies on
+//! that prefix rule to find a subtree, so the parser refuses a file that breaks it.
+
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+
+/// Level of an org unit. Wire format: stable (lower-case names).
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[serde(rename_all = "snake_case")]
+pub enum Level {
+    City,
+    County,
+    Town,
+    Village,
+}
+
+impl Level {
+    pub fn parse(s: &str) -> Option<Level> {
+        match s {
+            "city" => Some(Level::City),
+            "county" => Some(Level::County),
+            "town" => Some(Level::Town),
+            "village" => Some(Level::Village),
+            _ => None,
+        }
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::City => "city",
+            Level::County => "county",
+            Level::Town => "town",
+            Level::Village => "village",
+        }
+    }
+    /// Chinese name, as the UI shows it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Level::City => "市",
+            Level::County => "县(区)",
+            Level::Town => "镇(街)",
+            Level::Village => "村(社区)",
+        }
+    }
+    /// Number of digits of a code at this level.
+    pub fn code_len(self) -> usize {
+        match self {
+            Level::City => 4,
+            Level::County => 6,
+            Level::Town => 9,
+            Level::Village => 12,
+        }
+    }
+}
+
+impl fmt::Display for Level {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One org unit. Wire format: stable.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct Area {
+    pub code: String,
+    pub name: String,
+    pub level: Level,
+    pub parent: String,
+}
+
+impl Area {
+    /// Whether `code` is this unit or lies below it.
+    pub fn contains(&self, code: &str) -> bool {
+        code.starts_with(&self.code)
+    }
+}
+
+/// One problem in an areas file, with its line number (1-based, the header is line 1).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AreaError {
+    pub line: usize,
+    pub message: String,
+}
+
+impl fmt::Display for AreaError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "line {}: {}", self.line, self.message)
+    }
+}
+
+/// Splits one CSV line, honouring double quotes.
+fn split_csv(line: &str) -> Result<Vec<String>, String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut quoted = false;
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (c, quoted) {
+            ('"', true) if chars.peek() == Some(&'"') => {
+                chars.next();
+                cur.push('"');
+            }
+            ('"', true) => quoted = false,
+            ('"', false) if cur.is_empty() => quoted = true,
+            (',', false) => out.push(std::mem::take(&mut cur)),
+            (c, _) => cur.push(c),
+        }
+    }
+    if quoted {
+        return Err("unterminated quote".into());
+    }
+    out.push(cur);
+    Ok(out)
+}
+
+/// Parses an areas file and checks it against itself and the areas already `known` (the
+/// database). Returns every error found, or the rows in file order. Nothing is partially valid:
+/// a caller imports all the rows or none.
+pub fn parse_areas_csv(text: &str, known: &HashMap<String, Area>) -> Result<Vec<Area>, Vec<AreaError>> {
+    let mut errors = Vec::new();
+    let mut rows: Vec<(usize, Area)> = Vec::new();
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let mut lines = text.lines().enumerate();
+    match lines.next() {
+        Some((_, h)) if h.trim() == "code,name,level,parent_code" => {}
+        Some((_, h)) => errors.push(AreaError {
+            line: 1,
+            message: format!("header must be `code,name,level,parent_code`, found `{}`", h.trim()),
+        }),
+        None => errors.push(AreaError { line: 1, message: "the file is empty".into() }),
+    }
+    for (i, raw) in lines {
+        let line = i + 1;
+        let raw = raw.trim_end_matches('\r');
+        if raw.trim().is_empty() {
+            continue;
+        }
+        let cols = match split_csv(raw) {
+            Ok(c) => c,
+            Err(e) => {
+                errors.push(AreaError { line, message: e });
+                continue;
+            }
+        };
+        if cols.len() != 4 {
+            errors.push(AreaError { line, message: format!("expected 4 columns, found {}", cols.len()) });
+            continue;
+        }
+        let (code, name, level, parent) =
+            (cols[0].trim(), cols[1].trim(), cols[2].trim(), cols[3].trim());
+        let Some(lvl) = Level::parse(level) else {
+            errors.push(AreaError {
+                line,
+                message: format!("unknown level `{level}` (expected city, county, town or village)"),
+            });
+            continue;
+        };
+        let mut bad = |m: String| errors.push(AreaError { line, message: m });
+        if code.is_empty() || !code.bytes().all(|b| b.is_ascii_digit()) {
+            bad(format!("code `{code}` is not a number"));
+            continue;
+        }
+        if code.len() != lvl.code_len() {
+            bad(format!("a {lvl} code has {} digits, `{code}` has {}", lvl.code_len(), code.len()));
+            continue;
+        }
+        if name.is_empty() {
+            bad(format!("code {code} has no name"));
+            continue;
+        }
+        if parent.is_empty() || !parent.bytes().all(|b| b.is_ascii_digit()) {
+            bad(format!("parent code `{parent}` is not a number"));
+            continue;
+        }
+        if !code.starts_with(parent) || code == parent {
+            bad(format!("code {code} does not lie under its parent {parent}"));
+            continue;
+        }
+        rows.push((
+            line,
+            Area { code: code.into(), name: name.into(), level: lvl, parent: parent.into() },
+        ));
+    }
+    // Cross-row checks: duplicates, renames, parents.
+    let mut seen: HashMap<&str, (usize, &Area)> = HashMap::new();
+    for (line, a) in &rows {
+        if let Some((first, prev)) = seen.get(a.code.as_str()) {
+            if prev != &a {
+                errors.push(AreaError {
+                    line: *line,
+                    message: format!(
+                        "code {} is used again with another name or parent (first on line {first} as {})",
+                        a.code, prev.name
+                    ),
+                });
+            }
+            continue;
+        }
+        seen.insert(&a.code, (*line, a));
+        if let Some(k) = known.get(&a.code) {
+            if k.name != a.name || k.level != a.level || k.parent != a.parent {
+                errors.push(AreaError {
+                    line: *line,
+                    message: format!(
+                        "code {} is already known as {} ({}, parent {}); this file names it {} ({}, parent {})",
+                        a.code, k.name, k.level, k.parent, a.name, a.level, a.parent
+                    ),
+                });
+            }
+        }
+    }
+    for (line, a) in &rows {
+        let parent = seen.get(a.parent.as_str()).map(|(_, p)| *p).or_else(|| known.get(&a.parent));
+        match parent {
+            Some(p) if p.level >= a.level => errors.push(AreaError {
+                line: *line,
+                message: format!("{} ({}) cannot lie under {} ({})", a.code, a.level, p.code, p.level),
+            }),
+            Some(_) => {}
+            // A county or city may hang from a province or city that Shequ does not keep.
+            None if a.level <= Level::County => {}
+            None => errors.push(AreaError {
+                line: *line,
+                message: format!("unknown parent {} of {} {}", a.parent, a.code, a.name),
+            }),
+        }
+    }
+    if errors.is_empty() {
+        let mut out: Vec<Area> = Vec::new();
+        let mut done = std::collections::HashSet::new();
+        for (_, a) in rows {
+            if done.insert(a.code.clone()) {
+                out.push(a);
+            }
+        }
+        Ok(out)
+    } else {
+        errors.sort_by_key(|e| e.line);
+        Err(errors)
+    }
+}
+
+/// The hierarchy in memory, for rollups and pickers.
+#[derive(Clone, Debug, Default)]
+pub struct AreaTree {
+    pub by_code: BTreeMap<String, Area>,
+    pub children: BTreeMap<String, Vec<String>>,
+}
+
+impl AreaTree {
+    pub fn new(areas: impl IntoIterator<Item = Area>) -> Self {
+        let mut t = AreaTree::default();
+        for a in areas {
+            t.children.entry(a.parent.clone()).or_default().push(a.code.clone());
+            t.by_code.insert(a.code.clone(), a);
+        }
+        for v in t.children.values_mut() {
+            v.sort();
+        }
+        t
+    }
+    pub fn get(&self, code: &str) -> Option<&Area> {
+        self.by_code.get(code)
+    }
+    pub fn children_of(&self, code: &str) -> impl Iterator<Item = &Area> {
+        self.children.get(code).into_iter().flatten().filter_map(|c| self.by_code.get(c))
+    }
+    /// Every unit at `level` inside `root` (root included if it is at that level).
+    pub fn descendants_at(&self, root: &str, level: Level) -> Vec<&Area> {
+        self.by_code.range(root.to_string()..).take_while(|(c, _)| c.starts_with(root)).map(|(_, a)| a)
+            .filter(|a| a.level == level)
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = "code,name,level,parent_code\n610324,扶风县,county,6103\n610324001,城关街道,town,610324\n610324001001,飞凤社区居委会,village,610324001\n";
+
+    #[test]
+    fn parses_a_good_file() {
+        let a = parse_areas_csv(GOOD, &HashMap::new()).unwrap();
+        assert_eq!(a.len(), 3);
+        assert_eq!(a[2].level, Level::Village);
+        assert_eq!(a[2].parent, "610324001");
+    }
+
+    #[test]
+    fn lists_every_error_with_its_line() {
+        let bad = "code,name,level,parent_code\n610324,扶风县,county,6103\n610324001,城关街道,hamlet,610324\n610324002001,某村,village,610324002\n610324,别的县,county,6103\n61032400100x,坏,village,610324001\n610324001002,缺列,village\n";
+        let e = parse_areas_csv(bad, &HashMap::new()).unwrap_err();
+        let lines: Vec<usize> = e.iter().map(|e| e.line).collect();
+        assert_eq!(lines, vec![3, 4, 5, 6, 7], "{e:?}");
+        assert!(e[0].message.contains("unknown level"));
+        assert!(e[1].message.contains("unknown parent"));
+        assert!(e[2].message.contains("used again"));
+    }
+
+    #[test]
+    fn a_known_code_with_another_name_is_refused() {
+        let mut known = HashMap::new();
+        known.insert(
+            "610324".to_string(),
+            Area { code: "610324".into(), name: "扶风".into(), level: Level::County, parent: "6103".into() },
+        );
+        let e = parse_areas_csv(GOOD, &known).unwrap_err();
+        assert_eq!(e.len(), 1);
+        assert_eq!(e[0].line, 2);
+    }
+
+    #[test]
+    fn tree_finds_descendants_by_level() {
+        let t = AreaTree::new(parse_areas_csv(GOOD, &HashMap::new()).unwrap());
+        assert_eq!(t.descendants_at("610324", Level::Village).len(), 1);
+        assert_eq!(t.children_of("610324").count(), 1);
+    }
+
+    #[test]
+    fn quoted_fields_are_read() {
+        assert_eq!(split_csv(r#"1,"a,b","c""d",x"#).unwrap(), vec!["1", "a,b", "c\"d", "x"]);
+    }
+}

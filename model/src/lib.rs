@@ -1,0 +1,21 @@
+//! Shequ's shared crate: the plain types both the phone (wasm32) and the server use.
+//!
+//! * [`plan`]: the yearly work plan (forms, fields, indicators, targets) as data, with its parser
+//!   and validator;
+//! * [`record`]: records, their revisions and the validation of their content against a form;
+//! * [`area`]: the division hierarchy (county → town → village) and its CSV import format;
+//! * [`sync`]: the wire types of the sync protocol;
+//! * [`rollup`]: the pure arithmetic that turns records into indicator values against targets.
+//!
+//! No I/O lives here, so everything is tested natively.
+#![forbid(unsafe_code)]
+
+pub mod area;
+pub mod plan;
+pub mod record;
+pub mod rollup;
+pub mod sync;
+
+pub use area::{Area, Level};
+pub use plan::Plan;
+pub use record::{FieldError, Revision};

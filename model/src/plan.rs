@@ -1,0 +1,804 @@
+//! The yearly work plan as data: forms and their fields, indicators and their targets.
+//!
+//! A plan is a TOML document (see `seeds/README.md` for the format and `seeds/plan-2018.toml` for
+//! the 2018 plan). [`Plan::parse`] reads it and [`Plan::validate`] checks that every reference
+//! holds; every problem is reported with its place (file, path, what is wrong), all at once.
+
+use crate::area::Level;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::{BTreeMap, HashSet};
+use std::fmt;
+
+/// The plan. Wire format: stable (it is synced to devices as JSON).
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Plan {
+    pub id: String,
+    pub year: i32,
+    pub title: String,
+    #[serde(default)]
+    pub source: String,
+    /// Code of the county that issued the plan.
+    pub county: String,
+    pub forms: Vec<Form>,
+    pub indicators: Vec<Indicator>,
+}
+
+/// A record form. Wire format: stable.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Form {
+    pub id: String,
+    pub name: String,
+    /// The notice's work points this form serves.
+    #[serde(default)]
+    pub points: Vec<u32>,
+    /// The level of unit a record of this form belongs to (`village` or `town`).
+    #[serde(default = "village")]
+    pub level: Level,
+    /// The field that names a record in lists.
+    pub title_field: String,
+    pub fields: Vec<Field>,
+}
+
+fn village() -> Level {
+    Level::Village
+}
+
+/// The kinds of field a form can have. Wire format: stable.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum FieldKind {
+    Text,
+    LongText,
+    Number,
+    Date,
+    Choice,
+    MultiChoice,
+    YesNo,
+    /// A reference to a record of a register form (the staff register).
+    Person,
+    /// A workflow state with allowed transitions, each state optionally dated.
+    Status,
+}
+
+/// A field. Attributes that only some kinds take are optional; [`Plan::validate`] checks that
+/// each kind has exactly the attributes it needs. Wire format: stable.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Field {
+    pub id: String,
+    pub label: String,
+    pub kind: FieldKind,
+    #[serde(default)]
+    pub required: bool,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub help: String,
+    /// number: unit shown after the input (课时, 平方米, 户 …).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub unit: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max: Option<f64>,
+    /// number: whole numbers only.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub integer: bool,
+    /// text, long_text: longest value in characters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_len: Option<u32>,
+    /// choice, multi_choice: the options.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub options: Vec<String>,
+    /// person: the form id of the register.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub register: String,
+    /// status: the states, the first being where a record starts.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub states: Vec<String>,
+    /// status: allowed moves `[from, to]`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub transitions: Vec<[String; 2]>,
+    /// status: each state reached carries its date.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub dated: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+/// A condition on a record's field. Exactly one operator is given. Wire format: stable.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Condition {
+    pub field: String,
+    /// The value equals this (text, choice, yes/no, number, the current state of a status).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub is: Option<Value>,
+    /// The value is one of these.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub any_of: Option<Vec<Value>>,
+    /// A multiple choice includes this option.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub has: Option<String>,
+    /// A number is at least this.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at_least: Option<f64>,
+    /// A status has reached this state or one after it (in the order of `states`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reached: Option<String>,
+}
+
+/// A count or a sum over the records of one form: the terms of a ratio. Wire format: stable.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Term {
+    pub form: String,
+    /// The number field to add up; without it, records are counted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub filter: Vec<Condition>,
+}
+
+/// For `share` over people: the yearly amount each member must reach, summed from linked records.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Linked {
+    /// The form whose records are summed (training records).
+    pub form: String,
+    /// Its person field that points at the member.
+    pub via: String,
+    /// Its number field to add up (class hours).
+    pub sum: String,
+    /// Thresholds, first match wins; a threshold without `when` applies to everyone left.
+    pub thresholds: Vec<Threshold>,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Threshold {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub when: Vec<Condition>,
+    pub at_least: f64,
+}
+
+/// The five indicator shapes. Wire format: stable.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(tag = "shape", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Measure {
+    /// The number of records matching a filter.
+    Count {
+        form: String,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        filter: Vec<Condition>,
+    },
+    /// The sum of a number field over records matching a filter.
+    Sum {
+        form: String,
+        field: String,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        filter: Vec<Condition>,
+    },
+    /// numerator / denominator × scale, each a count or a sum.
+    Ratio {
+        numerator: Term,
+        denominator: Term,
+        #[serde(default = "one")]
+        scale: f64,
+    },
+    /// The share of members (records of `form` matching `filter`) that meet `meets`, or reach
+    /// the thresholds of `linked`.
+    Share {
+        form: String,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        filter: Vec<Condition>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        meets: Vec<Condition>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        linked: Option<Linked>,
+    },
+    /// Yes when the unit has at least one record matching the filter.
+    Flag {
+        form: String,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        filter: Vec<Condition>,
+    },
+}
+
+fn one() -> f64 {
+    1.0
+}
+
+/// How a figure goes up from units to their parents. Wire format: stable.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Rollup {
+    /// Add the parts up: counts and sums add, ratios add their numerators and denominators,
+    /// yes/no becomes the share of units with yes.
+    #[default]
+    Sum,
+    /// The parent's figure is the share of its units that meet their own target.
+    UnitsMeetingTarget,
+}
+
+/// A target: `min` to reach, `max` not to exceed, `goal` the upper end of a range to strive for.
+/// Wire format: stable.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Target {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub goal: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max: Option<f64>,
+}
+
+/// Targets per level, and per-town overrides (the decomposition table). A level without a
+/// target takes the sum of its parts' targets where the figure adds up. Wire format: stable.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Targets {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub village: Option<Target>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub town: Option<Target>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub county: Option<Target>,
+    /// Town code → that town's target (from the decomposition table).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub towns: BTreeMap<String, Target>,
+}
+
+/// An indicator. Wire format: stable.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Indicator {
+    pub id: String,
+    pub name: String,
+    #[serde(default)]
+    pub points: Vec<u32>,
+    /// Unit of the figure (个, 小时, %, 平方米 …).
+    #[serde(default)]
+    pub unit: String,
+    /// The level at which the figure is measured (`village` or `town`).
+    #[serde(default = "village")]
+    pub level: Level,
+    pub measure: Measure,
+    #[serde(default)]
+    pub rollup: Rollup,
+    #[serde(default)]
+    pub targets: Targets,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub note: String,
+}
+
+/// One problem in a plan: where it is and what is wrong.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PlanError {
+    pub file: String,
+    pub path: String,
+    pub message: String,
+}
+
+impl fmt::Display for PlanError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}: {}", self.file, self.path, self.message)
+    }
+}
+
+/// All the problems of a plan.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub struct PlanErrors(pub Vec<PlanError>);
+
+impl fmt::Display for PlanErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "the plan has {} error(s):", self.0.len())?;
+        for e in &self.0 {
+            write!(f, "\n  {e}")?;
+        }
+        Ok(())
+    }
+}
+
+impl Plan {
+    /// Parses and validates a TOML plan; `file` names it in errors.
+    pub fn parse(file: &str, text: &str) -> Result<Plan, PlanErrors> {
+        let at = |e: &toml::de::Error| {
+            let path = match e.span() {
+                Some(span) => {
+                    let line = text[..span.start.min(text.len())].matches('\n').count() + 1;
+                    format!("line {line}")
+                }
+                None => "(document)".into(),
+            };
+            PlanError { file: file.into(), path, message: e.message().to_string() }
+        };
+        let first = match toml::from_str::<Plan>(text) {
+            Ok(plan) => {
+                plan.validate(file)?;
+                return Ok(plan);
+            }
+            Err(e) => e,
+        };
+        // serde stops at the first unknown key, which would hide every other problem: find all
+        // unknown keys, drop them, and validate the rest, so that everything is reported at once.
+        let Ok(table) = text.parse::<toml::Table>() else { return Err(PlanErrors(vec![at(&first)])) };
+        let mut doc = toml::Value::Table(table);
+        let mut errors = Vec::new();
+        unknown_keys(&mut doc, Node::Plan, "", &mut |path, message| {
+            errors.push(PlanError { file: file.into(), path, message })
+        });
+        if errors.is_empty() {
+            return Err(PlanErrors(vec![at(&first)]));
+        }
+        match doc.try_into::<Plan>() {
+            Ok(plan) => {
+                if let Err(PlanErrors(more)) = plan.validate(file) {
+                    errors.extend(more);
+                }
+            }
+            // Another kind of mistake too (a wrong type …); without the unknown keys in the way
+            // serde names it, but no longer knows its line.
+            Err(e) => errors.push(PlanError { file: file.into(), path: "(document)".into(), message: e.message().to_string() }),
+        }
+        Err(PlanErrors(errors))
+    }
+
+    pub fn form(&self, id: &str) -> Option<&Form> {
+        self.forms.iter().find(|f| f.id == id)
+    }
+
+    pub fn indicator(&self, id: &str) -> Option<&Indicator> {
+        self.indicators.iter().find(|i| i.id == id)
+    }
+
+    /// Checks every reference and attribute; returns all problems at once.
+    pub fn validate(&self, file: &str) -> Result<(), PlanErrors> {
+        let mut v = Validator { file, errors: Vec::new() };
+        v.plan(self);
+        if v.errors.is_empty() {
+            Ok(())
+        } else {
+            Err(PlanErrors(v.errors))
+        }
+    }
+}
+
+/// The kinds of table in a plan document, to find unknown keys (see [`Plan::parse`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Node {
+    Plan,
+    Form,
+    Field,
+    Indicator,
+    Measure,
+    Term,
+    Condition,
+    Linked,
+    Threshold,
+    Targets,
+    Towns,
+    Target,
+}
+
+impl Node {
+    /// The keys a table of this kind takes, each with the kind of the table(s) under it; none
+    /// when the keys are not known (a measure of an unknown shape, which serde reports).
+    fn keys(self, t: &toml::Table) -> Option<&'static [(&'static str, Option<Node>)]> {
+        use Node::*;
+        const CONDITIONS: Option<Node> = Some(Condition);
+        Some(match self {
+            Plan => &[
+                ("id", None), ("year", None), ("title", None), ("source", None), ("county", None),
+                ("forms", Some(Form)), ("indicators", Some(Indicator)),
+            ],
+            Form => &[
+                ("id", None), ("name", None), ("points", None), ("level", None), ("title_field", None),
+                ("fields", Some(Field)),
+            ],
+            Field => &[
+                ("id", None), ("label", None), ("kind", None), ("required", None), ("help", None),
+                ("unit", None), ("min", None), ("max", None), ("integer", None), ("max_len", None),
+                ("options", None), ("register", None), ("states", None), ("transitions", None),
+                ("dated", None),
+            ],
+            Indicator => &[
+                ("id", None), ("name", None), ("points", None), ("unit", None), ("level", None),
+                ("measure", Some(Measure)), ("rollup", None), ("targets", Some(Targets)), ("note", None),
+            ],
+            Measure => match t.get("shape").and_then(toml::Value::as_str) {
+                Some("count" | "flag") => &[("shape", None), ("form", None), ("filter", CONDITIONS)],
+                Some("sum") => &[("shape", None), ("form", None), ("field", None), ("filter", CONDITIONS)],
+                Some("ratio") => &[
+                    ("shape", None), ("numerator", Some(Term)), ("denominator", Some(Term)), ("scale", None),
+                ],
+                Some("share") => &[
+                    ("shape", None), ("form", None), ("filter", CONDITIONS), ("meets", CONDITIONS),
+                    ("linked", Some(Linked)),
+                ],
+                _ => return None,
+            },
+            Term => &[("form", None), ("field", None), ("filter", CONDITIONS)],
+            Condition => &[
+                ("field", None), ("is", None), ("any_of", None), ("has", None), ("at_least", None),
+                ("reached", None),
+            ],
+            Linked => &[("form", None), ("via", None), ("sum", None), ("thresholds", Some(Threshold))],
+            Threshold => &[("when", CONDITIONS), ("at_least", None)],
+            Targets => &[
+                ("village", Some(Target)), ("town", Some(Target)), ("county", Some(Target)),
+                ("towns", Some(Towns)),
+            ],
+            Target => &[("min", None), ("goal", None), ("max", None)],
+            Towns => return None,
+        })
+    }
+}
+
+/// Reports (path, message) for every key of `v` and the tables below it that the plan format
+/// does not have, and removes them. Paths are written as the validator writes them.
+fn unknown_keys(v: &mut toml::Value, node: Node, path: &str, report: &mut dyn FnMut(String, String)) {
+    let toml::Value::Table(t) = v else { return };
+    let join = |k: &str| if path.is_empty() { k.to_string() } else { format!("{path}.{k}") };
+    if node == Node::Towns {
+        for (code, target) in t.iter_mut() {
+            unknown_keys(target, Node::Target, &join(code), report);
+        }
+        return;
+    }
+    let Some(keys) = node.keys(t) else { return };
+    let extra: Vec<String> = t.keys().filter(|k| !keys.iter().any(|(a, _)| a == k)).cloned().collect();
+    for k in extra {
+        t.remove(&k);
+        let known: Vec<&str> = keys.iter().map(|(a, _)| *a).collect();
+        report(join(&k), format!("unknown key `{k}`, expected one of {}", known.join(", ")));
+    }
+    for (k, child) in keys {
+        let (Some(child), Some(x)) = (child, t.get_mut(*k)) else { continue };
+        match x {
+            toml::Value::Array(items) => {
+                for (i, item) in items.iter_mut().enumerate() {
+                    let id = item.get("id").and_then(toml::Value::as_str).map(|id| format!(" ({id})"));
+                    unknown_keys(item, *child, &format!("{}[{i}]{}", join(k), id.unwrap_or_default()), report);
+                }
+            }
+            x => unknown_keys(x, *child, &join(k), report),
+        }
+    }
+}
+
+impl Form {
+    pub fn field(&self, id: &str) -> Option<&Field> {
+        self.fields.iter().find(|f| f.id == id)
+    }
+}
+
+struct Validator<'a> {
+    file: &'a str,
+    errors: Vec<PlanError>,
+}
+
+fn is_id(s: &str) -> bool {
+    !s.is_empty()
+        && s.bytes().next().is_some_and(|b| b.is_ascii_lowercase())
+        && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+}
+
+impl Validator<'_> {
+    fn err(&mut self, path: impl Into<String>, message: impl Into<String>) {
+        self.errors.push(PlanError { file: self.file.into(), path: path.into(), message: message.into() });
+    }
+
+    fn plan(&mut self, p: &Plan) {
+        if !(2000..=2100).contains(&p.year) {
+            self.err("year", format!("{} is not a plausible plan year", p.year));
+        }
+        if p.county.len() != 6 || !p.county.bytes().all(|b| b.is_ascii_digit()) {
+            self.err("county", format!("`{}` is not a 6-digit county code", p.county));
+        }
+        if p.forms.is_empty() {
+            self.err("forms", "a plan needs at least one form");
+        }
+        let mut ids = HashSet::new();
+        for (i, f) in p.forms.iter().enumerate() {
+            let path = format!("forms[{i}] ({})", f.id);
+            if !ids.insert(f.id.as_str()) {
+                self.err(&path, format!("form id `{}` is used twice", f.id));
+            }
+            self.form(p, f, &path);
+        }
+        let mut ids = HashSet::new();
+        for (i, ind) in p.indicators.iter().enumerate() {
+            let path = format!("indicators[{i}] ({})", ind.id);
+            if !ids.insert(ind.id.as_str()) {
+                self.err(&path, format!("indicator id `{}` is used twice", ind.id));
+            }
+            self.indicator(p, ind, &path);
+        }
+    }
+
+    fn form(&mut self, p: &Plan, f: &Form, path: &str) {
+        if !is_id(&f.id) {
+            self.err(format!("{path}.id"), "ids are lower-case letters, digits and _");
+        }
+        if f.name.trim().is_empty() {
+            self.err(format!("{path}.name"), "a form needs a name");
+        }
+        if !matches!(f.level, Level::Village | Level::Town) {
+            self.err(format!("{path}.level"), "records belong to a village or a town");
+        }
+        if f.fields.is_empty() {
+            self.err(format!("{path}.fields"), "a form needs at least one field");
+        }
+        match f.field(&f.title_field) {
+            None => self.err(
+                format!("{path}.title_field"),
+                format!("no field `{}` in this form", f.title_field),
+            ),
+            Some(t) if t.kind != FieldKind::Text => {
+                self.err(format!("{path}.title_field"), "the title field must be a text field")
+            }
+            _ => {}
+        }
+        let mut ids = HashSet::new();
+        for (j, fld) in f.fields.iter().enumerate() {
+            let fp = format!("{path}.fields[{j}] ({})", fld.id);
+            if !ids.insert(fld.id.as_str()) {
+                self.err(&fp, format!("field id `{}` is used twice", fld.id));
+            }
+            self.field(p, fld, &fp);
+        }
+    }
+
+    fn field(&mut self, p: &Plan, f: &Field, path: &str) {
+        use FieldKind::*;
+        if !is_id(&f.id) {
+            self.err(format!("{path}.id"), "ids are lower-case letters, digits and _");
+        }
+        if f.label.trim().is_empty() {
+            self.err(format!("{path}.label"), "a field needs a label");
+        }
+        let only = |this: &mut Self, attr: &str, set: bool, kinds: &[FieldKind]| {
+            if set && !kinds.contains(&f.kind) {
+                this.err(format!("{path}.{attr}"), format!("a {:?} field takes no `{attr}`", f.kind));
+            }
+        };
+        only(self, "unit", !f.unit.is_empty(), &[Number]);
+        only(self, "min", f.min.is_some(), &[Number]);
+        only(self, "max", f.max.is_some(), &[Number]);
+        only(self, "integer", f.integer, &[Number]);
+        only(self, "max_len", f.max_len.is_some(), &[Text, LongText]);
+        only(self, "options", !f.options.is_empty(), &[Choice, MultiChoice]);
+        only(self, "register", !f.register.is_empty(), &[Person]);
+        only(self, "states", !f.states.is_empty(), &[Status]);
+        only(self, "transitions", !f.transitions.is_empty(), &[Status]);
+        only(self, "dated", f.dated, &[Status]);
+        if let (Some(lo), Some(hi)) = (f.min, f.max) {
+            if lo > hi {
+                self.err(format!("{path}.min"), format!("min {lo} is above max {hi}"));
+            }
+        }
+        match f.kind {
+            Choice | MultiChoice => self.distinct(&f.options, &format!("{path}.options"), "option"),
+            Person => match p.form(&f.register) {
+                None => self.err(format!("{path}.register"), format!("no form `{}` to refer to", f.register)),
+                Some(r) if r.id.is_empty() => {}
+                Some(_) => {}
+            },
+            Status => {
+                self.distinct(&f.states, &format!("{path}.states"), "state");
+                for (k, [a, b]) in f.transitions.iter().enumerate() {
+                    for s in [a, b] {
+                        if !f.states.contains(s) {
+                            self.err(format!("{path}.transitions[{k}]"), format!("`{s}` is not one of the states"));
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn distinct(&mut self, list: &[String], path: &str, what: &str) {
+        if list.is_empty() {
+            self.err(path, format!("at least one {what} is needed"));
+        }
+        let mut seen = HashSet::new();
+        for s in list {
+            if s.trim().is_empty() {
+                self.err(path, format!("an empty {what}"));
+            } else if !seen.insert(s) {
+                self.err(path, format!("{what} `{s}` is listed twice"));
+            }
+        }
+    }
+
+    fn form_ref<'p>(&mut self, p: &'p Plan, id: &str, level: Level, path: &str) -> Option<&'p Form> {
+        match p.form(id) {
+            None => {
+                self.err(path, format!("no form `{id}`"));
+                None
+            }
+            Some(f) if f.level != level => {
+                self.err(path, format!("form `{id}` is recorded per {}, the indicator is measured per {level}", f.level));
+                Some(f)
+            }
+            Some(f) => Some(f),
+        }
+    }
+
+    fn number_field(&mut self, f: &Form, id: &str, path: &str) {
+        match f.field(id) {
+            None => self.err(path, format!("form `{}` has no field `{id}`", f.id)),
+            Some(x) if x.kind != FieldKind::Number => {
+                self.err(path, format!("field `{id}` is not a number"))
+            }
+            _ => {}
+        }
+    }
+
+    fn filter(&mut self, f: &Form, conds: &[Condition], path: &str) {
+        for (i, c) in conds.iter().enumerate() {
+            let cp = format!("{path}[{i}]");
+            let Some(fld) = f.field(&c.field) else {
+                self.err(&cp, format!("form `{}` has no field `{}`", f.id, c.field));
+                continue;
+            };
+            let ops = [c.is.is_some(), c.any_of.is_some(), c.has.is_some(), c.at_least.is_some(), c.reached.is_some()];
+            if ops.iter().filter(|x| **x).count() != 1 {
+                self.err(&cp, "give exactly one of is, any_of, has, at_least, reached");
+                continue;
+            }
+            use FieldKind::*;
+            let k = fld.kind;
+            let check_value = |this: &mut Self, v: &Value| {
+                let ok = match k {
+                    Choice => v.as_str().is_some_and(|s| fld.options.iter().any(|o| o == s)),
+                    Status => v.as_str().is_some_and(|s| fld.states.iter().any(|o| o == s)),
+                    YesNo => v.is_boolean(),
+                    Number => v.is_number(),
+                    Text | LongText | Date | Person => v.is_string(),
+                    MultiChoice => false,
+                };
+                if !ok {
+                    this.err(&cp, format!("{v} is not a possible value of `{}`", fld.id));
+                }
+            };
+            if let Some(v) = &c.is {
+                check_value(self, v);
+            }
+            if let Some(vs) = &c.any_of {
+                for v in vs {
+                    check_value(self, v);
+                }
+            }
+            if let Some(h) = &c.has {
+                if k != MultiChoice || !fld.options.contains(h) {
+                    self.err(&cp, format!("`has` needs a multiple choice field with option `{h}`"));
+                }
+            }
+            if c.at_least.is_some() && k != Number {
+                self.err(&cp, "`at_least` needs a number field");
+            }
+            if let Some(s) = &c.reached {
+                if k != Status || !fld.states.contains(s) {
+                    self.err(&cp, format!("`reached` needs a status field with state `{s}`"));
+                }
+            }
+        }
+    }
+
+    fn term(&mut self, p: &Plan, t: &Term, level: Level, path: &str) {
+        if let Some(f) = self.form_ref(p, &t.form, level, &format!("{path}.form")) {
+            if let Some(fld) = &t.field {
+                self.number_field(f, fld, &format!("{path}.field"));
+            }
+            self.filter(f, &t.filter, &format!("{path}.filter"));
+        }
+    }
+
+    fn indicator(&mut self, p: &Plan, ind: &Indicator, path: &str) {
+        if !is_id(&ind.id) {
+            self.err(format!("{path}.id"), "ids are lower-case letters, digits and _");
+        }
+        if ind.name.trim().is_empty() {
+            self.err(format!("{path}.name"), "an indicator needs a name");
+        }
+        if !matches!(ind.level, Level::Village | Level::Town) {
+            self.err(format!("{path}.level"), "indicators are measured per village or per town");
+        }
+        let mp = format!("{path}.measure");
+        match &ind.measure {
+            Measure::Count { form, filter } | Measure::Flag { form, filter } => {
+                if let Some(f) = self.form_ref(p, form, ind.level, &format!("{mp}.form")) {
+                    self.filter(f, filter, &format!("{mp}.filter"));
+                }
+            }
+            Measure::Sum { form, field, filter } => {
+                if let Some(f) = self.form_ref(p, form, ind.level, &format!("{mp}.form")) {
+                    self.number_field(f, field, &format!("{mp}.field"));
+                    self.filter(f, filter, &format!("{mp}.filter"));
+                }
+            }
+            Measure::Ratio { numerator, denominator, scale } => {
+                self.term(p, numerator, ind.level, &format!("{mp}.numerator"));
+                self.term(p, denominator, ind.level, &format!("{mp}.denominator"));
+                if !(scale.is_finite() && *scale > 0.0) {
+                    self.err(format!("{mp}.scale"), "scale must be a positive number");
+                }
+            }
+            Measure::Share { form, filter, meets, linked } => {
+                if let Some(f) = self.form_ref(p, form, ind.level, &format!("{mp}.form")) {
+                    self.filter(f, filter, &format!("{mp}.filter"));
+                    self.filter(f, meets, &format!("{mp}.meets"));
+                    match (meets.is_empty(), linked) {
+                        (true, None) => self.err(&mp, "a share needs `meets` or `linked`"),
+                        (false, Some(_)) => self.err(&mp, "give `meets` or `linked`, not both"),
+                        _ => {}
+                    }
+                    if let Some(l) = linked {
+                        let lp = format!("{mp}.linked");
+                        if let Some(lf) = self.form_ref(p, &l.form, ind.level, &format!("{lp}.form")) {
+                            match lf.field(&l.via) {
+                                Some(v) if v.kind == FieldKind::Person && v.register == f.id => {}
+                                _ => self.err(format!("{lp}.via"), format!("`{}` must be a person field of `{}` pointing at `{}`", l.via, lf.id, f.id)),
+                            }
+                            self.number_field(lf, &l.sum, &format!("{lp}.sum"));
+                        }
+                        if l.thresholds.is_empty() {
+                            self.err(format!("{lp}.thresholds"), "at least one threshold is needed");
+                        }
+                        for (k, t) in l.thresholds.iter().enumerate() {
+                            self.filter(f, &t.when, &format!("{lp}.thresholds[{k}].when"));
+                        }
+                    }
+                }
+            }
+        }
+        let tp = format!("{path}.targets");
+        let t = &ind.targets;
+        for (name, target) in [("village", t.village), ("town", t.town), ("county", t.county)] {
+            if let Some(target) = target {
+                self.target(&target, &format!("{tp}.{name}"));
+            }
+        }
+        if ind.level == Level::Town && t.village.is_some() {
+            self.err(format!("{tp}.village"), "a town-level indicator has no village target");
+        }
+        for (code, target) in &t.towns {
+            let cp = format!("{tp}.towns.{code}");
+            if code.len() != 9 || !code.starts_with(&p.county) {
+                self.err(&cp, format!("`{code}` is not a town code of county {}", p.county));
+            }
+            self.target(target, &cp);
+        }
+    }
+
+    fn target(&mut self, t: &Target, path: &str) {
+        if t.min.is_none() && t.max.is_none() {
+            self.err(path, "a target needs `min` or `max`");
+        }
+        for (name, v) in [("min", t.min), ("goal", t.goal), ("max", t.max)] {
+            if v.is_some_and(|v| !v.is_finite() || v < 0.0) {
+                self.err(format!("{path}.{name}"), "must be a number ≥ 0");
+            }
+        }
+        if let (Some(lo), Some(hi)) = (t.min, t.max) {
+            if lo > hi {
+                self.err(path, format!("min {lo} is above max {hi}"));
+            }
+        }
+        if let (Some(lo), Some(g)) = (t.min, t.goal) {
+            if g < lo {
+                self.err(path, format!("goal {g} is below min {lo}"));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,378 @@
+//! Records, their revisions, and the validation of a record's content against its form.
+//!
+//! Validation lives only here: the form in the browser and the server's push handler call the
+//! same [`validate_content`], so a record the phone accepts is a record the server accepts.
+
+use crate::plan::{Condition, Field, FieldKind, Form};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use uuid::Uuid;
+
+/// A record's content: field id → value. Wire format: stable.
+pub type Content = BTreeMap<String, Value>;
+
+/// One revision of a record: every change, a creation, an edit or a delete, is one.
+/// Wire format: stable. Ids are made on the device (UUIDv7), so a record exists before the server
+/// has seen it.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct Revision {
+    pub record: Uuid,
+    pub rev: Uuid,
+    /// The revision this one was made from; none for a new record.
+    #[serde(default)]
+    pub parent: Option<Uuid>,
+    /// The device that made it.
+    pub device: String,
+    /// Hybrid logical clock (see [`crate::sync::Hlc`]).
+    pub clock: u64,
+    pub form: String,
+    /// Code of the org unit the record belongs to.
+    pub unit: String,
+    #[serde(default)]
+    pub deleted: bool,
+    pub content: Content,
+}
+
+impl Revision {
+    /// SHA-256 over the canonical JSON of the revision (object keys sorted), hex. Binds an
+    /// idempotency key (the revision id) to its content.
+    pub fn content_hash(&self) -> String {
+        let canonical = serde_json::to_vec(&canonical(serde_json::to_value(self).expect("a revision is JSON")))
+            .expect("JSON encodes");
+        let digest = Sha256::digest(&canonical);
+        digest.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// Whether `self` wins over `other` as the current state of the record. Every replica uses
+    /// this rule: the higher clock wins, and the higher revision id breaks a tie.
+    pub fn wins_over(&self, other: &Revision) -> bool {
+        (self.clock, self.rev) > (other.clock, other.rev)
+    }
+}
+
+fn canonical(v: Value) -> Value {
+    match v {
+        Value::Object(m) => {
+            let sorted: BTreeMap<String, Value> = m.into_iter().map(|(k, v)| (k, canonical(v))).collect();
+            Value::Object(sorted.into_iter().collect())
+        }
+        Value::Array(a) => Value::Array(a.into_iter().map(canonical).collect()),
+        v => v,
+    }
+}
+
+/// A problem with one field of a record; `message` is Chinese, for the worker. Wire format: stable.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+/// A status value: the current state and the date each state was reached.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Default)]
+pub struct StatusValue {
+    pub state: String,
+    #[serde(default)]
+    pub dates: BTreeMap<String, String>,
+}
+
+/// Whether `s` is a real calendar date written `YYYY-MM-DD`.
+pub fn is_date(s: &str) -> bool {
+    let b = s.as_bytes();
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return false;
+    }
+    let num = |r: std::ops::Range<usize>| s[r].parse::<u32>().ok();
+    let (Some(y), Some(m), Some(d)) = (num(0..4), num(5..7), num(8..10)) else { return false };
+    if !s[0..4].bytes().chain(s[5..7].bytes()).chain(s[8..10].bytes()).all(|c| c.is_ascii_digit()) {
+        return false;
+    }
+    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    let days = match m {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return false,
+    };
+    (1900..=2200).contains(&y) && (1..=days).contains(&d)
+}
+
+fn check_field(f: &Field, v: &Value) -> Result<(), String> {
+    use FieldKind::*;
+    match f.kind {
+        Text | LongText => {
+            let s = v.as_str().ok_or("应为文字")?;
+            if s.trim().is_empty() && f.required {
+                return Err("必填".into());
+            }
+            let limit = f.max_len.unwrap_or(if f.kind == Text { 200 } else { 5000 });
+            if s.chars().count() > limit as usize {
+                return Err(format!("不能超过{limit}个字"));
+            }
+        }
+        Number => {
+            let n = v.as_f64().ok_or("应为数字")?;
+            if !n.is_finite() {
+                return Err("应为数字".into());
+            }
+            if f.integer && n.fract() != 0.0 {
+                return Err("应为整数".into());
+            }
+            if let Some(lo) = f.min {
+                if n < lo {
+                    return Err(format!("不能小于{lo}"));
+                }
+            }
+            if let Some(hi) = f.max {
+                if n > hi {
+                    return Err(format!("不能大于{hi}"));
+                }
+            }
+        }
+        Date => {
+            let s = v.as_str().ok_or("应为日期")?;
+            if !is_date(s) {
+                return Err("日期格式应为 年-月-日,如 2018-06-01".into());
+            }
+        }
+        Choice => {
+            let s = v.as_str().ok_or("应为选项之一")?;
+            if !f.options.iter().any(|o| o == s) {
+                return Err(format!("“{s}”不是可选项"));
+            }
+        }
+        MultiChoice => {
+            let a = v.as_array().ok_or("应为选项列表")?;
+            let mut seen = std::collections::HashSet::new();
+            for x in a {
+                let s = x.as_str().ok_or("应为选项列表")?;
+                if !f.options.iter().any(|o| o == s) {
+                    return Err(format!("“{s}”不是可选项"));
+                }
+                if !seen.insert(s) {
+                    return Err(format!("“{s}”重复"));
+                }
+            }
+            if a.is_empty() && f.required {
+                return Err("至少选一项".into());
+            }
+        }
+        YesNo => {
+            v.as_bool().ok_or("应为是或否")?;
+        }
+        Person => {
+            let s = v.as_str().ok_or("应选择一名人员")?;
+            Uuid::parse_str(s).map_err(|_| "应选择一名人员".to_string())?;
+        }
+        Status => {
+            let st: StatusValue = serde_json::from_value(v.clone()).map_err(|_| "状态格式不对".to_string())?;
+            if !f.states.contains(&st.state) {
+                return Err(format!("“{}”不是可用的状态", st.state));
+            }
+            for (k, d) in &st.dates {
+                if !f.states.contains(k) {
+                    return Err(format!("“{k}”不是可用的状态"));
+                }
+                if !is_date(d) {
+                    return Err(format!("“{k}”的日期格式应为 年-月-日"));
+                }
+            }
+            if f.dated && !st.dates.contains_key(&st.state) {
+                return Err(format!("请填写“{}”的日期", st.state));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Checks a record's content against its form: every required field present, every value of
+/// the right kind, no field the form does not have. Returns every problem at once.
+pub fn validate_content(form: &Form, content: &Content) -> Result<(), Vec<FieldError>> {
+    let mut errors = Vec::new();
+    for key in content.keys() {
+        if form.field(key).is_none() {
+            errors.push(FieldError { field: key.clone(), message: "表单中没有这一项".into() });
+        }
+    }
+    for f in &form.fields {
+        match content.get(&f.id) {
+            None | Some(Value::Null) => {
+                if f.required {
+                    errors.push(FieldError { field: f.id.clone(), message: "必填".into() });
+                }
+            }
+            Some(v) => {
+                if let Err(m) = check_field(f, v) {
+                    errors.push(FieldError { field: f.id.clone(), message: m });
+                }
+            }
+        }
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(errors)
+    }
+}
+
+/// Whether a status may move from `from` to `to`: staying put, or along a listed transition.
+pub fn may_move(field: &Field, from: &str, to: &str) -> bool {
+    from == to || field.transitions.iter().any(|[a, b]| a == from && b == to)
+}
+
+/// Checks that every status field of an edit moves along an allowed transition.
+pub fn validate_transition(form: &Form, old: &Content, new: &Content) -> Result<(), Vec<FieldError>> {
+    let mut errors = Vec::new();
+    for f in form.fields.iter().filter(|f| f.kind == FieldKind::Status) {
+        let state = |c: &Content| c.get(&f.id).and_then(|v| v.get("state")).and_then(Value::as_str).map(str::to_owned);
+        if let (Some(a), Some(b)) = (state(old), state(new)) {
+            if !may_move(f, &a, &b) {
+                errors.push(FieldError { field: f.id.clone(), message: format!("不能从“{a}”改为“{b}”") });
+            }
+        }
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(errors)
+    }
+}
+
+/// Whether a record's content satisfies every condition (used by indicators).
+pub fn matches(form: &Form, content: &Content, conds: &[Condition]) -> bool {
+    conds.iter().all(|c| {
+        let v = content.get(&c.field);
+        let field = form.field(&c.field);
+        let scalar = |v: Option<&Value>| -> Option<Value> {
+            match (field.map(|f| f.kind), v) {
+                (Some(FieldKind::Status), Some(v)) => v.get("state").cloned(),
+                (_, v) => v.cloned(),
+            }
+        };
+        if let Some(want) = &c.is {
+            return scalar(v).as_ref() == Some(want) || num_eq(scalar(v).as_ref(), want);
+        }
+        if let Some(list) = &c.any_of {
+            let got = scalar(v);
+            return list.iter().any(|w| got.as_ref() == Some(w) || num_eq(got.as_ref(), w));
+        }
+        if let Some(h) = &c.has {
+            return v.and_then(Value::as_array).is_some_and(|a| a.iter().any(|x| x.as_str() == Some(h)));
+        }
+        if let Some(lo) = c.at_least {
+            return v.and_then(Value::as_f64).is_some_and(|n| n >= lo);
+        }
+        if let Some(s) = &c.reached {
+            let (Some(f), Some(Value::String(cur))) = (field, scalar(v)) else { return false };
+            let pos = |x: &str| f.states.iter().position(|y| y == x);
+            return matches!((pos(&cur), pos(s)), (Some(a), Some(b)) if a >= b);
+        }
+        false
+    })
+}
+
+fn num_eq(a: Option<&Value>, b: &Value) -> bool {
+    matches!((a.and_then(Value::as_f64), b.as_f64()), (Some(x), Some(y)) if x == y)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn form() -> Form {
+        serde_json::from_value(json!({
+            "id": "case", "name": "议事案例", "title_field": "topic",
+            "fields": [
+                {"id": "topic", "label": "议题", "kind": "text", "required": true, "max_len": 10},
+                {"id": "n", "label": "人数", "kind": "number", "integer": true, "min": 0.0},
+                {"id": "day", "label": "日期", "kind": "date"},
+                {"id": "forum", "label": "形式", "kind": "choice", "options": ["议事会", "听证会"]},
+                {"id": "tags", "label": "类别", "kind": "multi_choice", "options": ["甲", "乙"]},
+                {"id": "ok", "label": "反馈", "kind": "yes_no"},
+                {"id": "steps", "label": "步骤", "kind": "status", "states": ["提", "议", "决"],
+                 "transitions": [["提", "议"], ["议", "决"]], "dated": true}
+            ]
+        }))
+        .unwrap()
+    }
+
+    fn c(v: Value) -> Content {
+        serde_json::from_value(v).unwrap()
+    }
+
+    #[test]
+    fn accepts_a_good_record() {
+        let ok = c(json!({"topic": "修路", "n": 12, "day": "2018-02-28", "forum": "议事会",
+            "tags": ["甲"], "ok": true, "steps": {"state": "议", "dates": {"提": "2018-01-01", "议": "2018-01-09"}}}));
+        validate_content(&form(), &ok).unwrap();
+    }
+
+    #[test]
+    fn reports_every_bad_field_in_chinese() {
+        let bad = c(json!({"n": 1.5, "day": "2018-02-30", "forum": "茶话会", "tags": ["甲", "甲"],
+            "ok": "yes", "steps": {"state": "决"}, "extra": 1}));
+        let e = validate_content(&form(), &bad).unwrap_err();
+        let fields: Vec<&str> = e.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, vec!["extra", "topic", "n", "day", "forum", "tags", "ok", "steps"]);
+        assert_eq!(e[1].message, "必填");
+        assert_eq!(e[2].message, "应为整数");
+    }
+
+    #[test]
+    fn too_long_text_is_refused() {
+        let e = validate_content(&form(), &c(json!({"topic": "一二三四五六七八九十十一"}))).unwrap_err();
+        assert_eq!(e[0].message, "不能超过10个字");
+    }
+
+    #[test]
+    fn status_moves_only_along_transitions() {
+        let f = form();
+        let at = |s: &str| c(json!({"topic": "x", "steps": {"state": s, "dates": {s: "2018-01-01"}}}));
+        validate_transition(&f, &at("提"), &at("议")).unwrap();
+        assert!(validate_transition(&f, &at("提"), &at("决")).is_err());
+        assert!(validate_transition(&f, &at("议"), &at("提")).is_err());
+    }
+
+    #[test]
+    fn dates_are_real_dates() {
+        assert!(is_date("2018-10-31"));
+        assert!(is_date("2020-02-29"));
+        assert!(!is_date("2019-02-29"));
+        assert!(!is_date("2018-1-01"));
+        assert!(!is_date("2018-13-01"));
+        assert!(!is_date("20a8-01-01"));
+    }
+
+    #[test]
+    fn conditions_match() {
+        let f = form();
+        let r = c(json!({"topic": "x", "n": 5, "tags": ["乙"], "ok": true, "forum": "听证会",
+            "steps": {"state": "议", "dates": {}}}));
+        let cond = |v: Value| -> Condition { serde_json::from_value(v).unwrap() };
+        assert!(matches(&f, &r, &[cond(json!({"field": "ok", "is": true}))]));
+        assert!(matches(&f, &r, &[cond(json!({"field": "n", "at_least": 5.0}))]));
+        assert!(!matches(&f, &r, &[cond(json!({"field": "n", "at_least": 6.0}))]));
+        assert!(matches(&f, &r, &[cond(json!({"field": "tags", "has": "乙"}))]));
+        assert!(matches(&f, &r, &[cond(json!({"field": "steps", "reached": "提"}))]));
+        assert!(!matches(&f, &r, &[cond(json!({"field": "steps", "reached": "决"}))]));
+        assert!(matches(&f, &r, &[cond(json!({"field": "steps", "is": "议"}))]));
+        assert!(matches(&f, &r, &[cond(json!({"field": "forum", "any_of": ["议事会", "听证会"]}))]));
+    }
+
+    #[test]
+    fn the_hash_binds_content_and_ignores_key_order() {
+        let r = Revision {
+            record: Uuid::nil(), rev: Uuid::nil(), parent: None, device: "d".into(), clock: 1,
+            form: "case".into(), unit: "610324001001".into(), deleted: false,
+            content: c(json!({"a": 1, "b": {"y": 1, "x": 2}})),
+        };
+        let mut r2 = r.clone();
+        assert_eq!(r.content_hash(), r2.content_hash());
+        r2.content.insert("a".into(), json!(2));
+        assert_ne!(r.content_hash(), r2.content_hash());
+    }
+}

@@ -1,0 +1,300 @@
+//! Rollup: the pure arithmetic that turns records into indicator figures, per unit, against
+//! each unit's target.
+//!
+//! An indicator is measured at its own level (per village, or per town) from the records of that
+//! unit, then rolled up the hierarchy: by adding the parts up (counts and sums add; ratios add
+//! their numerators and denominators, so a town's ratio is never an average of averages; a yes/no
+//! becomes the share of units with yes), or as the share of units meeting their own target.
+//!
+//! Targets come from the plan: a per-town override (the decomposition table) first, then the
+//! level's target; a level without one takes the sum of its parts' targets when the figure adds
+//! up, or their common target when it is a ratio.
+
+use crate::area::{Area, AreaTree, Level};
+use crate::plan::{Form, Indicator, Measure, Plan, Rollup, Target, Term};
+use crate::record::{matches, Revision};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::HashMap;
+
+/// What a figure is made of.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Figure {
+    Number(f64),
+    Ratio { num: f64, den: f64, scale: f64 },
+    Flag(bool),
+}
+
+impl Figure {
+    /// The value shown and compared with the target; none for a ratio over nothing.
+    pub fn value(&self) -> Option<f64> {
+        match *self {
+            Figure::Number(n) => Some(n),
+            Figure::Ratio { den, .. } if den == 0.0 => None,
+            Figure::Ratio { num, den, scale } => Some(num / den * scale),
+            Figure::Flag(b) => Some(if b { 1.0 } else { 0.0 }),
+        }
+    }
+}
+
+/// The kind of a figure on the wire. Wire format: stable.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum CellKind {
+    Number,
+    Ratio,
+    Flag,
+}
+
+/// One indicator's figure for one unit. Wire format: stable.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct Cell {
+    pub indicator: String,
+    pub kind: CellKind,
+    /// None when undefined (a ratio over nothing).
+    pub value: Option<f64>,
+    /// For ratios and shares: the parts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub num: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub den: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<Target>,
+    /// How far along, 0 to 1, when there is a target to reach.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub progress: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub met: Option<bool>,
+}
+
+/// The figures of one unit. Wire format: stable.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct UnitReport {
+    pub area: Area,
+    pub cells: Vec<Cell>,
+}
+
+/// A unit's figures and its children's. Wire format: stable.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct Report {
+    pub plan: String,
+    pub unit: UnitReport,
+    pub children: Vec<UnitReport>,
+}
+
+/// Whether `value` meets `target`, and how far along it is.
+pub fn judge(value: Option<f64>, target: Option<&Target>) -> (Option<bool>, Option<f64>) {
+    let (Some(v), Some(t)) = (value, target) else { return (None, None) };
+    let met = t.min.is_none_or(|m| v >= m) && t.max.is_none_or(|m| v <= m);
+    let progress = match t.min {
+        Some(m) if m > 0.0 => (v / m).clamp(0.0, 1.0),
+        _ => {
+            if met {
+                1.0
+            } else {
+                0.0
+            }
+        }
+    };
+    (Some(met), Some(progress))
+}
+
+/// Computes indicators over a set of live records (deleted ones are skipped).
+pub struct Rollups<'a> {
+    plan: &'a Plan,
+    tree: &'a AreaTree,
+    by_unit: HashMap<&'a str, Vec<&'a Revision>>,
+}
+
+impl<'a> Rollups<'a> {
+    pub fn new(plan: &'a Plan, tree: &'a AreaTree, records: &'a [Revision]) -> Self {
+        let mut by_unit: HashMap<&str, Vec<&Revision>> = HashMap::new();
+        for r in records.iter().filter(|r| !r.deleted) {
+            by_unit.entry(r.unit.as_str()).or_default().push(r);
+        }
+        Rollups { plan, tree, by_unit }
+    }
+
+    fn records(&self, unit: &str, form: &str) -> impl Iterator<Item = &'a Revision> + '_ {
+        let form = form.to_owned();
+        self.by_unit.get(unit).into_iter().flatten().copied().filter(move |r| r.form == form)
+    }
+
+    fn form(&self, id: &str) -> &'a Form {
+        self.plan.form(id).expect("a validated plan refers only to its own forms")
+    }
+
+    fn term(&self, unit: &str, t: &Term) -> f64 {
+        let form = self.form(&t.form);
+        self.records(unit, &t.form)
+            .filter(|r| matches(form, &r.content, &t.filter))
+            .map(|r| match &t.field {
+                None => 1.0,
+                Some(f) => r.content.get(f).and_then(Value::as_f64).unwrap_or(0.0),
+            })
+            .sum()
+    }
+
+    /// The figure of a unit at the indicator's own level, from its records.
+    fn base(&self, ind: &Indicator, unit: &str) -> Figure {
+        match &ind.measure {
+            Measure::Count { form, filter } => {
+                Figure::Number(self.term(unit, &Term { form: form.clone(), field: None, filter: filter.clone() }))
+            }
+            Measure::Sum { form, field, filter } => Figure::Number(self.term(
+                unit,
+                &Term { form: form.clone(), field: Some(field.clone()), filter: filter.clone() },
+            )),
+            Measure::Ratio { numerator, denominator, scale } => Figure::Ratio {
+                num: self.term(unit, numerator),
+                den: self.term(unit, denominator),
+                scale: *scale,
+            },
+            Measure::Flag { form, filter } => {
+                let f = self.form(form);
+                Figure::Flag(self.records(unit, form).any(|r| matches(f, &r.content, filter)))
+            }
+            Measure::Share { form, filter, meets, linked } => {
+                let f = self.form(form);
+                let members: Vec<&Revision> =
+                    self.records(unit, form).filter(|r| matches(f, &r.content, filter)).collect();
+                let met = match linked {
+                    None => members.iter().filter(|r| matches(f, &r.content, meets)).count(),
+                    Some(l) => {
+                        let mut sums: HashMap<String, f64> = HashMap::new();
+                        for r in self.records(unit, &l.form) {
+                            if let Some(who) = r.content.get(&l.via).and_then(Value::as_str) {
+                                let n = r.content.get(&l.sum).and_then(Value::as_f64).unwrap_or(0.0);
+                                *sums.entry(who.to_owned()).or_default() += n;
+                            }
+                        }
+                        members
+                            .iter()
+                            .filter(|m| {
+                                let got = sums.get(&m.record.to_string()).copied().unwrap_or(0.0);
+                                l.thresholds
+                                    .iter()
+                                    .find(|t| matches(f, &m.content, &t.when))
+                                    .is_some_and(|t| got >= t.at_least)
+                            })
+                            .count()
+                    }
+                };
+                Figure::Ratio { num: met as f64, den: members.len() as f64, scale: 100.0 }
+            }
+        }
+    }
+
+    fn explicit_target(ind: &Indicator, area: &Area) -> Option<Target> {
+        match area.level {
+            Level::Village => ind.targets.village,
+            Level::Town => ind.targets.towns.get(&area.code).copied().or(ind.targets.town),
+            Level::County => ind.targets.county,
+            Level::City => None,
+        }
+    }
+
+    /// The figure and target of `ind` for `area`; none below the indicator's level.
+    pub fn figure(&self, ind: &Indicator, area: &Area) -> Option<(Figure, Option<Target>)> {
+        if area.level > ind.level {
+            return None;
+        }
+        if area.level == ind.level {
+            return Some((self.base(ind, &area.code), Self::explicit_target(ind, area)));
+        }
+        let parts: Vec<(Figure, Option<Target>)> =
+            self.tree.children_of(&area.code).filter_map(|c| self.figure(ind, c)).collect();
+        let figure = match ind.rollup {
+            Rollup::UnitsMeetingTarget => {
+                let met = parts.iter().filter(|(f, t)| judge(f.value(), t.as_ref()).0 == Some(true)).count();
+                Figure::Ratio { num: met as f64, den: parts.len() as f64, scale: 100.0 }
+            }
+            Rollup::Sum => combine(&parts, ind),
+        };
+        let target = Self::explicit_target(ind, area).or_else(|| derive_target(&parts, &figure, ind));
+        Some((figure, target))
+    }
+
+    pub fn cell(&self, ind: &Indicator, area: &Area) -> Option<Cell> {
+        let (f, target) = self.figure(ind, area)?;
+        let value = f.value();
+        let (met, progress) = judge(value, target.as_ref());
+        let (kind, num, den) = match f {
+            Figure::Number(_) => (CellKind::Number, None, None),
+            Figure::Ratio { num, den, .. } => (CellKind::Ratio, Some(num), Some(den)),
+            Figure::Flag(_) => (CellKind::Flag, None, None),
+        };
+        Some(Cell { indicator: ind.id.clone(), kind, value, num, den, target, progress, met })
+    }
+
+    pub fn unit_report(&self, area: &Area) -> UnitReport {
+        UnitReport {
+            area: area.clone(),
+            cells: self.plan.indicators.iter().filter_map(|i| self.cell(i, area)).collect(),
+        }
+    }
+
+    /// The report of a unit and its children.
+    pub fn report(&self, code: &str) -> Option<Report> {
+        let area = self.tree.get(code)?;
+        Some(Report {
+            plan: self.plan.id.clone(),
+            unit: self.unit_report(area),
+            children: self.tree.children_of(code).map(|c| self.unit_report(c)).collect(),
+        })
+    }
+}
+
+fn combine(parts: &[(Figure, Option<Target>)], ind: &Indicator) -> Figure {
+    let scale = match &ind.measure {
+        Measure::Ratio { scale, .. } => *scale,
+        _ => 100.0,
+    };
+    let mut n = 0.0;
+    let (mut num, mut den) = (0.0, 0.0);
+    let mut numbers = true;
+    for (f, _) in parts {
+        match *f {
+            Figure::Number(x) => n += x,
+            Figure::Ratio { num: a, den: b, .. } => {
+                numbers = false;
+                num += a;
+                den += b;
+            }
+            Figure::Flag(b) => {
+                numbers = false;
+                num += if b { 1.0 } else { 0.0 };
+                den += 1.0;
+            }
+        }
+    }
+    let counts = matches!(ind.measure, Measure::Count { .. } | Measure::Sum { .. });
+    if counts && numbers {
+        Figure::Number(n)
+    } else {
+        Figure::Ratio { num, den, scale }
+    }
+}
+
+fn derive_target(parts: &[(Figure, Option<Target>)], figure: &Figure, ind: &Indicator) -> Option<Target> {
+    if ind.rollup != Rollup::Sum || parts.is_empty() {
+        return None;
+    }
+    let targets: Option<Vec<Target>> = parts.iter().map(|(_, t)| *t).collect();
+    let targets = targets?;
+    match figure {
+        Figure::Number(_) => {
+            let sum = |get: fn(&Target) -> Option<f64>| -> Option<f64> {
+                targets.iter().map(get).sum::<Option<f64>>()
+            };
+            Some(Target { min: sum(|t| t.min), goal: sum(|t| t.goal), max: sum(|t| t.max) })
+        }
+        Figure::Ratio { .. } if matches!(ind.measure, Measure::Ratio { .. } | Measure::Share { .. }) => {
+            targets.windows(2).all(|w| w[0] == w[1]).then(|| targets[0])
+        }
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests;

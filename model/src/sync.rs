@@ -1,0 +1,200 @@
+//! The wire types of the sync protocol, and its pure decisions.
+//!
+//! A device keeps every change as a [`Revision`] in its outbox and pushes them in batches; the
+//! server answers each item ([`PushOutcome`]) and the device takes an item out of its outbox only
+//! on `Stored` or `Duplicate`. A device pulls by cursor: the server numbers every revision it
+//! stores (`seq`), and a pull returns the revisions of the device's scope after the cursor, page by
+//! page. Revision ids are idempotency keys, bound to the content by [`Revision::content_hash`]:
+//! the same id sent again is acknowledged and not stored twice; the same id with other content is
+//! refused. See `docs/sync.md`.
+
+use crate::record::{FieldError, Revision};
+use serde::{Deserialize, Serialize};
+
+/// Largest batch the server takes in one push.
+pub const MAX_PUSH_BATCH: usize = 500;
+/// Largest page a pull returns.
+pub const MAX_PULL_PAGE: u32 = 1000;
+
+/// Wire format: stable.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct PushRequest {
+    pub device: String,
+    pub changes: Vec<Revision>,
+}
+
+/// Wire format: stable. One result per change, in the order sent.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct PushResponse {
+    pub results: Vec<PushResult>,
+}
+
+/// Wire format: stable.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct PushResult {
+    pub rev: uuid::Uuid,
+    #[serde(flatten)]
+    pub outcome: PushOutcome,
+}
+
+/// Wire format: stable.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum PushOutcome {
+    /// Stored now, as number `seq`.
+    Stored { seq: i64 },
+    /// Already stored earlier with the same content: acknowledged again, not stored twice.
+    Duplicate { seq: i64 },
+    /// Refused; the device keeps it and shows why (Chinese).
+    Rejected { reason: String, #[serde(default)] errors: Vec<FieldError> },
+}
+
+impl PushOutcome {
+    /// Whether the device may take the change out of its outbox.
+    pub fn acknowledged(&self) -> bool {
+        matches!(self, PushOutcome::Stored { .. } | PushOutcome::Duplicate { .. })
+    }
+}
+
+/// Wire format: stable.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct PullQuery {
+    /// Code of the unit whose subtree is pulled.
+    pub scope: String,
+    /// The cursor: the last `seq` the device has applied (0 at first).
+    #[serde(default)]
+    pub after: i64,
+    #[serde(default = "default_limit")]
+    pub limit: u32,
+}
+
+fn default_limit() -> u32 {
+    MAX_PULL_PAGE
+}
+
+/// Wire format: stable.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct PulledRevision {
+    pub seq: i64,
+    pub revision: Revision,
+}
+
+/// Wire format: stable.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct PullPage {
+    pub changes: Vec<PulledRevision>,
+    /// The cursor to send next time.
+    pub cursor: i64,
+    /// Whether more pages follow.
+    pub more: bool,
+}
+
+/// What a device does with one pulled revision, given what it holds of that record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Apply {
+    /// Store it as the record's current state.
+    Take,
+    /// Keep what the device has: it already wins, or the same revision is already there.
+    Keep,
+    /// The device has unsynced changes to this record: never overwrite them. The revision is
+    /// seen again at the next pull after the device's own change is pushed.
+    KeepPending,
+}
+
+/// The pure pull decision for one revision. `local` is the device's current revision of the
+/// record, and `pending` whether the device has unsynced changes to it.
+pub fn decide_apply(incoming: &Revision, local: Option<&Revision>, pending: bool) -> Apply {
+    match local {
+        _ if pending => Apply::KeepPending,
+        None => Apply::Take,
+        Some(l) if l.rev == incoming.rev => Apply::Keep,
+        Some(l) if incoming.wins_over(l) => Apply::Take,
+        Some(_) => Apply::Keep,
+    }
+}
+
+/// A hybrid logical clock: milliseconds in the upper 48 bits, a counter in the lower 16. It never
+/// goes backwards on a device even when the phone's wall clock does, and it moves past every
+/// clock the device has seen from others.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Hlc {
+    pub last: u64,
+}
+
+impl Hlc {
+    pub fn pack(ms: u64, counter: u16) -> u64 {
+        (ms << 16) | counter as u64
+    }
+
+    pub fn millis(clock: u64) -> u64 {
+        clock >> 16
+    }
+
+    /// The clock for a new local change at wall time `now_ms`.
+    pub fn tick(&mut self, now_ms: u64) -> u64 {
+        let candidate = Self::pack(now_ms, 0);
+        self.last = if candidate > self.last { candidate } else { self.last + 1 };
+        self.last
+    }
+
+    /// Takes in a clock seen from elsewhere.
+    pub fn observe(&mut self, seen: u64) {
+        self.last = self.last.max(seen);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use uuid::Uuid;
+
+    fn rev(clock: u64, id: u128) -> Revision {
+        Revision {
+            record: Uuid::from_u128(1), rev: Uuid::from_u128(id), parent: None, device: "d".into(),
+            clock, form: "f".into(), unit: "u".into(), deleted: false, content: Default::default(),
+        }
+    }
+
+    #[test]
+    fn pending_local_changes_are_never_overwritten() {
+        assert_eq!(decide_apply(&rev(9, 2), Some(&rev(1, 1)), true), Apply::KeepPending);
+        assert_eq!(decide_apply(&rev(9, 2), None, true), Apply::KeepPending);
+        assert_eq!(decide_apply(&rev(9, 2), Some(&rev(1, 1)), false), Apply::Take);
+        assert_eq!(decide_apply(&rev(1, 2), Some(&rev(9, 1)), false), Apply::Keep);
+        assert_eq!(decide_apply(&rev(1, 2), Some(&rev(1, 2)), false), Apply::Keep);
+        assert_eq!(decide_apply(&rev(1, 2), None, false), Apply::Take);
+    }
+
+    #[test]
+    fn outcomes_wire_format() {
+        let r = PushResult { rev: Uuid::nil(), outcome: PushOutcome::Stored { seq: 7 } };
+        let j = serde_json::to_value(&r).unwrap();
+        assert_eq!(j, serde_json::json!({"rev": Uuid::nil(), "outcome": "stored", "seq": 7}));
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+        #[test]
+        fn hlc_is_strictly_increasing(times in proptest::collection::vec(0u64..1_000_000, 1..50),
+                                      seen in proptest::collection::vec(0u64..1_000_000, 0..10)) {
+            let mut h = Hlc::default();
+            let mut prev = 0;
+            for (i, t) in times.iter().enumerate() {
+                if let Some(s) = seen.get(i) { h.observe(Hlc::pack(*s, 3)); }
+                let c = h.tick(*t);
+                prop_assert!(c > prev);
+                prev = c;
+            }
+        }
+
+        #[test]
+        fn every_replica_picks_the_same_winner(a in (0u64..5, 0u128..5), b in (0u64..5, 0u128..5)) {
+            let (x, y) = (rev(a.0, a.1), rev(b.0, b.1));
+            if x.rev != y.rev || x.clock != y.clock {
+                prop_assert!(x.wins_over(&y) != y.wins_over(&x) || (x.clock, x.rev) == (y.clock, y.rev));
+            }
+            prop_assert!(!(x.wins_over(&y) && y.wins_over(&x)));
+        }
+    }
+}

@@ -1,0 +1,135 @@
+//! Shequ's server: a thin axum service that receives the phones' changes by sync, rolls them up
+//! village → town → county against the plan's targets, and serves the app.
+#![forbid(unsafe_code)]
+
+pub mod api;
+pub mod error;
+pub mod settings;
+pub mod store;
+pub mod web;
+
+use axum::http::StatusCode;
+use axum::routing::get;
+use axum::Router;
+use settings::{SettingError, Settings};
+use shequ_model::area::parse_areas_csv;
+use shequ_model::Plan;
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use store::{ImportReport, Store};
+use tower_http::compression::CompressionLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+
+/// The largest request body the API takes (a full push batch with room to spare).
+pub const MAX_BODY: usize = 8 * 1024 * 1024;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub plan: Arc<Plan>,
+    /// The plan as JSON, encoded once.
+    pub plan_json: Arc<String>,
+}
+
+impl AppState {
+    pub fn new(store: Arc<dyn Store>, plan: Plan) -> Self {
+        let plan_json = Arc::new(serde_json::to_string(&plan).expect("a plan is JSON"));
+        AppState { store, plan: Arc::new(plan), plan_json }
+    }
+}
+
+/// The whole service, without a socket, so tests can call it directly.
+pub fn app(state: AppState, dist: &Path) -> Router {
+    let api = api::router()
+        .layer(RequestBodyLimitLayer::new(MAX_BODY))
+        .layer(CompressionLayer::new());
+    Router::new()
+        .route("/healthz", get(healthz))
+        .merge(api)
+        .with_state(state)
+        .merge(web::router(dist))
+}
+
+async fn healthz(axum::extract::State(state): axum::extract::State<AppState>) -> StatusCode {
+    match state.store.ping().await {
+        Ok(()) => StatusCode::OK,
+        Err(e) => {
+            tracing::error!(error = %e, "health check: database unreachable");
+            StatusCode::SERVICE_UNAVAILABLE
+        }
+    }
+}
+
+/// Reads and validates the plan file.
+pub fn load_plan(path: &Path) -> Result<Plan, SettingError> {
+    let text = std::fs::read_to_string(path).map_err(|e| SettingError {
+        setting: "--plan / SHEQU_PLAN",
+        message: format!("cannot read {}: {e}", path.display()),
+    })?;
+    Plan::parse(&path.display().to_string(), &text)
+        .map_err(|e| SettingError { setting: "--plan / SHEQU_PLAN", message: e.to_string() })
+}
+
+/// Why an areas file was not imported.
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error("cannot read {0}: {1}")]
+    Read(String, std::io::Error),
+    #[error("{file}: {} error(s), nothing imported:\n{}", .errors.len(), .errors.iter().map(|e| format!("  {file}:{e}")).collect::<Vec<_>>().join("\n"))]
+    Invalid { file: String, errors: Vec<shequ_model::area::AreaError> },
+    #[error(transparent)]
+    Store(#[from] store::StoreError),
+}
+
+/// Imports an areas file: all of it or, on any error, none of it.
+pub async fn import_areas(store: &dyn Store, path: &Path) -> Result<ImportReport, ImportError> {
+    let file = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| ImportError::Read(file.clone(), e))?;
+    let known: HashMap<String, shequ_model::Area> =
+        store.areas("").await?.into_iter().map(|a| (a.code.clone(), a)).collect();
+    let rows = parse_areas_csv(&text, &known).map_err(|errors| ImportError::Invalid { file, errors })?;
+    Ok(store.import_areas(&rows).await?)
+}
+
+impl std::fmt::Display for ImportReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let parts: Vec<String> = self
+            .per_level
+            .iter()
+            .map(|(l, new, old)| format!("{l} {} ({new} new, {old} already there)", new + old))
+            .collect();
+        f.write_str(&parts.join(", "))
+    }
+}
+
+/// A started server.
+pub struct Running {
+    pub addr: SocketAddr,
+    pub done: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+/// Opens the store, loads the plan, seeds the areas and starts serving. Every failure names the
+/// setting behind it.
+pub async fn launch(s: &Settings) -> Result<Running, SettingError> {
+    let plan = load_plan(&s.plan)?;
+    let store = store::open(&s.database_url).await.map_err(|e| SettingError {
+        setting: "--database / SHEQU_DATABASE_URL",
+        message: e.to_string(),
+    })?;
+    if let Some(seed) = &s.seed_areas {
+        let report = import_areas(store.as_ref(), seed)
+            .await
+            .map_err(|e| SettingError { setting: "--seed-areas / SHEQU_SEED_AREAS", message: e.to_string() })?;
+        tracing::info!(file = %seed.display(), %report, "areas seeded");
+    }
+    let listener = tokio::net::TcpListener::bind(&s.listen).await.map_err(|e| SettingError {
+        setting: "--listen / SHEQU_LISTEN",
+        message: format!("cannot listen on {}: {e}", s.listen),
+    })?;
+    let addr = listener.local_addr().expect("a bound socket has an address");
+    let router = app(AppState::new(store, plan), &s.dist);
+    let done = tokio::spawn(async move { axum::serve(listener, router).await });
+    Ok(Running { addr, done })
+}

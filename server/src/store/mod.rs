@@ -1,0 +1,71 @@
+//! The server's one storage seam. Handlers speak to a [`Store`]; each database engine is one
+//! implementation with its own migrations folder. SQLite is the embedded default; PostgreSQL
+//! fills the same trait for deployments that outgrow one machine.
+
+mod sqlite;
+
+pub use sqlite::SqliteStore;
+
+use async_trait::async_trait;
+use shequ_model::area::Area;
+use shequ_model::plan::Plan;
+use shequ_model::sync::{PullPage, PushResult};
+use shequ_model::Revision;
+use std::sync::Arc;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("migrations: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+}
+
+/// What an areas import did, per level: (level, new rows, rows already there).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ImportReport {
+    pub per_level: Vec<(shequ_model::Level, usize, usize)>,
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Answers when the database is reachable.
+    async fn ping(&self) -> Result<(), StoreError>;
+    /// Every org unit whose code starts with `under` (all of them for "").
+    async fn areas(&self, under: &str) -> Result<Vec<Area>, StoreError>;
+    /// Adds the areas not yet known, in one transaction; already-known ones are left as they are
+    /// (the caller has checked they agree).
+    async fn import_areas(&self, areas: &[Area]) -> Result<ImportReport, StoreError>;
+    /// Applies a batch of pushed revisions in one transaction, one result per item.
+    async fn push(&self, plan: &Plan, device: &str, changes: &[Revision]) -> Result<Vec<PushResult>, StoreError>;
+    /// The revisions stored after `after` for units under `scope`, oldest first.
+    async fn pull(&self, scope: &str, after: i64, limit: u32) -> Result<PullPage, StoreError>;
+    /// The current (winning) revision of every live record under `scope`.
+    async fn live_records(&self, scope: &str) -> Result<Vec<Revision>, StoreError>;
+}
+
+/// Opens the store the database URL names.
+pub async fn open(url: &str) -> Result<Arc<dyn Store>, OpenError> {
+    if let Some(path) = url.strip_prefix("sqlite://") {
+        Ok(Arc::new(SqliteStore::open(path).await?))
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Err(OpenError::Unsupported("PostgreSQL support is not built yet; use sqlite://PATH".into()))
+    } else {
+        Err(OpenError::Unsupported(format!("`{url}` is not a database URL Shequ knows (use sqlite://PATH)")))
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error("{0}")]
+    Unsupported(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The exclusive upper bound of the codes under `prefix`: digits sort below ':'.
+pub(crate) fn prefix_end(prefix: &str) -> String {
+    format!("{prefix}:")
+}

@@ -1,0 +1,229 @@
+//! SQLite implementation of [`Store`]: one file, WAL, and `synchronous = FULL` so that a push the
+//! server acknowledged survives a crash of the process or of the machine.
+
+use super::{prefix_end, ImportReport, Store, StoreError};
+use async_trait::async_trait;
+use shequ_model::area::{Area, Level};
+use shequ_model::plan::Plan;
+use shequ_model::record::{validate_content, validate_transition};
+use shequ_model::sync::{PullPage, PulledRevision, PushOutcome, PushResult};
+use shequ_model::Revision;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Row, SqlitePool};
+use std::collections::BTreeMap;
+use std::str::FromStr;
+use std::time::Duration;
+
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    pub async fn open(path: &str) -> Result<Self, StoreError> {
+        let opts = SqliteConnectOptions::from_str(&format!("sqlite://{path}"))?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .busy_timeout(Duration::from_secs(10))
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new().max_connections(4).connect_with(opts).await?;
+        sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
+        Ok(SqliteStore { pool })
+    }
+}
+
+fn level(s: &str) -> Result<Level, StoreError> {
+    Level::parse(s).ok_or_else(|| StoreError::Corrupt(format!("unknown level {s}")))
+}
+
+fn revision(body: &str) -> Result<Revision, StoreError> {
+    serde_json::from_str(body).map_err(|e| StoreError::Corrupt(format!("revision body: {e}")))
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+}
+
+fn reject(reason: impl Into<String>) -> PushOutcome {
+    PushOutcome::Rejected { reason: reason.into(), errors: vec![] }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn areas(&self, under: &str) -> Result<Vec<Area>, StoreError> {
+        let rows = sqlx::query("SELECT code, name, level, parent FROM areas WHERE code >= ? AND code < ? ORDER BY code")
+            .bind(under)
+            .bind(prefix_end(under))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(Area {
+                    code: r.get("code"),
+                    name: r.get("name"),
+                    level: level(r.get::<&str, _>("level"))?,
+                    parent: r.get("parent"),
+                })
+            })
+            .collect()
+    }
+
+    async fn import_areas(&self, areas: &[Area]) -> Result<ImportReport, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let mut counts: BTreeMap<Level, (usize, usize)> = BTreeMap::new();
+        for a in areas {
+            let done = sqlx::query("INSERT INTO areas (code, name, level, parent) VALUES (?, ?, ?, ?) ON CONFLICT (code) DO NOTHING")
+                .bind(&a.code)
+                .bind(&a.name)
+                .bind(a.level.as_str())
+                .bind(&a.parent)
+                .execute(&mut *tx)
+                .await?;
+            let c = counts.entry(a.level).or_default();
+            if done.rows_affected() == 1 {
+                c.0 += 1;
+            } else {
+                c.1 += 1;
+            }
+        }
+        tx.commit().await?;
+        Ok(ImportReport { per_level: counts.into_iter().map(|(l, (n, o))| (l, n, o)).collect() })
+    }
+
+    async fn push(&self, plan: &Plan, _device: &str, changes: &[Revision]) -> Result<Vec<PushResult>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let mut results = Vec::with_capacity(changes.len());
+        for change in changes {
+            let hash = change.content_hash();
+            let outcome = 'item: {
+                if let Some(row) = sqlx::query("SELECT seq, hash FROM revisions WHERE rev = ?")
+                    .bind(change.rev.to_string())
+                    .fetch_optional(&mut *tx)
+                    .await?
+                {
+                    let seq: i64 = row.get("seq");
+                    break 'item if row.get::<&str, _>("hash") == hash {
+                        PushOutcome::Duplicate { seq }
+                    } else {
+                        reject("同一修订号已用于不同的内容")
+                    };
+                }
+                let Some(form) = plan.form(&change.form) else {
+                    break 'item reject(format!("计划中没有表单“{}”", change.form));
+                };
+                let unit_level: Option<String> = sqlx::query_scalar("SELECT level FROM areas WHERE code = ?")
+                    .bind(&change.unit)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                match unit_level {
+                    None => break 'item reject(format!("未知的单位代码 {}", change.unit)),
+                    Some(l) if l != form.level.as_str() => {
+                        break 'item reject(format!("“{}”应由{}填报", form.name, form.level.label()))
+                    }
+                    _ => {}
+                }
+                if !change.deleted {
+                    if let Err(errors) = validate_content(form, &change.content) {
+                        break 'item PushOutcome::Rejected { reason: "内容未通过校验".into(), errors };
+                    }
+                }
+                let current = sqlx::query("SELECT body FROM records WHERE id = ?")
+                    .bind(change.record.to_string())
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                let current = match current {
+                    Some(row) => Some(revision(row.get("body"))?),
+                    None => None,
+                };
+                if let Some(cur) = &current {
+                    if cur.form != change.form || cur.unit != change.unit {
+                        break 'item reject("记录不能改换表单或单位");
+                    }
+                }
+                if let Some(parent) = change.parent {
+                    let body: Option<String> = sqlx::query_scalar("SELECT body FROM revisions WHERE rev = ?")
+                        .bind(parent.to_string())
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                    if let (Some(body), false) = (body, change.deleted) {
+                        if let Err(errors) = validate_transition(form, &revision(&body)?.content, &change.content) {
+                            break 'item PushOutcome::Rejected { reason: "状态变更不允许".into(), errors };
+                        }
+                    }
+                }
+                let body = serde_json::to_string(change).expect("a revision is JSON");
+                let seq: i64 = sqlx::query_scalar(
+                    "INSERT INTO revisions (rev, record, parent, device, clock, form, unit, deleted, body, hash, received_at)
+                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq",
+                )
+                .bind(change.rev.to_string())
+                .bind(change.record.to_string())
+                .bind(change.parent.map(|p| p.to_string()))
+                .bind(&change.device)
+                .bind(change.clock as i64)
+                .bind(&change.form)
+                .bind(&change.unit)
+                .bind(change.deleted)
+                .bind(&body)
+                .bind(&hash)
+                .bind(now_ms())
+                .fetch_one(&mut *tx)
+                .await?;
+                if current.as_ref().is_none_or(|cur| change.wins_over(cur)) {
+                    sqlx::query(
+                        "INSERT INTO records (id, rev, clock, form, unit, deleted, body, seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                         ON CONFLICT (id) DO UPDATE SET rev = excluded.rev, clock = excluded.clock,
+                           deleted = excluded.deleted, body = excluded.body, seq = excluded.seq",
+                    )
+                    .bind(change.record.to_string())
+                    .bind(change.rev.to_string())
+                    .bind(change.clock as i64)
+                    .bind(&change.form)
+                    .bind(&change.unit)
+                    .bind(change.deleted)
+                    .bind(&body)
+                    .bind(seq)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                PushOutcome::Stored { seq }
+            };
+            results.push(PushResult { rev: change.rev, outcome });
+        }
+        tx.commit().await?;
+        Ok(results)
+    }
+
+    async fn pull(&self, scope: &str, after: i64, limit: u32) -> Result<PullPage, StoreError> {
+        let rows = sqlx::query(
+            "SELECT seq, body FROM revisions WHERE seq > ? AND unit >= ? AND unit < ? ORDER BY seq LIMIT ?",
+        )
+        .bind(after)
+        .bind(scope)
+        .bind(prefix_end(scope))
+        .bind(limit as i64 + 1)
+        .fetch_all(&self.pool)
+        .await?;
+        let more = rows.len() > limit as usize;
+        let mut changes = Vec::with_capacity(rows.len().min(limit as usize));
+        for r in rows.iter().take(limit as usize) {
+            changes.push(PulledRevision { seq: r.get("seq"), revision: revision(r.get("body"))? });
+        }
+        let cursor = changes.last().map_or(after, |c| c.seq);
+        Ok(PullPage { changes, cursor, more })
+    }
+
+    async fn live_records(&self, scope: &str) -> Result<Vec<Revision>, StoreError> {
+        let rows = sqlx::query("SELECT body FROM records WHERE deleted = 0 AND unit >= ? AND unit < ?")
+            .bind(scope)
+            .bind(prefix_end(scope))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(|r| revision(r.get("body"))).collect()
+    }
+}

@@ -1,0 +1,42 @@
+//! Serves the built app: precompressed brotli/gzip files, `application/wasm`, and cache headers
+//! that let a phone keep the hashed assets for good while always revalidating the entry points
+//! (`index.html`, the service worker, the manifest) so a new version reaches it.
+
+use axum::body::Body;
+use axum::extract::Request;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use std::path::Path;
+use tower_http::services::{ServeDir, ServeFile};
+
+/// Hashed, never-changing files live under this path.
+pub const ASSETS: &str = "/assets/";
+
+pub fn router<S: Clone + Send + Sync + 'static>(dist: &Path) -> Router<S> {
+    let index = dist.join("index.html");
+    if !index.exists() {
+        tracing::warn!(dist = %dist.display(), "the app is not built here (run `cargo xtask build`); only the API is served");
+        return Router::new().fallback(|| async {
+            (StatusCode::SERVICE_UNAVAILABLE, "Shequ's app is not built: run `cargo xtask build`").into_response()
+        });
+    }
+    let serve = ServeDir::new(dist)
+        .precompressed_br()
+        .precompressed_gzip()
+        .fallback(ServeFile::new(index).precompressed_br().precompressed_gzip());
+    Router::new().fallback_service(serve).layer(middleware::from_fn(cache_headers))
+}
+
+async fn cache_headers(req: Request<Body>, next: Next) -> Response {
+    let immutable = req.uri().path().starts_with(ASSETS);
+    let mut res = next.run(req).await;
+    let value = if immutable && res.status().is_success() {
+        "public, max-age=31536000, immutable"
+    } else {
+        "no-cache"
+    };
+    res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static(value));
+    res
+}
