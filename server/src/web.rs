@@ -22,11 +22,17 @@ pub fn router<S: Clone + Send + Sync + 'static>(dist: &Path) -> Router<S> {
             (StatusCode::SERVICE_UNAVAILABLE, "Shequ's app is not built: run `cargo xtask build`").into_response()
         });
     }
-    let serve = ServeDir::new(dist)
+    // A missing hashed asset is a 404, never the page (which would then be cached for good).
+    let assets = ServeDir::new(dist.join("assets")).precompressed_br().precompressed_gzip();
+    // Any other path is a route of the app: the page itself.
+    let rest = ServeDir::new(dist)
         .precompressed_br()
         .precompressed_gzip()
         .fallback(ServeFile::new(index).precompressed_br().precompressed_gzip());
-    Router::new().fallback_service(serve).layer(middleware::from_fn(cache_headers))
+    Router::new()
+        .nest_service("/assets", assets)
+        .fallback_service(rest)
+        .layer(middleware::from_fn(cache_headers))
 }
 
 async fn cache_headers(req: Request<Body>, next: Next) -> Response {

@@ -4,9 +4,15 @@ mod plan;
 mod report;
 mod sync;
 
+use crate::error::ApiError;
 use crate::AppState;
+use axum::routing::any;
 use axum::Router;
 
 pub fn router() -> Router<AppState> {
-    Router::new().merge(plan::router()).merge(sync::router()).merge(report::router())
+    Router::new()
+        .merge(plan::router())
+        .merge(sync::router())
+        .merge(report::router())
+        .route("/api/{*rest}", any(|| async { ApiError::NotFound("没有这个接口".into()) }))
 }

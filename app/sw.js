@@ -1,0 +1,41 @@
+// Shequ's service worker: precaches the app shell (the .wasm included) so the app opens with no
+// network after the first visit. Assets are content-hashed, so a cached copy is always right; a
+// new version arrives as a new worker with a new cache, and the old cache is dropped.
+const VERSION = '{{version}}';
+const CACHE = `shequ-shell-${VERSION}`;
+const PRECACHE = [
+/* {{precache}} */
+];
+
+self.addEventListener('install', (event) => {
+  event.waitUntil(
+    caches.open(CACHE).then((cache) => cache.addAll(PRECACHE)).then(() => self.skipWaiting()),
+  );
+});
+
+self.addEventListener('activate', (event) => {
+  event.waitUntil(
+    caches.keys()
+      .then((keys) => Promise.all(keys.filter((k) => k.startsWith('shequ-shell-') && k !== CACHE).map((k) => caches.delete(k))))
+      .then(() => self.clients.claim()),
+  );
+});
+
+self.addEventListener('fetch', (event) => {
+  const request = event.request;
+  if (request.method !== 'GET') return;
+  const url = new URL(request.url);
+  if (url.origin !== self.location.origin || url.pathname.startsWith('/api/') || url.pathname === '/healthz') {
+    return; // data goes to the network; the app keeps its own copy in IndexedDB
+  }
+  if (request.mode === 'navigate') {
+    // Any page of the app is the same shell: network first (to see a new version), cache when offline.
+    event.respondWith(
+      fetch(request).catch(() => caches.match('/index.html', { cacheName: CACHE })),
+    );
+    return;
+  }
+  event.respondWith(
+    caches.match(request, { cacheName: CACHE }).then((hit) => hit || fetch(request)),
+  );
+});

@@ -1,0 +1,104 @@
+//! The phone's store in a real headless Chromium (wasm-bindgen-test): IndexedDB, not a mock.
+#![cfg(target_arch = "wasm32")]
+
+use serde_json::json;
+use shequ_app::store::Db;
+use shequ_model::sync::{PullPage, PulledRevision, PushOutcome, PushResult};
+use shequ_model::Revision;
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+const UNIT: &str = "610324001001";
+
+fn rev(topic: &str) -> Revision {
+    Revision {
+        record: shequ_app::ids::new_id(),
+        rev: shequ_app::ids::new_id(),
+        parent: None,
+        device: "test".into(),
+        clock: 0,
+        form: "deliberation_case".into(),
+        unit: UNIT.into(),
+        deleted: false,
+        content: serde_json::from_value(json!({"topic": topic})).unwrap(),
+    }
+}
+
+async fn fresh(name: &str) -> Db {
+    let _ = Db::destroy(name).await;
+    Db::open(name).await.unwrap()
+}
+
+#[wasm_bindgen_test]
+async fn saving_writes_the_record_and_its_outbox_entry_together() {
+    let db = fresh("t-save").await;
+    let a = db.save(rev("一"), 1_000).await.unwrap();
+    let b = db.save(rev("二"), 900).await.unwrap();
+    assert!(b.clock > a.clock, "the clock never goes back, even when the wall clock does");
+    let recs = db.records_in(UNIT).await.unwrap();
+    assert_eq!(recs.len(), 2);
+    assert!(recs.iter().all(|r| !r.synced));
+    assert_eq!(db.pending_count().await.unwrap(), 2);
+    let out = db.outbox(10).await.unwrap();
+    assert_eq!(out.iter().map(|r| r.rev).collect::<Vec<_>>(), vec![a.rev, b.rev]);
+    assert!(db.records_in("610324001201").await.unwrap().is_empty());
+}
+
+#[wasm_bindgen_test]
+async fn saved_records_survive_closing_and_reopening() {
+    let db = fresh("t-reopen").await;
+    let a = db.save(rev("保存后关闭"), 5).await.unwrap();
+    drop(db);
+    let again = Db::open("t-reopen").await.unwrap();
+    let got = again.record(&a.record.to_string()).await.unwrap().unwrap();
+    assert_eq!(got.rev, a);
+    assert_eq!(again.pending_count().await.unwrap(), 1);
+}
+
+#[wasm_bindgen_test]
+async fn only_an_acknowledgement_takes_a_change_out_of_the_outbox() {
+    let db = fresh("t-ack").await;
+    let a = db.save(rev("甲"), 1).await.unwrap();
+    let b = db.save(rev("乙"), 2).await.unwrap();
+    db.take_results(&[
+        PushResult { rev: a.rev, outcome: PushOutcome::Stored { seq: 1 } },
+        PushResult { rev: b.rev, outcome: PushOutcome::Rejected { reason: "内容未通过校验".into(), errors: vec![] } },
+    ])
+    .await
+    .unwrap();
+    assert_eq!(db.outbox(10).await.unwrap().iter().map(|r| r.rev).collect::<Vec<_>>(), vec![b.rev]);
+    let ra = db.record(&a.record.to_string()).await.unwrap().unwrap();
+    let rb = db.record(&b.record.to_string()).await.unwrap().unwrap();
+    assert!(ra.synced);
+    assert!(!rb.synced);
+    assert_eq!(rb.error.as_deref(), Some("内容未通过校验"));
+    // A duplicate acknowledgement of an already-taken change is harmless.
+    db.take_results(&[PushResult { rev: a.rev, outcome: PushOutcome::Duplicate { seq: 1 } }]).await.unwrap();
+    assert_eq!(db.pending_count().await.unwrap(), 1);
+}
+
+#[wasm_bindgen_test]
+async fn a_pull_never_overwrites_unsynced_work_and_stores_its_cursor() {
+    let db = fresh("t-pull").await;
+    let mine = db.save(rev("本机未同步"), 10).await.unwrap();
+    let mut theirs = mine.clone();
+    theirs.rev = shequ_app::ids::new_id();
+    theirs.clock = mine.clock + 1_000_000;
+    theirs.content.insert("topic".into(), json!("服务器上的修改"));
+    let other = Revision { clock: 99, ..rev("别人的新记录") };
+    let page = PullPage {
+        changes: vec![PulledRevision { seq: 7, revision: theirs.clone() }, PulledRevision { seq: 8, revision: other.clone() }],
+        cursor: 8,
+        more: false,
+    };
+    assert_eq!(db.apply_page(UNIT, &page).await.unwrap(), 1);
+    assert_eq!(db.cursor(UNIT).await.unwrap(), 8);
+    assert_eq!(db.record(&mine.record.to_string()).await.unwrap().unwrap().rev, mine);
+    let got = db.record(&other.record.to_string()).await.unwrap().unwrap();
+    assert!(got.synced);
+    assert_eq!(got.rev, other);
+    // The next local edit's clock is past everything seen.
+    let next = db.save(rev("之后"), 11).await.unwrap();
+    assert!(next.clock > theirs.clock);
+}

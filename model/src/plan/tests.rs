@@ -1,0 +1,659 @@
+use super::*;
+use std::collections::BTreeSet;
+
+const SEED: &str = include_str!("../../../seeds/plan-2018.toml");
+
+fn seed() -> Plan {
+    Plan::parse("seeds/plan-2018.toml", SEED).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn has_chinese(s: &str) -> bool {
+    s.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c))
+}
+
+/// The forms an indicator reads.
+fn forms_of(m: &Measure) -> Vec<&str> {
+    match m {
+        Measure::Count { form, .. } | Measure::Sum { form, .. } | Measure::Flag { form, .. } => {
+            vec![form]
+        }
+        Measure::Ratio {
+            numerator,
+            denominator,
+            ..
+        } => vec![&numerator.form, &denominator.form],
+        Measure::Share { form, linked, .. } => {
+            let mut v = vec![form.as_str()];
+            v.extend(linked.iter().map(|l| l.form.as_str()));
+            v
+        }
+    }
+}
+
+#[test]
+fn the_2018_seed_parses_and_validates() {
+    let p = seed();
+    assert_eq!(p.id, "fufeng-2018");
+    assert_eq!(p.year, 2018);
+    assert_eq!(p.source, "扶政民发〔2017〕94号");
+    assert_eq!(p.county, "610324");
+    assert!(has_chinese(&p.title));
+}
+
+#[test]
+fn the_seed_has_every_form_of_the_2018_plan() {
+    let p = seed();
+    let want = [
+        "staff",
+        "deliberation_case",
+        "consultation_item",
+        "social_org",
+        "volunteer",
+        "volunteer_activity",
+        "micro_wish",
+        "training",
+        "grid",
+        "facility",
+        "election",
+        "demo_village",
+        "charter_four",
+        "supervision",
+        "service_list",
+        "convenience_activity",
+        "publicity",
+        "publicity_town",
+        "fund_audit",
+    ];
+    for id in want {
+        assert!(p.form(id).is_some(), "no form `{id}`");
+    }
+    let town: Vec<&str> = p
+        .forms
+        .iter()
+        .filter(|f| f.level == Level::Town)
+        .map(|f| f.id.as_str())
+        .collect();
+    assert_eq!(town, ["demo_village", "publicity_town", "fund_audit"]);
+    // Every work point that asks for a record is covered by some form.
+    let points: BTreeSet<u32> = p
+        .forms
+        .iter()
+        .flat_map(|f| f.points.iter().copied())
+        .collect();
+    for n in [3, 4, 5, 6, 7, 8, 9, 11, 12, 13, 14, 16, 17, 18, 19, 20, 21] {
+        assert!(points.contains(&n), "no form for work point {n}");
+    }
+}
+
+#[test]
+fn every_form_and_indicator_of_the_seed_points_at_valid_things() {
+    let p = seed();
+    for f in &p.forms {
+        assert!(is_id(&f.id), "{}", f.id);
+        assert!(has_chinese(&f.name), "form {} needs a Chinese name", f.id);
+        assert!(
+            !f.points.is_empty() && f.points.iter().all(|n| (1..=21).contains(n)),
+            "{}",
+            f.id
+        );
+        assert_eq!(
+            f.field(&f.title_field).map(|t| t.kind),
+            Some(FieldKind::Text),
+            "{}",
+            f.id
+        );
+        for fld in &f.fields {
+            assert!(is_id(&fld.id), "{}.{}", f.id, fld.id);
+            assert!(
+                has_chinese(&fld.label),
+                "{}.{} needs a Chinese label",
+                f.id,
+                fld.id
+            );
+            if fld.kind == FieldKind::Person {
+                assert_eq!(fld.register, "staff", "{}.{}", f.id, fld.id);
+            }
+            if fld.kind == FieldKind::Status {
+                // Each state moves on to the next one only.
+                let next: Vec<[String; 2]> = fld
+                    .states
+                    .windows(2)
+                    .map(|w| [w[0].clone(), w[1].clone()])
+                    .collect();
+                assert_eq!(fld.transitions, next, "{}.{}", f.id, fld.id);
+            }
+        }
+    }
+    let mut names = BTreeSet::new();
+    for ind in &p.indicators {
+        assert!(is_id(&ind.id), "{}", ind.id);
+        assert!(
+            has_chinese(&ind.name),
+            "indicator {} needs a Chinese name",
+            ind.id
+        );
+        assert!(
+            names.insert(ind.name.as_str()),
+            "indicator name {} twice",
+            ind.name
+        );
+        assert!(
+            !ind.points.is_empty() && ind.points.iter().all(|n| (1..=21).contains(n)),
+            "{}",
+            ind.id
+        );
+        for form in forms_of(&ind.measure) {
+            let f = p
+                .form(form)
+                .unwrap_or_else(|| panic!("{}: no form {form}", ind.id));
+            assert_eq!(
+                f.level, ind.level,
+                "{}: form {form} is of another level",
+                ind.id
+            );
+        }
+        let t = &ind.targets;
+        assert!(
+            t.towns.is_empty(),
+            "{}: the decomposition table is not in the notice",
+            ind.id
+        );
+        if t.village.is_none() && t.town.is_none() && t.county.is_none() {
+            assert!(
+                !ind.note.is_empty(),
+                "{}: an indicator without a target says why in a note",
+                ind.id
+            );
+        }
+        if matches!(ind.measure, Measure::Ratio { .. } | Measure::Share { .. })
+            && ind.id != "indoor_area_per_100_households"
+        {
+            assert_eq!(ind.unit, "%", "{}", ind.id);
+        }
+    }
+}
+
+#[test]
+fn the_seed_sets_the_notices_targets() {
+    let p = seed();
+    let t = |id: &str| {
+        p.indicator(id)
+            .unwrap_or_else(|| panic!("no indicator {id}"))
+            .targets
+            .clone()
+    };
+    let min = |x: f64| {
+        Some(Target {
+            min: Some(x),
+            goal: None,
+            max: None,
+        })
+    };
+    let range = |a: f64, b: f64| {
+        Some(Target {
+            min: Some(a),
+            goal: Some(b),
+            max: None,
+        })
+    };
+
+    let ds = p.indicator("deliberation_success").unwrap();
+    assert_eq!(ds.name, "议事成功案例");
+    assert_eq!(
+        ds.targets,
+        Targets {
+            village: range(2.0, 3.0),
+            ..Targets::default()
+        }
+    );
+    let Measure::Count { form, filter } = &ds.measure else {
+        panic!("{:?}", ds.measure)
+    };
+    assert_eq!(form, "deliberation_case");
+    assert!(filter
+        .iter()
+        .any(|c| c.reached.as_deref() == Some("民事民评")));
+    assert!(filter
+        .iter()
+        .any(|c| c.field == "feedback" && c.is == Some(Value::Bool(true))));
+
+    assert_eq!(t("social_orgs_registered").village, range(10.0, 15.0));
+    assert_eq!(t("professional_orgs_introduced").village, range(1.0, 3.0));
+    assert_eq!(t("staff_training_hours").village, min(100.0));
+    assert_eq!(t("indoor_area_per_100_households").village, min(30.0));
+    assert_eq!(t("outdoor_area").village, min(1000.0));
+    assert_eq!(
+        t("work_space_share").village,
+        Some(Target {
+            max: Some(30.0),
+            ..Target::default()
+        })
+    );
+    assert_eq!(t("publicity_articles").village, min(2.0));
+    for id in [
+        "election_finished",
+        "charter_four_coverage",
+        "consultation_catalogue",
+        "public_service_catalogue",
+    ] {
+        assert_eq!((t(id).town, t(id).county), (min(100.0), min(100.0)), "{id}");
+    }
+    for (id, town) in [
+        ("demo_villages", range(1.0, 2.0)),
+        ("publicity_articles_town", min(2.0)),
+        ("fund_audits", min(1.0)),
+    ] {
+        assert_eq!(p.indicator(id).unwrap().level, Level::Town, "{id}");
+        assert_eq!(
+            t(id),
+            Targets {
+                town,
+                ..Targets::default()
+            },
+            "{id}"
+        );
+    }
+    for id in [
+        "volunteer_activities",
+        "volunteer_hours",
+        "party_member_volunteer_share",
+        "micro_wishes_collected",
+        "micro_wishes_fulfilled",
+        "grids_fully_staffed",
+        "supervision_events",
+        "five_small_activities",
+    ] {
+        assert_eq!(
+            t(id),
+            Targets::default(),
+            "{id}: the notice gives no figure"
+        );
+    }
+
+    let Measure::Share {
+        form,
+        linked: Some(l),
+        ..
+    } = &p.indicator("staff_training_hours").unwrap().measure
+    else {
+        panic!()
+    };
+    assert_eq!(
+        (
+            form.as_str(),
+            l.form.as_str(),
+            l.via.as_str(),
+            l.sum.as_str()
+        ),
+        ("staff", "training", "person", "hours")
+    );
+    let at: Vec<f64> = l.thresholds.iter().map(|t| t.at_least).collect();
+    assert_eq!(at, [40.0, 20.0]);
+    assert_eq!(l.thresholds[0].when[0].is, Some(Value::from("两委成员")));
+    assert!(l.thresholds[1].when.is_empty());
+
+    let Measure::Flag { filter, .. } = &p
+        .indicator("public_service_catalogue_complete")
+        .unwrap()
+        .measure
+    else {
+        panic!()
+    };
+    let domains: Vec<&str> = filter.iter().filter_map(|c| c.has.as_deref()).collect();
+    assert_eq!(
+        domains,
+        [
+            "劳动就业",
+            "社会保障",
+            "卫生计生",
+            "教育事业",
+            "社会服务",
+            "住房保障",
+            "文化体育",
+            "公共安全",
+            "公共法律服务",
+            "调解仲裁"
+        ]
+    );
+}
+
+#[test]
+fn the_seed_goes_to_json_and_back_unchanged() {
+    let p = seed();
+    let json = serde_json::to_string(&p).unwrap();
+    let back: Plan = serde_json::from_str(&json).unwrap();
+    assert_eq!(back, p);
+    back.validate("json").unwrap();
+}
+
+const MANY_MISTAKES: &str = r#"
+id = "test"
+year = 2018
+title = "错误示例"
+county = "610324"
+
+[[forms]]
+id = "case"
+name = "议事案例"
+title_field = "topic"
+
+[[forms.fields]]
+id = "topic"
+label = "议题"
+kind = "text"
+colour = "red"
+
+[[forms.fields]]
+id = "forum"
+label = "形式"
+kind = "choice"
+
+[[forms.fields]]
+id = "forum2"
+label = "形式"
+kind = "choice"
+options = ["议事会", "听证会"]
+
+[[forms.fields]]
+id = "topic"
+label = "议题"
+kind = "text"
+
+[[indicators]]
+id = "a"
+name = "未知表单"
+measure = { shape = "count", form = "nosuch" }
+
+[[indicators]]
+id = "b"
+name = "文字求和"
+measure = { shape = "sum", form = "case", field = "topic" }
+
+[[indicators]]
+id = "c"
+name = "不在选项中"
+measure = { shape = "count", form = "case", filter = [{ field = "forum2", is = "茶话会" }] }
+
+[[indicators]]
+id = "c"
+name = "重复"
+measure = { shape = "count", form = "case" }
+
+[[indicators]]
+id = "d"
+name = "镇级指标用村级表单"
+level = "town"
+measure = { shape = "count", form = "case" }
+
+[[indicators]]
+id = "e"
+name = "分解表"
+measure = { shape = "count", form = "case" }
+[indicators.targets]
+village = { min = 5, max = 1 }
+towns = { "61032400" = { min = 1 }, "610324001" = { min = 2, size = 3 } }
+"#;
+
+#[test]
+fn every_mistake_is_reported_with_its_path_at_once() {
+    let errors = Plan::parse("bad.toml", MANY_MISTAKES).unwrap_err().0;
+    let got: Vec<(&str, &str)> = errors
+        .iter()
+        .map(|e| (e.path.as_str(), e.message.as_str()))
+        .collect();
+    let want: &[(&str, &str)] = &[
+        (
+            "forms[0] (case).fields[0] (topic).colour",
+            "unknown key `colour`",
+        ),
+        (
+            "indicators[5] (e).targets.towns.610324001.size",
+            "unknown key `size`",
+        ),
+        (
+            "forms[0] (case).fields[1] (forum).options",
+            "at least one option is needed",
+        ),
+        (
+            "forms[0] (case).fields[3] (topic)",
+            "field id `topic` is used twice",
+        ),
+        ("indicators[0] (a).measure.form", "no form `nosuch`"),
+        (
+            "indicators[1] (b).measure.field",
+            "field `topic` is not a number",
+        ),
+        (
+            "indicators[2] (c).measure.filter[0]",
+            "\"茶话会\" is not a possible value of `forum2`",
+        ),
+        ("indicators[3] (c)", "indicator id `c` is used twice"),
+        (
+            "indicators[4] (d).measure.form",
+            "form `case` is recorded per village, the indicator is measured per town",
+        ),
+        ("indicators[5] (e).targets.village", "min 5 is above max 1"),
+        (
+            "indicators[5] (e).targets.towns.61032400",
+            "`61032400` is not a town code of county 610324",
+        ),
+    ];
+    for (path, msg) in want {
+        assert!(
+            got.iter().any(|(p, m)| p == path && m.contains(msg)),
+            "missing `{path}: {msg}` in\n{}",
+            PlanErrors(errors.clone())
+        );
+    }
+    assert_eq!(got.len(), want.len(), "{}", PlanErrors(errors.clone()));
+    assert!(errors.iter().all(|e| e.file == "bad.toml"));
+    // The whole report names every problem, one a line.
+    let text = PlanErrors(errors.clone()).to_string();
+    assert!(
+        text.starts_with(&format!("the plan has {} error(s):", want.len())),
+        "{text}"
+    );
+    assert!(
+        text.contains("bad.toml: indicators[0] (a).measure.form: no form `nosuch`"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_plan_with_only_an_unknown_key_still_reports_its_line_free_path() {
+    let text = SEED.replacen(
+        "county = \"610324\"",
+        "county = \"610324\"\nprovince = \"61\"",
+        1,
+    );
+    let e = Plan::parse("p.toml", &text).unwrap_err().0;
+    assert_eq!(e.len(), 1, "{e:?}");
+    assert_eq!(e[0].path, "province");
+}
+
+#[test]
+fn a_toml_syntax_error_is_reported_with_its_line() {
+    let text = "id = \"x\"\nyear = 2018\ntitle = \"没有结束的引号\ncounty = \"610324\"\n";
+    let e = Plan::parse("broken.toml", text).unwrap_err().0;
+    assert_eq!(e.len(), 1, "{e:?}");
+    assert_eq!(e[0].file, "broken.toml");
+    assert_eq!(e[0].path, "line 3");
+
+    // In the seed: a broken line far down is found by its number.
+    let mut lines: Vec<&str> = SEED.lines().collect();
+    let n = lines
+        .iter()
+        .position(|l| l.starts_with("[[indicators]]"))
+        .unwrap();
+    lines.insert(n, "shape = = \"count\"");
+    let e = Plan::parse("seed.toml", &lines.join("\n")).unwrap_err().0;
+    assert_eq!(e.len(), 1, "{e:?}");
+    assert_eq!(e[0].path, format!("line {}", n + 1));
+}
+
+#[test]
+fn a_wrong_type_is_reported_with_its_line() {
+    let text = "id = \"x\"\nyear = \"2018\"\ntitle = \"t\"\ncounty = \"610324\"\nforms = []\nindicators = []\n";
+    let e = Plan::parse("t.toml", text).unwrap_err().0;
+    assert_eq!(e.len(), 1, "{e:?}");
+    assert_eq!(e[0].path, "line 2");
+}
+
+/// The key lists that find unknown keys agree with the serde types: a value with every optional
+/// part set serializes to exactly the listed keys.
+#[test]
+fn the_unknown_key_lists_match_the_types() {
+    fn keys<T: Serialize>(x: &T) -> BTreeSet<String> {
+        serde_json::to_value(x)
+            .unwrap()
+            .as_object()
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect()
+    }
+    fn listed(node: Node, shape: Option<&str>) -> BTreeSet<String> {
+        let mut t = toml::Table::new();
+        if let Some(s) = shape {
+            t.insert("shape".into(), toml::Value::String(s.into()));
+        }
+        node.keys(&t)
+            .unwrap()
+            .iter()
+            .map(|(k, _)| k.to_string())
+            .collect()
+    }
+    let cond = Condition {
+        field: "f".into(),
+        is: Some(Value::Bool(true)),
+        any_of: Some(vec![]),
+        has: Some("x".into()),
+        at_least: Some(1.0),
+        reached: Some("s".into()),
+    };
+    let target = Target {
+        min: Some(1.0),
+        goal: Some(2.0),
+        max: Some(3.0),
+    };
+    let term = Term {
+        form: "f".into(),
+        field: Some("n".into()),
+        filter: vec![cond.clone()],
+    };
+    let threshold = Threshold {
+        when: vec![cond.clone()],
+        at_least: 1.0,
+    };
+    let linked = Linked {
+        form: "f".into(),
+        via: "p".into(),
+        sum: "n".into(),
+        thresholds: vec![threshold.clone()],
+    };
+    let targets = Targets {
+        village: Some(target),
+        town: Some(target),
+        county: Some(target),
+        towns: [("610324001".to_string(), target)].into(),
+    };
+    let field = Field {
+        id: "f".into(),
+        label: "l".into(),
+        kind: FieldKind::Number,
+        required: true,
+        help: "h".into(),
+        unit: "u".into(),
+        min: Some(0.0),
+        max: Some(1.0),
+        integer: true,
+        max_len: Some(1),
+        options: vec!["o".into()],
+        register: "r".into(),
+        states: vec!["s".into()],
+        transitions: vec![["s".into(), "s".into()]],
+        dated: true,
+    };
+    let form = Form {
+        id: "f".into(),
+        name: "n".into(),
+        points: vec![1],
+        level: Level::Village,
+        title_field: "f".into(),
+        fields: vec![field.clone()],
+    };
+    let measures = [
+        (
+            "count",
+            Measure::Count {
+                form: "f".into(),
+                filter: vec![cond.clone()],
+            },
+        ),
+        (
+            "flag",
+            Measure::Flag {
+                form: "f".into(),
+                filter: vec![cond.clone()],
+            },
+        ),
+        (
+            "sum",
+            Measure::Sum {
+                form: "f".into(),
+                field: "n".into(),
+                filter: vec![cond.clone()],
+            },
+        ),
+        (
+            "ratio",
+            Measure::Ratio {
+                numerator: term.clone(),
+                denominator: term.clone(),
+                scale: 1.0,
+            },
+        ),
+        (
+            "share",
+            Measure::Share {
+                form: "f".into(),
+                filter: vec![cond.clone()],
+                meets: vec![cond.clone()],
+                linked: Some(linked.clone()),
+            },
+        ),
+    ];
+    let indicator = Indicator {
+        id: "i".into(),
+        name: "n".into(),
+        points: vec![1],
+        unit: "u".into(),
+        level: Level::Village,
+        measure: measures[0].1.clone(),
+        rollup: Rollup::Sum,
+        targets: targets.clone(),
+        note: "n".into(),
+    };
+    let plan = Plan {
+        id: "p".into(),
+        year: 2018,
+        title: "t".into(),
+        source: "s".into(),
+        county: "610324".into(),
+        forms: vec![form.clone()],
+        indicators: vec![indicator.clone()],
+    };
+    assert_eq!(keys(&plan), listed(Node::Plan, None));
+    assert_eq!(keys(&form), listed(Node::Form, None));
+    assert_eq!(keys(&field), listed(Node::Field, None));
+    assert_eq!(keys(&indicator), listed(Node::Indicator, None));
+    assert_eq!(keys(&cond), listed(Node::Condition, None));
+    assert_eq!(keys(&term), listed(Node::Term, None));
+    assert_eq!(keys(&linked), listed(Node::Linked, None));
+    assert_eq!(keys(&threshold), listed(Node::Threshold, None));
+    assert_eq!(keys(&targets), listed(Node::Targets, None));
+    assert_eq!(keys(&target), listed(Node::Target, None));
+    for (shape, m) in &measures {
+        assert_eq!(keys(m), listed(Node::Measure, Some(shape)), "{shape}");
+    }
+}

@@ -1,0 +1,565 @@
+use super::*;
+use crate::record::Content;
+use proptest::prelude::*;
+use serde_json::json;
+use uuid::Uuid;
+
+const PLAN: &str = r#"
+id = "test"
+year = 2018
+title = "测试计划"
+county = "610324"
+
+[[forms]]
+id = "case"
+name = "议事案例"
+title_field = "topic"
+fields = [
+  { id = "topic", label = "议题", kind = "text" },
+  { id = "ok", label = "已反馈", kind = "yes_no" },
+]
+
+[[forms]]
+id = "staff"
+name = "工作人员名册"
+title_field = "name"
+fields = [
+  { id = "name", label = "姓名", kind = "text" },
+  { id = "role", label = "人员类别", kind = "choice", options = ["两委成员", "其他工作人员"] },
+]
+
+[[forms]]
+id = "training"
+name = "培训记录"
+title_field = "course"
+fields = [
+  { id = "person", label = "参训人员", kind = "person", register = "staff" },
+  { id = "course", label = "培训内容", kind = "text" },
+  { id = "hours", label = "课时", kind = "number", unit = "课时" },
+]
+
+[[forms]]
+id = "facility"
+name = "设施"
+title_field = "name"
+fields = [
+  { id = "name", label = "名称", kind = "text" },
+  { id = "area", label = "面积", kind = "number" },
+  { id = "households", label = "户数", kind = "number" },
+]
+
+[[forms]]
+id = "audit"
+name = "经费审计"
+level = "town"
+title_field = "title"
+fields = [{ id = "title", label = "名称", kind = "text" }]
+
+[[indicators]]
+id = "cases_ok"
+name = "成功案例"
+measure = { shape = "count", form = "case", filter = [{ field = "ok", is = true }] }
+targets = { village = { min = 2, goal = 3 } }
+
+[[indicators]]
+id = "cases"
+name = "案例"
+measure = { shape = "count", form = "case" }
+[indicators.targets]
+village = { min = 1 }
+town = { min = 4 }
+towns = { "610324101" = { min = 1, goal = 2 } }
+
+[[indicators]]
+id = "area_per_100"
+name = "每百户面积"
+measure = { shape = "ratio", scale = 100, numerator = { form = "facility", field = "area" }, denominator = { form = "facility", field = "households" } }
+targets = { village = { min = 30 } }
+
+[[indicators]]
+id = "has_case"
+name = "有议事案例"
+measure = { shape = "flag", form = "case" }
+targets = { town = { min = 100 } }
+
+[[indicators]]
+id = "trained"
+name = "培训达标率"
+unit = "%"
+targets = { village = { min = 100 } }
+[indicators.measure]
+shape = "share"
+form = "staff"
+[indicators.measure.linked]
+form = "training"
+via = "person"
+sum = "hours"
+thresholds = [{ when = [{ field = "role", is = "两委成员" }], at_least = 40 }, { at_least = 20 }]
+
+[[indicators]]
+id = "villages_on_target"
+name = "达标村比例"
+rollup = "units_meeting_target"
+measure = { shape = "count", form = "case", filter = [{ field = "ok", is = true }] }
+targets = { village = { min = 2 }, town = { min = 100 } }
+
+[[indicators]]
+id = "audits"
+name = "审计"
+level = "town"
+measure = { shape = "count", form = "audit" }
+targets = { town = { min = 1 } }
+"#;
+
+const COUNTY: &str = "610324";
+const TOWN_A: &str = "610324001";
+const TOWN_B: &str = "610324101";
+const V1: &str = "610324001001";
+const V2: &str = "610324001201";
+const V3: &str = "610324101001";
+const VILLAGES: [&str; 3] = [V1, V2, V3];
+
+fn plan() -> Plan {
+    Plan::parse("test.toml", PLAN).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn tree() -> AreaTree {
+    let a = |code: &str, name: &str, level: Level, parent: &str| Area {
+        code: code.into(),
+        name: name.into(),
+        level,
+        parent: parent.into(),
+    };
+    AreaTree::new([
+        a(COUNTY, "扶风县", Level::County, "6103"),
+        a(TOWN_A, "城关街道", Level::Town, COUNTY),
+        a(TOWN_B, "天度镇", Level::Town, COUNTY),
+        a(V1, "飞凤社区居委会", Level::Village, TOWN_A),
+        a(V2, "西官村委会", Level::Village, TOWN_A),
+        a(V3, "天度村委会", Level::Village, TOWN_B),
+    ])
+}
+
+/// Makes revisions with distinct ids, as a device would.
+#[derive(Default)]
+struct Records(Vec<Revision>);
+
+impl Records {
+    fn add(&mut self, unit: &str, form: &str, content: serde_json::Value) -> Uuid {
+        let id = Uuid::from_u128(self.0.len() as u128 + 1);
+        let content: Content = serde_json::from_value(content).unwrap();
+        self.0.push(Revision {
+            record: id,
+            rev: id,
+            parent: None,
+            device: "test".into(),
+            clock: self.0.len() as u64 + 1,
+            form: form.into(),
+            unit: unit.into(),
+            deleted: false,
+            content,
+        });
+        id
+    }
+    fn case(&mut self, unit: &str, ok: bool) -> Uuid {
+        self.add(unit, "case", json!({"topic": "议题", "ok": ok}))
+    }
+}
+
+fn area(t: &AreaTree, code: &str) -> Area {
+    t.get(code).unwrap().clone()
+}
+
+fn cell(plan: &Plan, tree: &AreaTree, records: &[Revision], ind: &str, code: &str) -> Cell {
+    let r = Rollups::new(plan, tree, records);
+    r.cell(plan.indicator(ind).unwrap(), &area(tree, code))
+        .unwrap()
+}
+
+fn min(x: f64) -> Option<Target> {
+    Some(Target {
+        min: Some(x),
+        goal: None,
+        max: None,
+    })
+}
+
+#[test]
+fn count_with_a_filter_per_village() {
+    let (p, t) = (plan(), tree());
+    let mut r = Records::default();
+    r.case(V1, true);
+    r.case(V1, true);
+    r.case(V1, false);
+    r.case(V2, true);
+    let c = cell(&p, &t, &r.0, "cases_ok", V1);
+    assert_eq!(c.kind, CellKind::Number);
+    assert_eq!(c.value, Some(2.0));
+    assert_eq!(
+        c.target,
+        Some(Target {
+            min: Some(2.0),
+            goal: Some(3.0),
+            max: None
+        })
+    );
+    assert_eq!((c.met, c.progress), (Some(true), Some(1.0)));
+    let c = cell(&p, &t, &r.0, "cases_ok", V2);
+    assert_eq!(c.value, Some(1.0));
+    assert_eq!((c.met, c.progress), (Some(false), Some(0.5)));
+    assert_eq!(cell(&p, &t, &r.0, "cases_ok", V3).value, Some(0.0));
+}
+
+#[test]
+fn town_sums_its_villages_and_derives_its_target_from_theirs() {
+    let (p, t) = (plan(), tree());
+    let mut r = Records::default();
+    for _ in 0..3 {
+        r.case(V1, true);
+    }
+    r.case(V2, true);
+    r.case(V3, false);
+    let c = cell(&p, &t, &r.0, "cases_ok", TOWN_A);
+    assert_eq!(c.value, Some(4.0));
+    // No town target in the plan: the sum of the two villages' targets.
+    assert_eq!(
+        c.target,
+        Some(Target {
+            min: Some(4.0),
+            goal: Some(6.0),
+            max: None
+        })
+    );
+    assert_eq!(c.met, Some(true));
+    // The county: the sum of its towns, and of their (derived) targets.
+    let c = cell(&p, &t, &r.0, "cases_ok", COUNTY);
+    assert_eq!(c.value, Some(4.0));
+    assert_eq!(
+        c.target,
+        Some(Target {
+            min: Some(6.0),
+            goal: Some(9.0),
+            max: None
+        })
+    );
+    assert_eq!(c.met, Some(false));
+}
+
+#[test]
+fn a_per_town_override_beats_the_level_target() {
+    let (p, t) = (plan(), tree());
+    let mut r = Records::default();
+    r.case(V3, false);
+    r.case(V3, true);
+    let a = cell(&p, &t, &r.0, "cases", TOWN_A);
+    assert_eq!(a.target, min(4.0), "town A takes the level target");
+    assert_eq!(a.met, Some(false));
+    let b = cell(&p, &t, &r.0, "cases", TOWN_B);
+    assert_eq!(b.value, Some(2.0));
+    assert_eq!(
+        b.target,
+        Some(Target {
+            min: Some(1.0),
+            goal: Some(2.0),
+            max: None
+        }),
+        "town B's own target"
+    );
+    assert_eq!(b.met, Some(true));
+    // The county has none: the sum of the towns' targets, override included.
+    let c = cell(&p, &t, &r.0, "cases", COUNTY);
+    assert_eq!(c.target, min(5.0));
+}
+
+#[test]
+fn a_ratio_rolls_up_as_the_sum_of_its_parts() {
+    let (p, t) = (plan(), tree());
+    let mut r = Records::default();
+    r.add(
+        V1,
+        "facility",
+        json!({"name": "服务中心", "area": 30, "households": 100}),
+    );
+    r.add(
+        V2,
+        "facility",
+        json!({"name": "服务中心", "area": 6, "households": 600}),
+    );
+    r.add(
+        V2,
+        "facility",
+        json!({"name": "照料中心", "area": 4, "households": 300}),
+    );
+    let v1 = cell(&p, &t, &r.0, "area_per_100", V1);
+    assert_eq!(
+        (v1.kind, v1.value, v1.met),
+        (CellKind::Ratio, Some(30.0), Some(true))
+    );
+    let v2 = cell(&p, &t, &r.0, "area_per_100", V2);
+    assert_eq!((v2.num, v2.den), (Some(10.0), Some(900.0)));
+    // 40 m² over 1000 households, not the average of 30 and 1.1.
+    let a = cell(&p, &t, &r.0, "area_per_100", TOWN_A);
+    assert_eq!(
+        (a.num, a.den, a.value),
+        (Some(40.0), Some(1000.0), Some(4.0))
+    );
+    // All villages share the target, so the town takes it.
+    assert_eq!((a.target, a.met), (min(30.0), Some(false)));
+    // A village with no facility has no figure (nothing to divide by), and adds nothing above.
+    assert_eq!(cell(&p, &t, &r.0, "area_per_100", V3).value, None);
+    assert_eq!(cell(&p, &t, &r.0, "area_per_100", COUNTY).value, Some(4.0));
+}
+
+#[test]
+fn a_flag_becomes_the_share_of_villages_with_yes() {
+    let (p, t) = (plan(), tree());
+    let mut r = Records::default();
+    r.case(V1, false);
+    let v1 = cell(&p, &t, &r.0, "has_case", V1);
+    assert_eq!((v1.kind, v1.value), (CellKind::Flag, Some(1.0)));
+    assert_eq!(cell(&p, &t, &r.0, "has_case", V2).value, Some(0.0));
+    let a = cell(&p, &t, &r.0, "has_case", TOWN_A);
+    assert_eq!(
+        (a.kind, a.num, a.den, a.value),
+        (CellKind::Ratio, Some(1.0), Some(2.0), Some(50.0))
+    );
+    assert_eq!(
+        (a.target, a.met, a.progress),
+        (min(100.0), Some(false), Some(0.5))
+    );
+    // The county: 1 village of 3, not the average of the towns' 50 % and 0 %.
+    let c = cell(&p, &t, &r.0, "has_case", COUNTY);
+    assert_eq!((c.num, c.den), (Some(1.0), Some(3.0)));
+    assert!((c.value.unwrap() - 100.0 / 3.0).abs() < 1e-9);
+}
+
+#[test]
+fn a_share_of_people_with_linked_hours_uses_each_ones_threshold() {
+    let (p, t) = (plan(), tree());
+    let mut r = Records::default();
+    let staff = |r: &mut Records, unit: &str, name: &str, role: &str| {
+        r.add(unit, "staff", json!({"name": name, "role": role}))
+            .to_string()
+    };
+    let train = |r: &mut Records, unit: &str, who: &str, hours: f64| {
+        r.add(
+            unit,
+            "training",
+            json!({"person": who, "course": "培训", "hours": hours}),
+        );
+    };
+    let a = staff(&mut r, V1, "甲", "两委成员"); // 24 + 16 = 40: meets 40
+    let b = staff(&mut r, V1, "乙", "两委成员"); // 30: under 40
+    let c = staff(&mut r, V1, "丙", "其他工作人员"); // 20: meets 20
+    let _d = staff(&mut r, V1, "丁", "其他工作人员"); // nothing recorded
+    train(&mut r, V1, &a, 24.0);
+    train(&mut r, V1, &a, 16.0);
+    train(&mut r, V1, &b, 30.0);
+    train(&mut r, V1, &c, 20.0);
+    let e = staff(&mut r, V3, "戊", "其他工作人员");
+    train(&mut r, V3, &e, 25.0);
+    let v1 = cell(&p, &t, &r.0, "trained", V1);
+    assert_eq!(
+        (v1.num, v1.den, v1.value),
+        (Some(2.0), Some(4.0), Some(50.0))
+    );
+    assert_eq!((v1.target, v1.met), (min(100.0), Some(false)));
+    let v3 = cell(&p, &t, &r.0, "trained", V3);
+    assert_eq!((v3.value, v3.met), (Some(100.0), Some(true)));
+    // County: 3 people of 5 reach their hours; V2 has no staff and adds nothing.
+    let c = cell(&p, &t, &r.0, "trained", COUNTY);
+    assert_eq!((c.num, c.den, c.value), (Some(3.0), Some(5.0), Some(60.0)));
+    assert_eq!(
+        c.target,
+        min(100.0),
+        "every village has 100 %, so the county does too"
+    );
+}
+
+#[test]
+fn units_meeting_target_is_the_share_of_units_on_target() {
+    let (p, t) = (plan(), tree());
+    let mut r = Records::default();
+    r.case(V1, true);
+    r.case(V1, true);
+    r.case(V2, true);
+    r.case(V3, true);
+    r.case(V3, true);
+    r.case(V3, true);
+    let a = cell(&p, &t, &r.0, "villages_on_target", TOWN_A);
+    assert_eq!((a.num, a.den, a.value), (Some(1.0), Some(2.0), Some(50.0)));
+    assert_eq!((a.target, a.met), (min(100.0), Some(false)));
+    let b = cell(&p, &t, &r.0, "villages_on_target", TOWN_B);
+    assert_eq!((b.value, b.met), (Some(100.0), Some(true)));
+    // The county: the share of towns meeting their own target; no target is derived.
+    let c = cell(&p, &t, &r.0, "villages_on_target", COUNTY);
+    assert_eq!(
+        (c.num, c.den, c.value, c.target),
+        (Some(1.0), Some(2.0), Some(50.0), None)
+    );
+}
+
+#[test]
+fn deleted_records_are_ignored() {
+    let (p, t) = (plan(), tree());
+    let mut r = Records::default();
+    r.case(V1, true);
+    r.case(V1, true);
+    r.add(
+        V1,
+        "facility",
+        json!({"name": "中心", "area": 50, "households": 100}),
+    );
+    assert_eq!(cell(&p, &t, &r.0, "cases_ok", V1).value, Some(2.0));
+    r.0[1].deleted = true;
+    r.0[2].deleted = true;
+    assert_eq!(cell(&p, &t, &r.0, "cases_ok", V1).value, Some(1.0));
+    assert_eq!(cell(&p, &t, &r.0, "cases_ok", COUNTY).value, Some(1.0));
+    assert_eq!(cell(&p, &t, &r.0, "area_per_100", V1).value, None);
+}
+
+#[test]
+fn a_town_level_indicator_starts_at_the_town() {
+    let (p, t) = (plan(), tree());
+    let mut r = Records::default();
+    r.add(TOWN_A, "audit", json!({"title": "2018年社区经费审计"}));
+    let ro = Rollups::new(&p, &t, &r.0);
+    let audits = p.indicator("audits").unwrap();
+    assert!(
+        ro.cell(audits, &area(&t, V1)).is_none(),
+        "no village figure for a town indicator"
+    );
+    let a = ro.cell(audits, &area(&t, TOWN_A)).unwrap();
+    assert_eq!((a.value, a.met), (Some(1.0), Some(true)));
+    assert_eq!(ro.cell(audits, &area(&t, TOWN_B)).unwrap().met, Some(false));
+    let c = ro.cell(audits, &area(&t, COUNTY)).unwrap();
+    assert_eq!((c.value, c.target), (Some(1.0), min(2.0)));
+}
+
+#[test]
+fn a_county_report_lists_its_towns_as_children() {
+    let (p, t) = (plan(), tree());
+    let mut r = Records::default();
+    r.case(V1, true);
+    let ro = Rollups::new(&p, &t, &r.0);
+    let rep = ro.report(COUNTY).unwrap();
+    assert_eq!(rep.plan, "test");
+    assert_eq!(rep.unit.area.code, COUNTY);
+    let kids: Vec<&str> = rep.children.iter().map(|u| u.area.code.as_str()).collect();
+    assert_eq!(kids, [TOWN_A, TOWN_B]);
+    // Every indicator has a cell at the county and at each town.
+    let ids: Vec<&str> = rep
+        .unit
+        .cells
+        .iter()
+        .map(|c| c.indicator.as_str())
+        .collect();
+    let all: Vec<&str> = p.indicators.iter().map(|i| i.id.as_str()).collect();
+    assert_eq!(ids, all);
+    assert!(rep.children.iter().all(|u| u.cells.len() == all.len()));
+    // A village report has no children and only the village-level indicators.
+    let v = ro.report(V1).unwrap();
+    assert!(v.children.is_empty());
+    assert!(v.unit.cells.iter().all(|c| c.indicator != "audits"));
+    assert!(ro.report("999999").is_none());
+    // The report is plain JSON for the wire.
+    let back: Report = serde_json::from_str(&serde_json::to_string(&rep).unwrap()).unwrap();
+    assert_eq!(back, rep);
+}
+
+proptest! {
+    /// Counts add up: the county's figure is the sum of its towns', which is the sum of every
+    /// village's, whatever the records (deleted ones included, which count nowhere).
+    #[test]
+    fn counts_add_up_the_hierarchy(recs in proptest::collection::vec((0usize..3, any::<bool>(), any::<bool>()), 0..60)) {
+        let (p, t) = (plan(), tree());
+        let mut r = Records::default();
+        for (v, ok, deleted) in &recs {
+            r.case(VILLAGES[*v], *ok);
+            r.0.last_mut().unwrap().deleted = *deleted;
+        }
+        let ro = Rollups::new(&p, &t, &r.0);
+        for id in ["cases_ok", "cases"] {
+            let ind = p.indicator(id).unwrap();
+            let value = |code: &str| ro.cell(ind, &area(&t, code)).unwrap().value.unwrap();
+            let villages: f64 = VILLAGES.iter().map(|v| value(v)).sum();
+            let towns = value(TOWN_A) + value(TOWN_B);
+            prop_assert_eq!(value(COUNTY), towns);
+            prop_assert_eq!(towns, villages);
+            let live = recs.iter().filter(|(_, ok, del)| !del && (*ok || id == "cases")).count();
+            prop_assert_eq!(villages, live as f64);
+        }
+    }
+}
+
+/// The seeds work together: the areas file loads, and the 2018 plan rolls up over it.
+#[test]
+fn the_seed_plan_rolls_up_over_the_seed_areas() {
+    let areas = crate::area::parse_areas_csv(
+        include_str!("../../../seeds/fufeng-areas.csv"),
+        &Default::default(),
+    )
+    .unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(areas.len(), 13);
+    let t = AreaTree::new(areas);
+    let p = Plan::parse(
+        "plan-2018.toml",
+        include_str!("../../../seeds/plan-2018.toml"),
+    )
+    .unwrap();
+    let (feifeng, xiguan, jiangzhang) = ("610324001001", "610324001201", "610324103001");
+    let mut r = Records::default();
+    for (unit, step, feedback) in [
+        (feifeng, "民事民评", true),
+        (feifeng, "民事民评", true),
+        (xiguan, "民事民评", false),
+        (jiangzhang, "民事民办", true),
+    ] {
+        r.add(
+            unit,
+            "deliberation_case",
+            json!({"forum": "村(居)民议事会", "topic": "议题", "feedback": feedback,
+            "steps": {"state": step, "dates": {step: "2018-07-01"}}}),
+        );
+    }
+    r.add(
+        "610324103",
+        "fund_audit",
+        json!({"title": "2018年社区经费审计", "year": 2018, "date": "2018-12-01"}),
+    );
+    for rev in &r.0 {
+        let form = p.form(&rev.form).unwrap();
+        crate::record::validate_content(form, &rev.content).unwrap_or_else(|e| panic!("{e:?}"));
+    }
+    let ro = Rollups::new(&p, &t, &r.0);
+    let rep = ro.report("610324").unwrap();
+    assert_eq!(rep.children.len(), 8);
+    assert_eq!(rep.unit.cells.len(), p.indicators.len());
+    let get =
+        |u: &UnitReport, id: &str| u.cells.iter().find(|c| c.indicator == id).unwrap().clone();
+    let chengguan = rep
+        .children
+        .iter()
+        .find(|u| u.area.name == "城关街道")
+        .unwrap();
+    let c = get(chengguan, "deliberation_success");
+    assert_eq!(c.value, Some(2.0));
+    // Three seeded communities in 城关街道, 2–3 cases each.
+    assert_eq!(
+        c.target,
+        Some(Target {
+            min: Some(6.0),
+            goal: Some(9.0),
+            max: None
+        })
+    );
+    // Towns without seeded villages have no villages to add targets up from.
+    let tiandu = rep
+        .children
+        .iter()
+        .find(|u| u.area.name == "天度镇")
+        .unwrap();
+    assert_eq!(get(tiandu, "deliberation_success").target, None);
+    let audits = get(&rep.unit, "fund_audits");
+    assert_eq!((audits.value, audits.target), (Some(1.0), min(8.0)));
+}

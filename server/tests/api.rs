@@ -1,0 +1,162 @@
+//! The server against a real socket (port 0) and a real SQLite file, all API tests in one binary.
+
+mod common;
+
+use common::{case, spawn_app, TestApp, VILLAGE, VILLAGE2};
+use serde_json::{json, Value};
+use shequ_model::sync::{PullPage, PushOutcome, PushResponse};
+use uuid::Uuid;
+
+#[tokio::test]
+async fn health_plan_and_areas() {
+    let app = spawn_app().await;
+    assert_eq!(app.get("/healthz").await.status(), 200);
+    let plan: Value = app.get("/api/plan").await.json().await.unwrap();
+    assert_eq!(plan["id"], "fufeng-2018");
+    let areas: Vec<Value> = app.get("/api/areas").await.json().await.unwrap();
+    assert_eq!(areas.iter().filter(|a| a["level"] == "town").count(), 8);
+    assert!(areas.iter().any(|a| a["code"] == VILLAGE && a["name"] == "飞凤社区居委会"));
+}
+
+#[tokio::test]
+async fn a_resent_push_is_stored_once_and_other_content_under_the_same_id_is_refused() {
+    let app = spawn_app().await;
+    let c = case(VILLAGE, "修缮小区路灯", true);
+    let first = app.push(&[c.clone()]).await;
+    let PushOutcome::Stored { seq } = first.results[0].outcome else { panic!("{first:?}") };
+    let again = app.push(&[c.clone()]).await;
+    assert_eq!(again.results[0].outcome, PushOutcome::Duplicate { seq });
+    let mut other = c.clone();
+    other.content.insert("topic".into(), json!("别的议题"));
+    let refused = app.push(&[other]).await;
+    assert!(matches!(refused.results[0].outcome, PushOutcome::Rejected { .. }), "{refused:?}");
+    let page = app.pull(VILLAGE, 0, 100).await;
+    assert_eq!(page.changes.len(), 1, "stored exactly once");
+    assert_eq!(page.changes[0].revision, c);
+}
+
+#[tokio::test]
+async fn bad_items_are_refused_in_chinese_and_nothing_of_them_is_stored() {
+    let app = spawn_app().await;
+    let good = case(VILLAGE, "议题一", true);
+    let mut bad = case(VILLAGE, "", false);
+    bad.content.insert("participants".into(), json!(-3));
+    let mut unknown_unit = case("610324999999", "议题二", true);
+    unknown_unit.rev = Uuid::now_v7();
+    let mut unknown_form = case(VILLAGE, "议题三", true);
+    unknown_form.form = "no_such_form".into();
+    let resp = app.push(&[good.clone(), bad, unknown_unit, unknown_form]).await;
+    assert!(matches!(resp.results[0].outcome, PushOutcome::Stored { .. }));
+    match &resp.results[1].outcome {
+        PushOutcome::Rejected { errors, .. } => {
+            let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+            assert!(fields.contains(&"topic"), "{errors:?}");
+            assert!(errors.iter().any(|e| e.field == "topic" && e.message == "必填"), "{errors:?}");
+        }
+        other => panic!("{other:?}"),
+    }
+    for r in &resp.results[2..] {
+        let PushOutcome::Rejected { reason, .. } = &r.outcome else { panic!("{r:?}") };
+        assert!(!reason.is_ascii(), "a Chinese reason: {reason}");
+    }
+    let page = app.pull("610324", 0, 100).await;
+    assert_eq!(page.changes.len(), 1);
+    assert_eq!(page.changes[0].revision.rev, good.rev);
+}
+
+#[tokio::test]
+async fn an_oversized_batch_gets_413() {
+    let app = spawn_app().await;
+    let many: Vec<_> = (0..501).map(|i| case(VILLAGE, &format!("议题{i}"), false)).collect();
+    let resp = app.client.post(app.url("/api/sync/push")).json(&json!({"device": "d", "changes": many})).send().await.unwrap();
+    assert_eq!(resp.status(), 413);
+    let body: Value = resp.json().await.unwrap();
+    assert!(body["error"].as_str().unwrap().contains("500"));
+}
+
+#[tokio::test]
+async fn pull_pages_by_cursor_within_the_scope() {
+    let app = spawn_app().await;
+    let mine: Vec<_> = (0..5).map(|i| case(VILLAGE, &format!("本村{i}"), false)).collect();
+    let theirs: Vec<_> = (0..3).map(|i| case(VILLAGE2, &format!("他村{i}"), false)).collect();
+    app.push(&mine).await;
+    app.push(&theirs).await;
+    let mut cursor = 0;
+    let mut got = Vec::new();
+    let mut pages = 0;
+    loop {
+        let page = app.pull(VILLAGE, cursor, 2).await;
+        pages += 1;
+        assert!(page.changes.len() <= 2);
+        got.extend(page.changes.iter().map(|c| c.revision.rev));
+        cursor = page.cursor;
+        if !page.more {
+            break;
+        }
+    }
+    assert_eq!(pages, 3);
+    assert_eq!(got, mine.iter().map(|c| c.rev).collect::<Vec<_>>());
+    assert!(app.pull(VILLAGE, cursor, 2).await.changes.is_empty());
+    let town = app.pull("610324001", 0, 100).await;
+    assert_eq!(town.changes.len(), 8, "a town's scope holds both its villages");
+}
+
+#[tokio::test]
+async fn the_later_edit_wins_and_every_revision_is_kept() {
+    let app = spawn_app().await;
+    let first = case(VILLAGE, "原议题", false);
+    let mut edit = first.clone();
+    edit.rev = Uuid::now_v7();
+    edit.parent = Some(first.rev);
+    edit.clock = first.clock + 10;
+    edit.content.insert("topic".into(), json!("改后的议题"));
+    app.push(&[edit.clone()]).await;
+    app.push(&[first.clone()]).await; // arrives late: kept, but does not win
+    assert_eq!(app.pull(VILLAGE, 0, 10).await.changes.len(), 2);
+    let report: Value = app.get("/api/report/610324001").await.json().await.unwrap();
+    let cases = report["children"].as_array().unwrap().iter().find(|c| c["area"]["code"] == VILLAGE).unwrap()["cells"]
+        .as_array().unwrap().iter().find(|c| c["indicator"] == "deliberation_cases").cloned().unwrap();
+    assert_eq!(cases["value"], json!(1.0), "one record, not two");
+}
+
+#[tokio::test]
+async fn county_report_counts_successful_cases_per_town_against_targets() {
+    let app = spawn_app().await;
+    app.push(&[case(VILLAGE, "一", true), case(VILLAGE, "二", true), case(VILLAGE, "三", false), case(VILLAGE2, "四", true)]).await;
+    let report: Value = app.get("/api/report/610324").await.json().await.unwrap();
+    assert_eq!(report["unit"]["area"]["code"], "610324");
+    let towns = report["children"].as_array().unwrap();
+    assert_eq!(towns.len(), 8);
+    let cell = |unit: &Value, id: &str| unit["cells"].as_array().unwrap().iter().find(|c| c["indicator"] == id).cloned().unwrap();
+    let chengguan = towns.iter().find(|t| t["area"]["code"] == "610324001").unwrap();
+    let success = cell(chengguan, "deliberation_success");
+    assert_eq!(success["value"], json!(3.0));
+    // 城关街道 has 3 seeded village-level units, each with a target of at least 2.
+    assert_eq!(success["target"]["min"], json!(6.0));
+    assert_eq!(success["met"], json!(false));
+    assert_eq!(cell(&report["unit"], "deliberation_success")["value"], json!(3.0));
+    // Every indicator of the plan is in the county's figures.
+    let plan: Value = app.get("/api/plan").await.json().await.unwrap();
+    assert_eq!(report["unit"]["cells"].as_array().unwrap().len(), plan["indicators"].as_array().unwrap().len());
+    assert_eq!(app.get("/api/report/999").await.status(), 404);
+}
+
+impl TestApp {
+    async fn push(&self, changes: &[shequ_model::Revision]) -> PushResponse {
+        let resp = self
+            .client
+            .post(self.url("/api/sync/push"))
+            .json(&json!({"device": "test-device", "changes": changes}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200);
+        resp.json().await.unwrap()
+    }
+
+    async fn pull(&self, scope: &str, after: i64, limit: u32) -> PullPage {
+        let resp = self.get(&format!("/api/sync/pull?scope={scope}&after={after}&limit={limit}")).await;
+        assert_eq!(resp.status(), 200);
+        resp.json().await.unwrap()
+    }
+}

@@ -1,0 +1,140 @@
+//! The `shequ-server` binary: importing areas, checking a plan, and start-up errors.
+
+mod common;
+
+use common::workspace;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_shequ-server"));
+    c.current_dir(workspace());
+    for k in ["SHEQU_DATABASE_URL", "SHEQU_LISTEN", "SHEQU_PLAN", "SHEQU_DIST", "SHEQU_SEED_AREAS", "SHEQU_CONFIG"] {
+        c.env_remove(k);
+    }
+    c
+}
+
+fn run(c: &mut Command) -> (bool, String, String) {
+    let Output { status, stdout, stderr } = c.output().unwrap();
+    (status.success(), String::from_utf8_lossy(&stdout).into(), String::from_utf8_lossy(&stderr).into())
+}
+
+fn import(db: &Path, file: &Path) -> (bool, String, String) {
+    run(bin().arg("--database").arg(format!("sqlite://{}", db.display())).arg("import-areas").arg(file))
+}
+
+fn shared(name: &str) -> Option<PathBuf> {
+    let p = workspace().join("../shared/data").join(name);
+    if p.exists() {
+        Some(p)
+    } else {
+        println!("../shared/data/{name} is not here: skipping the import of the real division file");
+        None
+    }
+}
+
+#[test]
+fn importing_the_seed_twice_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("a.db");
+    let seed = workspace().join("seeds/fufeng-areas.csv");
+    let (ok, out, err) = import(&db, &seed);
+    assert!(ok, "{err}");
+    assert!(out.contains("county 1 (1 new, 0 already there)"), "{out}");
+    assert!(out.contains("town 8 (8 new"), "{out}");
+    let (ok, out, _) = import(&db, &seed);
+    assert!(ok);
+    assert!(out.contains("town 8 (0 new, 8 already there)"), "{out}");
+}
+
+#[test]
+fn the_real_fufeng_and_baoji_files_import_idempotently() {
+    let (Some(fufeng), Some(baoji)) = (shared("fufeng-divisions.csv"), shared("baoji-divisions.csv")) else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("b.db");
+    let (ok, out, err) = import(&db, &workspace().join("seeds/fufeng-areas.csv"));
+    assert!(ok, "{err}");
+    let (ok, out2, err) = import(&db, &fufeng);
+    assert!(ok, "{err}");
+    assert!(out2.contains("village 122 (118 new, 4 already there)"), "{out}\n{out2}");
+    let (ok, out3, err) = import(&db, &baoji);
+    assert!(ok, "{err}");
+    assert!(out3.contains("city 1 (1 new, 0 already there)"), "{out3}");
+    assert!(out3.contains("county 12 (11 new, 1 already there)"), "{out3}");
+    assert!(out3.contains("town 120 (112 new, 8 already there)"), "{out3}");
+    assert!(out3.contains("village 1359 (1237 new, 122 already there)"), "{out3}");
+    let (ok, out4, _) = import(&db, &baoji);
+    assert!(ok);
+    assert!(out4.contains("village 1359 (0 new, 1359 already there)"), "{out4}");
+}
+
+#[test]
+fn a_bad_file_lists_every_error_and_imports_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("c.db");
+    let bad = dir.path().join("bad.csv");
+    std::fs::write(
+        &bad,
+        "code,name,level,parent_code\n610324,扶风县,county,6103\n610324001,城关街道,town,610324\n610324002001,无主村,village,610324002\n610324001,别名街道,town,610324\n610324001002,某村,hamlet,610324001\nnot,a,good line\n",
+    )
+    .unwrap();
+    let (ok, _, err) = import(&db, &bad);
+    assert!(!ok);
+    for line in [4, 5, 6, 7] {
+        assert!(err.contains(&format!("bad.csv:line {line}:")), "line {line} in:\n{err}");
+    }
+    assert!(err.contains("unknown parent"), "{err}");
+    assert!(err.contains("unknown level"), "{err}");
+    assert!(err.contains("nothing imported"), "{err}");
+    // The good rows of that file were not imported either.
+    let (ok, out, _) = import(&db, &workspace().join("seeds/fufeng-areas.csv"));
+    assert!(ok);
+    assert!(out.contains("county 1 (1 new"), "{out}");
+}
+
+#[test]
+fn a_code_reused_with_another_name_is_refused_against_the_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("d.db");
+    assert!(import(&db, &workspace().join("seeds/fufeng-areas.csv")).0);
+    let renamed = dir.path().join("renamed.csv");
+    std::fs::write(&renamed, "code,name,level,parent_code\n610324001,城关镇,town,610324\n").unwrap();
+    let (ok, _, err) = import(&db, &renamed);
+    assert!(!ok);
+    assert!(err.contains("line 2") && err.contains("already known as 城关街道"), "{err}");
+}
+
+#[test]
+fn check_plan_accepts_the_seed_and_names_every_error_of_a_bad_one() {
+    let (ok, out, err) = run(bin().args(["check-plan", "seeds/plan-2018.toml"]));
+    assert!(ok, "{err}");
+    assert!(out.contains("valid"), "{out}");
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "id = \"x\"\nyear = 1800\ntitle = \"t\"\ncounty = \"61\"\nforms = []\nindicators = []\n").unwrap();
+    let (ok, _, err) = run(bin().arg("check-plan").arg(&bad));
+    assert!(!ok);
+    assert!(err.contains("--plan / SHEQU_PLAN"), "{err}");
+    assert!(err.contains("year") && err.contains("county") && err.contains("forms"), "{err}");
+}
+
+#[test]
+fn start_up_stops_with_one_line_naming_the_setting() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("e.db").display());
+    let (ok, _, err) = run(bin().args(["--database", "mysql://x", "serve"]));
+    assert!(!ok);
+    assert!(err.contains("error: --database / SHEQU_DATABASE_URL"), "{err}");
+    let (ok, _, err) = run(bin().args(["--database", &db, "--plan", "seeds/missing.toml", "serve"]));
+    assert!(!ok);
+    assert!(err.contains("error: --plan / SHEQU_PLAN: cannot read seeds/missing.toml"), "{err}");
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port();
+    let (ok, _, err) = run(bin().args(["--database", &db, "--listen", &format!("127.0.0.1:{port}"), "serve"]));
+    assert!(!ok);
+    assert!(err.contains("error: --listen / SHEQU_LISTEN: cannot listen on"), "{err}");
+    let (ok, _, err) = run(bin().env("SHEQU_LISTEN", "not-an-address").args(["--database", &db, "serve"]));
+    assert!(!ok);
+    assert!(err.contains("error: --listen / SHEQU_LISTEN"), "{err}");
+}

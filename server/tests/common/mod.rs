@@ -1,0 +1,79 @@
+//! The test harness: a real server on port 0 with a fresh SQLite file, and request helpers.
+#![allow(dead_code)]
+
+use serde_json::json;
+use shequ_model::record::Content;
+use shequ_model::Revision;
+use shequ_server::settings::Settings;
+use std::path::PathBuf;
+use uuid::Uuid;
+
+pub const VILLAGE: &str = "610324001001";
+pub const VILLAGE2: &str = "610324001201";
+
+pub fn workspace() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+}
+
+pub struct TestApp {
+    pub addr: std::net::SocketAddr,
+    pub client: reqwest::Client,
+    pub dir: tempfile::TempDir,
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client.get(self.url(path)).send().await.unwrap()
+    }
+}
+
+pub async fn spawn_with_dist(dist: PathBuf) -> TestApp {
+    let dir = tempfile::tempdir().unwrap();
+    let root = workspace();
+    let settings = Settings {
+        database_url: format!("sqlite://{}", dir.path().join("shequ.db").display()),
+        listen: "127.0.0.1:0".into(),
+        plan: root.join("seeds/plan-2018.toml"),
+        dist,
+        seed_areas: Some(root.join("seeds/fufeng-areas.csv")),
+    };
+    let running = shequ_server::launch(&settings).await.expect("the server starts");
+    TestApp { addr: running.addr, client: reqwest::Client::new(), dir }
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_with_dist(PathBuf::from("/nonexistent-dist")).await
+}
+
+/// A deliberation case; `success` makes it one that counts (all five steps, feedback given).
+pub fn case(unit: &str, topic: &str, success: bool) -> Revision {
+    let steps = if success {
+        json!({"state": "民事民评", "dates": {"民事民提": "2018-03-01", "民事民议": "2018-03-05", "民事民决": "2018-03-09", "民事民办": "2018-04-01", "民事民评": "2018-05-01"}})
+    } else {
+        json!({"state": "民事民提", "dates": {"民事民提": "2018-03-01"}})
+    };
+    let mut content: Content = serde_json::from_value(json!({
+        "forum": "村(居)民议事会",
+        "steps": steps,
+        "feedback": success,
+        "participants": 12
+    }))
+    .unwrap();
+    if !topic.is_empty() {
+        content.insert("topic".into(), json!(topic));
+    }
+    Revision {
+        record: Uuid::now_v7(),
+        rev: Uuid::now_v7(),
+        parent: None,
+        device: "test-device".into(),
+        clock: 1 << 16,
+        form: "deliberation_case".into(),
+        unit: unit.into(),
+        deleted: false,
+        content,
+    }
+}

@@ -1,0 +1,64 @@
+// Shared pieces of Shequ's browser tests: a real shequ-server on a free port with a fresh SQLite
+// file, and Debian's Chromium driven by playwright-core.
+import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+export function tempDir(prefix) {
+  return mkdtempSync(path.join(tmpdir(), prefix));
+}
+
+/** Starts the server; resolves with { url, port, stop } once it prints its address. */
+export function startServer({ db, listen = '127.0.0.1:0' }) {
+  const bin = process.env.SHEQU_SERVER_BIN || path.join(root, 'target/debug/shequ-server');
+  const child = spawn(bin, ['serve'], {
+    cwd: root,
+    env: {
+      ...process.env,
+      SHEQU_DATABASE_URL: `sqlite://${db}`,
+      SHEQU_LISTEN: listen,
+      SHEQU_PLAN: 'seeds/plan-2018.toml',
+      SHEQU_DIST: 'dist',
+      SHEQU_SEED_AREAS: 'seeds/fufeng-areas.csv',
+      SHEQU_LOG: 'warn',
+    },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.on('exit', (code) => reject(new Error(`shequ-server exited with ${code}: ${out}`)));
+    child.stdout.on('data', (chunk) => {
+      out += chunk;
+      const m = out.match(/running at (http:\/\/[^\s]+?)\/?\s/);
+      if (m) {
+        const url = m[1];
+        resolve({
+          url,
+          port: Number(new URL(url).port),
+          stop: () => new Promise((done) => {
+            child.removeAllListeners('exit');
+            if (child.exitCode !== null) return done();
+            child.on('exit', () => done());
+            child.kill('SIGKILL');
+          }),
+        });
+      }
+    });
+  });
+}
+
+export async function launchBrowser() {
+  return chromium.launchPersistentContext(tempDir('shequ-chromium-'), {
+    executablePath: process.env.CHROMIUM_BIN || '/usr/bin/chromium',
+    headless: true,
+    viewport: { width: 390, height: 844 },
+    locale: 'zh-CN',
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'],
+  });
+}

@@ -1,0 +1,125 @@
+//! Shequ's build tasks, so that two commands set up everything on a fresh machine:
+//!
+//! * `cargo xtask run`: installs what is missing, builds the app and the server in release mode,
+//!   and runs Shequ on SQLite with the seeds' Fufeng hierarchy and the 2018 plan;
+//! * `cargo xtask test`: installs what is missing and runs every test (shared crate, server,
+//!   the app's store in headless Chromium, and the end-to-end test in real Chromium);
+//! * `cargo xtask build`: builds the app into `dist/`;
+//! * `cargo xtask size`: prints the field worker's critical path in bytes (brotli).
+//!
+//! The app is built without trunk: cargo, then wasm-bindgen (the exact version in Cargo.lock),
+//! then wasm-opt from the npm package `binaryen` when it is there.
+
+mod dist;
+mod setup;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives in the workspace").to_path_buf()
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let task = args.first().map(String::as_str).unwrap_or("help");
+    let result = match task {
+        "build" => build(),
+        "run" => run(&args[1..]),
+        "test" => test(),
+        "size" => build().and_then(|_| dist::print_size(&root().join("dist"))),
+        _ => {
+            eprintln!("usage: cargo xtask <run|test|build|size>");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask {task}: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+pub type Result<T = ()> = std::result::Result<T, String>;
+
+/// Runs a command in the workspace, failing with its name if it fails.
+pub fn sh(cmd: &mut Command) -> Result {
+    let shown = format!("{cmd:?}");
+    eprintln!("» {shown}");
+    let status = cmd.current_dir(root()).status().map_err(|e| format!("{shown}: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{shown} failed ({status})"))
+    }
+}
+
+fn cargo() -> Command {
+    Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+}
+
+fn build() -> Result {
+    setup::wasm_target()?;
+    setup::wasm_bindgen()?;
+    setup::node_packages()?;
+    sh(cargo().args(["build", "-p", "shequ-app", "--target", "wasm32-unknown-unknown", "--profile", "wasm-release"]))?;
+    dist::assemble(&root())
+}
+
+fn run(extra: &[String]) -> Result {
+    build()?;
+    sh(cargo().args(["build", "--release", "-p", "shequ-server"]))?;
+    let mut cmd = Command::new(root().join("target/release/shequ-server"));
+    // Defaults for the demo; SHEQU_* set by the caller win.
+    for (k, v) in [
+        ("SHEQU_DATABASE_URL", "sqlite://shequ-demo.db"),
+        ("SHEQU_SEED_AREAS", "seeds/fufeng-areas.csv"),
+        ("SHEQU_PLAN", "seeds/plan-2018.toml"),
+        ("SHEQU_DIST", "dist"),
+    ] {
+        if std::env::var_os(k).is_none() {
+            cmd.env(k, v);
+        }
+    }
+    cmd.args(extra);
+    sh(&mut cmd)
+}
+
+fn test() -> Result {
+    setup::chromium()?;
+    build()?;
+    let mut failed = Vec::new();
+    let mut step = |name: &str, r: Result| {
+        if let Err(e) = r {
+            eprintln!("✗ {name}: {e}");
+            failed.push(name.to_string());
+        }
+    };
+    step(
+        "shared crate, server and build tasks",
+        sh(cargo().args(["test", "--workspace", "--exclude", "shequ-app"])),
+    );
+    step(
+        "app store in headless Chromium",
+        sh(cargo()
+            .args(["test", "-p", "shequ-app", "--target", "wasm32-unknown-unknown"])
+            .env("CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER", "wasm-bindgen-test-runner")
+            .env("CHROMEDRIVER", "/usr/bin/chromedriver")
+            .env("WASM_BINDGEN_TEST_TIMEOUT", "120")),
+    );
+    step("server binary", sh(cargo().args(["build", "-p", "shequ-server"])));
+    step(
+        "end to end in Chromium",
+        sh(Command::new("node")
+            .args(["--test", "--test-concurrency=1", "tests/e2e/"])
+            .env("SHEQU_SERVER_BIN", root().join("target/debug/shequ-server"))),
+    );
+    if failed.is_empty() {
+        eprintln!("xtask test: every suite passed");
+        Ok(())
+    } else {
+        Err(format!("failed: {}", failed.join(", ")))
+    }
+}
