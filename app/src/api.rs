@@ -4,27 +4,37 @@ use gloo_net::http::Request;
 use serde::de::DeserializeOwned;
 use shequ_model::area::Area;
 use shequ_model::rollup::Report;
-use shequ_model::sync::{PullPage, PushRequest, PushResponse};
+use shequ_model::sync::{Checksum, PullPage, PushRequest, PushResponse};
 use shequ_model::Plan;
 
 #[derive(Debug, Clone, PartialEq)]
-pub struct ApiError(pub String);
+pub struct ApiError {
+    pub message: String,
+    /// Whether trying again later may help (no connection, a server error) or not (a refusal).
+    pub retry: bool,
+}
+
+impl ApiError {
+    fn new(message: impl Into<String>, retry: bool) -> Self {
+        ApiError { message: message.into(), retry }
+    }
+}
 
 impl std::fmt::Display for ApiError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(&self.message)
     }
 }
 
 type Result<T> = std::result::Result<T, ApiError>;
 
 fn offline(_: gloo_net::Error) -> ApiError {
-    ApiError("无法连接服务器(可能没有网络),记录已保存在本机,稍后会自动同步".into())
+    ApiError::new("无法连接服务器(可能没有网络),记录已保存在本机,稍后会自动同步", true)
 }
 
 async fn answer<T: DeserializeOwned>(resp: gloo_net::http::Response) -> Result<T> {
     if resp.ok() {
-        return resp.json::<T>().await.map_err(|e| ApiError(format!("服务器的回答无法识别:{e}")));
+        return resp.json::<T>().await.map_err(|e| ApiError::new(format!("服务器的回答无法识别:{e}"), true));
     }
     let status = resp.status();
     let msg = resp
@@ -33,7 +43,7 @@ async fn answer<T: DeserializeOwned>(resp: gloo_net::http::Response) -> Result<T
         .ok()
         .and_then(|v| v.get("error").and_then(|e| e.as_str()).map(str::to_owned))
         .unwrap_or_else(|| format!("服务器返回错误 {status}"));
-    Err(ApiError(msg))
+    Err(ApiError::new(msg, status >= 500 || status == 429))
 }
 
 async fn get<T: DeserializeOwned>(url: &str) -> Result<T> {
@@ -52,9 +62,16 @@ pub async fn report(code: &str) -> Result<Report> {
     get(&format!("/api/report/{code}")).await
 }
 
-pub async fn push(req: &PushRequest) -> Result<PushResponse> {
-    let r = Request::post("/api/sync/push").json(req).map_err(|e| ApiError(e.to_string()))?;
+pub async fn push(key: &str, req: &PushRequest) -> Result<PushResponse> {
+    let r = Request::post("/api/sync/push")
+        .header("Idempotency-Key", key)
+        .json(req)
+        .map_err(|e| ApiError::new(e.to_string(), false))?;
     answer(r.send().await.map_err(offline)?).await
+}
+
+pub async fn checksum(scope: &str) -> Result<Checksum> {
+    get(&format!("/api/sync/checksum?scope={scope}")).await
 }
 
 pub async fn pull(scope: &str, after: i64, limit: u32) -> Result<PullPage> {

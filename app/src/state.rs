@@ -5,6 +5,7 @@
 
 use crate::store::Db;
 use crate::{api, ids, sync};
+use shequ_model::client::{Progress, SyncError};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use shequ_model::area::Area;
@@ -26,6 +27,8 @@ pub struct AppState {
     pub syncing: RwSignal<bool>,
     pub progress: RwSignal<Option<(usize, usize)>>,
     pub error: RwSignal<Option<String>>,
+    /// Whether the last sync found the phone and the server holding the same records.
+    pub consistent: RwSignal<Option<bool>>,
     /// Bumped whenever the records on the phone change, so lists reload.
     pub version: RwSignal<u32>,
 }
@@ -47,6 +50,7 @@ impl AppState {
             syncing: RwSignal::new(false),
             progress: RwSignal::new(None),
             error: RwSignal::new(None),
+            consistent: RwSignal::new(None),
             version: RwSignal::new(0),
         }
     }
@@ -128,8 +132,12 @@ impl AppState {
         self.syncing.set(true);
         spawn_local(async move {
             let result = async {
-                let db = Db::get().await?;
-                sync::sync_once(&db, &scope, &|done, of| self.progress.set(Some((done, of)))).await
+                let db = Db::get().await.map_err(|e| SyncError::Local(e.0))?;
+                sync::sync_once(&db, &scope, &|p| match p {
+                    Progress::Pushing { done, of } => self.progress.set(Some((done, of))),
+                    Progress::Pulling { .. } => {}
+                })
+                .await
             }
             .await;
             self.syncing.set(false);
@@ -140,6 +148,7 @@ impl AppState {
                 Ok(report) => {
                     RETRY_MS.with(|r| r.set(0));
                     self.last_sync.set(Some(ids::now_ms()));
+                    self.consistent.set(report.consistent);
                     self.error.set((report.refused > 0).then(|| format!("有{}条记录被服务器拒收,请查看标红的记录", report.refused)));
                 }
                 Err(e) => {

@@ -1,84 +1,64 @@
-//! The device's side of sync: push the outbox in batches, then pull the village page by page.
-//!
-//! Data first, then effects: what to do with each pulled revision is decided by the pure
-//! [`shequ_model::sync::decide_apply`]; this module only moves pages between the server and the
-//! store. A change leaves the outbox only when the server has acknowledged it, in the same
-//! transaction that marks its record synced, so a dropped connection or a killed tab at any point
-//! leaves it to be sent again, and the server recognises a re-sent revision by its id.
+//! The phone's sync: the shared engine ([`shequ_model::client`]) over this device's IndexedDB
+//! store and the browser's fetch. The fault simulation in `tests/` runs the same engine.
 
-use crate::api::{self, ApiError};
-use crate::store::{Db, StoreError};
-use shequ_model::sync::PushRequest;
+use crate::api;
+use crate::store::Db;
+use shequ_model::client::{self, Limits, Progress, Replica, SyncError, SyncReport, Transport, TransportError};
+use shequ_model::sync::{Checksum, PullPage, PushRequest, PushResponse, PushResult};
+use shequ_model::Revision;
 
-const PUSH_BATCH: u32 = 200;
-const PULL_PAGE: u32 = 500;
-
-#[derive(Debug, Clone, PartialEq)]
-pub enum SyncError {
-    Store(StoreError),
-    Api(ApiError),
-}
-
-impl std::fmt::Display for SyncError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            SyncError::Store(e) => e.fmt(f),
-            SyncError::Api(e) => e.fmt(f),
-        }
+impl Replica for Db {
+    async fn device_id(&self) -> Result<String, String> {
+        Db::device_id(self).await.map_err(|e| e.0)
+    }
+    async fn outbox(&self, limit: u32) -> Result<Vec<Revision>, String> {
+        Db::outbox(self, limit).await.map_err(|e| e.0)
+    }
+    async fn pending_count(&self) -> Result<u32, String> {
+        Db::pending_count(self).await.map_err(|e| e.0)
+    }
+    async fn take_results(&self, results: &[PushResult]) -> Result<(), String> {
+        Db::take_results(self, results).await.map_err(|e| e.0)
+    }
+    async fn cursor(&self, scope: &str) -> Result<i64, String> {
+        Db::cursor(self, scope).await.map_err(|e| e.0)
+    }
+    async fn apply_page(&self, scope: &str, page: &PullPage) -> Result<usize, String> {
+        Db::apply_page(self, scope, page).await.map_err(|e| e.0)
+    }
+    async fn set_cursor(&self, scope: &str, cursor: i64) -> Result<(), String> {
+        Db::set_cursor(self, scope, cursor).await.map_err(|e| e.0)
+    }
+    async fn checksum(&self, scope: &str) -> Result<Checksum, String> {
+        Db::checksum(self, scope).await.map_err(|e| e.0)
     }
 }
 
-impl From<StoreError> for SyncError {
-    fn from(e: StoreError) -> Self {
-        SyncError::Store(e)
+/// The browser's fetch.
+pub struct Http;
+
+fn transport(e: api::ApiError) -> TransportError {
+    TransportError { message: e.message, retry: e.retry }
+}
+
+impl Transport for Http {
+    async fn push(&self, key: &str, req: &PushRequest) -> Result<PushResponse, TransportError> {
+        api::push(key, req).await.map_err(transport)
+    }
+    async fn pull(&self, scope: &str, after: i64, limit: u32) -> Result<PullPage, TransportError> {
+        api::pull(scope, after, limit).await.map_err(transport)
+    }
+    async fn checksum(&self, scope: &str) -> Result<Checksum, TransportError> {
+        api::checksum(scope).await.map_err(transport)
     }
 }
 
-impl From<ApiError> for SyncError {
-    fn from(e: ApiError) -> Self {
-        SyncError::Api(e)
+/// One full sync of the village.
+pub async fn sync_once(db: &Db, scope: &str, progress: &dyn Fn(Progress)) -> Result<SyncReport, SyncError> {
+    let report = client::sync_once(db, &Http, scope, &Limits::default(), progress).await?;
+    let _ = db.set_meta("last_sync", &crate::ids::now_ms()).await;
+    if let Some(ok) = report.consistent {
+        let _ = db.set_meta("consistent", &ok).await;
     }
-}
-
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct SyncReport {
-    pub pushed: usize,
-    pub refused: usize,
-    pub pulled: usize,
-}
-
-/// One full sync of `scope`; `progress` hears (done, of) during the push.
-pub async fn sync_once(db: &Db, scope: &str, progress: &dyn Fn(usize, usize)) -> Result<SyncReport, SyncError> {
-    let device = db.device_id().await?;
-    let mut report = SyncReport::default();
-    let total = db.pending_count().await? as usize;
-    let mut sent = std::collections::HashSet::new();
-    loop {
-        let batch: Vec<_> = db.outbox(PUSH_BATCH + sent.len() as u32).await?.into_iter().filter(|r| !sent.contains(&r.rev)).collect();
-        if batch.is_empty() {
-            break;
-        }
-        let batch: Vec<_> = batch.into_iter().take(PUSH_BATCH as usize).collect();
-        let resp = api::push(&PushRequest { device: device.clone(), changes: batch.clone() }).await?;
-        db.take_results(&resp.results).await?;
-        for r in &resp.results {
-            sent.insert(r.rev);
-            if r.outcome.acknowledged() {
-                report.pushed += 1;
-            } else {
-                report.refused += 1;
-            }
-        }
-        progress(sent.len(), total);
-    }
-    loop {
-        let cursor = db.cursor(scope).await?;
-        let page = api::pull(scope, cursor, PULL_PAGE).await?;
-        report.pulled += db.apply_page(scope, &page).await?;
-        if !page.more {
-            break;
-        }
-    }
-    db.set_meta("last_sync", &crate::ids::now_ms()).await?;
     Ok(report)
 }

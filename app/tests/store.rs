@@ -16,6 +16,7 @@ fn rev(topic: &str) -> Revision {
         record: shequ_app::ids::new_id(),
         rev: shequ_app::ids::new_id(),
         parent: None,
+        resolves: vec![],
         device: "test".into(),
         clock: 0,
         form: "deliberation_case".into(),

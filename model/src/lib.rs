@@ -11,6 +11,8 @@
 #![forbid(unsafe_code)]
 
 pub mod area;
+pub mod client;
+pub mod merge;
 pub mod plan;
 pub mod record;
 pub mod rollup;

@@ -23,6 +23,9 @@ pub struct Revision {
     /// The revision this one was made from; none for a new record.
     #[serde(default)]
     pub parent: Option<Uuid>,
+    /// Conflicting revisions this one settles: a user saw them and chose (see [`crate::merge`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resolves: Vec<Uuid>,
     /// The device that made it.
     pub device: String,
     /// Hybrid logical clock (see [`crate::sync::Hlc`]).
@@ -366,7 +369,7 @@ mod tests {
     #[test]
     fn the_hash_binds_content_and_ignores_key_order() {
         let r = Revision {
-            record: Uuid::nil(), rev: Uuid::nil(), parent: None, device: "d".into(), clock: 1,
+            record: Uuid::nil(), rev: Uuid::nil(), parent: None, resolves: vec![], device: "d".into(), clock: 1,
             form: "case".into(), unit: "610324001001".into(), deleted: false,
             content: c(json!({"a": 1, "b": {"y": 1, "x": 2}})),
         };

@@ -141,6 +141,79 @@ async fn county_report_counts_successful_cases_per_town_against_targets() {
     assert_eq!(app.get("/api/report/999").await.status(), 404);
 }
 
+#[tokio::test]
+async fn a_push_re_sent_under_its_key_is_answered_again_and_other_content_gets_409() {
+    let app = spawn_app().await;
+    let batch = vec![case(VILLAGE, "甲", true), case(VILLAGE, "乙", false)];
+    let key = shequ_model::sync::batch_key(&batch);
+    let send = |changes: Vec<shequ_model::Revision>| {
+        app.client
+            .post(app.url("/api/sync/push"))
+            .header("idempotency-key", key.clone())
+            .json(&json!({"device": "d", "changes": changes}))
+            .send()
+    };
+    let first: PushResponse = send(batch.clone()).await.unwrap().json().await.unwrap();
+    assert!(first.results.iter().all(|r| matches!(r.outcome, PushOutcome::Stored { .. })));
+    let again: PushResponse = send(batch.clone()).await.unwrap().json().await.unwrap();
+    assert_eq!(again, first, "the same answer, replayed");
+    let mut changed = batch.clone();
+    changed[1].content.insert("topic".into(), json!("改过的"));
+    let refused = send(changed).await.unwrap();
+    assert_eq!(refused.status(), 409);
+    let body: Value = refused.json().await.unwrap();
+    assert!(body["error"].as_str().unwrap().contains("幂等键"));
+    assert_eq!(app.pull(VILLAGE, 0, 100).await.changes.len(), 2);
+}
+
+#[tokio::test]
+async fn concurrent_edits_keep_both_versions_and_the_checksum_follows_the_winner() {
+    let app = spawn_app().await;
+    let base = case(VILLAGE, "原议题", false);
+    app.push(&[base.clone()]).await;
+    let edit = |topic: &str, clock: u64| {
+        let mut e = base.clone();
+        e.rev = Uuid::now_v7();
+        e.parent = Some(base.rev);
+        e.clock = clock;
+        e.content.insert("topic".into(), json!(topic));
+        e
+    };
+    let (a, b) = (edit("手机甲的修改", 5 << 16), edit("手机乙的修改", 6 << 16));
+    app.push(&[a.clone()]).await;
+    app.push(&[b.clone()]).await;
+    let page = app.pull(VILLAGE, 0, 100).await;
+    assert_eq!(page.changes.len(), 3, "the losing edit is kept");
+    let sum: shequ_model::sync::Checksum = app.get(&format!("/api/sync/checksum?scope={VILLAGE}")).await.json().await.unwrap();
+    assert_eq!(sum, shequ_model::sync::Checksum::of([b.rev]));
+    // A user chooses 甲's version: the conflict closes and the choice is current.
+    let mut choice = edit("手机甲的修改", 7 << 16);
+    choice.parent = Some(b.rev);
+    choice.resolves = vec![a.rev];
+    app.push(&[choice.clone()]).await;
+    let sum: shequ_model::sync::Checksum = app.get(&format!("/api/sync/checksum?scope={VILLAGE}")).await.json().await.unwrap();
+    assert_eq!(sum, shequ_model::sync::Checksum::of([choice.rev]));
+    assert_eq!(app.get("/api/sync/checksum?scope=abc").await.status(), 422);
+}
+
+#[tokio::test]
+async fn a_deleted_record_leaves_the_figures_but_its_tombstone_syncs() {
+    let app = spawn_app().await;
+    let c = case(VILLAGE, "将删除", true);
+    app.push(&[c.clone()]).await;
+    let mut tomb = c.clone();
+    tomb.rev = Uuid::now_v7();
+    tomb.parent = Some(c.rev);
+    tomb.clock += 1;
+    tomb.deleted = true;
+    app.push(&[tomb.clone()]).await;
+    let page = app.pull(VILLAGE, 0, 100).await;
+    assert!(page.changes.last().unwrap().revision.deleted);
+    let report: Value = app.get("/api/report/610324").await.json().await.unwrap();
+    let cell = report["unit"]["cells"].as_array().unwrap().iter().find(|c| c["indicator"] == "deliberation_success").cloned().unwrap();
+    assert_eq!(cell["value"], json!(0.0));
+}
+
 impl TestApp {
     async fn push(&self, changes: &[shequ_model::Revision]) -> PushResponse {
         let resp = self

@@ -13,6 +13,8 @@ pub fn SyncBar() -> impl IntoView {
                 Some((done, of)) if of > 0 => format!("正在同步… {done}/{of}"),
                 _ => "正在同步…".to_string(),
             }
+        } else if state.pending.get() == 0 && state.consistent.get() == Some(true) {
+            "全部已同步 · 与服务器一致".to_string()
         } else if state.pending.get() == 0 {
             "全部已同步".to_string()
         } else {

@@ -65,6 +65,7 @@ fn Village(code: String) -> impl IntoView {
             let title = form.as_ref().and_then(|f| r.rev.content.get(&f.title_field)).and_then(|v| v.as_str()).unwrap_or("(无标题)").to_string();
             let (mark, class) = match (&r.error, r.synced) {
                 (Some(_), _) => ("被拒收", "badge bad"),
+                (None, _) if r.conflict => ("有冲突", "badge bad"),
                 (None, true) => ("已同步", "badge ok"),
                 (None, false) => ("未同步", "badge wait"),
             };

@@ -133,6 +133,8 @@ fn RecordForm(form: Form, unit: String, existing: Option<LocalRecord>) -> impl I
             record: existing_for_save.as_ref().map(|r| r.rev.record).unwrap_or_else(ids::new_id),
             rev: ids::new_id(),
             parent: existing_for_save.as_ref().map(|r| r.rev.rev),
+            // The worker has seen the conflicting versions on this page: saving settles them.
+            resolves: existing_for_save.as_ref().map(|r| r.rivals().iter().map(|x| x.rev).collect()).unwrap_or_default(),
             device: String::new(),
             clock: 0,
             form: form_for_save.id.clone(),
@@ -170,6 +172,61 @@ fn RecordForm(form: Form, unit: String, existing: Option<LocalRecord>) -> impl I
             r.rev.content.iter().filter_map(|(k, v)| v.get("state").and_then(|s| s.as_str()).map(|s| (k.clone(), s.to_string()))).collect()
         })
         .unwrap_or_default();
+    let rivals = existing.as_ref().map(|r| r.rivals()).unwrap_or_default();
+    let labels: Vec<(String, String)> = form.fields.iter().map(|f| (f.id.clone(), f.label.clone())).collect();
+    let conflict_box = (!rivals.is_empty()).then(|| {
+        let versions = rivals.into_iter().map(|r| {
+            let summary: Vec<String> = labels.iter().filter_map(|(id, label)| r.content.get(id).map(|v| format!("{label}:{}", show(v)))).collect();
+            let content = r.content.clone();
+            view! {
+                <li>
+                    <p>{summary.join(";")}</p>
+                    <button type="button" class="btn small" on:click=move |_| values.set(content.clone())>"采用这个版本"</button>
+                </li>
+            }
+        }).collect_view();
+        view! {
+            <section class="conflict" data-testid="conflict" role="alert">
+                <strong>"这条记录在别的手机上也被修改过。"</strong>
+                <p class="muted">"下面是另外的版本;选定要保留的内容后保存,其余版本仍留有记录。"</p>
+                <ul>{versions}</ul>
+            </section>
+        }
+    });
+    let delete = existing.clone().map(|old| {
+        let navigate = use_navigate();
+        view! {
+            <button type="button" class="btn danger big" on:click=move |_| {
+                let ok = web_sys::window().and_then(|w| w.confirm_with_message("确定删除这条记录吗?").ok()).unwrap_or(false);
+                if !ok { return; }
+                let old = old.clone();
+                let navigate = navigate.clone();
+                spawn_local(async move {
+                    let result = async {
+                        let db = Db::get().await?;
+                        let tomb = Revision {
+                            rev: ids::new_id(),
+                            parent: Some(old.rev.rev),
+                            resolves: old.rivals().iter().map(|x| x.rev).collect(),
+                            device: db.device_id().await?,
+                            deleted: true,
+                            ..old.rev.clone()
+                        };
+                        db.save(tomb, ids::now_ms()).await
+                    }.await;
+                    match result {
+                        Ok(_) => {
+                            state.refresh_pending().await;
+                            state.version.update(|v| *v += 1);
+                            state.sync_now();
+                            navigate("/", Default::default());
+                        }
+                        Err(e) => set_message.set(Some(e.to_string())),
+                    }
+                });
+            }>"删除"</button>
+        }
+    });
     let fields = form.fields.clone();
     let title = if existing.is_some() { format!("修改:{}", form.name) } else { format!("新建:{}", form.name) };
     view! {
@@ -177,6 +234,7 @@ fn RecordForm(form: Form, unit: String, existing: Option<LocalRecord>) -> impl I
             <a href="/" class="back">"‹ 返回"</a>
             <h1>{title}</h1>
         </header>
+        {conflict_box}
         <form class="record-form" on:submit=move |ev| ev.prevent_default()>
             {fields.into_iter().map(|f| {
                 let fid = f.id.clone();
@@ -188,6 +246,17 @@ fn RecordForm(form: Form, unit: String, existing: Option<LocalRecord>) -> impl I
             }).collect_view()}
             {move || message.get().map(|m| view! { <p class="error" role="alert">{m}</p> })}
             <button type="button" class="btn primary big" on:click=save disabled=move || saving.get()>"保存"</button>
+            {delete}
         </form>
+    }
+}
+
+fn show(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Bool(b) => if *b { "是" } else { "否" }.into(),
+        serde_json::Value::Array(a) => a.iter().map(show).collect::<Vec<_>>().join("、"),
+        serde_json::Value::Object(o) => o.get("state").map(show).unwrap_or_default(),
+        other => other.to_string(),
     }
 }

@@ -41,7 +41,7 @@ fn ReportView(code: String) -> impl IntoView {
     {
         let code = code.clone();
         spawn_local(async move {
-            set_report.set(Some(api::report(&code).await.map_err(|e| e.0)));
+            set_report.set(Some(api::report(&code).await.map_err(|e| e.message)));
         });
     }
     let body = move || {

@@ -17,7 +17,8 @@
 use rexie::{Index, KeyRange, ObjectStore, Rexie, Transaction, TransactionMode};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use shequ_model::sync::{decide_apply, Apply, Hlc, PullPage, PushOutcome, PushResult};
+use shequ_model::merge::RecordState;
+use shequ_model::sync::{Checksum, Hlc, PullPage, PushOutcome, PushResult};
 use shequ_model::Revision;
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -31,12 +32,41 @@ const META: &str = "meta";
 /// A record as the device holds it.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 pub struct LocalRecord {
+    /// The revision shown: the winner by the shared rule, or this device's own unsynced edit.
     pub rev: Revision,
-    /// Whether the server has acknowledged this revision.
+    /// Every other revision of the record the device knows: history, and conflicting versions.
+    #[serde(default)]
+    pub others: Vec<Revision>,
+    /// Whether the record has conflicting versions a user should look at.
+    #[serde(default)]
+    pub conflict: bool,
+    /// Whether the server has acknowledged every change of it made here.
     pub synced: bool,
     /// Why the server refused the last push of it, in Chinese.
     #[serde(default)]
     pub error: Option<String>,
+}
+
+impl LocalRecord {
+    pub fn state(&self) -> RecordState {
+        RecordState::from_revisions(std::iter::once(self.rev.clone()).chain(self.others.iter().cloned()))
+    }
+
+    /// Rebuilds the record from its revisions: `shown` is kept when it is an unsynced local edit.
+    fn from_state(state: &RecordState, shown: Option<&Revision>, pending: bool) -> Option<LocalRecord> {
+        let rev = match (pending, shown) {
+            (true, Some(s)) => s.clone(),
+            _ => state.winner()?.clone(),
+        };
+        let others = state.revisions.values().filter(|r| r.rev != rev.rev).cloned().collect();
+        Some(LocalRecord { rev, others, conflict: state.in_conflict(), synced: !pending, error: None })
+    }
+
+    /// The conflicting versions a user may choose instead of the shown one.
+    pub fn rivals(&self) -> Vec<Revision> {
+        let state = self.state();
+        state.heads().into_iter().filter(|r| r.rev != self.rev.rev).cloned().collect()
+    }
 }
 
 /// A storage failure, worded for the worker.
@@ -193,9 +223,15 @@ impl Db {
         };
         rev.clock = hlc.tick(now_ms);
         meta.put(&to_js(&MetaRow { key: "hlc".into(), value: serde_json::to_string(&hlc)? })?, None).await?;
-        let local = LocalRecord { rev: rev.clone(), synced: false, error: None };
+        let records = tx.store(RECORDS)?;
+        let mut state = match records.get(JsValue::from_str(&rev.record.to_string())).await? {
+            Some(v) if !v.is_undefined() => serde_json::from_str::<LocalRecord>(&from_js::<Row>(v)?.body)?.state(),
+            _ => RecordState::default(),
+        };
+        state.insert(rev.clone());
+        let local = LocalRecord::from_state(&state, Some(&rev), true).expect("the record has a revision");
         let row = Row { id: rev.record.to_string(), unit: rev.unit.clone(), body: serde_json::to_string(&local)? };
-        tx.store(RECORDS)?.put(&to_js(&row)?, None).await?;
+        records.put(&to_js(&row)?, None).await?;
         let out = OutRow { rev: rev.rev.to_string(), record: rev.record.to_string(), body: serde_json::to_string(&rev)? };
         tx.store(OUTBOX)?.put(&to_js(&out)?, None).await?;
         Self::finish(tx).await?;
@@ -266,9 +302,9 @@ impl Db {
             let mut local: LocalRecord = serde_json::from_str(&row.body)?;
             if acked {
                 let left = outbox.index("record")?.count(Some(only(&rec_key)?)).await?;
-                if left == 0 && local.rev.rev == r.rev {
-                    local.synced = true;
-                    local.error = None;
+                if left == 0 {
+                    // Nothing of it is left to send: show the winner by the shared rule.
+                    local = LocalRecord::from_state(&local.state(), None, false).expect("the record has a revision");
                 }
             } else if let PushOutcome::Rejected { reason, errors } = &r.outcome {
                 let detail: Vec<String> = errors.iter().map(|e| format!("{}:{}", e.field, e.message)).collect();
@@ -294,13 +330,17 @@ impl Db {
                 Some(v) if !v.is_undefined() => Some(serde_json::from_str(&from_js::<Row>(v)?.body)?),
                 _ => None,
             };
-            let pending = outbox.index("record")?.count(Some(only(&id)?)).await? > 0;
-            if decide_apply(&c.revision, local.as_ref().map(|l| &l.rev), pending) == Apply::Take {
-                let local = LocalRecord { rev: c.revision.clone(), synced: true, error: None };
-                let row = Row { id: c.revision.record.to_string(), unit: c.revision.unit.clone(), body: serde_json::to_string(&local)? };
-                records.put(&to_js(&row)?, None).await?;
-                taken += 1;
+            let mut state = local.as_ref().map(LocalRecord::state).unwrap_or_default();
+            if !state.insert(c.revision.clone()) {
+                continue;
             }
+            // Every revision is kept; a record with unsynced work here keeps showing that work.
+            let pending = outbox.index("record")?.count(Some(only(&id)?)).await? > 0;
+            let mut next = LocalRecord::from_state(&state, local.as_ref().map(|l| &l.rev), pending).expect("the record has a revision");
+            next.error = local.and_then(|l| l.error);
+            let row = Row { id: c.revision.record.to_string(), unit: c.revision.unit.clone(), body: serde_json::to_string(&next)? };
+            records.put(&to_js(&row)?, None).await?;
+            taken += 1;
         }
         let meta = tx.store(META)?;
         if let Some(seen) = page.changes.iter().map(|c| c.revision.clock).max() {
@@ -316,6 +356,21 @@ impl Db {
         meta.put(&to_js(&cursor)?, None).await?;
         Self::finish(tx).await?;
         Ok(taken)
+    }
+
+    pub async fn set_cursor(&self, scope: &str, cursor: i64) -> Result<()> {
+        self.set_meta(&format!("cursor:{scope}"), &cursor).await
+    }
+
+    /// The checksum of the unit's records: their current revisions by the shared rule.
+    pub async fn checksum(&self, unit: &str) -> Result<Checksum> {
+        let recs = self.records_in(unit).await?;
+        Ok(Checksum::of(recs.iter().filter_map(|r| r.state().winner().map(|w| w.rev))))
+    }
+
+    /// Every change not yet acknowledged by the server, for an export file.
+    pub async fn unsynced(&self) -> Result<Vec<Revision>> {
+        self.outbox(u32::MAX).await
     }
 
     pub async fn cursor(&self, scope: &str) -> Result<i64> {

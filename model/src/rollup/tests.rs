@@ -152,6 +152,7 @@ impl Records {
             record: id,
             rev: id,
             parent: None,
+            resolves: vec![],
             device: "test".into(),
             clock: self.0.len() as u64 + 1,
             form: form.into(),

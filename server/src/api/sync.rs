@@ -1,28 +1,65 @@
-//! Sync endpoints: push a batch of revisions, pull a scope by cursor. See `docs/sync.md`.
+//! Sync endpoints: push a batch of revisions, pull a scope by cursor, compare checksums.
+//! See `docs/sync.md`.
 
 use crate::error::ApiError;
+use crate::store::PushAnswer;
 use crate::AppState;
 use axum::extract::{Query, State};
+use axum::http::HeaderMap;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use shequ_model::sync::{PullPage, PullQuery, PushRequest, PushResponse, MAX_PULL_PAGE, MAX_PUSH_BATCH};
+use serde::Deserialize;
+use shequ_model::sync::{Checksum, PullPage, PullQuery, PushRequest, PushResponse, MAX_PULL_PAGE, MAX_PUSH_BATCH};
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/api/sync/push", post(push)).route("/api/sync/pull", get(pull))
+    Router::new()
+        .route("/api/sync/push", post(push))
+        .route("/api/sync/pull", get(pull))
+        .route("/api/sync/checksum", get(checksum))
 }
 
-async fn push(State(state): State<AppState>, Json(req): Json<PushRequest>) -> Result<Json<PushResponse>, ApiError> {
+/// The header that carries a push's idempotency key.
+pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
+
+fn scope_ok(scope: &str) -> Result<(), ApiError> {
+    if scope.is_empty() || scope.len() > 12 || !scope.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(ApiError::Unprocessable("同步范围应为单位代码".into()));
+    }
+    Ok(())
+}
+
+async fn push(State(state): State<AppState>, headers: HeaderMap, Json(req): Json<PushRequest>) -> Result<Json<PushResponse>, ApiError> {
     if req.changes.len() > MAX_PUSH_BATCH {
         return Err(ApiError::TooLarge(format!("一次最多同步{MAX_PUSH_BATCH}条修改")));
     }
-    let results = state.store.push(&state.plan, &req.device, &req.changes).await?;
-    Ok(Json(PushResponse { results }))
+    let key = match headers.get(IDEMPOTENCY_KEY) {
+        None => None,
+        Some(v) => match v.to_str() {
+            Ok(k) if !k.is_empty() && k.len() <= 128 => Some(k.to_owned()),
+            _ => return Err(ApiError::Unprocessable("幂等键格式不对".into())),
+        },
+    };
+    match state.store.push(&state.plan, key.as_deref(), &req.changes).await? {
+        PushAnswer::Applied(results) | PushAnswer::Replayed(results) => Ok(Json(PushResponse { results })),
+        PushAnswer::KeyReused => {
+            tracing::warn!(key = key.as_deref().unwrap_or(""), device = %req.device, "idempotency key reused with other content");
+            Err(ApiError::Conflict("同一幂等键已用于不同的内容,本次提交未被接受".into()))
+        }
+    }
 }
 
 async fn pull(State(state): State<AppState>, Query(q): Query<PullQuery>) -> Result<Json<PullPage>, ApiError> {
-    if q.scope.is_empty() || !q.scope.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(ApiError::Unprocessable("同步范围应为单位代码".into()));
-    }
+    scope_ok(&q.scope)?;
     let limit = q.limit.clamp(1, MAX_PULL_PAGE);
     Ok(Json(state.store.pull(&q.scope, q.after.max(0), limit).await?))
+}
+
+#[derive(Deserialize)]
+struct ScopeQuery {
+    scope: String,
+}
+
+async fn checksum(State(state): State<AppState>, Query(q): Query<ScopeQuery>) -> Result<Json<Checksum>, ApiError> {
+    scope_ok(&q.scope)?;
+    Ok(Json(state.store.checksum(&q.scope).await?))
 }

@@ -9,7 +9,7 @@ pub use sqlite::SqliteStore;
 use async_trait::async_trait;
 use shequ_model::area::Area;
 use shequ_model::plan::Plan;
-use shequ_model::sync::{PullPage, PushResult};
+use shequ_model::sync::{Checksum, PullPage, PushResult};
 use shequ_model::Revision;
 use std::sync::Arc;
 
@@ -21,6 +21,17 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
+}
+
+/// The answer to a push.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PushAnswer {
+    /// Applied now.
+    Applied(Vec<PushResult>),
+    /// The key was seen with the same content: the answer given then.
+    Replayed(Vec<PushResult>),
+    /// The key was seen with other content: refused, nothing applied.
+    KeyReused,
 }
 
 /// What an areas import did, per level: (level, new rows, rows already there).
@@ -38,8 +49,12 @@ pub trait Store: Send + Sync + 'static {
     /// Adds the areas not yet known, in one transaction; already-known ones are left as they are
     /// (the caller has checked they agree).
     async fn import_areas(&self, areas: &[Area]) -> Result<ImportReport, StoreError>;
-    /// Applies a batch of pushed revisions in one transaction, one result per item.
-    async fn push(&self, plan: &Plan, device: &str, changes: &[Revision]) -> Result<Vec<PushResult>, StoreError>;
+    /// Applies a batch of pushed revisions in one transaction, one result per item. With an
+    /// idempotency key, the answer is stored in that same transaction, and a push re-sent under
+    /// the key is answered again from it.
+    async fn push(&self, plan: &Plan, key: Option<&str>, changes: &[Revision]) -> Result<PushAnswer, StoreError>;
+    /// The checksum of the current revisions under `scope`.
+    async fn checksum(&self, scope: &str) -> Result<Checksum, StoreError>;
     /// The revisions stored after `after` for units under `scope`, oldest first.
     async fn pull(&self, scope: &str, after: i64, limit: u32) -> Result<PullPage, StoreError>;
     /// The current (winning) revision of every live record under `scope`.

@@ -1,7 +1,9 @@
 //! SQLite implementation of [`Store`]: one file, WAL, and `synchronous = FULL` so that a push the
 //! server acknowledged survives a crash of the process or of the machine.
 
-use super::{prefix_end, ImportReport, Store, StoreError};
+use super::{prefix_end, ImportReport, PushAnswer, Store, StoreError};
+use shequ_model::merge::RecordState;
+use shequ_model::sync::{batch_hash, Checksum};
 use async_trait::async_trait;
 use shequ_model::area::{Area, Level};
 use shequ_model::plan::Plan;
@@ -16,6 +18,9 @@ use std::time::Duration;
 
 pub struct SqliteStore {
     pool: SqlitePool,
+    /// SQLite has one writer at a time; taking turns here rather than in SQLite's lock avoids a
+    /// deferred transaction failing to upgrade to a write.
+    writer: tokio::sync::Mutex<()>,
 }
 
 impl SqliteStore {
@@ -28,7 +33,7 @@ impl SqliteStore {
             .foreign_keys(true);
         let pool = SqlitePoolOptions::new().max_connections(4).connect_with(opts).await?;
         sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
-        Ok(SqliteStore { pool })
+        Ok(SqliteStore { pool, writer: tokio::sync::Mutex::new(()) })
     }
 }
 
@@ -74,6 +79,7 @@ impl Store for SqliteStore {
     }
 
     async fn import_areas(&self, areas: &[Area]) -> Result<ImportReport, StoreError> {
+        let _turn = self.writer.lock().await;
         let mut tx = self.pool.begin().await?;
         let mut counts: BTreeMap<Level, (usize, usize)> = BTreeMap::new();
         for a in areas {
@@ -95,11 +101,27 @@ impl Store for SqliteStore {
         Ok(ImportReport { per_level: counts.into_iter().map(|(l, (n, o))| (l, n, o)).collect() })
     }
 
-    async fn push(&self, plan: &Plan, _device: &str, changes: &[Revision]) -> Result<Vec<PushResult>, StoreError> {
+    async fn push(&self, plan: &Plan, key: Option<&str>, changes: &[Revision]) -> Result<PushAnswer, StoreError> {
+        let _turn = self.writer.lock().await;
         let mut tx = self.pool.begin().await?;
+        let hash = batch_hash(changes);
+        if let Some(key) = key {
+            if let Some(row) = sqlx::query("SELECT hash, response FROM push_keys WHERE key = ?")
+                .bind(key)
+                .fetch_optional(&mut *tx)
+                .await?
+            {
+                if row.get::<&str, _>("hash") != hash {
+                    return Ok(PushAnswer::KeyReused);
+                }
+                let results = serde_json::from_str(row.get("response"))
+                    .map_err(|e| StoreError::Corrupt(format!("stored push answer: {e}")))?;
+                return Ok(PushAnswer::Replayed(results));
+            }
+        }
         let mut results = Vec::with_capacity(changes.len());
         for change in changes {
-            let hash = change.content_hash();
+            let rev_hash = change.content_hash();
             let outcome = 'item: {
                 if let Some(row) = sqlx::query("SELECT seq, hash FROM revisions WHERE rev = ?")
                     .bind(change.rev.to_string())
@@ -107,7 +129,7 @@ impl Store for SqliteStore {
                     .await?
                 {
                     let seq: i64 = row.get("seq");
-                    break 'item if row.get::<&str, _>("hash") == hash {
+                    break 'item if row.get::<&str, _>("hash") == rev_hash {
                         PushOutcome::Duplicate { seq }
                     } else {
                         reject("同一修订号已用于不同的内容")
@@ -132,15 +154,15 @@ impl Store for SqliteStore {
                         break 'item PushOutcome::Rejected { reason: "内容未通过校验".into(), errors };
                     }
                 }
-                let current = sqlx::query("SELECT body FROM records WHERE id = ?")
+                let known: Vec<String> = sqlx::query_scalar("SELECT body FROM revisions WHERE record = ?")
                     .bind(change.record.to_string())
-                    .fetch_optional(&mut *tx)
+                    .fetch_all(&mut *tx)
                     .await?;
-                let current = match current {
-                    Some(row) => Some(revision(row.get("body"))?),
-                    None => None,
-                };
-                if let Some(cur) = &current {
+                let mut state = RecordState::default();
+                for body in &known {
+                    state.insert(revision(body)?);
+                }
+                if let Some(cur) = state.revisions.values().next() {
                     if cur.form != change.form || cur.unit != change.unit {
                         break 'item reject("记录不能改换表单或单位");
                     }
@@ -170,33 +192,61 @@ impl Store for SqliteStore {
                 .bind(&change.unit)
                 .bind(change.deleted)
                 .bind(&body)
-                .bind(&hash)
+                .bind(&rev_hash)
                 .bind(now_ms())
                 .fetch_one(&mut *tx)
                 .await?;
-                if current.as_ref().is_none_or(|cur| change.wins_over(cur)) {
-                    sqlx::query(
-                        "INSERT INTO records (id, rev, clock, form, unit, deleted, body, seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                         ON CONFLICT (id) DO UPDATE SET rev = excluded.rev, clock = excluded.clock,
-                           deleted = excluded.deleted, body = excluded.body, seq = excluded.seq",
-                    )
-                    .bind(change.record.to_string())
-                    .bind(change.rev.to_string())
-                    .bind(change.clock as i64)
-                    .bind(&change.form)
-                    .bind(&change.unit)
-                    .bind(change.deleted)
-                    .bind(&body)
-                    .bind(seq)
-                    .execute(&mut *tx)
-                    .await?;
-                }
+                state.insert(change.clone());
+                let winner = state.winner().expect("the record has the revision just added");
+                let winner_seq: i64 = if winner.rev == change.rev {
+                    seq
+                } else {
+                    sqlx::query_scalar("SELECT seq FROM revisions WHERE rev = ?").bind(winner.rev.to_string()).fetch_one(&mut *tx).await?
+                };
+                sqlx::query(
+                    "INSERT INTO records (id, rev, clock, form, unit, deleted, body, seq, conflict) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                     ON CONFLICT (id) DO UPDATE SET rev = excluded.rev, clock = excluded.clock,
+                       deleted = excluded.deleted, body = excluded.body, seq = excluded.seq, conflict = excluded.conflict",
+                )
+                .bind(change.record.to_string())
+                .bind(winner.rev.to_string())
+                .bind(winner.clock as i64)
+                .bind(&change.form)
+                .bind(&change.unit)
+                .bind(winner.deleted)
+                .bind(serde_json::to_string(winner).expect("a revision is JSON"))
+                .bind(winner_seq)
+                .bind(state.in_conflict())
+                .execute(&mut *tx)
+                .await?;
                 PushOutcome::Stored { seq }
             };
             results.push(PushResult { rev: change.rev, outcome });
         }
+        if let Some(key) = key {
+            sqlx::query("INSERT INTO push_keys (key, hash, response, received_at) VALUES (?, ?, ?, ?)")
+                .bind(key)
+                .bind(&hash)
+                .bind(serde_json::to_string(&results).expect("results are JSON"))
+                .bind(now_ms())
+                .execute(&mut *tx)
+                .await?;
+        }
         tx.commit().await?;
-        Ok(results)
+        Ok(PushAnswer::Applied(results))
+    }
+
+    async fn checksum(&self, scope: &str) -> Result<Checksum, StoreError> {
+        let revs: Vec<String> = sqlx::query_scalar("SELECT rev FROM records WHERE unit >= ? AND unit < ?")
+            .bind(scope)
+            .bind(prefix_end(scope))
+            .fetch_all(&self.pool)
+            .await?;
+        let ids = revs
+            .iter()
+            .map(|r| uuid::Uuid::parse_str(r).map_err(|e| StoreError::Corrupt(format!("revision id {r}: {e}"))))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Checksum::of(ids))
     }
 
     async fn pull(&self, scope: &str, after: i64, limit: u32) -> Result<PullPage, StoreError> {

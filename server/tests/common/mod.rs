@@ -69,6 +69,7 @@ pub fn case(unit: &str, topic: &str, success: bool) -> Revision {
         record: Uuid::now_v7(),
         rev: Uuid::now_v7(),
         parent: None,
+        resolves: vec![],
         device: "test-device".into(),
         clock: 1 << 16,
         form: "deliberation_case".into(),

@@ -1,0 +1,195 @@
+//! The device's side of sync, generic over where the device keeps its data ([`Replica`]: IndexedDB
+//! on a phone, memory in the fault simulation) and how it reaches the server ([`Transport`]: the
+//! browser's fetch, or a faulty HTTP client in the simulation). The phone and the simulation run
+//! this same code.
+//!
+//! One sync: push the outbox in batches (each with an idempotency key bound to the batch), taking
+//! a change out of the outbox only on the server's acknowledgement; pull the scope page by page,
+//! storing each page with its cursor; then compare checksums with the server and, on a drift,
+//! pull again from the start to repair it. Any failure stops the sync where it is; everything done
+//! so far is kept, and the next sync continues from there.
+#![allow(async_fn_in_trait)]
+
+use crate::sync::{batch_key, Checksum, PullPage, PushRequest, PushResponse, PushResult};
+use crate::Revision;
+use std::collections::HashSet;
+use std::fmt;
+
+/// A failure to reach the server or a refusal by it, in Chinese for the worker.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TransportError {
+    pub message: String,
+    /// Whether trying again later may succeed (a dropped connection) or not (a refused request).
+    pub retry: bool,
+}
+
+impl fmt::Display for TransportError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+/// Where the device keeps its records, outbox and cursors. Each method is one atomic step.
+pub trait Replica {
+    async fn device_id(&self) -> Result<String, String>;
+    async fn outbox(&self, limit: u32) -> Result<Vec<Revision>, String>;
+    async fn pending_count(&self) -> Result<u32, String>;
+    /// Takes the answers to a push: acknowledged changes leave the outbox, atomically with
+    /// marking their records synced.
+    async fn take_results(&self, results: &[PushResult]) -> Result<(), String>;
+    async fn cursor(&self, scope: &str) -> Result<i64, String>;
+    /// Applies a pulled page and stores its cursor, atomically.
+    async fn apply_page(&self, scope: &str, page: &PullPage) -> Result<usize, String>;
+    async fn set_cursor(&self, scope: &str, cursor: i64) -> Result<(), String>;
+    async fn checksum(&self, scope: &str) -> Result<Checksum, String>;
+}
+
+pub trait Transport {
+    async fn push(&self, key: &str, req: &PushRequest) -> Result<PushResponse, TransportError>;
+    async fn pull(&self, scope: &str, after: i64, limit: u32) -> Result<PullPage, TransportError>;
+    async fn checksum(&self, scope: &str) -> Result<Checksum, TransportError>;
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SyncError {
+    Local(String),
+    Transport(TransportError),
+}
+
+impl fmt::Display for SyncError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SyncError::Local(e) => write!(f, "本机存储出错:{e}"),
+            SyncError::Transport(e) => e.fmt(f),
+        }
+    }
+}
+
+impl From<TransportError> for SyncError {
+    fn from(e: TransportError) -> Self {
+        SyncError::Transport(e)
+    }
+}
+
+/// What a sync did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SyncReport {
+    pub pushed: usize,
+    pub refused: usize,
+    pub pulled: usize,
+    /// Whether the device's checksum equals the server's after the sync (none when the device
+    /// still has changes the server refused, so they cannot agree).
+    pub consistent: Option<bool>,
+    /// Whether a drift was found and repaired by pulling again from the start.
+    pub repaired: bool,
+}
+
+/// Progress of a long sync, for the screen.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Progress {
+    Pushing { done: usize, of: usize },
+    Pulling { pages: usize },
+}
+
+pub struct Limits {
+    pub push_batch: u32,
+    pub pull_page: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { push_batch: 200, pull_page: 500 }
+    }
+}
+
+fn local<T>(r: Result<T, String>) -> Result<T, SyncError> {
+    r.map_err(SyncError::Local)
+}
+
+/// Pushes the whole outbox. Changes the server refused stay in the outbox and are not sent again
+/// in this round.
+pub async fn push_all<R: Replica, T: Transport>(
+    replica: &R,
+    transport: &T,
+    limits: &Limits,
+    report: &mut SyncReport,
+    progress: &dyn Fn(Progress),
+) -> Result<(), SyncError> {
+    let device = local(replica.device_id().await)?;
+    let total = local(replica.pending_count().await)? as usize;
+    let mut answered: HashSet<uuid::Uuid> = HashSet::new();
+    loop {
+        let batch: Vec<Revision> = local(replica.outbox(limits.push_batch + answered.len() as u32).await)?
+            .into_iter()
+            .filter(|r| !answered.contains(&r.rev))
+            .take(limits.push_batch as usize)
+            .collect();
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let key = batch_key(&batch);
+        let resp = transport.push(&key, &PushRequest { device: device.clone(), changes: batch }).await?;
+        local(replica.take_results(&resp.results).await)?;
+        for r in &resp.results {
+            answered.insert(r.rev);
+            if r.outcome.acknowledged() {
+                report.pushed += 1;
+            } else {
+                report.refused += 1;
+            }
+        }
+        progress(Progress::Pushing { done: answered.len().min(total.max(answered.len())), of: total.max(answered.len()) });
+    }
+}
+
+/// Pulls the scope from the stored cursor to the end.
+pub async fn pull_all<R: Replica, T: Transport>(
+    replica: &R,
+    transport: &T,
+    scope: &str,
+    limits: &Limits,
+    report: &mut SyncReport,
+    progress: &dyn Fn(Progress),
+) -> Result<(), SyncError> {
+    let mut pages = 0;
+    loop {
+        let cursor = local(replica.cursor(scope).await)?;
+        let page = transport.pull(scope, cursor, limits.pull_page).await?;
+        report.pulled += local(replica.apply_page(scope, &page).await)?;
+        pages += 1;
+        progress(Progress::Pulling { pages });
+        if !page.more {
+            return Ok(());
+        }
+    }
+}
+
+/// One full sync of `scope`.
+pub async fn sync_once<R: Replica, T: Transport>(
+    replica: &R,
+    transport: &T,
+    scope: &str,
+    limits: &Limits,
+    progress: &dyn Fn(Progress),
+) -> Result<SyncReport, SyncError> {
+    let mut report = SyncReport::default();
+    push_all(replica, transport, limits, &mut report, progress).await?;
+    pull_all(replica, transport, scope, limits, &mut report, progress).await?;
+    if local(replica.pending_count().await)? > 0 {
+        return Ok(report);
+    }
+    let mut agree = local(replica.checksum(scope).await)? == transport.checksum(scope).await?;
+    if !agree {
+        // Others may have pushed since the pull: catch up first, then repair from the start.
+        pull_all(replica, transport, scope, limits, &mut report, progress).await?;
+        agree = local(replica.checksum(scope).await)? == transport.checksum(scope).await?;
+        if !agree {
+            local(replica.set_cursor(scope, 0).await)?;
+            pull_all(replica, transport, scope, limits, &mut report, progress).await?;
+            agree = local(replica.checksum(scope).await)? == transport.checksum(scope).await?;
+            report.repaired = agree;
+        }
+    }
+    report.consistent = Some(agree);
+    Ok(report)
+}
