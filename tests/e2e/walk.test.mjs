@@ -99,6 +99,7 @@ test('a case recorded offline reaches the county chart', async () => {
   const plan = await (await fetch(`${server.url}/api/plan`)).json();
   await page.goto(server.url + '/county');
   await page.waitForSelector('[data-testid="chart-title"]:has-text("议事成功案例")');
+  await page.waitForSelector('g[data-testid="bar"]', { state: 'attached' });
   assert.equal(await page.locator('g[data-testid="bar"]').count(), 8, 'a bar per town');
   assert.equal(await page.locator('table[data-testid="figures"] tbody tr').count(), plan.indicators.length);
   const row = page.locator('tr[data-indicator="deliberation_success"]');
@@ -109,7 +110,7 @@ test('a case recorded offline reaches the county chart', async () => {
   // The town page: the same for its villages.
   await page.click('a:has-text("城关街道")');
   await page.waitForSelector('[data-testid="report-title"]:has-text("城关街道")');
-  await page.waitForSelector('g[data-testid="bar"]');
+  await page.waitForSelector('g[data-testid="bar"]:has-text("飞凤社区居委会")', { state: 'attached' });
   const villages = readFileSync(path.join(root, 'seeds/fufeng-areas.csv'), 'utf8').split('\n').filter((l) => l.includes(',village,610324001')).length;
   assert.equal(await page.locator('g[data-testid="bar"]').count(), villages);
   const feifeng = await page.locator('g[data-testid="bar"]:has-text("飞凤社区居委会") .bar-value').textContent();

@@ -97,8 +97,10 @@ fn test() -> Result {
             failed.push(name.to_string());
         }
     };
+    // The fault simulation and the browser tests start this binary as a real process.
+    step("server binary", sh(cargo().args(["build", "-p", "shequ-server"])));
     step(
-        "shared crate, server and build tasks",
+        "shared crate, server, fault simulation and build tasks",
         sh(cargo().args(["test", "--workspace", "--exclude", "shequ-app"])),
     );
     step(
@@ -109,7 +111,6 @@ fn test() -> Result {
             .env("CHROMEDRIVER", "/usr/bin/chromedriver")
             .env("WASM_BINDGEN_TEST_TIMEOUT", "120")),
     );
-    step("server binary", sh(cargo().args(["build", "-p", "shequ-server"])));
     step(
         "end to end in Chromium",
         sh(Command::new("node")

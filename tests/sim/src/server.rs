@@ -1,0 +1,107 @@
+//! A real `shequ-server` process on a fixed port and database file, that can be killed with
+//! SIGKILL and started again.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub struct ServerProcess {
+    bin: PathBuf,
+    root: PathBuf,
+    database_url: String,
+    pub port: u16,
+    child: Option<Child>,
+    pub kills: u32,
+}
+
+/// The workspace root.
+pub fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("the workspace")
+}
+
+/// The server binary: `SHEQU_SERVER_BIN`, or the workspace's debug build.
+pub fn server_bin() -> PathBuf {
+    std::env::var_os("SHEQU_SERVER_BIN").map(PathBuf::from).unwrap_or_else(|| workspace().join("target/debug/shequ-server"))
+}
+
+impl ServerProcess {
+    /// Starts a server on a free port with the seeds' plan and areas.
+    pub fn start(bin: PathBuf, database_url: String) -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let mut s = ServerProcess { bin, root: workspace(), database_url, port, child: None, kills: 0 };
+        s.spawn();
+        s
+    }
+
+    pub fn base(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    fn spawn(&mut self) {
+        assert!(self.bin.exists(), "no server binary at {} (cargo build -p shequ-server)", self.bin.display());
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let mut child = Command::new(&self.bin)
+                .current_dir(&self.root)
+                .env("SHEQU_DATABASE_URL", &self.database_url)
+                .env("SHEQU_LISTEN", format!("127.0.0.1:{}", self.port))
+                .env("SHEQU_PLAN", "seeds/plan-2018.toml")
+                .env("SHEQU_SEED_AREAS", "seeds/fufeng-areas.csv")
+                .env("SHEQU_DIST", "/nonexistent")
+                .env("SHEQU_LOG", "error")
+                .arg("serve")
+                .stdout(Stdio::piped())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("the server starts");
+            let mut line = String::new();
+            let mut out = BufReader::new(child.stdout.take().expect("stdout"));
+            let _ = out.read_line(&mut line);
+            if line.contains("running at") {
+                // Keep reading its stdout so it never blocks on a full pipe.
+                std::thread::spawn(move || for _ in out.lines() {});
+                self.child = Some(child);
+                return;
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+            // The port may still be held by the killed process for a moment.
+            assert!(Instant::now() < deadline, "the server did not come back on port {}", self.port);
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// SIGKILL: no shutdown, no flush; what was committed must survive.
+    pub fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+            self.kills += 1;
+        }
+    }
+
+    pub fn restart(&mut self) {
+        self.kill();
+        self.spawn();
+    }
+
+    pub fn is_up(&self) -> bool {
+        self.child.is_some()
+    }
+
+    pub fn start_again(&mut self) {
+        if self.child.is_none() {
+            self.spawn();
+        }
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}

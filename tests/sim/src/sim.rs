@@ -1,0 +1,311 @@
+//! The scenario: devices record and sync through faults while the server is killed; then the
+//! faults stop, everyone syncs, and the invariants are checked.
+
+use crate::replica::MemReplica;
+use crate::rng::Rng;
+use crate::server::ServerProcess;
+use crate::transport::{Counts, Faults, FaultyHttp};
+use serde_json::json;
+use shequ_model::client::{sync_once, Limits, Replica};
+use shequ_model::merge::RecordState;
+use shequ_model::sync::{Checksum, PullPage};
+use shequ_model::Revision;
+use std::cell::{Cell, RefCell};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::PathBuf;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+use uuid::Uuid;
+
+/// The seeds' village-level units.
+pub const VILLAGES: [&str; 4] = ["610324001001", "610324001004", "610324001201", "610324103001"];
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub seed: u64,
+    pub devices: usize,
+    /// Changes each device makes while the faults are on.
+    pub changes_per_device: usize,
+    /// SIGKILLs of the server while the faults are on.
+    pub kills: u32,
+    pub database_url: String,
+    pub server_bin: PathBuf,
+    pub faults: Faults,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Figures {
+    pub devices: usize,
+    pub kills: u32,
+    pub revisions_made: usize,
+    pub acknowledged: usize,
+    pub on_server: usize,
+    pub conflicts_open: usize,
+    pub settle_rounds: usize,
+    pub counts: Counts,
+    pub fault_phase: Duration,
+    pub settle_phase: Duration,
+}
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as u64
+}
+
+const STEPS: [&str; 5] = ["民事民提", "民事民议", "民事民决", "民事民办", "民事民评"];
+
+/// Valid content; the five steps only move forward from `from` (the plan's transitions).
+fn content(topic: &str, rng: &mut Rng, from: usize) -> shequ_model::record::Content {
+    let steps = STEPS;
+    let reached = (from + rng.below(2) as usize).min(4);
+    let dates: serde_json::Map<String, serde_json::Value> =
+        steps[..=reached].iter().enumerate().map(|(i, s)| (s.to_string(), json!(format!("2018-0{}-1{}", i + 3, i)))).collect();
+    serde_json::from_value(json!({
+        "forum": "邻里议事会",
+        "topic": topic,
+        "steps": {"state": steps[reached], "dates": dates},
+        "feedback": rng.chance(0.5),
+        "participants": rng.below(60) as i64 + 3,
+    }))
+    .expect("valid content")
+}
+
+/// One change on a device: a new record, an edit of one it shows, or now and then a delete.
+fn change(dev: &MemReplica, rng: &mut Rng, n: usize) -> Revision {
+    let shown: Vec<Revision> = dev.shown().into_iter().filter(|r| !r.deleted).collect();
+    let topic = format!("{}的第{n}次修改", dev.device);
+    if shown.is_empty() || rng.chance(0.4) {
+        let id = Uuid::now_v7();
+        return dev.save(
+            Revision {
+                record: id,
+                rev: Uuid::now_v7(),
+                parent: None,
+                resolves: vec![],
+                device: dev.device.clone(),
+                clock: 0,
+                form: "deliberation_case".into(),
+                unit: dev.unit.clone(),
+                deleted: false,
+                content: content(&topic, rng, 0),
+            },
+            now_ms(),
+        );
+    }
+    let base = shown[rng.below(shown.len() as u64) as usize].clone();
+    let rivals: Vec<Uuid> = dev
+        .state(base.record)
+        .map(|s| s.heads().into_iter().filter(|h| h.rev != base.rev).map(|h| h.rev).collect())
+        .unwrap_or_default();
+    let deleted = rng.chance(0.05);
+    let step = base.content.get("steps").and_then(|s| s.get("state")).and_then(|s| s.as_str()).and_then(|s| STEPS.iter().position(|x| *x == s)).unwrap_or(0);
+    dev.save(
+        Revision {
+            rev: Uuid::now_v7(),
+            parent: Some(base.rev),
+            resolves: rivals,
+            device: dev.device.clone(),
+            deleted,
+            content: if deleted { base.content.clone() } else { content(&topic, rng, step) },
+            ..base
+        },
+        now_ms(),
+    )
+}
+
+/// Everything the server holds under `scope`, page by page.
+async fn pull_everything(http: &reqwest::Client, base: &str, scope: &str) -> Result<Vec<(i64, Revision)>, String> {
+    let mut after = 0;
+    let mut out = Vec::new();
+    loop {
+        let page: PullPage = http
+            .get(format!("{base}/api/sync/pull?scope={scope}&after={after}&limit=1000"))
+            .send()
+            .await
+            .map_err(|e| e.to_string())?
+            .json()
+            .await
+            .map_err(|e| e.to_string())?;
+        out.extend(page.changes.into_iter().map(|c| (c.seq, c.revision)));
+        after = page.cursor;
+        if !page.more {
+            return Ok(out);
+        }
+    }
+}
+
+pub async fn run(cfg: Config) -> Result<Figures, String> {
+    let server = Rc::new(RefCell::new(ServerProcess::start(cfg.server_bin.clone(), cfg.database_url.clone())));
+    let base = server.borrow().base();
+    let mut rng = Rng::new(cfg.seed);
+    let devices: Vec<Rc<(MemReplica, FaultyHttp)>> = (0..cfg.devices)
+        .map(|i| {
+            let unit = VILLAGES[i % VILLAGES.len()].to_string();
+            Rc::new((MemReplica::new(format!("设备{i}"), unit), FaultyHttp::new(base.clone(), rng.next(), cfg.faults)))
+        })
+        .collect();
+    let limits = Limits { push_batch: 20, pull_page: 50 };
+
+    // Phase 1: changes, syncs and faults, with the server killed at random moments.
+    let started = Instant::now();
+    let killing = Rc::new(Cell::new(cfg.kills > 0));
+    let local = tokio::task::LocalSet::new();
+    {
+        let server = server.clone();
+        let killing = killing.clone();
+        let mut krng = Rng::new(cfg.seed ^ 0x5eed);
+        let kills = cfg.kills;
+        local.spawn_local(async move {
+            for _ in 0..kills {
+                tokio::time::sleep(Duration::from_millis(40 + krng.below(160))).await;
+                server.borrow_mut().kill();
+                tokio::time::sleep(Duration::from_millis(krng.below(60))).await;
+                server.borrow_mut().start_again();
+            }
+            killing.set(false);
+        });
+    }
+    for (i, d) in devices.iter().enumerate() {
+        let d = d.clone();
+        let killing = killing.clone();
+        let mut drng = Rng::new(cfg.seed.wrapping_add(i as u64 * 7919));
+        let n = cfg.changes_per_device;
+        let limits = Limits { ..limits };
+        local.spawn_local(async move {
+            let (dev, http) = (&d.0, &d.1);
+            let mut made = 0;
+            while made < n || killing.get() {
+                if made < n {
+                    change(dev, &mut drng, made);
+                    made += 1;
+                }
+                if drng.chance(0.5) || made >= n {
+                    let _ = sync_once(dev, http, &dev.unit, &limits, &|_| {}).await;
+                }
+                tokio::time::sleep(Duration::from_millis(drng.below(15))).await;
+            }
+        });
+    }
+    local.await;
+    let fault_phase = started.elapsed();
+
+    // Phase 2: the faults stop; everyone syncs until a round changes nothing and all agree.
+    let settle = Instant::now();
+    server.borrow_mut().start_again();
+    for d in &devices {
+        d.1.faults.set(Faults::NONE);
+    }
+    let mut rounds = 0;
+    loop {
+        rounds += 1;
+        let mut restless = Vec::new();
+        for d in &devices {
+            let report = sync_once(&d.0, &d.1, &d.0.unit, &limits, &|_| {}).await.map_err(|e| format!("{}: {e}", d.0.device))?;
+            if report.pushed > 0 || report.refused > 0 || report.consistent != Some(true) {
+                restless.push(format!("{} {report:?}", d.0.device));
+            }
+        }
+        if restless.is_empty() {
+            break;
+        }
+        if rounds > 30 {
+            return Err(format!("devices and server did not agree after 30 rounds without faults: {}", restless.join("; ")));
+        }
+    }
+    let settle_phase = settle.elapsed();
+
+    // The checks.
+    let http = reqwest::Client::new();
+    let stored = pull_everything(&http, &base, "610324").await?;
+    let mut seen: HashMap<Uuid, i64> = HashMap::new();
+    for (seq, r) in &stored {
+        if let Some(first) = seen.insert(r.rev, *seq) {
+            return Err(format!("revision {} is stored twice (seq {first} and {seq})", r.rev));
+        }
+    }
+    let mut acknowledged = 0;
+    let mut made = 0;
+    for d in &devices {
+        for rev in d.0.acked() {
+            acknowledged += 1;
+            if !seen.contains_key(&rev) {
+                return Err(format!("revision {rev} was acknowledged to {} but is not on the server", d.0.device));
+            }
+        }
+        for rev in d.0.made() {
+            made += 1;
+            if !seen.contains_key(&rev) {
+                return Err(format!("revision {rev} made on {} never reached the server", d.0.device));
+            }
+        }
+        if d.0.pending_count().await? > 0 {
+            return Err(format!("{} still has unsynced changes", d.0.device));
+        }
+    }
+    let mut per_record: HashMap<Uuid, RecordState> = HashMap::new();
+    for (_, r) in &stored {
+        per_record.entry(r.record).or_default().insert(r.clone());
+    }
+    let conflicts_open = per_record.values().filter(|s| s.in_conflict()).count();
+    for village in VILLAGES {
+        let server_sum: Checksum = http
+            .get(format!("{base}/api/sync/checksum?scope={village}"))
+            .send()
+            .await
+            .map_err(|e| e.to_string())?
+            .json()
+            .await
+            .map_err(|e| e.to_string())?;
+        let expected: BTreeMap<Uuid, Uuid> = per_record
+            .iter()
+            .filter_map(|(id, s)| s.winner().filter(|w| w.unit == village).map(|w| (*id, w.rev)))
+            .collect();
+        if Checksum::of(expected.values().copied()) != server_sum {
+            return Err(format!("the server's checksum of {village} does not match its own revisions"));
+        }
+        for d in devices.iter().filter(|d| d.0.unit == village) {
+            if d.0.checksum(village).await? != server_sum {
+                return Err(format!("{}'s checksum differs from the server's", d.0.device));
+            }
+            if d.0.winners() != expected {
+                return Err(format!("{} shows other current revisions than the server", d.0.device));
+            }
+        }
+    }
+    let mut counts = Counts::default();
+    for d in &devices {
+        let c = d.1.counts.get();
+        counts.requests += c.requests;
+        counts.dropped_requests += c.dropped_requests;
+        counts.dropped_responses += c.dropped_responses;
+        counts.duplicated += c.duplicated;
+        counts.reordered += c.reordered;
+        counts.failed += c.failed;
+    }
+    let unique: HashSet<Uuid> = seen.keys().copied().collect();
+    let kills = server.borrow().kills;
+    Ok(Figures {
+        devices: devices.len(),
+        kills,
+        revisions_made: made,
+        acknowledged,
+        on_server: unique.len(),
+        conflicts_open,
+        settle_rounds: rounds,
+        counts,
+        fault_phase,
+        settle_phase,
+    })
+}
+
+impl std::fmt::Display for Figures {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let c = &self.counts;
+        writeln!(f, "devices: {}, server kills (SIGKILL): {}", self.devices, self.kills)?;
+        writeln!(f, "revisions made: {}, acknowledged to devices: {}, on the server: {} (each exactly once)", self.revisions_made, self.acknowledged, self.on_server)?;
+        writeln!(f, "requests sent: {}, failed (server down): {}, requests dropped: {}, responses dropped after commit: {}, duplicated: {}, stale re-sends out of order: {}",
+            c.requests, c.failed, c.dropped_requests, c.dropped_responses, c.duplicated, c.reordered)?;
+        writeln!(f, "records left in conflict (both versions kept, shown to users): {}", self.conflicts_open)?;
+        write!(f, "fault phase: {:.1} s; settling: {} rounds, {:.1} s; every device's checksum equals the server's",
+            self.fault_phase.as_secs_f64(), self.settle_rounds, self.settle_phase.as_secs_f64())
+    }
+}

@@ -1,0 +1,148 @@
+//! HTTP to the real server, with faults: a request dropped before it is sent, a response dropped
+//! after the server committed, a request sent twice, and an earlier push re-sent after a later one.
+
+use crate::rng::Rng;
+use shequ_model::client::{Transport, TransportError};
+use shequ_model::sync::{Checksum, PullPage, PushRequest, PushResponse};
+use std::cell::{Cell, RefCell};
+
+#[derive(Clone, Copy, Debug)]
+pub struct Faults {
+    pub drop_request: f64,
+    pub drop_response: f64,
+    pub duplicate: f64,
+    pub reorder: f64,
+}
+
+impl Faults {
+    pub const NONE: Faults = Faults { drop_request: 0.0, drop_response: 0.0, duplicate: 0.0, reorder: 0.0 };
+    pub const SOME: Faults = Faults { drop_request: 0.1, drop_response: 0.1, duplicate: 0.1, reorder: 0.1 };
+}
+
+#[derive(Default, Clone, Copy, Debug)]
+pub struct Counts {
+    pub requests: u64,
+    pub dropped_requests: u64,
+    pub dropped_responses: u64,
+    pub duplicated: u64,
+    pub reordered: u64,
+    pub failed: u64,
+}
+
+pub struct FaultyHttp {
+    pub base: String,
+    client: reqwest::Client,
+    rng: RefCell<Rng>,
+    pub faults: Cell<Faults>,
+    stale: RefCell<Option<(String, PushRequest)>>,
+    pub counts: Cell<Counts>,
+}
+
+fn lost(what: &str) -> TransportError {
+    TransportError { message: format!("连接中断({what})"), retry: true }
+}
+
+impl FaultyHttp {
+    pub fn new(base: String, seed: u64, faults: Faults) -> Self {
+        FaultyHttp {
+            base,
+            client: reqwest::Client::builder().timeout(std::time::Duration::from_secs(10)).build().expect("a client"),
+            rng: RefCell::new(Rng::new(seed)),
+            faults: Cell::new(faults),
+            stale: RefCell::new(None),
+            counts: Cell::new(Counts::default()),
+        }
+    }
+
+    fn count(&self, f: impl FnOnce(&mut Counts)) {
+        let mut c = self.counts.get();
+        f(&mut c);
+        self.counts.set(c);
+    }
+
+    fn roll(&self, p: f64) -> bool {
+        self.rng.borrow_mut().chance(p)
+    }
+
+    async fn send_push(&self, key: &str, req: &PushRequest) -> Result<PushResponse, TransportError> {
+        self.count(|c| c.requests += 1);
+        let resp = self
+            .client
+            .post(format!("{}/api/sync/push", self.base))
+            .header("idempotency-key", key)
+            .json(req)
+            .send()
+            .await
+            .map_err(|_| {
+                self.count(|c| c.failed += 1);
+                lost("请求失败")
+            })?;
+        let status = resp.status();
+        if !status.is_success() {
+            self.count(|c| c.failed += 1);
+            return Err(TransportError { message: format!("服务器返回 {status}"), retry: status.is_server_error() });
+        }
+        resp.json().await.map_err(|_| {
+            self.count(|c| c.failed += 1);
+            lost("回答不完整")
+        })
+    }
+
+    async fn get<T: serde::de::DeserializeOwned>(&self, path: &str) -> Result<T, TransportError> {
+        let f = self.faults.get();
+        if self.roll(f.drop_request) {
+            self.count(|c| c.dropped_requests += 1);
+            return Err(lost("请求丢失"));
+        }
+        self.count(|c| c.requests += 1);
+        let resp = self.client.get(format!("{}{path}", self.base)).send().await.map_err(|_| {
+            self.count(|c| c.failed += 1);
+            lost("请求失败")
+        })?;
+        if !resp.status().is_success() {
+            self.count(|c| c.failed += 1);
+            return Err(TransportError { message: format!("服务器返回 {}", resp.status()), retry: true });
+        }
+        let body = resp.json().await.map_err(|_| lost("回答不完整"))?;
+        if self.roll(f.drop_response) {
+            self.count(|c| c.dropped_responses += 1);
+            return Err(lost("回答丢失"));
+        }
+        Ok(body)
+    }
+}
+
+impl Transport for FaultyHttp {
+    async fn push(&self, key: &str, req: &PushRequest) -> Result<PushResponse, TransportError> {
+        let f = self.faults.get();
+        if self.roll(f.drop_request) {
+            self.count(|c| c.dropped_requests += 1);
+            return Err(lost("请求丢失"));
+        }
+        let mut answer = self.send_push(key, req).await;
+        if self.roll(f.duplicate) {
+            self.count(|c| c.duplicated += 1);
+            answer = self.send_push(key, req).await;
+        }
+        // An earlier push, delayed on the way, arrives after this one.
+        let earlier = self.stale.replace(Some((key.to_string(), req.clone())));
+        if let (true, Some((k, r))) = (self.roll(f.reorder), earlier) {
+            self.count(|c| c.reordered += 1);
+            let _ = self.send_push(&k, &r).await;
+        }
+        let answer = answer?;
+        if self.roll(f.drop_response) {
+            self.count(|c| c.dropped_responses += 1);
+            return Err(lost("回答丢失"));
+        }
+        Ok(answer)
+    }
+
+    async fn pull(&self, scope: &str, after: i64, limit: u32) -> Result<PullPage, TransportError> {
+        self.get(&format!("/api/sync/pull?scope={scope}&after={after}&limit={limit}")).await
+    }
+
+    async fn checksum(&self, scope: &str) -> Result<Checksum, TransportError> {
+        self.get(&format!("/api/sync/checksum?scope={scope}")).await
+    }
+}
