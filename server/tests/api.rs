@@ -1,15 +1,14 @@
-//! The server against a real socket (port 0) and a real SQLite file, all API tests in one binary.
+//! The server against a real socket (port 0), all API tests in one binary: one conformance suite
+//! that runs against a real SQLite file and a real PostgreSQL database alike.
 
 mod common;
 
-use common::{case, spawn_app, TestApp, VILLAGE, VILLAGE2};
+use common::{case, TestApp, VILLAGE, VILLAGE2};
 use serde_json::{json, Value};
 use shequ_model::sync::{PullPage, PushOutcome, PushResponse};
 use uuid::Uuid;
 
-#[tokio::test]
-async fn health_plan_and_areas() {
-    let app = spawn_app().await;
+async fn health_plan_and_areas(app: TestApp) {
     assert_eq!(app.get("/healthz").await.status(), 200);
     let plan: Value = app.get("/api/plan").await.json().await.unwrap();
     assert_eq!(plan["id"], "fufeng-2018");
@@ -18,9 +17,7 @@ async fn health_plan_and_areas() {
     assert!(areas.iter().any(|a| a["code"] == VILLAGE && a["name"] == "飞凤社区居委会"));
 }
 
-#[tokio::test]
-async fn a_resent_push_is_stored_once_and_other_content_under_the_same_id_is_refused() {
-    let app = spawn_app().await;
+async fn a_resent_push_is_stored_once_and_other_content_under_the_same_id_is_refused(app: TestApp) {
     let c = case(VILLAGE, "修缮小区路灯", true);
     let first = app.push(&[c.clone()]).await;
     let PushOutcome::Stored { seq } = first.results[0].outcome else { panic!("{first:?}") };
@@ -35,9 +32,7 @@ async fn a_resent_push_is_stored_once_and_other_content_under_the_same_id_is_ref
     assert_eq!(page.changes[0].revision, c);
 }
 
-#[tokio::test]
-async fn bad_items_are_refused_in_chinese_and_nothing_of_them_is_stored() {
-    let app = spawn_app().await;
+async fn bad_items_are_refused_in_chinese_and_nothing_of_them_is_stored(app: TestApp) {
     let good = case(VILLAGE, "议题一", true);
     let mut bad = case(VILLAGE, "", false);
     bad.content.insert("participants".into(), json!(-3));
@@ -64,9 +59,7 @@ async fn bad_items_are_refused_in_chinese_and_nothing_of_them_is_stored() {
     assert_eq!(page.changes[0].revision.rev, good.rev);
 }
 
-#[tokio::test]
-async fn an_oversized_batch_gets_413() {
-    let app = spawn_app().await;
+async fn an_oversized_batch_gets_413(app: TestApp) {
     let many: Vec<_> = (0..501).map(|i| case(VILLAGE, &format!("议题{i}"), false)).collect();
     let resp = app.client.post(app.url("/api/sync/push")).json(&json!({"device": "d", "changes": many})).send().await.unwrap();
     assert_eq!(resp.status(), 413);
@@ -74,9 +67,7 @@ async fn an_oversized_batch_gets_413() {
     assert!(body["error"].as_str().unwrap().contains("500"));
 }
 
-#[tokio::test]
-async fn pull_pages_by_cursor_within_the_scope() {
-    let app = spawn_app().await;
+async fn pull_pages_by_cursor_within_the_scope(app: TestApp) {
     let mine: Vec<_> = (0..5).map(|i| case(VILLAGE, &format!("本村{i}"), false)).collect();
     let theirs: Vec<_> = (0..3).map(|i| case(VILLAGE2, &format!("他村{i}"), false)).collect();
     app.push(&mine).await;
@@ -101,9 +92,7 @@ async fn pull_pages_by_cursor_within_the_scope() {
     assert_eq!(town.changes.len(), 8, "a town's scope holds both its villages");
 }
 
-#[tokio::test]
-async fn the_later_edit_wins_and_every_revision_is_kept() {
-    let app = spawn_app().await;
+async fn the_later_edit_wins_and_every_revision_is_kept(app: TestApp) {
     let first = case(VILLAGE, "原议题", false);
     let mut edit = first.clone();
     edit.rev = Uuid::now_v7();
@@ -119,9 +108,7 @@ async fn the_later_edit_wins_and_every_revision_is_kept() {
     assert_eq!(cases["value"], json!(1.0), "one record, not two");
 }
 
-#[tokio::test]
-async fn county_report_counts_successful_cases_per_town_against_targets() {
-    let app = spawn_app().await;
+async fn county_report_counts_successful_cases_per_town_against_targets(app: TestApp) {
     app.push(&[case(VILLAGE, "一", true), case(VILLAGE, "二", true), case(VILLAGE, "三", false), case(VILLAGE2, "四", true)]).await;
     let report: Value = app.get("/api/report/610324").await.json().await.unwrap();
     assert_eq!(report["unit"]["area"]["code"], "610324");
@@ -141,9 +128,7 @@ async fn county_report_counts_successful_cases_per_town_against_targets() {
     assert_eq!(app.get("/api/report/999").await.status(), 404);
 }
 
-#[tokio::test]
-async fn a_push_re_sent_under_its_key_is_answered_again_and_other_content_gets_409() {
-    let app = spawn_app().await;
+async fn a_push_re_sent_under_its_key_is_answered_again_and_other_content_gets_409(app: TestApp) {
     let batch = vec![case(VILLAGE, "甲", true), case(VILLAGE, "乙", false)];
     let key = shequ_model::sync::batch_key(&batch);
     let send = |changes: Vec<shequ_model::Revision>| {
@@ -166,9 +151,7 @@ async fn a_push_re_sent_under_its_key_is_answered_again_and_other_content_gets_4
     assert_eq!(app.pull(VILLAGE, 0, 100).await.changes.len(), 2);
 }
 
-#[tokio::test]
-async fn concurrent_edits_keep_both_versions_and_the_checksum_follows_the_winner() {
-    let app = spawn_app().await;
+async fn concurrent_edits_keep_both_versions_and_the_checksum_follows_the_winner(app: TestApp) {
     let base = case(VILLAGE, "原议题", false);
     app.push(&[base.clone()]).await;
     let edit = |topic: &str, clock: u64| {
@@ -196,9 +179,7 @@ async fn concurrent_edits_keep_both_versions_and_the_checksum_follows_the_winner
     assert_eq!(app.get("/api/sync/checksum?scope=abc").await.status(), 422);
 }
 
-#[tokio::test]
-async fn a_deleted_record_leaves_the_figures_but_its_tombstone_syncs() {
-    let app = spawn_app().await;
+async fn a_deleted_record_leaves_the_figures_but_its_tombstone_syncs(app: TestApp) {
     let c = case(VILLAGE, "将删除", true);
     app.push(&[c.clone()]).await;
     let mut tomb = c.clone();
@@ -233,3 +214,16 @@ impl TestApp {
         resp.json().await.unwrap()
     }
 }
+
+common::conformance!(
+    health_plan_and_areas,
+    a_resent_push_is_stored_once_and_other_content_under_the_same_id_is_refused,
+    bad_items_are_refused_in_chinese_and_nothing_of_them_is_stored,
+    an_oversized_batch_gets_413,
+    pull_pages_by_cursor_within_the_scope,
+    the_later_edit_wins_and_every_revision_is_kept,
+    county_report_counts_successful_cases_per_town_against_targets,
+    a_push_re_sent_under_its_key_is_answered_again_and_other_content_gets_409,
+    concurrent_edits_keep_both_versions_and_the_checksum_follows_the_winner,
+    a_deleted_record_leaves_the_figures_but_its_tombstone_syncs,
+);

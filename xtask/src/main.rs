@@ -99,10 +99,16 @@ fn test() -> Result {
     };
     // The fault simulation and the browser tests start this binary as a real process.
     step("server binary", sh(cargo().args(["build", "-p", "shequ-server"])));
-    step(
-        "shared crate, server, fault simulation and build tasks",
-        sh(cargo().args(["test", "--workspace", "--exclude", "shequ-app"])),
-    );
+    // Every server and fault-simulation test runs on SQLite and on a real PostgreSQL.
+    let pg = setup::Postgres::start();
+    match &pg {
+        Ok(pg) => step(
+            "shared crate, server on SQLite and PostgreSQL, fault simulation, build tasks",
+            sh(cargo().args(["test", "--workspace", "--exclude", "shequ-app"]).env("SHEQU_TEST_POSTGRES_URL", &pg.url)),
+        ),
+        Err(e) => step("PostgreSQL for the tests", Err(e.clone())),
+    }
+    drop(pg);
     step(
         "app store in headless Chromium",
         sh(cargo()

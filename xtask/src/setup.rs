@@ -60,3 +60,78 @@ pub fn chromium() -> Result {
         .args(["install", "-y", "--no-install-recommends", "chromium", "chromium-driver"])
         .env("DEBIAN_FRONTEND", "noninteractive"))
 }
+
+/// A throwaway PostgreSQL cluster from Debian's packages, stopped and removed when dropped.
+pub struct Postgres {
+    pub url: String,
+    dir: Option<std::path::PathBuf>,
+    bin: std::path::PathBuf,
+    as_postgres: bool,
+}
+
+fn pg_bin() -> Option<std::path::PathBuf> {
+    let mut found: Vec<std::path::PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+        .ok()?
+        .filter_map(|e| e.ok().map(|e| e.path().join("bin")))
+        .filter(|p| p.join("initdb").exists())
+        .collect();
+    found.sort();
+    found.pop()
+}
+
+impl Postgres {
+    /// `SHEQU_TEST_POSTGRES_URL` when set; otherwise a new cluster on a free port.
+    pub fn start() -> Result<Postgres> {
+        if let Ok(url) = std::env::var("SHEQU_TEST_POSTGRES_URL") {
+            if !url.is_empty() {
+                return Ok(Postgres { url, dir: None, bin: Default::default(), as_postgres: false });
+            }
+        }
+        if pg_bin().is_none() {
+            sh(Command::new("apt-get").arg("update"))?;
+            sh(Command::new("apt-get")
+                .args(["install", "-y", "--no-install-recommends", "postgresql"])
+                .env("DEBIAN_FRONTEND", "noninteractive"))?;
+        }
+        let bin = pg_bin().ok_or("PostgreSQL's initdb was not found after installing postgresql")?;
+        let root_user = output("id", &["-u"]).map(|s| s.trim() == "0").unwrap_or(false);
+        let dir = std::env::temp_dir().join(format!("shequ-pg-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        let port = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?.local_addr().map_err(|e| e.to_string())?.port();
+        let pg = Postgres { url: format!("postgres://postgres@127.0.0.1:{port}/postgres"), dir: Some(dir.clone()), bin, as_postgres: root_user };
+        if root_user {
+            // PostgreSQL refuses to run as root: the cluster belongs to the postgres user.
+            sh(Command::new("chown").args(["postgres:postgres"]).arg(&dir))?;
+        }
+        let data = dir.join("data");
+        sh(&mut pg.cmd("initdb", &["-A", "trust", "-U", "postgres", "--no-sync", "-E", "UTF8", "-D", &data.to_string_lossy()]))?;
+        let opts = format!("-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200", dir.display());
+        sh(&mut pg.cmd("pg_ctl", &["-D", &data.to_string_lossy(), "-l", &dir.join("log").to_string_lossy(), "-o", &opts, "-w", "start"]))?;
+        eprintln!("throwaway PostgreSQL at {}", pg.url);
+        Ok(pg)
+    }
+
+    fn cmd(&self, tool: &str, args: &[&str]) -> Command {
+        let exe = self.bin.join(tool);
+        if self.as_postgres {
+            let mut c = Command::new("runuser");
+            c.args(["-u", "postgres", "--"]).arg(exe).args(args);
+            c
+        } else {
+            let mut c = Command::new(exe);
+            c.args(args);
+            c
+        }
+    }
+}
+
+impl Drop for Postgres {
+    fn drop(&mut self) {
+        if let Some(dir) = self.dir.take() {
+            let data = dir.join("data");
+            let _ = self.cmd("pg_ctl", &["-D", &data.to_string_lossy(), "-m", "immediate", "stop"]).status();
+            let _ = std::fs::remove_dir_all(&dir);
+        }
+    }
+}

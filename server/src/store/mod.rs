@@ -2,8 +2,11 @@
 //! implementation with its own migrations folder. SQLite is the embedded default; PostgreSQL
 //! fills the same trait for deployments that outgrow one machine.
 
+mod judge;
+mod postgres;
 mod sqlite;
 
+pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 
 use async_trait::async_trait;
@@ -66,9 +69,9 @@ pub async fn open(url: &str) -> Result<Arc<dyn Store>, OpenError> {
     if let Some(path) = url.strip_prefix("sqlite://") {
         Ok(Arc::new(SqliteStore::open(path).await?))
     } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        Err(OpenError::Unsupported("PostgreSQL support is not built yet; use sqlite://PATH".into()))
+        Ok(Arc::new(PgStore::open(url).await?))
     } else {
-        Err(OpenError::Unsupported(format!("`{url}` is not a database URL Shequ knows (use sqlite://PATH)")))
+        Err(OpenError::Unsupported(format!("`{url}` is not a database URL Shequ knows (use sqlite://PATH or postgres://…)")))
     }
 }
 

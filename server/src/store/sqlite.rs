@@ -1,13 +1,13 @@
 //! SQLite implementation of [`Store`]: one file, WAL, and `synchronous = FULL` so that a push the
 //! server acknowledged survives a crash of the process or of the machine.
 
+use super::judge::{judge, Facts};
 use super::{prefix_end, ImportReport, PushAnswer, Store, StoreError};
 use shequ_model::merge::RecordState;
 use shequ_model::sync::{batch_hash, Checksum};
 use async_trait::async_trait;
 use shequ_model::area::{Area, Level};
 use shequ_model::plan::Plan;
-use shequ_model::record::{validate_content, validate_transition};
 use shequ_model::sync::{PullPage, PulledRevision, PushOutcome, PushResult};
 use shequ_model::Revision;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
@@ -47,10 +47,6 @@ fn revision(body: &str) -> Result<Revision, StoreError> {
 
 fn now_ms() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
-}
-
-fn reject(reason: impl Into<String>) -> PushOutcome {
-    PushOutcome::Rejected { reason: reason.into(), errors: vec![] }
 }
 
 #[async_trait]
@@ -122,62 +118,29 @@ impl Store for SqliteStore {
         let mut results = Vec::with_capacity(changes.len());
         for change in changes {
             let rev_hash = change.content_hash();
+            let existing = sqlx::query("SELECT seq, hash FROM revisions WHERE rev = ?")
+                .bind(change.rev.to_string())
+                .fetch_optional(&mut *tx)
+                .await?
+                .map(|row| (row.get::<i64, _>("seq"), row.get::<String, _>("hash")));
+            let unit_level: Option<String> = sqlx::query_scalar("SELECT level FROM areas WHERE code = ?")
+                .bind(&change.unit)
+                .fetch_optional(&mut *tx)
+                .await?;
+            let mut state = RecordState::default();
+            for body in sqlx::query_scalar::<_, String>("SELECT body FROM revisions WHERE record = ?")
+                .bind(change.record.to_string())
+                .fetch_all(&mut *tx)
+                .await?
+            {
+                state.insert(revision(&body)?);
+            }
+            let facts = Facts { existing, unit_level, record: state };
             let outcome = 'item: {
-                if let Some(row) = sqlx::query("SELECT seq, hash FROM revisions WHERE rev = ?")
-                    .bind(change.rev.to_string())
-                    .fetch_optional(&mut *tx)
-                    .await?
-                {
-                    let seq: i64 = row.get("seq");
-                    break 'item if row.get::<&str, _>("hash") == rev_hash {
-                        PushOutcome::Duplicate { seq }
-                    } else {
-                        reject("同一修订号已用于不同的内容")
-                    };
+                if let Err(answer) = judge(plan, change, &facts) {
+                    break 'item answer;
                 }
-                let Some(form) = plan.form(&change.form) else {
-                    break 'item reject(format!("计划中没有表单“{}”", change.form));
-                };
-                let unit_level: Option<String> = sqlx::query_scalar("SELECT level FROM areas WHERE code = ?")
-                    .bind(&change.unit)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                match unit_level {
-                    None => break 'item reject(format!("未知的单位代码 {}", change.unit)),
-                    Some(l) if l != form.level.as_str() => {
-                        break 'item reject(format!("“{}”应由{}填报", form.name, form.level.label()))
-                    }
-                    _ => {}
-                }
-                if !change.deleted {
-                    if let Err(errors) = validate_content(form, &change.content) {
-                        break 'item PushOutcome::Rejected { reason: "内容未通过校验".into(), errors };
-                    }
-                }
-                let known: Vec<String> = sqlx::query_scalar("SELECT body FROM revisions WHERE record = ?")
-                    .bind(change.record.to_string())
-                    .fetch_all(&mut *tx)
-                    .await?;
-                let mut state = RecordState::default();
-                for body in &known {
-                    state.insert(revision(body)?);
-                }
-                if let Some(cur) = state.revisions.values().next() {
-                    if cur.form != change.form || cur.unit != change.unit {
-                        break 'item reject("记录不能改换表单或单位");
-                    }
-                }
-                if let Some(parent) = change.parent {
-                    let body: Option<String> = sqlx::query_scalar("SELECT body FROM revisions WHERE rev = ?")
-                        .bind(parent.to_string())
-                        .fetch_optional(&mut *tx)
-                        .await?;
-                    if let (Some(body), false) = (body, change.deleted) {
-                        if let Err(errors) = validate_transition(form, &revision(&body)?.content, &change.content) {
-                            break 'item PushOutcome::Rejected { reason: "状态变更不允许".into(), errors };
-                        }
-                    }
-                }
+                let mut state = facts.record;
                 let body = serde_json::to_string(change).expect("a revision is JSON");
                 let seq: i64 = sqlx::query_scalar(
                     "INSERT INTO revisions (rev, record, parent, device, clock, form, unit, deleted, body, hash, received_at)

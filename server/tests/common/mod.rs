@@ -30,11 +30,67 @@ impl TestApp {
     }
 }
 
+#[derive(Clone, Copy, Debug)]
+pub enum Engine {
+    Sqlite,
+    Postgres,
+}
+
+/// The PostgreSQL server the tests may use (`cargo xtask test` starts a throwaway one).
+pub fn postgres_admin_url() -> Option<String> {
+    std::env::var("SHEQU_TEST_POSTGRES_URL").ok().filter(|u| !u.is_empty())
+}
+
+/// A fresh, empty PostgreSQL database; its URL.
+pub async fn fresh_postgres() -> Option<String> {
+    use sqlx::Connection;
+    let admin = postgres_admin_url()?;
+    let name = format!("shequ_t_{}", Uuid::now_v7().simple());
+    let mut conn = sqlx::PgConnection::connect(&admin).await.expect("the test PostgreSQL answers");
+    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.unwrap();
+    let base = admin.rsplit_once('/').map(|(b, _)| b.to_string()).unwrap();
+    Some(format!("{base}/{name}"))
+}
+
+/// Runs each named test (an `async fn(TestApp)`) against SQLite and against PostgreSQL.
+#[macro_export]
+macro_rules! conformance {
+    ($($name:ident),* $(,)?) => {
+        mod on_sqlite {
+            $( #[tokio::test] async fn $name() { super::$name(super::common::spawn_on(super::common::Engine::Sqlite).await.unwrap()).await } )*
+        }
+        mod on_postgres {
+            $( #[tokio::test] async fn $name() {
+                match super::common::spawn_on(super::common::Engine::Postgres).await {
+                    Some(app) => super::$name(app).await,
+                    None => println!("SHEQU_TEST_POSTGRES_URL is not set: PostgreSQL not tested here (cargo xtask test sets it)"),
+                }
+            } )*
+        }
+    };
+}
+#[allow(unused_imports)]
+pub use conformance;
+
+pub async fn spawn_on(engine: Engine) -> Option<TestApp> {
+    let dir = tempfile::tempdir().unwrap();
+    let url = match engine {
+        Engine::Sqlite => format!("sqlite://{}", dir.path().join("shequ.db").display()),
+        Engine::Postgres => fresh_postgres().await?,
+    };
+    Some(spawn_full(url, PathBuf::from("/nonexistent-dist"), dir).await)
+}
+
 pub async fn spawn_with_dist(dist: PathBuf) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("shequ.db").display());
+    spawn_full(url, dist, dir).await
+}
+
+async fn spawn_full(database_url: String, dist: PathBuf, dir: tempfile::TempDir) -> TestApp {
     let root = workspace();
     let settings = Settings {
-        database_url: format!("sqlite://{}", dir.path().join("shequ.db").display()),
+        database_url,
         listen: "127.0.0.1:0".into(),
         plan: root.join("seeds/plan-2018.toml"),
         dist,

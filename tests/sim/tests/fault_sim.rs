@@ -26,3 +26,36 @@ fn nothing_is_lost_or_doubled_through_faults_and_kills_on_sqlite() {
         Err(e) => panic!("seed {}: {e}", cfg.seed),
     }
 }
+
+#[test]
+fn nothing_is_lost_or_doubled_through_faults_and_kills_on_postgres() {
+    let Ok(admin) = std::env::var("SHEQU_TEST_POSTGRES_URL") else {
+        println!("SHEQU_TEST_POSTGRES_URL is not set: the PostgreSQL run is skipped here (cargo xtask test sets it)");
+        return;
+    };
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let url = rt.block_on(async {
+        use sqlx::Connection;
+        let name = format!("shequ_sim_{}", std::process::id());
+        let mut conn = sqlx::PgConnection::connect(&admin).await.expect("the test PostgreSQL answers");
+        sqlx::query(&format!("DROP DATABASE IF EXISTS {name}")).execute(&mut conn).await.unwrap();
+        sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.unwrap();
+        format!("{}/{name}", admin.rsplit_once('/').unwrap().0)
+    });
+    let cfg = Config {
+        seed: 20180602,
+        devices: 12,
+        changes_per_device: 15,
+        kills: 5,
+        database_url: url,
+        server_bin: server_bin(),
+        faults: Faults::SOME,
+    };
+    match rt.block_on(run(cfg.clone())) {
+        Ok(figures) => {
+            println!("seed {} on PostgreSQL:\n{figures}", cfg.seed);
+            assert_eq!(figures.kills, 5);
+        }
+        Err(e) => panic!("seed {} on PostgreSQL: {e}", cfg.seed),
+    }
+}
