@@ -63,11 +63,42 @@ pub async fn report(code: &str) -> Result<Report> {
 }
 
 pub async fn push(key: &str, req: &PushRequest) -> Result<PushResponse> {
-    let r = Request::post("/api/sync/push")
-        .header("Idempotency-Key", key)
-        .json(req)
-        .map_err(|e| ApiError::new(e.to_string(), false))?;
+    let json = serde_json::to_vec(req).map_err(|e| ApiError::new(e.to_string(), false))?;
+    let builder = Request::post("/api/sync/push").header("Idempotency-Key", key).header("Content-Type", "application/json");
+    // Batches travel gzip-compressed where the browser can compress (CompressionStream).
+    let r = match gzip(&json).await {
+        Some(body) => builder.header("Content-Encoding", "gzip").body(js_sys::Uint8Array::from(body.as_slice())),
+        None => builder.body(js_sys::Uint8Array::from(json.as_slice())),
+    }
+    .map_err(|e| ApiError::new(e.to_string(), false))?;
     answer(r.send().await.map_err(offline)?).await
+}
+
+#[wasm_bindgen::prelude::wasm_bindgen]
+extern "C" {
+    /// The browser's CompressionStream (not yet in web-sys's stable API).
+    #[wasm_bindgen(js_name = CompressionStream)]
+    type Compressor;
+    #[wasm_bindgen(constructor, js_class = "CompressionStream", catch)]
+    fn new(format: &str) -> std::result::Result<Compressor, wasm_bindgen::JsValue>;
+    #[wasm_bindgen(method, getter)]
+    fn readable(this: &Compressor) -> web_sys::ReadableStream;
+    #[wasm_bindgen(method, getter)]
+    fn writable(this: &Compressor) -> web_sys::WritableStream;
+}
+
+async fn gzip(bytes: &[u8]) -> Option<Vec<u8>> {
+    let has = js_sys::Reflect::has(&js_sys::global(), &"CompressionStream".into()).unwrap_or(false);
+    if !has {
+        return None;
+    }
+    let gz = Compressor::new("gzip").ok()?;
+    let parts = js_sys::Array::of1(&js_sys::Uint8Array::from(bytes));
+    let blob = web_sys::Blob::new_with_u8_array_sequence(&parts).ok()?;
+    let stream = blob.stream().pipe_through(&web_sys::ReadableWritablePair::new(&gz.readable(), &gz.writable()));
+    let resp = web_sys::Response::new_with_opt_readable_stream(Some(&stream)).ok()?;
+    let buf = wasm_bindgen_futures::JsFuture::from(resp.array_buffer().ok()?).await.ok()?;
+    Some(js_sys::Uint8Array::new(&buf).to_vec())
 }
 
 pub async fn checksum(scope: &str) -> Result<Checksum> {

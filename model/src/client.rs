@@ -118,8 +118,10 @@ pub async fn push_all<R: Replica, T: Transport>(
     let device = local(replica.device_id().await)?;
     let total = local(replica.pending_count().await)? as usize;
     let mut answered: HashSet<uuid::Uuid> = HashSet::new();
+    let mut refused = 0u32;
     loop {
-        let batch: Vec<Revision> = local(replica.outbox(limits.push_batch + answered.len() as u32).await)?
+        // Acknowledged changes have left the outbox; refused ones stay there and are skipped.
+        let batch: Vec<Revision> = local(replica.outbox(limits.push_batch + refused).await)?
             .into_iter()
             .filter(|r| !answered.contains(&r.rev))
             .take(limits.push_batch as usize)
@@ -136,6 +138,7 @@ pub async fn push_all<R: Replica, T: Transport>(
                 report.pushed += 1;
             } else {
                 report.refused += 1;
+                refused += 1;
             }
         }
         progress(Progress::Pushing { done: answered.len().min(total.max(answered.len())), of: total.max(answered.len()) });

@@ -20,6 +20,7 @@ use std::path::Path;
 use std::sync::Arc;
 use store::{ImportReport, Store};
 use tower_http::compression::CompressionLayer;
+use tower_http::decompression::RequestDecompressionLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 
 /// The largest request body the API takes (a full push batch with room to spare).
@@ -42,8 +43,11 @@ impl AppState {
 
 /// The whole service, without a socket, so tests can call it directly.
 pub fn app(state: AppState, dist: &Path) -> Router {
+    // Phones send push batches compressed (gzip from the browser's CompressionStream); the body
+    // limit applies to the decompressed size.
     let api = api::router()
         .layer(RequestBodyLimitLayer::new(MAX_BODY))
+        .layer(RequestDecompressionLayer::new())
         .layer(CompressionLayer::new());
     Router::new()
         .route("/healthz", get(healthz))

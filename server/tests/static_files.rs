@@ -41,7 +41,30 @@ async fn assets_are_immutable_entry_points_revalidate_and_wasm_is_wasm() {
 #[tokio::test]
 async fn the_api_is_compressed_when_asked() {
     let app = common::spawn_app().await;
-    let r = app.client.get(app.url("/api/plan")).header("accept-encoding", "gzip").send().await.unwrap();
+    // A client that leaves the body compressed, so the test sees what went over the wire.
+    let raw = reqwest::Client::builder().no_gzip().build().unwrap();
+    let r = raw.get(app.url("/api/plan")).header("accept-encoding", "gzip").send().await.unwrap();
     assert_eq!(r.status(), 200);
     assert_eq!(r.headers()["content-encoding"], "gzip");
+}
+
+#[tokio::test]
+async fn a_gzip_compressed_push_is_taken() {
+    use std::io::Write;
+    let app = common::spawn_app().await;
+    let body = serde_json::to_vec(&serde_json::json!({"device": "d", "changes": [common::case(common::VILLAGE, "压缩提交", true)]})).unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(&body).unwrap();
+    let r = app
+        .client
+        .post(app.url("/api/sync/push"))
+        .header("content-type", "application/json")
+        .header("content-encoding", "gzip")
+        .body(gz.finish().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let v: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(v["results"][0]["outcome"], "stored");
 }

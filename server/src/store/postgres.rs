@@ -4,16 +4,16 @@
 //! commit and a pull by cursor never skips one committed late with a lower number. Reads need no
 //! lock.
 
-use super::judge::{judge, Facts};
+use super::judge::{finish_batch, plan_batch, Facts};
 use super::{prefix_end, ImportReport, PushAnswer, Store, StoreError};
 use async_trait::async_trait;
 use shequ_model::area::{Area, Level};
-use shequ_model::merge::RecordState;
 use shequ_model::plan::Plan;
-use shequ_model::sync::{batch_hash, Checksum, PullPage, PulledRevision, PushOutcome, PushResult};
+use shequ_model::sync::{batch_hash, Checksum, PullPage, PulledRevision};
 use shequ_model::Revision;
 use sqlx::postgres::PgPoolOptions;
-use sqlx::{PgPool, Row};
+use sqlx::{PgPool, Postgres, QueryBuilder, Row};
+use std::collections::{HashMap, HashSet};
 use std::collections::BTreeMap;
 use std::time::Duration;
 use uuid::Uuid;
@@ -26,6 +26,26 @@ pub struct PgStore {
 }
 
 impl PgStore {
+    /// Reads what a push needs to decide, for the whole batch, in three queries.
+    async fn facts(&self, tx: &mut sqlx::PgConnection, changes: &[Revision]) -> Result<Facts, StoreError> {
+        let mut facts = Facts::default();
+        let revs: Vec<Uuid> = changes.iter().map(|c| c.rev).collect();
+        for row in sqlx::query("SELECT rev, seq, hash FROM revisions WHERE rev = ANY($1)").bind(&revs).fetch_all(&mut *tx).await? {
+            facts.existing.insert(row.get("rev"), (row.get("seq"), row.get("hash")));
+        }
+        let records: Vec<Uuid> = changes.iter().map(|c| c.record).collect::<HashSet<_>>().into_iter().collect();
+        for row in sqlx::query("SELECT seq, body FROM revisions WHERE record = ANY($1)").bind(&records).fetch_all(&mut *tx).await? {
+            let r = revision(row.get("body"))?;
+            facts.seqs.insert(r.rev, row.get("seq"));
+            facts.records.entry(r.record).or_default().insert(r);
+        }
+        let units: Vec<String> = changes.iter().map(|c| c.unit.clone()).collect::<HashSet<_>>().into_iter().collect();
+        for row in sqlx::query("SELECT code, level FROM areas WHERE code = ANY($1)").bind(&units).fetch_all(&mut *tx).await? {
+            facts.levels.insert(row.get("code"), row.get("level"));
+        }
+        Ok(facts)
+    }
+
     pub async fn open(url: &str) -> Result<Self, StoreError> {
         let pool = PgPoolOptions::new().max_connections(8).acquire_timeout(Duration::from_secs(10)).connect(url).await?;
         sqlx::migrate!("./migrations/postgres").run(&pool).await?;
@@ -106,73 +126,51 @@ impl Store for PgStore {
                 return Ok(PushAnswer::Replayed(results));
             }
         }
-        let mut results = Vec::with_capacity(changes.len());
-        for change in changes {
-            let existing = sqlx::query("SELECT seq, hash FROM revisions WHERE rev = $1")
-                .bind(change.rev)
-                .fetch_optional(&mut *tx)
-                .await?
-                .map(|row| (row.get::<i64, _>("seq"), row.get::<String, _>("hash")));
-            let unit_level: Option<String> =
-                sqlx::query_scalar("SELECT level FROM areas WHERE code = $1").bind(&change.unit).fetch_optional(&mut *tx).await?;
-            let mut state = RecordState::default();
-            for body in sqlx::query_scalar::<_, String>("SELECT body FROM revisions WHERE record = $1")
-                .bind(change.record)
-                .fetch_all(&mut *tx)
-                .await?
-            {
-                state.insert(revision(&body)?);
+        let facts = self.facts(&mut tx, changes).await?;
+        let mut plan = plan_batch(plan, changes, facts);
+        let mut stored: HashMap<Uuid, i64> = HashMap::new();
+        for chunk in plan.to_store.chunks(400) {
+            let mut q = QueryBuilder::<Postgres>::new(
+                "INSERT INTO revisions (rev, record, parent, device, clock, form, unit, deleted, body, hash, received_at) ",
+            );
+            let now = now_ms();
+            q.push_values(chunk, |mut row, r| {
+                row.push_bind(r.rev)
+                    .push_bind(r.record)
+                    .push_bind(r.parent)
+                    .push_bind(r.device.clone())
+                    .push_bind(r.clock as i64)
+                    .push_bind(r.form.clone())
+                    .push_bind(r.unit.clone())
+                    .push_bind(r.deleted)
+                    .push_bind(serde_json::to_string(r).expect("a revision is JSON"))
+                    .push_bind(r.content_hash())
+                    .push_bind(now);
+            });
+            q.push(" RETURNING rev, seq");
+            for row in q.build().fetch_all(&mut *tx).await? {
+                stored.insert(row.get("rev"), row.get("seq"));
             }
-            let facts = Facts { existing, unit_level, record: state };
-            let outcome = match judge(plan, change, &facts) {
-                Err(answer) => answer,
-                Ok(()) => {
-                    let mut state = facts.record;
-                    let body = serde_json::to_string(change).expect("a revision is JSON");
-                    let seq: i64 = sqlx::query_scalar(
-                        "INSERT INTO revisions (rev, record, parent, device, clock, form, unit, deleted, body, hash, received_at)
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING seq",
-                    )
-                    .bind(change.rev)
-                    .bind(change.record)
-                    .bind(change.parent)
-                    .bind(&change.device)
-                    .bind(change.clock as i64)
-                    .bind(&change.form)
-                    .bind(&change.unit)
-                    .bind(change.deleted)
-                    .bind(&body)
-                    .bind(change.content_hash())
-                    .bind(now_ms())
-                    .fetch_one(&mut *tx)
-                    .await?;
-                    state.insert(change.clone());
-                    let winner = state.winner().expect("the record has the revision just added");
-                    let winner_seq: i64 = if winner.rev == change.rev {
-                        seq
-                    } else {
-                        sqlx::query_scalar("SELECT seq FROM revisions WHERE rev = $1").bind(winner.rev).fetch_one(&mut *tx).await?
-                    };
-                    sqlx::query(
-                        "INSERT INTO records (id, rev, clock, form, unit, deleted, body, seq, conflict) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-                         ON CONFLICT (id) DO UPDATE SET rev = excluded.rev, clock = excluded.clock,
-                           deleted = excluded.deleted, body = excluded.body, seq = excluded.seq, conflict = excluded.conflict",
-                    )
-                    .bind(change.record)
-                    .bind(winner.rev)
-                    .bind(winner.clock as i64)
-                    .bind(&change.form)
-                    .bind(&change.unit)
-                    .bind(winner.deleted)
-                    .bind(serde_json::to_string(winner).expect("a revision is JSON"))
-                    .bind(winner_seq)
-                    .bind(state.in_conflict())
-                    .execute(&mut *tx)
-                    .await?;
-                    PushOutcome::Stored { seq }
-                }
-            };
-            results.push(PushResult { rev: change.rev, outcome });
+        }
+        let (results, current) = finish_batch(&mut plan, &stored);
+        for chunk in current.chunks(400) {
+            let mut q = QueryBuilder::<Postgres>::new("INSERT INTO records (id, rev, clock, form, unit, deleted, body, seq, conflict) ");
+            q.push_values(chunk, |mut row, c| {
+                row.push_bind(c.record)
+                    .push_bind(c.winner.rev)
+                    .push_bind(c.winner.clock as i64)
+                    .push_bind(c.winner.form.clone())
+                    .push_bind(c.winner.unit.clone())
+                    .push_bind(c.winner.deleted)
+                    .push_bind(serde_json::to_string(c.winner).expect("a revision is JSON"))
+                    .push_bind(c.seq)
+                    .push_bind(c.conflict);
+            });
+            q.push(
+                " ON CONFLICT (id) DO UPDATE SET rev = excluded.rev, clock = excluded.clock, deleted = excluded.deleted,
+                   body = excluded.body, seq = excluded.seq, conflict = excluded.conflict",
+            );
+            q.build().execute(&mut *tx).await?;
         }
         if let Some(key) = key {
             sqlx::query("INSERT INTO push_keys (key, hash, response, received_at) VALUES ($1, $2, $3, $4)")

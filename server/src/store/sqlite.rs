@@ -1,17 +1,18 @@
 //! SQLite implementation of [`Store`]: one file, WAL, and `synchronous = FULL` so that a push the
 //! server acknowledged survives a crash of the process or of the machine.
 
-use super::judge::{judge, Facts};
+use super::judge::{finish_batch, plan_batch, Facts};
 use super::{prefix_end, ImportReport, PushAnswer, Store, StoreError};
-use shequ_model::merge::RecordState;
 use shequ_model::sync::{batch_hash, Checksum};
 use async_trait::async_trait;
 use shequ_model::area::{Area, Level};
 use shequ_model::plan::Plan;
-use shequ_model::sync::{PullPage, PulledRevision, PushOutcome, PushResult};
+use shequ_model::sync::{PullPage, PulledRevision};
 use shequ_model::Revision;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Row, SqlitePool};
+use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool};
+use std::collections::{HashMap, HashSet};
+use uuid::Uuid;
 use std::collections::BTreeMap;
 use std::str::FromStr;
 use std::time::Duration;
@@ -23,7 +24,51 @@ pub struct SqliteStore {
     writer: tokio::sync::Mutex<()>,
 }
 
+fn parse_id(s: &str) -> Result<Uuid, StoreError> {
+    Uuid::parse_str(s).map_err(|e| StoreError::Corrupt(format!("revision id {s}: {e}")))
+}
+
+fn placeholders(n: usize) -> String {
+    vec!["?"; n].join(", ")
+}
+
 impl SqliteStore {
+    /// Reads what a push needs to decide, for the whole batch, in three queries.
+    async fn facts(&self, tx: &mut sqlx::SqliteConnection, changes: &[Revision]) -> Result<Facts, StoreError> {
+        let mut facts = Facts::default();
+        for chunk in changes.chunks(400) {
+            let sql = format!("SELECT rev, seq, hash FROM revisions WHERE rev IN ({})", placeholders(chunk.len()));
+            let mut q = sqlx::query(&sql);
+            for c in chunk {
+                q = q.bind(c.rev.to_string());
+            }
+            for row in q.fetch_all(&mut *tx).await? {
+                facts.existing.insert(parse_id(row.get("rev"))?, (row.get("seq"), row.get("hash")));
+            }
+            let records: Vec<String> = chunk.iter().map(|c| c.record.to_string()).collect::<HashSet<_>>().into_iter().collect();
+            let sql = format!("SELECT seq, body FROM revisions WHERE record IN ({})", placeholders(records.len()));
+            let mut q = sqlx::query(&sql);
+            for r in &records {
+                q = q.bind(r);
+            }
+            for row in q.fetch_all(&mut *tx).await? {
+                let r = revision(row.get("body"))?;
+                facts.seqs.insert(r.rev, row.get("seq"));
+                facts.records.entry(r.record).or_default().insert(r);
+            }
+            let units: Vec<&str> = chunk.iter().map(|c| c.unit.as_str()).collect::<HashSet<_>>().into_iter().collect();
+            let sql = format!("SELECT code, level FROM areas WHERE code IN ({})", placeholders(units.len()));
+            let mut q = sqlx::query(&sql);
+            for u in &units {
+                q = q.bind(*u);
+            }
+            for row in q.fetch_all(&mut *tx).await? {
+                facts.levels.insert(row.get("code"), row.get("level"));
+            }
+        }
+        Ok(facts)
+    }
+
     pub async fn open(path: &str) -> Result<Self, StoreError> {
         let opts = SqliteConnectOptions::from_str(&format!("sqlite://{path}"))?
             .create_if_missing(true)
@@ -115,76 +160,51 @@ impl Store for SqliteStore {
                 return Ok(PushAnswer::Replayed(results));
             }
         }
-        let mut results = Vec::with_capacity(changes.len());
-        for change in changes {
-            let rev_hash = change.content_hash();
-            let existing = sqlx::query("SELECT seq, hash FROM revisions WHERE rev = ?")
-                .bind(change.rev.to_string())
-                .fetch_optional(&mut *tx)
-                .await?
-                .map(|row| (row.get::<i64, _>("seq"), row.get::<String, _>("hash")));
-            let unit_level: Option<String> = sqlx::query_scalar("SELECT level FROM areas WHERE code = ?")
-                .bind(&change.unit)
-                .fetch_optional(&mut *tx)
-                .await?;
-            let mut state = RecordState::default();
-            for body in sqlx::query_scalar::<_, String>("SELECT body FROM revisions WHERE record = ?")
-                .bind(change.record.to_string())
-                .fetch_all(&mut *tx)
-                .await?
-            {
-                state.insert(revision(&body)?);
+        let facts = self.facts(&mut tx, changes).await?;
+        let mut plan = plan_batch(plan, changes, facts);
+        let mut stored: HashMap<Uuid, i64> = HashMap::new();
+        for chunk in plan.to_store.chunks(400) {
+            let mut q = QueryBuilder::<Sqlite>::new(
+                "INSERT INTO revisions (rev, record, parent, device, clock, form, unit, deleted, body, hash, received_at) ",
+            );
+            let now = now_ms();
+            q.push_values(chunk, |mut row, r| {
+                row.push_bind(r.rev.to_string())
+                    .push_bind(r.record.to_string())
+                    .push_bind(r.parent.map(|p| p.to_string()))
+                    .push_bind(r.device.clone())
+                    .push_bind(r.clock as i64)
+                    .push_bind(r.form.clone())
+                    .push_bind(r.unit.clone())
+                    .push_bind(r.deleted)
+                    .push_bind(serde_json::to_string(r).expect("a revision is JSON"))
+                    .push_bind(r.content_hash())
+                    .push_bind(now);
+            });
+            q.push(" RETURNING rev, seq");
+            for row in q.build().fetch_all(&mut *tx).await? {
+                stored.insert(parse_id(row.get("rev"))?, row.get("seq"));
             }
-            let facts = Facts { existing, unit_level, record: state };
-            let outcome = 'item: {
-                if let Err(answer) = judge(plan, change, &facts) {
-                    break 'item answer;
-                }
-                let mut state = facts.record;
-                let body = serde_json::to_string(change).expect("a revision is JSON");
-                let seq: i64 = sqlx::query_scalar(
-                    "INSERT INTO revisions (rev, record, parent, device, clock, form, unit, deleted, body, hash, received_at)
-                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq",
-                )
-                .bind(change.rev.to_string())
-                .bind(change.record.to_string())
-                .bind(change.parent.map(|p| p.to_string()))
-                .bind(&change.device)
-                .bind(change.clock as i64)
-                .bind(&change.form)
-                .bind(&change.unit)
-                .bind(change.deleted)
-                .bind(&body)
-                .bind(&rev_hash)
-                .bind(now_ms())
-                .fetch_one(&mut *tx)
-                .await?;
-                state.insert(change.clone());
-                let winner = state.winner().expect("the record has the revision just added");
-                let winner_seq: i64 = if winner.rev == change.rev {
-                    seq
-                } else {
-                    sqlx::query_scalar("SELECT seq FROM revisions WHERE rev = ?").bind(winner.rev.to_string()).fetch_one(&mut *tx).await?
-                };
-                sqlx::query(
-                    "INSERT INTO records (id, rev, clock, form, unit, deleted, body, seq, conflict) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                     ON CONFLICT (id) DO UPDATE SET rev = excluded.rev, clock = excluded.clock,
-                       deleted = excluded.deleted, body = excluded.body, seq = excluded.seq, conflict = excluded.conflict",
-                )
-                .bind(change.record.to_string())
-                .bind(winner.rev.to_string())
-                .bind(winner.clock as i64)
-                .bind(&change.form)
-                .bind(&change.unit)
-                .bind(winner.deleted)
-                .bind(serde_json::to_string(winner).expect("a revision is JSON"))
-                .bind(winner_seq)
-                .bind(state.in_conflict())
-                .execute(&mut *tx)
-                .await?;
-                PushOutcome::Stored { seq }
-            };
-            results.push(PushResult { rev: change.rev, outcome });
+        }
+        let (results, current) = finish_batch(&mut plan, &stored);
+        for chunk in current.chunks(400) {
+            let mut q = QueryBuilder::<Sqlite>::new("INSERT INTO records (id, rev, clock, form, unit, deleted, body, seq, conflict) ");
+            q.push_values(chunk, |mut row, c| {
+                row.push_bind(c.record.to_string())
+                    .push_bind(c.winner.rev.to_string())
+                    .push_bind(c.winner.clock as i64)
+                    .push_bind(c.winner.form.clone())
+                    .push_bind(c.winner.unit.clone())
+                    .push_bind(c.winner.deleted)
+                    .push_bind(serde_json::to_string(c.winner).expect("a revision is JSON"))
+                    .push_bind(c.seq)
+                    .push_bind(c.conflict);
+            });
+            q.push(
+                " ON CONFLICT (id) DO UPDATE SET rev = excluded.rev, clock = excluded.clock, deleted = excluded.deleted,
+                   body = excluded.body, seq = excluded.seq, conflict = excluded.conflict",
+            );
+            q.build().execute(&mut *tx).await?;
         }
         if let Some(key) = key {
             sqlx::query("INSERT INTO push_keys (key, hash, response, received_at) VALUES (?, ?, ?, ?)")
