@@ -50,8 +50,19 @@ async fn get<T: DeserializeOwned>(url: &str) -> Result<T> {
     answer(Request::get(url).send().await.map_err(offline)?).await
 }
 
-pub async fn plan() -> Result<Plan> {
-    get("/api/plan").await
+/// The plan, unless it is the one with `etag` (then none): plans sync down to devices.
+pub async fn plan_if_changed(etag: Option<&str>) -> Result<Option<(Plan, String)>> {
+    let mut req = Request::get("/api/plan");
+    if let Some(tag) = etag {
+        req = req.header("If-None-Match", tag);
+    }
+    let resp = req.send().await.map_err(offline)?;
+    if resp.status() == 304 {
+        return Ok(None);
+    }
+    let tag = resp.headers().get("etag").unwrap_or_default();
+    let plan: Plan = answer(resp).await?;
+    Ok(Some((plan, tag)))
 }
 
 pub async fn areas() -> Result<Vec<Area>> {

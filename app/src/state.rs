@@ -89,16 +89,62 @@ impl AppState {
         on_online.forget();
     }
 
+    /// Brings the plan (when the county changed it) and the areas from the server.
     async fn refresh_reference(self) {
         let Ok(db) = Db::get().await else { return };
-        if let Ok(p) = api::plan().await {
+        let etag = db.meta::<String>("plan_etag").await.ok().flatten();
+        if let Ok(Some((p, tag))) = api::plan_if_changed(etag.as_deref()).await {
             let _ = db.set_meta("plan", &p).await;
+            let _ = db.set_meta("plan_etag", &tag).await;
             self.plan.set(Some(Arc::new(p)));
         }
         if let Ok(a) = api::areas().await {
             let _ = db.set_meta("areas", &a).await;
             self.areas.set(Arc::new(a));
         }
+    }
+
+    /// Asks the browser to keep this site's storage even when the phone runs short of space, once
+    /// there is work worth keeping.
+    pub fn ask_to_persist(self) {
+        spawn_local(async move {
+            let Some(storage) = web_sys::window().map(|w| w.navigator().storage()) else { return };
+            if let Ok(p) = storage.persisted() {
+                if wasm_bindgen_futures::JsFuture::from(p).await.ok().and_then(|v| v.as_bool()) == Some(true) {
+                    return;
+                }
+            }
+            if let Ok(p) = storage.persist() {
+                let _ = wasm_bindgen_futures::JsFuture::from(p).await;
+            }
+        });
+    }
+
+    /// Saves every unsynced change to a file the worker can keep or hand over.
+    pub fn export_unsynced(self) {
+        spawn_local(async move {
+            let result = async {
+                let db = Db::get().await?;
+                let changes = db.unsynced().await?;
+                let village = self.village.get_untracked().unwrap_or_default();
+                let doc = serde_json::json!({
+                    "exported_at": ids::now_ms(),
+                    "device": db.device_id().await?,
+                    "unit": village,
+                    "changes": changes,
+                });
+                Ok::<_, crate::store::StoreError>((village, serde_json::to_string_pretty(&doc).unwrap_or_default()))
+            }
+            .await;
+            match result {
+                Ok((village, text)) => {
+                    if let Err(e) = download(&format!("shequ-unsynced-{village}-{}.json", ids::now_ms()), &text) {
+                        self.error.set(Some(format!("导出失败:{e}")));
+                    }
+                }
+                Err(e) => self.error.set(Some(e.to_string())),
+            }
+        });
     }
 
     pub async fn refresh_pending(self) {
@@ -146,6 +192,7 @@ impl AppState {
             self.version.update(|v| *v += 1);
             match result {
                 Ok(report) => {
+                    self.refresh_reference().await;
                     RETRY_MS.with(|r| r.set(0));
                     self.last_sync.set(Some(ids::now_ms()));
                     self.consistent.set(report.consistent);
@@ -187,4 +234,19 @@ impl Default for AppState {
 
 pub fn use_state() -> AppState {
     expect_context::<AppState>()
+}
+
+fn download(name: &str, text: &str) -> Result<(), String> {
+    let parts = js_sys::Array::of1(&wasm_bindgen::JsValue::from_str(text));
+    let opts = web_sys::BlobPropertyBag::new();
+    opts.set_type("application/json");
+    let blob = web_sys::Blob::new_with_str_sequence_and_options(&parts, &opts).map_err(|e| format!("{e:?}"))?;
+    let url = web_sys::Url::create_object_url_with_blob(&blob).map_err(|e| format!("{e:?}"))?;
+    let doc = web_sys::window().and_then(|w| w.document()).ok_or("no document")?;
+    let a: web_sys::HtmlAnchorElement = doc.create_element("a").map_err(|e| format!("{e:?}"))?.unchecked_into();
+    a.set_href(&url);
+    a.set_download(name);
+    a.click();
+    let _ = web_sys::Url::revoke_object_url(&url);
+    Ok(())
 }

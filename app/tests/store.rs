@@ -93,12 +93,22 @@ async fn a_pull_never_overwrites_unsynced_work_and_stores_its_cursor() {
         cursor: 8,
         more: false,
     };
-    assert_eq!(db.apply_page(UNIT, &page).await.unwrap(), 1);
+    assert_eq!(db.apply_page(UNIT, &page).await.unwrap(), 2, "both revisions are kept");
     assert_eq!(db.cursor(UNIT).await.unwrap(), 8);
-    assert_eq!(db.record(&mine.record.to_string()).await.unwrap().unwrap().rev, mine);
+    let held = db.record(&mine.record.to_string()).await.unwrap().unwrap();
+    assert_eq!(held.rev, mine, "the unsynced local edit stays shown");
+    assert_eq!(held.others, vec![theirs.clone()], "and the pulled one is kept beside it");
     let got = db.record(&other.record.to_string()).await.unwrap().unwrap();
     assert!(got.synced);
     assert_eq!(got.rev, other);
+    // Once the local edit is acknowledged, the record shows the winner by the shared rule and
+    // says it had a conflict, with the other version there to choose.
+    db.take_results(&[PushResult { rev: mine.rev, outcome: PushOutcome::Stored { seq: 9 } }]).await.unwrap();
+    let after = db.record(&mine.record.to_string()).await.unwrap().unwrap();
+    assert_eq!(after.rev, theirs);
+    assert!(after.conflict && after.synced);
+    assert_eq!(after.rivals(), vec![mine.clone()]);
+    assert_eq!(db.checksum(UNIT).await.unwrap(), shequ_model::sync::Checksum::of([theirs.rev, other.rev]));
     // The next local edit's clock is past everything seen.
     let next = db.save(rev("之后"), 11).await.unwrap();
     assert!(next.clock > theirs.clock);

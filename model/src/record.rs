@@ -55,6 +55,11 @@ impl Revision {
     }
 }
 
+/// SHA-256 of some bytes, hex.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
 fn canonical(v: Value) -> Value {
     match v {
         Value::Object(m) => {

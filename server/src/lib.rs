@@ -30,14 +30,16 @@ pub const MAX_BODY: usize = 8 * 1024 * 1024;
 pub struct AppState {
     pub store: Arc<dyn Store>,
     pub plan: Arc<Plan>,
-    /// The plan as JSON, encoded once.
+    /// The plan as JSON, encoded once, and its ETag.
     pub plan_json: Arc<String>,
+    pub plan_etag: Arc<String>,
 }
 
 impl AppState {
     pub fn new(store: Arc<dyn Store>, plan: Plan) -> Self {
-        let plan_json = Arc::new(serde_json::to_string(&plan).expect("a plan is JSON"));
-        AppState { store, plan: Arc::new(plan), plan_json }
+        let plan_json = serde_json::to_string(&plan).expect("a plan is JSON");
+        let plan_etag = Arc::new(format!("\"{}\"", shequ_model::record::sha256_hex(plan_json.as_bytes())));
+        AppState { store, plan: Arc::new(plan), plan_json: Arc::new(plan_json), plan_etag }
     }
 }
 

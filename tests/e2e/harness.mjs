@@ -62,3 +62,50 @@ export async function launchBrowser() {
       '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'],
   });
 }
+
+/**
+ * Starts Chromium as a process of our own on `userDataDir` and connects to it, so a test can kill
+ * it with SIGKILL — as a phone kills a tab or the whole browser — and start it again on the same
+ * profile. Resolves with { context, kill }.
+ */
+export async function launchKillable(userDataDir) {
+  const { spawn: spawnProcess } = await import('node:child_process');
+  const child = spawnProcess(process.env.CHROMIUM_BIN || '/usr/bin/chromium', [
+    '--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+    '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage',
+    '--window-size=390,844', '--remote-debugging-port=0', `--user-data-dir=${userDataDir}`, 'about:blank',
+  ], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const ws = await new Promise((resolve, reject) => {
+    let err = '';
+    child.stderr.on('data', (d) => {
+      err += d;
+      const m = err.match(/DevTools listening on (ws:\/\/\S+)/);
+      if (m) resolve(m[1]);
+    });
+    child.on('exit', (code) => reject(new Error(`chromium exited with ${code}: ${err}`)));
+  });
+  const browser = await chromium.connectOverCDP(ws);
+  const context = browser.contexts()[0];
+  const kill = () => new Promise((done) => {
+    child.removeAllListeners('exit');
+    child.on('exit', () => done());
+    child.kill('SIGKILL');
+  });
+  return { context, kill, browser };
+}
+
+/** Chooses a village on a fresh profile. */
+export async function chooseVillage(page, town = '610324001', village = '610324001001') {
+  await page.waitForSelector(`select[data-testid="town-select"] option[value="${town}"]`, { state: 'attached' });
+  await page.selectOption('select[data-testid="town-select"]', town);
+  await page.selectOption('select[data-testid="village-select"]', village);
+  await page.click('button:has-text("确定")');
+}
+
+/** Fills a deliberation case on the form page (without saving). */
+export async function fillCase(page, topic) {
+  await page.selectOption('select[name="field-forum"]', '邻里议事会');
+  await page.fill('input[name="field-topic"]', topic);
+  await page.selectOption('select[name="field-steps"]', '民事民提');
+  await page.fill('input[name="field-steps-民事民提"]', '2018-04-02');
+}

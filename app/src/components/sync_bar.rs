@@ -34,6 +34,9 @@ pub fn SyncBar() -> impl IntoView {
             <button class="btn" on:click=move |_| state.sync_now() disabled=move || state.syncing.get()>
                 "同步"
             </button>
+            <Show when=move || { state.pending.get() > 0 }>
+                <button class="btn small" data-testid="export" on:click=move |_| state.export_unsynced()>"导出未同步记录"</button>
+            </Show>
             {move || state.error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
         </section>
     }

@@ -158,6 +158,7 @@ fn RecordForm(form: Form, unit: String, existing: Option<LocalRecord>) -> impl I
                 Ok(()) => {
                     state.refresh_pending().await;
                     state.version.update(|v| *v += 1);
+                    state.ask_to_persist();
                     state.sync_now();
                     navigate("/", Default::default());
                 }

@@ -14,8 +14,15 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/api/plan", get(plan)).route("/api/areas", get(areas))
 }
 
-async fn plan(State(state): State<AppState>) -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "application/json")], state.plan_json.as_ref().clone())
+/// The plan, with an ETag: a device asks with `If-None-Match` at each sync and downloads the plan
+/// again only when the county has changed it.
+async fn plan(State(state): State<AppState>, headers: axum::http::HeaderMap) -> axum::response::Response {
+    let etag = state.plan_etag.as_str();
+    if headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()) == Some(etag) {
+        return (axum::http::StatusCode::NOT_MODIFIED, [(header::ETAG, etag.to_string())]).into_response();
+    }
+    ([(header::CONTENT_TYPE, "application/json".to_string()), (header::ETAG, etag.to_string())], state.plan_json.as_ref().clone())
+        .into_response()
 }
 
 #[derive(Deserialize)]
