@@ -25,7 +25,7 @@ pub struct AppState {
     pub pending: RwSignal<u32>,
     pub last_sync: RwSignal<Option<u64>>,
     pub syncing: RwSignal<bool>,
-    pub progress: RwSignal<Option<(usize, usize)>>,
+    pub progress: RwSignal<Option<String>>,
     pub error: RwSignal<Option<String>>,
     /// Whether the last sync found the phone and the server holding the same records.
     pub consistent: RwSignal<Option<bool>>,
@@ -180,8 +180,8 @@ impl AppState {
             let result = async {
                 let db = Db::get().await.map_err(|e| SyncError::Local(e.0))?;
                 sync::sync_once(&db, &scope, &|p| match p {
-                    Progress::Pushing { done, of } => self.progress.set(Some((done, of))),
-                    Progress::Pulling { .. } => {}
+                    Progress::Pushing { done, of } => self.progress.set(Some(format!("正在上传… {done}/{of}"))),
+                    Progress::Pulling { pages } => self.progress.set(Some(format!("正在下载… 第{pages}页"))),
                 })
                 .await
             }

@@ -9,10 +9,7 @@ pub fn SyncBar() -> impl IntoView {
     let state = use_state();
     let status = move || {
         if state.syncing.get() {
-            match state.progress.get() {
-                Some((done, of)) if of > 0 => format!("正在同步… {done}/{of}"),
-                _ => "正在同步…".to_string(),
-            }
+            state.progress.get().unwrap_or_else(|| "正在同步…".to_string())
         } else if state.pending.get() == 0 && state.consistent.get() == Some(true) {
             "全部已同步 · 与服务器一致".to_string()
         } else if state.pending.get() == 0 {
