@@ -11,6 +11,7 @@
 #![forbid(unsafe_code)]
 
 pub mod area;
+pub mod auth;
 pub mod client;
 pub mod merge;
 pub mod plan;

@@ -6,9 +6,24 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
+use shequ_model::auth::AuthFailure;
+
+fn unauthorized_message(f: &AuthFailure) -> &'static str {
+    match f {
+        AuthFailure::Unauthenticated => "请先登录",
+        AuthFailure::Expired => "登录已过期,请重新登录(本机记录不会丢失)",
+        AuthFailure::Revoked => "此设备已被管理员停用,未同步的记录仍在本机,请导出后交给管理员",
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
+    #[error("{}", unauthorized_message(.0))]
+    Unauthorized(AuthFailure),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    TooManyRequests(String),
     #[error("{0}")]
     NotFound(String),
     #[error("{0}")]
@@ -24,6 +39,9 @@ pub enum ApiError {
 impl ApiError {
     pub fn status_code(&self) -> StatusCode {
         match self {
+            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
@@ -42,6 +60,9 @@ impl IntoResponse for ApiError {
             }
             other => other.to_string(),
         };
-        (self.status_code(), Json(json!({ "error": message }))).into_response()
+        match &self {
+            ApiError::Unauthorized(code) => (self.status_code(), Json(json!({ "error": message, "code": code }))).into_response(),
+            _ => (self.status_code(), Json(json!({ "error": message }))).into_response(),
+        }
     }
 }

@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 pub mod api;
+pub mod auth;
 pub mod error;
 pub mod settings;
 pub mod store;
@@ -33,13 +34,16 @@ pub struct AppState {
     /// The plan as JSON, encoded once, and its ETag.
     pub plan_json: Arc<String>,
     pub plan_etag: Arc<String>,
+    /// Failed logins per account and per address.
+    pub limiter: Arc<auth::RateLimiter>,
 }
 
 impl AppState {
     pub fn new(store: Arc<dyn Store>, plan: Plan) -> Self {
         let plan_json = serde_json::to_string(&plan).expect("a plan is JSON");
         let plan_etag = Arc::new(format!("\"{}\"", shequ_model::record::sha256_hex(plan_json.as_bytes())));
-        AppState { store, plan: Arc::new(plan), plan_json: Arc::new(plan_json), plan_etag }
+        let limiter = Arc::new(auth::RateLimiter::new(std::time::Duration::from_secs(15 * 60)));
+        AppState { store, plan: Arc::new(plan), plan_json: Arc::new(plan_json), plan_etag, limiter }
     }
 }
 
@@ -56,6 +60,7 @@ pub fn app(state: AppState, dist: &Path) -> Router {
         .merge(api)
         .with_state(state)
         .merge(web::router(dist))
+        .layer(axum::middleware::from_fn(web::security_headers))
 }
 
 async fn healthz(axum::extract::State(state): axum::extract::State<AppState>) -> StatusCode {
@@ -130,12 +135,26 @@ pub async fn launch(s: &Settings) -> Result<Running, SettingError> {
             .map_err(|e| SettingError { setting: "--seed-areas / SHEQU_SEED_AREAS", message: e.to_string() })?;
         tracing::info!(file = %seed.display(), %report, "areas seeded");
     }
+    let admin = auth::ensure_first_admin(store.as_ref(), &plan.county)
+        .await
+        .map_err(|e| SettingError { setting: "--database / SHEQU_DATABASE_URL", message: e.to_string() })?;
+    if let Some(password) = admin {
+        // Printed once, on the console of whoever set the server up; never logged.
+        println!("First administrator: admin, one-time password: {password} (change it at the first login)");
+    }
+    if s.demo {
+        let made = auth::ensure_demo_accounts(store.as_ref(), &plan.county)
+            .await
+            .map_err(|e| SettingError { setting: "--demo / SHEQU_DEMO", message: e.to_string() })?;
+        tracing::info!(made, "demo accounts ready (see the README)");
+    }
     let listener = tokio::net::TcpListener::bind(&s.listen).await.map_err(|e| SettingError {
         setting: "--listen / SHEQU_LISTEN",
         message: format!("cannot listen on {}: {e}", s.listen),
     })?;
     let addr = listener.local_addr().expect("a bound socket has an address");
     let router = app(AppState::new(store, plan), &s.dist);
-    let done = tokio::spawn(async move { axum::serve(listener, router).await });
+    let service = router.into_make_service_with_connect_info::<SocketAddr>();
+    let done = tokio::spawn(async move { axum::serve(listener, service).await });
     Ok(Running { addr, done })
 }

@@ -26,6 +26,9 @@ struct Cli {
     /// An areas file imported at start-up (idempotent).
     #[arg(long, global = true)]
     seed_areas: Option<PathBuf>,
+    /// Demo mode: create the demo accounts (password shequ2018) at start-up.
+    #[arg(long, global = true)]
+    demo: bool,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -38,6 +41,27 @@ enum Command {
     ImportAreas { file: PathBuf },
     /// Check a plan file and print what it holds, or every error in it.
     CheckPlan { file: Option<PathBuf> },
+    /// Manage accounts.
+    #[command(subcommand)]
+    User(UserCommand),
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Add an account. The password comes from SHEQU_NEW_PASSWORD, or a one-time password is
+    /// made and printed (to be changed at the first login).
+    Add {
+        username: String,
+        /// village_worker, town_supervisor or county_admin
+        #[arg(long)]
+        role: String,
+        /// The code of the account's org unit (a village, a town or the county).
+        #[arg(long)]
+        unit: String,
+        /// The person's name.
+        #[arg(long)]
+        name: String,
+    },
 }
 
 #[tokio::main]
@@ -55,6 +79,7 @@ async fn main() -> ExitCode {
         plan: cli.plan,
         dist: cli.dist,
         seed_areas: cli.seed_areas,
+        demo: cli.demo.then_some(true),
     };
     let settings = match Settings::resolve(cli.config.as_deref(), Layer::from_env(), flags) {
         Ok(s) => s,
@@ -75,6 +100,7 @@ async fn main() -> ExitCode {
                 Err(e) => fail(e),
             }
         }
+        Command::User(UserCommand::Add { username, role, unit, name }) => add_user(&settings, username, role, unit, name).await,
         Command::CheckPlan { file } => {
             let path = file.unwrap_or(settings.plan);
             match shequ_server::load_plan(&path) {
@@ -110,5 +136,45 @@ async fn serve(settings: Settings) -> ExitCode {
             eprintln!("stopping");
             ExitCode::SUCCESS
         }
+    }
+}
+
+async fn add_user(settings: &Settings, username: String, role: String, unit: String, name: String) -> ExitCode {
+    use shequ_model::auth::{check_password, check_username, Account, Role};
+    let Some(role) = Role::parse(&role) else {
+        return fail(format!("--role: `{role}` is not one of village_worker, town_supervisor, county_admin"));
+    };
+    if let Err(e) = check_username(&username) {
+        return fail(format!("username: {e}"));
+    }
+    let store = match shequ_server::store::open(&settings.database_url).await {
+        Ok(s) => s,
+        Err(e) => return fail(format!("--database / SHEQU_DATABASE_URL: {e}")),
+    };
+    match store.area(&unit).await {
+        Ok(Some(a)) if a.level == role.level() => {}
+        Ok(Some(a)) => return fail(format!("--unit: {unit} ({}) is a {}, a {} belongs to a {}", a.name, a.level, role.as_str(), role.level())),
+        Ok(None) => return fail(format!("--unit: no org unit {unit} (import the areas first)")),
+        Err(e) => return fail(e),
+    }
+    let (password, one_time) = match std::env::var("SHEQU_NEW_PASSWORD").ok().filter(|p| !p.is_empty()) {
+        Some(p) => (p, false),
+        None => (shequ_server::auth::generate_password(), true),
+    };
+    if let Err(e) = check_password(&password) {
+        return fail(format!("SHEQU_NEW_PASSWORD: {e}"));
+    }
+    let account = Account { username: username.clone(), name, role, unit };
+    match shequ_server::auth::add_account(store.as_ref(), account, &password, one_time).await {
+        Ok(true) if one_time => {
+            println!("added {username}; one-time password: {password} (to be changed at the first login)");
+            ExitCode::SUCCESS
+        }
+        Ok(true) => {
+            println!("added {username}");
+            ExitCode::SUCCESS
+        }
+        Ok(false) => fail(format!("username: {username} is taken")),
+        Err(e) => fail(e),
     }
 }

@@ -14,6 +14,7 @@ pub struct Layer {
     pub plan: Option<PathBuf>,
     pub dist: Option<PathBuf>,
     pub seed_areas: Option<PathBuf>,
+    pub demo: Option<bool>,
 }
 
 impl Layer {
@@ -24,6 +25,7 @@ impl Layer {
             plan: self.plan.or(base.plan),
             dist: self.dist.or(base.dist),
             seed_areas: self.seed_areas.or(base.seed_areas),
+            demo: self.demo.or(base.demo),
         }
     }
 
@@ -35,6 +37,7 @@ impl Layer {
             plan: var("SHEQU_PLAN").map(PathBuf::from),
             dist: var("SHEQU_DIST").map(PathBuf::from),
             seed_areas: var("SHEQU_SEED_AREAS").map(PathBuf::from),
+            demo: var("SHEQU_DEMO").map(|v| v == "1" || v == "true"),
         }
     }
 }
@@ -48,6 +51,8 @@ pub struct Settings {
     pub dist: PathBuf,
     /// An areas file imported at start-up (idempotent), so a new database has its hierarchy.
     pub seed_areas: Option<PathBuf>,
+    /// Demo mode: creates the demo accounts (see README) at start-up.
+    pub demo: bool,
 }
 
 /// A database URL may carry a password: never print it.
@@ -66,6 +71,7 @@ impl fmt::Debug for Settings {
             .field("plan", &self.plan)
             .field("dist", &self.dist)
             .field("seed_areas", &self.seed_areas)
+            .field("demo", &self.demo)
             .finish()
     }
 }
@@ -86,6 +92,7 @@ impl Settings {
             plan: Some("seeds/plan-2018.toml".into()),
             dist: Some("dist".into()),
             seed_areas: None,
+            demo: Some(false),
         }
     }
 
@@ -111,6 +118,7 @@ impl Settings {
             plan: l.plan.unwrap_or_default(),
             dist: l.dist.unwrap_or_default(),
             seed_areas: l.seed_areas,
+            demo: l.demo.unwrap_or(false),
         };
         if !(s.database_url.starts_with("sqlite://")
             || s.database_url.starts_with("postgres://")

@@ -36,32 +36,40 @@ async fn bad_items_are_refused_in_chinese_and_nothing_of_them_is_stored(app: Tes
     let good = case(VILLAGE, "议题一", true);
     let mut bad = case(VILLAGE, "", false);
     bad.content.insert("participants".into(), json!(-3));
-    let mut unknown_unit = case("610324999999", "议题二", true);
-    unknown_unit.rev = Uuid::now_v7();
-    let mut unknown_form = case(VILLAGE, "议题三", true);
-    unknown_form.form = "no_such_form".into();
-    let resp = app.push(&[good.clone(), bad, unknown_unit, unknown_form]).await;
+    let mut backwards = case(VILLAGE, "议题二", true);
+    let resp = app.push(&[good.clone(), bad, backwards.clone()]).await;
     assert!(matches!(resp.results[0].outcome, PushOutcome::Stored { .. }));
     match &resp.results[1].outcome {
         PushOutcome::Rejected { errors, .. } => {
-            let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
-            assert!(fields.contains(&"topic"), "{errors:?}");
             assert!(errors.iter().any(|e| e.field == "topic" && e.message == "必填"), "{errors:?}");
+            assert!(errors.iter().any(|e| e.field == "participants"), "{errors:?}");
         }
         other => panic!("{other:?}"),
     }
-    for r in &resp.results[2..] {
-        let PushOutcome::Rejected { reason, .. } = &r.outcome else { panic!("{r:?}") };
-        assert!(!reason.is_ascii(), "a Chinese reason: {reason}");
-    }
+    // A status may not move backwards along the plan's transitions.
+    let parent = backwards.rev;
+    backwards.parent = Some(parent);
+    backwards.rev = Uuid::now_v7();
+    backwards.clock += 1;
+    backwards.content.insert("steps".into(), json!({"state": "民事民提", "dates": {"民事民提": "2018-03-01"}}));
+    let resp2 = app.push(&[backwards]).await;
+    let PushOutcome::Rejected { reason, .. } = &resp2.results[0].outcome else { panic!("{resp2:?}") };
+    assert!(!reason.is_ascii(), "a Chinese reason: {reason}");
     let page = app.pull("610324", 0, 100).await;
-    assert_eq!(page.changes.len(), 1);
-    assert_eq!(page.changes[0].revision.rev, good.rev);
+    assert_eq!(page.changes.len(), 2, "the two good ones, nothing of the bad");
+    // A change for a unit or a form that is not the worker's refuses the whole batch.
+    let mut unknown_form = case(VILLAGE, "议题三", true);
+    unknown_form.form = "no_such_form".into();
+    for batch in [vec![case(VILLAGE, "本村", true), case(VILLAGE2, "别村", true)], vec![unknown_form]] {
+        let r = app.post_as(&format!("village-{VILLAGE}"), "/api/sync/push").await.json(&json!({"device": "d", "changes": batch})).send().await.unwrap();
+        assert_eq!(r.status(), 403);
+    }
+    assert_eq!(app.pull("610324", 0, 100).await.changes.len(), 2);
 }
 
 async fn an_oversized_batch_gets_413(app: TestApp) {
     let many: Vec<_> = (0..501).map(|i| case(VILLAGE, &format!("议题{i}"), false)).collect();
-    let resp = app.client.post(app.url("/api/sync/push")).json(&json!({"device": "d", "changes": many})).send().await.unwrap();
+    let resp = app.post_as(&format!("village-{VILLAGE}"), "/api/sync/push").await.json(&json!({"device": "d", "changes": many})).send().await.unwrap();
     assert_eq!(resp.status(), 413);
     let body: Value = resp.json().await.unwrap();
     assert!(body["error"].as_str().unwrap().contains("500"));
@@ -109,7 +117,8 @@ async fn the_later_edit_wins_and_every_revision_is_kept(app: TestApp) {
 }
 
 async fn county_report_counts_successful_cases_per_town_against_targets(app: TestApp) {
-    app.push(&[case(VILLAGE, "一", true), case(VILLAGE, "二", true), case(VILLAGE, "三", false), case(VILLAGE2, "四", true)]).await;
+    app.push(&[case(VILLAGE, "一", true), case(VILLAGE, "二", true), case(VILLAGE, "三", false)]).await;
+    app.push(&[case(VILLAGE2, "四", true)]).await;
     let report: Value = app.get("/api/report/610324").await.json().await.unwrap();
     assert_eq!(report["unit"]["area"]["code"], "610324");
     let towns = report["children"].as_array().unwrap();
@@ -125,15 +134,18 @@ async fn county_report_counts_successful_cases_per_town_against_targets(app: Tes
     // Every indicator of the plan is in the county's figures.
     let plan: Value = app.get("/api/plan").await.json().await.unwrap();
     assert_eq!(report["unit"]["cells"].as_array().unwrap().len(), plan["indicators"].as_array().unwrap().len());
-    assert_eq!(app.get("/api/report/999").await.status(), 404);
+    assert_eq!(app.get("/api/report/610324999").await.status(), 404);
+    assert_eq!(app.get("/api/report/610302").await.status(), 403, "outside the county");
 }
 
 async fn a_push_re_sent_under_its_key_is_answered_again_and_other_content_gets_409(app: TestApp) {
     let batch = vec![case(VILLAGE, "甲", true), case(VILLAGE, "乙", false)];
     let key = shequ_model::sync::batch_key(&batch);
+    let token = app.token(&format!("village-{VILLAGE}")).await;
     let send = |changes: Vec<shequ_model::Revision>| {
         app.client
             .post(app.url("/api/sync/push"))
+            .bearer_auth(token.clone())
             .header("idempotency-key", key.clone())
             .json(&json!({"device": "d", "changes": changes}))
             .send()
@@ -196,10 +208,12 @@ async fn a_deleted_record_leaves_the_figures_but_its_tombstone_syncs(app: TestAp
 }
 
 impl TestApp {
+    /// Pushes as the worker of the first change's village.
     async fn push(&self, changes: &[shequ_model::Revision]) -> PushResponse {
+        let unit = changes.first().map(|c| c.unit.clone()).unwrap_or_default();
         let resp = self
-            .client
-            .post(self.url("/api/sync/push"))
+            .post_as(&format!("village-{unit}"), "/api/sync/push")
+            .await
             .json(&json!({"device": "test-device", "changes": changes}))
             .send()
             .await

@@ -138,3 +138,49 @@ fn start_up_stops_with_one_line_naming_the_setting() {
     assert!(!ok);
     assert!(err.contains("error: --listen / SHEQU_LISTEN"), "{err}");
 }
+
+#[test]
+fn logs_never_hold_passwords_or_tokens() {
+    use std::io::{BufRead, BufReader, Read};
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("server.log");
+    let mut child = bin()
+        .args(["--database", &format!("sqlite://{}", dir.path().join("f.db").display()), "--listen", "127.0.0.1:0", "--dist", "/nonexistent"])
+        .args(["--seed-areas", "seeds/fufeng-areas.csv", "--demo", "serve"])
+        .env("SHEQU_LOG", "debug")
+        .env("SHEQU_ADMIN_PASSWORD", "AdminSecret-771")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    let base = line.split("running at ").nth(1).unwrap().trim().trim_end_matches('/').to_string();
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let secrets = rt.block_on(async {
+        let c = reqwest::Client::new();
+        let login = |u: &str, p: &str| c.post(format!("{base}/api/auth/login")).json(&serde_json::json!({"username": u, "password": p, "device": "phone"})).send();
+        assert_eq!(login("village-610324001001", "WrongSecret-99").await.unwrap().status(), 422);
+        let s: serde_json::Value = login("village-610324001001", "shequ2018").await.unwrap().json().await.unwrap();
+        let worker_token = s["token"].as_str().unwrap().to_string();
+        let a: serde_json::Value = login("admin", "AdminSecret-771").await.unwrap().json().await.unwrap();
+        let admin_token = a["token"].as_str().unwrap().to_string();
+        let r = c.post(format!("{base}/api/admin/accounts")).bearer_auth(&admin_token)
+            .json(&serde_json::json!({"username": "new-worker", "name": "新人", "role": "village_worker", "unit": "610324001001", "password": "NewSecret-123"}))
+            .send().await.unwrap();
+        assert_eq!(r.status(), 200);
+        let r = c.get(format!("{base}/api/sync/pull?scope=610324001001")).bearer_auth(&worker_token).send().await.unwrap();
+        assert_eq!(r.status(), 200);
+        vec![worker_token, admin_token, "WrongSecret-99".into(), "shequ2018".into(), "AdminSecret-771".into(), "NewSecret-123".into()]
+    });
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let mut text = String::new();
+    std::fs::File::open(&log).unwrap().read_to_string(&mut text).unwrap();
+    assert!(text.contains("logged in"), "the log is written at all:\n{text}");
+    for s in secrets {
+        assert!(!text.contains(&s), "the log holds a secret ({}…)", &s[..4]);
+    }
+    let _ = Path::new("");
+}

@@ -56,8 +56,8 @@ async fn a_gzip_compressed_push_is_taken() {
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
     gz.write_all(&body).unwrap();
     let r = app
-        .client
-        .post(app.url("/api/sync/push"))
+        .post_as(&format!("village-{}", common::VILLAGE), "/api/sync/push")
+        .await
         .header("content-type", "application/json")
         .header("content-encoding", "gzip")
         .body(gz.finish().unwrap())

@@ -1,5 +1,7 @@
 //! The JSON API. One module per area, each exporting `router()`.
 
+mod admin;
+mod auth;
 mod plan;
 mod report;
 mod sync;
@@ -14,5 +16,7 @@ pub fn router() -> Router<AppState> {
         .merge(plan::router())
         .merge(sync::router())
         .merge(report::router())
+        .merge(auth::router())
+        .merge(admin::router())
         .route("/api/{*rest}", any(|| async { ApiError::NotFound("没有这个接口".into()) }))
 }

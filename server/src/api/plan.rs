@@ -1,5 +1,6 @@
 //! The plan and the org units, which every device caches.
 
+use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::AppState;
 use axum::extract::{Query, State};
@@ -31,6 +32,17 @@ struct AreasQuery {
     under: String,
 }
 
-async fn areas(State(state): State<AppState>, Query(q): Query<AreasQuery>) -> Result<Json<Vec<Area>>, ApiError> {
-    Ok(Json(state.store.areas(&q.under).await?))
+/// The units the caller may see (their subtree), and the units above them, for names.
+async fn areas(State(state): State<AppState>, caller: Caller, Query(q): Query<AreasQuery>) -> Result<Json<Vec<Area>>, ApiError> {
+    let own = &caller.account.unit;
+    let under = if q.under.starts_with(own.as_str()) { q.under } else { own.clone() };
+    let mut list = state.store.areas(&under).await?;
+    for len in [4, 6, 9] {
+        if len < own.len() {
+            if let Some(a) = state.store.area(&own[..len]).await? {
+                list.push(a);
+            }
+        }
+    }
+    Ok(Json(list))
 }

@@ -1,5 +1,6 @@
 //! Figures against targets for a unit and its children (county → towns, town → villages).
 
+use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::AppState;
 use axum::extract::{Path, State};
@@ -12,7 +13,8 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/api/report/{code}", get(report))
 }
 
-async fn report(State(state): State<AppState>, Path(code): Path<String>) -> Result<Json<Report>, ApiError> {
+async fn report(State(state): State<AppState>, caller: Caller, Path(code): Path<String>) -> Result<Json<Report>, ApiError> {
+    caller.require_read(&code)?;
     let areas = state.store.areas(&code).await?;
     if !areas.iter().any(|a| a.code == code) {
         return Err(ApiError::NotFound(format!("没有代码为 {code} 的单位")));

@@ -1,8 +1,9 @@
 //! Sync endpoints: push a batch of revisions, pull a scope by cursor, compare checksums.
 //! See `docs/sync.md`.
 
+use crate::auth::Caller;
 use crate::error::ApiError;
-use crate::store::PushAnswer;
+use crate::store::{Author, PushAnswer};
 use crate::AppState;
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
@@ -28,9 +29,16 @@ fn scope_ok(scope: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
-async fn push(State(state): State<AppState>, headers: HeaderMap, Json(req): Json<PushRequest>) -> Result<Json<PushResponse>, ApiError> {
+async fn push(State(state): State<AppState>, caller: Caller, headers: HeaderMap, Json(req): Json<PushRequest>) -> Result<Json<PushResponse>, ApiError> {
     if req.changes.len() > MAX_PUSH_BATCH {
         return Err(ApiError::TooLarge(format!("一次最多同步{MAX_PUSH_BATCH}条修改")));
+    }
+    // Every change must be the caller's to write; otherwise nothing of the batch is taken.
+    for c in &req.changes {
+        let level = state.plan.form(&c.form).map(|f| f.level);
+        if !level.is_some_and(|l| caller.account.may_write(l, &c.unit)) {
+            return Err(ApiError::Forbidden("无权填报该单位的这类记录,本次提交未被接受".into()));
+        }
     }
     let key = match headers.get(IDEMPOTENCY_KEY) {
         None => None,
@@ -39,7 +47,8 @@ async fn push(State(state): State<AppState>, headers: HeaderMap, Json(req): Json
             _ => return Err(ApiError::Unprocessable("幂等键格式不对".into())),
         },
     };
-    match state.store.push(&state.plan, key.as_deref(), &req.changes).await? {
+    let by = Author { account: caller.account.username.clone(), device: caller.device.clone() };
+    match state.store.push(&state.plan, &by, key.as_deref(), &req.changes).await? {
         PushAnswer::Applied(results) | PushAnswer::Replayed(results) => Ok(Json(PushResponse { results })),
         PushAnswer::KeyReused => {
             tracing::warn!(key = key.as_deref().unwrap_or(""), device = %req.device, "idempotency key reused with other content");
@@ -48,8 +57,9 @@ async fn push(State(state): State<AppState>, headers: HeaderMap, Json(req): Json
     }
 }
 
-async fn pull(State(state): State<AppState>, Query(q): Query<PullQuery>) -> Result<Json<PullPage>, ApiError> {
+async fn pull(State(state): State<AppState>, caller: Caller, Query(q): Query<PullQuery>) -> Result<Json<PullPage>, ApiError> {
     scope_ok(&q.scope)?;
+    caller.require_read(&q.scope)?;
     let limit = q.limit.clamp(1, MAX_PULL_PAGE);
     Ok(Json(state.store.pull(&q.scope, q.after.max(0), limit).await?))
 }
@@ -59,7 +69,8 @@ struct ScopeQuery {
     scope: String,
 }
 
-async fn checksum(State(state): State<AppState>, Query(q): Query<ScopeQuery>) -> Result<Json<Checksum>, ApiError> {
+async fn checksum(State(state): State<AppState>, caller: Caller, Query(q): Query<ScopeQuery>) -> Result<Json<Checksum>, ApiError> {
     scope_ok(&q.scope)?;
+    caller.require_read(&q.scope)?;
     Ok(Json(state.store.checksum(&q.scope).await?))
 }

@@ -11,6 +11,7 @@ pub use sqlite::SqliteStore;
 
 use async_trait::async_trait;
 use shequ_model::area::Area;
+use shequ_model::auth::{Account, AuditEntry, Role, SessionInfo};
 use shequ_model::plan::Plan;
 use shequ_model::sync::{Checksum, PullPage, PushResult};
 use shequ_model::Revision;
@@ -47,6 +48,8 @@ pub struct ImportReport {
 pub trait Store: Send + Sync + 'static {
     /// Answers when the database is reachable.
     async fn ping(&self) -> Result<(), StoreError>;
+    /// One org unit.
+    async fn area(&self, code: &str) -> Result<Option<Area>, StoreError>;
     /// Every org unit whose code starts with `under` (all of them for "").
     async fn areas(&self, under: &str) -> Result<Vec<Area>, StoreError>;
     /// Adds the areas not yet known, in one transaction; already-known ones are left as they are
@@ -55,13 +58,58 @@ pub trait Store: Send + Sync + 'static {
     /// Applies a batch of pushed revisions in one transaction, one result per item. With an
     /// idempotency key, the answer is stored in that same transaction, and a push re-sent under
     /// the key is answered again from it.
-    async fn push(&self, plan: &Plan, key: Option<&str>, changes: &[Revision]) -> Result<PushAnswer, StoreError>;
+    async fn push(&self, plan: &Plan, by: &Author, key: Option<&str>, changes: &[Revision]) -> Result<PushAnswer, StoreError>;
     /// The checksum of the current revisions under `scope`.
     async fn checksum(&self, scope: &str) -> Result<Checksum, StoreError>;
     /// The revisions stored after `after` for units under `scope`, oldest first.
     async fn pull(&self, scope: &str, after: i64, limit: u32) -> Result<PullPage, StoreError>;
     /// The current (winning) revision of every live record under `scope`.
     async fn live_records(&self, scope: &str) -> Result<Vec<Revision>, StoreError>;
+
+    async fn account(&self, username: &str) -> Result<Option<AccountRow>, StoreError>;
+    async fn account_count(&self) -> Result<u64, StoreError>;
+    /// Adds an account; false when the username is taken.
+    async fn create_account(&self, row: &AccountRow, now: i64) -> Result<bool, StoreError>;
+    async fn set_password(&self, username: &str, hash: &str, must_change: bool) -> Result<(), StoreError>;
+    /// The accounts whose unit lies under `under`.
+    async fn accounts(&self, under: &str) -> Result<Vec<AccountRow>, StoreError>;
+    async fn create_session(&self, s: &SessionRow) -> Result<(), StoreError>;
+    async fn session(&self, token_hash: &str) -> Result<Option<SessionRow>, StoreError>;
+    /// Revokes a session; false when there is none with that id.
+    async fn revoke_session(&self, id: &str, at: i64) -> Result<bool, StoreError>;
+    /// The sessions of the accounts under `under`, newest first.
+    async fn sessions(&self, under: &str) -> Result<Vec<SessionInfo>, StoreError>;
+    /// The latest revisions under `under`, newest first, with who made them.
+    async fn audit(&self, under: &str, limit: u32) -> Result<Vec<AuditEntry>, StoreError>;
+}
+
+/// Who pushed: the account and the device of the session, kept with every revision (the audit
+/// trail), whatever the revision itself claims.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Author {
+    pub account: String,
+    pub device: String,
+}
+
+/// An account as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountRow {
+    pub account: Account,
+    pub password_hash: String,
+    pub must_change: bool,
+    pub disabled: bool,
+}
+
+/// A session as stored: the token itself is never kept, only its hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionRow {
+    pub id: String,
+    pub token_hash: String,
+    pub username: String,
+    pub device: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub revoked_at: Option<i64>,
 }
 
 /// Opens the store the database URL names.
@@ -86,4 +134,8 @@ pub enum OpenError {
 /// The exclusive upper bound of the codes under `prefix`: digits sort below ':'.
 pub(crate) fn prefix_end(prefix: &str) -> String {
     format!("{prefix}:")
+}
+
+pub(crate) fn role(s: &str) -> Result<Role, StoreError> {
+    Role::parse(s).ok_or_else(|| StoreError::Corrupt(format!("unknown role {s}")))
 }

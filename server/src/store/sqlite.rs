@@ -2,7 +2,8 @@
 //! server acknowledged survives a crash of the process or of the machine.
 
 use super::judge::{finish_batch, plan_batch, Facts};
-use super::{prefix_end, ImportReport, PushAnswer, Store, StoreError};
+use super::{prefix_end, role, AccountRow, Author, ImportReport, PushAnswer, SessionRow, Store, StoreError};
+use shequ_model::auth::{Account, AuditEntry, SessionInfo};
 use shequ_model::sync::{batch_hash, Checksum};
 use async_trait::async_trait;
 use shequ_model::area::{Area, Level};
@@ -101,6 +102,14 @@ impl Store for SqliteStore {
         Ok(())
     }
 
+    async fn area(&self, code: &str) -> Result<Option<Area>, StoreError> {
+        let row = sqlx::query("SELECT code, name, level, parent FROM areas WHERE code = ?").bind(code).fetch_optional(&self.pool).await?;
+        row.map(|r| {
+            Ok(Area { code: r.get("code"), name: r.get("name"), level: level(r.get::<&str, _>("level"))?, parent: r.get("parent") })
+        })
+        .transpose()
+    }
+
     async fn areas(&self, under: &str) -> Result<Vec<Area>, StoreError> {
         let rows = sqlx::query("SELECT code, name, level, parent FROM areas WHERE code >= ? AND code < ? ORDER BY code")
             .bind(under)
@@ -142,7 +151,7 @@ impl Store for SqliteStore {
         Ok(ImportReport { per_level: counts.into_iter().map(|(l, (n, o))| (l, n, o)).collect() })
     }
 
-    async fn push(&self, plan: &Plan, key: Option<&str>, changes: &[Revision]) -> Result<PushAnswer, StoreError> {
+    async fn push(&self, plan: &Plan, by: &Author, key: Option<&str>, changes: &[Revision]) -> Result<PushAnswer, StoreError> {
         let _turn = self.writer.lock().await;
         let mut tx = self.pool.begin().await?;
         let hash = batch_hash(changes);
@@ -165,21 +174,22 @@ impl Store for SqliteStore {
         let mut stored: HashMap<Uuid, i64> = HashMap::new();
         for chunk in plan.to_store.chunks(400) {
             let mut q = QueryBuilder::<Sqlite>::new(
-                "INSERT INTO revisions (rev, record, parent, device, clock, form, unit, deleted, body, hash, received_at) ",
+                "INSERT INTO revisions (rev, record, parent, device, clock, form, unit, deleted, body, hash, received_at, account) ",
             );
             let now = now_ms();
             q.push_values(chunk, |mut row, r| {
                 row.push_bind(r.rev.to_string())
                     .push_bind(r.record.to_string())
                     .push_bind(r.parent.map(|p| p.to_string()))
-                    .push_bind(r.device.clone())
+                    .push_bind(by.device.clone())
                     .push_bind(r.clock as i64)
                     .push_bind(r.form.clone())
                     .push_bind(r.unit.clone())
                     .push_bind(r.deleted)
                     .push_bind(serde_json::to_string(r).expect("a revision is JSON"))
                     .push_bind(r.content_hash())
-                    .push_bind(now);
+                    .push_bind(now)
+                    .push_bind(by.account.clone());
             });
             q.push(" RETURNING rev, seq");
             for row in q.build().fetch_all(&mut *tx).await? {
@@ -259,4 +269,164 @@ impl Store for SqliteStore {
             .await?;
         rows.iter().map(|r| revision(r.get("body"))).collect()
     }
+
+    async fn account(&self, username: &str) -> Result<Option<AccountRow>, StoreError> {
+        let row = sqlx::query("SELECT username, name, role, unit, password_hash, must_change, disabled FROM accounts WHERE username = ?")
+            .bind(username)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| account_row(&r)).transpose()
+    }
+
+    async fn account_count(&self) -> Result<u64, StoreError> {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM accounts").fetch_one(&self.pool).await?;
+        Ok(n as u64)
+    }
+
+    async fn create_account(&self, row: &AccountRow, now: i64) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "INSERT INTO accounts (username, name, role, unit, password_hash, must_change, disabled, created_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (username) DO NOTHING",
+        )
+        .bind(&row.account.username)
+        .bind(&row.account.name)
+        .bind(row.account.role.as_str())
+        .bind(&row.account.unit)
+        .bind(&row.password_hash)
+        .bind(row.must_change)
+        .bind(row.disabled)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn set_password(&self, username: &str, hash: &str, must_change: bool) -> Result<(), StoreError> {
+        sqlx::query("UPDATE accounts SET password_hash = ?, must_change = ? WHERE username = ?")
+            .bind(hash)
+            .bind(must_change)
+            .bind(username)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn accounts(&self, under: &str) -> Result<Vec<AccountRow>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT username, name, role, unit, password_hash, must_change, disabled FROM accounts
+             WHERE unit >= ? AND unit < ? ORDER BY unit, username",
+        )
+        .bind(under)
+        .bind(prefix_end(under))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(account_row).collect()
+    }
+
+    async fn create_session(&self, s: &SessionRow) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO sessions (id, token_hash, username, device, created_at, expires_at, revoked_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&s.id)
+        .bind(&s.token_hash)
+        .bind(&s.username)
+        .bind(&s.device)
+        .bind(s.created_at)
+        .bind(s.expires_at)
+        .bind(s.revoked_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn session(&self, token_hash: &str) -> Result<Option<SessionRow>, StoreError> {
+        let row = sqlx::query(
+            "SELECT id, token_hash, username, device, created_at, expires_at, revoked_at FROM sessions WHERE token_hash = ?",
+        )
+        .bind(token_hash)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|r| SessionRow {
+            id: r.get("id"),
+            token_hash: r.get("token_hash"),
+            username: r.get("username"),
+            device: r.get("device"),
+            created_at: r.get("created_at"),
+            expires_at: r.get("expires_at"),
+            revoked_at: r.get("revoked_at"),
+        }))
+    }
+
+    async fn revoke_session(&self, id: &str, at: i64) -> Result<bool, StoreError> {
+        let done = sqlx::query("UPDATE sessions SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL")
+            .bind(at)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn sessions(&self, under: &str) -> Result<Vec<SessionInfo>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT s.id, s.username, s.device, s.created_at, s.expires_at, s.revoked_at FROM sessions s
+             JOIN accounts a ON a.username = s.username WHERE a.unit >= ? AND a.unit < ?
+             ORDER BY s.created_at DESC LIMIT 1000",
+        )
+        .bind(under)
+        .bind(prefix_end(under))
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|r| SessionInfo {
+                id: r.get("id"),
+                username: r.get("username"),
+                device: r.get("device"),
+                created_at: r.get("created_at"),
+                expires_at: r.get("expires_at"),
+                revoked_at: r.get("revoked_at"),
+            })
+            .collect())
+    }
+
+    async fn audit(&self, under: &str, limit: u32) -> Result<Vec<AuditEntry>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT seq, rev, record, form, unit, account, device, deleted, received_at FROM revisions
+             WHERE unit >= ? AND unit < ? ORDER BY seq DESC LIMIT ?",
+        )
+        .bind(under)
+        .bind(prefix_end(under))
+        .bind(limit as i64)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|r| AuditEntry {
+                seq: r.get("seq"),
+                rev: r.get("rev"),
+                record: r.get("record"),
+                form: r.get("form"),
+                unit: r.get("unit"),
+                account: r.get("account"),
+                device: r.get("device"),
+                deleted: r.get("deleted"),
+                received_at: r.get("received_at"),
+            })
+            .collect())
+    }
+}
+
+fn account_row(r: &sqlx::sqlite::SqliteRow) -> Result<AccountRow, StoreError> {
+    Ok(AccountRow {
+        account: Account {
+            username: r.get("username"),
+            name: r.get("name"),
+            role: role(r.get::<&str, _>("role"))?,
+            unit: r.get("unit"),
+        },
+        password_hash: r.get("password_hash"),
+        must_change: r.get("must_change"),
+        disabled: r.get("disabled"),
+    })
 }

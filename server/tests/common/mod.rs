@@ -19,14 +19,50 @@ pub struct TestApp {
     pub addr: std::net::SocketAddr,
     pub client: reqwest::Client,
     pub dir: tempfile::TempDir,
+    tokens: std::sync::Mutex<std::collections::HashMap<String, String>>,
 }
+
+/// The demo accounts' password.
+pub const PASSWORD: &str = "shequ2018";
 
 impl TestApp {
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
     }
+
+    /// A session token for a demo account (`county`, `town-CODE`, `village-CODE`), logged in once.
+    pub async fn token(&self, username: &str) -> String {
+        if let Some(t) = self.tokens.lock().unwrap().get(username) {
+            return t.clone();
+        }
+        let resp = self
+            .client
+            .post(self.url("/api/auth/login"))
+            .json(&json!({"username": username, "password": PASSWORD, "device": format!("test-{username}")}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200, "login as {username}");
+        let s: serde_json::Value = resp.json().await.unwrap();
+        let t = s["token"].as_str().unwrap().to_string();
+        self.tokens.lock().unwrap().insert(username.to_string(), t.clone());
+        t
+    }
+
+    /// GET as the county administrator.
     pub async fn get(&self, path: &str) -> reqwest::Response {
-        self.client.get(self.url(path)).send().await.unwrap()
+        self.get_as("county", path).await
+    }
+
+    pub async fn get_as(&self, username: &str, path: &str) -> reqwest::Response {
+        let t = self.token(username).await;
+        self.client.get(self.url(path)).bearer_auth(t).send().await.unwrap()
+    }
+
+    /// A POST as `username`.
+    pub async fn post_as(&self, username: &str, path: &str) -> reqwest::RequestBuilder {
+        let t = self.token(username).await;
+        self.client.post(self.url(path)).bearer_auth(t)
     }
 }
 
@@ -95,9 +131,10 @@ async fn spawn_full(database_url: String, dist: PathBuf, dir: tempfile::TempDir)
         plan: root.join("seeds/plan-2018.toml"),
         dist,
         seed_areas: Some(root.join("seeds/fufeng-areas.csv")),
+        demo: true,
     };
     let running = shequ_server::launch(&settings).await.expect("the server starts");
-    TestApp { addr: running.addr, client: reqwest::Client::new(), dir }
+    TestApp { addr: running.addr, client: reqwest::Client::new(), dir, tokens: Default::default() }
 }
 
 pub async fn spawn_app() -> TestApp {

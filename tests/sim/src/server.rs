@@ -50,6 +50,7 @@ impl ServerProcess {
                 .env("SHEQU_SEED_AREAS", "seeds/fufeng-areas.csv")
                 .env("SHEQU_DIST", "/nonexistent")
                 .env("SHEQU_LOG", "error")
+                .env("SHEQU_DEMO", "1")
                 .arg("serve")
                 .stdout(Stdio::piped())
                 .stderr(Stdio::null())

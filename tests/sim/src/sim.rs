@@ -113,12 +113,13 @@ fn change(dev: &MemReplica, rng: &mut Rng, n: usize) -> Revision {
 }
 
 /// Everything the server holds under `scope`, page by page.
-async fn pull_everything(http: &reqwest::Client, base: &str, scope: &str) -> Result<Vec<(i64, Revision)>, String> {
+async fn pull_everything(http: &reqwest::Client, base: &str, token: &str, scope: &str) -> Result<Vec<(i64, Revision)>, String> {
     let mut after = 0;
     let mut out = Vec::new();
     loop {
         let page: PullPage = http
             .get(format!("{base}/api/sync/pull?scope={scope}&after={after}&limit=1000"))
+            .bearer_auth(token)
             .send()
             .await
             .map_err(|e| e.to_string())?
@@ -144,6 +145,12 @@ pub async fn run(cfg: Config) -> Result<Figures, String> {
         })
         .collect();
     let limits = Limits { push_batch: 20, pull_page: 50 };
+    {
+        let rt_devices = devices.clone();
+        for d in &rt_devices {
+            d.1.login(&format!("village-{}", d.0.unit), &d.0.device).await?;
+        }
+    }
 
     // Phase 1: changes, syncs and faults, with the server killed at random moments.
     let started = Instant::now();
@@ -215,7 +222,10 @@ pub async fn run(cfg: Config) -> Result<Figures, String> {
 
     // The checks.
     let http = reqwest::Client::new();
-    let stored = pull_everything(&http, &base, "610324").await?;
+    let admin = FaultyHttp::new(base.clone(), 0, Faults::NONE);
+    admin.login("county", "checker").await?;
+    let token = admin.token.borrow().clone();
+    let stored = pull_everything(&http, &base, &token, "610324").await?;
     let mut seen: HashMap<Uuid, i64> = HashMap::new();
     for (seq, r) in &stored {
         if let Some(first) = seen.insert(r.rev, *seq) {
@@ -249,6 +259,7 @@ pub async fn run(cfg: Config) -> Result<Figures, String> {
     for village in VILLAGES {
         let server_sum: Checksum = http
             .get(format!("{base}/api/sync/checksum?scope={village}"))
+            .bearer_auth(&token)
             .send()
             .await
             .map_err(|e| e.to_string())?

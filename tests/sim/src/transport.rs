@@ -36,6 +36,8 @@ pub struct FaultyHttp {
     pub faults: Cell<Faults>,
     stale: RefCell<Option<(String, PushRequest)>>,
     pub counts: Cell<Counts>,
+    /// The device's session token.
+    pub token: RefCell<String>,
 }
 
 fn lost(what: &str) -> TransportError {
@@ -51,7 +53,30 @@ impl FaultyHttp {
             faults: Cell::new(faults),
             stale: RefCell::new(None),
             counts: Cell::new(Counts::default()),
+            token: RefCell::new(String::new()),
         }
+    }
+
+    /// Logs the device in as a demo account (retrying while the server starts).
+    pub async fn login(&self, username: &str, device: &str) -> Result<(), String> {
+        for _ in 0..50 {
+            let resp = self
+                .client
+                .post(format!("{}/api/auth/login", self.base))
+                .json(&serde_json::json!({"username": username, "password": "shequ2018", "device": device}))
+                .send()
+                .await;
+            if let Ok(r) = resp {
+                if r.status().is_success() {
+                    let v: serde_json::Value = r.json().await.map_err(|e| e.to_string())?;
+                    *self.token.borrow_mut() = v["token"].as_str().unwrap_or_default().to_owned();
+                    return Ok(());
+                }
+                return Err(format!("login as {username}: {}", r.status()));
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        Err(format!("login as {username}: the server did not answer"))
     }
 
     fn count(&self, f: impl FnOnce(&mut Counts)) {
@@ -69,6 +94,7 @@ impl FaultyHttp {
         let resp = self
             .client
             .post(format!("{}/api/sync/push", self.base))
+            .bearer_auth(self.token.borrow().clone())
             .header("idempotency-key", key)
             .json(req)
             .send()
@@ -95,7 +121,7 @@ impl FaultyHttp {
             return Err(lost("请求丢失"));
         }
         self.count(|c| c.requests += 1);
-        let resp = self.client.get(format!("{}{path}", self.base)).send().await.map_err(|_| {
+        let resp = self.client.get(format!("{}{path}", self.base)).bearer_auth(self.token.borrow().clone()).send().await.map_err(|_| {
             self.count(|c| c.failed += 1);
             lost("请求失败")
         })?;

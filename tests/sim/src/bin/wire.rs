@@ -54,6 +54,7 @@ struct GzipHttp {
     base: String,
     client: reqwest::Client,
     latency: Duration,
+    token: String,
 }
 
 impl Transport for GzipHttp {
@@ -69,6 +70,7 @@ impl Transport for GzipHttp {
             .header("content-type", "application/json")
             .header("content-encoding", "gzip")
             .header("idempotency-key", key)
+            .bearer_auth(&self.token)
             .body(body)
             .send()
             .await
@@ -144,7 +146,10 @@ fn main() {
     let down = Arc::new(AtomicU64::new(0));
     let (report, elapsed, requests) = rt.block_on(async {
         let port = counting_proxy(server.port, up.clone(), down.clone()).await;
-        let http = GzipHttp { base: format!("http://127.0.0.1:{port}"), client: reqwest::Client::new(), latency };
+        let login = shequ_sim::transport::FaultyHttp::new(format!("http://127.0.0.1:{}", server.port), 0, shequ_sim::transport::Faults::NONE);
+        login.login("village-610324001001", "基准设备").await.expect("the demo account logs in");
+        let token = login.token.borrow().clone();
+        let http = GzipHttp { base: format!("http://127.0.0.1:{port}"), client: reqwest::Client::new(), latency, token };
         let limits = Limits { push_batch: MAX_PUSH_BATCH as u32, pull_page: 500 };
         let mut report = SyncReport::default();
         let start = Instant::now();

@@ -1,0 +1,241 @@
+//! Accounts, roles and scope: who may read and write what. The rules are pure and shared: the
+//! server enforces them on every endpoint, and the app uses the same ones to show each person only
+//! what they may do.
+//!
+//! Every account belongs to one org unit. A **village worker** reads and writes the records of
+//! their own village; a **town supervisor** reads everything in their town and writes the
+//! town-level records (publicity articles, fund audits, 示范村 designations); a **county
+//! administrator** reads everything in the county and manages the plan, the targets and the
+//! accounts. Division codes nest by prefix, so "inside the caller's subtree" is a prefix test.
+
+use crate::area::Level;
+use serde::{Deserialize, Serialize};
+
+/// Wire format: stable.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    VillageWorker,
+    TownSupervisor,
+    CountyAdmin,
+}
+
+impl Role {
+    pub fn parse(s: &str) -> Option<Role> {
+        match s {
+            "village_worker" => Some(Role::VillageWorker),
+            "town_supervisor" => Some(Role::TownSupervisor),
+            "county_admin" => Some(Role::CountyAdmin),
+            _ => None,
+        }
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::VillageWorker => "village_worker",
+            Role::TownSupervisor => "town_supervisor",
+            Role::CountyAdmin => "county_admin",
+        }
+    }
+    pub fn label(self) -> &'static str {
+        match self {
+            Role::VillageWorker => "村(社区)工作人员",
+            Role::TownSupervisor => "镇(街)督导",
+            Role::CountyAdmin => "县级管理员",
+        }
+    }
+    /// The level of unit an account of this role belongs to.
+    pub fn level(self) -> Level {
+        match self {
+            Role::VillageWorker => Level::Village,
+            Role::TownSupervisor => Level::Town,
+            Role::CountyAdmin => Level::County,
+        }
+    }
+}
+
+/// An account as the app sees it. Wire format: stable.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct Account {
+    pub username: String,
+    pub name: String,
+    pub role: Role,
+    /// Code of the account's org unit.
+    pub unit: String,
+}
+
+impl Account {
+    /// Whether the account may read what belongs to `code` (its own unit or below).
+    pub fn may_read(&self, code: &str) -> bool {
+        code.starts_with(&self.unit)
+    }
+
+    /// Whether the account may write a record of a form recorded per `form_level` for `unit`.
+    pub fn may_write(&self, form_level: Level, unit: &str) -> bool {
+        match self.role {
+            Role::VillageWorker => form_level == Level::Village && unit == self.unit,
+            Role::TownSupervisor => form_level == Level::Town && unit == self.unit,
+            Role::CountyAdmin => false,
+        }
+    }
+
+    pub fn is_admin(&self) -> bool {
+        self.role == Role::CountyAdmin
+    }
+}
+
+/// Wire format: stable.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct LoginRequest {
+    pub username: String,
+    pub password: String,
+    /// The device logging in; a session belongs to one device, so a lost phone can be revoked.
+    pub device: String,
+}
+
+/// A session: the token the phone keeps (also offline), and when it expires. Wire format: stable.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct Session {
+    pub token: String,
+    /// Milliseconds since the epoch.
+    pub expires_at: i64,
+    pub account: Account,
+    /// The account must choose a new password before anything else (a one-time password).
+    #[serde(default)]
+    pub must_change_password: bool,
+}
+
+/// Why a request was refused for its credentials. Wire format: stable (the `code` of a 401).
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum AuthFailure {
+    /// No token, or one the server does not know.
+    Unauthenticated,
+    /// The session ran out: log in again; nothing on the phone is lost.
+    Expired,
+    /// The device was revoked by an administrator (a lost phone).
+    Revoked,
+}
+
+/// Checks a new password: at least 8 characters, not all the same kind. Chinese message.
+pub fn check_password(p: &str) -> Result<(), String> {
+    let n = p.chars().count();
+    if n < 8 {
+        return Err("密码至少8位".into());
+    }
+    if n > 128 {
+        return Err("密码太长".into());
+    }
+    let kinds = [
+        p.chars().any(|c| c.is_ascii_digit()),
+        p.chars().any(|c| c.is_ascii_alphabetic()),
+        p.chars().any(|c| !c.is_ascii_alphanumeric()),
+    ];
+    if kinds.iter().filter(|k| **k).count() < 2 {
+        return Err("密码需包含字母、数字、符号中的至少两种".into());
+    }
+    Ok(())
+}
+
+/// Checks a username: 3–32 of lower-case letters, digits, `-` and `_`.
+pub fn check_username(u: &str) -> Result<(), String> {
+    let ok = (3..=32).contains(&u.len())
+        && u.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
+    if ok {
+        Ok(())
+    } else {
+        Err("用户名为3到32位小写字母、数字、-或_".into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn acct(role: Role, unit: &str) -> Account {
+        Account { username: "u".into(), name: "某人".into(), role, unit: unit.into() }
+    }
+
+    #[test]
+    fn village_workers_read_and_write_only_their_village() {
+        let a = acct(Role::VillageWorker, "610324001001");
+        assert!(a.may_read("610324001001"));
+        assert!(!a.may_read("610324001201"));
+        assert!(!a.may_read("610324001"));
+        assert!(a.may_write(Level::Village, "610324001001"));
+        assert!(!a.may_write(Level::Village, "610324001201"));
+        assert!(!a.may_write(Level::Town, "610324001"));
+    }
+
+    #[test]
+    fn town_supervisors_read_the_town_and_write_town_records() {
+        let a = acct(Role::TownSupervisor, "610324001");
+        assert!(a.may_read("610324001"));
+        assert!(a.may_read("610324001201"));
+        assert!(!a.may_read("610324103001"));
+        assert!(!a.may_read("610324"));
+        assert!(a.may_write(Level::Town, "610324001"));
+        assert!(!a.may_write(Level::Village, "610324001001"));
+        assert!(!a.may_write(Level::Town, "610324103"));
+    }
+
+    #[test]
+    fn county_administrators_read_everything_and_write_no_records() {
+        let a = acct(Role::CountyAdmin, "610324");
+        assert!(a.may_read("610324103001"));
+        assert!(!a.may_read("610302"));
+        assert!(!a.may_write(Level::Village, "610324001001"));
+    }
+
+    #[test]
+    fn passwords_and_usernames() {
+        assert!(check_password("short1").is_err());
+        assert!(check_password("onlyletters").is_err());
+        assert!(check_password("letters123").is_ok());
+        assert!(check_username("village-610324001001").is_ok());
+        assert!(check_username("Admin").is_err());
+    }
+}
+
+/// One login of one device, as administrators see it. Wire format: stable.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct SessionInfo {
+    pub id: String,
+    pub username: String,
+    pub device: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+    #[serde(default)]
+    pub revoked_at: Option<i64>,
+}
+
+/// One entry of the audit trail: a revision, who made it, on which device, when it arrived.
+/// Wire format: stable.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct AuditEntry {
+    pub seq: i64,
+    pub rev: String,
+    pub record: String,
+    pub form: String,
+    pub unit: String,
+    pub account: String,
+    pub device: String,
+    pub deleted: bool,
+    pub received_at: i64,
+}
+
+/// A new account, as an administrator gives it. Wire format: stable.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct NewAccount {
+    pub username: String,
+    pub name: String,
+    pub role: Role,
+    pub unit: String,
+    pub password: String,
+}
+
+/// Wire format: stable.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct PasswordChange {
+    pub old: String,
+    pub new: String,
+}

@@ -1,0 +1,86 @@
+//! The county administrator's pages: accounts, device sessions (revoking a lost phone), and the
+//! audit trail of who changed what from which device.
+
+use crate::auth::{self, Caller};
+use crate::error::ApiError;
+use crate::AppState;
+use axum::extract::{Path, Query, State};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use shequ_model::auth::{check_password, check_username, Account, AuditEntry, NewAccount, SessionInfo};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/admin/accounts", get(accounts).post(create_account))
+        .route("/api/admin/sessions", get(sessions))
+        .route("/api/admin/sessions/{id}/revoke", post(revoke))
+        .route("/api/admin/audit", get(audit))
+}
+
+async fn accounts(State(state): State<AppState>, caller: Caller) -> Result<Json<Vec<Account>>, ApiError> {
+    caller.require_admin()?;
+    Ok(Json(state.store.accounts(&caller.account.unit).await?.into_iter().map(|r| r.account).collect()))
+}
+
+async fn create_account(State(state): State<AppState>, caller: Caller, Json(new): Json<NewAccount>) -> Result<Json<Account>, ApiError> {
+    caller.require_admin()?;
+    check_username(&new.username).map_err(ApiError::Unprocessable)?;
+    check_password(&new.password).map_err(ApiError::Unprocessable)?;
+    if new.name.trim().is_empty() || new.name.chars().count() > 50 {
+        return Err(ApiError::Unprocessable("请填写姓名(50字以内)".into()));
+    }
+    caller.require_read(&new.unit)?;
+    let area = state.store.areas(&new.unit).await?.into_iter().find(|a| a.code == new.unit);
+    match area {
+        None => return Err(ApiError::Unprocessable(format!("未知的单位代码 {}", new.unit))),
+        Some(a) if a.level != new.role.level() => {
+            return Err(ApiError::Unprocessable(format!("{}应属于{}一级的单位", new.role.label(), new.role.level().label())))
+        }
+        _ => {}
+    }
+    let account = Account { username: new.username, name: new.name.trim().to_owned(), role: new.role, unit: new.unit };
+    let password = new.password;
+    let to_add = account.clone();
+    let store = state.store.clone();
+    let created = auth::add_account(store.as_ref(), to_add, &password, true).await?;
+    if !created {
+        return Err(ApiError::Unprocessable("用户名已被使用".into()));
+    }
+    tracing::info!(by = %caller.account.username, username = %account.username, role = account.role.as_str(), unit = %account.unit, "account created");
+    Ok(Json(account))
+}
+
+async fn sessions(State(state): State<AppState>, caller: Caller) -> Result<Json<Vec<SessionInfo>>, ApiError> {
+    caller.require_admin()?;
+    Ok(Json(state.store.sessions(&caller.account.unit).await?))
+}
+
+async fn revoke(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Json<serde_json::Value>, ApiError> {
+    caller.require_admin()?;
+    let mine = state.store.sessions(&caller.account.unit).await?.into_iter().any(|s| s.id == id);
+    if !mine || !state.store.revoke_session(&id, auth::now_ms()).await? {
+        return Err(ApiError::NotFound("没有这个登录设备,或已停用".into()));
+    }
+    tracing::info!(by = %caller.account.username, session = %id, "device revoked");
+    Ok(Json(serde_json::json!({ "ok": true })))
+}
+
+#[derive(Deserialize)]
+struct AuditQuery {
+    #[serde(default)]
+    unit: Option<String>,
+    #[serde(default = "default_limit")]
+    limit: u32,
+}
+
+fn default_limit() -> u32 {
+    200
+}
+
+async fn audit(State(state): State<AppState>, caller: Caller, Query(q): Query<AuditQuery>) -> Result<Json<Vec<AuditEntry>>, ApiError> {
+    caller.require_admin()?;
+    let unit = q.unit.unwrap_or_else(|| caller.account.unit.clone());
+    caller.require_read(&unit)?;
+    Ok(Json(state.store.audit(&unit, q.limit.clamp(1, 1000)).await?))
+}
