@@ -1,22 +1,27 @@
-//! Talking to the server. Every failure comes back as a Chinese sentence for the worker.
+//! Talking to the server. Every request carries the session's token; every failure comes back as
+//! a Chinese sentence for the worker, marked when it is about the credentials.
 
-use gloo_net::http::Request;
+use gloo_net::http::{Request, RequestBuilder};
 use serde::de::DeserializeOwned;
 use shequ_model::area::Area;
+use shequ_model::auth::{Account, AuditEntry, AuthFailure, LoginRequest, NewAccount, PasswordChange, Session, SessionInfo};
 use shequ_model::rollup::Report;
 use shequ_model::sync::{Checksum, PullPage, PushRequest, PushResponse};
 use shequ_model::Plan;
+use std::cell::RefCell;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct ApiError {
     pub message: String,
     /// Whether trying again later may help (no connection, a server error) or not (a refusal).
     pub retry: bool,
+    /// Set when the server refused the session.
+    pub auth: Option<AuthFailure>,
 }
 
 impl ApiError {
     fn new(message: impl Into<String>, retry: bool) -> Self {
-        ApiError { message: message.into(), retry }
+        ApiError { message: message.into(), retry, auth: None }
     }
 }
 
@@ -28,6 +33,22 @@ impl std::fmt::Display for ApiError {
 
 type Result<T> = std::result::Result<T, ApiError>;
 
+thread_local! {
+    static TOKEN: RefCell<Option<String>> = const { RefCell::new(None) };
+}
+
+/// The session token every request carries (none when logged out).
+pub fn set_token(token: Option<String>) {
+    TOKEN.with(|t| *t.borrow_mut() = token);
+}
+
+fn authorised(b: RequestBuilder) -> RequestBuilder {
+    match TOKEN.with(|t| t.borrow().clone()) {
+        Some(t) => b.header("Authorization", &format!("Bearer {t}")),
+        None => b,
+    }
+}
+
 fn offline(_: gloo_net::Error) -> ApiError {
     ApiError::new("无法连接服务器(可能没有网络),记录已保存在本机,稍后会自动同步", true)
 }
@@ -37,17 +58,60 @@ async fn answer<T: DeserializeOwned>(resp: gloo_net::http::Response) -> Result<T
         return resp.json::<T>().await.map_err(|e| ApiError::new(format!("服务器的回答无法识别:{e}"), true));
     }
     let status = resp.status();
-    let msg = resp
-        .json::<serde_json::Value>()
-        .await
-        .ok()
+    let body = resp.json::<serde_json::Value>().await.ok();
+    let msg = body
+        .as_ref()
         .and_then(|v| v.get("error").and_then(|e| e.as_str()).map(str::to_owned))
         .unwrap_or_else(|| format!("服务器返回错误 {status}"));
-    Err(ApiError::new(msg, status >= 500 || status == 429))
+    let auth = (status == 401)
+        .then(|| body.as_ref().and_then(|v| v.get("code").cloned()).and_then(|c| serde_json::from_value(c).ok()))
+        .flatten();
+    Err(ApiError { message: msg, retry: status >= 500 || status == 429, auth })
 }
 
 async fn get<T: DeserializeOwned>(url: &str) -> Result<T> {
-    answer(Request::get(url).send().await.map_err(offline)?).await
+    answer(authorised(Request::get(url)).send().await.map_err(offline)?).await
+}
+
+async fn post<B: serde::Serialize, T: DeserializeOwned>(url: &str, body: &B) -> Result<T> {
+    let r = authorised(Request::post(url)).json(body).map_err(|e| ApiError::new(e.to_string(), false))?;
+    answer(r.send().await.map_err(offline)?).await
+}
+
+pub async fn login(req: &LoginRequest) -> Result<Session> {
+    post("/api/auth/login", req).await
+}
+
+pub async fn renew() -> Result<Session> {
+    post("/api/auth/renew", &serde_json::json!({})).await
+}
+
+pub async fn logout() -> Result<serde_json::Value> {
+    post("/api/auth/logout", &serde_json::json!({})).await
+}
+
+pub async fn change_password(req: &PasswordChange) -> Result<serde_json::Value> {
+    post("/api/auth/password", req).await
+}
+
+pub async fn accounts() -> Result<Vec<Account>> {
+    get("/api/admin/accounts").await
+}
+
+pub async fn create_account(new: &NewAccount) -> Result<Account> {
+    post("/api/admin/accounts", new).await
+}
+
+pub async fn sessions() -> Result<Vec<SessionInfo>> {
+    get("/api/admin/sessions").await
+}
+
+pub async fn revoke(id: &str) -> Result<serde_json::Value> {
+    post(&format!("/api/admin/sessions/{id}/revoke"), &serde_json::json!({})).await
+}
+
+pub async fn audit() -> Result<Vec<AuditEntry>> {
+    get("/api/admin/audit?limit=200").await
 }
 
 /// The plan, unless it is the one with `etag` (then none): plans sync down to devices.
@@ -75,7 +139,9 @@ pub async fn report(code: &str) -> Result<Report> {
 
 pub async fn push(key: &str, req: &PushRequest) -> Result<PushResponse> {
     let json = serde_json::to_vec(req).map_err(|e| ApiError::new(e.to_string(), false))?;
-    let builder = Request::post("/api/sync/push").header("Idempotency-Key", key).header("Content-Type", "application/json");
+    let builder = authorised(Request::post("/api/sync/push"))
+        .header("Idempotency-Key", key)
+        .header("Content-Type", "application/json");
     // Batches travel gzip-compressed where the browser can compress (CompressionStream).
     let r = match gzip(&json).await {
         Some(body) => builder.header("Content-Encoding", "gzip").body(js_sys::Uint8Array::from(body.as_slice())),
@@ -83,6 +149,14 @@ pub async fn push(key: &str, req: &PushRequest) -> Result<PushResponse> {
     }
     .map_err(|e| ApiError::new(e.to_string(), false))?;
     answer(r.send().await.map_err(offline)?).await
+}
+
+pub async fn checksum(scope: &str) -> Result<Checksum> {
+    get(&format!("/api/sync/checksum?scope={scope}")).await
+}
+
+pub async fn pull(scope: &str, after: i64, limit: u32) -> Result<PullPage> {
+    get(&format!("/api/sync/pull?scope={scope}&after={after}&limit={limit}")).await
 }
 
 #[wasm_bindgen::prelude::wasm_bindgen]
@@ -110,12 +184,4 @@ async fn gzip(bytes: &[u8]) -> Option<Vec<u8>> {
     let resp = web_sys::Response::new_with_opt_readable_stream(Some(&stream)).ok()?;
     let buf = wasm_bindgen_futures::JsFuture::from(resp.array_buffer().ok()?).await.ok()?;
     Some(js_sys::Uint8Array::new(&buf).to_vec())
-}
-
-pub async fn checksum(scope: &str) -> Result<Checksum> {
-    get(&format!("/api/sync/checksum?scope={scope}")).await
-}
-
-pub async fn pull(scope: &str, after: i64, limit: u32) -> Result<PullPage> {
-    get(&format!("/api/sync/pull?scope={scope}&after={after}&limit={limit}")).await
 }

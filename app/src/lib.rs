@@ -28,6 +28,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/record/:id") view=routes::record::EditRecord/>
                     <Route path=path!("/county") view=routes::report::CountyPage/>
                     <Route path=path!("/town/:code") view=routes::report::TownPage/>
+                    <Route path=path!("/unit/:code") view=routes::report::TownPage/>
+                    <Route path=path!("/admin") view=routes::admin::AdminPage/>
                 </Routes>
             </main>
         </Router>

@@ -5,6 +5,7 @@
 
 use crate::store::Db;
 use crate::{api, ids, sync};
+use shequ_model::auth::{Account, AuthFailure, Session};
 use shequ_model::client::{Progress, SyncError};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -31,6 +32,10 @@ pub struct AppState {
     pub consistent: RwSignal<Option<bool>>,
     /// Bumped whenever the records on the phone change, so lists reload.
     pub version: RwSignal<u32>,
+    /// The logged-in session, kept on the phone so the app works offline.
+    pub session: RwSignal<Option<Session>>,
+    /// Set when the server refused this phone's session: revoked (a lost phone) or expired.
+    pub blocked: RwSignal<Option<AuthFailure>>,
 }
 
 thread_local! {
@@ -52,7 +57,47 @@ impl AppState {
             error: RwSignal::new(None),
             consistent: RwSignal::new(None),
             version: RwSignal::new(0),
+            session: RwSignal::new(None),
+            blocked: RwSignal::new(None),
         }
+    }
+
+    pub fn account(&self) -> Option<Account> {
+        self.session.with(|s| s.as_ref().map(|s| s.account.clone()))
+    }
+
+    fn use_session(self, session: Option<Session>) {
+        api::set_token(session.as_ref().map(|s| s.token.clone()));
+        // Workers and supervisors record for their own unit; administrators record nothing.
+        let unit = session.as_ref().filter(|s| !s.account.is_admin()).map(|s| s.account.unit.clone());
+        self.village.set(unit);
+        self.session.set(session);
+    }
+
+    /// After a successful login: keep the session on the phone, then fetch and sync.
+    pub fn logged_in(self, session: Session) {
+        spawn_local(async move {
+            if let Ok(db) = Db::get().await {
+                let _ = db.set_meta("session", &session).await;
+            }
+            self.blocked.set(None);
+            self.use_session(Some(session));
+            self.version.update(|v| *v += 1);
+            self.refresh_reference().await;
+            self.sync_now();
+        });
+    }
+
+    /// Logs out. The phone's records stay; unsynced ones go out at the next login.
+    pub fn log_out(self) {
+        spawn_local(async move {
+            let _ = api::logout().await;
+            if let Ok(db) = Db::get().await {
+                let _ = db.set_meta("session", &None::<Session>).await;
+            }
+            self.blocked.set(None);
+            self.use_session(None);
+        });
     }
 
     pub fn area(&self, code: &str) -> Option<Area> {
@@ -70,8 +115,8 @@ impl AppState {
                     if let Ok(Some(a)) = db.meta::<Vec<Area>>("areas").await {
                         self.areas.set(Arc::new(a));
                     }
-                    if let Ok(v) = db.meta::<String>("village").await {
-                        self.village.set(v);
+                    if let Ok(Some(Some(session))) = db.meta::<Option<Session>>("session").await {
+                        self.use_session(Some(session));
                     }
                     self.last_sync.set(db.meta::<u64>("last_sync").await.ok().flatten());
                     self.refresh_pending().await;
@@ -79,8 +124,11 @@ impl AppState {
                 Err(e) => self.error.set(Some(e.to_string())),
             }
             self.loaded.set(true);
-            self.refresh_reference().await;
-            self.sync_now();
+            if self.session.get_untracked().is_some() {
+                self.renew_if_due().await;
+                self.refresh_reference().await;
+                self.sync_now();
+            }
         });
         let on_online = Closure::<dyn Fn()>::new(move || self.sync_now());
         if let Some(w) = web_sys::window() {
@@ -90,7 +138,7 @@ impl AppState {
     }
 
     /// Brings the plan (when the county changed it) and the areas from the server.
-    async fn refresh_reference(self) {
+    pub async fn refresh_reference(self) {
         let Ok(db) = Db::get().await else { return };
         let etag = db.meta::<String>("plan_etag").await.ok().flatten();
         if let Ok(Some((p, tag))) = api::plan_if_changed(etag.as_deref()).await {
@@ -155,24 +203,28 @@ impl AppState {
         }
     }
 
-    pub fn choose_village(self, code: String) {
-        spawn_local(async move {
-            if let Ok(db) = Db::get().await {
-                if let Err(e) = db.set_meta("village", &code).await {
-                    self.error.set(Some(e.to_string()));
-                    return;
+    /// Renews the session when it is within a week of its end and the server can be reached.
+    async fn renew_if_due(self) {
+        let Some(s) = self.session.get_untracked() else { return };
+        if s.expires_at - (ids::now_ms() as i64) > 7 * 24 * 3600 * 1000 {
+            return;
+        }
+        match api::renew().await {
+            Ok(fresh) => {
+                if let Ok(db) = Db::get().await {
+                    let _ = db.set_meta("session", &fresh).await;
                 }
+                self.use_session(Some(fresh));
             }
-            self.village.set(Some(code));
-            self.version.update(|v| *v += 1);
-            self.sync_now();
-        });
+            Err(e) if e.auth.is_some() => self.blocked.set(e.auth),
+            Err(_) => {}
+        }
     }
 
     /// Starts a sync unless one is running.
     pub fn sync_now(self) {
         let Some(scope) = self.village.get_untracked() else { return };
-        if self.syncing.get_untracked() {
+        if self.syncing.get_untracked() || self.blocked.get_untracked().is_some() {
             return;
         }
         self.syncing.set(true);
@@ -197,6 +249,11 @@ impl AppState {
                     self.last_sync.set(Some(ids::now_ms()));
                     self.consistent.set(report.consistent);
                     self.error.set((report.refused > 0).then(|| format!("有{}条记录被服务器拒收,请查看标红的记录", report.refused)));
+                }
+                Err(SyncError::Transport(e)) if e.auth.is_some() => {
+                    // Revoked or expired: stop syncing, keep everything, tell the worker.
+                    self.blocked.set(e.auth);
+                    self.error.set(Some(e.message));
                 }
                 Err(e) => {
                     self.error.set(Some(e.to_string()));

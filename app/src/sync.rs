@@ -38,7 +38,7 @@ impl Replica for Db {
 pub struct Http;
 
 fn transport(e: api::ApiError) -> TransportError {
-    TransportError { message: e.message, retry: e.retry }
+    TransportError { message: e.message, retry: e.retry, auth: e.auth }
 }
 
 impl Transport for Http {

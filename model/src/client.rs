@@ -21,6 +21,8 @@ pub struct TransportError {
     pub message: String,
     /// Whether trying again later may succeed (a dropped connection) or not (a refused request).
     pub retry: bool,
+    /// Set when the server refused the device's credentials (expired, or the device revoked).
+    pub auth: Option<crate::auth::AuthFailure>,
 }
 
 impl fmt::Display for TransportError {

@@ -4,7 +4,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { launchBrowser, startServer, tempDir, chooseVillage, fillCase } from './harness.mjs';
+import { launchBrowser, startServer, tempDir, login, fillCase, apiToken, apiGet } from './harness.mjs';
 
 const dir = tempDir('shequ-conflict-');
 let server;
@@ -20,7 +20,7 @@ async function phone() {
   phones.push(context);
   const page = await context.newPage();
   await page.goto(server.url + '/');
-  await chooseVillage(page);
+  await login(page, 'village-610324001001');
   await page.waitForSelector('h1:has-text("飞凤社区居委会")');
   return page;
 }
@@ -63,7 +63,7 @@ test('a conflict keeps both versions and a worker settles it', async () => {
     await p.waitForSelector('li[data-testid="record"] [data-testid="sync-mark"]:has-text("有冲突")');
     assert.equal(await p.locator('li[data-testid="record"]').count(), 1, 'one record, not two');
   }
-  const pulled = await (await fetch(`${server.url}/api/sync/pull?scope=610324001001&after=0`)).json();
+  const pulled = await apiGet(server.url, await apiToken(server.url, 'county'), '/api/sync/pull?scope=610324001001&after=0');
   assert.equal(pulled.changes.length, 3, 'the original and both edits are kept');
 
   // On phone A, the worker sees the other version and chooses it.

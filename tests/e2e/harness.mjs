@@ -25,6 +25,7 @@ export function startServer({ db, listen = '127.0.0.1:0' }) {
       SHEQU_PLAN: 'seeds/plan-2018.toml',
       SHEQU_DIST: 'dist',
       SHEQU_SEED_AREAS: 'seeds/fufeng-areas.csv',
+      SHEQU_DEMO: '1',
       SHEQU_LOG: 'warn',
     },
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -94,12 +95,29 @@ export async function launchKillable(userDataDir) {
   return { context, kill, browser };
 }
 
-/** Chooses a village on a fresh profile. */
-export async function chooseVillage(page, town = '610324001', village = '610324001001') {
-  await page.waitForSelector(`select[data-testid="town-select"] option[value="${town}"]`, { state: 'attached' });
-  await page.selectOption('select[data-testid="town-select"]', town);
-  await page.selectOption('select[data-testid="village-select"]', village);
-  await page.click('button:has-text("确定")');
+/** The demo accounts' password (README). */
+export const PASSWORD = 'shequ2018';
+
+/** Logs in on the app's login form. */
+export async function login(page, username, password = PASSWORD) {
+  await page.waitForSelector('form[data-testid="login"]');
+  await page.fill('input[name="username"]', username);
+  await page.fill('input[name="password"]', password);
+  await page.click('form[data-testid="login"] button[type="submit"]');
+}
+
+/** A session token for API calls made by the test itself. */
+export async function apiToken(base, username, password = PASSWORD) {
+  const r = await fetch(`${base}/api/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username, password, device: `test-${username}` }),
+  });
+  return (await r.json()).token;
+}
+
+export async function apiGet(base, token, path) {
+  return (await fetch(`${base}${path}`, { headers: { authorization: `Bearer ${token}` } })).json();
 }
 
 /** Fills a deliberation case on the form page (without saving). */

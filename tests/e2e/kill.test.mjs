@@ -3,7 +3,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { launchKillable, startServer, tempDir, chooseVillage, fillCase } from './harness.mjs';
+import { launchKillable, startServer, tempDir, login, fillCase, apiToken, apiGet } from './harness.mjs';
 
 const dir = tempDir('shequ-kill-');
 const profile = tempDir('shequ-kill-profile-');
@@ -28,14 +28,15 @@ async function titles(page) {
 }
 
 async function serverTopics() {
-  const page = await (await fetch(`${server.url}/api/sync/pull?scope=610324001001&after=0`)).json();
+  const token = await apiToken(server.url, 'county');
+  const page = await apiGet(server.url, token, '/api/sync/pull?scope=610324001001&after=0');
   return page.changes.map((c) => c.revision.content.topic);
 }
 
 test('killed during a save and during a sync, nothing is lost or doubled', async () => {
   server = await startServer({ db: path.join(dir, 'kill.db') });
   let page = await open(server.url + '/');
-  await chooseVillage(page);
+  await login(page, 'village-610324001001');
   await page.waitForSelector('h1:has-text("飞凤社区居委会")');
 
   // 1. Killed right as 保存 is pressed: afterwards the case is there once, or still in the form.

@@ -6,15 +6,17 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { readFileSync } from 'node:fs';
-import { launchBrowser, startServer, tempDir, root } from './harness.mjs';
+import { launchBrowser, startServer, tempDir, root, login, apiToken, apiGet } from './harness.mjs';
 
 const dir = tempDir('shequ-e2e-');
 const db = path.join(dir, 'e2e.db');
 let server;
 let context;
+let supervisor;
 
 after(async () => {
   await context?.close();
+  await supervisor?.close();
   await server?.stop();
 });
 
@@ -40,11 +42,8 @@ test('a case recorded offline reaches the county chart', async () => {
   const page = await context.newPage();
   await page.goto(server.url + '/');
 
-  // Choose the village.
-  await page.waitForSelector('select[data-testid="town-select"] option[value="610324001"]', { state: 'attached' });
-  await page.selectOption('select[data-testid="town-select"]', '610324001');
-  await page.selectOption('select[data-testid="village-select"]', '610324001001');
-  await page.click('button:has-text("确定")');
+  // The village worker logs in.
+  await login(page, 'village-610324001001');
   await page.waitForSelector('h1:has-text("飞凤社区居委会")');
 
   // The service worker has the whole shell, the .wasm included.
@@ -92,27 +91,33 @@ test('a case recorded offline reaches the county chart', async () => {
   await page.click('button:has-text("同步")');
   await page.waitForFunction(() => document.querySelector('[data-testid="sync-status"]')?.textContent.includes('全部已同步'));
 
-  const pulled = await (await fetch(`${server.url}/api/sync/pull?scope=610324001001&after=0`)).json();
+  const token = await apiToken(server.url, 'county');
+  const pulled = await apiGet(server.url, token, '/api/sync/pull?scope=610324001001&after=0');
   assert.equal(pulled.changes.length, 2, 'the server holds each case once');
 
-  // The county page: the headline indicator by town, and every indicator in the table.
+  // The county supervisor's page: the headline indicator by town, and every indicator in the table.
   const plan = await (await fetch(`${server.url}/api/plan`)).json();
-  await page.goto(server.url + '/county');
-  await page.waitForSelector('[data-testid="chart-title"]:has-text("议事成功案例")');
-  await page.waitForSelector('g[data-testid="bar"]', { state: 'attached' });
-  assert.equal(await page.locator('g[data-testid="bar"]').count(), 8, 'a bar per town');
-  assert.equal(await page.locator('table[data-testid="figures"] tbody tr').count(), plan.indicators.length);
-  const row = page.locator('tr[data-indicator="deliberation_success"]');
+  supervisor = await launchBrowser();
+  const county = await supervisor.newPage();
+  await county.goto(server.url + '/');
+  await login(county, 'county');
+  await county.waitForSelector('a:has-text("县级看板")');
+  await county.goto(server.url + '/county');
+  await county.waitForSelector('[data-testid="chart-title"]:has-text("议事成功案例")');
+  await county.waitForSelector('g[data-testid="bar"]', { state: 'attached' });
+  assert.equal(await county.locator('g[data-testid="bar"]').count(), 8, 'a bar per town');
+  assert.equal(await county.locator('table[data-testid="figures"] tbody tr').count(), plan.indicators.length);
+  const row = county.locator('tr[data-indicator="deliberation_success"]');
   assert.equal((await row.locator('td').nth(0).textContent()).trim(), '1个');
-  const chengguan = await page.locator('g[data-testid="bar"]:has-text("城关街道") .bar-value').textContent();
+  const chengguan = await county.locator('g[data-testid="bar"]:has-text("城关街道") .bar-value').textContent();
   assert.equal(chengguan.trim(), '1个');
 
   // The town page: the same for its villages.
-  await page.click('a:has-text("城关街道")');
-  await page.waitForSelector('[data-testid="report-title"]:has-text("城关街道")');
-  await page.waitForSelector('g[data-testid="bar"]:has-text("飞凤社区居委会")', { state: 'attached' });
+  await county.click('a:has-text("城关街道")');
+  await county.waitForSelector('[data-testid="report-title"]:has-text("城关街道")');
+  await county.waitForSelector('g[data-testid="bar"]:has-text("飞凤社区居委会")', { state: 'attached' });
   const villages = readFileSync(path.join(root, 'seeds/fufeng-areas.csv'), 'utf8').split('\n').filter((l) => l.includes(',village,610324001')).length;
-  assert.equal(await page.locator('g[data-testid="bar"]').count(), villages);
-  const feifeng = await page.locator('g[data-testid="bar"]:has-text("飞凤社区居委会") .bar-value').textContent();
+  assert.equal(await county.locator('g[data-testid="bar"]').count(), villages);
+  const feifeng = await county.locator('g[data-testid="bar"]:has-text("飞凤社区居委会") .bar-value').textContent();
   assert.equal(feifeng.trim(), '1个');
 });

@@ -2,5 +2,4 @@
 pub mod chart;
 pub mod field;
 pub mod format;
-pub mod picker;
 pub mod sync_bar;

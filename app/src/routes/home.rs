@@ -1,27 +1,66 @@
 //! The worker's home: the village's records, what is not yet synced, and the forms to fill in.
 
-use crate::components::picker::VillagePicker;
 use crate::components::sync_bar::SyncBar;
+use crate::routes::login::{ChangePassword, Login};
 use crate::state::use_state;
 use crate::store::{Db, LocalRecord};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use shequ_model::Level;
+use shequ_model::auth::{AuthFailure, Role};
 
 #[component]
 pub fn Home() -> impl IntoView {
     let state = use_state();
     view! {
         <Show when=move || state.loaded.get() fallback=|| view! { <p class="muted">"读取中……"</p> }>
-            {move || match state.village.get() {
-                None => view! {
-                    <header class="bar"><h1>"社区建设工作台"</h1></header>
-                    <VillagePicker/>
-                    <nav class="links"><a href="/county">"县级看板"</a></nav>
-                }.into_any(),
-                Some(code) => view! { <Village code=code/> }.into_any(),
+            {move || match state.session.get() {
+                None => view! { <Login/> }.into_any(),
+                Some(s) if s.must_change_password => view! { <ChangePassword/> }.into_any(),
+                Some(s) if s.account.role == Role::CountyAdmin => view! { <AdminHome name=s.account.name.clone()/> }.into_any(),
+                Some(s) => view! { <Village code=s.account.unit.clone()/> }.into_any(),
             }}
         </Show>
+    }
+}
+
+#[component]
+fn AdminHome(name: String) -> impl IntoView {
+    let state = use_state();
+    view! {
+        <header class="bar">
+            <h1>"社区建设工作台"</h1>
+            <span class="muted">{name}</span>
+            <button class="btn small" on:click=move |_| state.log_out()>"退出"</button>
+        </header>
+        <nav class="card tiles">
+            <a class="tile" href="/county">"县级看板"</a>
+            <a class="tile" href="/admin">"账号与设备"</a>
+        </nav>
+    }
+}
+
+/// What the worker is told when the server refused this phone.
+#[component]
+fn Blocked() -> impl IntoView {
+    let state = use_state();
+    move || {
+        state.blocked.get().map(|b| match b {
+            AuthFailure::Revoked => view! {
+                <section class="conflict" role="alert" data-testid="revoked">
+                    <strong>"此设备已被管理员停用,不能再同步。"</strong>
+                    <p>"未同步的记录仍保存在本机。请导出后交给管理员,或换用别的手机登录。"</p>
+                    <button class="btn" on:click=move |_| state.export_unsynced()>"导出未同步记录"</button>
+                    <button class="btn" on:click=move |_| state.log_out()>"退出登录"</button>
+                </section>
+            }.into_any(),
+            _ => view! {
+                <section class="conflict" role="alert" data-testid="expired">
+                    <strong>"登录已过期,请重新登录。"</strong>
+                    <p>"本机的记录不会丢失,重新登录后继续同步。"</p>
+                    <button class="btn primary" on:click=move |_| state.log_out()>"重新登录"</button>
+                </section>
+            }.into_any(),
+        })
     }
 }
 
@@ -29,7 +68,6 @@ pub fn Home() -> impl IntoView {
 fn Village(code: String) -> impl IntoView {
     let state = use_state();
     let (records, set_records) = signal(Vec::<LocalRecord>::new());
-    let (changing, set_changing) = signal(false);
     let scope = code.clone();
     Effect::new(move |_| {
         state.version.track();
@@ -50,12 +88,19 @@ fn Village(code: String) -> impl IntoView {
         let code = code.clone();
         move || state.area(&code).map(|a| a.name).unwrap_or_else(|| code.clone())
     };
+    let name_for_link = name.clone();
     let town = {
         let code = code.clone();
         move || state.area(&code).and_then(|a| state.area(&a.parent))
     };
+    // The forms this account fills in: village forms for a village, town forms for a town.
+    let level = {
+        let code = code.clone();
+        move || state.area(&code).map(|a| a.level)
+    };
     let forms = move || {
-        state.plan.with(|p| p.as_ref().map(|p| p.forms.iter().filter(|f| f.level == Level::Village).cloned().collect::<Vec<_>>()).unwrap_or_default())
+        let level = level();
+        state.plan.with(|p| p.as_ref().map(|p| p.forms.iter().filter(|f| Some(f.level) == level).cloned().collect::<Vec<_>>()).unwrap_or_default())
     };
     let list = move || {
         let plan = state.plan.get();
@@ -85,11 +130,9 @@ fn Village(code: String) -> impl IntoView {
         <header class="bar">
             <h1>{name}</h1>
             <span class="muted">{let town = town.clone(); move || town().map(|t| t.name)}</span>
-            <button class="btn small" on:click=move |_| set_changing.set(true)>"更换"</button>
+            <button class="btn small" on:click=move |_| state.log_out()>"退出"</button>
         </header>
-        <Show when=move || changing.get()>
-            <VillagePicker/>
-        </Show>
+        <Blocked/>
         <SyncBar/>
         <section class="card">
             <h2>"填报"</h2>
@@ -100,15 +143,14 @@ fn Village(code: String) -> impl IntoView {
             </div>
         </section>
         <section class="card">
-            <h2>"本村记录"</h2>
+            <h2>"本单位记录"</h2>
             <ul class="records">{list}</ul>
             <Show when=move || records.with(|r| r.is_empty())>
                 <p class="muted">"还没有记录。"</p>
             </Show>
         </section>
         <nav class="links">
-            {move || town().map(|t| view! { <a href=format!("/town/{}", t.code)>{format!("{}看板", t.name)}</a> })}
-            <a href="/county">"县级看板"</a>
+            <a href=format!("/unit/{code}")>{move || format!("{}进度", name_for_link())}</a>
         </nav>
     }
 }

@@ -41,7 +41,7 @@ pub struct FaultyHttp {
 }
 
 fn lost(what: &str) -> TransportError {
-    TransportError { message: format!("连接中断({what})"), retry: true }
+    TransportError { message: format!("连接中断({what})"), retry: true, auth: None }
 }
 
 impl FaultyHttp {
@@ -106,7 +106,7 @@ impl FaultyHttp {
         let status = resp.status();
         if !status.is_success() {
             self.count(|c| c.failed += 1);
-            return Err(TransportError { message: format!("服务器返回 {status}"), retry: status.is_server_error() });
+            return Err(TransportError { message: format!("服务器返回 {status}"), retry: status.is_server_error(), auth: None });
         }
         resp.json().await.map_err(|_| {
             self.count(|c| c.failed += 1);
@@ -127,7 +127,7 @@ impl FaultyHttp {
         })?;
         if !resp.status().is_success() {
             self.count(|c| c.failed += 1);
-            return Err(TransportError { message: format!("服务器返回 {}", resp.status()), retry: true });
+            return Err(TransportError { message: format!("服务器返回 {}", resp.status()), retry: true, auth: None });
         }
         let body = resp.json().await.map_err(|_| lost("回答不完整"))?;
         if self.roll(f.drop_response) {

@@ -1,0 +1,151 @@
+//! The county administrator's page: accounts, the devices logged in (and revoking a lost one),
+//! and the audit trail.
+
+use crate::api;
+use crate::components::format;
+use crate::state::use_state;
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use shequ_model::auth::{Account, AuditEntry, NewAccount, Role, SessionInfo};
+
+#[component]
+pub fn AdminPage() -> impl IntoView {
+    let state = use_state();
+    let (accounts, set_accounts) = signal(Vec::<Account>::new());
+    let (sessions, set_sessions) = signal(Vec::<SessionInfo>::new());
+    let (trail, set_trail) = signal(Vec::<AuditEntry>::new());
+    let (error, set_error) = signal(None::<String>);
+    let reload = move || {
+        spawn_local(async move {
+            match (api::accounts().await, api::sessions().await, api::audit().await) {
+                (Ok(a), Ok(s), Ok(t)) => {
+                    set_accounts.set(a);
+                    set_sessions.set(s);
+                    set_trail.set(t);
+                }
+                (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => set_error.set(Some(e.message)),
+            }
+        });
+    };
+    reload();
+    let revoke = move |id: String| {
+        spawn_local(async move {
+            match api::revoke(&id).await {
+                Ok(_) => reload(),
+                Err(e) => set_error.set(Some(e.message)),
+            }
+        });
+    };
+    let area_name = move |code: &str| state.area(code).map(|a| a.name).unwrap_or_else(|| code.to_string());
+    view! {
+        <header class="bar">
+            <a href="/" class="back">"‹ 返回"</a>
+            <h1>"账号与设备"</h1>
+        </header>
+        {move || error.get().map(|e| view! { <p class="error card" role="alert">{e}</p> })}
+        <NewAccountForm on_done=reload />
+        <section class="card wide">
+            <h2>"账号"</h2>
+            <div class="scroll"><table class="figures" data-testid="accounts">
+                <thead><tr><th>"用户名"</th><th>"姓名"</th><th>"角色"</th><th>"单位"</th></tr></thead>
+                <tbody>{move || accounts.get().into_iter().map(|a| view! {
+                    <tr><td>{a.username.clone()}</td><td>{a.name.clone()}</td><td>{a.role.label()}</td><td>{area_name(&a.unit)}</td></tr>
+                }).collect_view()}</tbody>
+            </table></div>
+        </section>
+        <section class="card wide">
+            <h2>"登录设备"</h2>
+            <p class="muted">"手机丢失时停用它:它不能再同步,已同步的记录不受影响。"</p>
+            <div class="scroll"><table class="figures" data-testid="sessions">
+                <thead><tr><th>"用户名"</th><th>"设备"</th><th>"登录时间"</th><th>"状态"</th><th></th></tr></thead>
+                <tbody>{move || sessions.get().into_iter().map(|s| {
+                    let id = s.id.clone();
+                    let active = s.revoked_at.is_none();
+                    view! {
+                        <tr data-session=s.id.clone() data-username=s.username.clone()>
+                            <td>{s.username.clone()}</td>
+                            <td>{s.device.chars().take(8).collect::<String>()}</td>
+                            <td>{format::time(s.created_at as u64)}</td>
+                            <td>{if active { "使用中" } else { "已停用" }}</td>
+                            <td>{active.then(|| view! { <button class="btn small danger" on:click=move |_| revoke(id.clone())>"停用"</button> })}</td>
+                        </tr>
+                    }
+                }).collect_view()}</tbody>
+            </table></div>
+        </section>
+        <section class="card wide">
+            <h2>"修改记录(审计)"</h2>
+            <div class="scroll"><table class="figures" data-testid="audit">
+                <thead><tr><th>"时间"</th><th>"账号"</th><th>"设备"</th><th>"单位"</th><th>"表单"</th><th>"操作"</th></tr></thead>
+                <tbody>{move || {
+                    let plan = state.plan.get();
+                    trail.get().into_iter().map(|e| {
+                        let form = plan.as_ref().and_then(|p| p.form(&e.form).map(|f| f.name.clone())).unwrap_or(e.form.clone());
+                        view! {
+                            <tr>
+                                <td>{format::time(e.received_at as u64)}</td>
+                                <td>{e.account.clone()}</td>
+                                <td>{e.device.chars().take(8).collect::<String>()}</td>
+                                <td>{area_name(&e.unit)}</td>
+                                <td>{form}</td>
+                                <td>{if e.deleted { "删除" } else { "保存" }}</td>
+                            </tr>
+                        }
+                    }).collect_view()
+                }}</tbody>
+            </table></div>
+        </section>
+    }
+}
+
+#[component]
+fn NewAccountForm(on_done: impl Fn() + Copy + 'static) -> impl IntoView {
+    let state = use_state();
+    let (username, set_username) = signal(String::new());
+    let (name, set_name) = signal(String::new());
+    let (role, set_role) = signal("village_worker".to_string());
+    let (unit, set_unit) = signal(String::new());
+    let (password, set_password) = signal(String::new());
+    let (message, set_message) = signal(None::<String>);
+    let units = move || {
+        let level = Role::parse(&role.get()).map(|r| r.level());
+        state.areas.with(|a| a.iter().filter(|x| Some(x.level) == level).cloned().collect::<Vec<_>>())
+    };
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let Some(r) = Role::parse(&role.get_untracked()) else { return };
+        let new = NewAccount { username: username.get_untracked(), name: name.get_untracked(), role: r, unit: unit.get_untracked(), password: password.get_untracked() };
+        spawn_local(async move {
+            match api::create_account(&new).await {
+                Ok(a) => {
+                    set_message.set(Some(format!("已创建 {}(首次登录需改密码)", a.username)));
+                    on_done();
+                }
+                Err(e) => set_message.set(Some(e.message)),
+            }
+        });
+    };
+    view! {
+        <form class="card" on:submit=submit data-testid="new-account">
+            <h2>"新建账号"</h2>
+            <label>"用户名"<input name="new-username" on:input=move |ev| set_username.set(event_target_value(&ev))/></label>
+            <label>"姓名"<input name="new-name" on:input=move |ev| set_name.set(event_target_value(&ev))/></label>
+            <label>"角色"
+                <select name="new-role" on:change=move |ev| { set_role.set(event_target_value(&ev)); set_unit.set(String::new()); }>
+                    <option value="village_worker">"村(社区)工作人员"</option>
+                    <option value="town_supervisor">"镇(街)督导"</option>
+                    <option value="county_admin">"县级管理员"</option>
+                </select>
+            </label>
+            <label>"单位"
+                <select name="new-unit" prop:value=unit on:change=move |ev| set_unit.set(event_target_value(&ev))>
+                    <option value="">"请选择"</option>
+                    {move || units().into_iter().map(|a| view! { <option value=a.code.clone()>{a.name.clone()}</option> }).collect_view()}
+                </select>
+            </label>
+            <label>"一次性密码"<input name="new-password" on:input=move |ev| set_password.set(event_target_value(&ev))/></label>
+            {move || message.get().map(|m| view! { <p class="muted" role="status">{m}</p> })}
+            <button type="submit" class="btn primary">"创建"</button>
+        </form>
+    }
+}
