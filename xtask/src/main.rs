@@ -28,8 +28,9 @@ fn main() -> ExitCode {
         "run" => run(&args[1..]),
         "test" => test(),
         "size" => build().and_then(|_| dist::print_size(&root().join("dist"))),
+        "fuzz" => fuzz(args.get(1).and_then(|s| s.parse().ok()).unwrap_or(60)),
         _ => {
-            eprintln!("usage: cargo xtask <run|test|build|size>");
+            eprintln!("usage: cargo xtask <run|test|build|size|fuzz [seconds per target]>");
             return ExitCode::from(2);
         }
     };
@@ -78,6 +79,7 @@ fn run(extra: &[String]) -> Result {
         ("SHEQU_SEED_AREAS", "seeds/fufeng-areas.csv"),
         ("SHEQU_PLAN", "seeds/plan-2018.toml"),
         ("SHEQU_DIST", "dist"),
+        ("SHEQU_DEMO", "1"),
     ] {
         if std::env::var_os(k).is_none() {
             cmd.env(k, v);
@@ -129,4 +131,34 @@ fn test() -> Result {
     } else {
         Err(format!("failed: {}", failed.join(", ")))
     }
+}
+
+/// Runs each fuzz target for `secs` seconds and prints what libFuzzer reports. cargo-fuzz wants a
+/// nightly compiler for its flags; RUSTC_BOOTSTRAP lets this machine's stable one take them.
+fn fuzz(secs: u64) -> Result {
+    if Command::new("cargo").args(["fuzz", "--version"]).output().map(|o| !o.status.success()).unwrap_or(true) {
+        sh(Command::new("cargo").args(["install", "cargo-fuzz"]))?;
+    }
+    let mut summary = Vec::new();
+    for target in ["sync_payload", "plan_parser"] {
+        let out = Command::new("cargo")
+            .args(["fuzz", "run", "--sanitizer", "none", target, "--", &format!("-max_total_time={secs}"), "-print_final_stats=1"])
+            .env("RUSTC_BOOTSTRAP", "1")
+            .current_dir(root())
+            .output()
+            .map_err(|e| format!("cargo fuzz: {e}"))?;
+        let log = String::from_utf8_lossy(&out.stderr).into_owned();
+        let last = log.lines().filter(|l| l.contains("cov:") && l.starts_with('#')).last().unwrap_or("").to_string();
+        let runs = log.lines().find(|l| l.starts_with("Done ")).unwrap_or("").to_string();
+        let execs = log.lines().find(|l| l.starts_with("stat::number_of_executed_units")).unwrap_or("").to_string();
+        if !out.status.success() {
+            eprintln!("{log}");
+            return Err(format!("fuzz target {target} found a failure (see fuzz/artifacts/{target})"));
+        }
+        summary.push(format!("{target}: {runs} | {last} | {execs}"));
+    }
+    for line in summary {
+        println!("{line}");
+    }
+    Ok(())
 }

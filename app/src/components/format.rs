@@ -11,11 +11,20 @@ pub fn number(v: f64) -> String {
     }
 }
 
+/// A yes/no rolled up to a town or the county is the share of units with yes: a percentage.
+fn unit_of(kind: CellKind, unit: &str) -> &str {
+    if kind == CellKind::Ratio && unit.is_empty() {
+        "%"
+    } else {
+        unit
+    }
+}
+
 pub fn value(cell: &Cell, unit: &str) -> String {
     match (cell.kind, cell.value) {
         (_, None) => "—".into(),
         (CellKind::Flag, Some(v)) => if v >= 1.0 { "是" } else { "否" }.into(),
-        (_, Some(v)) => format!("{}{}", number(v), unit),
+        (kind, Some(v)) => format!("{}{}", number(v), unit_of(kind, unit)),
     }
 }
 
@@ -24,6 +33,7 @@ pub fn target(t: Option<&Target>, kind: CellKind, unit: &str) -> String {
     if kind == CellKind::Flag {
         return "是".into();
     }
+    let unit = unit_of(kind, unit);
     match (t.min, t.goal, t.max) {
         (Some(lo), Some(g), _) => format!("{}–{}{unit}", number(lo), number(g)),
         (Some(lo), None, Some(hi)) => format!("{}–{}{unit}", number(lo), number(hi)),

@@ -11,6 +11,16 @@ use shequ_model::auth::{Account, AuditEntry, NewAccount, Role, SessionInfo};
 #[component]
 pub fn AdminPage() -> impl IntoView {
     let state = use_state();
+    move || match state.session.get() {
+        Some(s) if s.account.is_admin() => view! { <AdminTables/> }.into_any(),
+        Some(_) => view! { <p class="empty">"只有县级管理员可以打开此页"</p> }.into_any(),
+        None => view! { <crate::routes::login::Login/> }.into_any(),
+    }
+}
+
+#[component]
+fn AdminTables() -> impl IntoView {
+    let state = use_state();
     let (accounts, set_accounts) = signal(Vec::<Account>::new());
     let (sessions, set_sessions) = signal(Vec::<SessionInfo>::new());
     let (trail, set_trail) = signal(Vec::<AuditEntry>::new());

@@ -4,6 +4,7 @@
 use crate::api;
 use crate::components::chart::{Bar, BarChart};
 use crate::components::format;
+use crate::routes::login::Login;
 use crate::state::use_state;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -15,18 +16,24 @@ use shequ_model::Level;
 pub fn CountyPage() -> impl IntoView {
     let state = use_state();
     view! {
-        {move || match state.plan.with(|p| p.as_ref().map(|p| p.county.clone())) {
-            Some(code) => view! { <ReportView code=code/> }.into_any(),
-            None => view! { <p class="muted">"正在读取工作计划……"</p> }.into_any(),
+        {move || match (state.session.with(|s| s.is_some()), state.plan.with(|p| p.as_ref().map(|p| p.county.clone()))) {
+            (false, _) => view! { <Login/> }.into_any(),
+            (true, Some(code)) => view! { <ReportView code=code/> }.into_any(),
+            (true, None) => view! { <p class="muted">"正在读取工作计划……"</p> }.into_any(),
         }}
     }
 }
 
 #[component]
 pub fn TownPage() -> impl IntoView {
+    let state = use_state();
     let params = use_params_map();
     view! {
-        {move || params.read().get("code").map(|code| view! { <ReportView code=code/> })}
+        {move || match (state.session.with(|s| s.is_some()), params.read().get("code")) {
+            (false, _) => view! { <Login/> }.into_any(),
+            (true, Some(code)) => view! { <ReportView code=code/> }.into_any(),
+            (true, None) => view! { <p class="empty">"页面不存在"</p> }.into_any(),
+        }}
     }
 }
 
