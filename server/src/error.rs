@@ -66,3 +66,28 @@ impl IntoResponse for ApiError {
         }
     }
 }
+
+/// A JSON body whose rejections are answered like every other error: 413 for a body too large,
+/// 422 with a Chinese message for anything that is not the expected JSON.
+pub struct AppJson<T>(pub T);
+
+impl<S, T> axum::extract::FromRequest<S> for AppJson<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, Self::Rejection> {
+        match Json::<T>::from_request(req, state).await {
+            Ok(Json(v)) => Ok(AppJson(v)),
+            Err(rejection) => {
+                if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    Err(ApiError::TooLarge("提交的内容太大".into()))
+                } else {
+                    Err(ApiError::Unprocessable(format!("提交的内容格式不对:{}", rejection.body_text())))
+                }
+            }
+        }
+    }
+}

@@ -75,6 +75,19 @@ async fn an_oversized_batch_gets_413(app: TestApp) {
     assert!(body["error"].as_str().unwrap().contains("500"));
 }
 
+async fn malformed_or_oversized_bodies_get_clear_errors(app: TestApp) {
+    let who = format!("village-{VILLAGE}");
+    let r = app.post_as(&who, "/api/sync/push").await.header("content-type", "application/json").body("{not json").send().await.unwrap();
+    assert_eq!(r.status(), 422);
+    let body: Value = r.json().await.unwrap();
+    assert!(body["error"].as_str().unwrap().starts_with("提交的内容格式不对"), "{body}");
+    let r = app.post_as(&who, "/api/sync/push").await.json(&json!({"device": "d", "changes": [{"record": "not-a-uuid"}]})).send().await.unwrap();
+    assert_eq!(r.status(), 422);
+    let huge = "议".repeat(3_000_000);
+    let r = app.post_as(&who, "/api/sync/push").await.header("content-type", "application/json").body(format!("{{\"device\":\"{huge}\",\"changes\":[]}}")).send().await.unwrap();
+    assert_eq!(r.status(), 413);
+}
+
 async fn pull_pages_by_cursor_within_the_scope(app: TestApp) {
     let mine: Vec<_> = (0..5).map(|i| case(VILLAGE, &format!("本村{i}"), false)).collect();
     let theirs: Vec<_> = (0..3).map(|i| case(VILLAGE2, &format!("他村{i}"), false)).collect();
@@ -230,6 +243,7 @@ impl TestApp {
 }
 
 common::conformance!(
+    malformed_or_oversized_bodies_get_clear_errors,
     health_plan_and_areas,
     a_resent_push_is_stored_once_and_other_content_under_the_same_id_is_refused,
     bad_items_are_refused_in_chinese_and_nothing_of_them_is_stored,

@@ -2,7 +2,7 @@
 //! audit trail of who changed what from which device.
 
 use crate::auth::{self, Caller};
-use crate::error::ApiError;
+use crate::error::{ApiError, AppJson};
 use crate::AppState;
 use axum::extract::{Path, Query, State};
 use axum::routing::{get, post};
@@ -23,7 +23,7 @@ async fn accounts(State(state): State<AppState>, caller: Caller) -> Result<Json<
     Ok(Json(state.store.accounts(&caller.account.unit).await?.into_iter().map(|r| r.account).collect()))
 }
 
-async fn create_account(State(state): State<AppState>, caller: Caller, Json(new): Json<NewAccount>) -> Result<Json<Account>, ApiError> {
+async fn create_account(State(state): State<AppState>, caller: Caller, AppJson(new): AppJson<NewAccount>) -> Result<Json<Account>, ApiError> {
     caller.require_admin()?;
     check_username(&new.username).map_err(ApiError::Unprocessable)?;
     check_password(&new.password).map_err(ApiError::Unprocessable)?;

@@ -1,7 +1,7 @@
 //! Logging in and out, renewing a session, changing a password.
 
 use crate::auth::{self, Caller, RENEW_WITHIN_MS};
-use crate::error::ApiError;
+use crate::error::{ApiError, AppJson};
 use crate::AppState;
 use axum::extract::{ConnectInfo, State};
 use axum::routing::{get, post};
@@ -25,7 +25,7 @@ const PER_ADDRESS: usize = 30;
 async fn login(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    Json(req): Json<LoginRequest>,
+    AppJson(req): AppJson<LoginRequest>,
 ) -> Result<Json<Session>, ApiError> {
     let by_account = format!("account:{}", req.username);
     let by_address = format!("address:{}", peer.ip());
@@ -69,7 +69,7 @@ async fn logout(State(state): State<AppState>, caller: Caller) -> Result<Json<se
     Ok(Json(serde_json::json!({ "ok": true })))
 }
 
-async fn change_password(State(state): State<AppState>, caller: Caller, Json(req): Json<PasswordChange>) -> Result<Json<serde_json::Value>, ApiError> {
+async fn change_password(State(state): State<AppState>, caller: Caller, AppJson(req): AppJson<PasswordChange>) -> Result<Json<serde_json::Value>, ApiError> {
     check_password(&req.new).map_err(ApiError::Unprocessable)?;
     let row = state.store.account(&caller.account.username).await?.ok_or(ApiError::NotFound("账号不存在".into()))?;
     let old = req.old;

@@ -2,7 +2,7 @@
 //! See `docs/sync.md`.
 
 use crate::auth::Caller;
-use crate::error::ApiError;
+use crate::error::{ApiError, AppJson};
 use crate::store::{Author, PushAnswer};
 use crate::AppState;
 use axum::extract::{Query, State};
@@ -29,7 +29,7 @@ fn scope_ok(scope: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
-async fn push(State(state): State<AppState>, caller: Caller, headers: HeaderMap, Json(req): Json<PushRequest>) -> Result<Json<PushResponse>, ApiError> {
+async fn push(State(state): State<AppState>, caller: Caller, headers: HeaderMap, AppJson(req): AppJson<PushRequest>) -> Result<Json<PushResponse>, ApiError> {
     if req.changes.len() > MAX_PUSH_BATCH {
         return Err(ApiError::TooLarge(format!("一次最多同步{MAX_PUSH_BATCH}条修改")));
     }
