@@ -88,8 +88,16 @@ impl AppState {
         });
     }
 
-    /// Logs out. The phone's records stay; unsynced ones go out at the next login.
+    /// Logs out. The phone's records stay; unsynced ones go out at the account's next login.
     pub fn log_out(self) {
+        let pending = self.pending.get_untracked();
+        if pending > 0 && self.blocked.get_untracked() != Some(AuthFailure::Revoked) {
+            let ask = format!("本机还有{pending}条未同步的记录。退出后它们仍保存在本机,同一账号再次登录后会同步。确定退出吗?");
+            let ok = web_sys::window().and_then(|w| w.confirm_with_message(&ask).ok()).unwrap_or(false);
+            if !ok {
+                return;
+            }
+        }
         spawn_local(async move {
             let _ = api::logout().await;
             if let Ok(db) = Db::get().await {

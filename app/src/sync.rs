@@ -11,11 +11,12 @@ impl Replica for Db {
     async fn device_id(&self) -> Result<String, String> {
         Db::device_id(self).await.map_err(|e| e.0)
     }
-    async fn outbox(&self, limit: u32) -> Result<Vec<Revision>, String> {
-        Db::outbox(self, limit).await.map_err(|e| e.0)
+    async fn outbox(&self, scope: &str, limit: u32) -> Result<Vec<Revision>, String> {
+        let all = Db::outbox(self, u32::MAX).await.map_err(|e| e.0)?;
+        Ok(all.into_iter().filter(|r| r.unit.starts_with(scope)).take(limit as usize).collect())
     }
-    async fn pending_count(&self) -> Result<u32, String> {
-        Db::pending_count(self).await.map_err(|e| e.0)
+    async fn pending_count(&self, scope: &str) -> Result<u32, String> {
+        Ok(Replica::outbox(self, scope, u32::MAX).await?.len() as u32)
     }
     async fn take_results(&self, results: &[PushResult]) -> Result<(), String> {
         Db::take_results(self, results).await.map_err(|e| e.0)

@@ -34,8 +34,10 @@ impl fmt::Display for TransportError {
 /// Where the device keeps its records, outbox and cursors. Each method is one atomic step.
 pub trait Replica {
     async fn device_id(&self) -> Result<String, String>;
-    async fn outbox(&self, limit: u32) -> Result<Vec<Revision>, String>;
-    async fn pending_count(&self) -> Result<u32, String>;
+    /// Up to `limit` unsynced changes of records under `scope`, oldest first. (A shared phone may
+    /// hold another account's unsynced work; it waits for that account.)
+    async fn outbox(&self, scope: &str, limit: u32) -> Result<Vec<Revision>, String>;
+    async fn pending_count(&self, scope: &str) -> Result<u32, String>;
     /// Takes the answers to a push: acknowledged changes leave the outbox, atomically with
     /// marking their records synced.
     async fn take_results(&self, results: &[PushResult]) -> Result<(), String>;
@@ -113,17 +115,18 @@ fn local<T>(r: Result<T, String>) -> Result<T, SyncError> {
 pub async fn push_all<R: Replica, T: Transport>(
     replica: &R,
     transport: &T,
+    scope: &str,
     limits: &Limits,
     report: &mut SyncReport,
     progress: &dyn Fn(Progress),
 ) -> Result<(), SyncError> {
     let device = local(replica.device_id().await)?;
-    let total = local(replica.pending_count().await)? as usize;
+    let total = local(replica.pending_count(scope).await)? as usize;
     let mut answered: HashSet<uuid::Uuid> = HashSet::new();
     let mut refused = 0u32;
     loop {
         // Acknowledged changes have left the outbox; refused ones stay there and are skipped.
-        let batch: Vec<Revision> = local(replica.outbox(limits.push_batch + refused).await)?
+        let batch: Vec<Revision> = local(replica.outbox(scope, limits.push_batch + refused).await)?
             .into_iter()
             .filter(|r| !answered.contains(&r.rev))
             .take(limits.push_batch as usize)
@@ -178,9 +181,9 @@ pub async fn sync_once<R: Replica, T: Transport>(
     progress: &dyn Fn(Progress),
 ) -> Result<SyncReport, SyncError> {
     let mut report = SyncReport::default();
-    push_all(replica, transport, limits, &mut report, progress).await?;
+    push_all(replica, transport, scope, limits, &mut report, progress).await?;
     pull_all(replica, transport, scope, limits, &mut report, progress).await?;
-    if local(replica.pending_count().await)? > 0 {
+    if local(replica.pending_count(scope).await)? > 0 {
         return Ok(report);
     }
     let mut agree = local(replica.checksum(scope).await)? == transport.checksum(scope).await?;

@@ -79,11 +79,11 @@ impl Replica for MemReplica {
     async fn device_id(&self) -> Result<String, String> {
         Ok(self.device.clone())
     }
-    async fn outbox(&self, limit: u32) -> Result<Vec<Revision>, String> {
-        Ok(self.inner.borrow().outbox.values().take(limit as usize).cloned().collect())
+    async fn outbox(&self, scope: &str, limit: u32) -> Result<Vec<Revision>, String> {
+        Ok(self.inner.borrow().outbox.values().filter(|r| r.unit.starts_with(scope)).take(limit as usize).cloned().collect())
     }
-    async fn pending_count(&self) -> Result<u32, String> {
-        Ok(self.inner.borrow().outbox.len() as u32)
+    async fn pending_count(&self, scope: &str) -> Result<u32, String> {
+        Ok(self.inner.borrow().outbox.values().filter(|r| r.unit.starts_with(scope)).count() as u32)
     }
     async fn take_results(&self, results: &[PushResult]) -> Result<(), String> {
         let mut i = self.inner.borrow_mut();

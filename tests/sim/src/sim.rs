@@ -247,7 +247,7 @@ pub async fn run(cfg: Config) -> Result<Figures, String> {
                 return Err(format!("revision {rev} made on {} never reached the server", d.0.device));
             }
         }
-        if d.0.pending_count().await? > 0 {
+        if d.0.pending_count(&d.0.unit).await? > 0 {
             return Err(format!("{} still has unsynced changes", d.0.device));
         }
     }

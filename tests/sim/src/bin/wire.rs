@@ -153,7 +153,7 @@ fn main() {
         let limits = Limits { push_batch: MAX_PUSH_BATCH as u32, pull_page: 500 };
         let mut report = SyncReport::default();
         let start = Instant::now();
-        push_all(&dev, &http, &limits, &mut report, &|_| {}).await.expect("the push succeeds");
+        push_all(&dev, &http, "610324001001", &limits, &mut report, &|_| {}).await.expect("the push succeeds");
         (report, start.elapsed(), n.div_ceil(MAX_PUSH_BATCH))
     });
     let (up, down) = (up.load(Ordering::Relaxed), down.load(Ordering::Relaxed));
