@@ -56,9 +56,16 @@ impl ServerProcess {
                 .stderr(Stdio::null())
                 .spawn()
                 .expect("the server starts");
-            let mut line = String::new();
             let mut out = BufReader::new(child.stdout.take().expect("stdout"));
-            let _ = out.read_line(&mut line);
+            // The first start on an empty database prints the administrator's one-time password
+            // before the address.
+            let mut line = String::new();
+            for _ in 0..3 {
+                line.clear();
+                if out.read_line(&mut line).unwrap_or(0) == 0 || line.contains("running at") {
+                    break;
+                }
+            }
             if line.contains("running at") {
                 // Keep reading its stdout so it never blocks on a full pipe.
                 std::thread::spawn(move || for _ in out.lines() {});
