@@ -93,8 +93,10 @@ fn test() -> Result {
     setup::chromium()?;
     build()?;
     let mut failed = Vec::new();
-    let mut step = |name: &str, r: Result| {
-        if let Err(e) = r {
+    let mut passed = 0;
+    let mut step = |name: &str, r: Result| match r {
+        Ok(()) => passed += 1,
+        Err(e) => {
             eprintln!("✗ {name}: {e}");
             failed.push(name.to_string());
         }
@@ -125,6 +127,7 @@ fn test() -> Result {
             .args(["--test", "--test-concurrency=1", "tests/e2e/"])
             .env("SHEQU_SERVER_BIN", root().join("target/debug/shequ-server"))),
     );
+    println!("suites: {passed} passed, {} failed", failed.len());
     if failed.is_empty() {
         eprintln!("xtask test: every suite passed");
         Ok(())
