@@ -66,3 +66,37 @@ test('log in, work offline, and a revoked phone keeps its work', async () => {
   assert.equal(exported.changes.length, 1);
   assert.equal(exported.changes[0].content.topic, '丢失手机上的议事');
 });
+
+test('the administrator creates an account on the web page; its one-time password is changed at first login', async () => {
+  const admin = await launchBrowser();
+  try {
+    const page = await admin.newPage();
+    await page.goto(server.url + '/');
+    await login(page, 'county');
+    await page.click('a:has-text("账号与设备")');
+    await page.waitForSelector('form[data-testid="new-account"]');
+    await page.fill('input[name="new-username"]', 'xiguan-li');
+    await page.fill('input[name="new-name"]', '李四');
+    await page.selectOption('select[name="new-role"]', 'village_worker');
+    await page.selectOption('select[name="new-unit"]', '610324001201');
+    await page.fill('input[name="new-password"]', 'once-2018');
+    await page.click('form[data-testid="new-account"] button[type="submit"]');
+    await page.waitForSelector('table[data-testid="accounts"] td:has-text("xiguan-li")');
+
+    const phone = await launchBrowser();
+    const p2 = await phone.newPage();
+    await p2.goto(server.url + '/');
+    await login(p2, 'xiguan-li', 'once-2018');
+    await p2.waitForSelector('input[name="new"]');
+    await p2.fill('input[name="old"]', 'once-2018');
+    await p2.fill('input[name="new"]', 'short');
+    await p2.click('button:has-text("保存新密码")');
+    await p2.waitForSelector('[role="alert"]:has-text("密码至少8位")');
+    await p2.fill('input[name="new"]', 'xiguan-2018!');
+    await p2.click('button:has-text("保存新密码")');
+    await p2.waitForSelector('h1:has-text("西官村委会")');
+    await phone.close();
+  } finally {
+    await admin.close();
+  }
+});
