@@ -12,6 +12,12 @@ impl Replica for Db {
         Db::device_id(self).await.map_err(|e| e.0)
     }
     async fn outbox(&self, scope: &str, limit: u32) -> Result<Vec<Revision>, String> {
+        // Almost always everything waiting is this account's: read only a batch then. Only a
+        // shared phone holding another account's work needs the whole outbox read and filtered.
+        let first = Db::outbox(self, limit).await.map_err(|e| e.0)?;
+        if first.len() < limit as usize || first.iter().all(|r| r.unit.starts_with(scope)) {
+            return Ok(first.into_iter().filter(|r| r.unit.starts_with(scope)).collect());
+        }
         let all = Db::outbox(self, u32::MAX).await.map_err(|e| e.0)?;
         Ok(all.into_iter().filter(|r| r.unit.starts_with(scope)).take(limit as usize).collect())
     }

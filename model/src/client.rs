@@ -146,7 +146,8 @@ pub async fn push_all<R: Replica, T: Transport>(
                 refused += 1;
             }
         }
-        progress(Progress::Pushing { done: answered.len().min(total.max(answered.len())), of: total.max(answered.len()) });
+        // Changes saved during the push make the total grow.
+        progress(Progress::Pushing { done: answered.len(), of: total.max(answered.len()) });
     }
 }
 

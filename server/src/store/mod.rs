@@ -3,6 +3,7 @@
 //! fills the same trait for deployments that outgrow one machine.
 
 mod judge;
+mod rows;
 mod postgres;
 mod sqlite;
 
@@ -11,7 +12,7 @@ pub use sqlite::SqliteStore;
 
 use async_trait::async_trait;
 use shequ_model::area::Area;
-use shequ_model::auth::{Account, AuditEntry, Role, SessionInfo};
+use shequ_model::auth::{Account, AuditEntry, SessionInfo};
 use shequ_model::plan::Plan;
 use shequ_model::sync::{Checksum, PullPage, PushResult};
 use shequ_model::Revision;
@@ -134,8 +135,4 @@ pub enum OpenError {
 /// The exclusive upper bound of the codes under `prefix`: digits sort below ':'.
 pub(crate) fn prefix_end(prefix: &str) -> String {
     format!("{prefix}:")
-}
-
-pub(crate) fn role(s: &str) -> Result<Role, StoreError> {
-    Role::parse(s).ok_or_else(|| StoreError::Corrupt(format!("unknown role {s}")))
 }

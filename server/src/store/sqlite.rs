@@ -2,8 +2,9 @@
 //! server acknowledged survives a crash of the process or of the machine.
 
 use super::judge::{finish_batch, plan_batch, Facts};
-use super::{prefix_end, role, AccountRow, Author, ImportReport, PushAnswer, SessionRow, Store, StoreError};
-use shequ_model::auth::{Account, AuditEntry, SessionInfo};
+use super::rows::{self, now_ms, revision};
+use super::{prefix_end, AccountRow, Author, ImportReport, PushAnswer, SessionRow, Store, StoreError};
+use shequ_model::auth::{AuditEntry, SessionInfo};
 use shequ_model::sync::{batch_hash, Checksum};
 use async_trait::async_trait;
 use shequ_model::area::{Area, Level};
@@ -83,17 +84,8 @@ impl SqliteStore {
     }
 }
 
-fn level(s: &str) -> Result<Level, StoreError> {
-    Level::parse(s).ok_or_else(|| StoreError::Corrupt(format!("unknown level {s}")))
-}
 
-fn revision(body: &str) -> Result<Revision, StoreError> {
-    serde_json::from_str(body).map_err(|e| StoreError::Corrupt(format!("revision body: {e}")))
-}
 
-fn now_ms() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
-}
 
 #[async_trait]
 impl Store for SqliteStore {
@@ -104,10 +96,7 @@ impl Store for SqliteStore {
 
     async fn area(&self, code: &str) -> Result<Option<Area>, StoreError> {
         let row = sqlx::query("SELECT code, name, level, parent FROM areas WHERE code = ?").bind(code).fetch_optional(&self.pool).await?;
-        row.map(|r| {
-            Ok(Area { code: r.get("code"), name: r.get("name"), level: level(r.get::<&str, _>("level"))?, parent: r.get("parent") })
-        })
-        .transpose()
+        row.map(|r| rows::area(&r)).transpose()
     }
 
     async fn areas(&self, under: &str) -> Result<Vec<Area>, StoreError> {
@@ -116,16 +105,7 @@ impl Store for SqliteStore {
             .bind(prefix_end(under))
             .fetch_all(&self.pool)
             .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(Area {
-                    code: r.get("code"),
-                    name: r.get("name"),
-                    level: level(r.get::<&str, _>("level"))?,
-                    parent: r.get("parent"),
-                })
-            })
-            .collect()
+        rows.iter().map(rows::area).collect()
     }
 
     async fn import_areas(&self, areas: &[Area]) -> Result<ImportReport, StoreError> {
@@ -275,7 +255,7 @@ impl Store for SqliteStore {
             .bind(username)
             .fetch_optional(&self.pool)
             .await?;
-        row.map(|r| account_row(&r)).transpose()
+        row.map(|r| rows::account(&r)).transpose()
     }
 
     async fn account_count(&self) -> Result<u64, StoreError> {
@@ -320,7 +300,7 @@ impl Store for SqliteStore {
         .bind(prefix_end(under))
         .fetch_all(&self.pool)
         .await?;
-        rows.iter().map(account_row).collect()
+        rows.iter().map(rows::account).collect()
     }
 
     async fn create_session(&self, s: &SessionRow) -> Result<(), StoreError> {
@@ -347,15 +327,7 @@ impl Store for SqliteStore {
         .bind(token_hash)
         .fetch_optional(&self.pool)
         .await?;
-        Ok(row.map(|r| SessionRow {
-            id: r.get("id"),
-            token_hash: r.get("token_hash"),
-            username: r.get("username"),
-            device: r.get("device"),
-            created_at: r.get("created_at"),
-            expires_at: r.get("expires_at"),
-            revoked_at: r.get("revoked_at"),
-        }))
+        Ok(row.map(|r| rows::session(&r)))
     }
 
     async fn revoke_session(&self, id: &str, at: i64) -> Result<bool, StoreError> {
@@ -377,17 +349,7 @@ impl Store for SqliteStore {
         .bind(prefix_end(under))
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows
-            .iter()
-            .map(|r| SessionInfo {
-                id: r.get("id"),
-                username: r.get("username"),
-                device: r.get("device"),
-                created_at: r.get("created_at"),
-                expires_at: r.get("expires_at"),
-                revoked_at: r.get("revoked_at"),
-            })
-            .collect())
+        Ok(rows.iter().map(rows::session_info).collect())
     }
 
     async fn audit(&self, under: &str, limit: u32) -> Result<Vec<AuditEntry>, StoreError> {
@@ -417,16 +379,3 @@ impl Store for SqliteStore {
     }
 }
 
-fn account_row(r: &sqlx::sqlite::SqliteRow) -> Result<AccountRow, StoreError> {
-    Ok(AccountRow {
-        account: Account {
-            username: r.get("username"),
-            name: r.get("name"),
-            role: role(r.get::<&str, _>("role"))?,
-            unit: r.get("unit"),
-        },
-        password_hash: r.get("password_hash"),
-        must_change: r.get("must_change"),
-        disabled: r.get("disabled"),
-    })
-}

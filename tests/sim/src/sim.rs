@@ -6,9 +6,9 @@ use crate::rng::Rng;
 use crate::server::ServerProcess;
 use crate::transport::{Counts, Faults, FaultyHttp};
 use serde_json::json;
-use shequ_model::client::{sync_once, Limits, Replica};
+use shequ_model::client::{sync_once, Limits, Replica, Transport};
 use shequ_model::merge::RecordState;
-use shequ_model::sync::{Checksum, PullPage};
+use shequ_model::sync::Checksum;
 use shequ_model::Revision;
 use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -113,19 +113,11 @@ fn change(dev: &MemReplica, rng: &mut Rng, n: usize) -> Revision {
 }
 
 /// Everything the server holds under `scope`, page by page.
-async fn pull_everything(http: &reqwest::Client, base: &str, token: &str, scope: &str) -> Result<Vec<(i64, Revision)>, String> {
+async fn pull_everything(server: &FaultyHttp, scope: &str) -> Result<Vec<(i64, Revision)>, String> {
     let mut after = 0;
     let mut out = Vec::new();
     loop {
-        let page: PullPage = http
-            .get(format!("{base}/api/sync/pull?scope={scope}&after={after}&limit=1000"))
-            .bearer_auth(token)
-            .send()
-            .await
-            .map_err(|e| e.to_string())?
-            .json()
-            .await
-            .map_err(|e| e.to_string())?;
+        let page = server.pull(scope, after, 1000).await.map_err(|e| e.message)?;
         out.extend(page.changes.into_iter().map(|c| (c.seq, c.revision)));
         after = page.cursor;
         if !page.more {
@@ -221,11 +213,10 @@ pub async fn run(cfg: Config) -> Result<Figures, String> {
     let settle_phase = settle.elapsed();
 
     // The checks.
-    let http = reqwest::Client::new();
+    // The checker reads as the county administrator, over a transport without faults.
     let admin = FaultyHttp::new(base.clone(), 0, Faults::NONE);
     admin.login("county", "checker").await?;
-    let token = admin.token.borrow().clone();
-    let stored = pull_everything(&http, &base, &token, "610324").await?;
+    let stored = pull_everything(&admin, "610324").await?;
     let mut seen: HashMap<Uuid, i64> = HashMap::new();
     for (seq, r) in &stored {
         if let Some(first) = seen.insert(r.rev, *seq) {
@@ -257,15 +248,7 @@ pub async fn run(cfg: Config) -> Result<Figures, String> {
     }
     let conflicts_open = per_record.values().filter(|s| s.in_conflict()).count();
     for village in VILLAGES {
-        let server_sum: Checksum = http
-            .get(format!("{base}/api/sync/checksum?scope={village}"))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .map_err(|e| e.to_string())?
-            .json()
-            .await
-            .map_err(|e| e.to_string())?;
+        let server_sum: Checksum = admin.checksum(village).await.map_err(|e| e.message)?;
         let expected: BTreeMap<Uuid, Uuid> = per_record
             .iter()
             .filter_map(|(id, s)| s.winner().filter(|w| w.unit == village).map(|w| (*id, w.rev)))

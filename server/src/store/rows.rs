@@ -1,0 +1,107 @@
+//! Reading rows into Shequ's types, the same for every engine: each store only writes its own SQL.
+
+use super::{AccountRow, SessionRow, StoreError};
+use shequ_model::area::{Area, Level};
+use shequ_model::auth::{Account, Role, SessionInfo};
+use shequ_model::Revision;
+use sqlx::{ColumnIndex, Decode, Row, Type};
+
+/// A row of any engine whose text, integer and boolean columns decode as Rust's.
+pub trait Columns: Row
+where
+    for<'a> &'a str: ColumnIndex<Self>,
+{
+    fn text(&self, col: &str) -> String;
+    fn int(&self, col: &str) -> i64;
+    fn maybe_int(&self, col: &str) -> Option<i64>;
+    fn flag(&self, col: &str) -> bool;
+}
+
+impl<R: Row> Columns for R
+where
+    for<'a> &'a str: ColumnIndex<R>,
+    for<'a> String: Decode<'a, R::Database> + Type<R::Database>,
+    for<'a> i64: Decode<'a, R::Database> + Type<R::Database>,
+    for<'a> bool: Decode<'a, R::Database> + Type<R::Database>,
+{
+    fn text(&self, col: &str) -> String {
+        self.get(col)
+    }
+    fn int(&self, col: &str) -> i64 {
+        self.get(col)
+    }
+    fn maybe_int(&self, col: &str) -> Option<i64> {
+        self.get(col)
+    }
+    fn flag(&self, col: &str) -> bool {
+        self.get(col)
+    }
+}
+
+pub fn level(s: &str) -> Result<Level, StoreError> {
+    Level::parse(s).ok_or_else(|| StoreError::Corrupt(format!("unknown level {s}")))
+}
+
+pub fn role(s: &str) -> Result<Role, StoreError> {
+    Role::parse(s).ok_or_else(|| StoreError::Corrupt(format!("unknown role {s}")))
+}
+
+pub fn revision(body: &str) -> Result<Revision, StoreError> {
+    serde_json::from_str(body).map_err(|e| StoreError::Corrupt(format!("revision body: {e}")))
+}
+
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+}
+
+/// From `code, name, level, parent`.
+pub fn area<R: Columns>(r: &R) -> Result<Area, StoreError>
+where
+    for<'a> &'a str: ColumnIndex<R>,
+{
+    Ok(Area { code: r.text("code"), name: r.text("name"), level: level(&r.text("level"))?, parent: r.text("parent") })
+}
+
+/// From `username, name, role, unit, password_hash, must_change, disabled`.
+pub fn account<R: Columns>(r: &R) -> Result<AccountRow, StoreError>
+where
+    for<'a> &'a str: ColumnIndex<R>,
+{
+    Ok(AccountRow {
+        account: Account { username: r.text("username"), name: r.text("name"), role: role(&r.text("role"))?, unit: r.text("unit") },
+        password_hash: r.text("password_hash"),
+        must_change: r.flag("must_change"),
+        disabled: r.flag("disabled"),
+    })
+}
+
+/// From `id, token_hash, username, device, created_at, expires_at, revoked_at`.
+pub fn session<R: Columns>(r: &R) -> SessionRow
+where
+    for<'a> &'a str: ColumnIndex<R>,
+{
+    SessionRow {
+        id: r.text("id"),
+        token_hash: r.text("token_hash"),
+        username: r.text("username"),
+        device: r.text("device"),
+        created_at: r.int("created_at"),
+        expires_at: r.int("expires_at"),
+        revoked_at: r.maybe_int("revoked_at"),
+    }
+}
+
+/// From `id, username, device, created_at, expires_at, revoked_at`.
+pub fn session_info<R: Columns>(r: &R) -> SessionInfo
+where
+    for<'a> &'a str: ColumnIndex<R>,
+{
+    SessionInfo {
+        id: r.text("id"),
+        username: r.text("username"),
+        device: r.text("device"),
+        created_at: r.int("created_at"),
+        expires_at: r.int("expires_at"),
+        revoked_at: r.maybe_int("revoked_at"),
+    }
+}
