@@ -79,6 +79,9 @@ impl Area {
     }
 }
 
+/// The longest unit name taken, in characters (the longest real names are around 20).
+pub const MAX_AREA_NAME_CHARS: usize = 100;
+
 /// One problem in an areas file, with its line number (1-based, the header is line 1).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AreaError {
@@ -139,6 +142,12 @@ pub fn parse_areas_csv(text: &str, known: &HashMap<String, Area>) -> Result<Vec<
         if raw.trim().is_empty() {
             continue;
         }
+        // A NUL or a control character in a name would reach every page and log line that shows
+        // the unit; no real division file has one.
+        if let Some(c) = raw.chars().find(|c| c.is_control()) {
+            errors.push(AreaError { line, message: format!("control character U+{:04X} in the line", c as u32) });
+            continue;
+        }
         let cols = match split_csv(raw) {
             Ok(c) => c,
             Err(e) => {
@@ -170,6 +179,10 @@ pub fn parse_areas_csv(text: &str, known: &HashMap<String, Area>) -> Result<Vec<
         }
         if name.is_empty() {
             bad(format!("code {code} has no name"));
+            continue;
+        }
+        if name.chars().count() > MAX_AREA_NAME_CHARS {
+            bad(format!("the name of {code} is longer than {MAX_AREA_NAME_CHARS} characters"));
             continue;
         }
         if parent.is_empty() || !parent.bytes().all(|b| b.is_ascii_digit()) {
@@ -319,6 +332,20 @@ mod tests {
         let t = AreaTree::new(parse_areas_csv(GOOD, &HashMap::new()).unwrap());
         assert_eq!(t.descendants_at("610324", Level::Village).len(), 1);
         assert_eq!(t.children_of("610324").count(), 1);
+    }
+
+    #[test]
+    fn control_characters_and_overlong_names_are_refused_with_their_line() {
+        let long = "村".repeat(MAX_AREA_NAME_CHARS + 1);
+        let bad = format!("{GOOD}610324001002,坏\0村,village,610324001\n610324001003,坏\u{1b}[31m村,village,610324001\n610324001005,{long},village,610324001\n");
+        let e = parse_areas_csv(&bad, &HashMap::new()).unwrap_err();
+        let lines: Vec<usize> = e.iter().map(|e| e.line).collect();
+        assert_eq!(lines, vec![5, 6, 7], "{e:?}");
+        assert!(e[0].message.contains("U+0000"), "{e:?}");
+        assert!(e[1].message.contains("U+001B"), "{e:?}");
+        assert!(e[2].message.contains("longer than"), "{e:?}");
+        let fine = format!("{GOOD}610324001005,{},village,610324001\n", "村".repeat(MAX_AREA_NAME_CHARS));
+        assert!(parse_areas_csv(&fine, &HashMap::new()).is_ok());
     }
 
     #[test]

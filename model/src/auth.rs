@@ -114,6 +114,43 @@ pub enum AuthFailure {
     Expired,
     /// The device was revoked by an administrator (a lost phone).
     Revoked,
+    /// The account logs in with a one-time password and must choose its own before anything
+    /// else (the `code` of a 403): show the password form.
+    MustChangePassword,
+}
+
+/// The longest password taken, in characters; a longer one is refused before it is hashed.
+pub const MAX_PASSWORD_CHARS: usize = 128;
+/// The longest device name taken, in characters.
+pub const MAX_DEVICE_CHARS: usize = 100;
+/// The longest username, in bytes (usernames are ASCII).
+pub const MAX_USERNAME_LEN: usize = 32;
+
+impl LoginRequest {
+    /// Whether every string is within its length limit: checked before any lookup or hashing, so
+    /// an oversized login costs the server nothing. Chinese message.
+    pub fn check_lengths(&self) -> Result<(), String> {
+        if self.username.len() > MAX_USERNAME_LEN {
+            return Err("用户名太长".into());
+        }
+        if self.password.chars().count() > MAX_PASSWORD_CHARS {
+            return Err("密码太长".into());
+        }
+        if self.device.chars().count() > MAX_DEVICE_CHARS {
+            return Err("设备名称太长".into());
+        }
+        Ok(())
+    }
+}
+
+impl PasswordChange {
+    /// Whether both passwords are within the length limit, checked before any hashing.
+    pub fn check_lengths(&self) -> Result<(), String> {
+        if self.old.chars().count() > MAX_PASSWORD_CHARS || self.new.chars().count() > MAX_PASSWORD_CHARS {
+            return Err("密码太长".into());
+        }
+        Ok(())
+    }
 }
 
 /// Checks a new password: at least 8 characters, not all the same kind. Chinese message.
@@ -122,7 +159,7 @@ pub fn check_password(p: &str) -> Result<(), String> {
     if n < 8 {
         return Err("密码至少8位".into());
     }
-    if n > 128 {
+    if n > MAX_PASSWORD_CHARS {
         return Err("密码太长".into());
     }
     let kinds = [
@@ -138,7 +175,7 @@ pub fn check_password(p: &str) -> Result<(), String> {
 
 /// Checks a username: 3–32 of lower-case letters, digits, `-` and `_`.
 pub fn check_username(u: &str) -> Result<(), String> {
-    let ok = (3..=32).contains(&u.len())
+    let ok = (3..=MAX_USERNAME_LEN).contains(&u.len())
         && u.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
     if ok {
         Ok(())
@@ -193,6 +230,20 @@ mod tests {
         assert!(check_password("letters123").is_ok());
         assert!(check_username("village-610324001001").is_ok());
         assert!(check_username("Admin").is_err());
+    }
+
+    #[test]
+    fn every_login_string_has_a_length_limit() {
+        let ok = LoginRequest { username: "village-1".into(), password: "p".repeat(MAX_PASSWORD_CHARS), device: "d".repeat(MAX_DEVICE_CHARS) };
+        assert!(ok.check_lengths().is_ok());
+        let long_name = LoginRequest { username: "u".repeat(MAX_USERNAME_LEN + 1), ..ok.clone() };
+        let long_password = LoginRequest { password: "密".repeat(MAX_PASSWORD_CHARS + 1), ..ok.clone() };
+        let long_device = LoginRequest { device: "d".repeat(MAX_DEVICE_CHARS + 1), ..ok.clone() };
+        for bad in [long_name, long_password, long_device] {
+            assert!(bad.check_lengths().is_err(), "{:?}", bad.username.len());
+        }
+        let change = PasswordChange { old: "x".repeat(100_000), new: "letters123".into() };
+        assert!(change.check_lengths().is_err());
     }
 }
 

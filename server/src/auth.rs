@@ -12,8 +12,9 @@ use axum::http::request::Parts;
 use rand_core::{OsRng, RngCore};
 use shequ_model::auth::{Account, AuthFailure, Role};
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use tokio::sync::Semaphore;
 
 /// How long a session lasts; the phone renews it when it is within [`RENEW_WITHIN`] of the end.
 pub const SESSION_DAYS: i64 = 30;
@@ -76,38 +77,145 @@ pub fn new_session(username: &str, device: &str) -> (String, SessionRow) {
     (token, row)
 }
 
-/// Counts failures per key in a sliding window; refuses once a key has too many.
-pub struct RateLimiter {
-    window: Duration,
-    hits: Mutex<HashMap<String, Vec<Instant>>>,
+/// Password hashing on a bounded pool. Each argon2id hash takes 19 MiB and tens of milliseconds
+/// of a core, so 400 logins at once would take 7.6 GB: only `workers` hash at a time, a few more
+/// wait their turn, and the rest are told at once to come back (503 with Retry-After).
+pub struct Hashers {
+    turns: Arc<Semaphore>,
+    queue: Arc<Semaphore>,
 }
 
-impl RateLimiter {
-    pub fn new(window: Duration) -> Self {
-        RateLimiter { window, hits: Mutex::new(HashMap::new()) }
-    }
+impl Hashers {
+    /// How many may wait for a turn, per worker.
+    const WAITING_PER_WORKER: usize = 2;
 
-    /// Whether `key` has fewer than `max` failures in the window.
-    pub fn allows(&self, key: &str, max: usize) -> bool {
-        let mut hits = self.hits.lock().expect("the limiter's lock is never poisoned");
-        let now = Instant::now();
-        let list = hits.entry(key.to_owned()).or_default();
-        list.retain(|t| now.duration_since(*t) < self.window);
-        list.len() < max
-    }
-
-    pub fn fail(&self, key: &str) {
-        let mut hits = self.hits.lock().expect("the limiter's lock is never poisoned");
-        hits.entry(key.to_owned()).or_default().push(Instant::now());
-        if hits.len() > 100_000 {
-            let now = Instant::now();
-            let window = self.window;
-            hits.retain(|_, v| v.iter().any(|t| now.duration_since(*t) < window));
+    pub fn new(workers: usize) -> Self {
+        Hashers {
+            turns: Arc::new(Semaphore::new(workers)),
+            queue: Arc::new(Semaphore::new(workers * (1 + Self::WAITING_PER_WORKER))),
         }
     }
 
-    pub fn clear(&self, key: &str) {
-        self.hits.lock().expect("the limiter's lock is never poisoned").remove(key);
+    async fn run<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> Result<T, ApiError> {
+        let Ok(_place) = self.queue.clone().try_acquire_owned() else {
+            return Err(ApiError::Busy { message: "登录的人太多,请稍等几秒再试".into(), retry_after: 1 });
+        };
+        let _turn = self.turns.acquire().await.expect("the hashing pool is never closed");
+        tokio::task::spawn_blocking(work)
+            .await
+            .map_err(|_| ApiError::Busy { message: "服务器繁忙,请稍后再试".into(), retry_after: 1 })
+    }
+
+    pub async fn verify(&self, password: String, hash: String) -> Result<bool, ApiError> {
+        self.run(move || verify_password(&password, &hash)).await
+    }
+
+    pub async fn hash(&self, password: String) -> Result<String, ApiError> {
+        self.run(move || hash_password(&password)).await
+    }
+}
+
+/// Guessing a password, limited per (account, address) and per address with a growing delay:
+/// a few free tries, then 30 s, doubling up to 15 minutes. A stranger elsewhere cannot lock an
+/// owner out, and an attempt is counted in the same step as it is allowed, so concurrent guesses
+/// cannot slip past the limit while the first ones are being checked.
+pub struct RateLimiter {
+    strikes: Mutex<HashMap<String, Strikes>>,
+}
+
+#[derive(Clone, Copy)]
+struct Strikes {
+    count: u32,
+    last: Instant,
+}
+
+/// Free attempts per (account, address) and per address before the delay starts.
+pub const FREE_PER_ACCOUNT_ADDRESS: u32 = 5;
+pub const FREE_PER_ADDRESS: u32 = 30;
+const FIRST_DELAY: Duration = Duration::from_secs(30);
+const MAX_DELAY: Duration = Duration::from_secs(15 * 60);
+/// Strikes older than this are forgotten.
+const FORGET_AFTER: Duration = Duration::from_secs(3600);
+
+impl Strikes {
+    /// When the next attempt is allowed after `count` strikes with `free` of them free.
+    fn delay(count: u32, free: u32) -> Duration {
+        if count < free {
+            return Duration::ZERO;
+        }
+        let doublings = (count - free).min(16);
+        (FIRST_DELAY * 2u32.pow(doublings)).min(MAX_DELAY)
+    }
+}
+
+/// The keys one password guess counts against.
+pub struct GuessKeys {
+    account_address: String,
+    address: String,
+}
+
+impl GuessKeys {
+    pub fn new(username: &str, address: std::net::IpAddr) -> Self {
+        GuessKeys { account_address: format!("{username}@{address}"), address: address.to_string() }
+    }
+}
+
+impl Default for RateLimiter {
+    fn default() -> Self {
+        RateLimiter { strikes: Mutex::new(HashMap::new()) }
+    }
+}
+
+impl RateLimiter {
+    /// Allows a guess and counts it against both keys, or says how long to wait. A guess counts
+    /// as a failure until [`RateLimiter::succeeded`] says otherwise.
+    pub fn attempt(&self, keys: &GuessKeys) -> Result<(), ApiError> {
+        let mut strikes = self.strikes.lock().expect("the limiter's lock is never poisoned");
+        let now = Instant::now();
+        if strikes.len() > 100_000 {
+            strikes.retain(|_, s| now.duration_since(s.last) < FORGET_AFTER);
+        }
+        let limits = [(&keys.account_address, FREE_PER_ACCOUNT_ADDRESS), (&keys.address, FREE_PER_ADDRESS)];
+        let mut wait = Duration::ZERO;
+        for (key, free) in limits {
+            if let Some(s) = strikes.get(key.as_str()) {
+                if now.duration_since(s.last) < FORGET_AFTER {
+                    let until = s.last + Strikes::delay(s.count, free);
+                    wait = wait.max(until.saturating_duration_since(now));
+                }
+            }
+        }
+        if !wait.is_zero() {
+            let secs = (wait.as_millis() as u64).div_ceil(1000);
+            return Err(ApiError::Throttled { message: format!("密码错误次数过多,请{}后再试", wait_in_words(secs)), retry_after: secs });
+        }
+        for (key, _) in limits {
+            let s = strikes.entry(key.clone()).or_insert(Strikes { count: 0, last: now });
+            if now.duration_since(s.last) >= FORGET_AFTER {
+                s.count = 0;
+            }
+            s.count += 1;
+            s.last = now;
+        }
+        Ok(())
+    }
+
+    /// The guess was right: the (account, address) strikes are cleared and the address gets its
+    /// attempt back.
+    pub fn succeeded(&self, keys: &GuessKeys) {
+        let mut strikes = self.strikes.lock().expect("the limiter's lock is never poisoned");
+        strikes.remove(&keys.account_address);
+        if let Some(s) = strikes.get_mut(&keys.address) {
+            s.count = s.count.saturating_sub(1);
+        }
+    }
+}
+
+fn wait_in_words(secs: u64) -> String {
+    if secs < 60 {
+        format!("{secs}秒")
+    } else {
+        format!("{}分钟", secs.div_ceil(60))
     }
 }
 
@@ -139,7 +247,53 @@ impl Caller {
     }
 }
 
+/// Every endpoint takes a [`Caller`], which an account that must still change its one-time
+/// password cannot be; the few that such an account may use (changing the password, logging out,
+/// who am I) take an [`AnySession`] instead.
 impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let AnySession(caller) = AnySession::from_request_parts(parts, state).await?;
+        if caller.must_change {
+            return Err(ApiError::MustChangePassword);
+        }
+        Ok(caller)
+    }
+}
+
+/// The address a request comes from, for the login limits: its peer's, or, from the trusted
+/// reverse proxy, the last address of `X-Forwarded-For` (the one the proxy itself wrote).
+pub struct ClientAddress(pub std::net::IpAddr);
+
+impl FromRequestParts<AppState> for ClientAddress {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let peer = parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|c| c.0.ip())
+            .unwrap_or(std::net::IpAddr::from([0, 0, 0, 0]));
+        if state.trusted_proxy != Some(peer) {
+            return Ok(ClientAddress(peer));
+        }
+        let forwarded = parts
+            .headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .last()
+            .and_then(|a| a.trim().parse().ok());
+        Ok(ClientAddress(forwarded.unwrap_or(peer)))
+    }
+}
+
+/// The account behind a request, whether or not it must still change its password.
+pub struct AnySession(pub Caller);
+
+impl FromRequestParts<AppState> for AnySession {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
@@ -149,7 +303,7 @@ impl FromRequestParts<AppState> for Caller {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "))
             .ok_or(ApiError::Unauthorized(AuthFailure::Unauthenticated))?;
-        caller_for(state.store.as_ref(), token).await
+        caller_for(state.store.as_ref(), token).await.map(AnySession)
     }
 }
 
@@ -236,16 +390,49 @@ mod tests {
     }
 
     #[test]
-    fn the_limiter_counts_failures_in_its_window() {
-        let l = RateLimiter::new(Duration::from_secs(60));
-        for _ in 0..3 {
-            assert!(l.allows("a", 3));
-            l.fail("a");
+    fn the_limiter_backs_off_per_account_and_address() {
+        let l = RateLimiter::default();
+        let here: std::net::IpAddr = [10, 0, 0, 1].into();
+        let there: std::net::IpAddr = [10, 0, 0, 2].into();
+        let guess = GuessKeys::new("village-1", here);
+        for _ in 0..FREE_PER_ACCOUNT_ADDRESS {
+            l.attempt(&guess).unwrap();
         }
-        assert!(!l.allows("a", 3));
-        assert!(l.allows("b", 3));
-        l.clear("a");
-        assert!(l.allows("a", 3));
+        match l.attempt(&guess) {
+            Err(ApiError::Throttled { retry_after, .. }) => assert_eq!(retry_after, FIRST_DELAY.as_secs()),
+            other => panic!("{other:?}"),
+        }
+        // The owner elsewhere, and another account from here, are not held back.
+        l.attempt(&GuessKeys::new("village-1", there)).unwrap();
+        l.attempt(&GuessKeys::new("village-2", here)).unwrap();
+        // The delay doubles and stops growing.
+        assert_eq!(Strikes::delay(FREE_PER_ACCOUNT_ADDRESS + 1, FREE_PER_ACCOUNT_ADDRESS), FIRST_DELAY * 2);
+        assert_eq!(Strikes::delay(1000, FREE_PER_ACCOUNT_ADDRESS), MAX_DELAY);
+    }
+
+    #[test]
+    fn a_right_guess_clears_its_strikes() {
+        let l = RateLimiter::default();
+        let guess = GuessKeys::new("village-1", [10, 0, 0, 1].into());
+        for _ in 0..FREE_PER_ACCOUNT_ADDRESS {
+            l.attempt(&guess).unwrap();
+        }
+        l.succeeded(&guess);
+        l.attempt(&guess).unwrap();
+    }
+
+    #[tokio::test]
+    async fn hashing_beyond_the_pool_and_its_queue_is_refused_at_once() {
+        let pool = Hashers::new(1);
+        let _places: Vec<_> = (0..1 + Hashers::WAITING_PER_WORKER).map(|_| pool.queue.clone().try_acquire_owned().unwrap()).collect();
+        match pool.verify("x".into(), decoy_hash().into()).await {
+            Err(e @ ApiError::Busy { .. }) => {
+                let r = axum::response::IntoResponse::into_response(e);
+                assert_eq!(r.status(), 503);
+                assert_eq!(r.headers()["retry-after"], "1");
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

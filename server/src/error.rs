@@ -13,6 +13,7 @@ fn unauthorized_message(f: &AuthFailure) -> &'static str {
         AuthFailure::Unauthenticated => "请先登录",
         AuthFailure::Expired => "登录已过期,请重新登录(本机记录不会丢失)",
         AuthFailure::Revoked => "此设备已被管理员停用,未同步的记录仍在本机,请导出后交给管理员",
+        AuthFailure::MustChangePassword => "请先修改初始密码,修改后才能使用其他功能",
     }
 }
 
@@ -34,6 +35,17 @@ pub enum ApiError {
     Conflict(String),
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// Too many attempts from here: try again in `retry_after` seconds (429 with Retry-After).
+    #[error("{message}")]
+    Throttled { message: String, retry_after: u64 },
+    /// The server is at capacity for this kind of work: try again in `retry_after` seconds (503
+    /// with Retry-After).
+    #[error("{message}")]
+    Busy { message: String, retry_after: u64 },
+    /// The account still has its one-time password (403 with the typed reason, so the phone
+    /// shows the password form).
+    #[error("{}", unauthorized_message(&AuthFailure::MustChangePassword))]
+    MustChangePassword,
 }
 
 impl ApiError {
@@ -47,6 +59,16 @@ impl ApiError {
             ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::MustChangePassword => StatusCode::FORBIDDEN,
+        }
+    }
+
+    fn retry_after(&self) -> Option<u64> {
+        match self {
+            ApiError::Throttled { retry_after, .. } | ApiError::Busy { retry_after, .. } => Some(*retry_after),
+            _ => None,
         }
     }
 }
@@ -60,10 +82,18 @@ impl IntoResponse for ApiError {
             }
             other => other.to_string(),
         };
-        match &self {
+        let mut response = match &self {
             ApiError::Unauthorized(code) => (self.status_code(), Json(json!({ "error": message, "code": code }))).into_response(),
+            ApiError::MustChangePassword => {
+                let code = AuthFailure::MustChangePassword;
+                (self.status_code(), Json(json!({ "error": message, "code": code }))).into_response()
+            }
             _ => (self.status_code(), Json(json!({ "error": message }))).into_response(),
+        };
+        if let Some(secs) = self.retry_after() {
+            response.headers_mut().insert(axum::http::header::RETRY_AFTER, secs.into());
         }
+        response
     }
 }
 

@@ -5,6 +5,7 @@
 pub mod api;
 pub mod auth;
 pub mod error;
+pub mod serve;
 pub mod settings;
 pub mod store;
 pub mod web;
@@ -34,16 +35,21 @@ pub struct AppState {
     /// The plan as JSON, encoded once, and its ETag.
     pub plan_json: Arc<String>,
     pub plan_etag: Arc<String>,
-    /// Failed logins per account and per address.
+    /// Password guesses per (account, address) and per address.
     pub limiter: Arc<auth::RateLimiter>,
+    /// The bounded pool passwords are hashed on.
+    pub hashers: Arc<auth::Hashers>,
+    /// The reverse proxy whose `X-Forwarded-For` names the client.
+    pub trusted_proxy: Option<std::net::IpAddr>,
 }
 
 impl AppState {
     pub fn new(store: Arc<dyn Store>, plan: Plan) -> Self {
         let plan_json = serde_json::to_string(&plan).expect("a plan is JSON");
         let plan_etag = Arc::new(format!("\"{}\"", shequ_model::record::sha256_hex(plan_json.as_bytes())));
-        let limiter = Arc::new(auth::RateLimiter::new(std::time::Duration::from_secs(15 * 60)));
-        AppState { store, plan: Arc::new(plan), plan_json: Arc::new(plan_json), plan_etag, limiter }
+        let limiter = Arc::new(auth::RateLimiter::default());
+        let hashers = Arc::new(auth::Hashers::new(settings::Limits::default().hash_workers));
+        AppState { store, plan: Arc::new(plan), plan_json: Arc::new(plan_json), plan_etag, limiter, hashers, trusted_proxy: None }
     }
 }
 
@@ -153,8 +159,11 @@ pub async fn launch(s: &Settings) -> Result<Running, SettingError> {
         message: format!("cannot listen on {}: {e}", s.listen),
     })?;
     let addr = listener.local_addr().expect("a bound socket has an address");
-    let router = app(AppState::new(store, plan), &s.dist);
-    let service = router.into_make_service_with_connect_info::<SocketAddr>();
-    let done = tokio::spawn(async move { axum::serve(listener, service).await });
+    let mut state = AppState::new(store, plan);
+    state.hashers = Arc::new(auth::Hashers::new(s.limits.hash_workers));
+    state.trusted_proxy = s.trusted_proxy;
+    let router = app(state, &s.dist);
+    let limits = s.limits;
+    let done = tokio::spawn(async move { serve::serve(listener, router, limits).await });
     Ok(Running { addr, done })
 }

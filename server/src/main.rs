@@ -8,7 +8,8 @@ use std::process::ExitCode;
 #[derive(Parser)]
 #[command(name = "shequ-server", version, about = "Shequ (社区建设工作台) server")]
 struct Cli {
-    /// A TOML settings file (keys: database_url, listen, plan, dist, seed_areas).
+    /// A TOML settings file (keys: database_url, listen, plan, dist, seed_areas, and the limits in
+    /// the README's settings table).
     #[arg(long, env = "SHEQU_CONFIG", global = true)]
     config: Option<PathBuf>,
     /// Database URL: sqlite://PATH.
@@ -80,8 +81,13 @@ async fn main() -> ExitCode {
         dist: cli.dist,
         seed_areas: cli.seed_areas,
         demo: cli.demo.then_some(true),
+        ..Layer::default()
     };
-    let settings = match Settings::resolve(cli.config.as_deref(), Layer::from_env(), flags) {
+    let env = match Layer::from_env() {
+        Ok(l) => l,
+        Err(e) => return fail(e),
+    };
+    let settings = match Settings::resolve(cli.config.as_deref(), env, flags) {
         Ok(s) => s,
         Err(e) => return fail(e),
     };

@@ -4,6 +4,7 @@
 use serde::Deserialize;
 use std::fmt;
 use std::path::PathBuf;
+use std::time::Duration;
 
 /// One layer: every setting optional.
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -15,6 +16,12 @@ pub struct Layer {
     pub dist: Option<PathBuf>,
     pub seed_areas: Option<PathBuf>,
     pub demo: Option<bool>,
+    pub max_connections: Option<usize>,
+    pub header_timeout_secs: Option<u64>,
+    pub body_timeout_secs: Option<u64>,
+    pub idle_timeout_secs: Option<u64>,
+    pub hash_workers: Option<usize>,
+    pub trusted_proxy: Option<String>,
 }
 
 impl Layer {
@@ -26,19 +33,78 @@ impl Layer {
             dist: self.dist.or(base.dist),
             seed_areas: self.seed_areas.or(base.seed_areas),
             demo: self.demo.or(base.demo),
+            max_connections: self.max_connections.or(base.max_connections),
+            header_timeout_secs: self.header_timeout_secs.or(base.header_timeout_secs),
+            body_timeout_secs: self.body_timeout_secs.or(base.body_timeout_secs),
+            idle_timeout_secs: self.idle_timeout_secs.or(base.idle_timeout_secs),
+            hash_workers: self.hash_workers.or(base.hash_workers),
+            trusted_proxy: self.trusted_proxy.or(base.trusted_proxy),
         }
     }
 
-    pub fn from_env() -> Layer {
+    /// The `SHEQU_*` environment variables; a number that does not parse is named.
+    pub fn from_env() -> Result<Layer, SettingError> {
         let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
-        Layer {
+        fn number<T: std::str::FromStr>(setting: &'static str, v: Option<String>) -> Result<Option<T>, SettingError> {
+            v.map(|v| v.trim().parse().map_err(|_| SettingError { setting, message: format!("`{v}` is not a whole number") }))
+                .transpose()
+        }
+        Ok(Layer {
             database_url: var("SHEQU_DATABASE_URL"),
             listen: var("SHEQU_LISTEN"),
             plan: var("SHEQU_PLAN").map(PathBuf::from),
             dist: var("SHEQU_DIST").map(PathBuf::from),
             seed_areas: var("SHEQU_SEED_AREAS").map(PathBuf::from),
             demo: var("SHEQU_DEMO").map(|v| v == "1" || v == "true"),
+            max_connections: number("SHEQU_MAX_CONNECTIONS", var("SHEQU_MAX_CONNECTIONS"))?,
+            header_timeout_secs: number("SHEQU_HEADER_TIMEOUT_SECS", var("SHEQU_HEADER_TIMEOUT_SECS"))?,
+            body_timeout_secs: number("SHEQU_BODY_TIMEOUT_SECS", var("SHEQU_BODY_TIMEOUT_SECS"))?,
+            idle_timeout_secs: number("SHEQU_IDLE_TIMEOUT_SECS", var("SHEQU_IDLE_TIMEOUT_SECS"))?,
+            hash_workers: number("SHEQU_HASH_WORKERS", var("SHEQU_HASH_WORKERS"))?,
+            trusted_proxy: var("SHEQU_TRUSTED_PROXY"),
+        })
+    }
+}
+
+/// What one client may hold of the server: connections, time, and password hashing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Connections open at once. When they are all taken, the longest-idle one is closed to make
+    /// room, so a flood of silent connections cannot shut out `/healthz` or a phone.
+    pub max_connections: usize,
+    /// Time to send a request's headers, from its first byte (slowloris).
+    pub header_timeout: Duration,
+    /// Longest pause while a request body arrives (a slow 2G upload keeps going; a stalled one
+    /// does not hold its connection).
+    pub body_timeout: Duration,
+    /// How long a connection may sit with no request before it is closed.
+    pub idle_timeout: Duration,
+    /// Passwords hashed at once (argon2id takes 19 MiB and tens of milliseconds of a core each).
+    pub hash_workers: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_connections: default_max_connections(),
+            header_timeout: Duration::from_secs(10),
+            body_timeout: Duration::from_secs(60),
+            idle_timeout: Duration::from_secs(60),
+            hash_workers: std::thread::available_parallelism().map_or(2, |n| n.get()),
         }
+    }
+}
+
+/// 1,000 connections, or fewer when the process may open fewer files: three quarters of that
+/// limit, leaving room for the database and the app's files.
+fn default_max_connections() -> usize {
+    let soft_limit = std::fs::read_to_string("/proc/self/limits").ok().and_then(|t| {
+        let line = t.lines().find(|l| l.starts_with("Max open files"))?;
+        line["Max open files".len()..].split_whitespace().next()?.parse::<usize>().ok()
+    });
+    match soft_limit {
+        Some(n) => (n * 3 / 4).clamp(16, 1000),
+        None => 1000,
     }
 }
 
@@ -53,6 +119,10 @@ pub struct Settings {
     pub seed_areas: Option<PathBuf>,
     /// Demo mode: creates the demo accounts (see README) at start-up.
     pub demo: bool,
+    pub limits: Limits,
+    /// The reverse proxy's address: requests from it are taken to come from the address in its
+    /// `X-Forwarded-For` header (for the login limits), all others from their own address.
+    pub trusted_proxy: Option<std::net::IpAddr>,
 }
 
 /// A database URL may carry a password: never print it.
@@ -72,6 +142,8 @@ impl fmt::Debug for Settings {
             .field("dist", &self.dist)
             .field("seed_areas", &self.seed_areas)
             .field("demo", &self.demo)
+            .field("limits", &self.limits)
+            .field("trusted_proxy", &self.trusted_proxy)
             .finish()
     }
 }
@@ -93,6 +165,7 @@ impl Settings {
             dist: Some("dist".into()),
             seed_areas: None,
             demo: Some(false),
+            ..Layer::default()
         }
     }
 
@@ -112,14 +185,44 @@ impl Settings {
             }
         };
         let l = flags.over(env.over(file_layer.over(Self::defaults())));
-        let s = Settings {
+        let mut s = Settings {
             database_url: l.database_url.unwrap_or_default(),
             listen: l.listen.unwrap_or_default(),
             plan: l.plan.unwrap_or_default(),
             dist: l.dist.unwrap_or_default(),
             seed_areas: l.seed_areas,
             demo: l.demo.unwrap_or(false),
+            limits: {
+                let d = Limits::default();
+                let secs = |v: Option<u64>, default: Duration| v.map_or(default, Duration::from_secs);
+                Limits {
+                    max_connections: l.max_connections.unwrap_or(d.max_connections),
+                    header_timeout: secs(l.header_timeout_secs, d.header_timeout),
+                    body_timeout: secs(l.body_timeout_secs, d.body_timeout),
+                    idle_timeout: secs(l.idle_timeout_secs, d.idle_timeout),
+                    hash_workers: l.hash_workers.unwrap_or(d.hash_workers),
+                }
+            },
+            trusted_proxy: None,
         };
+        if let Some(p) = &l.trusted_proxy {
+            s.trusted_proxy = Some(p.parse().map_err(|_| SettingError {
+                setting: "trusted_proxy / SHEQU_TRUSTED_PROXY",
+                message: format!("`{p}` is not an IP address such as 127.0.0.1"),
+            })?);
+        }
+        let zero = [
+            ("max_connections / SHEQU_MAX_CONNECTIONS", s.limits.max_connections == 0),
+            ("header_timeout_secs / SHEQU_HEADER_TIMEOUT_SECS", s.limits.header_timeout.is_zero()),
+            ("body_timeout_secs / SHEQU_BODY_TIMEOUT_SECS", s.limits.body_timeout.is_zero()),
+            ("idle_timeout_secs / SHEQU_IDLE_TIMEOUT_SECS", s.limits.idle_timeout.is_zero()),
+            ("hash_workers / SHEQU_HASH_WORKERS", s.limits.hash_workers == 0),
+        ];
+        for (setting, zero) in zero {
+            if zero {
+                return Err(SettingError { setting, message: "must be at least 1".into() });
+            }
+        }
         if !(s.database_url.starts_with("sqlite://")
             || s.database_url.starts_with("postgres://")
             || s.database_url.starts_with("postgresql://"))

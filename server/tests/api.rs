@@ -220,6 +220,66 @@ async fn a_deleted_record_leaves_the_figures_but_its_tombstone_syncs(app: TestAp
     assert_eq!(cell["value"], json!(0.0));
 }
 
+async fn idempotency_keys_belong_to_their_account(app: TestApp) {
+    let key = "the-same-key";
+    let send = |who: String, changes: Vec<shequ_model::Revision>| {
+        let app = &app;
+        async move {
+            let resp = app.post_as(&who, "/api/sync/push").await.header("idempotency-key", key).json(&json!({"device": "d", "changes": changes})).send().await.unwrap();
+            assert_eq!(resp.status(), 200, "{who}");
+            resp.json::<PushResponse>().await.unwrap()
+        }
+    };
+    let mine = case(VILLAGE, "甲村的", true);
+    let theirs = case(VILLAGE2, "乙村的", true);
+    let a = send(format!("village-{VILLAGE}"), vec![mine.clone()]).await;
+    let b = send(format!("village-{VILLAGE2}"), vec![theirs.clone()]).await;
+    assert_eq!(b.results[0].rev, theirs.rev, "the second account gets its own answer, not the first's");
+    assert!(matches!(b.results[0].outcome, PushOutcome::Stored { .. }));
+    assert_eq!(a.results[0].rev, mine.rev);
+    assert_eq!(app.pull(VILLAGE2, 0, 100).await.changes.len(), 1, "and its change is stored");
+}
+
+async fn pushes_wait_their_turn_while_people_log_in(app: TestApp) {
+    let worker = format!("village-{VILLAGE}");
+    let token = app.token(&worker).await;
+    let pushes = (0..200).map(|i| {
+        let (app, token) = (&app, token.clone());
+        async move {
+            let r = app
+                .client
+                .post(app.url("/api/sync/push"))
+                .bearer_auth(token)
+                .json(&json!({"device": "d", "changes": [case(VILLAGE, &format!("议题{i}"), i % 2 == 0)]}))
+                .send()
+                .await
+                .unwrap();
+            let status = r.status().as_u16();
+            (status, r.text().await.unwrap())
+        }
+    });
+    // Four people logging in again and again meanwhile: every login writes a session.
+    let logins = (0..4).map(|p| {
+        let app = &app;
+        async move {
+            let mut statuses = Vec::new();
+            for _ in 0..10 {
+                let who = if p % 2 == 0 { format!("village-{VILLAGE2}") } else { "town-610324001".to_string() };
+                let r = app.client.post(app.url("/api/auth/login")).json(&json!({"username": who, "password": common::PASSWORD, "device": format!("d{p}")})).send().await.unwrap();
+                statuses.push(r.status().as_u16());
+            }
+            statuses
+        }
+    });
+    let (pushed, logged_in) = tokio::join!(futures_util::future::join_all(pushes), futures_util::future::join_all(logins));
+    let failed: Vec<_> = pushed.iter().filter(|(s, _)| *s != 200).collect();
+    assert!(failed.is_empty(), "{} of 200 pushes failed, e.g. {:?}", failed.len(), failed.first());
+    let logged_in: Vec<u16> = logged_in.into_iter().flatten().collect();
+    assert!(logged_in.iter().all(|s| *s == 200 || *s == 503), "{logged_in:?}");
+    assert!(logged_in.contains(&200));
+    assert_eq!(app.pull(VILLAGE, 0, 1000).await.changes.len(), 200);
+}
+
 impl TestApp {
     /// Pushes as the worker of the first change's village.
     async fn push(&self, changes: &[shequ_model::Revision]) -> PushResponse {
@@ -254,4 +314,6 @@ common::conformance!(
     a_push_re_sent_under_its_key_is_answered_again_and_other_content_gets_409,
     concurrent_edits_keep_both_versions_and_the_checksum_follows_the_winner,
     a_deleted_record_leaves_the_figures_but_its_tombstone_syncs,
+    idempotency_keys_belong_to_their_account,
+    pushes_wait_their_turn_while_people_log_in,
 );

@@ -184,3 +184,38 @@ fn logs_never_hold_passwords_or_tokens() {
     }
     let _ = Path::new("");
 }
+
+#[test]
+fn a_newline_in_a_username_cannot_forge_a_log_line() {
+    use std::io::{BufRead, BufReader, Read};
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("server.log");
+    let mut child = bin()
+        .args(["--database", &format!("sqlite://{}", dir.path().join("f.db").display()), "--listen", "127.0.0.1:0", "--dist", "/nonexistent"])
+        .args(["--seed-areas", "seeds/fufeng-areas.csv", "serve"])
+        .env("SHEQU_LOG", "info")
+        .env("SHEQU_ADMIN_PASSWORD", "AdminSecret-771")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let base = line.split("running at ").nth(1).unwrap().trim().trim_end_matches('/').to_string();
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let r = reqwest::Client::new()
+            .post(format!("{base}/api/auth/login"))
+            .json(&serde_json::json!({"username": "x\nFORGED logged in admin", "password": "whatever-1", "device": "phone\nFORGED device"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 422);
+    });
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let mut text = String::new();
+    std::fs::File::open(&log).unwrap().read_to_string(&mut text).unwrap();
+    assert!(text.contains("login refused"), "the refusal is logged:\n{text}");
+    assert!(!text.lines().any(|l| l.starts_with("FORGED")), "a line was forged:\n{text}");
+}

@@ -146,18 +146,110 @@ async fn lost_phone(app: TestApp) {
     assert_eq!(fresh.status(), 200);
 }
 
-async fn logins_are_limited_per_account(app: TestApp) {
+async fn login_from(client: &reqwest::Client, app: &TestApp, username: &str, password: &str) -> reqwest::Response {
+    client.post(app.url("/api/auth/login")).json(&json!({"username": username, "password": password, "device": "d"})).send().await.unwrap()
+}
+
+async fn logins_are_limited_per_account_and_address(app: TestApp) {
     for i in 0..5 {
-        let r = app.client.post(app.url("/api/auth/login")).json(&json!({"username": WORKER, "password": format!("wrong{i}"), "device": "d"})).send().await.unwrap();
+        let r = login_from(&app.client, &app, WORKER, &format!("wrong{i}")).await;
         assert_eq!(r.status(), 422);
         let body: serde_json::Value = r.json().await.unwrap();
         assert_eq!(body["error"], "用户名或密码不对");
     }
-    let r = app.client.post(app.url("/api/auth/login")).json(&json!({"username": WORKER, "password": common::PASSWORD, "device": "d"})).send().await.unwrap();
-    assert_eq!(r.status(), 429, "even the right password waits after five failures");
+    let r = login_from(&app.client, &app, WORKER, common::PASSWORD).await;
+    assert_eq!(r.status(), 429, "even the right password waits after five failures from here");
+    assert!(r.headers()["retry-after"].to_str().unwrap().parse::<u64>().unwrap() > 0);
+    // The owner, from another address, is not locked out by whoever guessed.
+    let r = login_from(&app.client_from([127, 0, 0, 2]), &app, WORKER, common::PASSWORD).await;
+    assert_eq!(r.status(), 200, "the owner elsewhere logs in");
     // An unknown account answers like a wrong password.
-    let r = app.client.post(app.url("/api/auth/login")).json(&json!({"username": "nobody", "password": "x", "device": "d"})).send().await.unwrap();
+    let r = login_from(&app.client, &app, "nobody", "x").await;
     assert_eq!(r.status(), 422);
+}
+
+async fn concurrent_guesses_cannot_pass_the_limit(app: TestApp) {
+    let guesses = (0..50).map(|i| {
+        let app = &app;
+        async move { login_from(&app.client, app, SUPERVISOR, &format!("guess-{i}")).await.status().as_u16() }
+    });
+    let statuses = futures_util::future::join_all(guesses).await;
+    let checked = statuses.iter().filter(|s| **s == 422).count();
+    assert!(checked <= 5, "{checked} of 50 concurrent guesses reached the password check");
+    assert!(statuses.iter().all(|s| *s == 422 || *s == 429), "{statuses:?}");
+}
+
+async fn one_address_cannot_guess_across_accounts_for_ever(app: TestApp) {
+    let attacker = app.client_from([127, 0, 0, 3]);
+    let mut refused = None;
+    for i in 0..40 {
+        let r = login_from(&attacker, &app, &format!("village-61032400{i:04}"), "wrong-password").await;
+        if r.status() == 429 {
+            refused = Some(i);
+            break;
+        }
+        assert_eq!(r.status(), 422);
+    }
+    assert_eq!(refused, Some(30), "thirty free guesses per address, then a delay");
+}
+
+async fn the_old_password_check_is_limited_like_a_login(app: TestApp) {
+    let token = app.token(SUPERVISOR).await;
+    let change = |old: &str| {
+        app.client.post(app.url("/api/auth/password")).bearer_auth(&token).json(&json!({"old": old, "new": "NewSecret-123"})).send()
+    };
+    for i in 0..5 {
+        assert_eq!(change(&format!("wrong{i}")).await.unwrap().status(), 422);
+    }
+    let r = change(common::PASSWORD).await.unwrap();
+    assert_eq!(r.status(), 429, "the sixth guess of the old password waits");
+}
+
+async fn a_new_password_ends_every_other_session(app: TestApp) {
+    let login = |device: &str| {
+        app.client.post(app.url("/api/auth/login")).json(&json!({"username": WORKER, "password": common::PASSWORD, "device": device})).send()
+    };
+    let r = login("phone").await.unwrap();
+    assert_eq!(r.headers()["cache-control"], "no-store", "a token is never cached");
+    let phone: serde_json::Value = r.json().await.unwrap();
+    let thief: serde_json::Value = login("stolen").await.unwrap().json().await.unwrap();
+    let (phone, thief) = (phone["token"].as_str().unwrap(), thief["token"].as_str().unwrap());
+    let r = app.client.post(app.url("/api/auth/password")).bearer_auth(phone).json(&json!({"old": common::PASSWORD, "new": "NewSecret-123"})).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let pull = |t: &str| app.client.get(app.url(&format!("/api/sync/pull?scope={VILLAGE}"))).bearer_auth(t.to_owned()).send();
+    let r = pull(thief).await.unwrap();
+    assert_eq!(r.status(), 401, "the other session is over");
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["code"], "revoked");
+    assert_eq!(pull(phone).await.unwrap().status(), 200, "the session that changed it goes on");
+}
+
+async fn an_account_with_a_one_time_password_can_only_change_it(app: TestApp) {
+    let r = app
+        .post_as(ADMIN, "/api/admin/accounts")
+        .await
+        .json(&json!({"username": "new-worker", "name": "新人", "role": "village_worker", "unit": VILLAGE, "password": "OneTime-123"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let s: serde_json::Value = login_from(&app.client, &app, "new-worker", "OneTime-123").await.json().await.unwrap();
+    assert_eq!(s["must_change_password"], true);
+    let token = s["token"].as_str().unwrap().to_string();
+    let get = |path: String| app.client.get(app.url(&path)).bearer_auth(&token).send();
+    for path in [format!("/api/sync/pull?scope={VILLAGE}"), format!("/api/report/{VILLAGE}"), format!("/api/sync/checksum?scope={VILLAGE}")] {
+        let r = get(path.clone()).await.unwrap();
+        assert_eq!(r.status(), 403, "{path}");
+        let body: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(body["code"], "must_change_password", "{path}: the app can act on it");
+        assert!(body["error"].as_str().unwrap().contains("修改初始密码"), "{body}");
+    }
+    let r = app.client.post(app.url("/api/sync/push")).bearer_auth(&token).json(&json!({"device": "d", "changes": [case(VILLAGE, "未改密码", true)]})).send().await.unwrap();
+    assert_eq!(r.status(), 403);
+    assert_eq!(get("/api/auth/me".into()).await.unwrap().status(), 200, "who am I still answers");
+    let r = app.client.post(app.url("/api/auth/password")).bearer_auth(&token).json(&json!({"old": "OneTime-123", "new": "MyOwn-4567"})).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(get(format!("/api/sync/pull?scope={VILLAGE}")).await.unwrap().status(), 200, "after the change, everything");
 }
 
 async fn sessions_log_out_and_renew(app: TestApp) {
@@ -183,7 +275,18 @@ async fn security_headers_are_on_every_answer(app: TestApp) {
     }
 }
 
-common::conformance!(matrix, lost_phone, logins_are_limited_per_account, sessions_log_out_and_renew, security_headers_are_on_every_answer);
+common::conformance!(
+    matrix,
+    lost_phone,
+    logins_are_limited_per_account_and_address,
+    concurrent_guesses_cannot_pass_the_limit,
+    one_address_cannot_guess_across_accounts_for_ever,
+    the_old_password_check_is_limited_like_a_login,
+    a_new_password_ends_every_other_session,
+    an_account_with_a_one_time_password_can_only_change_it,
+    sessions_log_out_and_renew,
+    security_headers_are_on_every_answer
+);
 
 #[allow(dead_code)]
 fn unused(_: Engine) -> Option<()> {

@@ -5,11 +5,13 @@
 //! * `cargo xtask test`: installs what is missing and runs every test (shared crate, server,
 //!   the app's store in headless Chromium, and the end-to-end test in real Chromium);
 //! * `cargo xtask build`: builds the app into `dist/`;
-//! * `cargo xtask size`: prints the field worker's critical path in bytes (brotli).
+//! * `cargo xtask size`: prints the field worker's critical path in bytes (brotli);
+//! * `cargo xtask attack`: floods a release server and prints what it held (see `attack.rs`).
 //!
 //! The app is built without trunk: cargo, then wasm-bindgen (the exact version in Cargo.lock),
 //! then wasm-opt from the npm package `binaryen` when it is there.
 
+mod attack;
 mod dist;
 mod setup;
 
@@ -29,8 +31,9 @@ fn main() -> ExitCode {
         "test" => test(),
         "size" => build().and_then(|_| dist::print_size(&root().join("dist"))),
         "fuzz" => fuzz(args.get(1).and_then(|s| s.parse().ok()).unwrap_or(60)),
+        "attack" => attack::attack(),
         _ => {
-            eprintln!("usage: cargo xtask <run|test|build|size|fuzz [seconds per target]>");
+            eprintln!("usage: cargo xtask <run|test|build|size|fuzz [seconds per target]|attack>");
             return ExitCode::from(2);
         }
     };

@@ -3,6 +3,7 @@
 
 use crate::auth::{self, Caller};
 use crate::error::{ApiError, AppJson};
+use crate::store::AccountRow;
 use crate::AppState;
 use axum::extract::{Path, Query, State};
 use axum::routing::{get, post};
@@ -30,6 +31,9 @@ async fn create_account(State(state): State<AppState>, caller: Caller, AppJson(n
     if new.name.trim().is_empty() || new.name.chars().count() > 50 {
         return Err(ApiError::Unprocessable("请填写姓名(50字以内)".into()));
     }
+    if new.unit.len() > shequ_model::Level::Village.code_len() {
+        return Err(ApiError::Unprocessable(format!("未知的单位代码 {:?}", new.unit.chars().take(20).collect::<String>())));
+    }
     caller.require_read(&new.unit)?;
     let area = state.store.areas(&new.unit).await?.into_iter().find(|a| a.code == new.unit);
     match area {
@@ -40,14 +44,13 @@ async fn create_account(State(state): State<AppState>, caller: Caller, AppJson(n
         _ => {}
     }
     let account = Account { username: new.username, name: new.name.trim().to_owned(), role: new.role, unit: new.unit };
-    let password = new.password;
-    let to_add = account.clone();
-    let store = state.store.clone();
-    let created = auth::add_account(store.as_ref(), to_add, &password, true).await?;
+    let password_hash = state.hashers.hash(new.password).await?;
+    let row = AccountRow { account: account.clone(), password_hash, must_change: true, disabled: false };
+    let created = state.store.create_account(&row, auth::now_ms()).await?;
     if !created {
         return Err(ApiError::Unprocessable("用户名已被使用".into()));
     }
-    tracing::info!(by = %caller.account.username, username = %account.username, role = account.role.as_str(), unit = %account.unit, "account created");
+    tracing::info!(by = ?caller.account.username, username = ?account.username, role = account.role.as_str(), unit = ?account.unit, "account created");
     Ok(Json(account))
 }
 
@@ -62,7 +65,7 @@ async fn revoke(State(state): State<AppState>, caller: Caller, Path(id): Path<St
     if !mine || !state.store.revoke_session(&id, auth::now_ms()).await? {
         return Err(ApiError::NotFound("没有这个登录设备,或已停用".into()));
     }
-    tracing::info!(by = %caller.account.username, session = %id, "device revoked");
+    tracing::info!(by = ?caller.account.username, session = ?id, "device revoked");
     Ok(Json(serde_json::json!({ "ok": true })))
 }
 

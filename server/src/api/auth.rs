@@ -1,13 +1,19 @@
 //! Logging in and out, renewing a session, changing a password.
+//!
+//! Every answer here is `Cache-Control: no-store`: a token must not stay in a cache. User text
+//! reaches the log only through `?` (escaped), so a newline in a username cannot forge a line.
 
-use crate::auth::{self, Caller, RENEW_WITHIN_MS};
+use crate::auth::{self, AnySession, Caller, ClientAddress, GuessKeys, RENEW_WITHIN_MS};
 use crate::error::{ApiError, AppJson};
 use crate::AppState;
-use axum::extract::{ConnectInfo, State};
+use axum::extract::State;
+use axum::http::{header, HeaderValue};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use shequ_model::auth::{check_password, Account, LoginRequest, PasswordChange, Session};
-use std::net::SocketAddr;
+use shequ_model::auth::{
+    check_password, check_username, Account, LoginRequest, PasswordChange, Session,
+};
+use tower_http::set_header::SetResponseHeaderLayer;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -16,40 +22,49 @@ pub fn router() -> Router<AppState> {
         .route("/api/auth/logout", post(logout))
         .route("/api/auth/password", post(change_password))
         .route("/api/auth/me", get(me))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ))
 }
 
-/// Failed logins allowed per account and per address in the limiter's window.
-const PER_ACCOUNT: usize = 5;
-const PER_ADDRESS: usize = 30;
+const WRONG: &str = "用户名或密码不对";
 
 async fn login(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientAddress(address): ClientAddress,
     AppJson(req): AppJson<LoginRequest>,
 ) -> Result<Json<Session>, ApiError> {
-    let by_account = format!("account:{}", req.username);
-    let by_address = format!("address:{}", peer.ip());
-    if !state.limiter.allows(&by_account, PER_ACCOUNT) || !state.limiter.allows(&by_address, PER_ADDRESS) {
-        return Err(ApiError::TooManyRequests("登录失败次数过多,请15分钟后再试".into()));
-    }
-    let row = state.store.account(&req.username).await?;
-    let hash = row.as_ref().map(|r| r.password_hash.clone()).unwrap_or_else(|| auth::decoy_hash().to_owned());
-    let password = req.password;
-    let ok = tokio::task::spawn_blocking(move || auth::verify_password(&password, &hash)).await.unwrap_or(false);
+    req.check_lengths().map_err(ApiError::Unprocessable)?;
+    let keys = GuessKeys::new(&req.username, address);
+    state.limiter.attempt(&keys)?;
+    // No account can have a malformed name: answered like a wrong password, without the work.
+    let row = match check_username(&req.username) {
+        Ok(()) => state.store.account(&req.username).await?,
+        Err(_) => None,
+    };
+    let hash = row
+        .as_ref()
+        .map(|r| r.password_hash.clone())
+        .unwrap_or_else(|| auth::decoy_hash().to_owned());
+    let ok = state.hashers.verify(req.password, hash).await?;
     let row = match row {
         Some(r) if ok && !r.disabled => r,
         _ => {
-            state.limiter.fail(&by_account);
-            state.limiter.fail(&by_address);
-            tracing::info!(username = %req.username, address = %peer.ip(), "login refused");
-            return Err(ApiError::Unprocessable("用户名或密码不对".into()));
+            tracing::info!(username = ?req.username, address = %address, "login refused");
+            return Err(ApiError::Unprocessable(WRONG.into()));
         }
     };
-    state.limiter.clear(&by_account);
+    state.limiter.succeeded(&keys);
     let (token, session) = auth::new_session(&row.account.username, &req.device);
     state.store.create_session(&session).await?;
-    tracing::info!(username = %row.account.username, session = %session.id, "logged in");
-    Ok(Json(Session { token, expires_at: session.expires_at, account: row.account, must_change_password: row.must_change }))
+    tracing::info!(username = ?row.account.username, session = %session.id, "logged in");
+    Ok(Json(Session {
+        token,
+        expires_at: session.expires_at,
+        account: row.account,
+        must_change_password: row.must_change,
+    }))
 }
 
 /// A new token for the same device; the old one stops working. Only near the end of a session,
@@ -60,29 +75,62 @@ async fn renew(State(state): State<AppState>, caller: Caller) -> Result<Json<Ses
     }
     let (token, session) = auth::new_session(&caller.account.username, &caller.device);
     state.store.create_session(&session).await?;
-    state.store.revoke_session(&caller.session_id, auth::now_ms()).await?;
-    Ok(Json(Session { token, expires_at: session.expires_at, account: caller.account, must_change_password: caller.must_change }))
+    state
+        .store
+        .revoke_session(&caller.session_id, auth::now_ms())
+        .await?;
+    Ok(Json(Session {
+        token,
+        expires_at: session.expires_at,
+        account: caller.account,
+        must_change_password: caller.must_change,
+    }))
 }
 
-async fn logout(State(state): State<AppState>, caller: Caller) -> Result<Json<serde_json::Value>, ApiError> {
-    state.store.revoke_session(&caller.session_id, auth::now_ms()).await?;
+async fn logout(
+    State(state): State<AppState>,
+    AnySession(caller): AnySession,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    state
+        .store
+        .revoke_session(&caller.session_id, auth::now_ms())
+        .await?;
     Ok(Json(serde_json::json!({ "ok": true })))
 }
 
-async fn change_password(State(state): State<AppState>, caller: Caller, AppJson(req): AppJson<PasswordChange>) -> Result<Json<serde_json::Value>, ApiError> {
+/// A new password ends every other session of the account: whoever knew the old one is out.
+async fn change_password(
+    State(state): State<AppState>,
+    ClientAddress(address): ClientAddress,
+    AnySession(caller): AnySession,
+    AppJson(req): AppJson<PasswordChange>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    req.check_lengths().map_err(ApiError::Unprocessable)?;
     check_password(&req.new).map_err(ApiError::Unprocessable)?;
-    let row = state.store.account(&caller.account.username).await?.ok_or(ApiError::NotFound("账号不存在".into()))?;
-    let old = req.old;
-    let hash = row.password_hash.clone();
-    if !tokio::task::spawn_blocking(move || auth::verify_password(&old, &hash)).await.unwrap_or(false) {
+    let username = caller.account.username;
+    // Checking the old password is guessing it: limited like a login.
+    let keys = GuessKeys::new(&username, address);
+    state.limiter.attempt(&keys)?;
+    let row = state
+        .store
+        .account(&username)
+        .await?
+        .ok_or(ApiError::NotFound("账号不存在".into()))?;
+    if !state.hashers.verify(req.old, row.password_hash).await? {
+        tracing::info!(username = ?username, address = %address, "password change refused: wrong old password");
         return Err(ApiError::Unprocessable("原密码不对".into()));
     }
-    let new = req.new;
-    let hash = tokio::task::spawn_blocking(move || auth::hash_password(&new)).await.map_err(|e| ApiError::Unprocessable(e.to_string()))?;
-    state.store.set_password(&caller.account.username, &hash, false).await?;
+    state.limiter.succeeded(&keys);
+    let hash = state.hashers.hash(req.new).await?;
+    state.store.set_password(&username, &hash, false).await?;
+    let ended = state
+        .store
+        .revoke_other_sessions(&username, &caller.session_id, auth::now_ms())
+        .await?;
+    tracing::info!(username = ?username, ended, "password changed; other sessions ended");
     Ok(Json(serde_json::json!({ "ok": true })))
 }
 
-async fn me(caller: Caller) -> Json<Account> {
+async fn me(AnySession(caller): AnySession) -> Json<Account> {
     Json(caller.account)
 }

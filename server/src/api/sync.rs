@@ -47,11 +47,14 @@ async fn push(State(state): State<AppState>, caller: Caller, headers: HeaderMap,
             _ => return Err(ApiError::Unprocessable("幂等键格式不对".into())),
         },
     };
+    // A key belongs to the account that sent it: two accounts using the same key neither collide
+    // nor see each other's answers.
+    let key = key.map(|k| format!("{}:{k}", caller.account.username));
     let by = Author { account: caller.account.username.clone(), device: caller.device.clone() };
     match state.store.push(&state.plan, &by, key.as_deref(), &req.changes).await? {
         PushAnswer::Applied(results) | PushAnswer::Replayed(results) => Ok(Json(PushResponse { results })),
         PushAnswer::KeyReused => {
-            tracing::warn!(key = key.as_deref().unwrap_or(""), device = %req.device, "idempotency key reused with other content");
+            tracing::warn!(key = ?key.as_deref().unwrap_or(""), device = ?req.device, "idempotency key reused with other content");
             Err(ApiError::Conflict("同一幂等键已用于不同的内容,本次提交未被接受".into()))
         }
     }

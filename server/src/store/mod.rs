@@ -78,6 +78,8 @@ pub trait Store: Send + Sync + 'static {
     async fn session(&self, token_hash: &str) -> Result<Option<SessionRow>, StoreError>;
     /// Revokes a session; false when there is none with that id.
     async fn revoke_session(&self, id: &str, at: i64) -> Result<bool, StoreError>;
+    /// Revokes every live session of an account but `keep`; how many were revoked.
+    async fn revoke_other_sessions(&self, username: &str, keep: &str, at: i64) -> Result<u64, StoreError>;
     /// The sessions of the accounts under `under`, newest first.
     async fn sessions(&self, under: &str) -> Result<Vec<SessionInfo>, StoreError>;
     /// The latest revisions under `under`, newest first, with who made them.

@@ -290,6 +290,16 @@ impl Store for PgStore {
         Ok(row.map(|r| rows::session(&r)))
     }
 
+    async fn revoke_other_sessions(&self, username: &str, keep: &str, at: i64) -> Result<u64, StoreError> {
+        let done = sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE username = $2 AND id <> $3 AND revoked_at IS NULL")
+            .bind(at)
+            .bind(username)
+            .bind(keep)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected())
+    }
+
     async fn revoke_session(&self, id: &str, at: i64) -> Result<bool, StoreError> {
         let done = sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
             .bind(at)

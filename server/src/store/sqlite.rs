@@ -21,8 +21,10 @@ use std::time::Duration;
 
 pub struct SqliteStore {
     pool: SqlitePool,
-    /// SQLite has one writer at a time; taking turns here rather than in SQLite's lock avoids a
-    /// deferred transaction failing to upgrade to a write.
+    /// SQLite has one writer at a time. Every write takes its turn here, pushes and session
+    /// writes alike: a deferred transaction that read before another connection wrote cannot
+    /// upgrade to a write, and SQLite answers that with `database is locked` at once, whatever the
+    /// busy timeout (which covers the other processes, such as `import-areas`).
     writer: tokio::sync::Mutex<()>,
 }
 
@@ -264,6 +266,7 @@ impl Store for SqliteStore {
     }
 
     async fn create_account(&self, row: &AccountRow, now: i64) -> Result<bool, StoreError> {
+        let _turn = self.writer.lock().await;
         let done = sqlx::query(
             "INSERT INTO accounts (username, name, role, unit, password_hash, must_change, disabled, created_at)
              VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (username) DO NOTHING",
@@ -282,6 +285,7 @@ impl Store for SqliteStore {
     }
 
     async fn set_password(&self, username: &str, hash: &str, must_change: bool) -> Result<(), StoreError> {
+        let _turn = self.writer.lock().await;
         sqlx::query("UPDATE accounts SET password_hash = ?, must_change = ? WHERE username = ?")
             .bind(hash)
             .bind(must_change)
@@ -304,6 +308,7 @@ impl Store for SqliteStore {
     }
 
     async fn create_session(&self, s: &SessionRow) -> Result<(), StoreError> {
+        let _turn = self.writer.lock().await;
         sqlx::query(
             "INSERT INTO sessions (id, token_hash, username, device, created_at, expires_at, revoked_at)
              VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -330,7 +335,19 @@ impl Store for SqliteStore {
         Ok(row.map(|r| rows::session(&r)))
     }
 
+    async fn revoke_other_sessions(&self, username: &str, keep: &str, at: i64) -> Result<u64, StoreError> {
+        let _turn = self.writer.lock().await;
+        let done = sqlx::query("UPDATE sessions SET revoked_at = ? WHERE username = ? AND id <> ? AND revoked_at IS NULL")
+            .bind(at)
+            .bind(username)
+            .bind(keep)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected())
+    }
+
     async fn revoke_session(&self, id: &str, at: i64) -> Result<bool, StoreError> {
+        let _turn = self.writer.lock().await;
         let done = sqlx::query("UPDATE sessions SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL")
             .bind(at)
             .bind(id)

@@ -4,7 +4,7 @@
 use serde_json::json;
 use shequ_model::record::Content;
 use shequ_model::Revision;
-use shequ_server::settings::Settings;
+use shequ_server::settings::{Limits, Settings};
 use std::path::PathBuf;
 use uuid::Uuid;
 
@@ -26,6 +26,11 @@ pub struct TestApp {
 pub const PASSWORD: &str = "shequ2018";
 
 impl TestApp {
+    /// A client whose connections come from another loopback address, as another phone would.
+    pub fn client_from(&self, address: [u8; 4]) -> reqwest::Client {
+        reqwest::Client::builder().local_address(std::net::IpAddr::from(address)).build().unwrap()
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
     }
@@ -114,25 +119,40 @@ pub async fn spawn_on(engine: Engine) -> Option<TestApp> {
         Engine::Sqlite => format!("sqlite://{}", dir.path().join("shequ.db").display()),
         Engine::Postgres => fresh_postgres().await?,
     };
-    Some(spawn_full(url, PathBuf::from("/nonexistent-dist"), dir).await)
+    Some(spawn_full(url, PathBuf::from("/nonexistent-dist"), dir, |_| {}).await)
+}
+
+/// A server on SQLite with other limits.
+pub async fn spawn_with_limits(limits: Limits) -> TestApp {
+    spawn_with(|s| s.limits = limits).await
+}
+
+/// A server on SQLite with settings changed by `tweak`.
+pub async fn spawn_with(tweak: impl FnOnce(&mut Settings)) -> TestApp {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("shequ.db").display());
+    spawn_full(url, PathBuf::from("/nonexistent-dist"), dir, tweak).await
 }
 
 pub async fn spawn_with_dist(dist: PathBuf) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("shequ.db").display());
-    spawn_full(url, dist, dir).await
+    spawn_full(url, dist, dir, |_| {}).await
 }
 
-async fn spawn_full(database_url: String, dist: PathBuf, dir: tempfile::TempDir) -> TestApp {
+async fn spawn_full(database_url: String, dist: PathBuf, dir: tempfile::TempDir, tweak: impl FnOnce(&mut Settings)) -> TestApp {
     let root = workspace();
-    let settings = Settings {
+    let mut settings = Settings {
         database_url,
         listen: "127.0.0.1:0".into(),
         plan: root.join("seeds/plan-2018.toml"),
         dist,
         seed_areas: Some(root.join("seeds/fufeng-areas.csv")),
         demo: true,
+        limits: Limits::default(),
+        trusted_proxy: None,
     };
+    tweak(&mut settings);
     let running = shequ_server::launch(&settings).await.expect("the server starts");
     TestApp { addr: running.addr, client: reqwest::Client::new(), dir, tokens: Default::default() }
 }
