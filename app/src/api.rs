@@ -17,11 +17,13 @@ pub struct ApiError {
     pub retry: bool,
     /// Set when the server refused the session.
     pub auth: Option<AuthFailure>,
+    /// The server refused the request as too large (413): a smaller one may pass.
+    pub too_large: bool,
 }
 
 impl ApiError {
     fn new(message: impl Into<String>, retry: bool) -> Self {
-        ApiError { message: message.into(), retry, auth: None }
+        ApiError { message: message.into(), retry, auth: None, too_large: false }
     }
 }
 
@@ -66,7 +68,7 @@ async fn answer<T: DeserializeOwned>(resp: gloo_net::http::Response) -> Result<T
     let auth = (status == 401)
         .then(|| body.as_ref().and_then(|v| v.get("code").cloned()).and_then(|c| serde_json::from_value(c).ok()))
         .flatten();
-    Err(ApiError { message: msg, retry: status >= 500 || status == 429, auth })
+    Err(ApiError { message: msg, retry: status >= 500 || status == 429, auth, too_large: status == 413 })
 }
 
 async fn get<T: DeserializeOwned>(url: &str) -> Result<T> {

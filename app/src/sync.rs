@@ -45,7 +45,7 @@ impl Replica for Db {
 pub struct Http;
 
 fn transport(e: api::ApiError) -> TransportError {
-    TransportError { message: e.message, retry: e.retry, auth: e.auth }
+    TransportError { message: e.message, retry: e.retry, auth: e.auth, too_large: e.too_large }
 }
 
 impl Transport for Http {

@@ -19,7 +19,7 @@ fuzz_target!(|data: &[u8]| {
         let _ = batch_hash(&req.changes);
         for c in &req.changes {
             if let Some(form) = plan().form(&c.form) {
-                let _ = validate_content(form, &c.content);
+                let _ = validate_content(plan(), form, &c.content);
                 let _ = validate_transition(form, &c.content, &c.content);
             }
         }

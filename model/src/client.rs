@@ -10,7 +10,7 @@
 //! so far is kept, and the next sync continues from there.
 #![allow(async_fn_in_trait)]
 
-use crate::sync::{batch_key, Checksum, PullPage, PushRequest, PushResponse, PushResult};
+use crate::sync::{batch_key, Checksum, PullPage, PushOutcome, PushRequest, PushResponse, PushResult};
 use crate::Revision;
 use std::collections::HashSet;
 use std::fmt;
@@ -23,6 +23,8 @@ pub struct TransportError {
     pub retry: bool,
     /// Set when the server refused the device's credentials (expired, or the device revoked).
     pub auth: Option<crate::auth::AuthFailure>,
+    /// The server refused the request as too large (413): a smaller one may pass.
+    pub too_large: bool,
 }
 
 impl fmt::Display for TransportError {
@@ -111,7 +113,8 @@ fn local<T>(r: Result<T, String>) -> Result<T, SyncError> {
 }
 
 /// Pushes the whole outbox. Changes the server refused stay in the outbox and are not sent again
-/// in this round.
+/// in this round. A batch the server finds too large (413) is halved until it passes; a single
+/// change still too large is marked refused, and the rest goes on.
 pub async fn push_all<R: Replica, T: Transport>(
     replica: &R,
     transport: &T,
@@ -124,20 +127,47 @@ pub async fn push_all<R: Replica, T: Transport>(
     let total = local(replica.pending_count(scope).await)? as usize;
     let mut answered: HashSet<uuid::Uuid> = HashSet::new();
     let mut refused = 0u32;
+    // Once a batch was too large, the rest of this round goes in the smaller size that passed.
+    let mut size = limits.push_batch.max(1);
+    let mut passed = size;
     loop {
         // Acknowledged changes have left the outbox; refused ones stay there and are skipped.
-        let batch: Vec<Revision> = local(replica.outbox(scope, limits.push_batch + refused).await)?
+        let batch: Vec<Revision> = local(replica.outbox(scope, size + refused).await)?
             .into_iter()
             .filter(|r| !answered.contains(&r.rev))
-            .take(limits.push_batch as usize)
+            .take(size as usize)
             .collect();
         if batch.is_empty() {
             return Ok(());
         }
         let key = batch_key(&batch);
-        let resp = transport.push(&key, &PushRequest { device: device.clone(), changes: batch }).await?;
-        local(replica.take_results(&resp.results).await)?;
-        for r in &resp.results {
+        let (sent, only) = (batch.len() as u32, (batch.len() == 1).then(|| batch[0].rev));
+        let results = match transport.push(&key, &PushRequest { device: device.clone(), changes: batch }).await {
+            Ok(resp) => {
+                passed = size;
+                resp.results
+            }
+            Err(e) if e.too_large => match only {
+                None => {
+                    size = sent / 2;
+                    continue;
+                }
+                // Too large even alone: refused, and the changes after it go as before.
+                Some(rev) => {
+                    size = passed;
+                    vec![PushResult {
+                        rev,
+                        outcome: PushOutcome::Rejected {
+                            reason: "这条记录太大,服务器无法接收;请删减较长的文字后重新保存".into(),
+                            errors: vec![],
+                        },
+                    }]
+                }
+            },
+            Err(e) => return Err(e.into()),
+        };
+        local(replica.take_results(&results).await)?;
+        for r in &results {
             answered.insert(r.rev);
             if r.outcome.acknowledged() {
                 report.pushed += 1;

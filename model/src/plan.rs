@@ -21,6 +21,9 @@ pub struct Plan {
     pub source: String,
     /// Code of the county that issued the plan.
     pub county: String,
+    /// The dates the plan's records may carry; without it, the plan's year (see [`Plan::period`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub period: Option<Period>,
     pub forms: Vec<Form>,
     pub indicators: Vec<Indicator>,
 }
@@ -40,6 +43,38 @@ pub struct Form {
     /// The field that names a record in lists.
     pub title_field: String,
     pub fields: Vec<Field>,
+    /// Rules over several fields of a record, enforced with its fields by
+    /// [`crate::record::validate_content`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub checks: Vec<Check>,
+}
+
+/// The first and last day a plan's records may carry, `YYYY-MM-DD`, both included.
+/// Wire format: stable.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Period {
+    pub from: String,
+    pub to: String,
+}
+
+impl Period {
+    /// Whether a `YYYY-MM-DD` date lies inside; `earlier_ok` lets it lie before the first day.
+    /// (Such dates compare as text.)
+    pub fn holds(&self, date: &str, earlier_ok: bool) -> bool {
+        date <= self.to.as_str() && (earlier_ok || date >= self.from.as_str())
+    }
+}
+
+/// A rule over several fields of one record. Wire format: stable.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(tag = "check", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Check {
+    /// The dates never go back along `fields`: each a date field, or a status field standing for
+    /// its steps' dates in the order of its states. Dates not given are skipped.
+    DatesInOrder { fields: Vec<String> },
+    /// The number field `total` equals the sum of the number fields `parts`, when all are given.
+    Total { total: String, parts: Vec<String> },
 }
 
 fn village() -> Level {
@@ -103,6 +138,10 @@ pub struct Field {
     /// status: each state reached carries its date.
     #[serde(default, skip_serializing_if = "is_false")]
     pub dated: bool,
+    /// date, status: the date may lie before the plan's period (when a volunteer joined, an
+    /// organisation was filed); it may never lie after it.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub allow_earlier: bool,
 }
 
 fn is_false(b: &bool) -> bool {
@@ -356,6 +395,11 @@ impl Plan {
         self.indicators.iter().find(|i| i.id == id)
     }
 
+    /// The dates the plan's records may carry: its `period`, or else its whole year.
+    pub fn period(&self) -> Period {
+        self.period.clone().unwrap_or_else(|| Period { from: format!("{:04}-01-01", self.year), to: format!("{:04}-12-31", self.year) })
+    }
+
     /// Checks every reference and attribute; returns all problems at once.
     pub fn validate(&self, file: &str) -> Result<(), PlanErrors> {
         let mut v = Validator { file, errors: Vec::new() };
@@ -372,7 +416,9 @@ impl Plan {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Node {
     Plan,
+    Period,
     Form,
+    Check,
     Field,
     Indicator,
     Measure,
@@ -394,17 +440,23 @@ impl Node {
         Some(match self {
             Plan => &[
                 ("id", None), ("year", None), ("title", None), ("source", None), ("county", None),
-                ("forms", Some(Form)), ("indicators", Some(Indicator)),
+                ("period", Some(Period)), ("forms", Some(Form)), ("indicators", Some(Indicator)),
             ],
+            Period => &[("from", None), ("to", None)],
             Form => &[
                 ("id", None), ("name", None), ("points", None), ("level", None), ("title_field", None),
-                ("fields", Some(Field)),
+                ("fields", Some(Field)), ("checks", Some(Check)),
             ],
+            Check => match t.get("check").and_then(toml::Value::as_str) {
+                Some("dates_in_order") => &[("check", None), ("fields", None)],
+                Some("total") => &[("check", None), ("total", None), ("parts", None)],
+                _ => return None,
+            },
             Field => &[
                 ("id", None), ("label", None), ("kind", None), ("required", None), ("help", None),
                 ("unit", None), ("min", None), ("max", None), ("integer", None), ("max_len", None),
                 ("options", None), ("register", None), ("states", None), ("transitions", None),
-                ("dated", None),
+                ("dated", None), ("allow_earlier", None),
             ],
             Indicator => &[
                 ("id", None), ("name", None), ("points", None), ("unit", None), ("level", None),
@@ -477,6 +529,19 @@ impl Form {
     }
 }
 
+/// The bound on a number the plan leaves open (no `min`, or no `max`): far above any figure of a
+/// county's records, and low enough that a county's sums of them stay finite and exact.
+pub const DEFAULT_NUMBER_BOUND: f64 = 1e9;
+/// The widest bound a plan may set on a number field, for the same reason.
+pub const MAX_NUMBER_BOUND: f64 = 1e15;
+
+impl Field {
+    /// The lowest and highest value of a number field: the plan's, or ±[`DEFAULT_NUMBER_BOUND`].
+    pub fn bounds(&self) -> (f64, f64) {
+        (self.min.unwrap_or(-DEFAULT_NUMBER_BOUND), self.max.unwrap_or(DEFAULT_NUMBER_BOUND))
+    }
+}
+
 struct Validator<'a> {
     file: &'a str,
     errors: Vec<PlanError>,
@@ -499,6 +564,16 @@ impl Validator<'_> {
         }
         if p.county.len() != 6 || !p.county.bytes().all(|b| b.is_ascii_digit()) {
             self.err("county", format!("`{}` is not a 6-digit county code", p.county));
+        }
+        if let Some(period) = &p.period {
+            for (key, d) in [("from", &period.from), ("to", &period.to)] {
+                if !crate::record::is_date(d) {
+                    self.err(format!("period.{key}"), format!("`{d}` is not a date written YYYY-MM-DD"));
+                }
+            }
+            if period.from > period.to {
+                self.err("period", format!("from {} is after to {}", period.from, period.to));
+            }
         }
         if p.forms.is_empty() {
             self.err("forms", "a plan needs at least one form");
@@ -552,6 +627,51 @@ impl Validator<'_> {
             }
             self.field(p, fld, &fp);
         }
+        for (k, c) in f.checks.iter().enumerate() {
+            self.check(f, c, &format!("{path}.checks[{k}]"));
+        }
+    }
+
+    fn check(&mut self, f: &Form, c: &Check, path: &str) {
+        use FieldKind::*;
+        // Each named field must exist, be of one of `kinds`, and be named once.
+        let fields = |this: &mut Self, key: &str, ids: &[&String], kinds: &[FieldKind], what: &str| {
+            let mut seen = HashSet::new();
+            for (i, id) in ids.iter().enumerate() {
+                let at = format!("{path}.{key}[{i}]");
+                match f.field(id) {
+                    None => this.err(at, format!("form `{}` has no field `{id}`", f.id)),
+                    Some(x) if !kinds.contains(&x.kind) => this.err(at, format!("field `{id}` is not {what}")),
+                    Some(_) if !seen.insert(*id) => this.err(at, format!("field `{id}` is named twice")),
+                    Some(_) => {}
+                }
+            }
+        };
+        match c {
+            Check::DatesInOrder { fields: ids } => {
+                let refs: Vec<&String> = ids.iter().collect();
+                fields(self, "fields", &refs, &[Date, Status], "a date or a status");
+                let one_status = ids.len() == 1 && f.field(&ids[0]).is_some_and(|x| x.kind == Status);
+                if ids.len() < 2 && !one_status {
+                    self.err(format!("{path}.fields"), "give two or more dates, or one status field");
+                }
+            }
+            Check::Total { total, parts } => {
+                match f.field(total) {
+                    None => self.err(format!("{path}.total"), format!("form `{}` has no field `{total}`", f.id)),
+                    Some(x) if x.kind != Number => self.err(format!("{path}.total"), format!("field `{total}` is not a number")),
+                    _ => {}
+                }
+                let refs: Vec<&String> = parts.iter().collect();
+                fields(self, "parts", &refs, &[Number], "a number");
+                if parts.len() < 2 {
+                    self.err(format!("{path}.parts"), "a total needs two or more parts");
+                }
+                if parts.contains(total) {
+                    self.err(format!("{path}.parts"), format!("`{total}` cannot be a part of itself"));
+                }
+            }
+        }
     }
 
     fn field(&mut self, p: &Plan, f: &Field, path: &str) {
@@ -577,6 +697,12 @@ impl Validator<'_> {
         only(self, "states", !f.states.is_empty(), &[Status]);
         only(self, "transitions", !f.transitions.is_empty(), &[Status]);
         only(self, "dated", f.dated, &[Status]);
+        only(self, "allow_earlier", f.allow_earlier, &[Date, Status]);
+        for (name, v) in [("min", f.min), ("max", f.max)] {
+            if v.is_some_and(|v| !v.is_finite() || v.abs() > MAX_NUMBER_BOUND) {
+                self.err(format!("{path}.{name}"), format!("must be a number between -{MAX_NUMBER_BOUND:e} and {MAX_NUMBER_BOUND:e}"));
+            }
+        }
         if let (Some(lo), Some(hi)) = (f.min, f.max) {
             if lo > hi {
                 self.err(format!("{path}.min"), format!("min {lo} is above max {hi}"));

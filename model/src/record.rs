@@ -3,7 +3,7 @@
 //! Validation lives only here: the form in the browser and the server's push handler call the
 //! same [`validate_content`], so a record the phone accepts is a record the server accepts.
 
-use crate::plan::{Condition, Field, FieldKind, Form};
+use crate::plan::{Check, Condition, Field, FieldKind, Form, Period, Plan};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -108,7 +108,7 @@ pub fn is_date(s: &str) -> bool {
     (1900..=2200).contains(&y) && (1..=days).contains(&d)
 }
 
-fn check_field(f: &Field, v: &Value) -> Result<(), String> {
+fn check_field(f: &Field, v: &Value, period: &Period) -> Result<(), String> {
     use FieldKind::*;
     match f.kind {
         Text | LongText => {
@@ -129,21 +129,21 @@ fn check_field(f: &Field, v: &Value) -> Result<(), String> {
             if f.integer && n.fract() != 0.0 {
                 return Err("应为整数".into());
             }
-            if let Some(lo) = f.min {
-                if n < lo {
-                    return Err(format!("不能小于{lo}"));
-                }
+            let (lo, hi) = f.bounds();
+            if n < lo {
+                return Err(format!("不能小于{lo}"));
             }
-            if let Some(hi) = f.max {
-                if n > hi {
-                    return Err(format!("不能大于{hi}"));
-                }
+            if n > hi {
+                return Err(format!("不能大于{hi}"));
             }
         }
         Date => {
             let s = v.as_str().ok_or("应为日期")?;
             if !is_date(s) {
                 return Err("日期格式应为 年-月-日,如 2018-06-01".into());
+            }
+            if !period.holds(s, f.allow_earlier) {
+                return Err(outside(period, f.allow_earlier));
             }
         }
         Choice => {
@@ -187,6 +187,9 @@ fn check_field(f: &Field, v: &Value) -> Result<(), String> {
                 if !is_date(d) {
                     return Err(format!("“{k}”的日期格式应为 年-月-日"));
                 }
+                if !period.holds(d, f.allow_earlier) {
+                    return Err(format!("“{k}”的{}", outside(period, f.allow_earlier)));
+                }
             }
             if f.dated && !st.dates.contains_key(&st.state) {
                 return Err(format!("请填写“{}”的日期", st.state));
@@ -196,9 +199,19 @@ fn check_field(f: &Field, v: &Value) -> Result<(), String> {
     Ok(())
 }
 
-/// Checks a record's content against its form: every required field present, every value of
-/// the right kind, no field the form does not have. Returns every problem at once.
-pub fn validate_content(form: &Form, content: &Content) -> Result<(), Vec<FieldError>> {
+fn outside(period: &Period, earlier_ok: bool) -> String {
+    if earlier_ok {
+        format!("日期不能晚于{}(计划期截止日)", period.to)
+    } else {
+        format!("日期应在计划期内({} 至 {})", period.from, period.to)
+    }
+}
+
+/// Checks a record's content against its form in `plan`: every required field present, every
+/// value of the right kind and inside the plan's bounds and period, no field the form does not
+/// have, and the form's checks over several fields. Returns every problem at once.
+pub fn validate_content(plan: &Plan, form: &Form, content: &Content) -> Result<(), Vec<FieldError>> {
+    let period = plan.period();
     let mut errors = Vec::new();
     for key in content.keys() {
         if form.field(key).is_none() {
@@ -213,8 +226,67 @@ pub fn validate_content(form: &Form, content: &Content) -> Result<(), Vec<FieldE
                 }
             }
             Some(v) => {
-                if let Err(m) = check_field(f, v) {
+                if let Err(m) = check_field(f, v, &period) {
                     errors.push(FieldError { field: f.id.clone(), message: m });
+                }
+            }
+        }
+    }
+    // A check reads only values that passed their own field's check: a wrong value is reported
+    // once, on its field.
+    let good = |id: &str| {
+        let v = content.get(id).filter(|v| !v.is_null())?;
+        let f = form.field(id)?;
+        check_field(f, v, &period).is_ok().then_some((f, v))
+    };
+    for c in &form.checks {
+        match c {
+            Check::DatesInOrder { fields } => {
+                // (field, what is dated, date), in the order the dates must follow.
+                let mut dates: Vec<(&str, String, &str)> = Vec::new();
+                for id in fields {
+                    let Some((f, v)) = good(id) else { continue };
+                    match (f.kind, v) {
+                        (FieldKind::Date, Value::String(d)) => dates.push((&f.id, format!("“{}”", f.label), d)),
+                        (FieldKind::Status, Value::Object(o)) => {
+                            let Some(Value::Object(steps)) = o.get("dates") else { continue };
+                            for state in &f.states {
+                                if let Some(Value::String(d)) = steps.get(state) {
+                                    dates.push((&f.id, format!("“{state}”的日期"), d));
+                                }
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+                let mut latest: Option<&(&str, String, &str)> = None;
+                let mut blamed = std::collections::HashSet::new();
+                for item in &dates {
+                    match latest {
+                        Some(before) if item.2 < before.2 => {
+                            if blamed.insert(item.0) {
+                                errors.push(FieldError {
+                                    field: item.0.to_string(),
+                                    message: format!("{}({})不能早于{}({})", item.1, item.2, before.1, before.2),
+                                });
+                            }
+                        }
+                        _ => latest = Some(item),
+                    }
+                }
+            }
+            Check::Total { total, parts } => {
+                let number = |id: &str| good(id).and_then(|(_, v)| v.as_f64());
+                let Some(t) = number(total) else { continue };
+                let Some(sum) = parts.iter().map(|p| number(p)).sum::<Option<f64>>() else { continue };
+                // Decimals typed as text do not add up exactly in binary: allow for rounding.
+                if (t - sum).abs() > 1e-9 * t.abs().max(sum.abs()).max(1.0) {
+                    let labels: Vec<String> =
+                        parts.iter().filter_map(|p| form.field(p)).map(|f| format!("“{}”", f.label)).collect();
+                    errors.push(FieldError {
+                        field: total.clone(),
+                        message: format!("应等于{}之和({}),现为{t}", labels.join("与"), round(sum)),
+                    });
                 }
             }
         }
@@ -224,6 +296,21 @@ pub fn validate_content(form: &Form, content: &Content) -> Result<(), Vec<FieldE
     } else {
         Err(errors)
     }
+}
+
+/// A sum shown to the worker without binary noise (0.1 + 0.2 shows as 0.3).
+fn round(x: f64) -> f64 {
+    (x * 1e6).round() / 1e6
+}
+
+/// What a tombstone (a deleted revision) may carry: nothing, the content it deletes (`from`, its
+/// parent's), or content that passes [`validate_content`]. Anything else would let a device store
+/// whatever it likes under a delete.
+pub fn validate_tombstone(plan: &Plan, form: &Form, from: Option<&Content>, content: &Content) -> Result<(), Vec<FieldError>> {
+    if content.is_empty() || from == Some(content) {
+        return Ok(());
+    }
+    validate_content(plan, form, content)
 }
 
 /// Whether a status may move from `from` to `to`: staying put, or along a listed transition.
@@ -302,10 +389,31 @@ mod tests {
                 {"id": "tags", "label": "类别", "kind": "multi_choice", "options": ["甲", "乙"]},
                 {"id": "ok", "label": "反馈", "kind": "yes_no"},
                 {"id": "steps", "label": "步骤", "kind": "status", "states": ["提", "议", "决"],
-                 "transitions": [["提", "议"], ["议", "决"]], "dated": true}
+                 "transitions": [["提", "议"], ["议", "决"]], "dated": true},
+                {"id": "joined", "label": "登记日期", "kind": "date", "allow_earlier": true},
+                {"id": "area", "label": "总面积", "kind": "number", "min": 0.0},
+                {"id": "work", "label": "工作面积", "kind": "number", "min": 0.0},
+                {"id": "rest", "label": "活动面积", "kind": "number", "min": 0.0}
+            ],
+            "checks": [
+                {"check": "dates_in_order", "fields": ["joined", "steps", "day"]},
+                {"check": "total", "total": "area", "parts": ["work", "rest"]}
             ]
         }))
         .unwrap()
+    }
+
+    /// A 2018 plan of that one form.
+    fn plan() -> Plan {
+        serde_json::from_value(json!({
+            "id": "p", "year": 2018, "title": "t", "county": "610324", "forms": [form()], "indicators": []
+        }))
+        .unwrap()
+    }
+
+    fn check(content: &Content) -> Result<(), Vec<FieldError>> {
+        let p = plan();
+        validate_content(&p, &p.forms[0], content)
     }
 
     fn c(v: Value) -> Content {
@@ -316,14 +424,14 @@ mod tests {
     fn accepts_a_good_record() {
         let ok = c(json!({"topic": "修路", "n": 12, "day": "2018-02-28", "forum": "议事会",
             "tags": ["甲"], "ok": true, "steps": {"state": "议", "dates": {"提": "2018-01-01", "议": "2018-01-09"}}}));
-        validate_content(&form(), &ok).unwrap();
+        check(&ok).unwrap();
     }
 
     #[test]
     fn reports_every_bad_field_in_chinese() {
         let bad = c(json!({"n": 1.5, "day": "2018-02-30", "forum": "茶话会", "tags": ["甲", "甲"],
             "ok": "yes", "steps": {"state": "决"}, "extra": 1}));
-        let e = validate_content(&form(), &bad).unwrap_err();
+        let e = check(&bad).unwrap_err();
         let fields: Vec<&str> = e.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(fields, vec!["extra", "topic", "n", "day", "forum", "tags", "ok", "steps"]);
         assert_eq!(e[1].message, "必填");
@@ -332,8 +440,97 @@ mod tests {
 
     #[test]
     fn too_long_text_is_refused() {
-        let e = validate_content(&form(), &c(json!({"topic": "一二三四五六七八九十十一"}))).unwrap_err();
+        let e = check(&c(json!({"topic": "一二三四五六七八九十十一"}))).unwrap_err();
         assert_eq!(e[0].message, "不能超过10个字");
+    }
+
+    #[test]
+    fn numbers_the_plan_leaves_open_have_a_default_bound() {
+        use crate::plan::DEFAULT_NUMBER_BOUND;
+        // No max in the plan: the default bound keeps sums of such figures finite.
+        for n in [1.7e308, DEFAULT_NUMBER_BOUND * 2.0] {
+            let e = check(&c(json!({"topic": "x", "area": n}))).unwrap_err();
+            assert_eq!(e, vec![FieldError { field: "area".into(), message: format!("不能大于{DEFAULT_NUMBER_BOUND}") }]);
+        }
+        check(&c(json!({"topic": "x", "area": DEFAULT_NUMBER_BOUND}))).unwrap();
+        // No min either: the bound holds below zero too.
+        let mut p = plan();
+        p.forms[0].fields.iter_mut().find(|f| f.id == "area").unwrap().min = None;
+        let e = validate_content(&p, &p.forms[0], &c(json!({"topic": "x", "area": -1e300}))).unwrap_err();
+        assert_eq!(e[0].message, format!("不能小于{}", -DEFAULT_NUMBER_BOUND));
+    }
+
+    #[test]
+    fn step_dates_and_dates_in_order_must_not_go_back() {
+        let steps = |d: Value| json!({"state": "决", "dates": d});
+        check(&c(json!({"topic": "x", "joined": "2017-05-01", "day": "2018-03-09",
+            "steps": steps(json!({"提": "2018-03-01", "议": "2018-03-01", "决": "2018-03-09"}))}))).unwrap();
+        // 议 before 提: the status field is blamed, with both dates.
+        let e = check(&c(json!({"topic": "x", "steps": steps(json!({"提": "2018-03-05", "议": "2018-03-01", "决": "2018-03-09"}))})))
+            .unwrap_err();
+        assert_eq!(e, vec![FieldError { field: "steps".into(), message: "“议”的日期(2018-03-01)不能早于“提”的日期(2018-03-05)".into() }]);
+        // A date field after the steps goes before the last step: that field is blamed.
+        let e = check(&c(json!({"topic": "x", "day": "2018-03-02",
+            "steps": steps(json!({"提": "2018-03-01", "议": "2018-03-02", "决": "2018-03-09"}))}))).unwrap_err();
+        assert_eq!(e.len(), 1);
+        assert_eq!(e[0].field, "day");
+        assert_eq!(e[0].message, "“日期”(2018-03-02)不能早于“决”的日期(2018-03-09)");
+        // A date field before them all goes after the first step.
+        let e = check(&c(json!({"topic": "x", "joined": "2018-04-01", "steps": steps(json!({"提": "2018-03-01", "决": "2018-03-09"}))})))
+            .unwrap_err();
+        assert_eq!(e.iter().map(|e| e.field.as_str()).collect::<Vec<_>>(), ["steps"]);
+    }
+
+    #[test]
+    fn a_total_equals_the_sum_of_its_parts() {
+        check(&c(json!({"topic": "x", "area": 150.75, "work": 45.25, "rest": 105.5}))).unwrap();
+        // Decimals that do not add up exactly in binary still add up.
+        check(&c(json!({"topic": "x", "area": 0.3, "work": 0.1, "rest": 0.2}))).unwrap();
+        let e = check(&c(json!({"topic": "x", "area": 150, "work": 45.25, "rest": 105.5}))).unwrap_err();
+        assert_eq!(e, vec![FieldError { field: "area".into(), message: "应等于“工作面积”与“活动面积”之和(150.75),现为150".into() }]);
+        // Checked only when all are given; a bad part is reported on its own field only.
+        check(&c(json!({"topic": "x", "area": 150, "work": 45.25}))).unwrap();
+        let e = check(&c(json!({"topic": "x", "area": 150, "work": -1, "rest": 105.5}))).unwrap_err();
+        assert_eq!(e.iter().map(|e| e.field.as_str()).collect::<Vec<_>>(), ["work"]);
+    }
+
+    #[test]
+    fn dates_lie_within_the_plans_period() {
+        let p = plan();
+        assert_eq!(p.period(), Period { from: "2018-01-01".into(), to: "2018-12-31".into() });
+        check(&c(json!({"topic": "x", "day": "2018-01-01"}))).unwrap();
+        check(&c(json!({"topic": "x", "day": "2018-12-31"}))).unwrap();
+        for day in ["2017-12-31", "2019-01-01"] {
+            let e = check(&c(json!({"topic": "x", "day": day}))).unwrap_err();
+            assert_eq!(e, vec![FieldError { field: "day".into(), message: "日期应在计划期内(2018-01-01 至 2018-12-31)".into() }]);
+        }
+        // Step dates too.
+        let e = check(&c(json!({"topic": "x", "steps": {"state": "议", "dates": {"提": "2018-12-30", "议": "2019-01-02"}}})))
+            .unwrap_err();
+        assert_eq!(e, vec![FieldError { field: "steps".into(), message: "“议”的日期应在计划期内(2018-01-01 至 2018-12-31)".into() }]);
+        // A field that may be earlier may not be later.
+        check(&c(json!({"topic": "x", "joined": "2009-06-01"}))).unwrap();
+        let e = check(&c(json!({"topic": "x", "joined": "2019-06-01"}))).unwrap_err();
+        assert_eq!(e[0].message, "日期不能晚于2018-12-31(计划期截止日)");
+        // A plan that gives its period uses it.
+        let mut p = plan();
+        p.period = Some(Period { from: "2017-10-01".into(), to: "2018-09-30".into() });
+        validate_content(&p, &p.forms[0], &c(json!({"topic": "x", "day": "2017-10-01"}))).unwrap();
+        assert!(validate_content(&p, &p.forms[0], &c(json!({"topic": "x", "day": "2018-10-01"}))).is_err());
+    }
+
+    #[test]
+    fn a_tombstone_carries_nothing_or_what_it_deletes() {
+        let p = plan();
+        let f = &p.forms[0];
+        let last = c(json!({"topic": "x", "n": 3}));
+        validate_tombstone(&p, f, Some(&last), &Content::new()).unwrap();
+        validate_tombstone(&p, f, Some(&last), &last).unwrap();
+        // Without the content it deletes at hand, valid content is taken, and junk is not.
+        validate_tombstone(&p, f, None, &last).unwrap();
+        let junk = c(json!({"junk": "垃圾".repeat(1000)}));
+        assert!(validate_tombstone(&p, f, Some(&last), &junk).is_err());
+        assert!(validate_tombstone(&p, f, None, &junk).is_err());
     }
 
     #[test]

@@ -15,6 +15,13 @@ use serde::{Deserialize, Serialize};
 pub const MAX_PUSH_BATCH: usize = 500;
 /// Largest page a pull returns.
 pub const MAX_PULL_PAGE: u32 = 1000;
+/// Longest device id a revision may name, in characters (phones use a UUID).
+pub const MAX_DEVICE_LEN: usize = 100;
+/// Most conflicting revisions one revision may settle.
+pub const MAX_RESOLVES: usize = 100;
+/// Most bytes of revisions a pull page carries (as stored JSON, before compression), unless its
+/// first revision alone is larger: a page always moves the cursor on.
+pub const MAX_PULL_BYTES: u64 = 2 * 1024 * 1024;
 
 /// Wire format: stable.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
@@ -141,7 +148,16 @@ impl Hlc {
     pub fn observe(&mut self, seen: u64) {
         self.last = self.last.max(seen);
     }
+
+    /// Whether `clock` is more than [`MAX_CLOCK_AHEAD_MS`] ahead of the wall time `now_ms`.
+    pub fn too_far_ahead(clock: u64, now_ms: u64) -> bool {
+        Self::millis(clock) > now_ms.saturating_add(MAX_CLOCK_AHEAD_MS)
+    }
 }
+
+/// How far ahead of the server's time a revision's clock may be: a phone's wall clock a little
+/// fast is fine, but a clock far ahead would win every conflict for good (the server refuses it).
+pub const MAX_CLOCK_AHEAD_MS: u64 = 24 * 60 * 60 * 1000;
 
 #[cfg(test)]
 mod tests {
@@ -164,6 +180,16 @@ mod tests {
         assert_eq!(decide_apply(&rev(1, 2), Some(&rev(9, 1)), false), Apply::Keep);
         assert_eq!(decide_apply(&rev(1, 2), Some(&rev(1, 2)), false), Apply::Keep);
         assert_eq!(decide_apply(&rev(1, 2), None, false), Apply::Take);
+    }
+
+    #[test]
+    fn a_clock_more_than_a_day_ahead_is_too_far() {
+        let now = 1_530_000_000_000;
+        assert!(!Hlc::too_far_ahead(Hlc::pack(now, 7), now));
+        assert!(!Hlc::too_far_ahead(Hlc::pack(now + MAX_CLOCK_AHEAD_MS, u16::MAX), now));
+        assert!(Hlc::too_far_ahead(Hlc::pack(now + MAX_CLOCK_AHEAD_MS + 1, 0), now));
+        assert!(Hlc::too_far_ahead(u64::MAX, now));
+        assert!(!Hlc::too_far_ahead(0, now));
     }
 
     #[test]

@@ -2,7 +2,9 @@
 //! only as a plain 500; everything else carries a Chinese message the app can show as it is.
 
 use crate::store::StoreError;
-use axum::http::StatusCode;
+use axum::extract::Request;
+use axum::http::{header, StatusCode};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
@@ -33,6 +35,10 @@ pub enum ApiError {
     TooLarge(String),
     #[error("{0}")]
     Conflict(String),
+    /// Any other refusal of a request the API cannot take as it is (a method, a query, an
+    /// encoding), with its 4xx status.
+    #[error("{1}")]
+    Refused(StatusCode, String),
     #[error(transparent)]
     Store(#[from] StoreError),
     /// Too many attempts from here: try again in `retry_after` seconds (429 with Retry-After).
@@ -58,6 +64,7 @@ impl ApiError {
             ApiError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::Refused(status, _) => *status,
             ApiError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
             ApiError::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
@@ -70,6 +77,11 @@ impl ApiError {
             ApiError::Throttled { retry_after, .. } | ApiError::Busy { retry_after, .. } => Some(*retry_after),
             _ => None,
         }
+    }
+
+    /// A request body over [`crate::MAX_BODY`].
+    pub fn body_too_large() -> ApiError {
+        ApiError::TooLarge(format!("提交的内容太大,超过了 {} MiB 的上限", crate::MAX_BODY / 1024 / 1024))
     }
 }
 
@@ -113,11 +125,48 @@ where
             Ok(Json(v)) => Ok(AppJson(v)),
             Err(rejection) => {
                 if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                    Err(ApiError::TooLarge("提交的内容太大".into()))
+                    Err(ApiError::body_too_large())
                 } else {
                     Err(ApiError::Unprocessable(format!("提交的内容格式不对:{}", rejection.body_text())))
                 }
             }
         }
     }
+}
+
+/// Gives every 4xx of the API the one JSON shape, also those no handler wrote: axum's own
+/// refusals (an unknown method, a query it cannot read) and the layers' (an unknown
+/// `Content-Encoding`). Answers already in JSON pass as they are.
+pub async fn json_refusals(req: Request, next: Next) -> Response {
+    let res = next.run(req).await;
+    let status = res.status();
+    let is_json = res.headers().get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if !status.is_client_error() || is_json {
+        return res;
+    }
+    let (parts, body) = res.into_parts();
+    // axum's refusals explain themselves in a line of English: kept after the Chinese.
+    let detail = axum::body::to_bytes(body, 1024).await.ok().and_then(|b| String::from_utf8(b.to_vec()).ok()).unwrap_or_default();
+    let error = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::body_too_large(),
+        StatusCode::NOT_FOUND => ApiError::NotFound("没有这个接口".into()),
+        other => {
+            let message = match other {
+                StatusCode::METHOD_NOT_ALLOWED => "这个接口不接受这种请求方法",
+                StatusCode::UNSUPPORTED_MEDIA_TYPE => "不支持这种内容格式或压缩方式",
+                StatusCode::REQUEST_TIMEOUT => "请求超时,请重试",
+                _ => "请求的格式不对",
+            };
+            let detail = detail.trim();
+            ApiError::Refused(other, if detail.is_empty() { message.into() } else { format!("{message}:{detail}") })
+        }
+    };
+    let mut out = error.into_response();
+    // What the refusal told the client besides its body still holds (`Allow`, `Retry-After`).
+    for name in [header::ALLOW, header::RETRY_AFTER] {
+        if let Some(v) = parts.headers.get(&name) {
+            out.headers_mut().insert(name, v.clone());
+        }
+    }
+    out
 }

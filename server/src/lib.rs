@@ -23,9 +23,10 @@ use std::sync::Arc;
 use store::{ImportReport, Store};
 use tower_http::compression::CompressionLayer;
 use tower_http::decompression::RequestDecompressionLayer;
-use tower_http::limit::RequestBodyLimitLayer;
 
-/// The largest request body the API takes (a full push batch with room to spare).
+/// The largest request body the API takes, after decompression: 8 MiB. It is enforced once, by
+/// axum's body limit on the JSON extractor (its 2 MiB default would otherwise apply whatever other
+/// layer says), and answered 413 in Chinese; a phone splits a batch that is too large.
 pub const MAX_BODY: usize = 8 * 1024 * 1024;
 
 #[derive(Clone)]
@@ -56,11 +57,13 @@ impl AppState {
 /// The whole service, without a socket, so tests can call it directly.
 pub fn app(state: AppState, dist: &Path) -> Router {
     // Phones send push batches compressed (gzip from the browser's CompressionStream); the body
-    // limit applies to the decompressed size.
+    // limit applies to the decompressed size. Every refusal, whichever layer makes it, leaves the
+    // API as the same JSON.
     let api = api::router()
-        .layer(RequestBodyLimitLayer::new(MAX_BODY))
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
         .layer(RequestDecompressionLayer::new())
-        .layer(CompressionLayer::new());
+        .layer(CompressionLayer::new())
+        .layer(axum::middleware::from_fn(error::json_refusals));
     Router::new()
         .route("/healthz", get(healthz))
         .merge(api)

@@ -6,6 +6,7 @@ mod common;
 use common::{case, TestApp, VILLAGE, VILLAGE2};
 use serde_json::{json, Value};
 use shequ_model::sync::{PullPage, PushOutcome, PushResponse};
+use shequ_model::Revision;
 use uuid::Uuid;
 
 async fn health_plan_and_areas(app: TestApp) {
@@ -280,6 +281,211 @@ async fn pushes_wait_their_turn_while_people_log_in(app: TestApp) {
     assert_eq!(app.pull(VILLAGE, 0, 1000).await.changes.len(), 200);
 }
 
+/// The rejection of a change pushed alone: its reason and the fields named.
+async fn refused(app: &TestApp, change: Revision) -> (String, Vec<(String, String)>) {
+    let resp = app.push(&[change]).await;
+    match &resp.results[0].outcome {
+        PushOutcome::Rejected { reason, errors } => (reason.clone(), errors.iter().map(|e| (e.field.clone(), e.message.clone())).collect()),
+        other => panic!("not refused: {other:?}"),
+    }
+}
+
+fn edit(of: &Revision, content: Value) -> Revision {
+    Revision {
+        rev: Uuid::now_v7(),
+        parent: Some(of.rev),
+        clock: of.clock + 1,
+        content: serde_json::from_value(content).unwrap(),
+        ..of.clone()
+    }
+}
+
+async fn the_plans_cross_field_rules_refuse_a_push_on_the_right_field(app: TestApp) {
+    let steps = |dates: Value| json!({"state": "民事民决", "dates": dates});
+    let mut c = case(VILLAGE, "议题", false);
+    c.content.insert("steps".into(), steps(json!({"民事民提": "2018-03-05", "民事民议": "2018-03-01", "民事民决": "2018-03-09"})));
+    let (reason, errors) = refused(&app, c.clone()).await;
+    assert!(!reason.is_ascii(), "{reason}");
+    assert_eq!(errors, [("steps".to_string(), "“民事民议”的日期(2018-03-01)不能早于“民事民提”的日期(2018-03-05)".to_string())]);
+    // A date outside the plan's year.
+    c.content.insert("steps".into(), steps(json!({"民事民提": "2017-12-05", "民事民议": "2018-03-01", "民事民决": "2018-03-09"})));
+    let (_, errors) = refused(&app, c.clone()).await;
+    assert_eq!(errors, [("steps".to_string(), "“民事民提”的日期应在计划期内(2018-01-01 至 2018-12-31)".to_string())]);
+    // 微心愿's steps likewise.
+    let wish = Revision {
+        form: "micro_wish".into(),
+        content: serde_json::from_value(json!({"wish": "轮椅", "resident": "张大爷",
+            "status": {"state": "认领", "dates": {"收集": "2018-05-01", "发布": "2018-04-01", "认领": "2018-05-09"}}})).unwrap(),
+        ..case(VILLAGE, "x", false)
+    };
+    let (_, errors) = refused(&app, wish).await;
+    assert_eq!(errors.iter().map(|e| e.0.as_str()).collect::<Vec<_>>(), ["status"]);
+    // The facility's indoor area is the sum of its two parts.
+    let facility = |indoor: f64| Revision {
+        form: "facility".into(),
+        content: serde_json::from_value(json!({"name": "社区服务中心", "kind": "社区服务中心", "project": "非点名项目",
+            "status": {"state": "投入使用", "dates": {}}, "in_use_date": "2015-06-01",
+            "indoor_area": indoor, "work_area": 120.5, "resident_area": 281.25})).unwrap(),
+        ..case(VILLAGE, "x", false)
+    };
+    let (_, errors) = refused(&app, facility(400.0)).await;
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(errors[0].0, "indoor_area");
+    assert!(errors[0].1.contains("401.75"), "{errors:?}");
+    let ok = app.push(&[facility(401.75)]).await;
+    assert!(matches!(ok.results[0].outcome, PushOutcome::Stored { .. }), "{ok:?}");
+    assert_eq!(app.pull(VILLAGE, 0, 100).await.changes.len(), 1, "only the good facility");
+}
+
+async fn a_tombstone_carries_nothing_or_the_content_it_deletes(app: TestApp) {
+    let c = case(VILLAGE, "将删除", true);
+    app.push(std::slice::from_ref(&c)).await;
+    let mut junk = edit(&c, json!({"junk": "垃圾".repeat(10_000)}));
+    junk.deleted = true;
+    let (reason, _) = refused(&app, junk).await;
+    assert!(reason.contains("删除"), "{reason}");
+    // Without a parent, the record as it stands is what is deleted.
+    let mut orphan = edit(&c, json!({"topic": "改过的", "junk": 1}));
+    orphan.parent = None;
+    orphan.deleted = true;
+    refused(&app, orphan).await;
+    // Nor can the revision's other free parts carry bulk.
+    let mut long_device = edit(&c, Value::Object(c.content.clone().into_iter().collect()));
+    long_device.device = "设".repeat(shequ_model::sync::MAX_DEVICE_LEN + 1);
+    refused(&app, long_device).await;
+    let mut many = edit(&c, Value::Object(c.content.clone().into_iter().collect()));
+    many.resolves = (0..=shequ_model::sync::MAX_RESOLVES).map(|_| Uuid::now_v7()).collect();
+    refused(&app, many).await;
+    let mut same = edit(&c, Value::Object(c.content.clone().into_iter().collect()));
+    same.deleted = true;
+    let mut empty = edit(&c, json!({}));
+    empty.deleted = true;
+    for tomb in [same, empty] {
+        let r = app.push(&[tomb]).await;
+        assert!(matches!(r.results[0].outcome, PushOutcome::Stored { .. }), "{r:?}");
+    }
+}
+
+async fn a_number_the_plan_leaves_open_is_bounded(app: TestApp) {
+    let activity = |hours: f64| Revision {
+        form: "volunteer_activity".into(),
+        content: serde_json::from_value(json!({"title": "助老服务", "date": "2018-05-01", "service": ["助老"], "hours": hours})).unwrap(),
+        ..case(VILLAGE, "x", false)
+    };
+    for _ in 0..2 {
+        let (_, errors) = refused(&app, activity(1.7e308)).await;
+        assert_eq!(errors, [("hours".to_string(), format!("不能大于{}", shequ_model::plan::DEFAULT_NUMBER_BOUND))]);
+    }
+    app.push(&[activity(12.5)]).await;
+    // The county's volunteer hours stay a number.
+    let report: Value = app.get("/api/report/610324").await.json().await.unwrap();
+    let cell = report["unit"]["cells"].as_array().unwrap().iter().find(|c| c["indicator"] == "volunteer_hours").cloned().unwrap();
+    assert_eq!(cell["value"], json!(12.5));
+}
+
+async fn a_clock_more_than_a_day_ahead_of_the_server_is_refused(app: TestApp) {
+    use shequ_model::sync::{Hlc, MAX_CLOCK_AHEAD_MS};
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as u64;
+    let hour = 60 * 60 * 1000;
+    for clock in [u64::MAX, Hlc::pack(now + MAX_CLOCK_AHEAD_MS + hour, 0)] {
+        let mut c = case(VILLAGE, "未来", false);
+        c.clock = clock;
+        let (reason, _) = refused(&app, c).await;
+        assert!(reason.contains("时间"), "{reason}");
+    }
+    let mut c = case(VILLAGE, "稍快的手机", false);
+    c.clock = Hlc::pack(now + hour, 0);
+    let r = app.push(&[c]).await;
+    assert!(matches!(r.results[0].outcome, PushOutcome::Stored { .. }), "{r:?}");
+    assert_eq!(app.pull(VILLAGE, 0, 100).await.changes.len(), 1);
+}
+
+async fn a_status_change_is_checked_against_the_record_whether_or_not_parent_is_given(app: TestApp) {
+    let done = case(VILLAGE, "已完成", true);
+    app.push(std::slice::from_ref(&done)).await;
+    let back = |parent: Option<Uuid>| {
+        let mut e = edit(&done, json!({"forum": "村(居)民议事会", "topic": "倒退",
+            "steps": {"state": "民事民提", "dates": {"民事民提": "2018-03-01"}}}));
+        e.parent = parent;
+        e
+    };
+    for parent in [None, Some(Uuid::now_v7())] {
+        let (reason, errors) = refused(&app, back(parent)).await;
+        assert_eq!(reason, "状态变更不允许");
+        assert_eq!(errors[0].0, "steps");
+    }
+    let report: Value = app.get("/api/report/610324").await.json().await.unwrap();
+    let cell = report["unit"]["cells"].as_array().unwrap().iter().find(|c| c["indicator"] == "deliberation_success").cloned().unwrap();
+    assert_eq!(cell["value"], json!(1.0), "the finished case still counts");
+}
+
+async fn pull_pages_are_capped_in_bytes_and_skip_nothing(app: TestApp) {
+    use shequ_model::sync::MAX_PULL_BYTES;
+    let long = |i: usize| {
+        let mut c = case(VILLAGE, &format!("长文{i}"), false);
+        c.content.insert("decision".into(), json!("议".repeat(5000)));
+        c
+    };
+    let one = serde_json::to_vec(&long(0)).unwrap().len() as u64;
+    let n = (MAX_PULL_BYTES / one) as usize * 2 + 3;
+    let all: Vec<_> = (0..n).map(long).collect();
+    for batch in all.chunks(100) {
+        app.push(batch).await;
+    }
+    let (mut cursor, mut got, mut pages) = (0, Vec::new(), 0);
+    loop {
+        let page = app.pull(VILLAGE, cursor, shequ_model::sync::MAX_PULL_PAGE).await;
+        let bytes: u64 = page.changes.iter().map(|c| serde_json::to_vec(&c.revision).unwrap().len() as u64).sum();
+        assert!(bytes <= MAX_PULL_BYTES, "a page of {bytes} bytes");
+        pages += 1;
+        got.extend(page.changes.iter().map(|c| c.revision.rev));
+        cursor = page.cursor;
+        if !page.more {
+            break;
+        }
+    }
+    assert!(pages >= 3, "{pages} pages");
+    assert_eq!(got, all.iter().map(|c| c.rev).collect::<Vec<_>>(), "every revision once, in order");
+}
+
+async fn the_body_limit_is_the_documented_one_and_every_refusal_is_the_same_json(app: TestApp) {
+    let who = format!("village-{VILLAGE}");
+    // A batch of long texts well over axum's own default, under Shequ's limit, is taken.
+    let long = |i: usize| {
+        let mut c = case(VILLAGE, &format!("长文{i}"), false);
+        c.content.insert("decision".into(), json!("议".repeat(5000)));
+        c
+    };
+    let one = serde_json::to_vec(&long(0)).unwrap().len();
+    let batch: Vec<_> = (0..shequ_server::MAX_BODY * 3 / 4 / one).map(long).collect();
+    let r = app.post_as(&who, "/api/sync/push").await.json(&json!({"device": "d", "changes": batch})).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    // One byte over it is refused in Chinese, in the API's JSON.
+    let pad = shequ_server::MAX_BODY + 1 - r#"{"device":"","changes":[]}"#.len();
+    let body = format!(r#"{{"device":"{}","changes":[]}}"#, "x".repeat(pad));
+    let r = app.post_as(&who, "/api/sync/push").await.header("content-type", "application/json").body(body).send().await.unwrap();
+    assert_eq!(r.status(), 413);
+    let e: Value = r.json().await.unwrap();
+    assert!(e["error"].as_str().unwrap().contains("太大"), "{e}");
+    // Every other refusal too, whoever makes it.
+    let token = app.token(&who).await;
+    let requests = [
+        (app.client.get(app.url("/api/sync/push")), 405),
+        (app.client.get(app.url("/api/no/such/thing")), 404),
+        (app.client.get(app.url("/api")), 404),
+        (app.client.get(app.url("/api/sync/pull?scope=610324001001&after=soon")), 400),
+        (app.client.post(app.url("/api/sync/push")).header("content-encoding", "zstd").body("{}"), 415),
+    ];
+    for (req, status) in requests {
+        let r = req.bearer_auth(&token).send().await.unwrap();
+        assert_eq!(r.status(), status);
+        assert_eq!(r.headers()["content-type"], "application/json");
+        let e: Value = r.json().await.unwrap();
+        assert!(e["error"].as_str().is_some_and(|m| !m.is_ascii()), "{status}: {e}");
+        assert_eq!(e.as_object().unwrap().len(), 1, "{e}");
+    }
+}
+
 impl TestApp {
     /// Pushes as the worker of the first change's village.
     async fn push(&self, changes: &[shequ_model::Revision]) -> PushResponse {
@@ -316,4 +522,11 @@ common::conformance!(
     a_deleted_record_leaves_the_figures_but_its_tombstone_syncs,
     idempotency_keys_belong_to_their_account,
     pushes_wait_their_turn_while_people_log_in,
+    the_plans_cross_field_rules_refuse_a_push_on_the_right_field,
+    a_tombstone_carries_nothing_or_the_content_it_deletes,
+    a_number_the_plan_leaves_open_is_bounded,
+    a_clock_more_than_a_day_ahead_of_the_server_is_refused,
+    a_status_change_is_checked_against_the_record_whether_or_not_parent_is_given,
+    pull_pages_are_capped_in_bytes_and_skip_nothing,
+    the_body_limit_is_the_documented_one_and_every_refusal_is_the_same_json,
 );

@@ -118,7 +118,8 @@ fn RecordForm(form: Form, unit: String, existing: Option<LocalRecord>) -> impl I
     let existing_for_save = existing.clone();
     let save = move |_| {
         let content = values.get_untracked();
-        let mut problems: Vec<FieldError> = validate_content(&form_for_save, &content).err().unwrap_or_default();
+        let mut problems: Vec<FieldError> =
+            state.plan.with_untracked(|p| p.as_ref().and_then(|p| validate_content(p, &form_for_save, &content).err())).unwrap_or_default();
         if let Some(old) = &existing_for_save {
             problems.extend(validate_transition(&form_for_save, &old.rev.content, &content).err().unwrap_or_default());
         }

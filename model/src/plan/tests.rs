@@ -573,7 +573,12 @@ fn the_unknown_key_lists_match_the_types() {
         states: vec!["s".into()],
         transitions: vec![["s".into(), "s".into()]],
         dated: true,
+        allow_earlier: true,
     };
+    let checks = [
+        ("dates_in_order", Check::DatesInOrder { fields: vec!["f".into()] }),
+        ("total", Check::Total { total: "f".into(), parts: vec!["f".into()] }),
+    ];
     let form = Form {
         id: "f".into(),
         name: "n".into(),
@@ -581,7 +586,9 @@ fn the_unknown_key_lists_match_the_types() {
         level: Level::Village,
         title_field: "f".into(),
         fields: vec![field.clone()],
+        checks: vec![checks[0].1.clone()],
     };
+    let period = Period { from: "2018-01-01".into(), to: "2018-12-31".into() };
     let measures = [
         (
             "count",
@@ -640,6 +647,7 @@ fn the_unknown_key_lists_match_the_types() {
         title: "t".into(),
         source: "s".into(),
         county: "610324".into(),
+        period: Some(period.clone()),
         forms: vec![form.clone()],
         indicators: vec![indicator.clone()],
     };
@@ -656,4 +664,116 @@ fn the_unknown_key_lists_match_the_types() {
     for (shape, m) in &measures {
         assert_eq!(keys(m), listed(Node::Measure, Some(shape)), "{shape}");
     }
+    assert_eq!(keys(&period), listed(Node::Period, None));
+    for (name, c) in &checks {
+        let mut t = toml::Table::new();
+        t.insert("check".into(), toml::Value::String(name.to_string()));
+        let listed: BTreeSet<String> = Node::Check.keys(&t).unwrap().iter().map(|(k, _)| k.to_string()).collect();
+        assert_eq!(keys(c), listed, "{name}");
+    }
+}
+
+#[test]
+fn the_seed_declares_the_notices_cross_field_rules() {
+    let p = seed();
+    let checks = |form: &str| p.form(form).unwrap().checks.clone();
+    let in_order = |field: &str| Check::DatesInOrder { fields: vec![field.into()] };
+    assert_eq!(checks("deliberation_case"), [in_order("steps")]);
+    assert_eq!(checks("micro_wish"), [in_order("status")]);
+    assert_eq!(checks("consultation_item"), [in_order("status")]);
+    assert_eq!(
+        checks("facility"),
+        [Check::Total { total: "indoor_area".into(), parts: vec!["work_area".into(), "resident_area".into()] }]
+    );
+    // Its dates lie in 2018, but for the registers' and the facilities' own dates.
+    assert_eq!(p.period(), Period { from: "2018-01-01".into(), to: "2018-12-31".into() });
+    let earlier: BTreeSet<(&str, &str)> = p
+        .forms
+        .iter()
+        .flat_map(|f| f.fields.iter().filter(|x| x.allow_earlier).map(move |x| (f.id.as_str(), x.id.as_str())))
+        .collect();
+    assert_eq!(earlier, [("facility", "in_use_date"), ("social_org", "filed_on"), ("volunteer", "joined_on")].into());
+}
+
+const BAD_CHECKS: &str = r#"
+id = "test"
+year = 2018
+title = "检查规则错误示例"
+county = "610324"
+period = { from = "2018-12-31", to = "2018-02-30" }
+indicators = []
+
+[[forms]]
+id = "f"
+name = "表"
+title_field = "t"
+
+[[forms.fields]]
+id = "t"
+label = "名称"
+kind = "text"
+allow_earlier = true
+
+[[forms.fields]]
+id = "d"
+label = "日期"
+kind = "date"
+
+[[forms.fields]]
+id = "n"
+label = "数"
+kind = "number"
+max = inf
+
+[[forms.checks]]
+check = "dates_in_order"
+fields = ["d", "t", "nosuch", "d"]
+
+[[forms.checks]]
+check = "dates_in_order"
+fields = ["d"]
+
+[[forms.checks]]
+check = "total"
+total = "t"
+parts = ["n"]
+
+[[forms.checks]]
+check = "total"
+total = "n"
+parts = ["n", "d"]
+"#;
+
+#[test]
+fn cross_field_checks_are_validated_with_their_paths() {
+    let errors = Plan::parse("bad.toml", BAD_CHECKS).unwrap_err().0;
+    let got: Vec<(&str, &str)> = errors.iter().map(|e| (e.path.as_str(), e.message.as_str())).collect();
+    let want: &[(&str, &str)] = &[
+        ("period.to", "`2018-02-30` is not a date"),
+        ("period", "from 2018-12-31 is after to 2018-02-30"),
+        ("forms[0] (f).fields[0] (t).allow_earlier", "a Text field takes no `allow_earlier`"),
+        ("forms[0] (f).fields[2] (n).max", "must be a number between"),
+        ("forms[0] (f).checks[0].fields[1]", "field `t` is not a date or a status"),
+        ("forms[0] (f).checks[0].fields[2]", "form `f` has no field `nosuch`"),
+        ("forms[0] (f).checks[0].fields[3]", "field `d` is named twice"),
+        ("forms[0] (f).checks[1].fields", "give two or more dates, or one status field"),
+        ("forms[0] (f).checks[2].total", "field `t` is not a number"),
+        ("forms[0] (f).checks[2].parts", "a total needs two or more parts"),
+        ("forms[0] (f).checks[3].parts[1]", "field `d` is not a number"),
+        ("forms[0] (f).checks[3].parts", "`n` cannot be a part of itself"),
+    ];
+    for (path, msg) in want {
+        assert!(got.iter().any(|(p, m)| p == path && m.contains(msg)), "missing `{path}: {msg}` in\n{}", PlanErrors(errors.clone()));
+    }
+    assert_eq!(got.len(), want.len(), "{}", PlanErrors(errors.clone()));
+}
+
+#[test]
+fn an_unknown_key_of_a_check_is_reported_with_its_path() {
+    let text = SEED.replacen("check = \"total\"", "check = \"total\"\ntolerance = 0.1", 1);
+    let e = Plan::parse("p.toml", &text).unwrap_err().0;
+    assert_eq!(e.len(), 1, "{e:?}");
+    assert_eq!(e[0].path, "forms[9] (facility).checks[0].tolerance");
+    let text = SEED.replacen("check = \"total\"", "check = \"average\"", 1);
+    assert!(Plan::parse("p.toml", &text).is_err());
 }

@@ -530,7 +530,7 @@ fn the_seed_plan_rolls_up_over_the_seed_areas() {
     );
     for rev in &r.0 {
         let form = p.form(&rev.form).unwrap();
-        crate::record::validate_content(form, &rev.content).unwrap_or_else(|e| panic!("{e:?}"));
+        crate::record::validate_content(&p, form, &rev.content).unwrap_or_else(|e| panic!("{e:?}"));
     }
     let ro = Rollups::new(&p, &t, &r.0);
     let rep = ro.report("610324").unwrap();

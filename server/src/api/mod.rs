@@ -18,5 +18,11 @@ pub fn router() -> Router<AppState> {
         .merge(report::router())
         .merge(auth::router())
         .merge(admin::router())
-        .route("/api/{*rest}", any(|| async { ApiError::NotFound("没有这个接口".into()) }))
+        .route("/api", any(no_such_endpoint))
+        .route("/api/", any(no_such_endpoint))
+        .route("/api/{*rest}", any(no_such_endpoint))
+}
+
+async fn no_such_endpoint() -> ApiError {
+    ApiError::NotFound("没有这个接口".into())
 }

@@ -5,8 +5,8 @@
 
 use shequ_model::merge::RecordState;
 use shequ_model::plan::Plan;
-use shequ_model::record::{validate_content, validate_transition};
-use shequ_model::sync::{PushOutcome, PushResult};
+use shequ_model::record::{validate_content, validate_tombstone, validate_transition};
+use shequ_model::sync::{Hlc, PushOutcome, PushResult, MAX_DEVICE_LEN, MAX_RESOLVES};
 use shequ_model::Revision;
 use std::collections::{BTreeMap, HashMap};
 use uuid::Uuid;
@@ -48,13 +48,21 @@ pub struct Current<'a> {
     pub conflict: bool,
 }
 
-fn judge_one(plan: &Plan, change: &Revision, facts: &Facts, state: &RecordState) -> Result<(), PushOutcome> {
+fn judge_one(plan: &Plan, change: &Revision, facts: &Facts, state: &RecordState, now_ms: u64) -> Result<(), PushOutcome> {
     if let Some((seq, hash)) = facts.existing.get(&change.rev) {
         return Err(if *hash == change.content_hash() {
             PushOutcome::Duplicate { seq: *seq }
         } else {
             reject("同一修订号已用于不同的内容")
         });
+    }
+    // Beside the content, only these two can grow: neither may carry bulk.
+    if change.device.chars().count() > MAX_DEVICE_LEN || change.resolves.len() > MAX_RESOLVES {
+        return Err(reject(format!("设备号不能超过{MAX_DEVICE_LEN}个字符,一次最多解决{MAX_RESOLVES}个冲突")));
+    }
+    // A clock far in the future would win every conflict for good.
+    if Hlc::too_far_ahead(change.clock, now_ms) {
+        return Err(reject("这条修改的时间比服务器快了一天以上,请校正手机的日期和时间后再修改保存"));
     }
     let Some(form) = plan.form(&change.form) else {
         return Err(reject(format!("计划中没有表单“{}”", change.form)));
@@ -71,23 +79,26 @@ fn judge_one(plan: &Plan, change: &Revision, facts: &Facts, state: &RecordState)
             return Err(reject("记录不能改换表单或单位"));
         }
     }
+    // What the change was made from: its parent, or, when the server does not know that (or it
+    // is not given), the record as it stands, so that leaving out `parent` skips no rule.
+    let base = change.parent.and_then(|p| state.revisions.get(&p)).or_else(|| state.winner());
     if change.deleted {
-        return Ok(());
+        return validate_tombstone(plan, form, base.map(|b| &b.content), &change.content)
+            .map_err(|errors| PushOutcome::Rejected { reason: "删除记录时只能附带空内容或原记录的内容".into(), errors });
     }
-    validate_content(form, &change.content)
+    validate_content(plan, form, &change.content)
         .map_err(|errors| PushOutcome::Rejected { reason: "内容未通过校验".into(), errors })?;
-    if let Some(parent) = change.parent.and_then(|p| state.revisions.get(&p)) {
-        if !parent.deleted {
-            validate_transition(form, &parent.content, &change.content)
-                .map_err(|errors| PushOutcome::Rejected { reason: "状态变更不允许".into(), errors })?;
-        }
+    if let Some(base) = base {
+        validate_transition(form, &base.content, &change.content)
+            .map_err(|errors| PushOutcome::Rejected { reason: "状态变更不允许".into(), errors })?;
     }
     Ok(())
 }
 
 /// Decides every item of a batch, in order: an item sees the items accepted before it (a batch
-/// may carry several edits of one record, or the same revision twice).
-pub fn plan_batch<'a>(plan: &Plan, changes: &'a [Revision], mut facts: Facts) -> BatchPlan<'a> {
+/// may carry several edits of one record, or the same revision twice). `now_ms` is the server's
+/// time.
+pub fn plan_batch<'a>(plan: &Plan, changes: &'a [Revision], mut facts: Facts, now_ms: u64) -> BatchPlan<'a> {
     let mut decisions = Vec::with_capacity(changes.len());
     let mut to_store: Vec<&Revision> = Vec::new();
     let mut in_batch: HashMap<Uuid, String> = HashMap::new();
@@ -103,7 +114,7 @@ pub fn plan_batch<'a>(plan: &Plan, changes: &'a [Revision], mut facts: Facts) ->
             continue;
         }
         let state = facts.records.remove(&change.record).unwrap_or_default();
-        let decision = match judge_one(plan, change, &facts, &state) {
+        let decision = match judge_one(plan, change, &facts, &state, now_ms) {
             Err(answer) => Decision::Answer(answer),
             Ok(()) => Decision::Store,
         };

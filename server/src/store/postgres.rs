@@ -11,7 +11,7 @@ use shequ_model::auth::{AuditEntry, SessionInfo};
 use async_trait::async_trait;
 use shequ_model::area::{Area, Level};
 use shequ_model::plan::Plan;
-use shequ_model::sync::{batch_hash, Checksum, PullPage, PulledRevision};
+use shequ_model::sync::{batch_hash, Checksum, PullPage};
 use shequ_model::Revision;
 use sqlx::postgres::PgPoolOptions;
 use sqlx::{PgPool, Postgres, QueryBuilder, Row};
@@ -116,7 +116,7 @@ impl Store for PgStore {
             }
         }
         let facts = self.facts(&mut tx, changes).await?;
-        let mut plan = plan_batch(plan, changes, facts);
+        let mut plan = plan_batch(plan, changes, facts, now_ms().max(0) as u64);
         let mut stored: HashMap<Uuid, i64> = HashMap::new();
         for chunk in plan.to_store.chunks(400) {
             let mut q = QueryBuilder::<Postgres>::new(
@@ -185,20 +185,28 @@ impl Store for PgStore {
     }
 
     async fn pull(&self, scope: &str, after: i64, limit: u32) -> Result<PullPage, StoreError> {
-        let rows = sqlx::query("SELECT seq, body FROM revisions WHERE seq > $1 AND unit >= $2 AND unit < $3 ORDER BY seq LIMIT $4")
-            .bind(after)
-            .bind(scope)
-            .bind(prefix_end(scope))
-            .bind(limit as i64 + 1)
-            .fetch_all(&self.pool)
-            .await?;
-        let more = rows.len() > limit as usize;
-        let mut changes = Vec::with_capacity(rows.len().min(limit as usize));
-        for r in rows.iter().take(limit as usize) {
-            changes.push(PulledRevision { seq: r.get("seq"), revision: revision(r.get("body"))? });
-        }
-        let cursor = changes.last().map_or(after, |c| c.seq);
-        Ok(PullPage { changes, cursor, more })
+        // The sizes first, so that a page never reads more bodies than it sends.
+        let sizes: Vec<(i64, i64)> = sqlx::query_as(
+            "SELECT seq, CAST(octet_length(body) AS BIGINT) FROM revisions WHERE seq > $1 AND unit >= $2 AND unit < $3 ORDER BY seq LIMIT $4",
+        )
+        .bind(after)
+        .bind(scope)
+        .bind(prefix_end(scope))
+        .bind(limit as i64 + 1)
+        .fetch_all(&self.pool)
+        .await?;
+        let (n, more) = rows::page_len(&sizes.iter().map(|s| s.1).collect::<Vec<_>>(), limit);
+        let Some(&(last, _)) = sizes[..n].last() else { return rows::pull_page(vec![], after, more) };
+        let page: Vec<(i64, String)> = sqlx::query_as(
+            "SELECT seq, body FROM revisions WHERE seq > $1 AND seq <= $2 AND unit >= $3 AND unit < $4 ORDER BY seq",
+        )
+        .bind(after)
+        .bind(last)
+        .bind(scope)
+        .bind(prefix_end(scope))
+        .fetch_all(&self.pool)
+        .await?;
+        rows::pull_page(page, after, more)
     }
 
     async fn live_records(&self, scope: &str) -> Result<Vec<Revision>, StoreError> {

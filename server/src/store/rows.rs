@@ -3,6 +3,7 @@
 use super::{AccountRow, SessionRow, StoreError};
 use shequ_model::area::{Area, Level};
 use shequ_model::auth::{Account, Role, SessionInfo};
+use shequ_model::sync::{PullPage, PulledRevision, MAX_PULL_BYTES};
 use shequ_model::Revision;
 use sqlx::{ColumnIndex, Decode, Row, Type};
 
@@ -48,6 +49,30 @@ pub fn role(s: &str) -> Result<Role, StoreError> {
 
 pub fn revision(body: &str) -> Result<Revision, StoreError> {
     serde_json::from_str(body).map_err(|e| StoreError::Corrupt(format!("revision body: {e}")))
+}
+
+/// How many of the revisions after a pull's cursor go in its page, and whether more follow, from
+/// their sizes in bytes in order (the store reads `limit + 1` of them): at most `limit`, and at
+/// most [`MAX_PULL_BYTES`], but always the first, so the cursor moves on.
+pub fn page_len(sizes: &[i64], limit: u32) -> (usize, bool) {
+    let mut bytes = 0u64;
+    for (n, size) in sizes.iter().enumerate() {
+        bytes += (*size).max(0) as u64;
+        if n == limit as usize || (n > 0 && bytes > MAX_PULL_BYTES) {
+            return (n, true);
+        }
+    }
+    (sizes.len(), false)
+}
+
+/// A pull page from its `(seq, body)` rows, oldest first.
+pub fn pull_page(rows: Vec<(i64, String)>, after: i64, more: bool) -> Result<PullPage, StoreError> {
+    let changes = rows
+        .into_iter()
+        .map(|(seq, body)| Ok(PulledRevision { seq, revision: revision(&body)? }))
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    let cursor = changes.last().map_or(after, |c| c.seq);
+    Ok(PullPage { changes, cursor, more })
 }
 
 pub fn now_ms() -> i64 {
@@ -103,5 +128,26 @@ where
         created_at: r.int("created_at"),
         expires_at: r.int("expires_at"),
         revoked_at: r.maybe_int("revoked_at"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::page_len;
+    use shequ_model::sync::MAX_PULL_BYTES;
+
+    #[test]
+    fn a_page_stops_at_its_count_or_its_bytes_but_always_moves_on() {
+        let small = 100;
+        let big = MAX_PULL_BYTES as i64;
+        assert_eq!(page_len(&[], 10), (0, false));
+        assert_eq!(page_len(&[small; 3], 10), (3, false));
+        assert_eq!(page_len(&[small; 11], 10), (10, true));
+        // Over the bytes: the page ends before the revision that would pass them.
+        assert_eq!(page_len(&[small, big, small], 10), (1, true));
+        assert_eq!(page_len(&[big / 2, big / 2, small], 10), (2, true));
+        // One revision larger than a page still makes a page of its own.
+        assert_eq!(page_len(&[big * 3, small], 10), (1, true));
+        assert_eq!(page_len(&[big * 3], 10), (1, false));
     }
 }

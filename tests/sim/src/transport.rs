@@ -41,7 +41,7 @@ pub struct FaultyHttp {
 }
 
 fn lost(what: &str) -> TransportError {
-    TransportError { message: format!("连接中断({what})"), retry: true, auth: None }
+    TransportError { message: format!("连接中断({what})"), retry: true, auth: None, too_large: false }
 }
 
 impl FaultyHttp {
@@ -106,7 +106,12 @@ impl FaultyHttp {
         let status = resp.status();
         if !status.is_success() {
             self.count(|c| c.failed += 1);
-            return Err(TransportError { message: format!("服务器返回 {status}"), retry: status.is_server_error(), auth: None });
+            return Err(TransportError {
+                message: format!("服务器返回 {status}"),
+                retry: status.is_server_error(),
+                auth: None,
+                too_large: status == reqwest::StatusCode::PAYLOAD_TOO_LARGE,
+            });
         }
         resp.json().await.map_err(|_| {
             self.count(|c| c.failed += 1);
@@ -127,7 +132,7 @@ impl FaultyHttp {
         })?;
         if !resp.status().is_success() {
             self.count(|c| c.failed += 1);
-            return Err(TransportError { message: format!("服务器返回 {}", resp.status()), retry: true, auth: None });
+            return Err(TransportError { message: format!("服务器返回 {}", resp.status()), retry: true, auth: None, too_large: false });
         }
         let body = resp.json().await.map_err(|_| lost("回答不完整"))?;
         if self.roll(f.drop_response) {

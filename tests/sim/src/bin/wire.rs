@@ -74,11 +74,11 @@ impl Transport for GzipHttp {
             .body(body)
             .send()
             .await
-            .map_err(|e| TransportError { message: e.to_string(), retry: true, auth: None })?;
+            .map_err(|e| TransportError { message: e.to_string(), retry: true, auth: None, too_large: false })?;
         if !resp.status().is_success() {
-            return Err(TransportError { message: format!("{}", resp.status()), retry: false, auth: None });
+            return Err(TransportError { message: format!("{}", resp.status()), retry: false, auth: None, too_large: resp.status() == 413 });
         }
-        resp.json().await.map_err(|e| TransportError { message: e.to_string(), retry: true, auth: None })
+        resp.json().await.map_err(|e| TransportError { message: e.to_string(), retry: true, auth: None, too_large: false })
     }
     async fn pull(&self, _: &str, _: i64, _: u32) -> Result<PullPage, TransportError> {
         unreachable!("the wire benchmark only pushes")
