@@ -75,7 +75,66 @@ pub struct Area {
 impl Area {
     /// Whether `code` is this unit or lies below it.
     pub fn contains(&self, code: &str) -> bool {
-        code.starts_with(&self.code)
+        UnitCode::covers(&self.code, code)
+    }
+}
+
+/// A division code, checked: digits only, and as many as a city, county, town or village code has.
+///
+/// The one place Shequ turns the nesting of codes into a subtree. A child's code starts with its
+/// parent's ([`parse_areas_csv`] refuses a file that breaks this), so a unit lies under a scope
+/// exactly when its code starts with the scope's code; and in byte order the subtree is one
+/// contiguous range of codes, which is how the server's tables and the phone's IndexedDB read it.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct UnitCode(String);
+
+impl UnitCode {
+    pub fn parse(code: &str) -> Result<UnitCode, String> {
+        let level_ok = [Level::City, Level::County, Level::Town, Level::Village].iter().any(|l| l.code_len() == code.len());
+        if !level_ok || !code.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(format!("“{code}”不是单位代码"));
+        }
+        Ok(UnitCode(code.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn level(&self) -> Level {
+        match self.0.len() {
+            4 => Level::City,
+            6 => Level::County,
+            9 => Level::Town,
+            _ => Level::Village,
+        }
+    }
+
+    /// Whether the unit `code` is this unit or one of its descendants.
+    pub fn contains(&self, code: &str) -> bool {
+        Self::covers(&self.0, code)
+    }
+
+    /// The subtree as a half-open range of codes `[start, end)` in byte order: `end` is the scope
+    /// followed by `:`, the byte after `9`, so every code that starts with the scope is inside.
+    pub fn key_range(&self) -> (String, String) {
+        (self.0.clone(), Self::subtree_end(&self.0))
+    }
+
+    /// [`UnitCode::contains`] for a scope already checked elsewhere (an account's own unit).
+    pub fn covers(scope: &str, code: &str) -> bool {
+        code.starts_with(scope)
+    }
+
+    /// The end of [`UnitCode::key_range`] for a scope already checked elsewhere.
+    pub fn subtree_end(scope: &str) -> String {
+        format!("{scope}:")
+    }
+}
+
+impl fmt::Display for UnitCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
     }
 }
 
@@ -346,6 +405,31 @@ mod tests {
         assert!(e[2].message.contains("longer than"), "{e:?}");
         let fine = format!("{GOOD}610324001005,{},village,610324001\n", "村".repeat(MAX_AREA_NAME_CHARS));
         assert!(parse_areas_csv(&fine, &HashMap::new()).is_ok());
+    }
+
+    #[test]
+    fn a_scope_covers_itself_and_its_descendants_only() {
+        let town = UnitCode::parse("610324001").unwrap();
+        assert_eq!(town.level(), Level::Town);
+        for inside in ["610324001", "610324001001", "610324001201"] {
+            assert!(town.contains(inside), "{inside}");
+        }
+        for outside in ["610324", "610324002", "610324002001", "610324103001", "6103"] {
+            assert!(!town.contains(outside), "{outside}");
+        }
+        let (start, end) = town.key_range();
+        for code in ["610324001", "610324001001", "610324001999", "610324002", "610324000999", "610325"] {
+            let in_range = start.as_str() <= code && code < end.as_str();
+            assert_eq!(in_range, town.contains(code), "{code}");
+        }
+        assert_eq!(UnitCode::parse("610324001001").unwrap().level(), Level::Village);
+    }
+
+    #[test]
+    fn only_division_codes_are_unit_codes() {
+        for bad in ["", "61032400", "61032400100a", "610324001001001", "6103 4"] {
+            assert!(UnitCode::parse(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -66,7 +66,7 @@ pub struct Account {
 impl Account {
     /// Whether the account may read what belongs to `code` (its own unit or below).
     pub fn may_read(&self, code: &str) -> bool {
-        code.starts_with(&self.unit)
+        crate::UnitCode::covers(&self.unit, code)
     }
 
     /// Whether the account may write a record of a form recorded per `form_level` for `unit`.

@@ -19,6 +19,6 @@ pub mod record;
 pub mod rollup;
 pub mod sync;
 
-pub use area::{Area, Level};
+pub use area::{Area, Level, UnitCode};
 pub use plan::Plan;
 pub use record::{FieldError, Revision};

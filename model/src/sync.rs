@@ -8,6 +8,7 @@
 //! the same id sent again is acknowledged and not stored twice; the same id with other content is
 //! refused. See `docs/sync.md`.
 
+use crate::area::UnitCode;
 use crate::record::{FieldError, Revision};
 use serde::{Deserialize, Serialize};
 
@@ -193,6 +194,17 @@ mod tests {
     }
 
     #[test]
+    fn a_scope_checksum_counts_the_records_below_the_scope() {
+        let in_unit = |unit: &str, id: u128| Revision { unit: unit.into(), ..rev(1, id) };
+        let winners = [in_unit("610324001", 1), in_unit("610324001001", 2), in_unit("610324001201", 3), in_unit("610324002001", 4)];
+        let town = UnitCode::parse("610324001").unwrap();
+        let sum = Checksum::of_scope(&town, &winners);
+        assert_eq!(sum, Checksum::of([1, 2, 3].map(Uuid::from_u128)));
+        let village = UnitCode::parse("610324001001").unwrap();
+        assert_eq!(Checksum::of_scope(&village, &winners), Checksum::of([Uuid::from_u128(2)]));
+    }
+
+    #[test]
     fn outcomes_wire_format() {
         let r = PushResult { rev: Uuid::nil(), outcome: PushOutcome::Stored { seq: 7 } };
         let j = serde_json::to_value(&r).unwrap();
@@ -245,6 +257,14 @@ impl Checksum {
             h.update(id.as_bytes());
         }
         Checksum { count: ids.len() as u64, hash: h.finalize().iter().map(|b| format!("{b:02x}")).collect() }
+    }
+
+    /// A replica's checksum of `scope`: over the current revision of each record (the winner by
+    /// the shared merge rule) whose unit lies under the scope, the scope's own unit and every unit
+    /// below it, as the server pulls and counts it. The phone and the simulation's device both
+    /// call this, so a town supervisor's phone counts its villages' records as the server does.
+    pub fn of_scope<'a>(scope: &UnitCode, winners: impl IntoIterator<Item = &'a Revision>) -> Checksum {
+        Checksum::of(winners.into_iter().filter(|w| scope.contains(&w.unit)).map(|w| w.rev))
     }
 }
 

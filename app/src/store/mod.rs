@@ -19,7 +19,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use shequ_model::merge::RecordState;
 use shequ_model::sync::{Checksum, Hlc, PullPage, PushOutcome, PushResult};
-use shequ_model::Revision;
+use shequ_model::{Revision, UnitCode};
 use std::cell::RefCell;
 use std::rc::Rc;
 use wasm_bindgen::JsValue;
@@ -362,10 +362,27 @@ impl Db {
         self.set_meta(&format!("cursor:{scope}"), &cursor).await
     }
 
-    /// The checksum of the unit's records: their current revisions by the shared rule.
-    pub async fn checksum(&self, unit: &str) -> Result<Checksum> {
-        let recs = self.records_in(unit).await?;
-        Ok(Checksum::of(recs.iter().filter_map(|r| r.state().winner().map(|w| w.rev))))
+    /// The records of a unit's whole subtree (a town's own and its villages'), read as one range
+    /// of the `unit` index.
+    pub async fn records_under(&self, scope: &UnitCode) -> Result<Vec<LocalRecord>> {
+        let tx = self.tx(&[RECORDS], false)?;
+        let (start, end) = scope.key_range();
+        let range = KeyRange::bound(&JsValue::from_str(&start), &JsValue::from_str(&end), Some(false), Some(true))
+            .map_err(|e| StoreError(e.to_string()))?;
+        let rows = tx.store(RECORDS)?.index("unit")?.get_all(Some(range), None).await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in rows {
+            let row: Row = from_js(r)?;
+            out.push(serde_json::from_str(&row.body)?);
+        }
+        Ok(out)
+    }
+
+    /// The checksum of what the phone holds under `scope`, by the rule the server counts by.
+    pub async fn checksum(&self, scope: &str) -> Result<Checksum> {
+        let scope = UnitCode::parse(scope).map_err(StoreError)?;
+        let states: Vec<RecordState> = self.records_under(&scope).await?.iter().map(LocalRecord::state).collect();
+        Ok(Checksum::of_scope(&scope, states.iter().filter_map(RecordState::winner)))
     }
 
     /// Every change not yet acknowledged by the server, for an export file.

@@ -136,5 +136,5 @@ pub enum OpenError {
 
 /// The exclusive upper bound of the codes under `prefix`: digits sort below ':'.
 pub(crate) fn prefix_end(prefix: &str) -> String {
-    format!("{prefix}:")
+    shequ_model::UnitCode::subtree_end(prefix)
 }

@@ -6,7 +6,7 @@
 use shequ_model::client::Replica;
 use shequ_model::merge::RecordState;
 use shequ_model::sync::{Checksum, Hlc, PullPage, PushResult};
-use shequ_model::Revision;
+use shequ_model::{Revision, UnitCode};
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 use uuid::Uuid;
@@ -80,10 +80,12 @@ impl Replica for MemReplica {
         Ok(self.device.clone())
     }
     async fn outbox(&self, scope: &str, limit: u32) -> Result<Vec<Revision>, String> {
-        Ok(self.inner.borrow().outbox.values().filter(|r| r.unit.starts_with(scope)).take(limit as usize).cloned().collect())
+        let scope = UnitCode::parse(scope)?;
+        Ok(self.inner.borrow().outbox.values().filter(|r| scope.contains(&r.unit)).take(limit as usize).cloned().collect())
     }
     async fn pending_count(&self, scope: &str) -> Result<u32, String> {
-        Ok(self.inner.borrow().outbox.values().filter(|r| r.unit.starts_with(scope)).count() as u32)
+        let scope = UnitCode::parse(scope)?;
+        Ok(self.inner.borrow().outbox.values().filter(|r| scope.contains(&r.unit)).count() as u32)
     }
     async fn take_results(&self, results: &[PushResult]) -> Result<(), String> {
         let mut i = self.inner.borrow_mut();
@@ -114,9 +116,7 @@ impl Replica for MemReplica {
         Ok(())
     }
     async fn checksum(&self, scope: &str) -> Result<Checksum, String> {
-        let i = self.inner.borrow();
-        Ok(Checksum::of(
-            i.records.values().filter_map(|s| s.winner()).filter(|w| w.unit.starts_with(scope)).map(|w| w.rev),
-        ))
+        let scope = UnitCode::parse(scope)?;
+        Ok(Checksum::of_scope(&scope, self.inner.borrow().records.values().filter_map(RecordState::winner)))
     }
 }

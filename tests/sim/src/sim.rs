@@ -1,15 +1,16 @@
-//! The scenario: devices record and sync through faults while the server is killed; then the
-//! faults stop, everyone syncs, and the invariants are checked.
+//! The scenario: village devices record and sync through faults while the server is killed, and
+//! the town supervisors' devices read their towns through the same faults; then the faults stop,
+//! everyone syncs, and the invariants are checked.
 
 use crate::replica::MemReplica;
 use crate::rng::Rng;
 use crate::server::ServerProcess;
 use crate::transport::{Counts, Faults, FaultyHttp};
 use serde_json::json;
-use shequ_model::client::{sync_once, Limits, Replica, Transport};
+use shequ_model::client::{sync_once, Limits, Replica, SyncReport, Transport};
 use shequ_model::merge::RecordState;
 use shequ_model::sync::Checksum;
-use shequ_model::Revision;
+use shequ_model::{Revision, UnitCode};
 use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::PathBuf;
@@ -19,6 +20,8 @@ use uuid::Uuid;
 
 /// The seeds' village-level units.
 pub const VILLAGES: [&str; 4] = ["610324001001", "610324001004", "610324001201", "610324103001"];
+/// The towns of those villages: each is read by its supervisor's device, which records nothing.
+pub const TOWNS: [&str; 2] = ["610324001", "610324103"];
 
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -36,6 +39,8 @@ pub struct Config {
 #[derive(Clone, Debug, Default)]
 pub struct Figures {
     pub devices: usize,
+    /// The supervisors' devices, which only read.
+    pub readers: usize,
     pub kills: u32,
     pub revisions_made: usize,
     pub acknowledged: usize,
@@ -70,7 +75,7 @@ fn content(topic: &str, rng: &mut Rng, from: usize) -> shequ_model::record::Cont
 }
 
 /// One change on a device: a new record, an edit of one it shows, or now and then a delete.
-fn change(dev: &MemReplica, rng: &mut Rng, n: usize) -> Revision {
+pub fn change(dev: &MemReplica, rng: &mut Rng, n: usize) -> Revision {
     let shown: Vec<Revision> = dev.shown().into_iter().filter(|r| !r.deleted).collect();
     let topic = format!("{}的第{n}次修改", dev.device);
     if shown.is_empty() || rng.chance(0.4) {
@@ -136,12 +141,17 @@ pub async fn run(cfg: Config) -> Result<Figures, String> {
             Rc::new((MemReplica::new(format!("设备{i}"), unit), FaultyHttp::new(base.clone(), rng.next(), cfg.faults)))
         })
         .collect();
+    let readers: Vec<Rc<(MemReplica, FaultyHttp)>> = TOWNS
+        .iter()
+        .enumerate()
+        .map(|(i, town)| Rc::new((MemReplica::new(format!("督导设备{i}"), town.to_string()), FaultyHttp::new(base.clone(), rng.next(), cfg.faults))))
+        .collect();
     let limits = Limits { push_batch: 20, pull_page: 50 };
-    {
-        let rt_devices = devices.clone();
-        for d in &rt_devices {
-            d.1.login(&format!("village-{}", d.0.unit), &d.0.device).await?;
-        }
+    for d in &devices {
+        d.1.login(&format!("village-{}", d.0.unit), &d.0.device).await?;
+    }
+    for d in &readers {
+        d.1.login(&format!("town-{}", d.0.unit), &d.0.device).await?;
     }
 
     // Phase 1: changes, syncs and faults, with the server killed at random moments.
@@ -184,20 +194,36 @@ pub async fn run(cfg: Config) -> Result<Figures, String> {
             }
         });
     }
+    for (i, d) in readers.iter().enumerate() {
+        let d = d.clone();
+        let killing = killing.clone();
+        let mut drng = Rng::new(cfg.seed.wrapping_add(0x7e11 + i as u64 * 104_729));
+        let rounds = cfg.changes_per_device;
+        let limits = Limits { ..limits };
+        local.spawn_local(async move {
+            let mut round = 0;
+            while round < rounds || killing.get() {
+                round += 1;
+                let _ = sync_once(&d.0, &d.1, &d.0.unit, &limits, &|_| {}).await;
+                tokio::time::sleep(Duration::from_millis(drng.below(15))).await;
+            }
+        });
+    }
     local.await;
     let fault_phase = started.elapsed();
 
     // Phase 2: the faults stop; everyone syncs until a round changes nothing and all agree.
     let settle = Instant::now();
     server.borrow_mut().start_again();
-    for d in &devices {
+    let everyone: Vec<Rc<(MemReplica, FaultyHttp)>> = devices.iter().chain(&readers).cloned().collect();
+    for d in &everyone {
         d.1.faults.set(Faults::NONE);
     }
     let mut rounds = 0;
     loop {
         rounds += 1;
         let mut restless = Vec::new();
-        for d in &devices {
+        for d in &everyone {
             let report = sync_once(&d.0, &d.1, &d.0.unit, &limits, &|_| {}).await.map_err(|e| format!("{}: {e}", d.0.device))?;
             if report.pushed > 0 || report.refused > 0 || report.consistent != Some(true) {
                 restless.push(format!("{} {report:?}", d.0.device));
@@ -211,6 +237,16 @@ pub async fn run(cfg: Config) -> Result<Figures, String> {
         }
     }
     let settle_phase = settle.elapsed();
+    // Once settled, a sync finds nothing to do: nothing pulled, no pull from the start, and the
+    // checksums equal without a repair. A device that counted its scope otherwise than the server
+    // (a town's own records only, say) would pull its whole scope again at every sync.
+    for d in &everyone {
+        let from_start = d.1.counts.get().pulls_from_start;
+        let report = sync_once(&d.0, &d.1, &d.0.unit, &limits, &|_| {}).await.map_err(|e| format!("{}: {e}", d.0.device))?;
+        if report != (SyncReport { consistent: Some(true), ..SyncReport::default() }) || d.1.counts.get().pulls_from_start != from_start {
+            return Err(format!("{}'s sync after settling was not quiet: {report:?}", d.0.device));
+        }
+    }
 
     // The checks.
     // The checker reads as the county administrator, over a transport without faults.
@@ -247,17 +283,18 @@ pub async fn run(cfg: Config) -> Result<Figures, String> {
         per_record.entry(r.record).or_default().insert(r.clone());
     }
     let conflicts_open = per_record.values().filter(|s| s.in_conflict()).count();
-    for village in VILLAGES {
-        let server_sum: Checksum = admin.checksum(village).await.map_err(|e| e.message)?;
+    for scope in VILLAGES.iter().chain(&TOWNS) {
+        let unit = UnitCode::parse(scope)?;
+        let server_sum: Checksum = admin.checksum(scope).await.map_err(|e| e.message)?;
         let expected: BTreeMap<Uuid, Uuid> = per_record
             .iter()
-            .filter_map(|(id, s)| s.winner().filter(|w| w.unit == village).map(|w| (*id, w.rev)))
+            .filter_map(|(id, s)| s.winner().filter(|w| unit.contains(&w.unit)).map(|w| (*id, w.rev)))
             .collect();
         if Checksum::of(expected.values().copied()) != server_sum {
-            return Err(format!("the server's checksum of {village} does not match its own revisions"));
+            return Err(format!("the server's checksum of {scope} does not match its own revisions"));
         }
-        for d in devices.iter().filter(|d| d.0.unit == village) {
-            if d.0.checksum(village).await? != server_sum {
+        for d in everyone.iter().filter(|d| d.0.unit == *scope) {
+            if d.0.checksum(scope).await? != server_sum {
                 return Err(format!("{}'s checksum differs from the server's", d.0.device));
             }
             if d.0.winners() != expected {
@@ -266,7 +303,7 @@ pub async fn run(cfg: Config) -> Result<Figures, String> {
         }
     }
     let mut counts = Counts::default();
-    for d in &devices {
+    for d in &everyone {
         let c = d.1.counts.get();
         counts.requests += c.requests;
         counts.dropped_requests += c.dropped_requests;
@@ -274,11 +311,13 @@ pub async fn run(cfg: Config) -> Result<Figures, String> {
         counts.duplicated += c.duplicated;
         counts.reordered += c.reordered;
         counts.failed += c.failed;
+        counts.pulls_from_start += c.pulls_from_start;
     }
     let unique: HashSet<Uuid> = seen.keys().copied().collect();
     let kills = server.borrow().kills;
     Ok(Figures {
         devices: devices.len(),
+        readers: readers.len(),
         kills,
         revisions_made: made,
         acknowledged,
@@ -294,7 +333,7 @@ pub async fn run(cfg: Config) -> Result<Figures, String> {
 impl std::fmt::Display for Figures {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let c = &self.counts;
-        writeln!(f, "devices: {}, server kills (SIGKILL): {}", self.devices, self.kills)?;
+        writeln!(f, "devices: {} recording, {} of town supervisors reading; server kills (SIGKILL): {}", self.devices, self.readers, self.kills)?;
         writeln!(f, "revisions made: {}, acknowledged to devices: {}, on the server: {} (each exactly once)", self.revisions_made, self.acknowledged, self.on_server)?;
         writeln!(f, "requests sent: {}, failed (server down): {}, requests dropped: {}, responses dropped after commit: {}, duplicated: {}, stale re-sends out of order: {}",
             c.requests, c.failed, c.dropped_requests, c.dropped_responses, c.duplicated, c.reordered)?;

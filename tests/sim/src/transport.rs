@@ -27,6 +27,8 @@ pub struct Counts {
     pub duplicated: u64,
     pub reordered: u64,
     pub failed: u64,
+    /// Pulls that started from cursor 0: a first sync, or a repair of a drift.
+    pub pulls_from_start: u64,
 }
 
 pub struct FaultyHttp {
@@ -170,6 +172,9 @@ impl Transport for FaultyHttp {
     }
 
     async fn pull(&self, scope: &str, after: i64, limit: u32) -> Result<PullPage, TransportError> {
+        if after == 0 {
+            self.count(|c| c.pulls_from_start += 1);
+        }
         self.get(&format!("/api/sync/pull?scope={scope}&after={after}&limit={limit}")).await
     }
 

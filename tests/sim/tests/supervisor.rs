@@ -1,0 +1,60 @@
+//! A town supervisor's device agrees with the server: it counts its town as the server does (the
+//! town's own records and every village's below it), so once it has the town a second sync pulls
+//! nothing, nothing from the start, and finds the checksums equal without a repair.
+
+use shequ_model::client::{sync_once, Limits, Replica, SyncReport, Transport};
+use shequ_model::UnitCode;
+use shequ_sim::replica::MemReplica;
+use shequ_sim::rng::Rng;
+use shequ_sim::server::{server_bin, ServerProcess};
+use shequ_sim::sim::change;
+use shequ_sim::transport::{Faults, FaultyHttp};
+
+const TOWN: &str = "610324001";
+/// Two villages of the town, and one of another town that the supervisor must not count.
+const VILLAGES: [&str; 3] = ["610324001001", "610324001004", "610324103001"];
+const CHANGES: usize = 4;
+
+#[test]
+fn a_town_supervisors_second_sync_pulls_nothing_and_agrees() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = ServerProcess::start(server_bin(), format!("sqlite://{}", dir.path().join("town.db").display()));
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let limits = Limits::default();
+        let mut rng = Rng::new(20180701);
+        let mut in_town = 0;
+        for (i, village) in VILLAGES.iter().enumerate() {
+            let device = MemReplica::new(format!("村设备{i}"), village.to_string());
+            let http = FaultyHttp::new(server.base(), i as u64, Faults::NONE);
+            http.login(&format!("village-{village}"), &device.device).await.unwrap();
+            for n in 0..CHANGES {
+                change(&device, &mut rng, n);
+            }
+            let report = sync_once(&device, &http, village, &limits, &|_| {}).await.unwrap();
+            assert_eq!((report.pushed, report.consistent), (CHANGES, Some(true)), "{village}: {report:?}");
+            if UnitCode::parse(TOWN).unwrap().contains(village) {
+                in_town += CHANGES;
+            }
+        }
+
+        let supervisor = MemReplica::new("督导设备".into(), TOWN.into());
+        let http = FaultyHttp::new(server.base(), 99, Faults::NONE);
+        http.login(&format!("town-{TOWN}"), &supervisor.device).await.unwrap();
+        let first = sync_once(&supervisor, &http, TOWN, &limits, &|_| {}).await.unwrap();
+        assert_eq!(
+            first,
+            SyncReport { pulled: in_town, consistent: Some(true), ..SyncReport::default() },
+            "the first sync pulls the town's villages and agrees at once"
+        );
+        let from_start = http.counts.get().pulls_from_start;
+        let second = sync_once(&supervisor, &http, TOWN, &limits, &|_| {}).await.unwrap();
+        assert_eq!(
+            second,
+            SyncReport { consistent: Some(true), ..SyncReport::default() },
+            "the second sync pulls nothing and agrees without a repair"
+        );
+        assert_eq!(http.counts.get().pulls_from_start, from_start, "the second sync does not pull the town again from the start");
+        assert_eq!(supervisor.checksum(TOWN).await.unwrap(), http.checksum(TOWN).await.unwrap());
+    });
+}
