@@ -313,6 +313,39 @@ pub fn validate_tombstone(plan: &Plan, form: &Form, from: Option<&Content>, cont
     validate_content(plan, form, content)
 }
 
+/// Reads a number as a worker typed it into a number field; the form keeps the typed text and
+/// calls this only on save. A Chinese keyboard or IME may give full-width digits (`１２`), a
+/// full-width point (`．`, or `。` in Chinese punctuation mode) and a full-width minus: they count
+/// as their ASCII forms. Only plain decimals are numbers: no exponent, no thousands separator,
+/// no `inf`, so what is saved is what the worker sees. A whole number comes back as a JSON
+/// integer (`1200`, not `1200.0`). Whether the field takes fractions or has bounds is
+/// [`validate_content`]'s to say, after this.
+pub fn parse_number(text: &str) -> Result<serde_json::Number, String> {
+    let ascii: String = text
+        .trim()
+        .chars()
+        .map(|c| match c {
+            '０'..='９' => char::from(b'0' + (c as u32 - '０' as u32) as u8),
+            '．' | '。' => '.',
+            '－' | '−' => '-',
+            c => c,
+        })
+        .collect();
+    let digits = ascii.strip_prefix('-').unwrap_or(&ascii);
+    let (whole, fraction) = digits.split_once('.').unwrap_or((digits, ""));
+    let plain = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    if whole.len() + fraction.len() == 0 || !plain(whole) || !plain(fraction) {
+        return Err("应为数字".into());
+    }
+    let n: f64 = ascii.parse().map_err(|_| "应为数字".to_string())?;
+    // Integers beyond 2^53 are not exact in an f64, nor in the JavaScript that shows them.
+    const EXACT: f64 = 9_007_199_254_740_992.0;
+    if n.fract() == 0.0 && n.abs() <= EXACT {
+        return Ok(serde_json::Number::from(n as i64));
+    }
+    serde_json::Number::from_f64(n).ok_or_else(|| "数字太大".to_string())
+}
+
 /// Whether a status may move from `from` to `to`: staying put, or along a listed transition.
 pub fn may_move(field: &Field, from: &str, to: &str) -> bool {
     from == to || field.transitions.iter().any(|[a, b]| a == from && b == to)
@@ -436,6 +469,43 @@ mod tests {
         assert_eq!(fields, vec!["extra", "topic", "n", "day", "forum", "tags", "ok", "steps"]);
         assert_eq!(e[1].message, "必填");
         assert_eq!(e[2].message, "应为整数");
+    }
+
+    #[test]
+    fn typed_numbers_are_read_as_typed() {
+        let read = |s: &str| serde_json::to_string(&parse_number(s).unwrap()).unwrap();
+        assert_eq!(read("23"), "23");
+        assert_eq!(read("1200"), "1200");
+        assert_eq!(read("1.5"), "1.5");
+        assert_eq!(read("0.1"), "0.1");
+        assert_eq!(read("１２"), "12");
+        assert_eq!(read("１２．５"), "12.5");
+        assert_eq!(read("3。5"), "3.5");
+        assert_eq!(read("－３"), "-3");
+        assert_eq!(read(" 7\u{3000}"), "7");
+        assert_eq!(read("1.0"), "1", "a whole number is stored as an integer");
+        assert_eq!(read("1."), "1");
+        assert_eq!(read(".5"), "0.5");
+        assert!(parse_number("1200").unwrap().is_i64());
+    }
+
+    #[test]
+    fn what_is_not_a_plain_number_is_refused() {
+        for bad in ["", " ", "-", ".", "abc", "1.0.5", "2.03.", "1e5", "inf", "NaN", "1,200", "1，200", "--1", "+1", "1 2", "0x10"] {
+            assert_eq!(parse_number(bad), Err("应为数字".to_string()), "{bad:?}");
+        }
+        assert_eq!(parse_number(&format!("1{}", "0".repeat(400))), Err("数字太大".to_string()));
+    }
+
+    #[test]
+    fn a_bad_number_reads_the_same_on_the_phone_and_the_server() {
+        // The server sees the text the phone could not read as a number; both say the same.
+        let on_server = check(&c(json!({"topic": "x", "n": "1.0.5"}))).unwrap_err();
+        assert_eq!(Err(on_server[0].message.clone()), parse_number("1.0.5"));
+        // A fraction in an integer field reads as a number, and validation refuses it.
+        let n = Value::Number(parse_number("1.5").unwrap());
+        let e = check(&c(json!({"topic": "x", "n": n}))).unwrap_err();
+        assert_eq!((e[0].field.as_str(), e[0].message.as_str()), ("n", "应为整数"));
     }
 
     #[test]

@@ -127,3 +127,35 @@ export async function fillCase(page, topic) {
   await page.selectOption('select[name="field-steps"]', '民事民提');
   await page.fill('input[name="field-steps-民事民提"]', '2018-04-02');
 }
+
+/**
+ * The draft the phone keeps for a form (`draft:new:<form>` in IndexedDB's meta store) as the
+ * worker typed it, or null when there is none.
+ */
+export async function draftOf(page, form) {
+  return page.evaluate((key) => new Promise((resolve, reject) => {
+    const open = indexedDB.open('shequ');
+    // Never create the app's database here: that would leave it without its stores.
+    open.onupgradeneeded = () => open.transaction.abort();
+    open.onerror = () => reject(open.error);
+    open.onsuccess = () => {
+      const get = open.result.transaction('meta').objectStore('meta').get(key);
+      get.onerror = () => reject(get.error);
+      get.onsuccess = () => {
+        open.result.close();
+        resolve(get.result ? JSON.parse(get.result.value) : null);
+      };
+    };
+  }), `draft:new:${form}`);
+}
+
+/** Waits until the phone's draft of `form` satisfies `ok` (the draft follows the worker's typing). */
+export async function waitForDraft(page, form, ok) {
+  let last;
+  for (let tries = 0; tries < 200; tries++) {
+    last = await draftOf(page, form);
+    if (ok(last)) return last;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`the draft of ${form} never became as expected: ${JSON.stringify(last)}`);
+}

@@ -3,7 +3,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { launchKillable, startServer, tempDir, login, fillCase, apiToken, apiGet } from './harness.mjs';
+import { launchKillable, startServer, tempDir, login, fillCase, apiToken, apiGet, waitForDraft } from './harness.mjs';
 
 const dir = tempDir('shequ-kill-');
 const profile = tempDir('shequ-kill-profile-');
@@ -42,7 +42,8 @@ test('killed during a save and during a sync, nothing is lost or doubled', async
   // 1. Killed right as 保存 is pressed: afterwards the case is there once, or still in the form.
   await page.click('a[data-form="deliberation_case"]');
   await fillCase(page, '保存时被关闭的议事');
-  await page.waitForTimeout(300); // the draft reaches the phone's storage as the worker types
+  // The draft reaches the phone's storage as the worker types.
+  await waitForDraft(page, 'deliberation_case', (d) => d?.topic === '保存时被关闭的议事');
   await page.click('button:has-text("保存")', { noWaitAfter: true });
   await browser.kill();
 
@@ -51,8 +52,9 @@ test('killed during a save and during a sync, nothing is lost or doubled', async
   const saved = list.filter((t) => t === '保存时被关闭的议事').length;
   assert.ok(saved <= 1, `at most once: ${list}`);
   if (saved === 0) {
-    // Not committed before the kill: the half-filled entry comes back, and is saved now.
+    // Not committed before the kill: the half-filled entry is offered back, and saved now.
     await page.click('a[data-form="deliberation_case"]');
+    await page.click('[data-testid="draft-offer"] button:has-text("继续上次填写")');
     await page.waitForFunction(() => document.querySelector('input[name="field-topic"]')?.value === '保存时被关闭的议事');
     await page.click('button:has-text("保存")');
     await page.waitForSelector('li[data-testid="record"]:has-text("保存时被关闭的议事")');

@@ -64,16 +64,16 @@ pub fn FieldInput(
         FieldKind::Number => {
             let (a, b) = (id.clone(), id.clone());
             let unit = field.unit.clone();
+            // The input keeps exactly what was typed, a half-typed `1.` or an IME's `１２`
+            // included; the form reads it as a number only on save (`record::parse_number`).
+            // Writing a parsed number back on every keystroke turned `2` into `2.0`, so `23`
+            // became `2.03`. The memo re-sets the input only when the text changes from
+            // elsewhere: a draft taken up, or another version adopted.
+            let text = Memo::new(move |_| text_of(values, &a));
             view! {
                 <span class="with-unit">
-                    <input type="text" inputmode="decimal" name=name.clone() prop:value=move || text_of(values, &a)
-                        on:input=move |ev| {
-                            let v = event_target_value(&ev);
-                            let v = v.trim();
-                            // Keep what cannot be read as a number, so validation can say so.
-                            let parsed = v.parse::<f64>().ok().and_then(serde_json::Number::from_f64).map(Value::Number);
-                            set(values, &b, (!v.is_empty()).then(|| parsed.unwrap_or_else(|| json!(v))));
-                        } />
+                    <input type="text" inputmode="decimal" name=name.clone() prop:value=text
+                        on:input=move |ev| { let v = event_target_value(&ev); set(values, &b, (!v.is_empty()).then(|| json!(v))); } />
                     <span class="unit">{unit}</span>
                 </span>
             }

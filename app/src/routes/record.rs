@@ -1,5 +1,7 @@
 //! Creating and editing a record with the one generic form. Validation is the shared crate's, the
-//! same the server runs; a half-filled entry is kept on the phone as a draft until it is saved.
+//! same the server runs; a half-filled entry is kept on the phone as a draft until it is saved,
+//! and offered (继续上次填写 / 丢弃) when the form is opened again. A failed save lists the
+//! problems on top and takes the worker to the first field that needs a change.
 
 use crate::components::field::{FieldInput, PersonOption};
 use crate::ids;
@@ -8,10 +10,12 @@ use crate::store::{Db, LocalRecord};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::hooks::{use_navigate, use_params_map};
-use shequ_model::plan::{FieldKind, Form};
-use shequ_model::record::{validate_content, validate_transition, Content, FieldError};
+use shequ_model::plan::{FieldKind, Form, Plan};
+use serde_json::Value;
+use shequ_model::record::{parse_number, validate_content, validate_transition, Content, FieldError};
 use shequ_model::Revision;
 use std::collections::BTreeMap;
+use wasm_bindgen::JsCast;
 
 #[component]
 pub fn NewRecord() -> impl IntoView {
@@ -63,29 +67,82 @@ fn draft_key(form: &str, existing: &Option<LocalRecord>) -> String {
     }
 }
 
+/// What saving the form would store: each number field's typed text read by the shared rule,
+/// then the record checked as the server checks it. The problems come in form order.
+fn to_save(plan: &Plan, form: &Form, typed: &Content, old: Option<&Content>) -> Result<Content, Vec<FieldError>> {
+    let mut content = typed.clone();
+    let mut problems = Vec::new();
+    for f in form.fields.iter().filter(|f| f.kind == FieldKind::Number) {
+        let Some(Value::String(text)) = content.get(&f.id).cloned() else { continue };
+        if text.trim().is_empty() {
+            content.remove(&f.id);
+            continue;
+        }
+        match parse_number(&text) {
+            Ok(n) => {
+                content.insert(f.id.clone(), Value::Number(n));
+            }
+            Err(message) => problems.push(FieldError { field: f.id.clone(), message }),
+        }
+    }
+    let unread: Vec<String> = problems.iter().map(|e| e.field.clone()).collect();
+    let checked = validate_content(plan, form, &content).err().unwrap_or_default();
+    let moved = old.and_then(|old| validate_transition(form, old, &content).err()).unwrap_or_default();
+    // A number that could not be read is reported once, not again by the validation.
+    problems.extend(checked.into_iter().chain(moved).filter(|e| !unread.contains(&e.field)));
+    problems.sort_by_key(|e| form.fields.iter().position(|f| f.id == e.field).unwrap_or(usize::MAX));
+    if problems.is_empty() {
+        Ok(content)
+    } else {
+        Err(problems)
+    }
+}
+
+/// Brings a field of the form into view and puts the cursor in it.
+fn focus_field(id: &str) {
+    let Some(doc) = web_sys::window().and_then(|w| w.document()) else { return };
+    let Ok(Some(field)) = doc.query_selector(&format!(".record-form .field[data-field=\"{id}\"]")) else { return };
+    // `.field` has a scroll margin, so the sticky title bar does not cover it.
+    field.scroll_into_view();
+    if let Ok(Some(input)) = field.query_selector("input, select, textarea") {
+        if let Ok(input) = input.dyn_into::<web_sys::HtmlElement>() {
+            let _ = input.focus();
+        }
+    }
+}
+
 #[component]
 fn RecordForm(form: Form, unit: String, existing: Option<LocalRecord>) -> impl IntoView {
     let state = use_state();
     let navigate = use_navigate();
     let initial: Content = existing.as_ref().map(|r| r.rev.content.clone()).unwrap_or_default();
+    // What the worker has entered; a number field holds its text as typed until save.
     let values = RwSignal::new(initial.clone());
-    let errors = RwSignal::new(BTreeMap::<String, String>::new());
+    let problems = RwSignal::new(Vec::<FieldError>::new());
     let (saving, set_saving) = signal(false);
     let (message, set_message) = signal(None::<String>);
     let (people, set_people) = signal(Vec::<PersonOption>::new());
     let key = draft_key(&form.id, &existing);
+    // A draft left from an earlier visit is offered, not forced: the form shows once the worker
+    // has chosen to continue it or to discard it.
+    let offer = RwSignal::new(None::<Content>);
+    let looked = RwSignal::new(false);
 
-    // A draft left by a killed tab comes back; the register fills the person pickers.
+    // The draft, if any; the register fills the person pickers.
     {
         let key = key.clone();
         let unit = unit.clone();
+        let initial = initial.clone();
         let registers: Vec<String> = form.fields.iter().filter(|f| f.kind == FieldKind::Person).map(|f| f.register.clone()).collect();
         let plan = state.plan.get_untracked();
         spawn_local(async move {
-            let Ok(db) = Db::get().await else { return };
-            if let Ok(Some(Some(draft))) = db.meta::<Option<Content>>(&key).await {
-                values.set(draft);
-            }
+            let Ok(db) = Db::get().await else {
+                looked.set(true);
+                return;
+            };
+            let draft = db.meta::<Option<Content>>(&key).await.ok().flatten().flatten();
+            offer.set(draft.filter(|d| !d.is_empty() && *d != initial));
+            looked.set(true);
             if let (false, Some(plan)) = (registers.is_empty(), plan) {
                 let recs = db.records_in(&unit).await.unwrap_or_default();
                 let mut list = Vec::new();
@@ -98,37 +155,63 @@ fn RecordForm(form: Form, unit: String, existing: Option<LocalRecord>) -> impl I
             }
         });
     }
+    // The draft follows every change as the worker types, so a killed tab loses nothing; a form
+    // back where it started leaves no draft.
     {
         let key = key.clone();
         let initial = initial.clone();
         Effect::new(move |first: Option<()>| {
             let now = values.get();
-            if first.is_some() && now != initial {
-                let key = key.clone();
-                spawn_local(async move {
-                    if let Ok(db) = Db::get().await {
-                        let _ = db.set_meta(&key, &Some(now)).await;
-                    }
-                });
+            if first.is_none() {
+                return;
             }
+            let key = key.clone();
+            let changed = now != initial;
+            spawn_local(async move {
+                if let Ok(db) = Db::get().await {
+                    let _ = if changed { db.set_meta(&key, &Some(now)).await } else { db.delete_meta(&key).await };
+                }
+            });
         });
     }
+    let take_draft = move |_: leptos::ev::MouseEvent| {
+        if let Some(d) = offer.get_untracked() {
+            values.set(d);
+        }
+        offer.set(None);
+    };
+    let discard_draft = {
+        let key = key.clone();
+        move |_: leptos::ev::MouseEvent| {
+            offer.set(None);
+            let key = key.clone();
+            spawn_local(async move {
+                if let Ok(db) = Db::get().await {
+                    let _ = db.delete_meta(&key).await;
+                }
+            });
+        }
+    };
 
     let form_for_save = form.clone();
     let existing_for_save = existing.clone();
+    let key_for_save = key.clone();
     let save = move |_| {
-        let content = values.get_untracked();
-        let mut problems: Vec<FieldError> =
-            state.plan.with_untracked(|p| p.as_ref().and_then(|p| validate_content(p, &form_for_save, &content).err())).unwrap_or_default();
-        if let Some(old) = &existing_for_save {
-            problems.extend(validate_transition(&form_for_save, &old.rev.content, &content).err().unwrap_or_default());
-        }
-        if !problems.is_empty() {
-            errors.set(problems.into_iter().map(|e| (e.field, e.message)).collect());
-            set_message.set(Some("有些内容需要修改,见标红处".into()));
-            return;
-        }
-        errors.set(BTreeMap::new());
+        let old = existing_for_save.as_ref().map(|r| &r.rev.content);
+        let saved = state.plan.with_untracked(|p| p.as_ref().map(|p| to_save(p, &form_for_save, &values.get_untracked(), old)));
+        let content = match saved {
+            None => return,
+            Some(Ok(content)) => content,
+            Some(Err(found)) => {
+                let first = found[0].field.clone();
+                problems.set(found);
+                // Once the messages are drawn, so the page scrolls to where the field now is.
+                request_animation_frame(move || focus_field(&first));
+                return;
+            }
+        };
+        problems.set(Vec::new());
+        set_message.set(None);
         set_saving.set(true);
         let rev = Revision {
             record: existing_for_save.as_ref().map(|r| r.rev.record).unwrap_or_else(ids::new_id),
@@ -143,14 +226,13 @@ fn RecordForm(form: Form, unit: String, existing: Option<LocalRecord>) -> impl I
             deleted: false,
             content,
         };
-        let key = key.clone();
+        let key = key_for_save.clone();
         let navigate = navigate.clone();
         spawn_local(async move {
             let result = async {
                 let db = Db::get().await?;
                 let rev = Revision { device: db.device_id().await?, ..rev };
-                db.save(rev, ids::now_ms()).await?;
-                let _ = db.set_meta(&key, &None::<Content>).await;
+                db.save_from_draft(rev, ids::now_ms(), &key).await?;
                 Ok::<_, crate::store::StoreError>(())
             }
             .await;
@@ -197,12 +279,14 @@ fn RecordForm(form: Form, unit: String, existing: Option<LocalRecord>) -> impl I
     });
     let delete = existing.clone().map(|old| {
         let navigate = use_navigate();
+        let key = key.clone();
         view! {
             <button type="button" class="btn danger big" on:click=move |_| {
                 let ok = web_sys::window().and_then(|w| w.confirm_with_message("确定删除这条记录吗?").ok()).unwrap_or(false);
                 if !ok { return; }
                 let old = old.clone();
                 let navigate = navigate.clone();
+                let key = key.clone();
                 spawn_local(async move {
                     let result = async {
                         let db = Db::get().await?;
@@ -214,7 +298,7 @@ fn RecordForm(form: Form, unit: String, existing: Option<LocalRecord>) -> impl I
                             deleted: true,
                             ..old.rev.clone()
                         };
-                        db.save(tomb, ids::now_ms()).await
+                        db.save_from_draft(tomb, ids::now_ms(), &key).await
                     }.await;
                     match result {
                         Ok(_) => {
@@ -231,25 +315,66 @@ fn RecordForm(form: Form, unit: String, existing: Option<LocalRecord>) -> impl I
     });
     let fields = form.fields.clone();
     let title = if existing.is_some() { format!("修改:{}", form.name) } else { format!("新建:{}", form.name) };
+    let title_field = form.title_field.clone();
+    let draft_offer = move || {
+        offer.with(|d| d.as_ref().map(|d| d.get(&title_field).and_then(Value::as_str).unwrap_or("").to_string())).map(|name| {
+            let take_draft = take_draft.clone();
+            let discard_draft = discard_draft.clone();
+            view! {
+                <section class="card draft-offer" data-testid="draft-offer">
+                    <strong>"这个表单有上次没填完的内容"</strong>
+                    {(!name.is_empty()).then(|| view! { <p class="muted">{format!("上次填到:{name}")}</p> })}
+                    <button type="button" class="btn primary big" on:click=take_draft>"继续上次填写"</button>
+                    <button type="button" class="btn big" on:click=discard_draft>"丢弃"</button>
+                </section>
+            }
+        })
+    };
+    let summary = move || {
+        problems.with(|found| {
+            (!found.is_empty()).then(|| {
+                let items = found
+                    .iter()
+                    .map(|e| {
+                        let label = labels.iter().find(|(id, _)| *id == e.field).map_or(e.field.as_str(), |(_, l)| l.as_str());
+                        let text = format!("{label}:{}", e.message);
+                        let id = e.field.clone();
+                        view! { <li><button type="button" class="link" on:click=move |_| focus_field(&id)>{text}</button></li> }
+                    })
+                    .collect_view();
+                view! {
+                    <section class="form-errors" role="alert" data-testid="form-errors">
+                        <strong>{format!("有{}处需要修改,还没有保存:", found.len())}</strong>
+                        <ul>{items}</ul>
+                    </section>
+                }
+            })
+        })
+    };
     view! {
         <header class="bar">
             <a href="/" class="back">"‹ 返回"</a>
             <h1>{title}</h1>
         </header>
-        {conflict_box}
-        <form class="record-form" on:submit=move |ev| ev.prevent_default()>
-            {fields.into_iter().map(|f| {
-                let fid = f.id.clone();
-                let error = Signal::derive(move || errors.with(|e| e.get(&fid).cloned()));
-                let saved = saved_states.get(&f.id).cloned();
-                view! {
-                    <FieldInput field=f values=values error=error saved_state=saved people=people />
-                }
-            }).collect_view()}
-            {move || message.get().map(|m| view! { <p class="error" role="alert">{m}</p> })}
-            <button type="button" class="btn primary big" on:click=save disabled=move || saving.get()>"保存"</button>
-            {delete}
-        </form>
+        {move || (!looked.get()).then(|| view! { <p class="muted">"读取中……"</p> })}
+        {draft_offer}
+        <div hidden=move || !looked.get() || offer.with(Option::is_some)>
+            {conflict_box}
+            <form class="record-form" on:submit=move |ev| ev.prevent_default()>
+                {summary}
+                {fields.into_iter().map(|f| {
+                    let fid = f.id.clone();
+                    let error = Signal::derive(move || problems.with(|p| p.iter().find(|e| e.field == fid).map(|e| e.message.clone())));
+                    let saved = saved_states.get(&f.id).cloned();
+                    view! {
+                        <FieldInput field=f values=values error=error saved_state=saved people=people />
+                    }
+                }).collect_view()}
+                {move || message.get().map(|m| view! { <p class="error" role="alert">{m}</p> })}
+                <button type="button" class="btn primary big" on:click=save disabled=move || saving.get()>"保存"</button>
+                {delete}
+            </form>
+        </div>
     }
 }
 

@@ -6,7 +6,8 @@
 //! * `outbox`: revisions saved here and not yet acknowledged by the server (`{rev, record, body}`),
 //!   with a `record` index;
 //! * `meta`: small settings and sync state by key (device id, clock, chosen village, pull cursors,
-//!   cached plan and areas, last sync time);
+//!   cached plan and areas, last sync time, and each form's draft: `draft:new:<form>` for a new
+//!   record, `draft:<record>` for an edit, the content as typed);
 //!
 //! Bodies are kept as JSON text so that every value (the 64-bit clock included) round-trips
 //! exactly. Every change that must be atomic happens in one IndexedDB transaction: saving a record
@@ -212,11 +213,31 @@ impl Db {
         Ok(id)
     }
 
+    pub async fn delete_meta(&self, key: &str) -> Result<()> {
+        let tx = self.tx(&[META], true)?;
+        tx.store(META)?.delete(JsValue::from_str(key)).await?;
+        Self::finish(tx).await
+    }
+
     /// Saves a new revision made on this device: the record, its outbox entry and the advanced
     /// clock, in one transaction. The revision's clock is set here.
-    pub async fn save(&self, mut rev: Revision, now_ms: u64) -> Result<Revision> {
+    pub async fn save(&self, rev: Revision, now_ms: u64) -> Result<Revision> {
+        self.save_with(rev, now_ms, None).await
+    }
+
+    /// Saves a revision made on a form, as [`Db::save`] does, and removes the form's draft (a
+    /// `meta` key) in the same transaction: a tab killed while saving leaves either the record
+    /// or the draft, never both, so the draft is never offered again for a saved record.
+    pub async fn save_from_draft(&self, rev: Revision, now_ms: u64, draft: &str) -> Result<Revision> {
+        self.save_with(rev, now_ms, Some(draft)).await
+    }
+
+    async fn save_with(&self, mut rev: Revision, now_ms: u64, draft: Option<&str>) -> Result<Revision> {
         let tx = self.tx(&[RECORDS, OUTBOX, META], true)?;
         let meta = tx.store(META)?;
+        if let Some(key) = draft {
+            meta.delete(JsValue::from_str(key)).await?;
+        }
         let mut hlc: Hlc = match meta.get(JsValue::from_str("hlc")).await? {
             Some(v) if !v.is_undefined() => serde_json::from_str(&from_js::<MetaRow>(v)?.value)?,
             _ => Hlc::default(),
