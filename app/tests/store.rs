@@ -4,6 +4,7 @@
 use serde_json::json;
 use shequ_app::store::Db;
 use shequ_model::sync::{PullPage, PulledRevision, PushOutcome, PushResult};
+use shequ_model::record::Content;
 use shequ_model::Revision;
 use wasm_bindgen_test::*;
 
@@ -44,6 +45,24 @@ async fn saving_writes_the_record_and_its_outbox_entry_together() {
     let out = db.outbox(10).await.unwrap();
     assert_eq!(out.iter().map(|r| r.rev).collect::<Vec<_>>(), vec![a.rev, b.rev]);
     assert!(db.records_in("610324001201").await.unwrap().is_empty());
+}
+
+#[wasm_bindgen_test]
+async fn saving_from_a_form_removes_its_draft_with_the_save() {
+    let db = fresh("t-draft").await;
+    let key = "draft:new:deliberation_case";
+    let typed: Content = serde_json::from_value(json!({"topic": "没填完", "participants": "１２"})).unwrap();
+    db.set_meta(key, &Some(typed.clone())).await.unwrap();
+    assert_eq!(db.meta::<Option<Content>>(key).await.unwrap(), Some(Some(typed)), "the draft keeps the text as typed");
+    db.save(rev("别的表单"), 1).await.unwrap();
+    assert!(db.meta::<Option<Content>>(key).await.unwrap().is_some(), "a save from another form leaves the draft");
+    let saved = db.save_from_draft(rev("没填完"), 2, key).await.unwrap();
+    assert_eq!(db.meta::<Option<Content>>(key).await.unwrap(), None);
+    assert!(db.record(&saved.record.to_string()).await.unwrap().is_some());
+
+    db.set_meta(key, &Some(Content::new())).await.unwrap();
+    db.delete_meta(key).await.unwrap();
+    assert_eq!(db.meta::<Option<Content>>(key).await.unwrap(), None);
 }
 
 #[wasm_bindgen_test]

@@ -117,7 +117,13 @@ test('number fields keep exactly what is typed, and the exact figure is saved', 
 
   await open('volunteer_activity');
   await fillActivity('河道清理');
-  await type('volunteers', '１２');
+  // A Chinese IME composes the digits, then commits them.
+  await input('volunteers').click();
+  const cdp = await context.newCDPSession(page);
+  await cdp.send('Input.imeSetComposition', { text: '１', selectionStart: 1, selectionEnd: 1 });
+  await cdp.send('Input.imeSetComposition', { text: '１２', selectionStart: 2, selectionEnd: 2 });
+  await cdp.send('Input.insertText', { text: '１２' });
+  await cdp.detach();
   assert.equal(await value('volunteers'), '１２');
   await type('hours', '２．５');
   assert.equal(await value('hours'), '２．５');

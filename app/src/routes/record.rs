@@ -318,7 +318,6 @@ fn RecordForm(form: Form, unit: String, existing: Option<LocalRecord>) -> impl I
     let title_field = form.title_field.clone();
     let draft_offer = move || {
         offer.with(|d| d.as_ref().map(|d| d.get(&title_field).and_then(Value::as_str).unwrap_or("").to_string())).map(|name| {
-            let take_draft = take_draft.clone();
             let discard_draft = discard_draft.clone();
             view! {
                 <section class="card draft-offer" data-testid="draft-offer">
