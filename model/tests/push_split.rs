@@ -41,7 +41,13 @@ impl Replica for Phone {
         Ok("phone".into())
     }
     async fn outbox(&self, _: &str, limit: u32) -> Result<Vec<Revision>, String> {
-        Ok(self.outbox.borrow().iter().take(limit as usize).cloned().collect())
+        Ok(self
+            .outbox
+            .borrow()
+            .iter()
+            .take(limit as usize)
+            .cloned()
+            .collect())
     }
     async fn pending_count(&self, _: &str) -> Result<u32, String> {
         Ok(self.outbox.borrow().len() as u32)
@@ -85,7 +91,12 @@ impl Transport for Server {
         let fits = serde_json::to_vec(req).unwrap().len() <= self.max_body;
         self.sent.borrow_mut().push((req.changes.len(), fits));
         if !fits {
-            return Err(TransportError { message: "提交的内容太大".into(), retry: false, auth: None, too_large: true });
+            return Err(TransportError {
+                message: "提交的内容太大".into(),
+                retry: false,
+                auth: None,
+                too_large: true,
+            });
         }
         let mut stored = self.stored.borrow_mut();
         let results = req
@@ -93,7 +104,12 @@ impl Transport for Server {
             .iter()
             .map(|c| {
                 stored.push(c.rev);
-                PushResult { rev: c.rev, outcome: PushOutcome::Stored { seq: stored.len() as i64 } }
+                PushResult {
+                    rev: c.rev,
+                    outcome: PushOutcome::Stored {
+                        seq: stored.len() as i64,
+                    },
+                }
             })
             .collect();
         Ok(PushResponse { results })
@@ -117,12 +133,20 @@ fn change(id: u128, text_len: usize) -> Revision {
         form: "deliberation_case".into(),
         unit: "610324001001".into(),
         deleted: false,
-        content: serde_json::from_value(json!({"topic": "议题", "decision": "议".repeat(text_len)})).unwrap(),
+        content: serde_json::from_value(
+            json!({"topic": "议题", "decision": "议".repeat(text_len)}),
+        )
+        .unwrap(),
     }
 }
 
 fn size_of(changes: &[Revision]) -> usize {
-    serde_json::to_vec(&PushRequest { device: "phone".into(), changes: changes.to_vec() }).unwrap().len()
+    serde_json::to_vec(&PushRequest {
+        device: "phone".into(),
+        changes: changes.to_vec(),
+    })
+    .unwrap()
+    .len()
 }
 
 #[test]
@@ -135,16 +159,46 @@ fn a_batch_too_large_is_halved_until_it_passes_and_only_a_change_too_large_alone
     let mut outbox = small[..20].to_vec();
     outbox.push(huge.clone());
     outbox.extend_from_slice(&small[20..]);
-    let phone = Phone { outbox: RefCell::new(outbox), ..Default::default() };
-    let server = Server { max_body, stored: Default::default(), sent: Default::default() };
+    let phone = Phone {
+        outbox: RefCell::new(outbox),
+        ..Default::default()
+    };
+    let server = Server {
+        max_body,
+        stored: Default::default(),
+        sent: Default::default(),
+    };
     let mut report = SyncReport::default();
-    let limits = Limits { push_batch: 16, pull_page: 100 };
-    block_on(push_all(&phone, &server, "610324001001", &limits, &mut report, &|_| {})).expect("the push goes on past a 413");
+    let limits = Limits {
+        push_batch: 16,
+        pull_page: 100,
+    };
+    block_on(push_all(
+        &phone,
+        &server,
+        "610324001001",
+        &limits,
+        &mut report,
+        &|_| {},
+    ))
+    .expect("the push goes on past a 413");
 
     // Every small change reached the server once, in order; the huge one is refused, in Chinese.
-    assert_eq!(*server.stored.borrow(), small.iter().map(|c| c.rev).collect::<Vec<_>>());
+    assert_eq!(
+        *server.stored.borrow(),
+        small.iter().map(|c| c.rev).collect::<Vec<_>>()
+    );
     assert_eq!((report.pushed, report.refused), (40, 1));
-    assert_eq!(phone.outbox.borrow().iter().map(|c| c.rev).collect::<Vec<_>>(), [huge.rev], "the refused change stays");
+    assert_eq!(
+        phone
+            .outbox
+            .borrow()
+            .iter()
+            .map(|c| c.rev)
+            .collect::<Vec<_>>(),
+        [huge.rev],
+        "the refused change stays"
+    );
     let reason = phone.refused.borrow()[&huge.rev].clone();
     assert!(reason.contains("太大"), "{reason}");
     // Halving: 16 → 8 → 4, which passes; the huge change alone is tried once and refused, and the
@@ -153,5 +207,8 @@ fn a_batch_too_large_is_halved_until_it_passes_and_only_a_change_too_large_alone
     assert_eq!(sent[..3], [(16, false), (8, false), (4, true)]);
     assert!(sent.iter().filter(|(_, ok)| *ok).all(|(n, _)| *n <= 5));
     assert_eq!(sent.iter().filter(|(n, ok)| *n == 1 && !ok).count(), 1);
-    assert!(sent.iter().rev().take(20 / 4).all(|s| *s == (4, true)), "{sent:?}");
+    assert!(
+        sent.iter().rev().take(20 / 4).all(|s| *s == (4, true)),
+        "{sent:?}"
+    );
 }
