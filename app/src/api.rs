@@ -97,9 +97,9 @@ impl Deadline {
     fn unreachable(&self) -> ApiError {
         reached(false);
         if self.passed() {
-            ApiError::new("离线:服务器没有回应(网络不稳)。记录照常保存在本机,连上后自动同步", true)
+            ApiError::new("离线:服务器没有回应(网络不稳),请稍后再试。本机的记录照常保存,连上后自动同步", true)
         } else {
-            ApiError::new("离线:无法连接服务器(可能没有网络)。记录照常保存在本机,连上后自动同步", true)
+            ApiError::new("离线:无法连接服务器(可能没有网络),请稍后再试。本机的记录照常保存,连上后自动同步", true)
         }
     }
 
