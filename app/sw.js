@@ -1,6 +1,11 @@
 // Shequ's service worker: precaches the app shell (the .wasm included) so the app opens with no
 // network after the first visit. Assets are content-hashed, so a cached copy is always right; a
 // new version arrives as a new worker with a new cache, and the old cache is dropped.
+//
+// The shell comes from the cache first, every time: a phone on a link that connects but never
+// answers (a weak signal, a captive portal) must still open the app at once. The browser checks
+// for a new sw.js by itself on every visit; a new version installs in the background and is
+// used from the next opening on.
 const VERSION = '{{version}}';
 const CACHE = `shequ-shell-${VERSION}`;
 const PRECACHE = [
@@ -26,12 +31,14 @@ self.addEventListener('fetch', (event) => {
   if (request.method !== 'GET') return;
   const url = new URL(request.url);
   if (url.origin !== self.location.origin || url.pathname.startsWith('/api/') || url.pathname === '/healthz') {
-    return; // data goes to the network; the app keeps its own copy in IndexedDB
+    // Data goes straight to the network, untouched here: the app gives each request a time limit
+    // and falls back to its own copy in IndexedDB.
+    return;
   }
   if (request.mode === 'navigate') {
-    // Any page of the app is the same shell: network first (to see a new version), cache when offline.
+    // Any page of the app is the same shell.
     event.respondWith(
-      fetch(request).catch(() => caches.match('/index.html', { cacheName: CACHE })),
+      caches.match('/index.html', { cacheName: CACHE }).then((hit) => hit || fetch(request)),
     );
     return;
   }

@@ -1,7 +1,12 @@
 //! Talking to the server. Every request carries the session's token; every failure comes back as
 //! a Chinese sentence for the worker, marked when it is about the credentials.
+//!
+//! Every request has [`TIMEOUT_MS`] to be answered, its body read included: a link that connects
+//! but never answers (a weak signal, a captive portal) must not leave a page waiting. After each
+//! request the app hears whether the server was reached ([`on_reach`]), which is its 离线 state.
 
-use gloo_net::http::{Request, RequestBuilder};
+use gloo_net::http::{Request, RequestBuilder, Response};
+use gloo_timers::callback::Timeout;
 use serde::de::DeserializeOwned;
 use shequ_model::area::Area;
 use shequ_model::auth::{Account, AuditEntry, AuthFailure, LoginRequest, NewAccount, PasswordChange, Session, SessionInfo};
@@ -9,6 +14,13 @@ use shequ_model::rollup::Report;
 use shequ_model::sync::{Checksum, PullPage, PushRequest, PushResponse};
 use shequ_model::Plan;
 use std::cell::RefCell;
+use std::rc::Rc;
+use web_sys::AbortController;
+
+/// How long a request may take before the phone gives up on the server and works from what it
+/// stores. Long enough for a push batch on a slow 2G link, short enough that a worker is not left
+/// looking at a spinner.
+pub const TIMEOUT_MS: u32 = 8_000;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct ApiError {
@@ -35,8 +47,84 @@ impl std::fmt::Display for ApiError {
 
 type Result<T> = std::result::Result<T, ApiError>;
 
+/// Told after each request whether the server was reached.
+type ReachListener = Rc<dyn Fn(bool)>;
+
 thread_local! {
     static TOKEN: RefCell<Option<String>> = const { RefCell::new(None) };
+    static REACH: RefCell<Option<ReachListener>> = const { RefCell::new(None) };
+}
+
+/// Calls `listener` after every request with whether the server answered it (a refusal is an
+/// answer) or could not be reached in time.
+pub fn on_reach(listener: impl Fn(bool) + 'static) {
+    REACH.with(|r| *r.borrow_mut() = Some(Rc::new(listener)));
+}
+
+fn reached(yes: bool) {
+    if let Some(listener) = REACH.with(|r| r.borrow().clone()) {
+        listener(yes);
+    }
+}
+
+/// A request's time limit: aborts the request (and the reading of its answer) when it passes.
+/// Dropping it cancels the timer.
+struct Deadline {
+    controller: Option<AbortController>,
+    _timer: Option<Timeout>,
+}
+
+impl Deadline {
+    fn start() -> Deadline {
+        let Ok(controller) = AbortController::new() else {
+            return Deadline { controller: None, _timer: None };
+        };
+        let abort = controller.clone();
+        let timer = Timeout::new(TIMEOUT_MS, move || abort.abort());
+        Deadline { controller: Some(controller), _timer: Some(timer) }
+    }
+
+    fn on(&self, b: RequestBuilder) -> RequestBuilder {
+        match &self.controller {
+            Some(c) => b.abort_signal(Some(&c.signal())),
+            None => b,
+        }
+    }
+
+    fn passed(&self) -> bool {
+        self.controller.as_ref().is_some_and(|c| c.signal().aborted())
+    }
+
+    /// The server could not be reached: no connection, or no answer in time.
+    fn unreachable(&self) -> ApiError {
+        reached(false);
+        if self.passed() {
+            ApiError::new("离线:服务器没有回应(网络不稳),请稍后再试。本机的记录照常保存,连上后自动同步", true)
+        } else {
+            ApiError::new("离线:无法连接服务器(可能没有网络),请稍后再试。本机的记录照常保存,连上后自动同步", true)
+        }
+    }
+
+    /// Sends a request built on [`Deadline::on`].
+    async fn send(&self, req: std::result::Result<Request, gloo_net::Error>) -> Result<Response> {
+        let req = req.map_err(|e| ApiError::new(e.to_string(), false))?;
+        match req.send().await {
+            Ok(resp) => {
+                reached(true);
+                Ok(resp)
+            }
+            Err(_) => Err(self.unreachable()),
+        }
+    }
+
+    /// Reads the answer within the same time limit.
+    async fn answer<T: DeserializeOwned>(&self, resp: Response) -> Result<T> {
+        let result = answer(resp).await;
+        match result {
+            Err(_) if self.passed() => Err(self.unreachable()),
+            other => other,
+        }
+    }
 }
 
 /// The session token every request carries (none when logged out).
@@ -49,10 +137,6 @@ fn authorised(b: RequestBuilder) -> RequestBuilder {
         Some(t) => b.header("Authorization", &format!("Bearer {t}")),
         None => b,
     }
-}
-
-fn offline(_: gloo_net::Error) -> ApiError {
-    ApiError::new("无法连接服务器(可能没有网络),记录已保存在本机,稍后会自动同步", true)
 }
 
 async fn answer<T: DeserializeOwned>(resp: gloo_net::http::Response) -> Result<T> {
@@ -72,12 +156,15 @@ async fn answer<T: DeserializeOwned>(resp: gloo_net::http::Response) -> Result<T
 }
 
 async fn get<T: DeserializeOwned>(url: &str) -> Result<T> {
-    answer(authorised(Request::get(url)).send().await.map_err(offline)?).await
+    let deadline = Deadline::start();
+    let resp = deadline.send(deadline.on(authorised(Request::get(url))).build()).await?;
+    deadline.answer(resp).await
 }
 
 async fn post<B: serde::Serialize, T: DeserializeOwned>(url: &str, body: &B) -> Result<T> {
-    let r = authorised(Request::post(url)).json(body).map_err(|e| ApiError::new(e.to_string(), false))?;
-    answer(r.send().await.map_err(offline)?).await
+    let deadline = Deadline::start();
+    let resp = deadline.send(deadline.on(authorised(Request::post(url))).json(body)).await?;
+    deadline.answer(resp).await
 }
 
 pub async fn login(req: &LoginRequest) -> Result<Session> {
@@ -118,16 +205,17 @@ pub async fn audit() -> Result<Vec<AuditEntry>> {
 
 /// The plan, unless it is the one with `etag` (then none): plans sync down to devices.
 pub async fn plan_if_changed(etag: Option<&str>) -> Result<Option<(Plan, String)>> {
-    let mut req = Request::get("/api/plan");
+    let deadline = Deadline::start();
+    let mut req = deadline.on(Request::get("/api/plan"));
     if let Some(tag) = etag {
         req = req.header("If-None-Match", tag);
     }
-    let resp = req.send().await.map_err(offline)?;
+    let resp = deadline.send(req.build()).await?;
     if resp.status() == 304 {
         return Ok(None);
     }
     let tag = resp.headers().get("etag").unwrap_or_default();
-    let plan: Plan = answer(resp).await?;
+    let plan: Plan = deadline.answer(resp).await?;
     Ok(Some((plan, tag)))
 }
 
@@ -141,16 +229,20 @@ pub async fn report(code: &str) -> Result<Report> {
 
 pub async fn push(key: &str, req: &PushRequest) -> Result<PushResponse> {
     let json = serde_json::to_vec(req).map_err(|e| ApiError::new(e.to_string(), false))?;
-    let builder = authorised(Request::post("/api/sync/push"))
+    // Compressed before the clock starts: only the exchange with the server is timed.
+    let gz = gzip(&json).await;
+    let deadline = Deadline::start();
+    let builder = deadline
+        .on(authorised(Request::post("/api/sync/push")))
         .header("Idempotency-Key", key)
         .header("Content-Type", "application/json");
     // Batches travel gzip-compressed where the browser can compress (CompressionStream).
-    let r = match gzip(&json).await {
+    let r = match gz {
         Some(body) => builder.header("Content-Encoding", "gzip").body(js_sys::Uint8Array::from(body.as_slice())),
         None => builder.body(js_sys::Uint8Array::from(json.as_slice())),
-    }
-    .map_err(|e| ApiError::new(e.to_string(), false))?;
-    answer(r.send().await.map_err(offline)?).await
+    };
+    let resp = deadline.send(r).await?;
+    deadline.answer(resp).await
 }
 
 pub async fn checksum(scope: &str) -> Result<Checksum> {

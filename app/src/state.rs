@@ -30,6 +30,9 @@ pub struct AppState {
     pub error: RwSignal<Option<String>>,
     /// Whether the last sync found the phone and the server holding the same records.
     pub consistent: RwSignal<Option<bool>>,
+    /// Whether the server could not be reached at the last try (no network, or no answer in time):
+    /// the app then works from what the phone stores, and says so.
+    pub offline: RwSignal<bool>,
     /// Bumped whenever the records on the phone change, so lists reload.
     pub version: RwSignal<u32>,
     /// The logged-in session, kept on the phone so the app works offline.
@@ -56,6 +59,7 @@ impl AppState {
             progress: RwSignal::new(None),
             error: RwSignal::new(None),
             consistent: RwSignal::new(None),
+            offline: RwSignal::new(false),
             version: RwSignal::new(0),
             session: RwSignal::new(None),
             blocked: RwSignal::new(None),
@@ -112,8 +116,11 @@ impl AppState {
         self.areas.with(|a| a.iter().find(|x| x.code == code).cloned())
     }
 
-    /// Loads what the phone has, then refreshes plan and areas from the server when it can.
+    /// Loads what the phone has, then syncs and refreshes plan and areas from the server when it can.
     pub fn start(self) {
+        api::on_reach(move |ok| self.offline.set(!ok));
+        let navigator_online = web_sys::window().map(|w| w.navigator().on_line()).unwrap_or(true);
+        self.offline.set(!navigator_online);
         spawn_local(async move {
             match Db::get().await {
                 Ok(db) => {
@@ -134,15 +141,20 @@ impl AppState {
             self.loaded.set(true);
             if self.session.get_untracked().is_some() {
                 self.renew_if_due().await;
-                self.refresh_reference().await;
+                // The sync and the plan and areas go out together: on a link that does not
+                // answer, the worker hears 离线 after one time limit, not after three.
                 self.sync_now();
+                self.refresh_reference().await;
             }
         });
         let on_online = Closure::<dyn Fn()>::new(move || self.sync_now());
+        let on_offline = Closure::<dyn Fn()>::new(move || self.offline.set(true));
         if let Some(w) = web_sys::window() {
             let _ = w.add_event_listener_with_callback("online", on_online.as_ref().unchecked_ref());
+            let _ = w.add_event_listener_with_callback("offline", on_offline.as_ref().unchecked_ref());
         }
         on_online.forget();
+        on_offline.forget();
     }
 
     /// Brings the plan (when the county changed it) and the areas from the server.

@@ -1,4 +1,5 @@
-//! What is not yet synced, when the phone last synced, and the 同步 button.
+//! What is not yet synced, when the phone last synced, whether the server can be reached (离线),
+//! and the 同步 button.
 
 use crate::components::format;
 use crate::state::use_state;
@@ -8,8 +9,15 @@ use leptos::prelude::*;
 pub fn SyncBar() -> impl IntoView {
     let state = use_state();
     let status = move || {
-        if state.syncing.get() {
+        let offline = state.offline.get();
+        if state.syncing.get() && offline {
+            "离线 · 正在尝试连接服务器…".to_string()
+        } else if state.syncing.get() {
             state.progress.get().unwrap_or_else(|| "正在同步…".to_string())
+        } else if offline && state.pending.get() == 0 {
+            "离线 · 使用本机保存的记录".to_string()
+        } else if offline {
+            format!("离线 · {}条未同步,连上后自动同步", state.pending.get())
         } else if state.pending.get() == 0 && state.consistent.get() == Some(true) {
             "全部已同步 · 与服务器一致".to_string()
         } else if state.pending.get() == 0 {
@@ -23,7 +31,7 @@ pub fn SyncBar() -> impl IntoView {
         None => "尚未同步".to_string(),
     };
     view! {
-        <section class="sync-bar" data-testid="sync-bar">
+        <section class="sync-bar" class:offline=move || state.offline.get() data-testid="sync-bar" data-offline=move || state.offline.get().to_string()>
             <div>
                 <strong data-testid="sync-status">{status}</strong>
                 <span class="muted">{last}</span>
