@@ -5,22 +5,21 @@ use crate::api;
 use crate::store::Db;
 use shequ_model::client::{self, Limits, Progress, Replica, SyncError, SyncReport, Transport, TransportError};
 use shequ_model::sync::{Checksum, PullPage, PushRequest, PushResponse, PushResult};
-use shequ_model::{Revision, UnitCode};
+use shequ_model::Revision;
 
 impl Replica for Db {
     async fn device_id(&self) -> Result<String, String> {
         Db::device_id(self).await.map_err(|e| e.0)
     }
     async fn outbox(&self, scope: &str, limit: u32) -> Result<Vec<Revision>, String> {
-        let scope = UnitCode::parse(scope)?;
         // Almost always everything waiting is this account's: read only a batch then. Only a
         // shared phone holding another account's work needs the whole outbox read and filtered.
         let first = Db::outbox(self, limit).await.map_err(|e| e.0)?;
-        if first.len() < limit as usize || first.iter().all(|r| scope.contains(&r.unit)) {
-            return Ok(first.into_iter().filter(|r| scope.contains(&r.unit)).collect());
+        if first.len() < limit as usize || first.iter().all(|r| client::pushes(scope, &r.unit)) {
+            return Ok(first.into_iter().filter(|r| client::pushes(scope, &r.unit)).collect());
         }
         let all = Db::outbox(self, u32::MAX).await.map_err(|e| e.0)?;
-        Ok(all.into_iter().filter(|r| scope.contains(&r.unit)).take(limit as usize).collect())
+        Ok(all.into_iter().filter(|r| client::pushes(scope, &r.unit)).take(limit as usize).collect())
     }
     async fn pending_count(&self, scope: &str) -> Result<u32, String> {
         Ok(Replica::outbox(self, scope, u32::MAX).await?.len() as u32)

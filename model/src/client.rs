@@ -36,8 +36,8 @@ impl fmt::Display for TransportError {
 /// Where the device keeps its records, outbox and cursors. Each method is one atomic step.
 pub trait Replica {
     async fn device_id(&self) -> Result<String, String>;
-    /// Up to `limit` unsynced changes of records under `scope`, oldest first. (A shared phone may
-    /// hold another account's unsynced work; it waits for that account.)
+    /// Up to `limit` unsynced changes that [`pushes`] gives to the account syncing `scope`,
+    /// oldest first.
     async fn outbox(&self, scope: &str, limit: u32) -> Result<Vec<Revision>, String>;
     async fn pending_count(&self, scope: &str) -> Result<u32, String>;
     /// Takes the answers to a push: acknowledged changes leave the outbox, atomically with
@@ -48,6 +48,14 @@ pub trait Replica {
     async fn apply_page(&self, scope: &str, page: &PullPage) -> Result<usize, String>;
     async fn set_cursor(&self, scope: &str, cursor: i64) -> Result<(), String>;
     async fn checksum(&self, scope: &str) -> Result<Checksum, String>;
+}
+
+/// Whether an unsynced change of `unit` waiting on a device is pushed by the account syncing
+/// `scope`. An account writes only records of its own unit ([`crate::auth::Account::may_write`]),
+/// so on a shared phone a village worker's unsynced work stays out of the town supervisor's pushes
+/// (the server would refuse the whole batch) and waits for its own account.
+pub fn pushes(scope: &str, unit: &str) -> bool {
+    scope == unit
 }
 
 pub trait Transport {

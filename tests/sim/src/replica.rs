@@ -3,7 +3,7 @@
 //! page and its cursor land together; every revision is kept and the shown state follows the
 //! shared merge rule, except that the device's own unsynced edit stays shown.
 
-use shequ_model::client::Replica;
+use shequ_model::client::{pushes, Replica};
 use shequ_model::merge::RecordState;
 use shequ_model::sync::{Checksum, Hlc, PullPage, PushResult};
 use shequ_model::{Revision, UnitCode};
@@ -80,12 +80,10 @@ impl Replica for MemReplica {
         Ok(self.device.clone())
     }
     async fn outbox(&self, scope: &str, limit: u32) -> Result<Vec<Revision>, String> {
-        let scope = UnitCode::parse(scope)?;
-        Ok(self.inner.borrow().outbox.values().filter(|r| scope.contains(&r.unit)).take(limit as usize).cloned().collect())
+        Ok(self.inner.borrow().outbox.values().filter(|r| pushes(scope, &r.unit)).take(limit as usize).cloned().collect())
     }
     async fn pending_count(&self, scope: &str) -> Result<u32, String> {
-        let scope = UnitCode::parse(scope)?;
-        Ok(self.inner.borrow().outbox.values().filter(|r| scope.contains(&r.unit)).count() as u32)
+        Ok(self.inner.borrow().outbox.values().filter(|r| pushes(scope, &r.unit)).count() as u32)
     }
     async fn take_results(&self, results: &[PushResult]) -> Result<(), String> {
         let mut i = self.inner.borrow_mut();

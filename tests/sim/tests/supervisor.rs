@@ -58,3 +58,33 @@ fn a_town_supervisors_second_sync_pulls_nothing_and_agrees() {
         assert_eq!(supervisor.checksum(TOWN).await.unwrap(), http.checksum(TOWN).await.unwrap());
     });
 }
+
+/// A phone shared by a village worker and the town supervisor: the worker's unsynced work stays on
+/// it, out of the supervisor's pushes (the server would refuse the whole batch), and leaves with
+/// the worker's own next sync.
+#[test]
+fn on_a_shared_phone_the_supervisors_sync_leaves_the_workers_unsynced_work_for_the_worker() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = ServerProcess::start(server_bin(), format!("sqlite://{}", dir.path().join("shared.db").display()));
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let limits = Limits::default();
+        let village = VILLAGES[0];
+        let phone = MemReplica::new("共用手机".into(), village.to_string());
+        change(&phone, &mut Rng::new(7), 0);
+
+        let supervisor = FaultyHttp::new(server.base(), 1, Faults::NONE);
+        supervisor.login(&format!("town-{TOWN}"), &phone.device).await.unwrap();
+        let report = sync_once(&phone, &supervisor, TOWN, &limits, &|_| {}).await;
+        let report = report.expect("the supervisor's sync is not refused for the worker's work");
+        assert_eq!((report.pushed, report.refused), (0, 0), "{report:?}");
+        assert_eq!(phone.pending_count(TOWN).await.unwrap(), 0, "the supervisor has nothing of their own waiting");
+        assert_eq!(phone.pending_count(village).await.unwrap(), 1, "the worker's change still waits");
+
+        let worker = FaultyHttp::new(server.base(), 2, Faults::NONE);
+        worker.login(&format!("village-{village}"), &phone.device).await.unwrap();
+        let report = sync_once(&phone, &worker, village, &limits, &|_| {}).await.unwrap();
+        assert_eq!(report.pushed, 1, "{report:?}");
+        assert_eq!(phone.pending_count(village).await.unwrap(), 0);
+    });
+}
