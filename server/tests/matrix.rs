@@ -180,17 +180,17 @@ async fn concurrent_guesses_cannot_pass_the_limit(app: TestApp) {
 }
 
 async fn one_address_cannot_guess_across_accounts_for_ever(app: TestApp) {
+    // Sixty guesses at once from one address, each at another account.
     let attacker = app.client_from([127, 0, 0, 3]);
-    let mut refused = None;
-    for i in 0..40 {
-        let r = login_from(&attacker, &app, &format!("village-61032400{i:04}"), "wrong-password").await;
-        if r.status() == 429 {
-            refused = Some(i);
-            break;
-        }
-        assert_eq!(r.status(), 422);
-    }
-    assert_eq!(refused, Some(30), "thirty free guesses per address, then a delay");
+    let guesses = (0..60).map(|i| {
+        let (app, attacker) = (&app, &attacker);
+        async move { login_from(attacker, app, &format!("village-61032400{i:04}"), "wrong-password").await.status().as_u16() }
+    });
+    let statuses = futures_util::future::join_all(guesses).await;
+    // 503: past the limit but refused by the hashing pool; it still counts as a guess.
+    let past_the_limit = statuses.iter().filter(|s| **s == 422 || **s == 503).count();
+    assert_eq!(past_the_limit, 30, "thirty free guesses per address, then a delay: {statuses:?}");
+    assert_eq!(statuses.iter().filter(|s| **s == 429).count(), 30);
 }
 
 async fn the_old_password_check_is_limited_like_a_login(app: TestApp) {
