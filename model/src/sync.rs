@@ -121,9 +121,9 @@ pub fn decide_apply(incoming: &Revision, local: Option<&Revision>, pending: bool
     }
 }
 
-/// A hybrid logical clock: milliseconds in the upper 48 bits, a counter in the lower 16. It never
-/// goes backwards on a device even when the phone's wall clock does, and it moves past every
-/// clock the device has seen from others.
+/// A hybrid logical clock: milliseconds in the upper 48 bits, a counter in the lower 16. It does
+/// not go backwards on a device when the phone's wall clock does (unless it was more than a day
+/// ahead, see [`Hlc::tick`]), and it moves past every clock the device has seen from others.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Hlc {
     pub last: u64,
@@ -138,10 +138,13 @@ impl Hlc {
         clock >> 16
     }
 
-    /// The clock for a new local change at wall time `now_ms`.
+    /// The clock for a new local change at wall time `now_ms`. A last clock more than
+    /// [`MAX_CLOCK_AHEAD_MS`] ahead came from a wall clock since put right: the server refuses
+    /// such clocks, so carrying it on would get every later change refused too; the clock starts
+    /// again from the wall time.
     pub fn tick(&mut self, now_ms: u64) -> u64 {
         let candidate = Self::pack(now_ms, 0);
-        self.last = if candidate > self.last { candidate } else { self.last + 1 };
+        self.last = if candidate > self.last || Self::too_far_ahead(self.last, now_ms) { candidate } else { self.last + 1 };
         self.last
     }
 
@@ -181,6 +184,20 @@ mod tests {
         assert_eq!(decide_apply(&rev(1, 2), Some(&rev(9, 1)), false), Apply::Keep);
         assert_eq!(decide_apply(&rev(1, 2), Some(&rev(1, 2)), false), Apply::Keep);
         assert_eq!(decide_apply(&rev(1, 2), None, false), Apply::Take);
+    }
+
+    #[test]
+    fn a_phone_whose_wall_clock_was_put_right_saves_with_a_clock_the_server_takes() {
+        let now = 1_530_000_000_000;
+        let mut hlc = Hlc::default();
+        hlc.tick(now + 365 * MAX_CLOCK_AHEAD_MS);
+        let next = hlc.tick(now);
+        assert!(!Hlc::too_far_ahead(next, now));
+        assert_eq!(Hlc::millis(next), now);
+        assert!(hlc.tick(now) > next, "and it goes on counting up from there");
+        let mut near = Hlc::default();
+        let ahead = near.tick(now + MAX_CLOCK_AHEAD_MS / 2);
+        assert!(near.tick(now) > ahead, "a clock a little ahead is kept, as a hybrid clock must");
     }
 
     #[test]
