@@ -261,9 +261,12 @@ impl Db {
 
     /// The records of a unit.
     pub async fn records_in(&self, unit: &str) -> Result<Vec<LocalRecord>> {
+        self.records_of_units(only(&JsValue::from_str(unit))?).await
+    }
+
+    async fn records_of_units(&self, units: KeyRange) -> Result<Vec<LocalRecord>> {
         let tx = self.tx(&[RECORDS], false)?;
-        let range = only(&JsValue::from_str(unit))?;
-        let rows = tx.store(RECORDS)?.index("unit")?.get_all(Some(range), None).await?;
+        let rows = tx.store(RECORDS)?.index("unit")?.get_all(Some(units), None).await?;
         let mut out = Vec::with_capacity(rows.len());
         for r in rows {
             let row: Row = from_js(r)?;
@@ -386,17 +389,10 @@ impl Db {
     /// The records of a unit's whole subtree (a town's own and its villages'), read as one range
     /// of the `unit` index.
     pub async fn records_under(&self, scope: &UnitCode) -> Result<Vec<LocalRecord>> {
-        let tx = self.tx(&[RECORDS], false)?;
         let (start, end) = scope.key_range();
         let range = KeyRange::bound(&JsValue::from_str(&start), &JsValue::from_str(&end), Some(false), Some(true))
             .map_err(|e| StoreError(e.to_string()))?;
-        let rows = tx.store(RECORDS)?.index("unit")?.get_all(Some(range), None).await?;
-        let mut out = Vec::with_capacity(rows.len());
-        for r in rows {
-            let row: Row = from_js(r)?;
-            out.push(serde_json::from_str(&row.body)?);
-        }
-        Ok(out)
+        self.records_of_units(range).await
     }
 
     /// The checksum of what the phone holds under `scope`, by the rule the server counts by.
