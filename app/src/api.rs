@@ -9,7 +9,10 @@ use gloo_net::http::{Request, RequestBuilder, Response};
 use gloo_timers::callback::Timeout;
 use serde::de::DeserializeOwned;
 use shequ_model::area::Area;
-use shequ_model::auth::{Account, AuditEntry, AuthFailure, LoginRequest, NewAccount, PasswordChange, Session, SessionInfo};
+use shequ_model::auth::{
+    Account, AuditEntry, AuthFailure, LoginRequest, NewAccount, PasswordChange, Session,
+    SessionInfo,
+};
 use shequ_model::rollup::Report;
 use shequ_model::sync::{Checksum, PullPage, PushRequest, PushResponse};
 use shequ_model::Plan;
@@ -35,7 +38,12 @@ pub struct ApiError {
 
 impl ApiError {
     fn new(message: impl Into<String>, retry: bool) -> Self {
-        ApiError { message: message.into(), retry, auth: None, too_large: false }
+        ApiError {
+            message: message.into(),
+            retry,
+            auth: None,
+            too_large: false,
+        }
     }
 }
 
@@ -77,11 +85,17 @@ struct Deadline {
 impl Deadline {
     fn start() -> Deadline {
         let Ok(controller) = AbortController::new() else {
-            return Deadline { controller: None, _timer: None };
+            return Deadline {
+                controller: None,
+                _timer: None,
+            };
         };
         let abort = controller.clone();
         let timer = Timeout::new(TIMEOUT_MS, move || abort.abort());
-        Deadline { controller: Some(controller), _timer: Some(timer) }
+        Deadline {
+            controller: Some(controller),
+            _timer: Some(timer),
+        }
     }
 
     fn on(&self, b: RequestBuilder) -> RequestBuilder {
@@ -92,16 +106,24 @@ impl Deadline {
     }
 
     fn passed(&self) -> bool {
-        self.controller.as_ref().is_some_and(|c| c.signal().aborted())
+        self.controller
+            .as_ref()
+            .is_some_and(|c| c.signal().aborted())
     }
 
     /// The server could not be reached: no connection, or no answer in time.
     fn unreachable(&self) -> ApiError {
         reached(false);
         if self.passed() {
-            ApiError::new("离线:服务器没有回应(网络不稳),请稍后再试。本机的记录照常保存,连上后自动同步", true)
+            ApiError::new(
+                "离线:服务器没有回应(网络不稳),请稍后再试。本机的记录照常保存,连上后自动同步",
+                true,
+            )
         } else {
-            ApiError::new("离线:无法连接服务器(可能没有网络),请稍后再试。本机的记录照常保存,连上后自动同步", true)
+            ApiError::new(
+                "离线:无法连接服务器(可能没有网络),请稍后再试。本机的记录照常保存,连上后自动同步",
+                true,
+            )
         }
     }
 
@@ -141,7 +163,10 @@ fn authorised(b: RequestBuilder) -> RequestBuilder {
 
 async fn answer<T: DeserializeOwned>(resp: gloo_net::http::Response) -> Result<T> {
     if resp.ok() {
-        return resp.json::<T>().await.map_err(|e| ApiError::new(format!("服务器的回答无法识别:{e}"), true));
+        return resp
+            .json::<T>()
+            .await
+            .map_err(|e| ApiError::new(format!("服务器的回答无法识别:{e}"), true));
     }
     let status = resp.status();
     let body = resp.json::<serde_json::Value>().await.ok();
@@ -150,20 +175,33 @@ async fn answer<T: DeserializeOwned>(resp: gloo_net::http::Response) -> Result<T
         .and_then(|v| v.get("error").and_then(|e| e.as_str()).map(str::to_owned))
         .unwrap_or_else(|| format!("服务器返回错误 {status}"));
     let auth = (status == 401)
-        .then(|| body.as_ref().and_then(|v| v.get("code").cloned()).and_then(|c| serde_json::from_value(c).ok()))
+        .then(|| {
+            body.as_ref()
+                .and_then(|v| v.get("code").cloned())
+                .and_then(|c| serde_json::from_value(c).ok())
+        })
         .flatten();
-    Err(ApiError { message: msg, retry: status >= 500 || status == 429, auth, too_large: status == 413 })
+    Err(ApiError {
+        message: msg,
+        retry: status >= 500 || status == 429,
+        auth,
+        too_large: status == 413,
+    })
 }
 
 async fn get<T: DeserializeOwned>(url: &str) -> Result<T> {
     let deadline = Deadline::start();
-    let resp = deadline.send(deadline.on(authorised(Request::get(url))).build()).await?;
+    let resp = deadline
+        .send(deadline.on(authorised(Request::get(url))).build())
+        .await?;
     deadline.answer(resp).await
 }
 
 async fn post<B: serde::Serialize, T: DeserializeOwned>(url: &str, body: &B) -> Result<T> {
     let deadline = Deadline::start();
-    let resp = deadline.send(deadline.on(authorised(Request::post(url))).json(body)).await?;
+    let resp = deadline
+        .send(deadline.on(authorised(Request::post(url))).json(body))
+        .await?;
     deadline.answer(resp).await
 }
 
@@ -196,7 +234,11 @@ pub async fn sessions() -> Result<Vec<SessionInfo>> {
 }
 
 pub async fn revoke(id: &str) -> Result<serde_json::Value> {
-    post(&format!("/api/admin/sessions/{id}/revoke"), &serde_json::json!({})).await
+    post(
+        &format!("/api/admin/sessions/{id}/revoke"),
+        &serde_json::json!({}),
+    )
+    .await
 }
 
 pub async fn audit() -> Result<Vec<AuditEntry>> {
@@ -238,7 +280,9 @@ pub async fn push(key: &str, req: &PushRequest) -> Result<PushResponse> {
         .header("Content-Type", "application/json");
     // Batches travel gzip-compressed where the browser can compress (CompressionStream).
     let r = match gz {
-        Some(body) => builder.header("Content-Encoding", "gzip").body(js_sys::Uint8Array::from(body.as_slice())),
+        Some(body) => builder
+            .header("Content-Encoding", "gzip")
+            .body(js_sys::Uint8Array::from(body.as_slice())),
         None => builder.body(js_sys::Uint8Array::from(json.as_slice())),
     };
     let resp = deadline.send(r).await?;
@@ -250,7 +294,10 @@ pub async fn checksum(scope: &str) -> Result<Checksum> {
 }
 
 pub async fn pull(scope: &str, after: i64, limit: u32) -> Result<PullPage> {
-    get(&format!("/api/sync/pull?scope={scope}&after={after}&limit={limit}")).await
+    get(&format!(
+        "/api/sync/pull?scope={scope}&after={after}&limit={limit}"
+    ))
+    .await
 }
 
 #[wasm_bindgen::prelude::wasm_bindgen]
@@ -274,8 +321,15 @@ async fn gzip(bytes: &[u8]) -> Option<Vec<u8>> {
     let gz = Compressor::new("gzip").ok()?;
     let parts = js_sys::Array::of1(&js_sys::Uint8Array::from(bytes));
     let blob = web_sys::Blob::new_with_u8_array_sequence(&parts).ok()?;
-    let stream = blob.stream().pipe_through(&web_sys::ReadableWritablePair::new(&gz.readable(), &gz.writable()));
+    let stream = blob
+        .stream()
+        .pipe_through(&web_sys::ReadableWritablePair::new(
+            &gz.readable(),
+            &gz.writable(),
+        ));
     let resp = web_sys::Response::new_with_opt_readable_stream(Some(&stream)).ok()?;
-    let buf = wasm_bindgen_futures::JsFuture::from(resp.array_buffer().ok()?).await.ok()?;
+    let buf = wasm_bindgen_futures::JsFuture::from(resp.array_buffer().ok()?)
+        .await
+        .ok()?;
     Some(js_sys::Uint8Array::new(&buf).to_vec())
 }

@@ -5,11 +5,11 @@
 
 use crate::store::Db;
 use crate::{api, ids, sync};
-use shequ_model::auth::{Account, AuthFailure, Session};
-use shequ_model::client::{Progress, SyncError};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use shequ_model::area::Area;
+use shequ_model::auth::{Account, AuthFailure, Session};
+use shequ_model::client::{Progress, SyncError};
 use shequ_model::Plan;
 use std::cell::Cell;
 use std::sync::Arc;
@@ -73,7 +73,10 @@ impl AppState {
     fn use_session(self, session: Option<Session>) {
         api::set_token(session.as_ref().map(|s| s.token.clone()));
         // Workers and supervisors record for their own unit; administrators record nothing.
-        let unit = session.as_ref().filter(|s| !s.account.is_admin()).map(|s| s.account.unit.clone());
+        let unit = session
+            .as_ref()
+            .filter(|s| !s.account.is_admin())
+            .map(|s| s.account.unit.clone());
         self.village.set(unit);
         self.session.set(session);
     }
@@ -97,7 +100,9 @@ impl AppState {
         let pending = self.pending.get_untracked();
         if pending > 0 && self.blocked.get_untracked() != Some(AuthFailure::Revoked) {
             let ask = format!("本机还有{pending}条未同步的记录。退出后它们仍保存在本机,同一账号再次登录后会同步。确定退出吗?");
-            let ok = web_sys::window().and_then(|w| w.confirm_with_message(&ask).ok()).unwrap_or(false);
+            let ok = web_sys::window()
+                .and_then(|w| w.confirm_with_message(&ask).ok())
+                .unwrap_or(false);
             if !ok {
                 return;
             }
@@ -113,13 +118,16 @@ impl AppState {
     }
 
     pub fn area(&self, code: &str) -> Option<Area> {
-        self.areas.with(|a| a.iter().find(|x| x.code == code).cloned())
+        self.areas
+            .with(|a| a.iter().find(|x| x.code == code).cloned())
     }
 
     /// Loads what the phone has, then syncs and refreshes plan and areas from the server when it can.
     pub fn start(self) {
         api::on_reach(move |ok| self.offline.set(!ok));
-        let navigator_online = web_sys::window().map(|w| w.navigator().on_line()).unwrap_or(true);
+        let navigator_online = web_sys::window()
+            .map(|w| w.navigator().on_line())
+            .unwrap_or(true);
         self.offline.set(!navigator_online);
         spawn_local(async move {
             match Db::get().await {
@@ -133,7 +141,8 @@ impl AppState {
                     if let Ok(Some(Some(session))) = db.meta::<Option<Session>>("session").await {
                         self.use_session(Some(session));
                     }
-                    self.last_sync.set(db.meta::<u64>("last_sync").await.ok().flatten());
+                    self.last_sync
+                        .set(db.meta::<u64>("last_sync").await.ok().flatten());
                     self.refresh_pending().await;
                 }
                 Err(e) => self.error.set(Some(e.to_string())),
@@ -150,8 +159,10 @@ impl AppState {
         let on_online = Closure::<dyn Fn()>::new(move || self.sync_now());
         let on_offline = Closure::<dyn Fn()>::new(move || self.offline.set(true));
         if let Some(w) = web_sys::window() {
-            let _ = w.add_event_listener_with_callback("online", on_online.as_ref().unchecked_ref());
-            let _ = w.add_event_listener_with_callback("offline", on_offline.as_ref().unchecked_ref());
+            let _ =
+                w.add_event_listener_with_callback("online", on_online.as_ref().unchecked_ref());
+            let _ =
+                w.add_event_listener_with_callback("offline", on_offline.as_ref().unchecked_ref());
         }
         on_online.forget();
         on_offline.forget();
@@ -176,9 +187,16 @@ impl AppState {
     /// there is work worth keeping.
     pub fn ask_to_persist(self) {
         spawn_local(async move {
-            let Some(storage) = web_sys::window().map(|w| w.navigator().storage()) else { return };
+            let Some(storage) = web_sys::window().map(|w| w.navigator().storage()) else {
+                return;
+            };
             if let Ok(p) = storage.persisted() {
-                if wasm_bindgen_futures::JsFuture::from(p).await.ok().and_then(|v| v.as_bool()) == Some(true) {
+                if wasm_bindgen_futures::JsFuture::from(p)
+                    .await
+                    .ok()
+                    .and_then(|v| v.as_bool())
+                    == Some(true)
+                {
                     return;
                 }
             }
@@ -201,12 +219,18 @@ impl AppState {
                     "unit": village,
                     "changes": changes,
                 });
-                Ok::<_, crate::store::StoreError>((village, serde_json::to_string_pretty(&doc).unwrap_or_default()))
+                Ok::<_, crate::store::StoreError>((
+                    village,
+                    serde_json::to_string_pretty(&doc).unwrap_or_default(),
+                ))
             }
             .await;
             match result {
                 Ok((village, text)) => {
-                    if let Err(e) = download(&format!("shequ-unsynced-{village}-{}.json", ids::now_ms()), &text) {
+                    if let Err(e) = download(
+                        &format!("shequ-unsynced-{village}-{}.json", ids::now_ms()),
+                        &text,
+                    ) {
                         self.error.set(Some(format!("导出失败:{e}")));
                     }
                 }
@@ -225,7 +249,9 @@ impl AppState {
 
     /// Renews the session when it is within a week of its end and the server can be reached.
     async fn renew_if_due(self) {
-        let Some(s) = self.session.get_untracked() else { return };
+        let Some(s) = self.session.get_untracked() else {
+            return;
+        };
         if s.expires_at - (ids::now_ms() as i64) > 7 * 24 * 3600 * 1000 {
             return;
         }
@@ -243,7 +269,9 @@ impl AppState {
 
     /// Starts a sync unless one is running.
     pub fn sync_now(self) {
-        let Some(scope) = self.village.get_untracked() else { return };
+        let Some(scope) = self.village.get_untracked() else {
+            return;
+        };
         if self.syncing.get_untracked() || self.blocked.get_untracked().is_some() {
             return;
         }
@@ -252,8 +280,12 @@ impl AppState {
             let result = async {
                 let db = Db::get().await.map_err(|e| SyncError::Local(e.0))?;
                 sync::sync_once(&db, &scope, &|p| match p {
-                    Progress::Pushing { done, of } => self.progress.set(Some(format!("正在上传… {done}/{of}"))),
-                    Progress::Pulling { pages } => self.progress.set(Some(format!("正在下载… 第{pages}页"))),
+                    Progress::Pushing { done, of } => {
+                        self.progress.set(Some(format!("正在上传… {done}/{of}")))
+                    }
+                    Progress::Pulling { pages } => {
+                        self.progress.set(Some(format!("正在下载… 第{pages}页")))
+                    }
                 })
                 .await
             }
@@ -268,7 +300,9 @@ impl AppState {
                     RETRY_MS.with(|r| r.set(0));
                     self.last_sync.set(Some(ids::now_ms()));
                     self.consistent.set(report.consistent);
-                    self.error.set((report.refused > 0).then(|| format!("有{}条记录被服务器拒收,请查看标红的记录", report.refused)));
+                    self.error.set((report.refused > 0).then(|| {
+                        format!("有{}条记录被服务器拒收,请查看标红的记录", report.refused)
+                    }));
                 }
                 Err(SyncError::Transport(e)) if e.auth.is_some() => {
                     // Revoked or expired: stop syncing, keep everything, tell the worker.
@@ -285,7 +319,11 @@ impl AppState {
 
     fn retry_later(self) {
         let delay = RETRY_MS.with(|r| {
-            let next = if r.get() == 0 { 5_000 } else { (r.get() * 2).min(300_000) };
+            let next = if r.get() == 0 {
+                5_000
+            } else {
+                (r.get() * 2).min(300_000)
+            };
             r.set(next);
             next
         });
@@ -317,10 +355,16 @@ fn download(name: &str, text: &str) -> Result<(), String> {
     let parts = js_sys::Array::of1(&wasm_bindgen::JsValue::from_str(text));
     let opts = web_sys::BlobPropertyBag::new();
     opts.set_type("application/json");
-    let blob = web_sys::Blob::new_with_str_sequence_and_options(&parts, &opts).map_err(|e| format!("{e:?}"))?;
+    let blob = web_sys::Blob::new_with_str_sequence_and_options(&parts, &opts)
+        .map_err(|e| format!("{e:?}"))?;
     let url = web_sys::Url::create_object_url_with_blob(&blob).map_err(|e| format!("{e:?}"))?;
-    let doc = web_sys::window().and_then(|w| w.document()).ok_or("no document")?;
-    let a: web_sys::HtmlAnchorElement = doc.create_element("a").map_err(|e| format!("{e:?}"))?.unchecked_into();
+    let doc = web_sys::window()
+        .and_then(|w| w.document())
+        .ok_or("no document")?;
+    let a: web_sys::HtmlAnchorElement = doc
+        .create_element("a")
+        .map_err(|e| format!("{e:?}"))?
+        .unchecked_into();
     a.set_href(&url);
     a.set_download(name);
     a.click();

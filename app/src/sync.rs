@@ -3,7 +3,9 @@
 
 use crate::api;
 use crate::store::Db;
-use shequ_model::client::{self, Limits, Progress, Replica, SyncError, SyncReport, Transport, TransportError};
+use shequ_model::client::{
+    self, Limits, Progress, Replica, SyncError, SyncReport, Transport, TransportError,
+};
 use shequ_model::sync::{Checksum, PullPage, PushRequest, PushResponse, PushResult};
 use shequ_model::Revision;
 
@@ -16,10 +18,17 @@ impl Replica for Db {
         // shared phone holding another account's work needs the whole outbox read and filtered.
         let first = Db::outbox(self, limit).await.map_err(|e| e.0)?;
         if first.len() < limit as usize || first.iter().all(|r| client::pushes(scope, &r.unit)) {
-            return Ok(first.into_iter().filter(|r| client::pushes(scope, &r.unit)).collect());
+            return Ok(first
+                .into_iter()
+                .filter(|r| client::pushes(scope, &r.unit))
+                .collect());
         }
         let all = Db::outbox(self, u32::MAX).await.map_err(|e| e.0)?;
-        Ok(all.into_iter().filter(|r| client::pushes(scope, &r.unit)).take(limit as usize).collect())
+        Ok(all
+            .into_iter()
+            .filter(|r| client::pushes(scope, &r.unit))
+            .take(limit as usize)
+            .collect())
     }
     async fn pending_count(&self, scope: &str) -> Result<u32, String> {
         Ok(Replica::outbox(self, scope, u32::MAX).await?.len() as u32)
@@ -45,7 +54,12 @@ impl Replica for Db {
 pub struct Http;
 
 fn transport(e: api::ApiError) -> TransportError {
-    TransportError { message: e.message, retry: e.retry, auth: e.auth, too_large: e.too_large }
+    TransportError {
+        message: e.message,
+        retry: e.retry,
+        auth: e.auth,
+        too_large: e.too_large,
+    }
 }
 
 impl Transport for Http {
@@ -61,7 +75,11 @@ impl Transport for Http {
 }
 
 /// One full sync of the village.
-pub async fn sync_once(db: &Db, scope: &str, progress: &dyn Fn(Progress)) -> Result<SyncReport, SyncError> {
+pub async fn sync_once(
+    db: &Db,
+    scope: &str,
+    progress: &dyn Fn(Progress),
+) -> Result<SyncReport, SyncError> {
     let report = client::sync_once(db, &Http, scope, &Limits::default(), progress).await?;
     let _ = db.set_meta("last_sync", &crate::ids::now_ms()).await;
     if let Some(ok) = report.consistent {

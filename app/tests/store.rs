@@ -3,8 +3,8 @@
 
 use serde_json::json;
 use shequ_app::store::Db;
-use shequ_model::sync::{PullPage, PulledRevision, PushOutcome, PushResult};
 use shequ_model::record::Content;
+use shequ_model::sync::{PullPage, PulledRevision, PushOutcome, PushResult};
 use shequ_model::Revision;
 use wasm_bindgen_test::*;
 
@@ -37,13 +37,19 @@ async fn saving_writes_the_record_and_its_outbox_entry_together() {
     let db = fresh("t-save").await;
     let a = db.save(rev("一"), 1_000).await.unwrap();
     let b = db.save(rev("二"), 900).await.unwrap();
-    assert!(b.clock > a.clock, "the clock never goes back, even when the wall clock does");
+    assert!(
+        b.clock > a.clock,
+        "the clock never goes back, even when the wall clock does"
+    );
     let recs = db.records_in(UNIT).await.unwrap();
     assert_eq!(recs.len(), 2);
     assert!(recs.iter().all(|r| !r.synced));
     assert_eq!(db.pending_count().await.unwrap(), 2);
     let out = db.outbox(10).await.unwrap();
-    assert_eq!(out.iter().map(|r| r.rev).collect::<Vec<_>>(), vec![a.rev, b.rev]);
+    assert_eq!(
+        out.iter().map(|r| r.rev).collect::<Vec<_>>(),
+        vec![a.rev, b.rev]
+    );
     assert!(db.records_in("610324001201").await.unwrap().is_empty());
 }
 
@@ -51,14 +57,26 @@ async fn saving_writes_the_record_and_its_outbox_entry_together() {
 async fn saving_from_a_form_removes_its_draft_with_the_save() {
     let db = fresh("t-draft").await;
     let key = "draft:new:deliberation_case";
-    let typed: Content = serde_json::from_value(json!({"topic": "没填完", "participants": "１２"})).unwrap();
+    let typed: Content =
+        serde_json::from_value(json!({"topic": "没填完", "participants": "１２"})).unwrap();
     db.set_meta(key, &Some(typed.clone())).await.unwrap();
-    assert_eq!(db.meta::<Option<Content>>(key).await.unwrap(), Some(Some(typed)), "the draft keeps the text as typed");
+    assert_eq!(
+        db.meta::<Option<Content>>(key).await.unwrap(),
+        Some(Some(typed)),
+        "the draft keeps the text as typed"
+    );
     db.save(rev("别的表单"), 1).await.unwrap();
-    assert!(db.meta::<Option<Content>>(key).await.unwrap().is_some(), "a save from another form leaves the draft");
+    assert!(
+        db.meta::<Option<Content>>(key).await.unwrap().is_some(),
+        "a save from another form leaves the draft"
+    );
     let saved = db.save_from_draft(rev("没填完"), 2, key).await.unwrap();
     assert_eq!(db.meta::<Option<Content>>(key).await.unwrap(), None);
-    assert!(db.record(&saved.record.to_string()).await.unwrap().is_some());
+    assert!(db
+        .record(&saved.record.to_string())
+        .await
+        .unwrap()
+        .is_some());
 
     db.set_meta(key, &Some(Content::new())).await.unwrap();
     db.delete_meta(key).await.unwrap();
@@ -82,19 +100,41 @@ async fn only_an_acknowledgement_takes_a_change_out_of_the_outbox() {
     let a = db.save(rev("甲"), 1).await.unwrap();
     let b = db.save(rev("乙"), 2).await.unwrap();
     db.take_results(&[
-        PushResult { rev: a.rev, outcome: PushOutcome::Stored { seq: 1 } },
-        PushResult { rev: b.rev, outcome: PushOutcome::Rejected { reason: "内容未通过校验".into(), errors: vec![] } },
+        PushResult {
+            rev: a.rev,
+            outcome: PushOutcome::Stored { seq: 1 },
+        },
+        PushResult {
+            rev: b.rev,
+            outcome: PushOutcome::Rejected {
+                reason: "内容未通过校验".into(),
+                errors: vec![],
+            },
+        },
     ])
     .await
     .unwrap();
-    assert_eq!(db.outbox(10).await.unwrap().iter().map(|r| r.rev).collect::<Vec<_>>(), vec![b.rev]);
+    assert_eq!(
+        db.outbox(10)
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.rev)
+            .collect::<Vec<_>>(),
+        vec![b.rev]
+    );
     let ra = db.record(&a.record.to_string()).await.unwrap().unwrap();
     let rb = db.record(&b.record.to_string()).await.unwrap().unwrap();
     assert!(ra.synced);
     assert!(!rb.synced);
     assert_eq!(rb.error.as_deref(), Some("内容未通过校验"));
     // A duplicate acknowledgement of an already-taken change is harmless.
-    db.take_results(&[PushResult { rev: a.rev, outcome: PushOutcome::Duplicate { seq: 1 } }]).await.unwrap();
+    db.take_results(&[PushResult {
+        rev: a.rev,
+        outcome: PushOutcome::Duplicate { seq: 1 },
+    }])
+    .await
+    .unwrap();
     assert_eq!(db.pending_count().await.unwrap(), 1);
 }
 
@@ -105,29 +145,59 @@ async fn a_pull_never_overwrites_unsynced_work_and_stores_its_cursor() {
     let mut theirs = mine.clone();
     theirs.rev = shequ_app::ids::new_id();
     theirs.clock = mine.clock + 1_000_000;
-    theirs.content.insert("topic".into(), json!("服务器上的修改"));
-    let other = Revision { clock: 99, ..rev("别人的新记录") };
+    theirs
+        .content
+        .insert("topic".into(), json!("服务器上的修改"));
+    let other = Revision {
+        clock: 99,
+        ..rev("别人的新记录")
+    };
     let page = PullPage {
-        changes: vec![PulledRevision { seq: 7, revision: theirs.clone() }, PulledRevision { seq: 8, revision: other.clone() }],
+        changes: vec![
+            PulledRevision {
+                seq: 7,
+                revision: theirs.clone(),
+            },
+            PulledRevision {
+                seq: 8,
+                revision: other.clone(),
+            },
+        ],
         cursor: 8,
         more: false,
     };
-    assert_eq!(db.apply_page(UNIT, &page).await.unwrap(), 2, "both revisions are kept");
+    assert_eq!(
+        db.apply_page(UNIT, &page).await.unwrap(),
+        2,
+        "both revisions are kept"
+    );
     assert_eq!(db.cursor(UNIT).await.unwrap(), 8);
     let held = db.record(&mine.record.to_string()).await.unwrap().unwrap();
     assert_eq!(held.rev, mine, "the unsynced local edit stays shown");
-    assert_eq!(held.others, vec![theirs.clone()], "and the pulled one is kept beside it");
+    assert_eq!(
+        held.others,
+        vec![theirs.clone()],
+        "and the pulled one is kept beside it"
+    );
     let got = db.record(&other.record.to_string()).await.unwrap().unwrap();
     assert!(got.synced);
     assert_eq!(got.rev, other);
     // Once the local edit is acknowledged, the record shows the winner by the shared rule and
     // says it had a conflict, with the other version there to choose.
-    db.take_results(&[PushResult { rev: mine.rev, outcome: PushOutcome::Stored { seq: 9 } }]).await.unwrap();
+    db.take_results(&[PushResult {
+        rev: mine.rev,
+        outcome: PushOutcome::Stored { seq: 9 },
+    }])
+    .await
+    .unwrap();
     let after = db.record(&mine.record.to_string()).await.unwrap().unwrap();
     assert_eq!(after.rev, theirs);
     assert!(after.conflict && after.synced);
     assert_eq!(after.rivals(), vec![mine.clone()]);
-    assert_eq!(db.checksum(UNIT).await.unwrap(), shequ_model::sync::Checksum::of([theirs.rev, other.rev]));
+    assert_eq!(
+        db.checksum(UNIT).await.unwrap(),
+        shequ_model::sync::Checksum::of([theirs.rev, other.rev])
+    );
     // The next local edit's clock is past everything seen.
     let next = db.save(rev("之后"), 11).await.unwrap();
     assert!(next.clock > theirs.clock);

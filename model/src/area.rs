@@ -90,7 +90,9 @@ pub struct UnitCode(String);
 
 impl UnitCode {
     pub fn parse(code: &str) -> Result<UnitCode, String> {
-        let level_ok = [Level::City, Level::County, Level::Town, Level::Village].iter().any(|l| l.code_len() == code.len());
+        let level_ok = [Level::City, Level::County, Level::Town, Level::Village]
+            .iter()
+            .any(|l| l.code_len() == code.len());
         if !level_ok || !code.bytes().all(|b| b.is_ascii_digit()) {
             return Err(format!("“{code}”不是单位代码"));
         }
@@ -182,7 +184,10 @@ fn split_csv(line: &str) -> Result<Vec<String>, String> {
 /// Parses an areas file and checks it against itself and the areas already `known` (the
 /// database). Returns every error found, or the rows in file order. Nothing is partially valid:
 /// a caller imports all the rows or none.
-pub fn parse_areas_csv(text: &str, known: &HashMap<String, Area>) -> Result<Vec<Area>, Vec<AreaError>> {
+pub fn parse_areas_csv(
+    text: &str,
+    known: &HashMap<String, Area>,
+) -> Result<Vec<Area>, Vec<AreaError>> {
     let mut errors = Vec::new();
     let mut rows: Vec<(usize, Area)> = Vec::new();
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
@@ -191,9 +196,15 @@ pub fn parse_areas_csv(text: &str, known: &HashMap<String, Area>) -> Result<Vec<
         Some((_, h)) if h.trim() == "code,name,level,parent_code" => {}
         Some((_, h)) => errors.push(AreaError {
             line: 1,
-            message: format!("header must be `code,name,level,parent_code`, found `{}`", h.trim()),
+            message: format!(
+                "header must be `code,name,level,parent_code`, found `{}`",
+                h.trim()
+            ),
         }),
-        None => errors.push(AreaError { line: 1, message: "the file is empty".into() }),
+        None => errors.push(AreaError {
+            line: 1,
+            message: "the file is empty".into(),
+        }),
     }
     for (i, raw) in lines {
         let line = i + 1;
@@ -204,7 +215,10 @@ pub fn parse_areas_csv(text: &str, known: &HashMap<String, Area>) -> Result<Vec<
         // A NUL or a control character in a name would reach every page and log line that shows
         // the unit; no real division file has one.
         if let Some(c) = raw.chars().find(|c| c.is_control()) {
-            errors.push(AreaError { line, message: format!("control character U+{:04X} in the line", c as u32) });
+            errors.push(AreaError {
+                line,
+                message: format!("control character U+{:04X} in the line", c as u32),
+            });
             continue;
         }
         let cols = match split_csv(raw) {
@@ -215,15 +229,24 @@ pub fn parse_areas_csv(text: &str, known: &HashMap<String, Area>) -> Result<Vec<
             }
         };
         if cols.len() != 4 {
-            errors.push(AreaError { line, message: format!("expected 4 columns, found {}", cols.len()) });
+            errors.push(AreaError {
+                line,
+                message: format!("expected 4 columns, found {}", cols.len()),
+            });
             continue;
         }
-        let (code, name, level, parent) =
-            (cols[0].trim(), cols[1].trim(), cols[2].trim(), cols[3].trim());
+        let (code, name, level, parent) = (
+            cols[0].trim(),
+            cols[1].trim(),
+            cols[2].trim(),
+            cols[3].trim(),
+        );
         let Some(lvl) = Level::parse(level) else {
             errors.push(AreaError {
                 line,
-                message: format!("unknown level `{level}` (expected city, county, town or village)"),
+                message: format!(
+                    "unknown level `{level}` (expected city, county, town or village)"
+                ),
             });
             continue;
         };
@@ -233,7 +256,11 @@ pub fn parse_areas_csv(text: &str, known: &HashMap<String, Area>) -> Result<Vec<
             continue;
         }
         if code.len() != lvl.code_len() {
-            bad(format!("a {lvl} code has {} digits, `{code}` has {}", lvl.code_len(), code.len()));
+            bad(format!(
+                "a {lvl} code has {} digits, `{code}` has {}",
+                lvl.code_len(),
+                code.len()
+            ));
             continue;
         }
         if name.is_empty() {
@@ -241,7 +268,9 @@ pub fn parse_areas_csv(text: &str, known: &HashMap<String, Area>) -> Result<Vec<
             continue;
         }
         if name.chars().count() > MAX_AREA_NAME_CHARS {
-            bad(format!("the name of {code} is longer than {MAX_AREA_NAME_CHARS} characters"));
+            bad(format!(
+                "the name of {code} is longer than {MAX_AREA_NAME_CHARS} characters"
+            ));
             continue;
         }
         if parent.is_empty() || !parent.bytes().all(|b| b.is_ascii_digit()) {
@@ -249,12 +278,19 @@ pub fn parse_areas_csv(text: &str, known: &HashMap<String, Area>) -> Result<Vec<
             continue;
         }
         if !code.starts_with(parent) || code == parent {
-            bad(format!("code {code} does not lie under its parent {parent}"));
+            bad(format!(
+                "code {code} does not lie under its parent {parent}"
+            ));
             continue;
         }
         rows.push((
             line,
-            Area { code: code.into(), name: name.into(), level: lvl, parent: parent.into() },
+            Area {
+                code: code.into(),
+                name: name.into(),
+                level: lvl,
+                parent: parent.into(),
+            },
         ));
     }
     // Cross-row checks: duplicates, renames, parents.
@@ -286,11 +322,17 @@ pub fn parse_areas_csv(text: &str, known: &HashMap<String, Area>) -> Result<Vec<
         }
     }
     for (line, a) in &rows {
-        let parent = seen.get(a.parent.as_str()).map(|(_, p)| *p).or_else(|| known.get(&a.parent));
+        let parent = seen
+            .get(a.parent.as_str())
+            .map(|(_, p)| *p)
+            .or_else(|| known.get(&a.parent));
         match parent {
             Some(p) if p.level >= a.level => errors.push(AreaError {
                 line: *line,
-                message: format!("{} ({}) cannot lie under {} ({})", a.code, a.level, p.code, p.level),
+                message: format!(
+                    "{} ({}) cannot lie under {} ({})",
+                    a.code, a.level, p.code, p.level
+                ),
             }),
             Some(_) => {}
             // A county or city may hang from a province or city that Shequ does not keep.
@@ -327,7 +369,10 @@ impl AreaTree {
     pub fn new(areas: impl IntoIterator<Item = Area>) -> Self {
         let mut t = AreaTree::default();
         for a in areas {
-            t.children.entry(a.parent.clone()).or_default().push(a.code.clone());
+            t.children
+                .entry(a.parent.clone())
+                .or_default()
+                .push(a.code.clone());
             t.by_code.insert(a.code.clone(), a);
         }
         for v in t.children.values_mut() {
@@ -339,11 +384,18 @@ impl AreaTree {
         self.by_code.get(code)
     }
     pub fn children_of(&self, code: &str) -> impl Iterator<Item = &Area> {
-        self.children.get(code).into_iter().flatten().filter_map(|c| self.by_code.get(c))
+        self.children
+            .get(code)
+            .into_iter()
+            .flatten()
+            .filter_map(|c| self.by_code.get(c))
     }
     /// Every unit at `level` inside `root` (root included if it is at that level).
     pub fn descendants_at(&self, root: &str, level: Level) -> Vec<&Area> {
-        self.by_code.range(root.to_string()..).take_while(|(c, _)| c.starts_with(root)).map(|(_, a)| a)
+        self.by_code
+            .range(root.to_string()..)
+            .take_while(|(c, _)| c.starts_with(root))
+            .map(|(_, a)| a)
             .filter(|a| a.level == level)
             .collect()
     }
@@ -379,7 +431,12 @@ mod tests {
         let mut known = HashMap::new();
         known.insert(
             "610324".to_string(),
-            Area { code: "610324".into(), name: "扶风".into(), level: Level::County, parent: "6103".into() },
+            Area {
+                code: "610324".into(),
+                name: "扶风".into(),
+                level: Level::County,
+                parent: "6103".into(),
+            },
         );
         let e = parse_areas_csv(GOOD, &known).unwrap_err();
         assert_eq!(e.len(), 1);
@@ -403,7 +460,10 @@ mod tests {
         assert!(e[0].message.contains("U+0000"), "{e:?}");
         assert!(e[1].message.contains("U+001B"), "{e:?}");
         assert!(e[2].message.contains("longer than"), "{e:?}");
-        let fine = format!("{GOOD}610324001005,{},village,610324001\n", "村".repeat(MAX_AREA_NAME_CHARS));
+        let fine = format!(
+            "{GOOD}610324001005,{},village,610324001\n",
+            "村".repeat(MAX_AREA_NAME_CHARS)
+        );
         assert!(parse_areas_csv(&fine, &HashMap::new()).is_ok());
     }
 
@@ -414,15 +474,31 @@ mod tests {
         for inside in ["610324001", "610324001001", "610324001201"] {
             assert!(town.contains(inside), "{inside}");
         }
-        for outside in ["610324", "610324002", "610324002001", "610324103001", "6103"] {
+        for outside in [
+            "610324",
+            "610324002",
+            "610324002001",
+            "610324103001",
+            "6103",
+        ] {
             assert!(!town.contains(outside), "{outside}");
         }
         let (start, end) = town.key_range();
-        for code in ["610324001", "610324001001", "610324001999", "610324002", "610324000999", "610325"] {
+        for code in [
+            "610324001",
+            "610324001001",
+            "610324001999",
+            "610324002",
+            "610324000999",
+            "610325",
+        ] {
             let in_range = start.as_str() <= code && code < end.as_str();
             assert_eq!(in_range, town.contains(code), "{code}");
         }
-        assert_eq!(UnitCode::parse("610324001001").unwrap().level(), Level::Village);
+        assert_eq!(
+            UnitCode::parse("610324001001").unwrap().level(),
+            Level::Village
+        );
     }
 
     #[test]
@@ -434,6 +510,9 @@ mod tests {
 
     #[test]
     fn quoted_fields_are_read() {
-        assert_eq!(split_csv(r#"1,"a,b","c""d",x"#).unwrap(), vec!["1", "a,b", "c\"d", "x"]);
+        assert_eq!(
+            split_csv(r#"1,"a,b","c""d",x"#).unwrap(),
+            vec!["1", "a,b", "c\"d", "x"]
+        );
     }
 }

@@ -146,7 +146,9 @@ impl LoginRequest {
 impl PasswordChange {
     /// Whether both passwords are within the length limit, checked before any hashing.
     pub fn check_lengths(&self) -> Result<(), String> {
-        if self.old.chars().count() > MAX_PASSWORD_CHARS || self.new.chars().count() > MAX_PASSWORD_CHARS {
+        if self.old.chars().count() > MAX_PASSWORD_CHARS
+            || self.new.chars().count() > MAX_PASSWORD_CHARS
+        {
             return Err("密码太长".into());
         }
         Ok(())
@@ -176,7 +178,8 @@ pub fn check_password(p: &str) -> Result<(), String> {
 /// Checks a username: 3–32 of lower-case letters, digits, `-` and `_`.
 pub fn check_username(u: &str) -> Result<(), String> {
     let ok = (3..=MAX_USERNAME_LEN).contains(&u.len())
-        && u.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
+        && u.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
     if ok {
         Ok(())
     } else {
@@ -189,7 +192,12 @@ mod tests {
     use super::*;
 
     fn acct(role: Role, unit: &str) -> Account {
-        Account { username: "u".into(), name: "某人".into(), role, unit: unit.into() }
+        Account {
+            username: "u".into(),
+            name: "某人".into(),
+            role,
+            unit: unit.into(),
+        }
     }
 
     #[test]
@@ -234,15 +242,31 @@ mod tests {
 
     #[test]
     fn every_login_string_has_a_length_limit() {
-        let ok = LoginRequest { username: "village-1".into(), password: "p".repeat(MAX_PASSWORD_CHARS), device: "d".repeat(MAX_DEVICE_CHARS) };
+        let ok = LoginRequest {
+            username: "village-1".into(),
+            password: "p".repeat(MAX_PASSWORD_CHARS),
+            device: "d".repeat(MAX_DEVICE_CHARS),
+        };
         assert!(ok.check_lengths().is_ok());
-        let long_name = LoginRequest { username: "u".repeat(MAX_USERNAME_LEN + 1), ..ok.clone() };
-        let long_password = LoginRequest { password: "密".repeat(MAX_PASSWORD_CHARS + 1), ..ok.clone() };
-        let long_device = LoginRequest { device: "d".repeat(MAX_DEVICE_CHARS + 1), ..ok.clone() };
+        let long_name = LoginRequest {
+            username: "u".repeat(MAX_USERNAME_LEN + 1),
+            ..ok.clone()
+        };
+        let long_password = LoginRequest {
+            password: "密".repeat(MAX_PASSWORD_CHARS + 1),
+            ..ok.clone()
+        };
+        let long_device = LoginRequest {
+            device: "d".repeat(MAX_DEVICE_CHARS + 1),
+            ..ok.clone()
+        };
         for bad in [long_name, long_password, long_device] {
             assert!(bad.check_lengths().is_err(), "{:?}", bad.username.len());
         }
-        let change = PasswordChange { old: "x".repeat(100_000), new: "letters123".into() };
+        let change = PasswordChange {
+            old: "x".repeat(100_000),
+            new: "letters123".into(),
+        };
         assert!(change.check_lengths().is_err());
     }
 }

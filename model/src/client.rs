@@ -10,7 +10,9 @@
 //! so far is kept, and the next sync continues from there.
 #![allow(async_fn_in_trait)]
 
-use crate::sync::{batch_key, Checksum, PullPage, PushOutcome, PushRequest, PushResponse, PushResult};
+use crate::sync::{
+    batch_key, Checksum, PullPage, PushOutcome, PushRequest, PushResponse, PushResult,
+};
 use crate::Revision;
 use std::collections::HashSet;
 use std::fmt;
@@ -112,7 +114,10 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { push_batch: 200, pull_page: 500 }
+        Limits {
+            push_batch: 200,
+            pull_page: 500,
+        }
     }
 }
 
@@ -150,7 +155,16 @@ pub async fn push_all<R: Replica, T: Transport>(
         }
         let key = batch_key(&batch);
         let (sent, only) = (batch.len() as u32, (batch.len() == 1).then(|| batch[0].rev));
-        let results = match transport.push(&key, &PushRequest { device: device.clone(), changes: batch }).await {
+        let results = match transport
+            .push(
+                &key,
+                &PushRequest {
+                    device: device.clone(),
+                    changes: batch,
+                },
+            )
+            .await
+        {
             Ok(resp) => {
                 passed = size;
                 resp.results
@@ -185,7 +199,10 @@ pub async fn push_all<R: Replica, T: Transport>(
             }
         }
         // Changes saved during the push make the total grow.
-        progress(Progress::Pushing { done: answered.len(), of: total.max(answered.len()) });
+        progress(Progress::Pushing {
+            done: answered.len(),
+            of: total.max(answered.len()),
+        });
     }
 }
 

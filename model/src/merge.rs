@@ -53,15 +53,22 @@ impl RecordState {
             .values()
             .flat_map(|r| r.parent.into_iter().chain(r.resolves.iter().copied()))
             .collect();
-        let mut heads: Vec<&Revision> = self.revisions.values().filter(|r| !superseded.contains(&r.rev)).collect();
-        heads.sort_by(|a, b| (b.clock, b.rev).cmp(&(a.clock, a.rev)));
+        let mut heads: Vec<&Revision> = self
+            .revisions
+            .values()
+            .filter(|r| !superseded.contains(&r.rev))
+            .collect();
+        heads.sort_by_key(|r| std::cmp::Reverse((r.clock, r.rev)));
         heads
     }
 
     /// The record's current state. Every revision superseded means a cycle, which ids made on
     /// devices cannot form; the latest revision is taken then rather than nothing.
     pub fn winner(&self) -> Option<&Revision> {
-        self.heads().into_iter().next().or_else(|| self.revisions.values().max_by_key(|r| (r.clock, r.rev)))
+        self.heads()
+            .into_iter()
+            .next()
+            .or_else(|| self.revisions.values().max_by_key(|r| (r.clock, r.rev)))
     }
 
     /// The losing heads: versions a user should see and may choose.
@@ -96,14 +103,16 @@ mod tests {
 
     #[test]
     fn a_chain_has_one_head_and_no_conflict() {
-        let s = RecordState::from_revisions([rev(1, None, 1), rev(2, Some(1), 2), rev(3, Some(2), 3)]);
+        let s =
+            RecordState::from_revisions([rev(1, None, 1), rev(2, Some(1), 2), rev(3, Some(2), 3)]);
         assert_eq!(s.winner().unwrap().rev, Uuid::from_u128(3));
         assert!(!s.in_conflict());
     }
 
     #[test]
     fn concurrent_edits_conflict_and_the_later_clock_wins_and_the_loser_is_kept() {
-        let s = RecordState::from_revisions([rev(1, None, 1), rev(2, Some(1), 5), rev(3, Some(1), 4)]);
+        let s =
+            RecordState::from_revisions([rev(1, None, 1), rev(2, Some(1), 5), rev(3, Some(1), 4)]);
         assert!(s.in_conflict());
         assert_eq!(s.winner().unwrap().rev, Uuid::from_u128(2));
         assert_eq!(s.conflicts()[0].rev, Uuid::from_u128(3));
@@ -111,7 +120,8 @@ mod tests {
 
     #[test]
     fn choosing_a_version_resolves_the_conflict() {
-        let mut s = RecordState::from_revisions([rev(1, None, 1), rev(2, Some(1), 5), rev(3, Some(1), 4)]);
+        let mut s =
+            RecordState::from_revisions([rev(1, None, 1), rev(2, Some(1), 5), rev(3, Some(1), 4)]);
         let mut choice = rev(4, Some(2), 6);
         choice.resolves = vec![Uuid::from_u128(3)];
         s.insert(choice);
@@ -121,31 +131,45 @@ mod tests {
 
     #[test]
     fn a_late_ancestor_does_not_become_a_head() {
-        let s = RecordState::from_revisions([rev(3, Some(2), 3), rev(2, Some(1), 2), rev(1, None, 1)]);
+        let s =
+            RecordState::from_revisions([rev(3, Some(2), 3), rev(2, Some(1), 2), rev(1, None, 1)]);
         assert_eq!(s.heads().len(), 1);
     }
 
     /// Random histories: each revision builds on an earlier one (or starts the record), sometimes
     /// resolving others, with random clocks.
     fn history() -> impl Strategy<Value = Vec<Revision>> {
-        proptest::collection::vec((any::<prop::sample::Index>(), 0u64..6, any::<bool>(), any::<prop::sample::Index>()), 1..12)
-            .prop_map(|steps| {
-                let mut out: Vec<Revision> = Vec::new();
-                for (i, (parent, clock, resolve, other)) in steps.into_iter().enumerate() {
-                    let id = i as u128 + 10;
-                    let p = (!out.is_empty()).then(|| out[parent.index(out.len())].rev.as_u128());
-                    let mut r = rev(id, p, clock);
-                    if resolve && out.len() > 1 {
-                        r.resolves = vec![out[other.index(out.len())].rev];
-                    }
-                    out.push(r);
+        proptest::collection::vec(
+            (
+                any::<prop::sample::Index>(),
+                0u64..6,
+                any::<bool>(),
+                any::<prop::sample::Index>(),
+            ),
+            1..12,
+        )
+        .prop_map(|steps| {
+            let mut out: Vec<Revision> = Vec::new();
+            for (i, (parent, clock, resolve, other)) in steps.into_iter().enumerate() {
+                let id = i as u128 + 10;
+                let p = (!out.is_empty()).then(|| out[parent.index(out.len())].rev.as_u128());
+                let mut r = rev(id, p, clock);
+                if resolve && out.len() > 1 {
+                    r.resolves = vec![out[other.index(out.len())].rev];
                 }
-                out
-            })
+                out.push(r);
+            }
+            out
+        })
     }
 
     fn split(h: &[Revision], mask: &[bool]) -> RecordState {
-        RecordState::from_revisions(h.iter().zip(mask.iter().cycle()).filter(|(_, m)| **m).map(|(r, _)| r.clone()))
+        RecordState::from_revisions(
+            h.iter()
+                .zip(mask.iter().cycle())
+                .filter(|(_, m)| **m)
+                .map(|(r, _)| r.clone()),
+        )
     }
 
     proptest! {

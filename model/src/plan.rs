@@ -354,7 +354,11 @@ impl Plan {
                 }
                 None => "(document)".into(),
             };
-            PlanError { file: file.into(), path, message: e.message().to_string() }
+            PlanError {
+                file: file.into(),
+                path,
+                message: e.message().to_string(),
+            }
         };
         let first = match toml::from_str::<Plan>(text) {
             Ok(plan) => {
@@ -365,11 +369,17 @@ impl Plan {
         };
         // serde stops at the first unknown key, which would hide every other problem: find all
         // unknown keys, drop them, and validate the rest, so that everything is reported at once.
-        let Ok(table) = text.parse::<toml::Table>() else { return Err(PlanErrors(vec![at(&first)])) };
+        let Ok(table) = text.parse::<toml::Table>() else {
+            return Err(PlanErrors(vec![at(&first)]));
+        };
         let mut doc = toml::Value::Table(table);
         let mut errors = Vec::new();
         unknown_keys(&mut doc, Node::Plan, "", &mut |path, message| {
-            errors.push(PlanError { file: file.into(), path, message })
+            errors.push(PlanError {
+                file: file.into(),
+                path,
+                message,
+            })
         });
         if errors.is_empty() {
             return Err(PlanErrors(vec![at(&first)]));
@@ -382,7 +392,11 @@ impl Plan {
             }
             // Another kind of mistake too (a wrong type …); without the unknown keys in the way
             // serde names it, but no longer knows its line.
-            Err(e) => errors.push(PlanError { file: file.into(), path: "(document)".into(), message: e.message().to_string() }),
+            Err(e) => errors.push(PlanError {
+                file: file.into(),
+                path: "(document)".into(),
+                message: e.message().to_string(),
+            }),
         }
         Err(PlanErrors(errors))
     }
@@ -397,12 +411,18 @@ impl Plan {
 
     /// The dates the plan's records may carry: its `period`, or else its whole year.
     pub fn period(&self) -> Period {
-        self.period.clone().unwrap_or_else(|| Period { from: format!("{:04}-01-01", self.year), to: format!("{:04}-12-31", self.year) })
+        self.period.clone().unwrap_or_else(|| Period {
+            from: format!("{:04}-01-01", self.year),
+            to: format!("{:04}-12-31", self.year),
+        })
     }
 
     /// Checks every reference and attribute; returns all problems at once.
     pub fn validate(&self, file: &str) -> Result<(), PlanErrors> {
-        let mut v = Validator { file, errors: Vec::new() };
+        let mut v = Validator {
+            file,
+            errors: Vec::new(),
+        };
         v.plan(self);
         if v.errors.is_empty() {
             Ok(())
@@ -439,13 +459,24 @@ impl Node {
         const CONDITIONS: Option<Node> = Some(Condition);
         Some(match self {
             Plan => &[
-                ("id", None), ("year", None), ("title", None), ("source", None), ("county", None),
-                ("period", Some(Period)), ("forms", Some(Form)), ("indicators", Some(Indicator)),
+                ("id", None),
+                ("year", None),
+                ("title", None),
+                ("source", None),
+                ("county", None),
+                ("period", Some(Period)),
+                ("forms", Some(Form)),
+                ("indicators", Some(Indicator)),
             ],
             Period => &[("from", None), ("to", None)],
             Form => &[
-                ("id", None), ("name", None), ("points", None), ("level", None), ("title_field", None),
-                ("fields", Some(Field)), ("checks", Some(Check)),
+                ("id", None),
+                ("name", None),
+                ("points", None),
+                ("level", None),
+                ("title_field", None),
+                ("fields", Some(Field)),
+                ("checks", Some(Check)),
             ],
             Check => match t.get("check").and_then(toml::Value::as_str) {
                 Some("dates_in_order") => &[("check", None), ("fields", None)],
@@ -453,36 +484,79 @@ impl Node {
                 _ => return None,
             },
             Field => &[
-                ("id", None), ("label", None), ("kind", None), ("required", None), ("help", None),
-                ("unit", None), ("min", None), ("max", None), ("integer", None), ("max_len", None),
-                ("options", None), ("register", None), ("states", None), ("transitions", None),
-                ("dated", None), ("allow_earlier", None),
+                ("id", None),
+                ("label", None),
+                ("kind", None),
+                ("required", None),
+                ("help", None),
+                ("unit", None),
+                ("min", None),
+                ("max", None),
+                ("integer", None),
+                ("max_len", None),
+                ("options", None),
+                ("register", None),
+                ("states", None),
+                ("transitions", None),
+                ("dated", None),
+                ("allow_earlier", None),
             ],
             Indicator => &[
-                ("id", None), ("name", None), ("points", None), ("unit", None), ("level", None),
-                ("measure", Some(Measure)), ("rollup", None), ("targets", Some(Targets)), ("note", None),
+                ("id", None),
+                ("name", None),
+                ("points", None),
+                ("unit", None),
+                ("level", None),
+                ("measure", Some(Measure)),
+                ("rollup", None),
+                ("targets", Some(Targets)),
+                ("note", None),
             ],
             Measure => match t.get("shape").and_then(toml::Value::as_str) {
-                Some("count" | "flag") => &[("shape", None), ("form", None), ("filter", CONDITIONS)],
-                Some("sum") => &[("shape", None), ("form", None), ("field", None), ("filter", CONDITIONS)],
+                Some("count" | "flag") => {
+                    &[("shape", None), ("form", None), ("filter", CONDITIONS)]
+                }
+                Some("sum") => &[
+                    ("shape", None),
+                    ("form", None),
+                    ("field", None),
+                    ("filter", CONDITIONS),
+                ],
                 Some("ratio") => &[
-                    ("shape", None), ("numerator", Some(Term)), ("denominator", Some(Term)), ("scale", None),
+                    ("shape", None),
+                    ("numerator", Some(Term)),
+                    ("denominator", Some(Term)),
+                    ("scale", None),
                 ],
                 Some("share") => &[
-                    ("shape", None), ("form", None), ("filter", CONDITIONS), ("meets", CONDITIONS),
+                    ("shape", None),
+                    ("form", None),
+                    ("filter", CONDITIONS),
+                    ("meets", CONDITIONS),
                     ("linked", Some(Linked)),
                 ],
                 _ => return None,
             },
             Term => &[("form", None), ("field", None), ("filter", CONDITIONS)],
             Condition => &[
-                ("field", None), ("is", None), ("any_of", None), ("has", None), ("at_least", None),
+                ("field", None),
+                ("is", None),
+                ("any_of", None),
+                ("has", None),
+                ("at_least", None),
                 ("reached", None),
             ],
-            Linked => &[("form", None), ("via", None), ("sum", None), ("thresholds", Some(Threshold))],
+            Linked => &[
+                ("form", None),
+                ("via", None),
+                ("sum", None),
+                ("thresholds", Some(Threshold)),
+            ],
             Threshold => &[("when", CONDITIONS), ("at_least", None)],
             Targets => &[
-                ("village", Some(Target)), ("town", Some(Target)), ("county", Some(Target)),
+                ("village", Some(Target)),
+                ("town", Some(Target)),
+                ("county", Some(Target)),
                 ("towns", Some(Towns)),
             ],
             Target => &[("min", None), ("goal", None), ("max", None)],
@@ -493,9 +567,20 @@ impl Node {
 
 /// Reports (path, message) for every key of `v` and the tables below it that the plan format
 /// does not have, and removes them. Paths are written as the validator writes them.
-fn unknown_keys(v: &mut toml::Value, node: Node, path: &str, report: &mut dyn FnMut(String, String)) {
+fn unknown_keys(
+    v: &mut toml::Value,
+    node: Node,
+    path: &str,
+    report: &mut dyn FnMut(String, String),
+) {
     let toml::Value::Table(t) = v else { return };
-    let join = |k: &str| if path.is_empty() { k.to_string() } else { format!("{path}.{k}") };
+    let join = |k: &str| {
+        if path.is_empty() {
+            k.to_string()
+        } else {
+            format!("{path}.{k}")
+        }
+    };
     if node == Node::Towns {
         for (code, target) in t.iter_mut() {
             unknown_keys(target, Node::Target, &join(code), report);
@@ -503,19 +588,36 @@ fn unknown_keys(v: &mut toml::Value, node: Node, path: &str, report: &mut dyn Fn
         return;
     }
     let Some(keys) = node.keys(t) else { return };
-    let extra: Vec<String> = t.keys().filter(|k| !keys.iter().any(|(a, _)| a == k)).cloned().collect();
+    let extra: Vec<String> = t
+        .keys()
+        .filter(|k| !keys.iter().any(|(a, _)| a == k))
+        .cloned()
+        .collect();
     for k in extra {
         t.remove(&k);
         let known: Vec<&str> = keys.iter().map(|(a, _)| *a).collect();
-        report(join(&k), format!("unknown key `{k}`, expected one of {}", known.join(", ")));
+        report(
+            join(&k),
+            format!("unknown key `{k}`, expected one of {}", known.join(", ")),
+        );
     }
     for (k, child) in keys {
-        let (Some(child), Some(x)) = (child, t.get_mut(*k)) else { continue };
+        let (Some(child), Some(x)) = (child, t.get_mut(*k)) else {
+            continue;
+        };
         match x {
             toml::Value::Array(items) => {
                 for (i, item) in items.iter_mut().enumerate() {
-                    let id = item.get("id").and_then(toml::Value::as_str).map(|id| format!(" ({id})"));
-                    unknown_keys(item, *child, &format!("{}[{i}]{}", join(k), id.unwrap_or_default()), report);
+                    let id = item
+                        .get("id")
+                        .and_then(toml::Value::as_str)
+                        .map(|id| format!(" ({id})"));
+                    unknown_keys(
+                        item,
+                        *child,
+                        &format!("{}[{i}]{}", join(k), id.unwrap_or_default()),
+                        report,
+                    );
                 }
             }
             x => unknown_keys(x, *child, &join(k), report),
@@ -538,7 +640,10 @@ pub const MAX_NUMBER_BOUND: f64 = 1e15;
 impl Field {
     /// The lowest and highest value of a number field: the plan's, or ±[`DEFAULT_NUMBER_BOUND`].
     pub fn bounds(&self) -> (f64, f64) {
-        (self.min.unwrap_or(-DEFAULT_NUMBER_BOUND), self.max.unwrap_or(DEFAULT_NUMBER_BOUND))
+        (
+            self.min.unwrap_or(-DEFAULT_NUMBER_BOUND),
+            self.max.unwrap_or(DEFAULT_NUMBER_BOUND),
+        )
     }
 }
 
@@ -550,12 +655,17 @@ struct Validator<'a> {
 fn is_id(s: &str) -> bool {
     !s.is_empty()
         && s.bytes().next().is_some_and(|b| b.is_ascii_lowercase())
-        && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
 }
 
 impl Validator<'_> {
     fn err(&mut self, path: impl Into<String>, message: impl Into<String>) {
-        self.errors.push(PlanError { file: self.file.into(), path: path.into(), message: message.into() });
+        self.errors.push(PlanError {
+            file: self.file.into(),
+            path: path.into(),
+            message: message.into(),
+        });
     }
 
     fn plan(&mut self, p: &Plan) {
@@ -563,16 +673,25 @@ impl Validator<'_> {
             self.err("year", format!("{} is not a plausible plan year", p.year));
         }
         if p.county.len() != 6 || !p.county.bytes().all(|b| b.is_ascii_digit()) {
-            self.err("county", format!("`{}` is not a 6-digit county code", p.county));
+            self.err(
+                "county",
+                format!("`{}` is not a 6-digit county code", p.county),
+            );
         }
         if let Some(period) = &p.period {
             for (key, d) in [("from", &period.from), ("to", &period.to)] {
                 if !crate::record::is_date(d) {
-                    self.err(format!("period.{key}"), format!("`{d}` is not a date written YYYY-MM-DD"));
+                    self.err(
+                        format!("period.{key}"),
+                        format!("`{d}` is not a date written YYYY-MM-DD"),
+                    );
                 }
             }
             if period.from > period.to {
-                self.err("period", format!("from {} is after to {}", period.from, period.to));
+                self.err(
+                    "period",
+                    format!("from {} is after to {}", period.from, period.to),
+                );
             }
         }
         if p.forms.is_empty() {
@@ -598,13 +717,19 @@ impl Validator<'_> {
 
     fn form(&mut self, p: &Plan, f: &Form, path: &str) {
         if !is_id(&f.id) {
-            self.err(format!("{path}.id"), "ids are lower-case letters, digits and _");
+            self.err(
+                format!("{path}.id"),
+                "ids are lower-case letters, digits and _",
+            );
         }
         if f.name.trim().is_empty() {
             self.err(format!("{path}.name"), "a form needs a name");
         }
         if !matches!(f.level, Level::Village | Level::Town) {
-            self.err(format!("{path}.level"), "records belong to a village or a town");
+            self.err(
+                format!("{path}.level"),
+                "records belong to a village or a town",
+            );
         }
         if f.fields.is_empty() {
             self.err(format!("{path}.fields"), "a form needs at least one field");
@@ -614,9 +739,10 @@ impl Validator<'_> {
                 format!("{path}.title_field"),
                 format!("no field `{}` in this form", f.title_field),
             ),
-            Some(t) if t.kind != FieldKind::Text => {
-                self.err(format!("{path}.title_field"), "the title field must be a text field")
-            }
+            Some(t) if t.kind != FieldKind::Text => self.err(
+                format!("{path}.title_field"),
+                "the title field must be a text field",
+            ),
             _ => {}
         }
         let mut ids = HashSet::new();
@@ -635,31 +761,46 @@ impl Validator<'_> {
     fn check(&mut self, f: &Form, c: &Check, path: &str) {
         use FieldKind::*;
         // Each named field must exist, be of one of `kinds`, and be named once.
-        let fields = |this: &mut Self, key: &str, ids: &[&String], kinds: &[FieldKind], what: &str| {
-            let mut seen = HashSet::new();
-            for (i, id) in ids.iter().enumerate() {
-                let at = format!("{path}.{key}[{i}]");
-                match f.field(id) {
-                    None => this.err(at, format!("form `{}` has no field `{id}`", f.id)),
-                    Some(x) if !kinds.contains(&x.kind) => this.err(at, format!("field `{id}` is not {what}")),
-                    Some(_) if !seen.insert(*id) => this.err(at, format!("field `{id}` is named twice")),
-                    Some(_) => {}
+        let fields =
+            |this: &mut Self, key: &str, ids: &[&String], kinds: &[FieldKind], what: &str| {
+                let mut seen = HashSet::new();
+                for (i, id) in ids.iter().enumerate() {
+                    let at = format!("{path}.{key}[{i}]");
+                    match f.field(id) {
+                        None => this.err(at, format!("form `{}` has no field `{id}`", f.id)),
+                        Some(x) if !kinds.contains(&x.kind) => {
+                            this.err(at, format!("field `{id}` is not {what}"))
+                        }
+                        Some(_) if !seen.insert(*id) => {
+                            this.err(at, format!("field `{id}` is named twice"))
+                        }
+                        Some(_) => {}
+                    }
                 }
-            }
-        };
+            };
         match c {
             Check::DatesInOrder { fields: ids } => {
                 let refs: Vec<&String> = ids.iter().collect();
                 fields(self, "fields", &refs, &[Date, Status], "a date or a status");
-                let one_status = ids.len() == 1 && f.field(&ids[0]).is_some_and(|x| x.kind == Status);
+                let one_status =
+                    ids.len() == 1 && f.field(&ids[0]).is_some_and(|x| x.kind == Status);
                 if ids.len() < 2 && !one_status {
-                    self.err(format!("{path}.fields"), "give two or more dates, or one status field");
+                    self.err(
+                        format!("{path}.fields"),
+                        "give two or more dates, or one status field",
+                    );
                 }
             }
             Check::Total { total, parts } => {
                 match f.field(total) {
-                    None => self.err(format!("{path}.total"), format!("form `{}` has no field `{total}`", f.id)),
-                    Some(x) if x.kind != Number => self.err(format!("{path}.total"), format!("field `{total}` is not a number")),
+                    None => self.err(
+                        format!("{path}.total"),
+                        format!("form `{}` has no field `{total}`", f.id),
+                    ),
+                    Some(x) if x.kind != Number => self.err(
+                        format!("{path}.total"),
+                        format!("field `{total}` is not a number"),
+                    ),
                     _ => {}
                 }
                 let refs: Vec<&String> = parts.iter().collect();
@@ -668,7 +809,10 @@ impl Validator<'_> {
                     self.err(format!("{path}.parts"), "a total needs two or more parts");
                 }
                 if parts.contains(total) {
-                    self.err(format!("{path}.parts"), format!("`{total}` cannot be a part of itself"));
+                    self.err(
+                        format!("{path}.parts"),
+                        format!("`{total}` cannot be a part of itself"),
+                    );
                 }
             }
         }
@@ -677,14 +821,20 @@ impl Validator<'_> {
     fn field(&mut self, p: &Plan, f: &Field, path: &str) {
         use FieldKind::*;
         if !is_id(&f.id) {
-            self.err(format!("{path}.id"), "ids are lower-case letters, digits and _");
+            self.err(
+                format!("{path}.id"),
+                "ids are lower-case letters, digits and _",
+            );
         }
         if f.label.trim().is_empty() {
             self.err(format!("{path}.label"), "a field needs a label");
         }
         let only = |this: &mut Self, attr: &str, set: bool, kinds: &[FieldKind]| {
             if set && !kinds.contains(&f.kind) {
-                this.err(format!("{path}.{attr}"), format!("a {:?} field takes no `{attr}`", f.kind));
+                this.err(
+                    format!("{path}.{attr}"),
+                    format!("a {:?} field takes no `{attr}`", f.kind),
+                );
             }
         };
         only(self, "unit", !f.unit.is_empty(), &[Number]);
@@ -692,7 +842,12 @@ impl Validator<'_> {
         only(self, "max", f.max.is_some(), &[Number]);
         only(self, "integer", f.integer, &[Number]);
         only(self, "max_len", f.max_len.is_some(), &[Text, LongText]);
-        only(self, "options", !f.options.is_empty(), &[Choice, MultiChoice]);
+        only(
+            self,
+            "options",
+            !f.options.is_empty(),
+            &[Choice, MultiChoice],
+        );
         only(self, "register", !f.register.is_empty(), &[Person]);
         only(self, "states", !f.states.is_empty(), &[Status]);
         only(self, "transitions", !f.transitions.is_empty(), &[Status]);
@@ -700,7 +855,12 @@ impl Validator<'_> {
         only(self, "allow_earlier", f.allow_earlier, &[Date, Status]);
         for (name, v) in [("min", f.min), ("max", f.max)] {
             if v.is_some_and(|v| !v.is_finite() || v.abs() > MAX_NUMBER_BOUND) {
-                self.err(format!("{path}.{name}"), format!("must be a number between -{MAX_NUMBER_BOUND:e} and {MAX_NUMBER_BOUND:e}"));
+                self.err(
+                    format!("{path}.{name}"),
+                    format!(
+                        "must be a number between -{MAX_NUMBER_BOUND:e} and {MAX_NUMBER_BOUND:e}"
+                    ),
+                );
             }
         }
         if let (Some(lo), Some(hi)) = (f.min, f.max) {
@@ -711,7 +871,10 @@ impl Validator<'_> {
         match f.kind {
             Choice | MultiChoice => self.distinct(&f.options, &format!("{path}.options"), "option"),
             Person => match p.form(&f.register) {
-                None => self.err(format!("{path}.register"), format!("no form `{}` to refer to", f.register)),
+                None => self.err(
+                    format!("{path}.register"),
+                    format!("no form `{}` to refer to", f.register),
+                ),
                 Some(r) if r.id.is_empty() => {}
                 Some(_) => {}
             },
@@ -720,7 +883,10 @@ impl Validator<'_> {
                 for (k, [a, b]) in f.transitions.iter().enumerate() {
                     for s in [a, b] {
                         if !f.states.contains(s) {
-                            self.err(format!("{path}.transitions[{k}]"), format!("`{s}` is not one of the states"));
+                            self.err(
+                                format!("{path}.transitions[{k}]"),
+                                format!("`{s}` is not one of the states"),
+                            );
                         }
                     }
                 }
@@ -743,14 +909,26 @@ impl Validator<'_> {
         }
     }
 
-    fn form_ref<'p>(&mut self, p: &'p Plan, id: &str, level: Level, path: &str) -> Option<&'p Form> {
+    fn form_ref<'p>(
+        &mut self,
+        p: &'p Plan,
+        id: &str,
+        level: Level,
+        path: &str,
+    ) -> Option<&'p Form> {
         match p.form(id) {
             None => {
                 self.err(path, format!("no form `{id}`"));
                 None
             }
             Some(f) if f.level != level => {
-                self.err(path, format!("form `{id}` is recorded per {}, the indicator is measured per {level}", f.level));
+                self.err(
+                    path,
+                    format!(
+                        "form `{id}` is recorded per {}, the indicator is measured per {level}",
+                        f.level
+                    ),
+                );
                 Some(f)
             }
             Some(f) => Some(f),
@@ -774,17 +952,30 @@ impl Validator<'_> {
                 self.err(&cp, format!("form `{}` has no field `{}`", f.id, c.field));
                 continue;
             };
-            let ops = [c.is.is_some(), c.any_of.is_some(), c.has.is_some(), c.at_least.is_some(), c.reached.is_some()];
+            let ops = [
+                c.is.is_some(),
+                c.any_of.is_some(),
+                c.has.is_some(),
+                c.at_least.is_some(),
+                c.reached.is_some(),
+            ];
             if ops.iter().filter(|x| **x).count() != 1 {
-                self.err(&cp, "give exactly one of is, any_of, has, at_least, reached");
+                self.err(
+                    &cp,
+                    "give exactly one of is, any_of, has, at_least, reached",
+                );
                 continue;
             }
             use FieldKind::*;
             let k = fld.kind;
             let check_value = |this: &mut Self, v: &Value| {
                 let ok = match k {
-                    Choice => v.as_str().is_some_and(|s| fld.options.iter().any(|o| o == s)),
-                    Status => v.as_str().is_some_and(|s| fld.states.iter().any(|o| o == s)),
+                    Choice => v
+                        .as_str()
+                        .is_some_and(|s| fld.options.iter().any(|o| o == s)),
+                    Status => v
+                        .as_str()
+                        .is_some_and(|s| fld.states.iter().any(|o| o == s)),
                     YesNo => v.is_boolean(),
                     Number => v.is_number(),
                     Text | LongText | Date | Person => v.is_string(),
@@ -804,7 +995,10 @@ impl Validator<'_> {
             }
             if let Some(h) = &c.has {
                 if k != MultiChoice || !fld.options.contains(h) {
-                    self.err(&cp, format!("`has` needs a multiple choice field with option `{h}`"));
+                    self.err(
+                        &cp,
+                        format!("`has` needs a multiple choice field with option `{h}`"),
+                    );
                 }
             }
             if c.at_least.is_some() && k != Number {
@@ -812,7 +1006,10 @@ impl Validator<'_> {
             }
             if let Some(s) = &c.reached {
                 if k != Status || !fld.states.contains(s) {
-                    self.err(&cp, format!("`reached` needs a status field with state `{s}`"));
+                    self.err(
+                        &cp,
+                        format!("`reached` needs a status field with state `{s}`"),
+                    );
                 }
             }
         }
@@ -829,13 +1026,19 @@ impl Validator<'_> {
 
     fn indicator(&mut self, p: &Plan, ind: &Indicator, path: &str) {
         if !is_id(&ind.id) {
-            self.err(format!("{path}.id"), "ids are lower-case letters, digits and _");
+            self.err(
+                format!("{path}.id"),
+                "ids are lower-case letters, digits and _",
+            );
         }
         if ind.name.trim().is_empty() {
             self.err(format!("{path}.name"), "an indicator needs a name");
         }
         if !matches!(ind.level, Level::Village | Level::Town) {
-            self.err(format!("{path}.level"), "indicators are measured per village or per town");
+            self.err(
+                format!("{path}.level"),
+                "indicators are measured per village or per town",
+            );
         }
         let mp = format!("{path}.measure");
         match &ind.measure {
@@ -844,20 +1047,33 @@ impl Validator<'_> {
                     self.filter(f, filter, &format!("{mp}.filter"));
                 }
             }
-            Measure::Sum { form, field, filter } => {
+            Measure::Sum {
+                form,
+                field,
+                filter,
+            } => {
                 if let Some(f) = self.form_ref(p, form, ind.level, &format!("{mp}.form")) {
                     self.number_field(f, field, &format!("{mp}.field"));
                     self.filter(f, filter, &format!("{mp}.filter"));
                 }
             }
-            Measure::Ratio { numerator, denominator, scale } => {
+            Measure::Ratio {
+                numerator,
+                denominator,
+                scale,
+            } => {
                 self.term(p, numerator, ind.level, &format!("{mp}.numerator"));
                 self.term(p, denominator, ind.level, &format!("{mp}.denominator"));
                 if !(scale.is_finite() && *scale > 0.0) {
                     self.err(format!("{mp}.scale"), "scale must be a positive number");
                 }
             }
-            Measure::Share { form, filter, meets, linked } => {
+            Measure::Share {
+                form,
+                filter,
+                meets,
+                linked,
+            } => {
                 if let Some(f) = self.form_ref(p, form, ind.level, &format!("{mp}.form")) {
                     self.filter(f, filter, &format!("{mp}.filter"));
                     self.filter(f, meets, &format!("{mp}.meets"));
@@ -868,15 +1084,26 @@ impl Validator<'_> {
                     }
                     if let Some(l) = linked {
                         let lp = format!("{mp}.linked");
-                        if let Some(lf) = self.form_ref(p, &l.form, ind.level, &format!("{lp}.form")) {
+                        if let Some(lf) =
+                            self.form_ref(p, &l.form, ind.level, &format!("{lp}.form"))
+                        {
                             match lf.field(&l.via) {
                                 Some(v) if v.kind == FieldKind::Person && v.register == f.id => {}
-                                _ => self.err(format!("{lp}.via"), format!("`{}` must be a person field of `{}` pointing at `{}`", l.via, lf.id, f.id)),
+                                _ => self.err(
+                                    format!("{lp}.via"),
+                                    format!(
+                                        "`{}` must be a person field of `{}` pointing at `{}`",
+                                        l.via, lf.id, f.id
+                                    ),
+                                ),
                             }
                             self.number_field(lf, &l.sum, &format!("{lp}.sum"));
                         }
                         if l.thresholds.is_empty() {
-                            self.err(format!("{lp}.thresholds"), "at least one threshold is needed");
+                            self.err(
+                                format!("{lp}.thresholds"),
+                                "at least one threshold is needed",
+                            );
                         }
                         for (k, t) in l.thresholds.iter().enumerate() {
                             self.filter(f, &t.when, &format!("{lp}.thresholds[{k}].when"));
@@ -887,18 +1114,28 @@ impl Validator<'_> {
         }
         let tp = format!("{path}.targets");
         let t = &ind.targets;
-        for (name, target) in [("village", t.village), ("town", t.town), ("county", t.county)] {
+        for (name, target) in [
+            ("village", t.village),
+            ("town", t.town),
+            ("county", t.county),
+        ] {
             if let Some(target) = target {
                 self.target(&target, &format!("{tp}.{name}"));
             }
         }
         if ind.level == Level::Town && t.village.is_some() {
-            self.err(format!("{tp}.village"), "a town-level indicator has no village target");
+            self.err(
+                format!("{tp}.village"),
+                "a town-level indicator has no village target",
+            );
         }
         for (code, target) in &t.towns {
             let cp = format!("{tp}.towns.{code}");
             if code.len() != 9 || !code.starts_with(&p.county) {
-                self.err(&cp, format!("`{code}` is not a town code of county {}", p.county));
+                self.err(
+                    &cp,
+                    format!("`{code}` is not a town code of county {}", p.county),
+                );
             }
             self.target(target, &cp);
         }

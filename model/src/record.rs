@@ -42,8 +42,10 @@ impl Revision {
     /// SHA-256 over the canonical JSON of the revision (object keys sorted), hex. Binds an
     /// idempotency key (the revision id) to its content.
     pub fn content_hash(&self) -> String {
-        let canonical = serde_json::to_vec(&canonical(serde_json::to_value(self).expect("a revision is JSON")))
-            .expect("JSON encodes");
+        let canonical = serde_json::to_vec(&canonical(
+            serde_json::to_value(self).expect("a revision is JSON"),
+        ))
+        .expect("JSON encodes");
         let digest = Sha256::digest(&canonical);
         digest.iter().map(|b| format!("{b:02x}")).collect()
     }
@@ -57,13 +59,17 @@ impl Revision {
 
 /// SHA-256 of some bytes, hex.
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 fn canonical(v: Value) -> Value {
     match v {
         Value::Object(m) => {
-            let sorted: BTreeMap<String, Value> = m.into_iter().map(|(k, v)| (k, canonical(v))).collect();
+            let sorted: BTreeMap<String, Value> =
+                m.into_iter().map(|(k, v)| (k, canonical(v))).collect();
             Value::Object(sorted.into_iter().collect())
         }
         Value::Array(a) => Value::Array(a.into_iter().map(canonical).collect()),
@@ -93,8 +99,15 @@ pub fn is_date(s: &str) -> bool {
         return false;
     }
     let num = |r: std::ops::Range<usize>| s[r].parse::<u32>().ok();
-    let (Some(y), Some(m), Some(d)) = (num(0..4), num(5..7), num(8..10)) else { return false };
-    if !s[0..4].bytes().chain(s[5..7].bytes()).chain(s[8..10].bytes()).all(|c| c.is_ascii_digit()) {
+    let (Some(y), Some(m), Some(d)) = (num(0..4), num(5..7), num(8..10)) else {
+        return false;
+    };
+    if !s[0..4]
+        .bytes()
+        .chain(s[5..7].bytes())
+        .chain(s[8..10].bytes())
+        .all(|c| c.is_ascii_digit())
+    {
         return false;
     }
     let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
@@ -176,7 +189,8 @@ fn check_field(f: &Field, v: &Value, period: &Period) -> Result<(), String> {
             Uuid::parse_str(s).map_err(|_| "应选择一名人员".to_string())?;
         }
         Status => {
-            let st: StatusValue = serde_json::from_value(v.clone()).map_err(|_| "状态格式不对".to_string())?;
+            let st: StatusValue =
+                serde_json::from_value(v.clone()).map_err(|_| "状态格式不对".to_string())?;
             if !f.states.contains(&st.state) {
                 return Err(format!("“{}”不是可用的状态", st.state));
             }
@@ -210,24 +224,37 @@ fn outside(period: &Period, earlier_ok: bool) -> String {
 /// Checks a record's content against its form in `plan`: every required field present, every
 /// value of the right kind and inside the plan's bounds and period, no field the form does not
 /// have, and the form's checks over several fields. Returns every problem at once.
-pub fn validate_content(plan: &Plan, form: &Form, content: &Content) -> Result<(), Vec<FieldError>> {
+pub fn validate_content(
+    plan: &Plan,
+    form: &Form,
+    content: &Content,
+) -> Result<(), Vec<FieldError>> {
     let period = plan.period();
     let mut errors = Vec::new();
     for key in content.keys() {
         if form.field(key).is_none() {
-            errors.push(FieldError { field: key.clone(), message: "表单中没有这一项".into() });
+            errors.push(FieldError {
+                field: key.clone(),
+                message: "表单中没有这一项".into(),
+            });
         }
     }
     for f in &form.fields {
         match content.get(&f.id) {
             None | Some(Value::Null) => {
                 if f.required {
-                    errors.push(FieldError { field: f.id.clone(), message: "必填".into() });
+                    errors.push(FieldError {
+                        field: f.id.clone(),
+                        message: "必填".into(),
+                    });
                 }
             }
             Some(v) => {
                 if let Err(m) = check_field(f, v, &period) {
-                    errors.push(FieldError { field: f.id.clone(), message: m });
+                    errors.push(FieldError {
+                        field: f.id.clone(),
+                        message: m,
+                    });
                 }
             }
         }
@@ -247,9 +274,13 @@ pub fn validate_content(plan: &Plan, form: &Form, content: &Content) -> Result<(
                 for id in fields {
                     let Some((f, v)) = good(id) else { continue };
                     match (f.kind, v) {
-                        (FieldKind::Date, Value::String(d)) => dates.push((&f.id, format!("“{}”", f.label), d)),
+                        (FieldKind::Date, Value::String(d)) => {
+                            dates.push((&f.id, format!("“{}”", f.label), d))
+                        }
                         (FieldKind::Status, Value::Object(o)) => {
-                            let Some(Value::Object(steps)) = o.get("dates") else { continue };
+                            let Some(Value::Object(steps)) = o.get("dates") else {
+                                continue;
+                            };
                             for state in &f.states {
                                 if let Some(Value::String(d)) = steps.get(state) {
                                     dates.push((&f.id, format!("“{state}”的日期"), d));
@@ -267,7 +298,10 @@ pub fn validate_content(plan: &Plan, form: &Form, content: &Content) -> Result<(
                             if blamed.insert(item.0) {
                                 errors.push(FieldError {
                                     field: item.0.to_string(),
-                                    message: format!("{}({})不能早于{}({})", item.1, item.2, before.1, before.2),
+                                    message: format!(
+                                        "{}({})不能早于{}({})",
+                                        item.1, item.2, before.1, before.2
+                                    ),
                                 });
                             }
                         }
@@ -278,11 +312,16 @@ pub fn validate_content(plan: &Plan, form: &Form, content: &Content) -> Result<(
             Check::Total { total, parts } => {
                 let number = |id: &str| good(id).and_then(|(_, v)| v.as_f64());
                 let Some(t) = number(total) else { continue };
-                let Some(sum) = parts.iter().map(|p| number(p)).sum::<Option<f64>>() else { continue };
+                let Some(sum) = parts.iter().map(|p| number(p)).sum::<Option<f64>>() else {
+                    continue;
+                };
                 // Decimals typed as text do not add up exactly in binary: allow for rounding.
                 if (t - sum).abs() > 1e-9 * t.abs().max(sum.abs()).max(1.0) {
-                    let labels: Vec<String> =
-                        parts.iter().filter_map(|p| form.field(p)).map(|f| format!("“{}”", f.label)).collect();
+                    let labels: Vec<String> = parts
+                        .iter()
+                        .filter_map(|p| form.field(p))
+                        .map(|f| format!("“{}”", f.label))
+                        .collect();
                     errors.push(FieldError {
                         field: total.clone(),
                         message: format!("应等于{}之和({}),现为{t}", labels.join("与"), round(sum)),
@@ -306,7 +345,12 @@ fn round(x: f64) -> f64 {
 /// What a tombstone (a deleted revision) may carry: nothing, the content it deletes (`from`, its
 /// parent's), or content that passes [`validate_content`]. Anything else would let a device store
 /// whatever it likes under a delete.
-pub fn validate_tombstone(plan: &Plan, form: &Form, from: Option<&Content>, content: &Content) -> Result<(), Vec<FieldError>> {
+pub fn validate_tombstone(
+    plan: &Plan,
+    form: &Form,
+    from: Option<&Content>,
+    content: &Content,
+) -> Result<(), Vec<FieldError>> {
     if content.is_empty() || from == Some(content) {
         return Ok(());
     }
@@ -352,13 +396,25 @@ pub fn may_move(field: &Field, from: &str, to: &str) -> bool {
 }
 
 /// Checks that every status field of an edit moves along an allowed transition.
-pub fn validate_transition(form: &Form, old: &Content, new: &Content) -> Result<(), Vec<FieldError>> {
+pub fn validate_transition(
+    form: &Form,
+    old: &Content,
+    new: &Content,
+) -> Result<(), Vec<FieldError>> {
     let mut errors = Vec::new();
     for f in form.fields.iter().filter(|f| f.kind == FieldKind::Status) {
-        let state = |c: &Content| c.get(&f.id).and_then(|v| v.get("state")).and_then(Value::as_str).map(str::to_owned);
+        let state = |c: &Content| {
+            c.get(&f.id)
+                .and_then(|v| v.get("state"))
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        };
         if let (Some(a), Some(b)) = (state(old), state(new)) {
             if !may_move(f, &a, &b) {
-                errors.push(FieldError { field: f.id.clone(), message: format!("不能从“{a}”改为“{b}”") });
+                errors.push(FieldError {
+                    field: f.id.clone(),
+                    message: format!("不能从“{a}”改为“{b}”"),
+                });
             }
         }
     }
@@ -385,16 +441,22 @@ pub fn matches(form: &Form, content: &Content, conds: &[Condition]) -> bool {
         }
         if let Some(list) = &c.any_of {
             let got = scalar(v);
-            return list.iter().any(|w| got.as_ref() == Some(w) || num_eq(got.as_ref(), w));
+            return list
+                .iter()
+                .any(|w| got.as_ref() == Some(w) || num_eq(got.as_ref(), w));
         }
         if let Some(h) = &c.has {
-            return v.and_then(Value::as_array).is_some_and(|a| a.iter().any(|x| x.as_str() == Some(h)));
+            return v
+                .and_then(Value::as_array)
+                .is_some_and(|a| a.iter().any(|x| x.as_str() == Some(h)));
         }
         if let Some(lo) = c.at_least {
             return v.and_then(Value::as_f64).is_some_and(|n| n >= lo);
         }
         if let Some(s) = &c.reached {
-            let (Some(f), Some(Value::String(cur))) = (field, scalar(v)) else { return false };
+            let (Some(f), Some(Value::String(cur))) = (field, scalar(v)) else {
+                return false;
+            };
             let pos = |x: &str| f.states.iter().position(|y| y == x);
             return matches!((pos(&cur), pos(s)), (Some(a), Some(b)) if a >= b);
         }
@@ -455,18 +517,25 @@ mod tests {
 
     #[test]
     fn accepts_a_good_record() {
-        let ok = c(json!({"topic": "修路", "n": 12, "day": "2018-02-28", "forum": "议事会",
-            "tags": ["甲"], "ok": true, "steps": {"state": "议", "dates": {"提": "2018-01-01", "议": "2018-01-09"}}}));
+        let ok = c(
+            json!({"topic": "修路", "n": 12, "day": "2018-02-28", "forum": "议事会",
+            "tags": ["甲"], "ok": true, "steps": {"state": "议", "dates": {"提": "2018-01-01", "议": "2018-01-09"}}}),
+        );
         check(&ok).unwrap();
     }
 
     #[test]
     fn reports_every_bad_field_in_chinese() {
-        let bad = c(json!({"n": 1.5, "day": "2018-02-30", "forum": "茶话会", "tags": ["甲", "甲"],
-            "ok": "yes", "steps": {"state": "决"}, "extra": 1}));
+        let bad = c(
+            json!({"n": 1.5, "day": "2018-02-30", "forum": "茶话会", "tags": ["甲", "甲"],
+            "ok": "yes", "steps": {"state": "决"}, "extra": 1}),
+        );
         let e = check(&bad).unwrap_err();
         let fields: Vec<&str> = e.iter().map(|e| e.field.as_str()).collect();
-        assert_eq!(fields, vec!["extra", "topic", "n", "day", "forum", "tags", "ok", "steps"]);
+        assert_eq!(
+            fields,
+            vec!["extra", "topic", "n", "day", "forum", "tags", "ok", "steps"]
+        );
         assert_eq!(e[1].message, "必填");
         assert_eq!(e[2].message, "应为整数");
     }
@@ -491,10 +560,16 @@ mod tests {
 
     #[test]
     fn what_is_not_a_plain_number_is_refused() {
-        for bad in ["", " ", "-", ".", "abc", "1.0.5", "2.03.", "1e5", "inf", "NaN", "1,200", "1，200", "--1", "+1", "1 2", "0x10"] {
+        for bad in [
+            "", " ", "-", ".", "abc", "1.0.5", "2.03.", "1e5", "inf", "NaN", "1,200", "1，200",
+            "--1", "+1", "1 2", "0x10",
+        ] {
             assert_eq!(parse_number(bad), Err("应为数字".to_string()), "{bad:?}");
         }
-        assert_eq!(parse_number(&format!("1{}", "0".repeat(400))), Err("数字太大".to_string()));
+        assert_eq!(
+            parse_number(&format!("1{}", "0".repeat(400))),
+            Err("数字太大".to_string())
+        );
     }
 
     #[test]
@@ -505,7 +580,10 @@ mod tests {
         // A fraction in an integer field reads as a number, and validation refuses it.
         let n = Value::Number(parse_number("1.5").unwrap());
         let e = check(&c(json!({"topic": "x", "n": n}))).unwrap_err();
-        assert_eq!((e[0].field.as_str(), e[0].message.as_str()), ("n", "应为整数"));
+        assert_eq!(
+            (e[0].field.as_str(), e[0].message.as_str()),
+            ("n", "应为整数")
+        );
     }
 
     #[test]
@@ -520,73 +598,153 @@ mod tests {
         // No max in the plan: the default bound keeps sums of such figures finite.
         for n in [1.7e308, DEFAULT_NUMBER_BOUND * 2.0] {
             let e = check(&c(json!({"topic": "x", "area": n}))).unwrap_err();
-            assert_eq!(e, vec![FieldError { field: "area".into(), message: format!("不能大于{DEFAULT_NUMBER_BOUND}") }]);
+            assert_eq!(
+                e,
+                vec![FieldError {
+                    field: "area".into(),
+                    message: format!("不能大于{DEFAULT_NUMBER_BOUND}")
+                }]
+            );
         }
         check(&c(json!({"topic": "x", "area": DEFAULT_NUMBER_BOUND}))).unwrap();
         // No min either: the bound holds below zero too.
         let mut p = plan();
-        p.forms[0].fields.iter_mut().find(|f| f.id == "area").unwrap().min = None;
-        let e = validate_content(&p, &p.forms[0], &c(json!({"topic": "x", "area": -1e300}))).unwrap_err();
+        p.forms[0]
+            .fields
+            .iter_mut()
+            .find(|f| f.id == "area")
+            .unwrap()
+            .min = None;
+        let e = validate_content(&p, &p.forms[0], &c(json!({"topic": "x", "area": -1e300})))
+            .unwrap_err();
         assert_eq!(e[0].message, format!("不能小于{}", -DEFAULT_NUMBER_BOUND));
     }
 
     #[test]
     fn step_dates_and_dates_in_order_must_not_go_back() {
         let steps = |d: Value| json!({"state": "决", "dates": d});
-        check(&c(json!({"topic": "x", "joined": "2017-05-01", "day": "2018-03-09",
-            "steps": steps(json!({"提": "2018-03-01", "议": "2018-03-01", "决": "2018-03-09"}))}))).unwrap();
+        check(&c(
+            json!({"topic": "x", "joined": "2017-05-01", "day": "2018-03-09",
+            "steps": steps(json!({"提": "2018-03-01", "议": "2018-03-01", "决": "2018-03-09"}))}),
+        ))
+        .unwrap();
         // 议 before 提: the status field is blamed, with both dates.
         let e = check(&c(json!({"topic": "x", "steps": steps(json!({"提": "2018-03-05", "议": "2018-03-01", "决": "2018-03-09"}))})))
             .unwrap_err();
-        assert_eq!(e, vec![FieldError { field: "steps".into(), message: "“议”的日期(2018-03-01)不能早于“提”的日期(2018-03-05)".into() }]);
+        assert_eq!(
+            e,
+            vec![FieldError {
+                field: "steps".into(),
+                message: "“议”的日期(2018-03-01)不能早于“提”的日期(2018-03-05)".into()
+            }]
+        );
         // A date field after the steps goes before the last step: that field is blamed.
         let e = check(&c(json!({"topic": "x", "day": "2018-03-02",
-            "steps": steps(json!({"提": "2018-03-01", "议": "2018-03-02", "决": "2018-03-09"}))}))).unwrap_err();
+            "steps": steps(json!({"提": "2018-03-01", "议": "2018-03-02", "决": "2018-03-09"}))})))
+        .unwrap_err();
         assert_eq!(e.len(), 1);
         assert_eq!(e[0].field, "day");
-        assert_eq!(e[0].message, "“日期”(2018-03-02)不能早于“决”的日期(2018-03-09)");
+        assert_eq!(
+            e[0].message,
+            "“日期”(2018-03-02)不能早于“决”的日期(2018-03-09)"
+        );
         // A date field before them all goes after the first step.
         let e = check(&c(json!({"topic": "x", "joined": "2018-04-01", "steps": steps(json!({"提": "2018-03-01", "决": "2018-03-09"}))})))
             .unwrap_err();
-        assert_eq!(e.iter().map(|e| e.field.as_str()).collect::<Vec<_>>(), ["steps"]);
+        assert_eq!(
+            e.iter().map(|e| e.field.as_str()).collect::<Vec<_>>(),
+            ["steps"]
+        );
     }
 
     #[test]
     fn a_total_equals_the_sum_of_its_parts() {
-        check(&c(json!({"topic": "x", "area": 150.75, "work": 45.25, "rest": 105.5}))).unwrap();
+        check(&c(
+            json!({"topic": "x", "area": 150.75, "work": 45.25, "rest": 105.5}),
+        ))
+        .unwrap();
         // Decimals that do not add up exactly in binary still add up.
-        check(&c(json!({"topic": "x", "area": 0.3, "work": 0.1, "rest": 0.2}))).unwrap();
-        let e = check(&c(json!({"topic": "x", "area": 150, "work": 45.25, "rest": 105.5}))).unwrap_err();
-        assert_eq!(e, vec![FieldError { field: "area".into(), message: "应等于“工作面积”与“活动面积”之和(150.75),现为150".into() }]);
+        check(&c(
+            json!({"topic": "x", "area": 0.3, "work": 0.1, "rest": 0.2}),
+        ))
+        .unwrap();
+        let e = check(&c(
+            json!({"topic": "x", "area": 150, "work": 45.25, "rest": 105.5}),
+        ))
+        .unwrap_err();
+        assert_eq!(
+            e,
+            vec![FieldError {
+                field: "area".into(),
+                message: "应等于“工作面积”与“活动面积”之和(150.75),现为150".into()
+            }]
+        );
         // Checked only when all are given; a bad part is reported on its own field only.
         check(&c(json!({"topic": "x", "area": 150, "work": 45.25}))).unwrap();
-        let e = check(&c(json!({"topic": "x", "area": 150, "work": -1, "rest": 105.5}))).unwrap_err();
-        assert_eq!(e.iter().map(|e| e.field.as_str()).collect::<Vec<_>>(), ["work"]);
+        let e = check(&c(
+            json!({"topic": "x", "area": 150, "work": -1, "rest": 105.5}),
+        ))
+        .unwrap_err();
+        assert_eq!(
+            e.iter().map(|e| e.field.as_str()).collect::<Vec<_>>(),
+            ["work"]
+        );
     }
 
     #[test]
     fn dates_lie_within_the_plans_period() {
         let p = plan();
-        assert_eq!(p.period(), Period { from: "2018-01-01".into(), to: "2018-12-31".into() });
+        assert_eq!(
+            p.period(),
+            Period {
+                from: "2018-01-01".into(),
+                to: "2018-12-31".into()
+            }
+        );
         check(&c(json!({"topic": "x", "day": "2018-01-01"}))).unwrap();
         check(&c(json!({"topic": "x", "day": "2018-12-31"}))).unwrap();
         for day in ["2017-12-31", "2019-01-01"] {
             let e = check(&c(json!({"topic": "x", "day": day}))).unwrap_err();
-            assert_eq!(e, vec![FieldError { field: "day".into(), message: "日期应在计划期内(2018-01-01 至 2018-12-31)".into() }]);
+            assert_eq!(
+                e,
+                vec![FieldError {
+                    field: "day".into(),
+                    message: "日期应在计划期内(2018-01-01 至 2018-12-31)".into()
+                }]
+            );
         }
         // Step dates too.
         let e = check(&c(json!({"topic": "x", "steps": {"state": "议", "dates": {"提": "2018-12-30", "议": "2019-01-02"}}})))
             .unwrap_err();
-        assert_eq!(e, vec![FieldError { field: "steps".into(), message: "“议”的日期应在计划期内(2018-01-01 至 2018-12-31)".into() }]);
+        assert_eq!(
+            e,
+            vec![FieldError {
+                field: "steps".into(),
+                message: "“议”的日期应在计划期内(2018-01-01 至 2018-12-31)".into()
+            }]
+        );
         // A field that may be earlier may not be later.
         check(&c(json!({"topic": "x", "joined": "2009-06-01"}))).unwrap();
         let e = check(&c(json!({"topic": "x", "joined": "2019-06-01"}))).unwrap_err();
         assert_eq!(e[0].message, "日期不能晚于2018-12-31(计划期截止日)");
         // A plan that gives its period uses it.
         let mut p = plan();
-        p.period = Some(Period { from: "2017-10-01".into(), to: "2018-09-30".into() });
-        validate_content(&p, &p.forms[0], &c(json!({"topic": "x", "day": "2017-10-01"}))).unwrap();
-        assert!(validate_content(&p, &p.forms[0], &c(json!({"topic": "x", "day": "2018-10-01"}))).is_err());
+        p.period = Some(Period {
+            from: "2017-10-01".into(),
+            to: "2018-09-30".into(),
+        });
+        validate_content(
+            &p,
+            &p.forms[0],
+            &c(json!({"topic": "x", "day": "2017-10-01"})),
+        )
+        .unwrap();
+        assert!(validate_content(
+            &p,
+            &p.forms[0],
+            &c(json!({"topic": "x", "day": "2018-10-01"}))
+        )
+        .is_err());
     }
 
     #[test]
@@ -606,7 +764,8 @@ mod tests {
     #[test]
     fn status_moves_only_along_transitions() {
         let f = form();
-        let at = |s: &str| c(json!({"topic": "x", "steps": {"state": s, "dates": {s: "2018-01-01"}}}));
+        let at =
+            |s: &str| c(json!({"topic": "x", "steps": {"state": s, "dates": {s: "2018-01-01"}}}));
         validate_transition(&f, &at("提"), &at("议")).unwrap();
         assert!(validate_transition(&f, &at("提"), &at("决")).is_err());
         assert!(validate_transition(&f, &at("议"), &at("提")).is_err());
@@ -625,24 +784,63 @@ mod tests {
     #[test]
     fn conditions_match() {
         let f = form();
-        let r = c(json!({"topic": "x", "n": 5, "tags": ["乙"], "ok": true, "forum": "听证会",
-            "steps": {"state": "议", "dates": {}}}));
+        let r = c(
+            json!({"topic": "x", "n": 5, "tags": ["乙"], "ok": true, "forum": "听证会",
+            "steps": {"state": "议", "dates": {}}}),
+        );
         let cond = |v: Value| -> Condition { serde_json::from_value(v).unwrap() };
         assert!(matches(&f, &r, &[cond(json!({"field": "ok", "is": true}))]));
-        assert!(matches(&f, &r, &[cond(json!({"field": "n", "at_least": 5.0}))]));
-        assert!(!matches(&f, &r, &[cond(json!({"field": "n", "at_least": 6.0}))]));
-        assert!(matches(&f, &r, &[cond(json!({"field": "tags", "has": "乙"}))]));
-        assert!(matches(&f, &r, &[cond(json!({"field": "steps", "reached": "提"}))]));
-        assert!(!matches(&f, &r, &[cond(json!({"field": "steps", "reached": "决"}))]));
-        assert!(matches(&f, &r, &[cond(json!({"field": "steps", "is": "议"}))]));
-        assert!(matches(&f, &r, &[cond(json!({"field": "forum", "any_of": ["议事会", "听证会"]}))]));
+        assert!(matches(
+            &f,
+            &r,
+            &[cond(json!({"field": "n", "at_least": 5.0}))]
+        ));
+        assert!(!matches(
+            &f,
+            &r,
+            &[cond(json!({"field": "n", "at_least": 6.0}))]
+        ));
+        assert!(matches(
+            &f,
+            &r,
+            &[cond(json!({"field": "tags", "has": "乙"}))]
+        ));
+        assert!(matches(
+            &f,
+            &r,
+            &[cond(json!({"field": "steps", "reached": "提"}))]
+        ));
+        assert!(!matches(
+            &f,
+            &r,
+            &[cond(json!({"field": "steps", "reached": "决"}))]
+        ));
+        assert!(matches(
+            &f,
+            &r,
+            &[cond(json!({"field": "steps", "is": "议"}))]
+        ));
+        assert!(matches(
+            &f,
+            &r,
+            &[cond(
+                json!({"field": "forum", "any_of": ["议事会", "听证会"]})
+            )]
+        ));
     }
 
     #[test]
     fn the_hash_binds_content_and_ignores_key_order() {
         let r = Revision {
-            record: Uuid::nil(), rev: Uuid::nil(), parent: None, resolves: vec![], device: "d".into(), clock: 1,
-            form: "case".into(), unit: "610324001001".into(), deleted: false,
+            record: Uuid::nil(),
+            rev: Uuid::nil(),
+            parent: None,
+            resolves: vec![],
+            device: "d".into(),
+            clock: 1,
+            form: "case".into(),
+            unit: "610324001001".into(),
+            deleted: false,
             content: c(json!({"a": 1, "b": {"y": 1, "x": 2}})),
         };
         let mut r2 = r.clone();

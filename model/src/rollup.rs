@@ -30,7 +30,7 @@ impl Figure {
     pub fn value(&self) -> Option<f64> {
         match *self {
             Figure::Number(n) => Some(n),
-            Figure::Ratio { den, .. } if den == 0.0 => None,
+            Figure::Ratio { den: 0.0, .. } => None,
             Figure::Ratio { num, den, scale } => Some(num / den * scale),
             Figure::Flag(b) => Some(if b { 1.0 } else { 0.0 }),
         }
@@ -84,7 +84,9 @@ pub struct Report {
 
 /// Whether `value` meets `target`, and how far along it is.
 pub fn judge(value: Option<f64>, target: Option<&Target>) -> (Option<bool>, Option<f64>) {
-    let (Some(v), Some(t)) = (value, target) else { return (None, None) };
+    let (Some(v), Some(t)) = (value, target) else {
+        return (None, None);
+    };
     let met = t.min.is_none_or(|m| v >= m) && t.max.is_none_or(|m| v <= m);
     let progress = match t.min {
         Some(m) if m > 0.0 => (v / m).clamp(0.0, 1.0),
@@ -112,16 +114,27 @@ impl<'a> Rollups<'a> {
         for r in records.iter().filter(|r| !r.deleted) {
             by_unit.entry(r.unit.as_str()).or_default().push(r);
         }
-        Rollups { plan, tree, by_unit }
+        Rollups {
+            plan,
+            tree,
+            by_unit,
+        }
     }
 
     fn records(&self, unit: &str, form: &str) -> impl Iterator<Item = &'a Revision> + '_ {
         let form = form.to_owned();
-        self.by_unit.get(unit).into_iter().flatten().copied().filter(move |r| r.form == form)
+        self.by_unit
+            .get(unit)
+            .into_iter()
+            .flatten()
+            .copied()
+            .filter(move |r| r.form == form)
     }
 
     fn form(&self, id: &str) -> &'a Form {
-        self.plan.form(id).expect("a validated plan refers only to its own forms")
+        self.plan
+            .form(id)
+            .expect("a validated plan refers only to its own forms")
     }
 
     fn term(&self, unit: &str, t: &Term) -> f64 {
@@ -138,33 +151,64 @@ impl<'a> Rollups<'a> {
     /// The figure of a unit at the indicator's own level, from its records.
     fn base(&self, ind: &Indicator, unit: &str) -> Figure {
         match &ind.measure {
-            Measure::Count { form, filter } => {
-                Figure::Number(self.term(unit, &Term { form: form.clone(), field: None, filter: filter.clone() }))
-            }
-            Measure::Sum { form, field, filter } => Figure::Number(self.term(
+            Measure::Count { form, filter } => Figure::Number(self.term(
                 unit,
-                &Term { form: form.clone(), field: Some(field.clone()), filter: filter.clone() },
+                &Term {
+                    form: form.clone(),
+                    field: None,
+                    filter: filter.clone(),
+                },
             )),
-            Measure::Ratio { numerator, denominator, scale } => Figure::Ratio {
+            Measure::Sum {
+                form,
+                field,
+                filter,
+            } => Figure::Number(self.term(
+                unit,
+                &Term {
+                    form: form.clone(),
+                    field: Some(field.clone()),
+                    filter: filter.clone(),
+                },
+            )),
+            Measure::Ratio {
+                numerator,
+                denominator,
+                scale,
+            } => Figure::Ratio {
                 num: self.term(unit, numerator),
                 den: self.term(unit, denominator),
                 scale: *scale,
             },
             Measure::Flag { form, filter } => {
                 let f = self.form(form);
-                Figure::Flag(self.records(unit, form).any(|r| matches(f, &r.content, filter)))
+                Figure::Flag(
+                    self.records(unit, form)
+                        .any(|r| matches(f, &r.content, filter)),
+                )
             }
-            Measure::Share { form, filter, meets, linked } => {
+            Measure::Share {
+                form,
+                filter,
+                meets,
+                linked,
+            } => {
                 let f = self.form(form);
-                let members: Vec<&Revision> =
-                    self.records(unit, form).filter(|r| matches(f, &r.content, filter)).collect();
+                let members: Vec<&Revision> = self
+                    .records(unit, form)
+                    .filter(|r| matches(f, &r.content, filter))
+                    .collect();
                 let met = match linked {
-                    None => members.iter().filter(|r| matches(f, &r.content, meets)).count(),
+                    None => members
+                        .iter()
+                        .filter(|r| matches(f, &r.content, meets))
+                        .count(),
                     Some(l) => {
                         let mut sums: HashMap<String, f64> = HashMap::new();
                         for r in self.records(unit, &l.form) {
                             if let Some(who) = r.content.get(&l.via).and_then(Value::as_str) {
-                                let n = r.content.get(&l.sum).and_then(Value::as_f64).unwrap_or(0.0);
+                                let n =
+                                    r.content.get(&l.sum).and_then(Value::as_f64).unwrap_or(0.0);
                                 *sums.entry(who.to_owned()).or_default() += n;
                             }
                         }
@@ -180,7 +224,11 @@ impl<'a> Rollups<'a> {
                             .count()
                     }
                 };
-                Figure::Ratio { num: met as f64, den: members.len() as f64, scale: 100.0 }
+                Figure::Ratio {
+                    num: met as f64,
+                    den: members.len() as f64,
+                    scale: 100.0,
+                }
             }
         }
     }
@@ -188,7 +236,12 @@ impl<'a> Rollups<'a> {
     fn explicit_target(ind: &Indicator, area: &Area) -> Option<Target> {
         match area.level {
             Level::Village => ind.targets.village,
-            Level::Town => ind.targets.towns.get(&area.code).copied().or(ind.targets.town),
+            Level::Town => ind
+                .targets
+                .towns
+                .get(&area.code)
+                .copied()
+                .or(ind.targets.town),
             Level::County => ind.targets.county,
             Level::City => None,
         }
@@ -202,16 +255,27 @@ impl<'a> Rollups<'a> {
         if area.level == ind.level {
             return Some((self.base(ind, &area.code), Self::explicit_target(ind, area)));
         }
-        let parts: Vec<(Figure, Option<Target>)> =
-            self.tree.children_of(&area.code).filter_map(|c| self.figure(ind, c)).collect();
+        let parts: Vec<(Figure, Option<Target>)> = self
+            .tree
+            .children_of(&area.code)
+            .filter_map(|c| self.figure(ind, c))
+            .collect();
         let figure = match ind.rollup {
             Rollup::UnitsMeetingTarget => {
-                let met = parts.iter().filter(|(f, t)| judge(f.value(), t.as_ref()).0 == Some(true)).count();
-                Figure::Ratio { num: met as f64, den: parts.len() as f64, scale: 100.0 }
+                let met = parts
+                    .iter()
+                    .filter(|(f, t)| judge(f.value(), t.as_ref()).0 == Some(true))
+                    .count();
+                Figure::Ratio {
+                    num: met as f64,
+                    den: parts.len() as f64,
+                    scale: 100.0,
+                }
             }
             Rollup::Sum => combine(&parts, ind),
         };
-        let target = Self::explicit_target(ind, area).or_else(|| derive_target(&parts, &figure, ind));
+        let target =
+            Self::explicit_target(ind, area).or_else(|| derive_target(&parts, &figure, ind));
         Some((figure, target))
     }
 
@@ -224,13 +288,27 @@ impl<'a> Rollups<'a> {
             Figure::Ratio { num, den, .. } => (CellKind::Ratio, Some(num), Some(den)),
             Figure::Flag(_) => (CellKind::Flag, None, None),
         };
-        Some(Cell { indicator: ind.id.clone(), kind, value, num, den, target, progress, met })
+        Some(Cell {
+            indicator: ind.id.clone(),
+            kind,
+            value,
+            num,
+            den,
+            target,
+            progress,
+            met,
+        })
     }
 
     pub fn unit_report(&self, area: &Area) -> UnitReport {
         UnitReport {
             area: area.clone(),
-            cells: self.plan.indicators.iter().filter_map(|i| self.cell(i, area)).collect(),
+            cells: self
+                .plan
+                .indicators
+                .iter()
+                .filter_map(|i| self.cell(i, area))
+                .collect(),
         }
     }
 
@@ -240,7 +318,11 @@ impl<'a> Rollups<'a> {
         Some(Report {
             plan: self.plan.id.clone(),
             unit: self.unit_report(area),
-            children: self.tree.children_of(code).map(|c| self.unit_report(c)).collect(),
+            children: self
+                .tree
+                .children_of(code)
+                .map(|c| self.unit_report(c))
+                .collect(),
         })
     }
 }
@@ -276,7 +358,11 @@ fn combine(parts: &[(Figure, Option<Target>)], ind: &Indicator) -> Figure {
     }
 }
 
-fn derive_target(parts: &[(Figure, Option<Target>)], figure: &Figure, ind: &Indicator) -> Option<Target> {
+fn derive_target(
+    parts: &[(Figure, Option<Target>)],
+    figure: &Figure,
+    ind: &Indicator,
+) -> Option<Target> {
     if ind.rollup != Rollup::Sum || parts.is_empty() {
         return None;
     }
@@ -287,9 +373,15 @@ fn derive_target(parts: &[(Figure, Option<Target>)], figure: &Figure, ind: &Indi
             let sum = |get: fn(&Target) -> Option<f64>| -> Option<f64> {
                 targets.iter().map(get).sum::<Option<f64>>()
             };
-            Some(Target { min: sum(|t| t.min), goal: sum(|t| t.goal), max: sum(|t| t.max) })
+            Some(Target {
+                min: sum(|t| t.min),
+                goal: sum(|t| t.goal),
+                max: sum(|t| t.max),
+            })
         }
-        Figure::Ratio { .. } if matches!(ind.measure, Measure::Ratio { .. } | Measure::Share { .. }) => {
+        Figure::Ratio { .. }
+            if matches!(ind.measure, Measure::Ratio { .. } | Measure::Share { .. }) =>
+        {
             targets.windows(2).all(|w| w[0] == w[1]).then(|| targets[0])
         }
         _ => None,

@@ -54,13 +54,20 @@ pub enum PushOutcome {
     /// Already stored earlier with the same content: acknowledged again, not stored twice.
     Duplicate { seq: i64 },
     /// Refused; the device keeps it and shows why (Chinese).
-    Rejected { reason: String, #[serde(default)] errors: Vec<FieldError> },
+    Rejected {
+        reason: String,
+        #[serde(default)]
+        errors: Vec<FieldError>,
+    },
 }
 
 impl PushOutcome {
     /// Whether the device may take the change out of its outbox.
     pub fn acknowledged(&self) -> bool {
-        matches!(self, PushOutcome::Stored { .. } | PushOutcome::Duplicate { .. })
+        matches!(
+            self,
+            PushOutcome::Stored { .. } | PushOutcome::Duplicate { .. }
+        )
     }
 }
 
@@ -144,7 +151,11 @@ impl Hlc {
     /// again from the wall time.
     pub fn tick(&mut self, now_ms: u64) -> u64 {
         let candidate = Self::pack(now_ms, 0);
-        self.last = if candidate > self.last || Self::too_far_ahead(self.last, now_ms) { candidate } else { self.last + 1 };
+        self.last = if candidate > self.last || Self::too_far_ahead(self.last, now_ms) {
+            candidate
+        } else {
+            self.last + 1
+        };
         self.last
     }
 
@@ -171,18 +182,38 @@ mod tests {
 
     fn rev(clock: u64, id: u128) -> Revision {
         Revision {
-            record: Uuid::from_u128(1), rev: Uuid::from_u128(id), parent: None, resolves: vec![], device: "d".into(),
-            clock, form: "f".into(), unit: "u".into(), deleted: false, content: Default::default(),
+            record: Uuid::from_u128(1),
+            rev: Uuid::from_u128(id),
+            parent: None,
+            resolves: vec![],
+            device: "d".into(),
+            clock,
+            form: "f".into(),
+            unit: "u".into(),
+            deleted: false,
+            content: Default::default(),
         }
     }
 
     #[test]
     fn pending_local_changes_are_never_overwritten() {
-        assert_eq!(decide_apply(&rev(9, 2), Some(&rev(1, 1)), true), Apply::KeepPending);
+        assert_eq!(
+            decide_apply(&rev(9, 2), Some(&rev(1, 1)), true),
+            Apply::KeepPending
+        );
         assert_eq!(decide_apply(&rev(9, 2), None, true), Apply::KeepPending);
-        assert_eq!(decide_apply(&rev(9, 2), Some(&rev(1, 1)), false), Apply::Take);
-        assert_eq!(decide_apply(&rev(1, 2), Some(&rev(9, 1)), false), Apply::Keep);
-        assert_eq!(decide_apply(&rev(1, 2), Some(&rev(1, 2)), false), Apply::Keep);
+        assert_eq!(
+            decide_apply(&rev(9, 2), Some(&rev(1, 1)), false),
+            Apply::Take
+        );
+        assert_eq!(
+            decide_apply(&rev(1, 2), Some(&rev(9, 1)), false),
+            Apply::Keep
+        );
+        assert_eq!(
+            decide_apply(&rev(1, 2), Some(&rev(1, 2)), false),
+            Apply::Keep
+        );
         assert_eq!(decide_apply(&rev(1, 2), None, false), Apply::Take);
     }
 
@@ -194,38 +225,67 @@ mod tests {
         let next = hlc.tick(now);
         assert!(!Hlc::too_far_ahead(next, now));
         assert_eq!(Hlc::millis(next), now);
-        assert!(hlc.tick(now) > next, "and it goes on counting up from there");
+        assert!(
+            hlc.tick(now) > next,
+            "and it goes on counting up from there"
+        );
         let mut near = Hlc::default();
         let ahead = near.tick(now + MAX_CLOCK_AHEAD_MS / 2);
-        assert!(near.tick(now) > ahead, "a clock a little ahead is kept, as a hybrid clock must");
+        assert!(
+            near.tick(now) > ahead,
+            "a clock a little ahead is kept, as a hybrid clock must"
+        );
     }
 
     #[test]
     fn a_clock_more_than_a_day_ahead_is_too_far() {
         let now = 1_530_000_000_000;
         assert!(!Hlc::too_far_ahead(Hlc::pack(now, 7), now));
-        assert!(!Hlc::too_far_ahead(Hlc::pack(now + MAX_CLOCK_AHEAD_MS, u16::MAX), now));
-        assert!(Hlc::too_far_ahead(Hlc::pack(now + MAX_CLOCK_AHEAD_MS + 1, 0), now));
+        assert!(!Hlc::too_far_ahead(
+            Hlc::pack(now + MAX_CLOCK_AHEAD_MS, u16::MAX),
+            now
+        ));
+        assert!(Hlc::too_far_ahead(
+            Hlc::pack(now + MAX_CLOCK_AHEAD_MS + 1, 0),
+            now
+        ));
         assert!(Hlc::too_far_ahead(u64::MAX, now));
         assert!(!Hlc::too_far_ahead(0, now));
     }
 
     #[test]
     fn a_scope_checksum_counts_the_records_below_the_scope() {
-        let in_unit = |unit: &str, id: u128| Revision { unit: unit.into(), ..rev(1, id) };
-        let winners = [in_unit("610324001", 1), in_unit("610324001001", 2), in_unit("610324001201", 3), in_unit("610324002001", 4)];
+        let in_unit = |unit: &str, id: u128| Revision {
+            unit: unit.into(),
+            ..rev(1, id)
+        };
+        let winners = [
+            in_unit("610324001", 1),
+            in_unit("610324001001", 2),
+            in_unit("610324001201", 3),
+            in_unit("610324002001", 4),
+        ];
         let town = UnitCode::parse("610324001").unwrap();
         let sum = Checksum::of_scope(&town, &winners);
         assert_eq!(sum, Checksum::of([1, 2, 3].map(Uuid::from_u128)));
         let village = UnitCode::parse("610324001001").unwrap();
-        assert_eq!(Checksum::of_scope(&village, &winners), Checksum::of([Uuid::from_u128(2)]));
+        assert_eq!(
+            Checksum::of_scope(&village, &winners),
+            Checksum::of([Uuid::from_u128(2)])
+        );
     }
 
     #[test]
     fn outcomes_wire_format() {
-        let r = PushResult { rev: Uuid::nil(), outcome: PushOutcome::Stored { seq: 7 } };
+        let r = PushResult {
+            rev: Uuid::nil(),
+            outcome: PushOutcome::Stored { seq: 7 },
+        };
         let j = serde_json::to_value(&r).unwrap();
-        assert_eq!(j, serde_json::json!({"rev": Uuid::nil(), "outcome": "stored", "seq": 7}));
+        assert_eq!(
+            j,
+            serde_json::json!({"rev": Uuid::nil(), "outcome": "stored", "seq": 7})
+        );
     }
 
     proptest! {
@@ -273,15 +333,26 @@ impl Checksum {
         for id in &ids {
             h.update(id.as_bytes());
         }
-        Checksum { count: ids.len() as u64, hash: h.finalize().iter().map(|b| format!("{b:02x}")).collect() }
+        Checksum {
+            count: ids.len() as u64,
+            hash: h.finalize().iter().map(|b| format!("{b:02x}")).collect(),
+        }
     }
 
     /// A replica's checksum of `scope`: over the current revision of each record (the winner by
     /// the shared merge rule) whose unit lies under the scope, the scope's own unit and every unit
     /// below it, as the server pulls and counts it. The phone and the simulation's device both
     /// call this, so a town supervisor's phone counts its villages' records as the server does.
-    pub fn of_scope<'a>(scope: &UnitCode, winners: impl IntoIterator<Item = &'a Revision>) -> Checksum {
-        Checksum::of(winners.into_iter().filter(|w| scope.contains(&w.unit)).map(|w| w.rev))
+    pub fn of_scope<'a>(
+        scope: &UnitCode,
+        winners: impl IntoIterator<Item = &'a Revision>,
+    ) -> Checksum {
+        Checksum::of(
+            winners
+                .into_iter()
+                .filter(|w| scope.contains(&w.unit))
+                .map(|w| w.rev),
+        )
     }
 }
 
@@ -293,7 +364,11 @@ pub fn batch_key(changes: &[Revision]) -> String {
     for c in changes {
         h.update(c.rev.as_bytes());
     }
-    h.finalize().iter().take(16).map(|b| format!("{b:02x}")).collect()
+    h.finalize()
+        .iter()
+        .take(16)
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// The hash of a push's content, which the server binds to its idempotency key.

@@ -21,16 +21,26 @@ pub const SESSION_DAYS: i64 = 30;
 pub const RENEW_WITHIN_MS: i64 = 7 * 24 * 3600 * 1000;
 
 pub fn now_ms() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
 }
 
 pub fn hash_password(password: &str) -> String {
     let salt = SaltString::generate(&mut OsRng);
-    Argon2::default().hash_password(password.as_bytes(), &salt).expect("argon2id hashes any password").to_string()
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .expect("argon2id hashes any password")
+        .to_string()
 }
 
 pub fn verify_password(password: &str, hash: &str) -> bool {
-    PasswordHash::new(hash).is_ok_and(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+    PasswordHash::new(hash).is_ok_and(|h| {
+        Argon2::default()
+            .verify_password(password.as_bytes(), &h)
+            .is_ok()
+    })
 }
 
 /// A hash that verifies nothing, checked against when the username is unknown, so that a login
@@ -51,7 +61,10 @@ pub fn generate_password() -> String {
     const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
     let mut b = [0u8; 14];
     OsRng.fill_bytes(&mut b);
-    let mut s: String = b.iter().map(|x| ALPHABET[*x as usize % ALPHABET.len()] as char).collect();
+    let mut s: String = b
+        .iter()
+        .map(|x| ALPHABET[*x as usize % ALPHABET.len()] as char)
+        .collect();
     s.insert(7, '-');
     s
 }
@@ -96,14 +109,27 @@ impl Hashers {
         }
     }
 
-    async fn run<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> Result<T, ApiError> {
+    async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, ApiError> {
         let Ok(_place) = self.queue.clone().try_acquire_owned() else {
-            return Err(ApiError::Busy { message: "登录的人太多,请稍等几秒再试".into(), retry_after: 1 });
+            return Err(ApiError::Busy {
+                message: "登录的人太多,请稍等几秒再试".into(),
+                retry_after: 1,
+            });
         };
-        let _turn = self.turns.acquire().await.expect("the hashing pool is never closed");
+        let _turn = self
+            .turns
+            .acquire()
+            .await
+            .expect("the hashing pool is never closed");
         tokio::task::spawn_blocking(work)
             .await
-            .map_err(|_| ApiError::Busy { message: "服务器繁忙,请稍后再试".into(), retry_after: 1 })
+            .map_err(|_| ApiError::Busy {
+                message: "服务器繁忙,请稍后再试".into(),
+                retry_after: 1,
+            })
     }
 
     pub async fn verify(&self, password: String, hash: String) -> Result<bool, ApiError> {
@@ -156,13 +182,18 @@ pub struct GuessKeys {
 
 impl GuessKeys {
     pub fn new(username: &str, address: std::net::IpAddr) -> Self {
-        GuessKeys { account_address: format!("{username}@{address}"), address: address.to_string() }
+        GuessKeys {
+            account_address: format!("{username}@{address}"),
+            address: address.to_string(),
+        }
     }
 }
 
 impl Default for RateLimiter {
     fn default() -> Self {
-        RateLimiter { strikes: Mutex::new(HashMap::new()) }
+        RateLimiter {
+            strikes: Mutex::new(HashMap::new()),
+        }
     }
 }
 
@@ -170,12 +201,18 @@ impl RateLimiter {
     /// Allows a guess and counts it against both keys, or says how long to wait. A guess counts
     /// as a failure until [`RateLimiter::succeeded`] says otherwise.
     pub fn attempt(&self, keys: &GuessKeys) -> Result<(), ApiError> {
-        let mut strikes = self.strikes.lock().expect("the limiter's lock is never poisoned");
+        let mut strikes = self
+            .strikes
+            .lock()
+            .expect("the limiter's lock is never poisoned");
         let now = Instant::now();
         if strikes.len() > 100_000 {
             strikes.retain(|_, s| now.duration_since(s.last) < FORGET_AFTER);
         }
-        let limits = [(&keys.account_address, FREE_PER_ACCOUNT_ADDRESS), (&keys.address, FREE_PER_ADDRESS)];
+        let limits = [
+            (&keys.account_address, FREE_PER_ACCOUNT_ADDRESS),
+            (&keys.address, FREE_PER_ADDRESS),
+        ];
         let mut wait = Duration::ZERO;
         for (key, free) in limits {
             if let Some(s) = strikes.get(key.as_str()) {
@@ -187,10 +224,16 @@ impl RateLimiter {
         }
         if !wait.is_zero() {
             let secs = (wait.as_millis() as u64).div_ceil(1000);
-            return Err(ApiError::Throttled { message: format!("密码错误次数过多,请{}后再试", wait_in_words(secs)), retry_after: secs });
+            return Err(ApiError::Throttled {
+                message: format!("密码错误次数过多,请{}后再试", wait_in_words(secs)),
+                retry_after: secs,
+            });
         }
         for (key, _) in limits {
-            let s = strikes.entry(key.clone()).or_insert(Strikes { count: 0, last: now });
+            let s = strikes.entry(key.clone()).or_insert(Strikes {
+                count: 0,
+                last: now,
+            });
             if now.duration_since(s.last) >= FORGET_AFTER {
                 s.count = 0;
             }
@@ -203,7 +246,10 @@ impl RateLimiter {
     /// The guess was right: the (account, address) strikes are cleared and the address gets its
     /// attempt back.
     pub fn succeeded(&self, keys: &GuessKeys) {
-        let mut strikes = self.strikes.lock().expect("the limiter's lock is never poisoned");
+        let mut strikes = self
+            .strikes
+            .lock()
+            .expect("the limiter's lock is never poisoned");
         strikes.remove(&keys.account_address);
         if let Some(s) = strikes.get_mut(&keys.address) {
             s.count = s.count.saturating_sub(1);
@@ -253,7 +299,10 @@ impl Caller {
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let AnySession(caller) = AnySession::from_request_parts(parts, state).await?;
         if caller.must_change {
             return Err(ApiError::MustChangePassword);
@@ -269,7 +318,10 @@ pub struct ClientAddress(pub std::net::IpAddr);
 impl FromRequestParts<AppState> for ClientAddress {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let peer = parts
             .extensions
             .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
@@ -296,26 +348,37 @@ pub struct AnySession(pub Caller);
 impl FromRequestParts<AppState> for AnySession {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let token = parts
             .headers
             .get(axum::http::header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "))
             .ok_or(ApiError::Unauthorized(AuthFailure::Unauthenticated))?;
-        caller_for(state.store.as_ref(), token).await.map(AnySession)
+        caller_for(state.store.as_ref(), token)
+            .await
+            .map(AnySession)
     }
 }
 
 pub async fn caller_for(store: &dyn Store, token: &str) -> Result<Caller, ApiError> {
-    let session = store.session(&token_hash(token)).await?.ok_or(ApiError::Unauthorized(AuthFailure::Unauthenticated))?;
+    let session = store
+        .session(&token_hash(token))
+        .await?
+        .ok_or(ApiError::Unauthorized(AuthFailure::Unauthenticated))?;
     if session.revoked_at.is_some() {
         return Err(ApiError::Unauthorized(AuthFailure::Revoked));
     }
     if session.expires_at <= now_ms() {
         return Err(ApiError::Unauthorized(AuthFailure::Expired));
     }
-    let row = store.account(&session.username).await?.ok_or(ApiError::Unauthorized(AuthFailure::Unauthenticated))?;
+    let row = store
+        .account(&session.username)
+        .await?
+        .ok_or(ApiError::Unauthorized(AuthFailure::Unauthenticated))?;
     if row.disabled {
         return Err(ApiError::Unauthorized(AuthFailure::Revoked));
     }
@@ -329,22 +392,43 @@ pub async fn caller_for(store: &dyn Store, token: &str) -> Result<Caller, ApiErr
 }
 
 /// Creates an account unless the username is taken; the password is hashed here.
-pub async fn add_account(store: &dyn Store, account: Account, password: &str, must_change: bool) -> Result<bool, StoreError> {
-    let row = AccountRow { account, password_hash: hash_password(password), must_change, disabled: false };
+pub async fn add_account(
+    store: &dyn Store,
+    account: Account,
+    password: &str,
+    must_change: bool,
+) -> Result<bool, StoreError> {
+    let row = AccountRow {
+        account,
+        password_hash: hash_password(password),
+        must_change,
+        disabled: false,
+    };
     store.create_account(&row, now_ms()).await
 }
 
 /// On a database with no account, the first administrator: with `SHEQU_ADMIN_PASSWORD` when set,
 /// otherwise with a one-time password printed once, to be changed at the first login.
-pub async fn ensure_first_admin(store: &dyn Store, county: &str) -> Result<Option<String>, StoreError> {
+pub async fn ensure_first_admin(
+    store: &dyn Store,
+    county: &str,
+) -> Result<Option<String>, StoreError> {
     if store.account_count().await? > 0 {
         return Ok(None);
     }
-    let (password, one_time) = match std::env::var("SHEQU_ADMIN_PASSWORD").ok().filter(|p| !p.is_empty()) {
+    let (password, one_time) = match std::env::var("SHEQU_ADMIN_PASSWORD")
+        .ok()
+        .filter(|p| !p.is_empty())
+    {
         Some(p) => (p, false),
         None => (generate_password(), true),
     };
-    let account = Account { username: "admin".into(), name: "县民政局管理员".into(), role: Role::CountyAdmin, unit: county.into() };
+    let account = Account {
+        username: "admin".into(),
+        name: "县民政局管理员".into(),
+        role: Role::CountyAdmin,
+        unit: county.into(),
+    };
     add_account(store, account, &password, one_time).await?;
     Ok(one_time.then_some(password))
 }
@@ -355,7 +439,12 @@ pub const DEMO_PASSWORD: &str = "shequ2018";
 
 pub async fn ensure_demo_accounts(store: &dyn Store, county: &str) -> Result<usize, StoreError> {
     let mut made = 0;
-    let admin = Account { username: "county".into(), name: "县民政局(演示)".into(), role: Role::CountyAdmin, unit: county.into() };
+    let admin = Account {
+        username: "county".into(),
+        name: "县民政局(演示)".into(),
+        role: Role::CountyAdmin,
+        unit: county.into(),
+    };
     let password = hash_password(DEMO_PASSWORD);
     let mut accounts = vec![admin];
     for a in store.areas(county).await? {
@@ -364,11 +453,25 @@ pub async fn ensure_demo_accounts(store: &dyn Store, county: &str) -> Result<usi
             shequ_model::Level::Village => Role::VillageWorker,
             _ => continue,
         };
-        let prefix = if role == Role::TownSupervisor { "town" } else { "village" };
-        accounts.push(Account { username: format!("{prefix}-{}", a.code), name: format!("{}(演示)", a.name), role, unit: a.code });
+        let prefix = if role == Role::TownSupervisor {
+            "town"
+        } else {
+            "village"
+        };
+        accounts.push(Account {
+            username: format!("{prefix}-{}", a.code),
+            name: format!("{}(演示)", a.name),
+            role,
+            unit: a.code,
+        });
     }
     for account in accounts {
-        let row = AccountRow { account, password_hash: password.clone(), must_change: false, disabled: false };
+        let row = AccountRow {
+            account,
+            password_hash: password.clone(),
+            must_change: false,
+            disabled: false,
+        };
         if store.create_account(&row, now_ms()).await? {
             made += 1;
         }
@@ -399,14 +502,19 @@ mod tests {
             l.attempt(&guess).unwrap();
         }
         match l.attempt(&guess) {
-            Err(ApiError::Throttled { retry_after, .. }) => assert_eq!(retry_after, FIRST_DELAY.as_secs()),
+            Err(ApiError::Throttled { retry_after, .. }) => {
+                assert_eq!(retry_after, FIRST_DELAY.as_secs())
+            }
             other => panic!("{other:?}"),
         }
         // The owner elsewhere, and another account from here, are not held back.
         l.attempt(&GuessKeys::new("village-1", there)).unwrap();
         l.attempt(&GuessKeys::new("village-2", here)).unwrap();
         // The delay doubles and stops growing.
-        assert_eq!(Strikes::delay(FREE_PER_ACCOUNT_ADDRESS + 1, FREE_PER_ACCOUNT_ADDRESS), FIRST_DELAY * 2);
+        assert_eq!(
+            Strikes::delay(FREE_PER_ACCOUNT_ADDRESS + 1, FREE_PER_ACCOUNT_ADDRESS),
+            FIRST_DELAY * 2
+        );
         assert_eq!(Strikes::delay(1000, FREE_PER_ACCOUNT_ADDRESS), MAX_DELAY);
     }
 
@@ -424,7 +532,9 @@ mod tests {
     #[tokio::test]
     async fn hashing_beyond_the_pool_and_its_queue_is_refused_at_once() {
         let pool = Hashers::new(1);
-        let _places: Vec<_> = (0..1 + Hashers::WAITING_PER_WORKER).map(|_| pool.queue.clone().try_acquire_owned().unwrap()).collect();
+        let _places: Vec<_> = (0..1 + Hashers::WAITING_PER_WORKER)
+            .map(|_| pool.queue.clone().try_acquire_owned().unwrap())
+            .collect();
         match pool.verify("x".into(), decoy_hash().into()).await {
             Err(e @ ApiError::Busy { .. }) => {
                 let r = axum::response::IntoResponse::into_response(e);

@@ -74,14 +74,19 @@ impl ApiError {
 
     fn retry_after(&self) -> Option<u64> {
         match self {
-            ApiError::Throttled { retry_after, .. } | ApiError::Busy { retry_after, .. } => Some(*retry_after),
+            ApiError::Throttled { retry_after, .. } | ApiError::Busy { retry_after, .. } => {
+                Some(*retry_after)
+            }
             _ => None,
         }
     }
 
     /// A request body over [`crate::MAX_BODY`].
     pub fn body_too_large() -> ApiError {
-        ApiError::TooLarge(format!("提交的内容太大,超过了 {} MiB 的上限", crate::MAX_BODY / 1024 / 1024))
+        ApiError::TooLarge(format!(
+            "提交的内容太大,超过了 {} MiB 的上限",
+            crate::MAX_BODY / 1024 / 1024
+        ))
     }
 }
 
@@ -95,15 +100,25 @@ impl IntoResponse for ApiError {
             other => other.to_string(),
         };
         let mut response = match &self {
-            ApiError::Unauthorized(code) => (self.status_code(), Json(json!({ "error": message, "code": code }))).into_response(),
+            ApiError::Unauthorized(code) => (
+                self.status_code(),
+                Json(json!({ "error": message, "code": code })),
+            )
+                .into_response(),
             ApiError::MustChangePassword => {
                 let code = AuthFailure::MustChangePassword;
-                (self.status_code(), Json(json!({ "error": message, "code": code }))).into_response()
+                (
+                    self.status_code(),
+                    Json(json!({ "error": message, "code": code })),
+                )
+                    .into_response()
             }
             _ => (self.status_code(), Json(json!({ "error": message }))).into_response(),
         };
         if let Some(secs) = self.retry_after() {
-            response.headers_mut().insert(axum::http::header::RETRY_AFTER, secs.into());
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, secs.into());
         }
         response
     }
@@ -127,7 +142,10 @@ where
                 if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
                     Err(ApiError::body_too_large())
                 } else {
-                    Err(ApiError::Unprocessable(format!("提交的内容格式不对:{}", rejection.body_text())))
+                    Err(ApiError::Unprocessable(format!(
+                        "提交的内容格式不对:{}",
+                        rejection.body_text()
+                    )))
                 }
             }
         }
@@ -140,13 +158,20 @@ where
 pub async fn json_refusals(req: Request, next: Next) -> Response {
     let res = next.run(req).await;
     let status = res.status();
-    let is_json = res.headers().get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    let is_json = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
     if !status.is_client_error() || is_json {
         return res;
     }
     let (parts, body) = res.into_parts();
     // axum's refusals explain themselves in a line of English: kept after the Chinese.
-    let detail = axum::body::to_bytes(body, 1024).await.ok().and_then(|b| String::from_utf8(b.to_vec()).ok()).unwrap_or_default();
+    let detail = axum::body::to_bytes(body, 1024)
+        .await
+        .ok()
+        .and_then(|b| String::from_utf8(b.to_vec()).ok())
+        .unwrap_or_default();
     let error = match status {
         StatusCode::PAYLOAD_TOO_LARGE => ApiError::body_too_large(),
         StatusCode::NOT_FOUND => ApiError::NotFound("没有这个接口".into()),
@@ -158,7 +183,14 @@ pub async fn json_refusals(req: Request, next: Next) -> Response {
                 _ => "请求的格式不对",
             };
             let detail = detail.trim();
-            ApiError::Refused(other, if detail.is_empty() { message.into() } else { format!("{message}:{detail}") })
+            ApiError::Refused(
+                other,
+                if detail.is_empty() {
+                    message.into()
+                } else {
+                    format!("{message}:{detail}")
+                },
+            )
         }
     };
     let mut out = error.into_response();

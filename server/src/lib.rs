@@ -47,10 +47,21 @@ pub struct AppState {
 impl AppState {
     pub fn new(store: Arc<dyn Store>, plan: Plan) -> Self {
         let plan_json = serde_json::to_string(&plan).expect("a plan is JSON");
-        let plan_etag = Arc::new(format!("\"{}\"", shequ_model::record::sha256_hex(plan_json.as_bytes())));
+        let plan_etag = Arc::new(format!(
+            "\"{}\"",
+            shequ_model::record::sha256_hex(plan_json.as_bytes())
+        ));
         let limiter = Arc::new(auth::RateLimiter::default());
         let hashers = Arc::new(auth::Hashers::new(settings::Limits::default().hash_workers));
-        AppState { store, plan: Arc::new(plan), plan_json: Arc::new(plan_json), plan_etag, limiter, hashers, trusted_proxy: None }
+        AppState {
+            store,
+            plan: Arc::new(plan),
+            plan_json: Arc::new(plan_json),
+            plan_etag,
+            limiter,
+            hashers,
+            trusted_proxy: None,
+        }
     }
 }
 
@@ -88,8 +99,10 @@ pub fn load_plan(path: &Path) -> Result<Plan, SettingError> {
         setting: "--plan / SHEQU_PLAN",
         message: format!("cannot read {}: {e}", path.display()),
     })?;
-    Plan::parse(&path.display().to_string(), &text)
-        .map_err(|e| SettingError { setting: "--plan / SHEQU_PLAN", message: e.to_string() })
+    Plan::parse(&path.display().to_string(), &text).map_err(|e| SettingError {
+        setting: "--plan / SHEQU_PLAN",
+        message: e.to_string(),
+    })
 }
 
 /// Why an areas file was not imported.
@@ -98,7 +111,10 @@ pub enum ImportError {
     #[error("cannot read {0}: {1}")]
     Read(String, std::io::Error),
     #[error("{file}: {} error(s), nothing imported:\n{}", .errors.len(), .errors.iter().map(|e| format!("  {file}:{e}")).collect::<Vec<_>>().join("\n"))]
-    Invalid { file: String, errors: Vec<shequ_model::area::AreaError> },
+    Invalid {
+        file: String,
+        errors: Vec<shequ_model::area::AreaError>,
+    },
     #[error(transparent)]
     Store(#[from] store::StoreError),
 }
@@ -107,9 +123,14 @@ pub enum ImportError {
 pub async fn import_areas(store: &dyn Store, path: &Path) -> Result<ImportReport, ImportError> {
     let file = path.display().to_string();
     let text = std::fs::read_to_string(path).map_err(|e| ImportError::Read(file.clone(), e))?;
-    let known: HashMap<String, shequ_model::Area> =
-        store.areas("").await?.into_iter().map(|a| (a.code.clone(), a)).collect();
-    let rows = parse_areas_csv(&text, &known).map_err(|errors| ImportError::Invalid { file, errors })?;
+    let known: HashMap<String, shequ_model::Area> = store
+        .areas("")
+        .await?
+        .into_iter()
+        .map(|a| (a.code.clone(), a))
+        .collect();
+    let rows =
+        parse_areas_csv(&text, &known).map_err(|errors| ImportError::Invalid { file, errors })?;
     Ok(store.import_areas(&rows).await?)
 }
 
@@ -134,19 +155,27 @@ pub struct Running {
 /// setting behind it.
 pub async fn launch(s: &Settings) -> Result<Running, SettingError> {
     let plan = load_plan(&s.plan)?;
-    let store = store::open(&s.database_url).await.map_err(|e| SettingError {
-        setting: "--database / SHEQU_DATABASE_URL",
-        message: e.to_string(),
-    })?;
+    let store = store::open(&s.database_url)
+        .await
+        .map_err(|e| SettingError {
+            setting: "--database / SHEQU_DATABASE_URL",
+            message: e.to_string(),
+        })?;
     if let Some(seed) = &s.seed_areas {
         let report = import_areas(store.as_ref(), seed)
             .await
-            .map_err(|e| SettingError { setting: "--seed-areas / SHEQU_SEED_AREAS", message: e.to_string() })?;
+            .map_err(|e| SettingError {
+                setting: "--seed-areas / SHEQU_SEED_AREAS",
+                message: e.to_string(),
+            })?;
         tracing::info!(file = %seed.display(), %report, "areas seeded");
     }
     let admin = auth::ensure_first_admin(store.as_ref(), &plan.county)
         .await
-        .map_err(|e| SettingError { setting: "--database / SHEQU_DATABASE_URL", message: e.to_string() })?;
+        .map_err(|e| SettingError {
+            setting: "--database / SHEQU_DATABASE_URL",
+            message: e.to_string(),
+        })?;
     if let Some(password) = admin {
         // Printed once, on the console of whoever set the server up; never logged.
         println!("First administrator: admin, one-time password: {password} (change it at the first login)");
@@ -154,14 +183,21 @@ pub async fn launch(s: &Settings) -> Result<Running, SettingError> {
     if s.demo {
         let made = auth::ensure_demo_accounts(store.as_ref(), &plan.county)
             .await
-            .map_err(|e| SettingError { setting: "--demo / SHEQU_DEMO", message: e.to_string() })?;
+            .map_err(|e| SettingError {
+                setting: "--demo / SHEQU_DEMO",
+                message: e.to_string(),
+            })?;
         tracing::info!(made, "demo accounts ready (see the README)");
     }
-    let listener = tokio::net::TcpListener::bind(&s.listen).await.map_err(|e| SettingError {
-        setting: "--listen / SHEQU_LISTEN",
-        message: format!("cannot listen on {}: {e}", s.listen),
-    })?;
-    let addr = listener.local_addr().expect("a bound socket has an address");
+    let listener = tokio::net::TcpListener::bind(&s.listen)
+        .await
+        .map_err(|e| SettingError {
+            setting: "--listen / SHEQU_LISTEN",
+            message: format!("cannot listen on {}: {e}", s.listen),
+        })?;
+    let addr = listener
+        .local_addr()
+        .expect("a bound socket has an address");
     let mut state = AppState::new(store, plan);
     state.hashers = Arc::new(auth::Hashers::new(s.limits.hash_workers));
     state.trusted_proxy = s.trusted_proxy;

@@ -6,7 +6,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "shequ-server", version, about = "Shequ (社区建设工作台) server")]
+#[command(
+    name = "shequ-server",
+    version,
+    about = "Shequ (社区建设工作台) server"
+)]
 struct Cli {
     /// A TOML settings file (keys: database_url, listen, plan, dist, seed_areas, and the limits in
     /// the README's settings table).
@@ -69,7 +73,8 @@ enum UserCommand {
 async fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("SHEQU_LOG").unwrap_or_else(|_| "info".into()),
+            tracing_subscriber::EnvFilter::try_from_env("SHEQU_LOG")
+                .unwrap_or_else(|_| "info".into()),
         )
         .with_writer(std::io::stderr)
         .init();
@@ -106,12 +111,24 @@ async fn main() -> ExitCode {
                 Err(e) => fail(e),
             }
         }
-        Command::User(UserCommand::Add { username, role, unit, name }) => add_user(&settings, username, role, unit, name).await,
+        Command::User(UserCommand::Add {
+            username,
+            role,
+            unit,
+            name,
+        }) => add_user(&settings, username, role, unit, name).await,
         Command::CheckPlan { file } => {
             let path = file.unwrap_or(settings.plan);
             match shequ_server::load_plan(&path) {
                 Ok(p) => {
-                    println!("{}: {} ({}), {} forms, {} indicators: valid", path.display(), p.title, p.id, p.forms.len(), p.indicators.len());
+                    println!(
+                        "{}: {} ({}), {} forms, {} indicators: valid",
+                        path.display(),
+                        p.title,
+                        p.id,
+                        p.forms.len(),
+                        p.indicators.len()
+                    );
                     ExitCode::SUCCESS
                 }
                 Err(e) => fail(e),
@@ -145,10 +162,18 @@ async fn serve(settings: Settings) -> ExitCode {
     }
 }
 
-async fn add_user(settings: &Settings, username: String, role: String, unit: String, name: String) -> ExitCode {
+async fn add_user(
+    settings: &Settings,
+    username: String,
+    role: String,
+    unit: String,
+    name: String,
+) -> ExitCode {
     use shequ_model::auth::{check_password, check_username, Account, Role};
     let Some(role) = Role::parse(&role) else {
-        return fail(format!("--role: `{role}` is not one of village_worker, town_supervisor, county_admin"));
+        return fail(format!(
+            "--role: `{role}` is not one of village_worker, town_supervisor, county_admin"
+        ));
     };
     if let Err(e) = check_username(&username) {
         return fail(format!("username: {e}"));
@@ -159,18 +184,38 @@ async fn add_user(settings: &Settings, username: String, role: String, unit: Str
     };
     match store.area(&unit).await {
         Ok(Some(a)) if a.level == role.level() => {}
-        Ok(Some(a)) => return fail(format!("--unit: {unit} ({}) is a {}, a {} belongs to a {}", a.name, a.level, role.as_str(), role.level())),
-        Ok(None) => return fail(format!("--unit: no org unit {unit} (import the areas first)")),
+        Ok(Some(a)) => {
+            return fail(format!(
+                "--unit: {unit} ({}) is a {}, a {} belongs to a {}",
+                a.name,
+                a.level,
+                role.as_str(),
+                role.level()
+            ))
+        }
+        Ok(None) => {
+            return fail(format!(
+                "--unit: no org unit {unit} (import the areas first)"
+            ))
+        }
         Err(e) => return fail(e),
     }
-    let (password, one_time) = match std::env::var("SHEQU_NEW_PASSWORD").ok().filter(|p| !p.is_empty()) {
+    let (password, one_time) = match std::env::var("SHEQU_NEW_PASSWORD")
+        .ok()
+        .filter(|p| !p.is_empty())
+    {
         Some(p) => (p, false),
         None => (shequ_server::auth::generate_password(), true),
     };
     if let Err(e) = check_password(&password) {
         return fail(format!("SHEQU_NEW_PASSWORD: {e}"));
     }
-    let account = Account { username: username.clone(), name, role, unit };
+    let account = Account {
+        username: username.clone(),
+        name,
+        role,
+        unit,
+    };
     match shequ_server::auth::add_account(store.as_ref(), account, &password, one_time).await {
         Ok(true) if one_time => {
             println!("added {username}; one-time password: {password} (to be changed at the first login)");

@@ -45,9 +45,17 @@ impl Layer {
     /// The `SHEQU_*` environment variables; a number that does not parse is named.
     pub fn from_env() -> Result<Layer, SettingError> {
         let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
-        fn number<T: std::str::FromStr>(setting: &'static str, v: Option<String>) -> Result<Option<T>, SettingError> {
-            v.map(|v| v.trim().parse().map_err(|_| SettingError { setting, message: format!("`{v}` is not a whole number") }))
-                .transpose()
+        fn number<T: std::str::FromStr>(
+            setting: &'static str,
+            v: Option<String>,
+        ) -> Result<Option<T>, SettingError> {
+            v.map(|v| {
+                v.trim().parse().map_err(|_| SettingError {
+                    setting,
+                    message: format!("`{v}` is not a whole number"),
+                })
+            })
+            .transpose()
         }
         Ok(Layer {
             database_url: var("SHEQU_DATABASE_URL"),
@@ -57,7 +65,10 @@ impl Layer {
             seed_areas: var("SHEQU_SEED_AREAS").map(PathBuf::from),
             demo: var("SHEQU_DEMO").map(|v| v == "1" || v == "true"),
             max_connections: number("SHEQU_MAX_CONNECTIONS", var("SHEQU_MAX_CONNECTIONS"))?,
-            header_timeout_secs: number("SHEQU_HEADER_TIMEOUT_SECS", var("SHEQU_HEADER_TIMEOUT_SECS"))?,
+            header_timeout_secs: number(
+                "SHEQU_HEADER_TIMEOUT_SECS",
+                var("SHEQU_HEADER_TIMEOUT_SECS"),
+            )?,
             body_timeout_secs: number("SHEQU_BODY_TIMEOUT_SECS", var("SHEQU_BODY_TIMEOUT_SECS"))?,
             idle_timeout_secs: number("SHEQU_IDLE_TIMEOUT_SECS", var("SHEQU_IDLE_TIMEOUT_SECS"))?,
             hash_workers: number("SHEQU_HASH_WORKERS", var("SHEQU_HASH_WORKERS"))?,
@@ -98,10 +109,16 @@ impl Default for Limits {
 /// 1,000 connections, or fewer when the process may open fewer files: three quarters of that
 /// limit, leaving room for the database and the app's files.
 fn default_max_connections() -> usize {
-    let soft_limit = std::fs::read_to_string("/proc/self/limits").ok().and_then(|t| {
-        let line = t.lines().find(|l| l.starts_with("Max open files"))?;
-        line["Max open files".len()..].split_whitespace().next()?.parse::<usize>().ok()
-    });
+    let soft_limit = std::fs::read_to_string("/proc/self/limits")
+        .ok()
+        .and_then(|t| {
+            let line = t.lines().find(|l| l.starts_with("Max open files"))?;
+            line["Max open files".len()..]
+                .split_whitespace()
+                .next()?
+                .parse::<usize>()
+                .ok()
+        });
     match soft_limit {
         Some(n) => (n * 3 / 4).clamp(16, 1000),
         None => 1000,
@@ -170,7 +187,11 @@ impl Settings {
     }
 
     /// Resolves the layers: defaults < file < environment < flags.
-    pub fn resolve(file: Option<&std::path::Path>, env: Layer, flags: Layer) -> Result<Settings, SettingError> {
+    pub fn resolve(
+        file: Option<&std::path::Path>,
+        env: Layer,
+        flags: Layer,
+    ) -> Result<Settings, SettingError> {
         let file_layer = match file {
             None => Layer::default(),
             Some(path) => {
@@ -194,7 +215,8 @@ impl Settings {
             demo: l.demo.unwrap_or(false),
             limits: {
                 let d = Limits::default();
-                let secs = |v: Option<u64>, default: Duration| v.map_or(default, Duration::from_secs);
+                let secs =
+                    |v: Option<u64>, default: Duration| v.map_or(default, Duration::from_secs);
                 Limits {
                     max_connections: l.max_connections.unwrap_or(d.max_connections),
                     header_timeout: secs(l.header_timeout_secs, d.header_timeout),
@@ -212,15 +234,33 @@ impl Settings {
             })?);
         }
         let zero = [
-            ("max_connections / SHEQU_MAX_CONNECTIONS", s.limits.max_connections == 0),
-            ("header_timeout_secs / SHEQU_HEADER_TIMEOUT_SECS", s.limits.header_timeout.is_zero()),
-            ("body_timeout_secs / SHEQU_BODY_TIMEOUT_SECS", s.limits.body_timeout.is_zero()),
-            ("idle_timeout_secs / SHEQU_IDLE_TIMEOUT_SECS", s.limits.idle_timeout.is_zero()),
-            ("hash_workers / SHEQU_HASH_WORKERS", s.limits.hash_workers == 0),
+            (
+                "max_connections / SHEQU_MAX_CONNECTIONS",
+                s.limits.max_connections == 0,
+            ),
+            (
+                "header_timeout_secs / SHEQU_HEADER_TIMEOUT_SECS",
+                s.limits.header_timeout.is_zero(),
+            ),
+            (
+                "body_timeout_secs / SHEQU_BODY_TIMEOUT_SECS",
+                s.limits.body_timeout.is_zero(),
+            ),
+            (
+                "idle_timeout_secs / SHEQU_IDLE_TIMEOUT_SECS",
+                s.limits.idle_timeout.is_zero(),
+            ),
+            (
+                "hash_workers / SHEQU_HASH_WORKERS",
+                s.limits.hash_workers == 0,
+            ),
         ];
         for (setting, zero) in zero {
             if zero {
-                return Err(SettingError { setting, message: "must be at least 1".into() });
+                return Err(SettingError {
+                    setting,
+                    message: "must be at least 1".into(),
+                });
             }
         }
         if !(s.database_url.starts_with("sqlite://")
@@ -229,7 +269,10 @@ impl Settings {
         {
             return Err(SettingError {
                 setting: "--database / SHEQU_DATABASE_URL",
-                message: format!("`{}` is not a database URL (use sqlite://PATH)", s.database_url),
+                message: format!(
+                    "`{}` is not a database URL (use sqlite://PATH)",
+                    s.database_url
+                ),
             });
         }
         if s.listen.parse::<std::net::SocketAddr>().is_err() {
@@ -250,12 +293,22 @@ mod tests {
     fn layers_override_in_order() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("shequ.toml");
-        std::fs::write(&file, "listen = \"127.0.0.1:9000\"\ndatabase_url = \"sqlite://file.db\"\n").unwrap();
-        let env = Layer { database_url: Some("sqlite://env.db".into()), ..Default::default() };
+        std::fs::write(
+            &file,
+            "listen = \"127.0.0.1:9000\"\ndatabase_url = \"sqlite://file.db\"\n",
+        )
+        .unwrap();
+        let env = Layer {
+            database_url: Some("sqlite://env.db".into()),
+            ..Default::default()
+        };
         let s = Settings::resolve(Some(&file), env.clone(), Layer::default()).unwrap();
         assert_eq!(s.listen, "127.0.0.1:9000");
         assert_eq!(s.database_url, "sqlite://env.db");
-        let flags = Layer { database_url: Some("sqlite://flag.db".into()), ..Default::default() };
+        let flags = Layer {
+            database_url: Some("sqlite://flag.db".into()),
+            ..Default::default()
+        };
         let s = Settings::resolve(Some(&file), env, flags).unwrap();
         assert_eq!(s.database_url, "sqlite://flag.db");
         assert_eq!(s.plan, PathBuf::from("seeds/plan-2018.toml"));
@@ -263,17 +316,30 @@ mod tests {
 
     #[test]
     fn a_bad_setting_is_named() {
-        let flags = Layer { database_url: Some("mysql://x".into()), ..Default::default() };
+        let flags = Layer {
+            database_url: Some("mysql://x".into()),
+            ..Default::default()
+        };
         let e = Settings::resolve(None, Layer::default(), flags).unwrap_err();
-        assert!(e.to_string().starts_with("--database / SHEQU_DATABASE_URL:"), "{e}");
-        let flags = Layer { listen: Some("nowhere".into()), ..Default::default() };
+        assert!(
+            e.to_string()
+                .starts_with("--database / SHEQU_DATABASE_URL:"),
+            "{e}"
+        );
+        let flags = Layer {
+            listen: Some("nowhere".into()),
+            ..Default::default()
+        };
         let e = Settings::resolve(None, Layer::default(), flags).unwrap_err();
         assert!(e.to_string().starts_with("--listen / SHEQU_LISTEN:"), "{e}");
     }
 
     #[test]
     fn debug_hides_the_password() {
-        let flags = Layer { database_url: Some("postgres://shequ:secret@db/shequ".into()), ..Default::default() };
+        let flags = Layer {
+            database_url: Some("postgres://shequ:secret@db/shequ".into()),
+            ..Default::default()
+        };
         let s = Settings::resolve(None, Layer::default(), flags).unwrap();
         assert!(!format!("{s:?}").contains("secret"));
     }

@@ -19,16 +19,26 @@ pub fn router<S: Clone + Send + Sync + 'static>(dist: &Path) -> Router<S> {
     if !index.exists() {
         tracing::warn!(dist = %dist.display(), "the app is not built here (run `cargo xtask build`); only the API is served");
         return Router::new().fallback(|| async {
-            (StatusCode::SERVICE_UNAVAILABLE, "Shequ's app is not built: run `cargo xtask build`").into_response()
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Shequ's app is not built: run `cargo xtask build`",
+            )
+                .into_response()
         });
     }
     // A missing hashed asset is a 404, never the page (which would then be cached for good).
-    let assets = ServeDir::new(dist.join("assets")).precompressed_br().precompressed_gzip();
+    let assets = ServeDir::new(dist.join("assets"))
+        .precompressed_br()
+        .precompressed_gzip();
     // Any other path is a route of the app: the page itself.
     let rest = ServeDir::new(dist)
         .precompressed_br()
         .precompressed_gzip()
-        .fallback(ServeFile::new(index).precompressed_br().precompressed_gzip());
+        .fallback(
+            ServeFile::new(index)
+                .precompressed_br()
+                .precompressed_gzip(),
+        );
     Router::new()
         .nest_service("/assets", assets)
         .fallback_service(rest)
@@ -43,7 +53,8 @@ async fn cache_headers(req: Request<Body>, next: Next) -> Response {
     } else {
         "no-cache"
     };
-    res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static(value));
+    res.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static(value));
     res
 }
 
@@ -55,9 +66,18 @@ connect-src 'self'; manifest-src 'self'; worker-src 'self'; object-src 'none'; b
 pub async fn security_headers(req: Request<Body>, next: Next) -> Response {
     let mut res = next.run(req).await;
     let h = res.headers_mut();
-    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
-    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CSP),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
     res
 }

@@ -9,19 +9,38 @@ use std::process::{Command, Output};
 fn bin() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_shequ-server"));
     c.current_dir(workspace());
-    for k in ["SHEQU_DATABASE_URL", "SHEQU_LISTEN", "SHEQU_PLAN", "SHEQU_DIST", "SHEQU_SEED_AREAS", "SHEQU_CONFIG"] {
+    for k in [
+        "SHEQU_DATABASE_URL",
+        "SHEQU_LISTEN",
+        "SHEQU_PLAN",
+        "SHEQU_DIST",
+        "SHEQU_SEED_AREAS",
+        "SHEQU_CONFIG",
+    ] {
         c.env_remove(k);
     }
     c
 }
 
 fn run(c: &mut Command) -> (bool, String, String) {
-    let Output { status, stdout, stderr } = c.output().unwrap();
-    (status.success(), String::from_utf8_lossy(&stdout).into(), String::from_utf8_lossy(&stderr).into())
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = c.output().unwrap();
+    (
+        status.success(),
+        String::from_utf8_lossy(&stdout).into(),
+        String::from_utf8_lossy(&stderr).into(),
+    )
 }
 
 fn import(db: &Path, file: &Path) -> (bool, String, String) {
-    run(bin().arg("--database").arg(format!("sqlite://{}", db.display())).arg("import-areas").arg(file))
+    run(bin()
+        .arg("--database")
+        .arg(format!("sqlite://{}", db.display()))
+        .arg("import-areas")
+        .arg(file))
 }
 
 fn shared(name: &str) -> Option<PathBuf> {
@@ -29,7 +48,9 @@ fn shared(name: &str) -> Option<PathBuf> {
     if p.exists() {
         Some(p)
     } else {
-        println!("../shared/data/{name} is not here: skipping the import of the real division file");
+        println!(
+            "../shared/data/{name} is not here: skipping the import of the real division file"
+        );
         None
     }
 }
@@ -50,23 +71,43 @@ fn importing_the_seed_twice_changes_nothing() {
 
 #[test]
 fn the_real_fufeng_and_baoji_files_import_idempotently() {
-    let (Some(fufeng), Some(baoji)) = (shared("fufeng-divisions.csv"), shared("baoji-divisions.csv")) else { return };
+    let (Some(fufeng), Some(baoji)) = (
+        shared("fufeng-divisions.csv"),
+        shared("baoji-divisions.csv"),
+    ) else {
+        return;
+    };
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("b.db");
     let (ok, out, err) = import(&db, &workspace().join("seeds/fufeng-areas.csv"));
     assert!(ok, "{err}");
     let (ok, out2, err) = import(&db, &fufeng);
     assert!(ok, "{err}");
-    assert!(out2.contains("village 122 (118 new, 4 already there)"), "{out}\n{out2}");
+    assert!(
+        out2.contains("village 122 (118 new, 4 already there)"),
+        "{out}\n{out2}"
+    );
     let (ok, out3, err) = import(&db, &baoji);
     assert!(ok, "{err}");
     assert!(out3.contains("city 1 (1 new, 0 already there)"), "{out3}");
-    assert!(out3.contains("county 12 (11 new, 1 already there)"), "{out3}");
-    assert!(out3.contains("town 120 (112 new, 8 already there)"), "{out3}");
-    assert!(out3.contains("village 1359 (1237 new, 122 already there)"), "{out3}");
+    assert!(
+        out3.contains("county 12 (11 new, 1 already there)"),
+        "{out3}"
+    );
+    assert!(
+        out3.contains("town 120 (112 new, 8 already there)"),
+        "{out3}"
+    );
+    assert!(
+        out3.contains("village 1359 (1237 new, 122 already there)"),
+        "{out3}"
+    );
     let (ok, out4, _) = import(&db, &baoji);
     assert!(ok);
-    assert!(out4.contains("village 1359 (0 new, 1359 already there)"), "{out4}");
+    assert!(
+        out4.contains("village 1359 (0 new, 1359 already there)"),
+        "{out4}"
+    );
 }
 
 #[test]
@@ -82,7 +123,10 @@ fn a_bad_file_lists_every_error_and_imports_nothing() {
     let (ok, _, err) = import(&db, &bad);
     assert!(!ok);
     for line in [4, 5, 6, 7] {
-        assert!(err.contains(&format!("bad.csv:line {line}:")), "line {line} in:\n{err}");
+        assert!(
+            err.contains(&format!("bad.csv:line {line}:")),
+            "line {line} in:\n{err}"
+        );
     }
     assert!(err.contains("unknown parent"), "{err}");
     assert!(err.contains("unknown level"), "{err}");
@@ -99,10 +143,17 @@ fn a_code_reused_with_another_name_is_refused_against_the_database() {
     let db = dir.path().join("d.db");
     assert!(import(&db, &workspace().join("seeds/fufeng-areas.csv")).0);
     let renamed = dir.path().join("renamed.csv");
-    std::fs::write(&renamed, "code,name,level,parent_code\n610324001,城关镇,town,610324\n").unwrap();
+    std::fs::write(
+        &renamed,
+        "code,name,level,parent_code\n610324001,城关镇,town,610324\n",
+    )
+    .unwrap();
     let (ok, _, err) = import(&db, &renamed);
     assert!(!ok);
-    assert!(err.contains("line 2") && err.contains("already known as 城关街道"), "{err}");
+    assert!(
+        err.contains("line 2") && err.contains("already known as 城关街道"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -112,11 +163,18 @@ fn check_plan_accepts_the_seed_and_names_every_error_of_a_bad_one() {
     assert!(out.contains("valid"), "{out}");
     let dir = tempfile::tempdir().unwrap();
     let bad = dir.path().join("bad.toml");
-    std::fs::write(&bad, "id = \"x\"\nyear = 1800\ntitle = \"t\"\ncounty = \"61\"\nforms = []\nindicators = []\n").unwrap();
+    std::fs::write(
+        &bad,
+        "id = \"x\"\nyear = 1800\ntitle = \"t\"\ncounty = \"61\"\nforms = []\nindicators = []\n",
+    )
+    .unwrap();
     let (ok, _, err) = run(bin().arg("check-plan").arg(&bad));
     assert!(!ok);
     assert!(err.contains("--plan / SHEQU_PLAN"), "{err}");
-    assert!(err.contains("year") && err.contains("county") && err.contains("forms"), "{err}");
+    assert!(
+        err.contains("year") && err.contains("county") && err.contains("forms"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -125,16 +183,35 @@ fn start_up_stops_with_one_line_naming_the_setting() {
     let db = format!("sqlite://{}", dir.path().join("e.db").display());
     let (ok, _, err) = run(bin().args(["--database", "mysql://x", "serve"]));
     assert!(!ok);
-    assert!(err.contains("error: --database / SHEQU_DATABASE_URL"), "{err}");
-    let (ok, _, err) = run(bin().args(["--database", &db, "--plan", "seeds/missing.toml", "serve"]));
+    assert!(
+        err.contains("error: --database / SHEQU_DATABASE_URL"),
+        "{err}"
+    );
+    let (ok, _, err) =
+        run(bin().args(["--database", &db, "--plan", "seeds/missing.toml", "serve"]));
     assert!(!ok);
-    assert!(err.contains("error: --plan / SHEQU_PLAN: cannot read seeds/missing.toml"), "{err}");
+    assert!(
+        err.contains("error: --plan / SHEQU_PLAN: cannot read seeds/missing.toml"),
+        "{err}"
+    );
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = taken.local_addr().unwrap().port();
-    let (ok, _, err) = run(bin().args(["--database", &db, "--listen", &format!("127.0.0.1:{port}"), "serve"]));
+    let (ok, _, err) = run(bin().args([
+        "--database",
+        &db,
+        "--listen",
+        &format!("127.0.0.1:{port}"),
+        "serve",
+    ]));
     assert!(!ok);
-    assert!(err.contains("error: --listen / SHEQU_LISTEN: cannot listen on"), "{err}");
-    let (ok, _, err) = run(bin().env("SHEQU_LISTEN", "not-an-address").args(["--database", &db, "serve"]));
+    assert!(
+        err.contains("error: --listen / SHEQU_LISTEN: cannot listen on"),
+        "{err}"
+    );
+    let (ok, _, err) =
+        run(bin()
+            .env("SHEQU_LISTEN", "not-an-address")
+            .args(["--database", &db, "serve"]));
     assert!(!ok);
     assert!(err.contains("error: --listen / SHEQU_LISTEN"), "{err}");
 }
@@ -145,7 +222,14 @@ fn logs_never_hold_passwords_or_tokens() {
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("server.log");
     let mut child = bin()
-        .args(["--database", &format!("sqlite://{}", dir.path().join("f.db").display()), "--listen", "127.0.0.1:0", "--dist", "/nonexistent"])
+        .args([
+            "--database",
+            &format!("sqlite://{}", dir.path().join("f.db").display()),
+            "--listen",
+            "127.0.0.1:0",
+            "--dist",
+            "/nonexistent",
+        ])
         .args(["--seed-areas", "seeds/fufeng-areas.csv", "--demo", "serve"])
         .env("SHEQU_LOG", "debug")
         .env("SHEQU_ADMIN_PASSWORD", "AdminSecret-771")
@@ -156,8 +240,17 @@ fn logs_never_hold_passwords_or_tokens() {
     let mut out = BufReader::new(child.stdout.take().unwrap());
     let mut line = String::new();
     out.read_line(&mut line).unwrap();
-    let base = line.split("running at ").nth(1).unwrap().trim().trim_end_matches('/').to_string();
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let base = line
+        .split("running at ")
+        .nth(1)
+        .unwrap()
+        .trim()
+        .trim_end_matches('/')
+        .to_string();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     let secrets = rt.block_on(async {
         let c = reqwest::Client::new();
         let login = |u: &str, p: &str| c.post(format!("{base}/api/auth/login")).json(&serde_json::json!({"username": u, "password": p, "device": "phone"})).send();
@@ -177,8 +270,14 @@ fn logs_never_hold_passwords_or_tokens() {
     child.kill().unwrap();
     child.wait().unwrap();
     let mut text = String::new();
-    std::fs::File::open(&log).unwrap().read_to_string(&mut text).unwrap();
-    assert!(text.contains("logged in"), "the log is written at all:\n{text}");
+    std::fs::File::open(&log)
+        .unwrap()
+        .read_to_string(&mut text)
+        .unwrap();
+    assert!(
+        text.contains("logged in"),
+        "the log is written at all:\n{text}"
+    );
     for s in secrets {
         assert!(!text.contains(&s), "the log holds a secret ({}…)", &s[..4]);
     }
@@ -191,7 +290,14 @@ fn a_newline_in_a_username_cannot_forge_a_log_line() {
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("server.log");
     let mut child = bin()
-        .args(["--database", &format!("sqlite://{}", dir.path().join("f.db").display()), "--listen", "127.0.0.1:0", "--dist", "/nonexistent"])
+        .args([
+            "--database",
+            &format!("sqlite://{}", dir.path().join("f.db").display()),
+            "--listen",
+            "127.0.0.1:0",
+            "--dist",
+            "/nonexistent",
+        ])
         .args(["--seed-areas", "seeds/fufeng-areas.csv", "serve"])
         .env("SHEQU_LOG", "info")
         .env("SHEQU_ADMIN_PASSWORD", "AdminSecret-771")
@@ -200,9 +306,20 @@ fn a_newline_in_a_username_cannot_forge_a_log_line() {
         .spawn()
         .unwrap();
     let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let base = line.split("running at ").nth(1).unwrap().trim().trim_end_matches('/').to_string();
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let base = line
+        .split("running at ")
+        .nth(1)
+        .unwrap()
+        .trim()
+        .trim_end_matches('/')
+        .to_string();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     rt.block_on(async {
         let r = reqwest::Client::new()
             .post(format!("{base}/api/auth/login"))
@@ -215,7 +332,16 @@ fn a_newline_in_a_username_cannot_forge_a_log_line() {
     child.kill().unwrap();
     child.wait().unwrap();
     let mut text = String::new();
-    std::fs::File::open(&log).unwrap().read_to_string(&mut text).unwrap();
-    assert!(text.contains("login refused"), "the refusal is logged:\n{text}");
-    assert!(!text.lines().any(|l| l.starts_with("FORGED")), "a line was forged:\n{text}");
+    std::fs::File::open(&log)
+        .unwrap()
+        .read_to_string(&mut text)
+        .unwrap();
+    assert!(
+        text.contains("login refused"),
+        "the refusal is logged:\n{text}"
+    );
+    assert!(
+        !text.lines().any(|l| l.starts_with("FORGED")),
+        "a line was forged:\n{text}"
+    );
 }

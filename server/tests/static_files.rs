@@ -9,7 +9,11 @@ async fn assets_are_immutable_entry_points_revalidate_and_wasm_is_wasm() {
     let dist = tempfile::tempdir().unwrap();
     let d = dist.path();
     std::fs::create_dir_all(d.join("assets")).unwrap();
-    std::fs::write(d.join("index.html"), "<!doctype html><title>社区建设工作台</title>").unwrap();
+    std::fs::write(
+        d.join("index.html"),
+        "<!doctype html><title>社区建设工作台</title>",
+    )
+    .unwrap();
     std::fs::write(d.join("sw.js"), "// worker").unwrap();
     std::fs::write(d.join("assets/shequ-0123.wasm"), b"\0asm\x01\0\0\0").unwrap();
     std::fs::write(d.join("assets/shequ-0123.wasm.br"), b"brotli bytes").unwrap();
@@ -18,9 +22,18 @@ async fn assets_are_immutable_entry_points_revalidate_and_wasm_is_wasm() {
     let wasm = app.get("/assets/shequ-0123.wasm").await;
     assert_eq!(wasm.status(), 200);
     assert_eq!(wasm.headers()["content-type"], "application/wasm");
-    assert_eq!(wasm.headers()["cache-control"], "public, max-age=31536000, immutable");
+    assert_eq!(
+        wasm.headers()["cache-control"],
+        "public, max-age=31536000, immutable"
+    );
 
-    let br = app.client.get(app.url("/assets/shequ-0123.wasm")).header("accept-encoding", "br").send().await.unwrap();
+    let br = app
+        .client
+        .get(app.url("/assets/shequ-0123.wasm"))
+        .header("accept-encoding", "br")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(br.headers()["content-encoding"], "br");
     assert_eq!(br.bytes().await.unwrap().as_ref(), b"brotli bytes");
 
@@ -35,7 +48,10 @@ async fn assets_are_immutable_entry_points_revalidate_and_wasm_is_wasm() {
     assert!(town.text().await.unwrap().contains("社区建设工作台"));
     // A missing hashed asset is not cached for good.
     let missing = app.get("/assets/nope.js").await;
-    assert_ne!(missing.headers()["cache-control"], "public, max-age=31536000, immutable");
+    assert_ne!(
+        missing.headers()["cache-control"],
+        "public, max-age=31536000, immutable"
+    );
 }
 
 #[tokio::test]
@@ -43,7 +59,12 @@ async fn the_api_is_compressed_when_asked() {
     let app = common::spawn_app().await;
     // A client that leaves the body compressed, so the test sees what went over the wire.
     let raw = reqwest::Client::builder().no_gzip().build().unwrap();
-    let r = raw.get(app.url("/api/plan")).header("accept-encoding", "gzip").send().await.unwrap();
+    let r = raw
+        .get(app.url("/api/plan"))
+        .header("accept-encoding", "gzip")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
     assert_eq!(r.headers()["content-encoding"], "gzip");
 }

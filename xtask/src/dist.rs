@@ -9,7 +9,11 @@ use std::path::Path;
 use std::process::Command;
 
 fn hash(bytes: &[u8]) -> String {
-    Sha256::digest(bytes).iter().take(8).map(|b| format!("{b:02x}")).collect()
+    Sha256::digest(bytes)
+        .iter()
+        .take(8)
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 fn read(p: &Path) -> Result<Vec<u8>> {
@@ -48,20 +52,38 @@ pub fn assemble(root: &Path) -> Result {
     let wasm_in = root.join("target/wasm32-unknown-unknown/wasm-release/shequ-app.wasm");
     let bindgen = root.join("target/wasm-bindgen");
     let _ = std::fs::remove_dir_all(&bindgen);
-    crate::sh(Command::new("wasm-bindgen")
-        .args(["--target", "web", "--no-typescript", "--out-name", "shequ", "--out-dir"])
-        .arg(&bindgen)
-        .arg(&wasm_in))?;
+    crate::sh(
+        Command::new("wasm-bindgen")
+            .args([
+                "--target",
+                "web",
+                "--no-typescript",
+                "--out-name",
+                "shequ",
+                "--out-dir",
+            ])
+            .arg(&bindgen)
+            .arg(&wasm_in),
+    )?;
     let wasm_path = bindgen.join("shequ_bg.wasm");
     let optimised = bindgen.join("shequ_opt.wasm");
     let wasm = match wasm_opt() {
         Some(opt) => {
-            crate::sh(Command::new(opt)
-                .args(["-Oz", "--enable-bulk-memory", "--enable-nontrapping-float-to-int", "--enable-sign-ext",
-                       "--enable-mutable-globals", "--enable-reference-types", "--enable-multivalue"])
-                .arg(&wasm_path)
-                .arg("-o")
-                .arg(&optimised))?;
+            crate::sh(
+                Command::new(opt)
+                    .args([
+                        "-Oz",
+                        "--enable-bulk-memory",
+                        "--enable-nontrapping-float-to-int",
+                        "--enable-sign-ext",
+                        "--enable-mutable-globals",
+                        "--enable-reference-types",
+                        "--enable-multivalue",
+                    ])
+                    .arg(&wasm_path)
+                    .arg("-o")
+                    .arg(&optimised),
+            )?;
             read(&optimised)?
         }
         None => {
@@ -88,7 +110,8 @@ pub fn assemble(root: &Path) -> Result {
     write(&dist.join(&css_name), &css)?;
     write(&dist.join(&boot_name), boot.as_bytes())?;
 
-    let template = String::from_utf8(read(&root.join("app/index.html"))?).map_err(|e| e.to_string())?;
+    let template =
+        String::from_utf8(read(&root.join("app/index.html"))?).map_err(|e| e.to_string())?;
     let index = template
         .replace("{{css}}", &format!("/{css_name}"))
         .replace("{{boot}}", &format!("/{boot_name}"))
@@ -98,19 +121,34 @@ pub fn assemble(root: &Path) -> Result {
 
     // Static files: the manifest and icons.
     let public = root.join("app/public");
-    let mut shell = vec!["/".to_string(), "/index.html".into(), format!("/{js_name}"), format!("/{wasm_name}"), format!("/{css_name}"), format!("/{boot_name}")];
+    let mut shell = vec![
+        "/".to_string(),
+        "/index.html".into(),
+        format!("/{js_name}"),
+        format!("/{wasm_name}"),
+        format!("/{css_name}"),
+        format!("/{boot_name}"),
+    ];
     copy_dir(&public, &dist, &public, &mut shell)?;
 
     // The service worker precaches the whole shell; its version changes with any file of it.
     let version = hash(shell.join("\n").as_bytes());
-    let list = shell.iter().map(|s| format!("  '{s}',")).collect::<Vec<_>>().join("\n");
-    let sw = String::from_utf8(read(&root.join("app/sw.js"))?).map_err(|e| e.to_string())?
+    let list = shell
+        .iter()
+        .map(|s| format!("  '{s}',"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let sw = String::from_utf8(read(&root.join("app/sw.js"))?)
+        .map_err(|e| e.to_string())?
         .replace("'{{version}}'", &format!("'{version}'"))
         .replace("/* {{precache}} */", &list);
     write(&dist.join("sw.js"), sw.as_bytes())?;
 
     precompress(&dist)?;
-    eprintln!("built dist/ ({} files in the app shell, version {version})", shell.len());
+    eprintln!(
+        "built dist/ ({} files in the app shell, version {version})",
+        shell.len()
+    );
     Ok(())
 }
 
@@ -130,7 +168,10 @@ fn copy_dir(from: &Path, to: &Path, base: &Path, shell: &mut Vec<String>) -> Res
 }
 
 fn compressible(p: &Path) -> bool {
-    matches!(p.extension().and_then(|e| e.to_str()), Some("html" | "js" | "wasm" | "css" | "json" | "webmanifest" | "svg"))
+    matches!(
+        p.extension().and_then(|e| e.to_str()),
+        Some("html" | "js" | "wasm" | "css" | "json" | "webmanifest" | "svg")
+    )
 }
 
 fn precompress(dir: &Path) -> Result {
@@ -140,8 +181,14 @@ fn precompress(dir: &Path) -> Result {
             precompress(&p)?;
         } else if compressible(&p) {
             let bytes = read(&p)?;
-            write(&p.with_file_name(format!("{}.br", p.file_name().unwrap().to_string_lossy())), &brotli(&bytes))?;
-            write(&p.with_file_name(format!("{}.gz", p.file_name().unwrap().to_string_lossy())), &gzip(&bytes))?;
+            write(
+                &p.with_file_name(format!("{}.br", p.file_name().unwrap().to_string_lossy())),
+                &brotli(&bytes),
+            )?;
+            write(
+                &p.with_file_name(format!("{}.gz", p.file_name().unwrap().to_string_lossy())),
+                &gzip(&bytes),
+            )?;
         }
     }
     Ok(())
@@ -167,16 +214,27 @@ pub fn print_size(dist: &Path) -> Result {
                 let br = brotli(&raw).len();
                 total_raw += raw.len();
                 total_br += br;
-                rows.push((p.strip_prefix(dist).unwrap().display().to_string(), raw.len(), br));
+                rows.push((
+                    p.strip_prefix(dist).unwrap().display().to_string(),
+                    raw.len(),
+                    br,
+                ));
             }
         }
     }
     rows.sort();
-    let opt = if wasm_opt().is_some() { "wasm-opt -Oz (binaryen from npm)" } else { "no wasm-opt" };
+    let opt = if wasm_opt().is_some() {
+        "wasm-opt -Oz (binaryen from npm)"
+    } else {
+        "no wasm-opt"
+    };
     println!("Critical path of the field worker's first visit (profile wasm-release: opt-level \"z\", fat LTO, codegen-units 1; {opt}; brotli quality 11):");
     for (name, raw, br) in &rows {
         println!("  {name:<40} {raw:>9} B raw {br:>9} B brotli");
     }
-    println!("  {:<40} {total_raw:>9} B raw {total_br:>9} B brotli", "total");
+    println!(
+        "  {:<40} {total_raw:>9} B raw {total_br:>9} B brotli",
+        "total"
+    );
     Ok(())
 }

@@ -19,7 +19,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
 fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives in the workspace").to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives in the workspace")
+        .to_path_buf()
 }
 
 fn main() -> ExitCode {
@@ -52,7 +55,10 @@ pub type Result<T = ()> = std::result::Result<T, String>;
 pub fn sh(cmd: &mut Command) -> Result {
     let shown = format!("{cmd:?}");
     eprintln!("» {shown}");
-    let status = cmd.current_dir(root()).status().map_err(|e| format!("{shown}: {e}"))?;
+    let status = cmd
+        .current_dir(root())
+        .status()
+        .map_err(|e| format!("{shown}: {e}"))?;
     if status.success() {
         Ok(())
     } else {
@@ -68,7 +74,15 @@ fn build() -> Result {
     setup::wasm_target()?;
     setup::wasm_bindgen()?;
     setup::node_packages()?;
-    sh(cargo().args(["build", "-p", "shequ-app", "--target", "wasm32-unknown-unknown", "--profile", "wasm-release"]))?;
+    sh(cargo().args([
+        "build",
+        "-p",
+        "shequ-app",
+        "--target",
+        "wasm32-unknown-unknown",
+        "--profile",
+        "wasm-release",
+    ]))?;
     dist::assemble(&root())
 }
 
@@ -104,14 +118,49 @@ fn test() -> Result {
             failed.push(name.to_string());
         }
     };
+    step(
+        "formatting (rustfmt.toml)",
+        sh(cargo().args(["fmt", "--all", "--check"])),
+    );
+    step(
+        "clippy, warnings refused",
+        sh(cargo().args([
+            "clippy",
+            "--workspace",
+            "--exclude",
+            "shequ-app",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ]))
+        .and_then(|_| {
+            sh(cargo().args([
+                "clippy",
+                "-p",
+                "shequ-app",
+                "--target",
+                "wasm32-unknown-unknown",
+                "--all-targets",
+                "--",
+                "-D",
+                "warnings",
+            ]))
+        }),
+    );
     // The fault simulation and the browser tests start this binary as a real process.
-    step("server binary", sh(cargo().args(["build", "-p", "shequ-server"])));
+    step(
+        "server binary",
+        sh(cargo().args(["build", "-p", "shequ-server"])),
+    );
     // Every server and fault-simulation test runs on SQLite and on a real PostgreSQL.
     let pg = setup::Postgres::start();
     match &pg {
         Ok(pg) => step(
             "shared crate, server on SQLite and PostgreSQL, fault simulation, build tasks",
-            sh(cargo().args(["test", "--workspace", "--exclude", "shequ-app"]).env("SHEQU_TEST_POSTGRES_URL", &pg.url)),
+            sh(cargo()
+                .args(["test", "--workspace", "--exclude", "shequ-app"])
+                .env("SHEQU_TEST_POSTGRES_URL", &pg.url)),
         ),
         Err(e) => step("PostgreSQL for the tests", Err(e.clone())),
     }
@@ -119,8 +168,17 @@ fn test() -> Result {
     step(
         "app store in headless Chromium",
         sh(cargo()
-            .args(["test", "-p", "shequ-app", "--target", "wasm32-unknown-unknown"])
-            .env("CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER", "wasm-bindgen-test-runner")
+            .args([
+                "test",
+                "-p",
+                "shequ-app",
+                "--target",
+                "wasm32-unknown-unknown",
+            ])
+            .env(
+                "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER",
+                "wasm-bindgen-test-runner",
+            )
             .env("CHROMEDRIVER", "/usr/bin/chromedriver")
             .env("WASM_BINDGEN_TEST_TIMEOUT", "120")),
     );
@@ -142,24 +200,52 @@ fn test() -> Result {
 /// Runs each fuzz target for `secs` seconds and prints what libFuzzer reports. cargo-fuzz wants a
 /// nightly compiler for its flags; RUSTC_BOOTSTRAP lets this machine's stable one take them.
 fn fuzz(secs: u64) -> Result {
-    if Command::new("cargo").args(["fuzz", "--version"]).output().map(|o| !o.status.success()).unwrap_or(true) {
+    if Command::new("cargo")
+        .args(["fuzz", "--version"])
+        .output()
+        .map(|o| !o.status.success())
+        .unwrap_or(true)
+    {
         sh(Command::new("cargo").args(["install", "cargo-fuzz"]))?;
     }
     let mut summary = Vec::new();
     for target in ["sync_payload", "plan_parser"] {
         let out = Command::new("cargo")
-            .args(["fuzz", "run", "--sanitizer", "none", target, "--", &format!("-max_total_time={secs}"), "-print_final_stats=1"])
+            .args([
+                "fuzz",
+                "run",
+                "--sanitizer",
+                "none",
+                target,
+                "--",
+                &format!("-max_total_time={secs}"),
+                "-print_final_stats=1",
+            ])
             .env("RUSTC_BOOTSTRAP", "1")
             .current_dir(root())
             .output()
             .map_err(|e| format!("cargo fuzz: {e}"))?;
         let log = String::from_utf8_lossy(&out.stderr).into_owned();
-        let last = log.lines().filter(|l| l.contains("cov:") && l.starts_with('#')).last().unwrap_or("").to_string();
-        let runs = log.lines().find(|l| l.starts_with("Done ")).unwrap_or("").to_string();
-        let execs = log.lines().find(|l| l.starts_with("stat::number_of_executed_units")).unwrap_or("").to_string();
+        let last = log
+            .lines()
+            .rfind(|l| l.contains("cov:") && l.starts_with('#'))
+            .unwrap_or("")
+            .to_string();
+        let runs = log
+            .lines()
+            .find(|l| l.starts_with("Done "))
+            .unwrap_or("")
+            .to_string();
+        let execs = log
+            .lines()
+            .find(|l| l.starts_with("stat::number_of_executed_units"))
+            .unwrap_or("")
+            .to_string();
         if !out.status.success() {
             eprintln!("{log}");
-            return Err(format!("fuzz target {target} found a failure (see fuzz/artifacts/{target})"));
+            return Err(format!(
+                "fuzz target {target} found a failure (see fuzz/artifacts/{target})"
+            ));
         }
         summary.push(format!("{target}: {runs} | {last} | {execs}"));
     }

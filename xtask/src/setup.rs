@@ -1,4 +1,4 @@
-//! Installs what a fresh machine lacks: the wasm target, wasm-bindgen-cli at the version in
+//! Installs what a fresh machine lacks: the wasm target, rustfmt and clippy, wasm-bindgen-cli at the version in
 //! Cargo.lock, the node packages of the tests and the build (playwright-core, binaryen), and
 //! Debian's Chromium and ChromeDriver. Each step does nothing when its tool is already there.
 
@@ -7,20 +7,41 @@ use std::process::Command;
 
 fn output(cmd: &str, args: &[&str]) -> Option<String> {
     let out = Command::new(cmd).args(args).output().ok()?;
-    out.status.success().then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
 pub fn wasm_target() -> Result {
     let installed = output("rustup", &["target", "list", "--installed"]).unwrap_or_default();
-    if installed.lines().any(|l| l.trim() == "wasm32-unknown-unknown") {
+    if installed
+        .lines()
+        .any(|l| l.trim() == "wasm32-unknown-unknown")
+    {
         return Ok(());
     }
     sh(Command::new("rustup").args(["target", "add", "wasm32-unknown-unknown"]))
 }
 
+/// rustfmt and clippy, which the test command runs; rustup's minimal profile leaves them out.
+pub fn lint_tools() -> Result {
+    let missing: Vec<&str> = [("fmt", "rustfmt"), ("clippy", "clippy")]
+        .into_iter()
+        .filter(|(sub, _)| output("cargo", &[sub, "--version"]).is_none())
+        .map(|(_, component)| component)
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    sh(Command::new("rustup")
+        .args(["component", "add"])
+        .args(missing))
+}
+
 /// The wasm-bindgen version Cargo.lock pins.
 pub fn locked_wasm_bindgen() -> Result<String> {
-    let lock = std::fs::read_to_string(root().join("Cargo.lock")).map_err(|e| format!("Cargo.lock: {e}"))?;
+    let lock = std::fs::read_to_string(root().join("Cargo.lock"))
+        .map_err(|e| format!("Cargo.lock: {e}"))?;
     let mut lines = lock.lines();
     while let Some(l) = lines.next() {
         if l == "name = \"wasm-bindgen\"" {
@@ -44,10 +65,14 @@ pub fn wasm_bindgen() -> Result {
 
 pub fn node_packages() -> Result {
     let dir = root().join("tests/e2e");
-    if dir.join("node_modules/playwright-core").exists() && dir.join("node_modules/binaryen").exists() {
+    if dir.join("node_modules/playwright-core").exists()
+        && dir.join("node_modules/binaryen").exists()
+    {
         return Ok(());
     }
-    sh(Command::new("npm").args(["ci", "--no-audit", "--no-fund", "--prefix"]).arg(&dir))
+    sh(Command::new("npm")
+        .args(["ci", "--no-audit", "--no-fund", "--prefix"])
+        .arg(&dir))
 }
 
 pub fn chromium() -> Result {
@@ -57,7 +82,13 @@ pub fn chromium() -> Result {
     }
     sh(Command::new("apt-get").arg("update"))?;
     sh(Command::new("apt-get")
-        .args(["install", "-y", "--no-install-recommends", "chromium", "chromium-driver"])
+        .args([
+            "install",
+            "-y",
+            "--no-install-recommends",
+            "chromium",
+            "chromium-driver",
+        ])
         .env("DEBIAN_FRONTEND", "noninteractive"))
 }
 
@@ -84,7 +115,12 @@ impl Postgres {
     pub fn start() -> Result<Postgres> {
         if let Ok(url) = std::env::var("SHEQU_TEST_POSTGRES_URL") {
             if !url.is_empty() {
-                return Ok(Postgres { url, dir: None, bin: Default::default(), as_postgres: false });
+                return Ok(Postgres {
+                    url,
+                    dir: None,
+                    bin: Default::default(),
+                    as_postgres: false,
+                });
             }
         }
         if pg_bin().is_none() {
@@ -93,21 +129,61 @@ impl Postgres {
                 .args(["install", "-y", "--no-install-recommends", "postgresql"])
                 .env("DEBIAN_FRONTEND", "noninteractive"))?;
         }
-        let bin = pg_bin().ok_or("PostgreSQL's initdb was not found after installing postgresql")?;
-        let root_user = output("id", &["-u"]).map(|s| s.trim() == "0").unwrap_or(false);
+        let bin =
+            pg_bin().ok_or("PostgreSQL's initdb was not found after installing postgresql")?;
+        let root_user = output("id", &["-u"])
+            .map(|s| s.trim() == "0")
+            .unwrap_or(false);
         let dir = std::env::temp_dir().join(format!("shequ-pg-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-        let port = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?.local_addr().map_err(|e| e.to_string())?.port();
-        let pg = Postgres { url: format!("postgres://postgres@127.0.0.1:{port}/postgres"), dir: Some(dir.clone()), bin, as_postgres: root_user };
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .map_err(|e| e.to_string())?
+            .local_addr()
+            .map_err(|e| e.to_string())?
+            .port();
+        let pg = Postgres {
+            url: format!("postgres://postgres@127.0.0.1:{port}/postgres"),
+            dir: Some(dir.clone()),
+            bin,
+            as_postgres: root_user,
+        };
         if root_user {
             // PostgreSQL refuses to run as root: the cluster belongs to the postgres user.
             sh(Command::new("chown").args(["postgres:postgres"]).arg(&dir))?;
         }
         let data = dir.join("data");
-        sh(&mut pg.cmd("initdb", &["-A", "trust", "-U", "postgres", "--no-sync", "-E", "UTF8", "-D", &data.to_string_lossy()]))?;
-        let opts = format!("-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200", dir.display());
-        sh(&mut pg.cmd("pg_ctl", &["-D", &data.to_string_lossy(), "-l", &dir.join("log").to_string_lossy(), "-o", &opts, "-w", "start"]))?;
+        sh(&mut pg.cmd(
+            "initdb",
+            &[
+                "-A",
+                "trust",
+                "-U",
+                "postgres",
+                "--no-sync",
+                "-E",
+                "UTF8",
+                "-D",
+                &data.to_string_lossy(),
+            ],
+        ))?;
+        let opts = format!(
+            "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200",
+            dir.display()
+        );
+        sh(&mut pg.cmd(
+            "pg_ctl",
+            &[
+                "-D",
+                &data.to_string_lossy(),
+                "-l",
+                &dir.join("log").to_string_lossy(),
+                "-o",
+                &opts,
+                "-w",
+                "start",
+            ],
+        ))?;
         eprintln!("throwaway PostgreSQL at {}", pg.url);
         Ok(pg)
     }
@@ -130,7 +206,12 @@ impl Drop for Postgres {
     fn drop(&mut self) {
         if let Some(dir) = self.dir.take() {
             let data = dir.join("data");
-            let _ = self.cmd("pg_ctl", &["-D", &data.to_string_lossy(), "-m", "immediate", "stop"]).status();
+            let _ = self
+                .cmd(
+                    "pg_ctl",
+                    &["-D", &data.to_string_lossy(), "-m", "immediate", "stop"],
+                )
+                .status();
             let _ = std::fs::remove_dir_all(&dir);
         }
     }

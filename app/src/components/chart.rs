@@ -19,7 +19,12 @@ pub fn BarChart(bars: Vec<Bar>, unit: String) -> impl IntoView {
     let plot_w = width - label_w - 56.0;
     let max = bars
         .iter()
-        .flat_map(|b| [b.cell.value, b.cell.target.and_then(|t| t.goal.or(t.min).or(t.max))])
+        .flat_map(|b| {
+            [
+                b.cell.value,
+                b.cell.target.and_then(|t| t.goal.or(t.min).or(t.max)),
+            ]
+        })
         .flatten()
         .fold(0.0_f64, f64::max)
         .max(1.0);

@@ -41,11 +41,19 @@ pub fn FieldInput(
     people: Signal<Vec<PersonOption>>,
 ) -> impl IntoView {
     let id = field.id.clone();
-    let label = if field.required { format!("{} *", field.label) } else { field.label.clone() };
+    let label = if field.required {
+        format!("{} *", field.label)
+    } else {
+        field.label.clone()
+    };
     let name = format!("field-{}", field.id);
     let input = match field.kind {
         FieldKind::Text | FieldKind::Date => {
-            let kind = if field.kind == FieldKind::Date { "date" } else { "text" };
+            let kind = if field.kind == FieldKind::Date {
+                "date"
+            } else {
+                "text"
+            };
             let (a, b) = (id.clone(), id.clone());
             view! {
                 <input type=kind name=name.clone() prop:value=move || text_of(values, &a)
@@ -128,7 +136,7 @@ pub fn FieldInput(
                             let mut list: Vec<Value> = values.with(|c| c.get(&b).and_then(Value::as_array).cloned().unwrap_or_default());
                             list.retain(|x| x.as_str() != Some(&o2));
                             if on { list.push(json!(o2.clone())); }
-                            set(values, &b, (!list.is_empty()).then(|| Value::Array(list)));
+                            set(values, &b, (!list.is_empty()).then_some(Value::Array(list)));
                         } />
                         {o.clone()}
                     </label>
@@ -152,7 +160,12 @@ fn status_input(field: &Field, values: RwSignal<Content>, saved: Option<String>)
     let id = field.id.clone();
     let current = {
         let id = id.clone();
-        move || values.with(|c| c.get(&id).and_then(|v| serde_json::from_value::<StatusValue>(v.clone()).ok()))
+        move || {
+            values.with(|c| {
+                c.get(&id)
+                    .and_then(|v| serde_json::from_value::<StatusValue>(v.clone()).ok())
+            })
+        }
     };
     // A new record may start at any state; an edit moves only along the plan's transitions.
     let choices: Vec<String> = match &saved {

@@ -13,7 +13,10 @@ pub fn SyncBar() -> impl IntoView {
         if state.syncing.get() && offline {
             "离线 · 正在尝试连接服务器…".to_string()
         } else if state.syncing.get() {
-            state.progress.get().unwrap_or_else(|| "正在同步…".to_string())
+            state
+                .progress
+                .get()
+                .unwrap_or_else(|| "正在同步…".to_string())
         } else if offline && state.pending.get() == 0 {
             "离线 · 使用本机保存的记录".to_string()
         } else if offline {

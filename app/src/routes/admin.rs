@@ -27,7 +27,11 @@ fn AdminTables() -> impl IntoView {
     let (error, set_error) = signal(None::<String>);
     let reload = move || {
         spawn_local(async move {
-            match (api::accounts().await, api::sessions().await, api::audit().await) {
+            match (
+                api::accounts().await,
+                api::sessions().await,
+                api::audit().await,
+            ) {
                 (Ok(a), Ok(s), Ok(t)) => {
                     set_accounts.set(a);
                     set_sessions.set(s);
@@ -46,7 +50,12 @@ fn AdminTables() -> impl IntoView {
             }
         });
     };
-    let area_name = move |code: &str| state.area(code).map(|a| a.name).unwrap_or_else(|| code.to_string());
+    let area_name = move |code: &str| {
+        state
+            .area(code)
+            .map(|a| a.name)
+            .unwrap_or_else(|| code.to_string())
+    };
     view! {
         <header class="bar">
             <a href="/" class="back">"‹ 返回"</a>
@@ -119,12 +128,25 @@ fn NewAccountForm(on_done: impl Fn() + Copy + 'static) -> impl IntoView {
     let (message, set_message) = signal(None::<String>);
     let units = move || {
         let level = Role::parse(&role.get()).map(|r| r.level());
-        state.areas.with(|a| a.iter().filter(|x| Some(x.level) == level).cloned().collect::<Vec<_>>())
+        state.areas.with(|a| {
+            a.iter()
+                .filter(|x| Some(x.level) == level)
+                .cloned()
+                .collect::<Vec<_>>()
+        })
     };
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let Some(r) = Role::parse(&role.get_untracked()) else { return };
-        let new = NewAccount { username: username.get_untracked(), name: name.get_untracked(), role: r, unit: unit.get_untracked(), password: password.get_untracked() };
+        let Some(r) = Role::parse(&role.get_untracked()) else {
+            return;
+        };
+        let new = NewAccount {
+            username: username.get_untracked(),
+            name: name.get_untracked(),
+            role: r,
+            unit: unit.get_untracked(),
+            password: password.get_untracked(),
+        };
         spawn_local(async move {
             match api::create_account(&new).await {
                 Ok(a) => {

@@ -76,7 +76,7 @@ fn Village(code: String) -> impl IntoView {
             if let Ok(db) = Db::get().await {
                 match db.records_in(&scope).await {
                     Ok(mut list) => {
-                        list.sort_by(|a, b| b.rev.clock.cmp(&a.rev.clock));
+                        list.sort_by_key(|r| std::cmp::Reverse(r.rev.clock));
                         set_records.set(list);
                     }
                     Err(e) => state.error.set(Some(e.to_string())),
@@ -86,7 +86,12 @@ fn Village(code: String) -> impl IntoView {
     });
     let name = {
         let code = code.clone();
-        move || state.area(&code).map(|a| a.name).unwrap_or_else(|| code.clone())
+        move || {
+            state
+                .area(&code)
+                .map(|a| a.name)
+                .unwrap_or_else(|| code.clone())
+        }
     };
     let name_for_link = name.clone();
     let town = {
@@ -100,31 +105,54 @@ fn Village(code: String) -> impl IntoView {
     };
     let forms = move || {
         let level = level();
-        state.plan.with(|p| p.as_ref().map(|p| p.forms.iter().filter(|f| Some(f.level) == level).cloned().collect::<Vec<_>>()).unwrap_or_default())
+        state.plan.with(|p| {
+            p.as_ref()
+                .map(|p| {
+                    p.forms
+                        .iter()
+                        .filter(|f| Some(f.level) == level)
+                        .cloned()
+                        .collect::<Vec<_>>()
+                })
+                .unwrap_or_default()
+        })
     };
     let list = move || {
         let plan = state.plan.get();
-        records.get().into_iter().filter(|r| !r.rev.deleted).map(|r| {
-            let form = plan.as_ref().and_then(|p| p.form(&r.rev.form).cloned());
-            let form_name = form.as_ref().map(|f| f.name.clone()).unwrap_or_else(|| r.rev.form.clone());
-            let title = form.as_ref().and_then(|f| r.rev.content.get(&f.title_field)).and_then(|v| v.as_str()).unwrap_or("(无标题)").to_string();
-            let (mark, class) = match (&r.error, r.synced) {
-                (Some(_), _) => ("被拒收", "badge bad"),
-                (None, _) if r.conflict => ("有冲突", "badge bad"),
-                (None, true) => ("已同步", "badge ok"),
-                (None, false) => ("未同步", "badge wait"),
-            };
-            view! {
-                <li class="record" data-testid="record" data-synced=r.synced.to_string()>
-                    <a href=format!("/record/{}", r.rev.record)>
-                        <span class="title">{title}</span>
-                        <span class="muted">{form_name}</span>
-                        <span class=class data-testid="sync-mark">{mark}</span>
-                    </a>
-                    {r.error.clone().map(|e| view! { <small class="error">{e}</small> })}
-                </li>
-            }
-        }).collect_view()
+        records
+            .get()
+            .into_iter()
+            .filter(|r| !r.rev.deleted)
+            .map(|r| {
+                let form = plan.as_ref().and_then(|p| p.form(&r.rev.form).cloned());
+                let form_name = form
+                    .as_ref()
+                    .map(|f| f.name.clone())
+                    .unwrap_or_else(|| r.rev.form.clone());
+                let title = form
+                    .as_ref()
+                    .and_then(|f| r.rev.content.get(&f.title_field))
+                    .and_then(|v| v.as_str())
+                    .unwrap_or("(无标题)")
+                    .to_string();
+                let (mark, class) = match (&r.error, r.synced) {
+                    (Some(_), _) => ("被拒收", "badge bad"),
+                    (None, _) if r.conflict => ("有冲突", "badge bad"),
+                    (None, true) => ("已同步", "badge ok"),
+                    (None, false) => ("未同步", "badge wait"),
+                };
+                view! {
+                    <li class="record" data-testid="record" data-synced=r.synced.to_string()>
+                        <a href=format!("/record/{}", r.rev.record)>
+                            <span class="title">{title}</span>
+                            <span class="muted">{form_name}</span>
+                            <span class=class data-testid="sync-mark">{mark}</span>
+                        </a>
+                        {r.error.clone().map(|e| view! { <small class="error">{e}</small> })}
+                    </li>
+                }
+            })
+            .collect_view()
     };
     view! {
         <header class="bar">

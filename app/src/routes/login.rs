@@ -23,7 +23,11 @@ pub fn Login() -> impl IntoView {
                 Ok(db) => db.device_id().await.unwrap_or_default(),
                 Err(_) => String::new(),
             };
-            let req = LoginRequest { username: username.get_untracked().trim().to_string(), password: password.get_untracked(), device };
+            let req = LoginRequest {
+                username: username.get_untracked().trim().to_string(),
+                password: password.get_untracked(),
+                device,
+            };
             match api::login(&req).await {
                 Ok(session) => state.logged_in(session),
                 Err(e) => set_error.set(Some(e.message)),
@@ -59,7 +63,10 @@ pub fn ChangePassword() -> impl IntoView {
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         spawn_local(async move {
-            let req = PasswordChange { old: old.get_untracked(), new: new.get_untracked() };
+            let req = PasswordChange {
+                old: old.get_untracked(),
+                new: new.get_untracked(),
+            };
             match api::change_password(&req).await {
                 Ok(_) => {
                     if let Some(mut s) = state.session.get_untracked() {

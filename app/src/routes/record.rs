@@ -10,9 +10,11 @@ use crate::store::{Db, LocalRecord};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::hooks::{use_navigate, use_params_map};
-use shequ_model::plan::{FieldKind, Form, Plan};
 use serde_json::Value;
-use shequ_model::record::{parse_number, validate_content, validate_transition, Content, FieldError};
+use shequ_model::plan::{FieldKind, Form, Plan};
+use shequ_model::record::{
+    parse_number, validate_content, validate_transition, Content, FieldError,
+};
 use shequ_model::Revision;
 use std::collections::BTreeMap;
 use wasm_bindgen::JsCast;
@@ -23,7 +25,9 @@ pub fn NewRecord() -> impl IntoView {
     let params = use_params_map();
     let form = move || {
         let id = params.read().get("form")?;
-        state.plan.with(|p| p.as_ref().and_then(|p| p.form(&id).cloned()))
+        state
+            .plan
+            .with(|p| p.as_ref().and_then(|p| p.form(&id).cloned()))
     };
     view! {
         {move || match (form(), state.village.get()) {
@@ -39,7 +43,9 @@ pub fn EditRecord() -> impl IntoView {
     let params = use_params_map();
     let (found, set_found) = signal(None::<Option<LocalRecord>>);
     Effect::new(move |_| {
-        let Some(id) = params.read().get("id") else { return };
+        let Some(id) = params.read().get("id") else {
+            return;
+        };
         spawn_local(async move {
             let got = match Db::get().await {
                 Ok(db) => db.record(&id).await.ok().flatten(),
@@ -69,11 +75,18 @@ fn draft_key(form: &str, existing: &Option<LocalRecord>) -> String {
 
 /// What saving the form would store: each number field's typed text read by the shared rule,
 /// then the record checked as the server checks it. The problems come in form order.
-fn to_save(plan: &Plan, form: &Form, typed: &Content, old: Option<&Content>) -> Result<Content, Vec<FieldError>> {
+fn to_save(
+    plan: &Plan,
+    form: &Form,
+    typed: &Content,
+    old: Option<&Content>,
+) -> Result<Content, Vec<FieldError>> {
     let mut content = typed.clone();
     let mut problems = Vec::new();
     for f in form.fields.iter().filter(|f| f.kind == FieldKind::Number) {
-        let Some(Value::String(text)) = content.get(&f.id).cloned() else { continue };
+        let Some(Value::String(text)) = content.get(&f.id).cloned() else {
+            continue;
+        };
         if text.trim().is_empty() {
             content.remove(&f.id);
             continue;
@@ -82,15 +95,32 @@ fn to_save(plan: &Plan, form: &Form, typed: &Content, old: Option<&Content>) -> 
             Ok(n) => {
                 content.insert(f.id.clone(), Value::Number(n));
             }
-            Err(message) => problems.push(FieldError { field: f.id.clone(), message }),
+            Err(message) => problems.push(FieldError {
+                field: f.id.clone(),
+                message,
+            }),
         }
     }
     let unread: Vec<String> = problems.iter().map(|e| e.field.clone()).collect();
-    let checked = validate_content(plan, form, &content).err().unwrap_or_default();
-    let moved = old.and_then(|old| validate_transition(form, old, &content).err()).unwrap_or_default();
+    let checked = validate_content(plan, form, &content)
+        .err()
+        .unwrap_or_default();
+    let moved = old
+        .and_then(|old| validate_transition(form, old, &content).err())
+        .unwrap_or_default();
     // A number that could not be read is reported once, not again by the validation.
-    problems.extend(checked.into_iter().chain(moved).filter(|e| !unread.contains(&e.field)));
-    problems.sort_by_key(|e| form.fields.iter().position(|f| f.id == e.field).unwrap_or(usize::MAX));
+    problems.extend(
+        checked
+            .into_iter()
+            .chain(moved)
+            .filter(|e| !unread.contains(&e.field)),
+    );
+    problems.sort_by_key(|e| {
+        form.fields
+            .iter()
+            .position(|f| f.id == e.field)
+            .unwrap_or(usize::MAX)
+    });
     if problems.is_empty() {
         Ok(content)
     } else {
@@ -100,8 +130,13 @@ fn to_save(plan: &Plan, form: &Form, typed: &Content, old: Option<&Content>) -> 
 
 /// Brings a field of the form into view and puts the cursor in it.
 fn focus_field(id: &str) {
-    let Some(doc) = web_sys::window().and_then(|w| w.document()) else { return };
-    let Ok(Some(field)) = doc.query_selector(&format!(".record-form .field[data-field=\"{id}\"]")) else { return };
+    let Some(doc) = web_sys::window().and_then(|w| w.document()) else {
+        return;
+    };
+    let Ok(Some(field)) = doc.query_selector(&format!(".record-form .field[data-field=\"{id}\"]"))
+    else {
+        return;
+    };
     // `.field` has a scroll margin, so the sticky title bar does not cover it.
     field.scroll_into_view();
     if let Ok(Some(input)) = field.query_selector("input, select, textarea") {
@@ -115,7 +150,10 @@ fn focus_field(id: &str) {
 fn RecordForm(form: Form, unit: String, existing: Option<LocalRecord>) -> impl IntoView {
     let state = use_state();
     let navigate = use_navigate();
-    let initial: Content = existing.as_ref().map(|r| r.rev.content.clone()).unwrap_or_default();
+    let initial: Content = existing
+        .as_ref()
+        .map(|r| r.rev.content.clone())
+        .unwrap_or_default();
     // What the worker has entered; a number field holds its text as typed until save.
     let values = RwSignal::new(initial.clone());
     let problems = RwSignal::new(Vec::<FieldError>::new());
@@ -133,22 +171,44 @@ fn RecordForm(form: Form, unit: String, existing: Option<LocalRecord>) -> impl I
         let key = key.clone();
         let unit = unit.clone();
         let initial = initial.clone();
-        let registers: Vec<String> = form.fields.iter().filter(|f| f.kind == FieldKind::Person).map(|f| f.register.clone()).collect();
+        let registers: Vec<String> = form
+            .fields
+            .iter()
+            .filter(|f| f.kind == FieldKind::Person)
+            .map(|f| f.register.clone())
+            .collect();
         let plan = state.plan.get_untracked();
         spawn_local(async move {
             let Ok(db) = Db::get().await else {
                 looked.set(true);
                 return;
             };
-            let draft = db.meta::<Option<Content>>(&key).await.ok().flatten().flatten();
+            let draft = db
+                .meta::<Option<Content>>(&key)
+                .await
+                .ok()
+                .flatten()
+                .flatten();
             offer.set(draft.filter(|d| !d.is_empty() && *d != initial));
             looked.set(true);
             if let (false, Some(plan)) = (registers.is_empty(), plan) {
                 let recs = db.records_in(&unit).await.unwrap_or_default();
                 let mut list = Vec::new();
-                for r in recs.iter().filter(|r| registers.contains(&r.rev.form) && !r.rev.deleted) {
-                    let title = plan.form(&r.rev.form).map(|f| f.title_field.clone()).unwrap_or_default();
-                    let name = r.rev.content.get(&title).and_then(|v| v.as_str()).unwrap_or("").to_string();
+                for r in recs
+                    .iter()
+                    .filter(|r| registers.contains(&r.rev.form) && !r.rev.deleted)
+                {
+                    let title = plan
+                        .form(&r.rev.form)
+                        .map(|f| f.title_field.clone())
+                        .unwrap_or_default();
+                    let name = r
+                        .rev
+                        .content
+                        .get(&title)
+                        .and_then(|v| v.as_str())
+                        .unwrap_or("")
+                        .to_string();
                     list.push((r.rev.record.to_string(), name));
                 }
                 set_people.set(list);
@@ -169,7 +229,11 @@ fn RecordForm(form: Form, unit: String, existing: Option<LocalRecord>) -> impl I
             let changed = now != initial;
             spawn_local(async move {
                 if let Ok(db) = Db::get().await {
-                    let _ = if changed { db.set_meta(&key, &Some(now)).await } else { db.delete_meta(&key).await };
+                    let _ = if changed {
+                        db.set_meta(&key, &Some(now)).await
+                    } else {
+                        db.delete_meta(&key).await
+                    };
                 }
             });
         });
@@ -198,7 +262,10 @@ fn RecordForm(form: Form, unit: String, existing: Option<LocalRecord>) -> impl I
     let key_for_save = key.clone();
     let save = move |_| {
         let old = existing_for_save.as_ref().map(|r| &r.rev.content);
-        let saved = state.plan.with_untracked(|p| p.as_ref().map(|p| to_save(p, &form_for_save, &values.get_untracked(), old)));
+        let saved = state.plan.with_untracked(|p| {
+            p.as_ref()
+                .map(|p| to_save(p, &form_for_save, &values.get_untracked(), old))
+        });
         let content = match saved {
             None => return,
             Some(Ok(content)) => content,
@@ -214,11 +281,17 @@ fn RecordForm(form: Form, unit: String, existing: Option<LocalRecord>) -> impl I
         set_message.set(None);
         set_saving.set(true);
         let rev = Revision {
-            record: existing_for_save.as_ref().map(|r| r.rev.record).unwrap_or_else(ids::new_id),
+            record: existing_for_save
+                .as_ref()
+                .map(|r| r.rev.record)
+                .unwrap_or_else(ids::new_id),
             rev: ids::new_id(),
             parent: existing_for_save.as_ref().map(|r| r.rev.rev),
             // The worker has seen the conflicting versions on this page: saving settles them.
-            resolves: existing_for_save.as_ref().map(|r| r.rivals().iter().map(|x| x.rev).collect()).unwrap_or_default(),
+            resolves: existing_for_save
+                .as_ref()
+                .map(|r| r.rivals().iter().map(|x| x.rev).collect())
+                .unwrap_or_default(),
             device: String::new(),
             clock: 0,
             form: form_for_save.id.clone(),
@@ -231,7 +304,10 @@ fn RecordForm(form: Form, unit: String, existing: Option<LocalRecord>) -> impl I
         spawn_local(async move {
             let result = async {
                 let db = Db::get().await?;
-                let rev = Revision { device: db.device_id().await?, ..rev };
+                let rev = Revision {
+                    device: db.device_id().await?,
+                    ..rev
+                };
                 db.save_from_draft(rev, ids::now_ms(), &key).await?;
                 Ok::<_, crate::store::StoreError>(())
             }
@@ -253,11 +329,23 @@ fn RecordForm(form: Form, unit: String, existing: Option<LocalRecord>) -> impl I
     let saved_states: BTreeMap<String, String> = existing
         .as_ref()
         .map(|r| {
-            r.rev.content.iter().filter_map(|(k, v)| v.get("state").and_then(|s| s.as_str()).map(|s| (k.clone(), s.to_string()))).collect()
+            r.rev
+                .content
+                .iter()
+                .filter_map(|(k, v)| {
+                    v.get("state")
+                        .and_then(|s| s.as_str())
+                        .map(|s| (k.clone(), s.to_string()))
+                })
+                .collect()
         })
         .unwrap_or_default();
     let rivals = existing.as_ref().map(|r| r.rivals()).unwrap_or_default();
-    let labels: Vec<(String, String)> = form.fields.iter().map(|f| (f.id.clone(), f.label.clone())).collect();
+    let labels: Vec<(String, String)> = form
+        .fields
+        .iter()
+        .map(|f| (f.id.clone(), f.label.clone()))
+        .collect();
     let conflict_box = (!rivals.is_empty()).then(|| {
         let versions = rivals.into_iter().map(|r| {
             let summary: Vec<String> = labels.iter().filter_map(|(id, label)| r.content.get(id).map(|v| format!("{label}:{}", show(v)))).collect();
@@ -314,7 +402,11 @@ fn RecordForm(form: Form, unit: String, existing: Option<LocalRecord>) -> impl I
         }
     });
     let fields = form.fields.clone();
-    let title = if existing.is_some() { format!("修改:{}", form.name) } else { format!("新建:{}", form.name) };
+    let title = if existing.is_some() {
+        format!("修改:{}", form.name)
+    } else {
+        format!("新建:{}", form.name)
+    };
     let title_field = form.title_field.clone();
     let draft_offer = move || {
         offer.with(|d| d.as_ref().map(|d| d.get(&title_field).and_then(Value::as_str).unwrap_or("").to_string())).map(|name| {

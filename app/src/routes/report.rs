@@ -55,7 +55,12 @@ fn ReportView(code: String) -> impl IntoView {
         let plan = state.plan.get()?;
         let report = match report.get()? {
             Ok(r) => r,
-            Err(e) => return Some(view! { <p class="error" role="alert">{format!("无法读取数据:{e}")}</p> }.into_any()),
+            Err(e) => {
+                return Some(
+                    view! { <p class="error" role="alert">{format!("无法读取数据:{e}")}</p> }
+                        .into_any(),
+                )
+            }
         };
         let selected = {
             let c = chosen.get();
@@ -64,23 +69,41 @@ fn ReportView(code: String) -> impl IntoView {
             } else if plan.indicator(HEADLINE).is_some() {
                 HEADLINE.to_string()
             } else {
-                plan.indicators.first().map(|i| i.id.clone()).unwrap_or_default()
+                plan.indicators
+                    .first()
+                    .map(|i| i.id.clone())
+                    .unwrap_or_default()
             }
         };
         let ind = plan.indicator(&selected).cloned()?;
         let bars: Vec<Bar> = report
             .children
             .iter()
-            .filter_map(|c| c.cells.iter().find(|x| x.indicator == selected).map(|cell| Bar { label: c.area.name.clone(), cell: cell.clone() }))
+            .filter_map(|c| {
+                c.cells
+                    .iter()
+                    .find(|x| x.indicator == selected)
+                    .map(|cell| Bar {
+                        label: c.area.name.clone(),
+                        cell: cell.clone(),
+                    })
+            })
             .collect();
         let child_level = report.children.first().map(|c| c.area.level);
-        let headers = report.children.iter().map(|c| {
-            let name = c.area.name.clone();
-            match c.area.level {
-                Level::Town => view! { <th><a href=format!("/town/{}", c.area.code)>{name}</a></th> }.into_any(),
-                _ => view! { <th>{name}</th> }.into_any(),
-            }
-        }).collect_view();
+        let headers = report
+            .children
+            .iter()
+            .map(|c| {
+                let name = c.area.name.clone();
+                match c.area.level {
+                    Level::Town => {
+                        view! { <th><a href=format!("/town/{}", c.area.code)>{name}</a></th> }
+                            .into_any()
+                    }
+                    _ => view! { <th>{name}</th> }.into_any(),
+                }
+            })
+            .collect_view();
         let rows = plan.indicators.iter().filter_map(|i| {
             let own = report.unit.cells.iter().find(|c| c.indicator == i.id)?.clone();
             let unit = i.unit.clone();
@@ -127,7 +150,10 @@ fn ReportView(code: String) -> impl IntoView {
     let title = {
         let code = code.clone();
         move || {
-            let name = state.area(&code).map(|a| a.name).unwrap_or_else(|| code.clone());
+            let name = state
+                .area(&code)
+                .map(|a| a.name)
+                .unwrap_or_else(|| code.clone());
             format!("{name} · 工作进度")
         }
     };

@@ -50,23 +50,45 @@ pub struct LocalRecord {
 
 impl LocalRecord {
     pub fn state(&self) -> RecordState {
-        RecordState::from_revisions(std::iter::once(self.rev.clone()).chain(self.others.iter().cloned()))
+        RecordState::from_revisions(
+            std::iter::once(self.rev.clone()).chain(self.others.iter().cloned()),
+        )
     }
 
     /// Rebuilds the record from its revisions: `shown` is kept when it is an unsynced local edit.
-    fn from_state(state: &RecordState, shown: Option<&Revision>, pending: bool) -> Option<LocalRecord> {
+    fn from_state(
+        state: &RecordState,
+        shown: Option<&Revision>,
+        pending: bool,
+    ) -> Option<LocalRecord> {
         let rev = match (pending, shown) {
             (true, Some(s)) => s.clone(),
             _ => state.winner()?.clone(),
         };
-        let others = state.revisions.values().filter(|r| r.rev != rev.rev).cloned().collect();
-        Some(LocalRecord { rev, others, conflict: state.in_conflict(), synced: !pending, error: None })
+        let others = state
+            .revisions
+            .values()
+            .filter(|r| r.rev != rev.rev)
+            .cloned()
+            .collect();
+        Some(LocalRecord {
+            rev,
+            others,
+            conflict: state.in_conflict(),
+            synced: !pending,
+            error: None,
+        })
     }
 
     /// The conflicting versions a user may choose instead of the shown one.
     pub fn rivals(&self) -> Vec<Revision> {
         let state = self.state();
-        state.heads().into_iter().filter(|r| r.rev != self.rev.rev).cloned().collect()
+        state
+            .heads()
+            .into_iter()
+            .filter(|r| r.rev != self.rev.rev)
+            .cloned()
+            .collect()
     }
 }
 
@@ -156,12 +178,22 @@ impl Db {
     pub async fn open(name: &str) -> Result<Db> {
         let rexie = Rexie::builder(name)
             .version(1)
-            .add_object_store(ObjectStore::new(RECORDS).key_path("id").add_index(Index::new("unit", "unit")))
-            .add_object_store(ObjectStore::new(OUTBOX).key_path("rev").add_index(Index::new("record", "record")))
+            .add_object_store(
+                ObjectStore::new(RECORDS)
+                    .key_path("id")
+                    .add_index(Index::new("unit", "unit")),
+            )
+            .add_object_store(
+                ObjectStore::new(OUTBOX)
+                    .key_path("rev")
+                    .add_index(Index::new("record", "record")),
+            )
             .add_object_store(ObjectStore::new(META).key_path("key"))
             .build()
             .await?;
-        Ok(Db { rexie: Rc::new(rexie) })
+        Ok(Db {
+            rexie: Rc::new(rexie),
+        })
     }
 
     /// Deletes a database by name (tests).
@@ -171,7 +203,11 @@ impl Db {
     }
 
     fn tx(&self, stores: &[&str], write: bool) -> Result<Transaction> {
-        let mode = if write { TransactionMode::ReadWrite } else { TransactionMode::ReadOnly };
+        let mode = if write {
+            TransactionMode::ReadWrite
+        } else {
+            TransactionMode::ReadOnly
+        };
         Ok(self.rexie.transaction(stores, mode)?)
     }
 
@@ -198,7 +234,10 @@ impl Db {
 
     pub async fn set_meta<T: Serialize>(&self, key: &str, value: &T) -> Result<()> {
         let tx = self.tx(&[META], true)?;
-        let row = MetaRow { key: key.into(), value: serde_json::to_string(value)? };
+        let row = MetaRow {
+            key: key.into(),
+            value: serde_json::to_string(value)?,
+        };
         tx.store(META)?.put(&to_js(&row)?, None).await?;
         Self::finish(tx).await
     }
@@ -228,11 +267,21 @@ impl Db {
     /// Saves a revision made on a form, as [`Db::save`] does, and removes the form's draft (a
     /// `meta` key) in the same transaction: a tab killed while saving leaves either the record
     /// or the draft, never both, so the draft is never offered again for a saved record.
-    pub async fn save_from_draft(&self, rev: Revision, now_ms: u64, draft: &str) -> Result<Revision> {
+    pub async fn save_from_draft(
+        &self,
+        rev: Revision,
+        now_ms: u64,
+        draft: &str,
+    ) -> Result<Revision> {
         self.save_with(rev, now_ms, Some(draft)).await
     }
 
-    async fn save_with(&self, mut rev: Revision, now_ms: u64, draft: Option<&str>) -> Result<Revision> {
+    async fn save_with(
+        &self,
+        mut rev: Revision,
+        now_ms: u64,
+        draft: Option<&str>,
+    ) -> Result<Revision> {
         let tx = self.tx(&[RECORDS, OUTBOX, META], true)?;
         let meta = tx.store(META)?;
         if let Some(key) = draft {
@@ -243,17 +292,38 @@ impl Db {
             _ => Hlc::default(),
         };
         rev.clock = hlc.tick(now_ms);
-        meta.put(&to_js(&MetaRow { key: "hlc".into(), value: serde_json::to_string(&hlc)? })?, None).await?;
+        meta.put(
+            &to_js(&MetaRow {
+                key: "hlc".into(),
+                value: serde_json::to_string(&hlc)?,
+            })?,
+            None,
+        )
+        .await?;
         let records = tx.store(RECORDS)?;
-        let mut state = match records.get(JsValue::from_str(&rev.record.to_string())).await? {
-            Some(v) if !v.is_undefined() => serde_json::from_str::<LocalRecord>(&from_js::<Row>(v)?.body)?.state(),
+        let mut state = match records
+            .get(JsValue::from_str(&rev.record.to_string()))
+            .await?
+        {
+            Some(v) if !v.is_undefined() => {
+                serde_json::from_str::<LocalRecord>(&from_js::<Row>(v)?.body)?.state()
+            }
             _ => RecordState::default(),
         };
         state.insert(rev.clone());
-        let local = LocalRecord::from_state(&state, Some(&rev), true).expect("the record has a revision");
-        let row = Row { id: rev.record.to_string(), unit: rev.unit.clone(), body: serde_json::to_string(&local)? };
+        let local =
+            LocalRecord::from_state(&state, Some(&rev), true).expect("the record has a revision");
+        let row = Row {
+            id: rev.record.to_string(),
+            unit: rev.unit.clone(),
+            body: serde_json::to_string(&local)?,
+        };
         records.put(&to_js(&row)?, None).await?;
-        let out = OutRow { rev: rev.rev.to_string(), record: rev.record.to_string(), body: serde_json::to_string(&rev)? };
+        let out = OutRow {
+            rev: rev.rev.to_string(),
+            record: rev.record.to_string(),
+            body: serde_json::to_string(&rev)?,
+        };
         tx.store(OUTBOX)?.put(&to_js(&out)?, None).await?;
         Self::finish(tx).await?;
         Ok(rev)
@@ -266,7 +336,11 @@ impl Db {
 
     async fn records_of_units(&self, units: KeyRange) -> Result<Vec<LocalRecord>> {
         let tx = self.tx(&[RECORDS], false)?;
-        let rows = tx.store(RECORDS)?.index("unit")?.get_all(Some(units), None).await?;
+        let rows = tx
+            .store(RECORDS)?
+            .index("unit")?
+            .get_all(Some(units), None)
+            .await?;
         let mut out = Vec::with_capacity(rows.len());
         for r in rows {
             let row: Row = from_js(r)?;
@@ -278,7 +352,9 @@ impl Db {
     pub async fn record(&self, id: &str) -> Result<Option<LocalRecord>> {
         let tx = self.tx(&[RECORDS], false)?;
         match tx.store(RECORDS)?.get(JsValue::from_str(id)).await? {
-            Some(v) if !v.is_undefined() => Ok(Some(serde_json::from_str(&from_js::<Row>(v)?.body)?)),
+            Some(v) if !v.is_undefined() => {
+                Ok(Some(serde_json::from_str(&from_js::<Row>(v)?.body)?))
+            }
             _ => Ok(None),
         }
     }
@@ -308,7 +384,9 @@ impl Db {
         let outbox = tx.store(OUTBOX)?;
         for r in results {
             let key = JsValue::from_str(&r.rev.to_string());
-            let Some(v) = outbox.get(key.clone()).await? else { continue };
+            let Some(v) = outbox.get(key.clone()).await? else {
+                continue;
+            };
             if v.is_undefined() {
                 continue;
             }
@@ -318,7 +396,9 @@ impl Db {
             if acked {
                 outbox.delete(key).await?;
             }
-            let Some(rv) = records.get(rec_key.clone()).await? else { continue };
+            let Some(rv) = records.get(rec_key.clone()).await? else {
+                continue;
+            };
             if rv.is_undefined() {
                 continue;
             }
@@ -328,11 +408,19 @@ impl Db {
                 let left = outbox.index("record")?.count(Some(only(&rec_key)?)).await?;
                 if left == 0 {
                     // Nothing of it is left to send: show the winner by the shared rule.
-                    local = LocalRecord::from_state(&local.state(), None, false).expect("the record has a revision");
+                    local = LocalRecord::from_state(&local.state(), None, false)
+                        .expect("the record has a revision");
                 }
             } else if let PushOutcome::Rejected { reason, errors } = &r.outcome {
-                let detail: Vec<String> = errors.iter().map(|e| format!("{}:{}", e.field, e.message)).collect();
-                local.error = Some(if detail.is_empty() { reason.clone() } else { format!("{reason}({})", detail.join(";")) });
+                let detail: Vec<String> = errors
+                    .iter()
+                    .map(|e| format!("{}:{}", e.field, e.message))
+                    .collect();
+                local.error = Some(if detail.is_empty() {
+                    reason.clone()
+                } else {
+                    format!("{reason}({})", detail.join(";"))
+                });
             }
             row.body = serde_json::to_string(&local)?;
             records.put(&to_js(&row)?, None).await?;
@@ -351,7 +439,9 @@ impl Db {
         for c in &page.changes {
             let id = JsValue::from_str(&c.revision.record.to_string());
             let local: Option<LocalRecord> = match records.get(id.clone()).await? {
-                Some(v) if !v.is_undefined() => Some(serde_json::from_str(&from_js::<Row>(v)?.body)?),
+                Some(v) if !v.is_undefined() => {
+                    Some(serde_json::from_str(&from_js::<Row>(v)?.body)?)
+                }
                 _ => None,
             };
             let mut state = local.as_ref().map(LocalRecord::state).unwrap_or_default();
@@ -360,9 +450,14 @@ impl Db {
             }
             // Every revision is kept; a record with unsynced work here keeps showing that work.
             let pending = outbox.index("record")?.count(Some(only(&id)?)).await? > 0;
-            let mut next = LocalRecord::from_state(&state, local.as_ref().map(|l| &l.rev), pending).expect("the record has a revision");
+            let mut next = LocalRecord::from_state(&state, local.as_ref().map(|l| &l.rev), pending)
+                .expect("the record has a revision");
             next.error = local.and_then(|l| l.error);
-            let row = Row { id: c.revision.record.to_string(), unit: c.revision.unit.clone(), body: serde_json::to_string(&next)? };
+            let row = Row {
+                id: c.revision.record.to_string(),
+                unit: c.revision.unit.clone(),
+                body: serde_json::to_string(&next)?,
+            };
             records.put(&to_js(&row)?, None).await?;
             taken += 1;
         }
@@ -370,13 +465,25 @@ impl Db {
         if let Some(seen) = page.changes.iter().map(|c| c.revision.clock).max() {
             // Clocks move past everything this device has seen, so its next edit wins.
             let mut hlc: Hlc = match meta.get(JsValue::from_str("hlc")).await? {
-                Some(v) if !v.is_undefined() => serde_json::from_str(&from_js::<MetaRow>(v)?.value)?,
+                Some(v) if !v.is_undefined() => {
+                    serde_json::from_str(&from_js::<MetaRow>(v)?.value)?
+                }
                 _ => Hlc::default(),
             };
             hlc.observe(seen);
-            meta.put(&to_js(&MetaRow { key: "hlc".into(), value: serde_json::to_string(&hlc)? })?, None).await?;
+            meta.put(
+                &to_js(&MetaRow {
+                    key: "hlc".into(),
+                    value: serde_json::to_string(&hlc)?,
+                })?,
+                None,
+            )
+            .await?;
         }
-        let cursor = MetaRow { key: format!("cursor:{scope}"), value: page.cursor.to_string() };
+        let cursor = MetaRow {
+            key: format!("cursor:{scope}"),
+            value: page.cursor.to_string(),
+        };
         meta.put(&to_js(&cursor)?, None).await?;
         Self::finish(tx).await?;
         Ok(taken)
@@ -390,16 +497,29 @@ impl Db {
     /// of the `unit` index.
     pub async fn records_under(&self, scope: &UnitCode) -> Result<Vec<LocalRecord>> {
         let (start, end) = scope.key_range();
-        let range = KeyRange::bound(&JsValue::from_str(&start), &JsValue::from_str(&end), Some(false), Some(true))
-            .map_err(|e| StoreError(e.to_string()))?;
+        let range = KeyRange::bound(
+            &JsValue::from_str(&start),
+            &JsValue::from_str(&end),
+            Some(false),
+            Some(true),
+        )
+        .map_err(|e| StoreError(e.to_string()))?;
         self.records_of_units(range).await
     }
 
     /// The checksum of what the phone holds under `scope`, by the rule the server counts by.
     pub async fn checksum(&self, scope: &str) -> Result<Checksum> {
         let scope = UnitCode::parse(scope).map_err(StoreError)?;
-        let states: Vec<RecordState> = self.records_under(&scope).await?.iter().map(LocalRecord::state).collect();
-        Ok(Checksum::of_scope(&scope, states.iter().filter_map(RecordState::winner)))
+        let states: Vec<RecordState> = self
+            .records_under(&scope)
+            .await?
+            .iter()
+            .map(LocalRecord::state)
+            .collect();
+        Ok(Checksum::of_scope(
+            &scope,
+            states.iter().filter_map(RecordState::winner),
+        ))
     }
 
     /// Every change not yet acknowledged by the server, for an export file.
@@ -408,6 +528,9 @@ impl Db {
     }
 
     pub async fn cursor(&self, scope: &str) -> Result<i64> {
-        Ok(self.meta::<i64>(&format!("cursor:{scope}")).await?.unwrap_or(0))
+        Ok(self
+            .meta::<i64>(&format!("cursor:{scope}"))
+            .await?
+            .unwrap_or(0))
     }
 }

@@ -576,8 +576,19 @@ fn the_unknown_key_lists_match_the_types() {
         allow_earlier: true,
     };
     let checks = [
-        ("dates_in_order", Check::DatesInOrder { fields: vec!["f".into()] }),
-        ("total", Check::Total { total: "f".into(), parts: vec!["f".into()] }),
+        (
+            "dates_in_order",
+            Check::DatesInOrder {
+                fields: vec!["f".into()],
+            },
+        ),
+        (
+            "total",
+            Check::Total {
+                total: "f".into(),
+                parts: vec!["f".into()],
+            },
+        ),
     ];
     let form = Form {
         id: "f".into(),
@@ -588,7 +599,10 @@ fn the_unknown_key_lists_match_the_types() {
         fields: vec![field.clone()],
         checks: vec![checks[0].1.clone()],
     };
-    let period = Period { from: "2018-01-01".into(), to: "2018-12-31".into() };
+    let period = Period {
+        from: "2018-01-01".into(),
+        to: "2018-12-31".into(),
+    };
     let measures = [
         (
             "count",
@@ -668,7 +682,12 @@ fn the_unknown_key_lists_match_the_types() {
     for (name, c) in &checks {
         let mut t = toml::Table::new();
         t.insert("check".into(), toml::Value::String(name.to_string()));
-        let listed: BTreeSet<String> = Node::Check.keys(&t).unwrap().iter().map(|(k, _)| k.to_string()).collect();
+        let listed: BTreeSet<String> = Node::Check
+            .keys(&t)
+            .unwrap()
+            .iter()
+            .map(|(k, _)| k.to_string())
+            .collect();
         assert_eq!(keys(c), listed, "{name}");
     }
 }
@@ -677,22 +696,46 @@ fn the_unknown_key_lists_match_the_types() {
 fn the_seed_declares_the_notices_cross_field_rules() {
     let p = seed();
     let checks = |form: &str| p.form(form).unwrap().checks.clone();
-    let in_order = |field: &str| Check::DatesInOrder { fields: vec![field.into()] };
+    let in_order = |field: &str| Check::DatesInOrder {
+        fields: vec![field.into()],
+    };
     assert_eq!(checks("deliberation_case"), [in_order("steps")]);
     assert_eq!(checks("micro_wish"), [in_order("status")]);
     assert_eq!(checks("consultation_item"), [in_order("status")]);
     assert_eq!(
         checks("facility"),
-        [Check::Total { total: "indoor_area".into(), parts: vec!["work_area".into(), "resident_area".into()] }]
+        [Check::Total {
+            total: "indoor_area".into(),
+            parts: vec!["work_area".into(), "resident_area".into()]
+        }]
     );
     // Its dates lie in 2018, but for the registers' and the facilities' own dates.
-    assert_eq!(p.period(), Period { from: "2018-01-01".into(), to: "2018-12-31".into() });
+    assert_eq!(
+        p.period(),
+        Period {
+            from: "2018-01-01".into(),
+            to: "2018-12-31".into()
+        }
+    );
     let earlier: BTreeSet<(&str, &str)> = p
         .forms
         .iter()
-        .flat_map(|f| f.fields.iter().filter(|x| x.allow_earlier).map(move |x| (f.id.as_str(), x.id.as_str())))
+        .flat_map(|f| {
+            f.fields
+                .iter()
+                .filter(|x| x.allow_earlier)
+                .map(move |x| (f.id.as_str(), x.id.as_str()))
+        })
         .collect();
-    assert_eq!(earlier, [("facility", "in_use_date"), ("social_org", "filed_on"), ("volunteer", "joined_on")].into());
+    assert_eq!(
+        earlier,
+        [
+            ("facility", "in_use_date"),
+            ("social_org", "filed_on"),
+            ("volunteer", "joined_on")
+        ]
+        .into()
+    );
 }
 
 const BAD_CHECKS: &str = r#"
@@ -747,23 +790,54 @@ parts = ["n", "d"]
 #[test]
 fn cross_field_checks_are_validated_with_their_paths() {
     let errors = Plan::parse("bad.toml", BAD_CHECKS).unwrap_err().0;
-    let got: Vec<(&str, &str)> = errors.iter().map(|e| (e.path.as_str(), e.message.as_str())).collect();
+    let got: Vec<(&str, &str)> = errors
+        .iter()
+        .map(|e| (e.path.as_str(), e.message.as_str()))
+        .collect();
     let want: &[(&str, &str)] = &[
         ("period.to", "`2018-02-30` is not a date"),
         ("period", "from 2018-12-31 is after to 2018-02-30"),
-        ("forms[0] (f).fields[0] (t).allow_earlier", "a Text field takes no `allow_earlier`"),
+        (
+            "forms[0] (f).fields[0] (t).allow_earlier",
+            "a Text field takes no `allow_earlier`",
+        ),
         ("forms[0] (f).fields[2] (n).max", "must be a number between"),
-        ("forms[0] (f).checks[0].fields[1]", "field `t` is not a date or a status"),
-        ("forms[0] (f).checks[0].fields[2]", "form `f` has no field `nosuch`"),
-        ("forms[0] (f).checks[0].fields[3]", "field `d` is named twice"),
-        ("forms[0] (f).checks[1].fields", "give two or more dates, or one status field"),
+        (
+            "forms[0] (f).checks[0].fields[1]",
+            "field `t` is not a date or a status",
+        ),
+        (
+            "forms[0] (f).checks[0].fields[2]",
+            "form `f` has no field `nosuch`",
+        ),
+        (
+            "forms[0] (f).checks[0].fields[3]",
+            "field `d` is named twice",
+        ),
+        (
+            "forms[0] (f).checks[1].fields",
+            "give two or more dates, or one status field",
+        ),
         ("forms[0] (f).checks[2].total", "field `t` is not a number"),
-        ("forms[0] (f).checks[2].parts", "a total needs two or more parts"),
-        ("forms[0] (f).checks[3].parts[1]", "field `d` is not a number"),
-        ("forms[0] (f).checks[3].parts", "`n` cannot be a part of itself"),
+        (
+            "forms[0] (f).checks[2].parts",
+            "a total needs two or more parts",
+        ),
+        (
+            "forms[0] (f).checks[3].parts[1]",
+            "field `d` is not a number",
+        ),
+        (
+            "forms[0] (f).checks[3].parts",
+            "`n` cannot be a part of itself",
+        ),
     ];
     for (path, msg) in want {
-        assert!(got.iter().any(|(p, m)| p == path && m.contains(msg)), "missing `{path}: {msg}` in\n{}", PlanErrors(errors.clone()));
+        assert!(
+            got.iter().any(|(p, m)| p == path && m.contains(msg)),
+            "missing `{path}: {msg}` in\n{}",
+            PlanErrors(errors.clone())
+        );
     }
     assert_eq!(got.len(), want.len(), "{}", PlanErrors(errors.clone()));
 }

@@ -9,7 +9,9 @@ use axum::extract::{Path, Query, State};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
-use shequ_model::auth::{check_password, check_username, Account, AuditEntry, NewAccount, SessionInfo};
+use shequ_model::auth::{
+    check_password, check_username, Account, AuditEntry, NewAccount, SessionInfo,
+};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -19,12 +21,27 @@ pub fn router() -> Router<AppState> {
         .route("/api/admin/audit", get(audit))
 }
 
-async fn accounts(State(state): State<AppState>, caller: Caller) -> Result<Json<Vec<Account>>, ApiError> {
+async fn accounts(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<Vec<Account>>, ApiError> {
     caller.require_admin()?;
-    Ok(Json(state.store.accounts(&caller.account.unit).await?.into_iter().map(|r| r.account).collect()))
+    Ok(Json(
+        state
+            .store
+            .accounts(&caller.account.unit)
+            .await?
+            .into_iter()
+            .map(|r| r.account)
+            .collect(),
+    ))
 }
 
-async fn create_account(State(state): State<AppState>, caller: Caller, AppJson(new): AppJson<NewAccount>) -> Result<Json<Account>, ApiError> {
+async fn create_account(
+    State(state): State<AppState>,
+    caller: Caller,
+    AppJson(new): AppJson<NewAccount>,
+) -> Result<Json<Account>, ApiError> {
     caller.require_admin()?;
     check_username(&new.username).map_err(ApiError::Unprocessable)?;
     check_password(&new.password).map_err(ApiError::Unprocessable)?;
@@ -32,20 +49,47 @@ async fn create_account(State(state): State<AppState>, caller: Caller, AppJson(n
         return Err(ApiError::Unprocessable("请填写姓名(50字以内)".into()));
     }
     if new.unit.len() > shequ_model::Level::Village.code_len() {
-        return Err(ApiError::Unprocessable(format!("未知的单位代码 {:?}", new.unit.chars().take(20).collect::<String>())));
+        return Err(ApiError::Unprocessable(format!(
+            "未知的单位代码 {:?}",
+            new.unit.chars().take(20).collect::<String>()
+        )));
     }
     caller.require_read(&new.unit)?;
-    let area = state.store.areas(&new.unit).await?.into_iter().find(|a| a.code == new.unit);
+    let area = state
+        .store
+        .areas(&new.unit)
+        .await?
+        .into_iter()
+        .find(|a| a.code == new.unit);
     match area {
-        None => return Err(ApiError::Unprocessable(format!("未知的单位代码 {}", new.unit))),
+        None => {
+            return Err(ApiError::Unprocessable(format!(
+                "未知的单位代码 {}",
+                new.unit
+            )))
+        }
         Some(a) if a.level != new.role.level() => {
-            return Err(ApiError::Unprocessable(format!("{}应属于{}一级的单位", new.role.label(), new.role.level().label())))
+            return Err(ApiError::Unprocessable(format!(
+                "{}应属于{}一级的单位",
+                new.role.label(),
+                new.role.level().label()
+            )))
         }
         _ => {}
     }
-    let account = Account { username: new.username, name: new.name.trim().to_owned(), role: new.role, unit: new.unit };
+    let account = Account {
+        username: new.username,
+        name: new.name.trim().to_owned(),
+        role: new.role,
+        unit: new.unit,
+    };
     let password_hash = state.hashers.hash(new.password).await?;
-    let row = AccountRow { account: account.clone(), password_hash, must_change: true, disabled: false };
+    let row = AccountRow {
+        account: account.clone(),
+        password_hash,
+        must_change: true,
+        disabled: false,
+    };
     let created = state.store.create_account(&row, auth::now_ms()).await?;
     if !created {
         return Err(ApiError::Unprocessable("用户名已被使用".into()));
@@ -54,14 +98,26 @@ async fn create_account(State(state): State<AppState>, caller: Caller, AppJson(n
     Ok(Json(account))
 }
 
-async fn sessions(State(state): State<AppState>, caller: Caller) -> Result<Json<Vec<SessionInfo>>, ApiError> {
+async fn sessions(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<Vec<SessionInfo>>, ApiError> {
     caller.require_admin()?;
     Ok(Json(state.store.sessions(&caller.account.unit).await?))
 }
 
-async fn revoke(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Json<serde_json::Value>, ApiError> {
+async fn revoke(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
     caller.require_admin()?;
-    let mine = state.store.sessions(&caller.account.unit).await?.into_iter().any(|s| s.id == id);
+    let mine = state
+        .store
+        .sessions(&caller.account.unit)
+        .await?
+        .into_iter()
+        .any(|s| s.id == id);
     if !mine || !state.store.revoke_session(&id, auth::now_ms()).await? {
         return Err(ApiError::NotFound("没有这个登录设备,或已停用".into()));
     }
@@ -81,9 +137,15 @@ fn default_limit() -> u32 {
     200
 }
 
-async fn audit(State(state): State<AppState>, caller: Caller, Query(q): Query<AuditQuery>) -> Result<Json<Vec<AuditEntry>>, ApiError> {
+async fn audit(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(q): Query<AuditQuery>,
+) -> Result<Json<Vec<AuditEntry>>, ApiError> {
     caller.require_admin()?;
     let unit = q.unit.unwrap_or_else(|| caller.account.unit.clone());
     caller.require_read(&unit)?;
-    Ok(Json(state.store.audit(&unit, q.limit.clamp(1, 1000)).await?))
+    Ok(Json(
+        state.store.audit(&unit, q.limit.clamp(1, 1000)).await?,
+    ))
 }

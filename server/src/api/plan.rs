@@ -12,17 +12,36 @@ use serde::Deserialize;
 use shequ_model::Area;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/api/plan", get(plan)).route("/api/areas", get(areas))
+    Router::new()
+        .route("/api/plan", get(plan))
+        .route("/api/areas", get(areas))
 }
 
 /// The plan, with an ETag: a device asks with `If-None-Match` at each sync and downloads the plan
 /// again only when the county has changed it.
-async fn plan(State(state): State<AppState>, headers: axum::http::HeaderMap) -> axum::response::Response {
+async fn plan(
+    State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
+) -> axum::response::Response {
     let etag = state.plan_etag.as_str();
-    if headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()) == Some(etag) {
-        return (axum::http::StatusCode::NOT_MODIFIED, [(header::ETAG, etag.to_string())]).into_response();
+    if headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        == Some(etag)
+    {
+        return (
+            axum::http::StatusCode::NOT_MODIFIED,
+            [(header::ETAG, etag.to_string())],
+        )
+            .into_response();
     }
-    ([(header::CONTENT_TYPE, "application/json".to_string()), (header::ETAG, etag.to_string())], state.plan_json.as_ref().clone())
+    (
+        [
+            (header::CONTENT_TYPE, "application/json".to_string()),
+            (header::ETAG, etag.to_string()),
+        ],
+        state.plan_json.as_ref().clone(),
+    )
         .into_response()
 }
 
@@ -33,9 +52,17 @@ struct AreasQuery {
 }
 
 /// The units the caller may see (their subtree), and the units above them, for names.
-async fn areas(State(state): State<AppState>, caller: Caller, Query(q): Query<AreasQuery>) -> Result<Json<Vec<Area>>, ApiError> {
+async fn areas(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(q): Query<AreasQuery>,
+) -> Result<Json<Vec<Area>>, ApiError> {
     let own = &caller.account.unit;
-    let under = if q.under.starts_with(own.as_str()) { q.under } else { own.clone() };
+    let under = if q.under.starts_with(own.as_str()) {
+        q.under
+    } else {
+        own.clone()
+    };
     let mut list = state.store.areas(&under).await?;
     for len in [4, 6, 9] {
         if len < own.len() {

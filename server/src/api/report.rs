@@ -13,7 +13,11 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/api/report/{code}", get(report))
 }
 
-async fn report(State(state): State<AppState>, caller: Caller, Path(code): Path<String>) -> Result<Json<Report>, ApiError> {
+async fn report(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(code): Path<String>,
+) -> Result<Json<Report>, ApiError> {
     caller.require_read(&code)?;
     let areas = state.store.areas(&code).await?;
     if !areas.iter().any(|a| a.code == code) {
@@ -22,5 +26,7 @@ async fn report(State(state): State<AppState>, caller: Caller, Path(code): Path<
     let records = state.store.live_records(&code).await?;
     let tree = AreaTree::new(areas);
     let report = Rollups::new(&state.plan, &tree, &records).report(&code);
-    report.map(Json).ok_or_else(|| ApiError::NotFound(format!("没有代码为 {code} 的单位")))
+    report
+        .map(Json)
+        .ok_or_else(|| ApiError::NotFound(format!("没有代码为 {code} 的单位")))
 }

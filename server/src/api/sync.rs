@@ -10,7 +10,9 @@ use axum::http::HeaderMap;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
-use shequ_model::sync::{Checksum, PullPage, PullQuery, PushRequest, PushResponse, MAX_PULL_PAGE, MAX_PUSH_BATCH};
+use shequ_model::sync::{
+    Checksum, PullPage, PullQuery, PushRequest, PushResponse, MAX_PULL_PAGE, MAX_PUSH_BATCH,
+};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -29,15 +31,24 @@ fn scope_ok(scope: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
-async fn push(State(state): State<AppState>, caller: Caller, headers: HeaderMap, AppJson(req): AppJson<PushRequest>) -> Result<Json<PushResponse>, ApiError> {
+async fn push(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    AppJson(req): AppJson<PushRequest>,
+) -> Result<Json<PushResponse>, ApiError> {
     if req.changes.len() > MAX_PUSH_BATCH {
-        return Err(ApiError::TooLarge(format!("一次最多同步{MAX_PUSH_BATCH}条修改")));
+        return Err(ApiError::TooLarge(format!(
+            "一次最多同步{MAX_PUSH_BATCH}条修改"
+        )));
     }
     // Every change must be the caller's to write; otherwise nothing of the batch is taken.
     for c in &req.changes {
         let level = state.plan.form(&c.form).map(|f| f.level);
         if !level.is_some_and(|l| caller.account.may_write(l, &c.unit)) {
-            return Err(ApiError::Forbidden("无权填报该单位的这类记录,本次提交未被接受".into()));
+            return Err(ApiError::Forbidden(
+                "无权填报该单位的这类记录,本次提交未被接受".into(),
+            ));
         }
     }
     let key = match headers.get(IDEMPOTENCY_KEY) {
@@ -50,21 +61,38 @@ async fn push(State(state): State<AppState>, caller: Caller, headers: HeaderMap,
     // A key belongs to the account that sent it: two accounts using the same key neither collide
     // nor see each other's answers.
     let key = key.map(|k| format!("{}:{k}", caller.account.username));
-    let by = Author { account: caller.account.username.clone(), device: caller.device.clone() };
-    match state.store.push(&state.plan, &by, key.as_deref(), &req.changes).await? {
-        PushAnswer::Applied(results) | PushAnswer::Replayed(results) => Ok(Json(PushResponse { results })),
+    let by = Author {
+        account: caller.account.username.clone(),
+        device: caller.device.clone(),
+    };
+    match state
+        .store
+        .push(&state.plan, &by, key.as_deref(), &req.changes)
+        .await?
+    {
+        PushAnswer::Applied(results) | PushAnswer::Replayed(results) => {
+            Ok(Json(PushResponse { results }))
+        }
         PushAnswer::KeyReused => {
             tracing::warn!(key = ?key.as_deref().unwrap_or(""), device = ?req.device, "idempotency key reused with other content");
-            Err(ApiError::Conflict("同一幂等键已用于不同的内容,本次提交未被接受".into()))
+            Err(ApiError::Conflict(
+                "同一幂等键已用于不同的内容,本次提交未被接受".into(),
+            ))
         }
     }
 }
 
-async fn pull(State(state): State<AppState>, caller: Caller, Query(q): Query<PullQuery>) -> Result<Json<PullPage>, ApiError> {
+async fn pull(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(q): Query<PullQuery>,
+) -> Result<Json<PullPage>, ApiError> {
     scope_ok(&q.scope)?;
     caller.require_read(&q.scope)?;
     let limit = q.limit.clamp(1, MAX_PULL_PAGE);
-    Ok(Json(state.store.pull(&q.scope, q.after.max(0), limit).await?))
+    Ok(Json(
+        state.store.pull(&q.scope, q.after.max(0), limit).await?,
+    ))
 }
 
 #[derive(Deserialize)]
@@ -72,7 +100,11 @@ struct ScopeQuery {
     scope: String,
 }
 
-async fn checksum(State(state): State<AppState>, caller: Caller, Query(q): Query<ScopeQuery>) -> Result<Json<Checksum>, ApiError> {
+async fn checksum(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(q): Query<ScopeQuery>,
+) -> Result<Json<Checksum>, ApiError> {
     scope_ok(&q.scope)?;
     caller.require_read(&q.scope)?;
     Ok(Json(state.store.checksum(&q.scope).await?))

@@ -24,7 +24,10 @@ pub struct Facts {
 }
 
 pub fn reject(reason: impl Into<String>) -> PushOutcome {
-    PushOutcome::Rejected { reason: reason.into(), errors: vec![] }
+    PushOutcome::Rejected {
+        reason: reason.into(),
+        errors: vec![],
+    }
 }
 
 enum Decision {
@@ -48,7 +51,13 @@ pub struct Current<'a> {
     pub conflict: bool,
 }
 
-fn judge_one(plan: &Plan, change: &Revision, facts: &Facts, state: &RecordState, now_ms: u64) -> Result<(), PushOutcome> {
+fn judge_one(
+    plan: &Plan,
+    change: &Revision,
+    facts: &Facts,
+    state: &RecordState,
+    now_ms: u64,
+) -> Result<(), PushOutcome> {
     if let Some((seq, hash)) = facts.existing.get(&change.rev) {
         return Err(if *hash == change.content_hash() {
             PushOutcome::Duplicate { seq: *seq }
@@ -58,11 +67,15 @@ fn judge_one(plan: &Plan, change: &Revision, facts: &Facts, state: &RecordState,
     }
     // Beside the content, only these two can grow: neither may carry bulk.
     if change.device.chars().count() > MAX_DEVICE_LEN || change.resolves.len() > MAX_RESOLVES {
-        return Err(reject(format!("设备号不能超过{MAX_DEVICE_LEN}个字符,一次最多解决{MAX_RESOLVES}个冲突")));
+        return Err(reject(format!(
+            "设备号不能超过{MAX_DEVICE_LEN}个字符,一次最多解决{MAX_RESOLVES}个冲突"
+        )));
     }
     // A clock far in the future would win every conflict for good.
     if Hlc::too_far_ahead(change.clock, now_ms) {
-        return Err(reject("这条修改的时间比服务器快了一天以上,请校正手机的日期和时间后再修改保存"));
+        return Err(reject(
+            "这条修改的时间比服务器快了一天以上,请校正手机的日期和时间后再修改保存",
+        ));
     }
     let Some(form) = plan.form(&change.form) else {
         return Err(reject(format!("计划中没有表单“{}”", change.form)));
@@ -70,7 +83,11 @@ fn judge_one(plan: &Plan, change: &Revision, facts: &Facts, state: &RecordState,
     match facts.levels.get(&change.unit) {
         None => return Err(reject(format!("未知的单位代码 {}", change.unit))),
         Some(l) if l != form.level.as_str() => {
-            return Err(reject(format!("“{}”应由{}填报", form.name, form.level.label())))
+            return Err(reject(format!(
+                "“{}”应由{}填报",
+                form.name,
+                form.level.label()
+            )))
         }
         _ => {}
     }
@@ -81,16 +98,29 @@ fn judge_one(plan: &Plan, change: &Revision, facts: &Facts, state: &RecordState,
     }
     // What the change was made from: its parent, or, when the server does not know that (or it
     // is not given), the record as it stands, so that leaving out `parent` skips no rule.
-    let base = change.parent.and_then(|p| state.revisions.get(&p)).or_else(|| state.winner());
+    let base = change
+        .parent
+        .and_then(|p| state.revisions.get(&p))
+        .or_else(|| state.winner());
     if change.deleted {
-        return validate_tombstone(plan, form, base.map(|b| &b.content), &change.content)
-            .map_err(|errors| PushOutcome::Rejected { reason: "删除记录时只能附带空内容或原记录的内容".into(), errors });
+        return validate_tombstone(plan, form, base.map(|b| &b.content), &change.content).map_err(
+            |errors| PushOutcome::Rejected {
+                reason: "删除记录时只能附带空内容或原记录的内容".into(),
+                errors,
+            },
+        );
     }
-    validate_content(plan, form, &change.content)
-        .map_err(|errors| PushOutcome::Rejected { reason: "内容未通过校验".into(), errors })?;
+    validate_content(plan, form, &change.content).map_err(|errors| PushOutcome::Rejected {
+        reason: "内容未通过校验".into(),
+        errors,
+    })?;
     if let Some(base) = base {
-        validate_transition(form, &base.content, &change.content)
-            .map_err(|errors| PushOutcome::Rejected { reason: "状态变更不允许".into(), errors })?;
+        validate_transition(form, &base.content, &change.content).map_err(|errors| {
+            PushOutcome::Rejected {
+                reason: "状态变更不允许".into(),
+                errors,
+            }
+        })?;
     }
     Ok(())
 }
@@ -98,7 +128,12 @@ fn judge_one(plan: &Plan, change: &Revision, facts: &Facts, state: &RecordState,
 /// Decides every item of a batch, in order: an item sees the items accepted before it (a batch
 /// may carry several edits of one record, or the same revision twice). `now_ms` is the server's
 /// time.
-pub fn plan_batch<'a>(plan: &Plan, changes: &'a [Revision], mut facts: Facts, now_ms: u64) -> BatchPlan<'a> {
+pub fn plan_batch<'a>(
+    plan: &Plan,
+    changes: &'a [Revision],
+    mut facts: Facts,
+    now_ms: u64,
+) -> BatchPlan<'a> {
     let mut decisions = Vec::with_capacity(changes.len());
     let mut to_store: Vec<&Revision> = Vec::new();
     let mut in_batch: HashMap<Uuid, String> = HashMap::new();
@@ -127,12 +162,20 @@ pub fn plan_batch<'a>(plan: &Plan, changes: &'a [Revision], mut facts: Facts, no
         facts.records.insert(change.record, state);
         decisions.push((change.rev, decision));
     }
-    BatchPlan { decisions, to_store, records: facts.records, seqs: facts.seqs }
+    BatchPlan {
+        decisions,
+        to_store,
+        records: facts.records,
+        seqs: facts.seqs,
+    }
 }
 
 /// The answers, given the numbers the stored revisions got, and the current revision of every
 /// record the batch touched.
-pub fn finish_batch<'p>(plan: &'p mut BatchPlan<'_>, stored: &HashMap<Uuid, i64>) -> (Vec<PushResult>, Vec<Current<'p>>) {
+pub fn finish_batch<'p>(
+    plan: &'p mut BatchPlan<'_>,
+    stored: &HashMap<Uuid, i64>,
+) -> (Vec<PushResult>, Vec<Current<'p>>) {
     let results = plan
         .decisions
         .iter()
@@ -168,7 +211,12 @@ pub fn finish_batch<'p>(plan: &'p mut BatchPlan<'_>, stored: &HashMap<Uuid, i64>
         .filter_map(|id| {
             let state = plan.records.get(id)?;
             let winner = state.winner()?;
-            Some(Current { record: *id, winner, seq: *seqs.get(&winner.rev)?, conflict: state.in_conflict() })
+            Some(Current {
+                record: *id,
+                winner,
+                seq: *seqs.get(&winner.rev)?,
+                conflict: state.in_conflict(),
+            })
         })
         .collect();
     (results, current)

@@ -3,8 +3,8 @@
 //! fills the same trait for deployments that outgrow one machine.
 
 mod judge;
-mod rows;
 mod postgres;
+mod rows;
 mod sqlite;
 
 pub use postgres::PgStore;
@@ -59,7 +59,13 @@ pub trait Store: Send + Sync + 'static {
     /// Applies a batch of pushed revisions in one transaction, one result per item. With an
     /// idempotency key, the answer is stored in that same transaction, and a push re-sent under
     /// the key is answered again from it.
-    async fn push(&self, plan: &Plan, by: &Author, key: Option<&str>, changes: &[Revision]) -> Result<PushAnswer, StoreError>;
+    async fn push(
+        &self,
+        plan: &Plan,
+        by: &Author,
+        key: Option<&str>,
+        changes: &[Revision],
+    ) -> Result<PushAnswer, StoreError>;
     /// The checksum of the current revisions under `scope`.
     async fn checksum(&self, scope: &str) -> Result<Checksum, StoreError>;
     /// The revisions stored after `after` for units under `scope`, oldest first.
@@ -71,7 +77,12 @@ pub trait Store: Send + Sync + 'static {
     async fn account_count(&self) -> Result<u64, StoreError>;
     /// Adds an account; false when the username is taken.
     async fn create_account(&self, row: &AccountRow, now: i64) -> Result<bool, StoreError>;
-    async fn set_password(&self, username: &str, hash: &str, must_change: bool) -> Result<(), StoreError>;
+    async fn set_password(
+        &self,
+        username: &str,
+        hash: &str,
+        must_change: bool,
+    ) -> Result<(), StoreError>;
     /// The accounts whose unit lies under `under`.
     async fn accounts(&self, under: &str) -> Result<Vec<AccountRow>, StoreError>;
     async fn create_session(&self, s: &SessionRow) -> Result<(), StoreError>;
@@ -79,7 +90,12 @@ pub trait Store: Send + Sync + 'static {
     /// Revokes a session; false when there is none with that id.
     async fn revoke_session(&self, id: &str, at: i64) -> Result<bool, StoreError>;
     /// Revokes every live session of an account but `keep`; how many were revoked.
-    async fn revoke_other_sessions(&self, username: &str, keep: &str, at: i64) -> Result<u64, StoreError>;
+    async fn revoke_other_sessions(
+        &self,
+        username: &str,
+        keep: &str,
+        at: i64,
+    ) -> Result<u64, StoreError>;
     /// The sessions of the accounts under `under`, newest first.
     async fn sessions(&self, under: &str) -> Result<Vec<SessionInfo>, StoreError>;
     /// The latest revisions under `under`, newest first, with who made them.
@@ -122,7 +138,9 @@ pub async fn open(url: &str) -> Result<Arc<dyn Store>, OpenError> {
     } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         Ok(Arc::new(PgStore::open(url).await?))
     } else {
-        Err(OpenError::Unsupported(format!("`{url}` is not a database URL Shequ knows (use sqlite://PATH or postgres://…)")))
+        Err(OpenError::Unsupported(format!(
+            "`{url}` is not a database URL Shequ knows (use sqlite://PATH or postgres://…)"
+        )))
     }
 }
 

@@ -6,17 +6,19 @@
 
 use super::judge::{finish_batch, plan_batch, Facts};
 use super::rows::{self, now_ms, revision};
-use super::{prefix_end, AccountRow, Author, ImportReport, PushAnswer, SessionRow, Store, StoreError};
-use shequ_model::auth::{AuditEntry, SessionInfo};
+use super::{
+    prefix_end, AccountRow, Author, ImportReport, PushAnswer, SessionRow, Store, StoreError,
+};
 use async_trait::async_trait;
 use shequ_model::area::{Area, Level};
+use shequ_model::auth::{AuditEntry, SessionInfo};
 use shequ_model::plan::Plan;
 use shequ_model::sync::{batch_hash, Checksum, PullPage};
 use shequ_model::Revision;
 use sqlx::postgres::PgPoolOptions;
 use sqlx::{PgPool, Postgres, QueryBuilder, Row};
-use std::collections::{HashMap, HashSet};
 use std::collections::BTreeMap;
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 use uuid::Uuid;
 
@@ -29,34 +31,63 @@ pub struct PgStore {
 
 impl PgStore {
     /// Reads what a push needs to decide, for the whole batch, in three queries.
-    async fn facts(&self, tx: &mut sqlx::PgConnection, changes: &[Revision]) -> Result<Facts, StoreError> {
+    async fn facts(
+        &self,
+        tx: &mut sqlx::PgConnection,
+        changes: &[Revision],
+    ) -> Result<Facts, StoreError> {
         let mut facts = Facts::default();
         let revs: Vec<Uuid> = changes.iter().map(|c| c.rev).collect();
-        for row in sqlx::query("SELECT rev, seq, hash FROM revisions WHERE rev = ANY($1)").bind(&revs).fetch_all(&mut *tx).await? {
-            facts.existing.insert(row.get("rev"), (row.get("seq"), row.get("hash")));
+        for row in sqlx::query("SELECT rev, seq, hash FROM revisions WHERE rev = ANY($1)")
+            .bind(&revs)
+            .fetch_all(&mut *tx)
+            .await?
+        {
+            facts
+                .existing
+                .insert(row.get("rev"), (row.get("seq"), row.get("hash")));
         }
-        let records: Vec<Uuid> = changes.iter().map(|c| c.record).collect::<HashSet<_>>().into_iter().collect();
-        for row in sqlx::query("SELECT seq, body FROM revisions WHERE record = ANY($1)").bind(&records).fetch_all(&mut *tx).await? {
+        let records: Vec<Uuid> = changes
+            .iter()
+            .map(|c| c.record)
+            .collect::<HashSet<_>>()
+            .into_iter()
+            .collect();
+        for row in sqlx::query("SELECT seq, body FROM revisions WHERE record = ANY($1)")
+            .bind(&records)
+            .fetch_all(&mut *tx)
+            .await?
+        {
             let r = revision(row.get("body"))?;
             facts.seqs.insert(r.rev, row.get("seq"));
             facts.records.entry(r.record).or_default().insert(r);
         }
-        let units: Vec<String> = changes.iter().map(|c| c.unit.clone()).collect::<HashSet<_>>().into_iter().collect();
-        for row in sqlx::query("SELECT code, level FROM areas WHERE code = ANY($1)").bind(&units).fetch_all(&mut *tx).await? {
+        let units: Vec<String> = changes
+            .iter()
+            .map(|c| c.unit.clone())
+            .collect::<HashSet<_>>()
+            .into_iter()
+            .collect();
+        for row in sqlx::query("SELECT code, level FROM areas WHERE code = ANY($1)")
+            .bind(&units)
+            .fetch_all(&mut *tx)
+            .await?
+        {
             facts.levels.insert(row.get("code"), row.get("level"));
         }
         Ok(facts)
     }
 
     pub async fn open(url: &str) -> Result<Self, StoreError> {
-        let pool = PgPoolOptions::new().max_connections(8).acquire_timeout(Duration::from_secs(10)).connect(url).await?;
+        let pool = PgPoolOptions::new()
+            .max_connections(8)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect(url)
+            .await?;
         sqlx::migrate!("./migrations/postgres").run(&pool).await?;
         Ok(PgStore { pool })
     }
 }
-
-
-
 
 #[async_trait]
 impl Store for PgStore {
@@ -66,7 +97,10 @@ impl Store for PgStore {
     }
 
     async fn area(&self, code: &str) -> Result<Option<Area>, StoreError> {
-        let row = sqlx::query("SELECT code, name, level, parent FROM areas WHERE code = $1").bind(code).fetch_optional(&self.pool).await?;
+        let row = sqlx::query("SELECT code, name, level, parent FROM areas WHERE code = $1")
+            .bind(code)
+            .fetch_optional(&self.pool)
+            .await?;
         row.map(|r| rows::area(&r)).transpose()
     }
 
@@ -98,15 +132,30 @@ impl Store for PgStore {
             }
         }
         tx.commit().await?;
-        Ok(ImportReport { per_level: counts.into_iter().map(|(l, (n, o))| (l, n, o)).collect() })
+        Ok(ImportReport {
+            per_level: counts.into_iter().map(|(l, (n, o))| (l, n, o)).collect(),
+        })
     }
 
-    async fn push(&self, plan: &Plan, by: &Author, key: Option<&str>, changes: &[Revision]) -> Result<PushAnswer, StoreError> {
+    async fn push(
+        &self,
+        plan: &Plan,
+        by: &Author,
+        key: Option<&str>,
+        changes: &[Revision],
+    ) -> Result<PushAnswer, StoreError> {
         let mut tx = self.pool.begin().await?;
-        sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(PUSH_LOCK).execute(&mut *tx).await?;
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(PUSH_LOCK)
+            .execute(&mut *tx)
+            .await?;
         let hash = batch_hash(changes);
         if let Some(key) = key {
-            if let Some(row) = sqlx::query("SELECT hash, response FROM push_keys WHERE key = $1").bind(key).fetch_optional(&mut *tx).await? {
+            if let Some(row) = sqlx::query("SELECT hash, response FROM push_keys WHERE key = $1")
+                .bind(key)
+                .fetch_optional(&mut *tx)
+                .await?
+            {
                 if row.get::<&str, _>("hash") != hash {
                     return Ok(PushAnswer::KeyReused);
                 }
@@ -144,7 +193,9 @@ impl Store for PgStore {
         }
         let (results, current) = finish_batch(&mut plan, &stored);
         for chunk in current.chunks(400) {
-            let mut q = QueryBuilder::<Postgres>::new("INSERT INTO records (id, rev, clock, form, unit, deleted, body, seq, conflict) ");
+            let mut q = QueryBuilder::<Postgres>::new(
+                "INSERT INTO records (id, rev, clock, form, unit, deleted, body, seq, conflict) ",
+            );
             q.push_values(chunk, |mut row, c| {
                 row.push_bind(c.record)
                     .push_bind(c.winner.rev)
@@ -163,24 +214,27 @@ impl Store for PgStore {
             q.build().execute(&mut *tx).await?;
         }
         if let Some(key) = key {
-            sqlx::query("INSERT INTO push_keys (key, hash, response, received_at) VALUES ($1, $2, $3, $4)")
-                .bind(key)
-                .bind(&hash)
-                .bind(serde_json::to_string(&results).expect("results are JSON"))
-                .bind(now_ms())
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query(
+                "INSERT INTO push_keys (key, hash, response, received_at) VALUES ($1, $2, $3, $4)",
+            )
+            .bind(key)
+            .bind(&hash)
+            .bind(serde_json::to_string(&results).expect("results are JSON"))
+            .bind(now_ms())
+            .execute(&mut *tx)
+            .await?;
         }
         tx.commit().await?;
         Ok(PushAnswer::Applied(results))
     }
 
     async fn checksum(&self, scope: &str) -> Result<Checksum, StoreError> {
-        let revs: Vec<Uuid> = sqlx::query_scalar("SELECT rev FROM records WHERE unit >= $1 AND unit < $2")
-            .bind(scope)
-            .bind(prefix_end(scope))
-            .fetch_all(&self.pool)
-            .await?;
+        let revs: Vec<Uuid> =
+            sqlx::query_scalar("SELECT rev FROM records WHERE unit >= $1 AND unit < $2")
+                .bind(scope)
+                .bind(prefix_end(scope))
+                .fetch_all(&self.pool)
+                .await?;
         Ok(Checksum::of(revs))
     }
 
@@ -196,7 +250,9 @@ impl Store for PgStore {
         .fetch_all(&self.pool)
         .await?;
         let (n, more) = rows::page_len(&sizes.iter().map(|s| s.1).collect::<Vec<_>>(), limit);
-        let Some(&(last, _)) = sizes[..n].last() else { return rows::pull_page(vec![], after, more) };
+        let Some(&(last, _)) = sizes[..n].last() else {
+            return rows::pull_page(vec![], after, more);
+        };
         let page: Vec<(i64, String)> = sqlx::query_as(
             "SELECT seq, body FROM revisions WHERE seq > $1 AND seq <= $2 AND unit >= $3 AND unit < $4 ORDER BY seq",
         )
@@ -210,11 +266,13 @@ impl Store for PgStore {
     }
 
     async fn live_records(&self, scope: &str) -> Result<Vec<Revision>, StoreError> {
-        let rows: Vec<String> = sqlx::query_scalar("SELECT body FROM records WHERE NOT deleted AND unit >= $1 AND unit < $2")
-            .bind(scope)
-            .bind(prefix_end(scope))
-            .fetch_all(&self.pool)
-            .await?;
+        let rows: Vec<String> = sqlx::query_scalar(
+            "SELECT body FROM records WHERE NOT deleted AND unit >= $1 AND unit < $2",
+        )
+        .bind(scope)
+        .bind(prefix_end(scope))
+        .fetch_all(&self.pool)
+        .await?;
         rows.iter().map(|b| revision(b)).collect()
     }
 
@@ -227,7 +285,9 @@ impl Store for PgStore {
     }
 
     async fn account_count(&self) -> Result<u64, StoreError> {
-        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM accounts").fetch_one(&self.pool).await?;
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM accounts")
+            .fetch_one(&self.pool)
+            .await?;
         Ok(n as u64)
     }
 
@@ -249,7 +309,12 @@ impl Store for PgStore {
         Ok(done.rows_affected() == 1)
     }
 
-    async fn set_password(&self, username: &str, hash: &str, must_change: bool) -> Result<(), StoreError> {
+    async fn set_password(
+        &self,
+        username: &str,
+        hash: &str,
+        must_change: bool,
+    ) -> Result<(), StoreError> {
         sqlx::query("UPDATE accounts SET password_hash = $1, must_change = $2 WHERE username = $3")
             .bind(hash)
             .bind(must_change)
@@ -298,7 +363,12 @@ impl Store for PgStore {
         Ok(row.map(|r| rows::session(&r)))
     }
 
-    async fn revoke_other_sessions(&self, username: &str, keep: &str, at: i64) -> Result<u64, StoreError> {
+    async fn revoke_other_sessions(
+        &self,
+        username: &str,
+        keep: &str,
+        at: i64,
+    ) -> Result<u64, StoreError> {
         let done = sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE username = $2 AND id <> $3 AND revoked_at IS NULL")
             .bind(at)
             .bind(username)
@@ -309,11 +379,12 @@ impl Store for PgStore {
     }
 
     async fn revoke_session(&self, id: &str, at: i64) -> Result<bool, StoreError> {
-        let done = sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
-            .bind(at)
-            .bind(id)
-            .execute(&self.pool)
-            .await?;
+        let done =
+            sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+                .bind(at)
+                .bind(id)
+                .execute(&self.pool)
+                .await?;
         Ok(done.rows_affected() == 1)
     }
 
@@ -356,4 +427,3 @@ impl Store for PgStore {
             .collect())
     }
 }
-

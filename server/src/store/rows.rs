@@ -69,14 +69,26 @@ pub fn page_len(sizes: &[i64], limit: u32) -> (usize, bool) {
 pub fn pull_page(rows: Vec<(i64, String)>, after: i64, more: bool) -> Result<PullPage, StoreError> {
     let changes = rows
         .into_iter()
-        .map(|(seq, body)| Ok(PulledRevision { seq, revision: revision(&body)? }))
+        .map(|(seq, body)| {
+            Ok(PulledRevision {
+                seq,
+                revision: revision(&body)?,
+            })
+        })
         .collect::<Result<Vec<_>, StoreError>>()?;
     let cursor = changes.last().map_or(after, |c| c.seq);
-    Ok(PullPage { changes, cursor, more })
+    Ok(PullPage {
+        changes,
+        cursor,
+        more,
+    })
 }
 
 pub fn now_ms() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
 }
 
 /// From `code, name, level, parent`.
@@ -84,7 +96,12 @@ pub fn area<R: Columns>(r: &R) -> Result<Area, StoreError>
 where
     for<'a> &'a str: ColumnIndex<R>,
 {
-    Ok(Area { code: r.text("code"), name: r.text("name"), level: level(&r.text("level"))?, parent: r.text("parent") })
+    Ok(Area {
+        code: r.text("code"),
+        name: r.text("name"),
+        level: level(&r.text("level"))?,
+        parent: r.text("parent"),
+    })
 }
 
 /// From `username, name, role, unit, password_hash, must_change, disabled`.
@@ -93,7 +110,12 @@ where
     for<'a> &'a str: ColumnIndex<R>,
 {
     Ok(AccountRow {
-        account: Account { username: r.text("username"), name: r.text("name"), role: role(&r.text("role"))?, unit: r.text("unit") },
+        account: Account {
+            username: r.text("username"),
+            name: r.text("name"),
+            role: role(&r.text("role"))?,
+            unit: r.text("unit"),
+        },
         password_hash: r.text("password_hash"),
         must_change: r.flag("must_change"),
         disabled: r.flag("disabled"),

@@ -3,21 +3,23 @@
 
 use super::judge::{finish_batch, plan_batch, Facts};
 use super::rows::{self, now_ms, revision};
-use super::{prefix_end, AccountRow, Author, ImportReport, PushAnswer, SessionRow, Store, StoreError};
-use shequ_model::auth::{AuditEntry, SessionInfo};
-use shequ_model::sync::{batch_hash, Checksum};
+use super::{
+    prefix_end, AccountRow, Author, ImportReport, PushAnswer, SessionRow, Store, StoreError,
+};
 use async_trait::async_trait;
 use shequ_model::area::{Area, Level};
+use shequ_model::auth::{AuditEntry, SessionInfo};
 use shequ_model::plan::Plan;
 use shequ_model::sync::PullPage;
+use shequ_model::sync::{batch_hash, Checksum};
 use shequ_model::Revision;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool};
-use std::collections::{HashMap, HashSet};
-use uuid::Uuid;
 use std::collections::BTreeMap;
+use std::collections::{HashMap, HashSet};
 use std::str::FromStr;
 use std::time::Duration;
+use uuid::Uuid;
 
 pub struct SqliteStore {
     pool: SqlitePool,
@@ -38,19 +40,36 @@ fn placeholders(n: usize) -> String {
 
 impl SqliteStore {
     /// Reads what a push needs to decide, for the whole batch, in three queries.
-    async fn facts(&self, tx: &mut sqlx::SqliteConnection, changes: &[Revision]) -> Result<Facts, StoreError> {
+    async fn facts(
+        &self,
+        tx: &mut sqlx::SqliteConnection,
+        changes: &[Revision],
+    ) -> Result<Facts, StoreError> {
         let mut facts = Facts::default();
         for chunk in changes.chunks(400) {
-            let sql = format!("SELECT rev, seq, hash FROM revisions WHERE rev IN ({})", placeholders(chunk.len()));
+            let sql = format!(
+                "SELECT rev, seq, hash FROM revisions WHERE rev IN ({})",
+                placeholders(chunk.len())
+            );
             let mut q = sqlx::query(&sql);
             for c in chunk {
                 q = q.bind(c.rev.to_string());
             }
             for row in q.fetch_all(&mut *tx).await? {
-                facts.existing.insert(parse_id(row.get("rev"))?, (row.get("seq"), row.get("hash")));
+                facts
+                    .existing
+                    .insert(parse_id(row.get("rev"))?, (row.get("seq"), row.get("hash")));
             }
-            let records: Vec<String> = chunk.iter().map(|c| c.record.to_string()).collect::<HashSet<_>>().into_iter().collect();
-            let sql = format!("SELECT seq, body FROM revisions WHERE record IN ({})", placeholders(records.len()));
+            let records: Vec<String> = chunk
+                .iter()
+                .map(|c| c.record.to_string())
+                .collect::<HashSet<_>>()
+                .into_iter()
+                .collect();
+            let sql = format!(
+                "SELECT seq, body FROM revisions WHERE record IN ({})",
+                placeholders(records.len())
+            );
             let mut q = sqlx::query(&sql);
             for r in &records {
                 q = q.bind(r);
@@ -60,8 +79,16 @@ impl SqliteStore {
                 facts.seqs.insert(r.rev, row.get("seq"));
                 facts.records.entry(r.record).or_default().insert(r);
             }
-            let units: Vec<&str> = chunk.iter().map(|c| c.unit.as_str()).collect::<HashSet<_>>().into_iter().collect();
-            let sql = format!("SELECT code, level FROM areas WHERE code IN ({})", placeholders(units.len()));
+            let units: Vec<&str> = chunk
+                .iter()
+                .map(|c| c.unit.as_str())
+                .collect::<HashSet<_>>()
+                .into_iter()
+                .collect();
+            let sql = format!(
+                "SELECT code, level FROM areas WHERE code IN ({})",
+                placeholders(units.len())
+            );
             let mut q = sqlx::query(&sql);
             for u in &units {
                 q = q.bind(*u);
@@ -80,14 +107,17 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Full)
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true);
-        let pool = SqlitePoolOptions::new().max_connections(4).connect_with(opts).await?;
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(opts)
+            .await?;
         sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
-        Ok(SqliteStore { pool, writer: tokio::sync::Mutex::new(()) })
+        Ok(SqliteStore {
+            pool,
+            writer: tokio::sync::Mutex::new(()),
+        })
     }
 }
-
-
-
 
 #[async_trait]
 impl Store for SqliteStore {
@@ -97,7 +127,10 @@ impl Store for SqliteStore {
     }
 
     async fn area(&self, code: &str) -> Result<Option<Area>, StoreError> {
-        let row = sqlx::query("SELECT code, name, level, parent FROM areas WHERE code = ?").bind(code).fetch_optional(&self.pool).await?;
+        let row = sqlx::query("SELECT code, name, level, parent FROM areas WHERE code = ?")
+            .bind(code)
+            .fetch_optional(&self.pool)
+            .await?;
         row.map(|r| rows::area(&r)).transpose()
     }
 
@@ -130,10 +163,18 @@ impl Store for SqliteStore {
             }
         }
         tx.commit().await?;
-        Ok(ImportReport { per_level: counts.into_iter().map(|(l, (n, o))| (l, n, o)).collect() })
+        Ok(ImportReport {
+            per_level: counts.into_iter().map(|(l, (n, o))| (l, n, o)).collect(),
+        })
     }
 
-    async fn push(&self, plan: &Plan, by: &Author, key: Option<&str>, changes: &[Revision]) -> Result<PushAnswer, StoreError> {
+    async fn push(
+        &self,
+        plan: &Plan,
+        by: &Author,
+        key: Option<&str>,
+        changes: &[Revision],
+    ) -> Result<PushAnswer, StoreError> {
         let _turn = self.writer.lock().await;
         let mut tx = self.pool.begin().await?;
         let hash = batch_hash(changes);
@@ -180,7 +221,9 @@ impl Store for SqliteStore {
         }
         let (results, current) = finish_batch(&mut plan, &stored);
         for chunk in current.chunks(400) {
-            let mut q = QueryBuilder::<Sqlite>::new("INSERT INTO records (id, rev, clock, form, unit, deleted, body, seq, conflict) ");
+            let mut q = QueryBuilder::<Sqlite>::new(
+                "INSERT INTO records (id, rev, clock, form, unit, deleted, body, seq, conflict) ",
+            );
             q.push_values(chunk, |mut row, c| {
                 row.push_bind(c.record.to_string())
                     .push_bind(c.winner.rev.to_string())
@@ -199,27 +242,33 @@ impl Store for SqliteStore {
             q.build().execute(&mut *tx).await?;
         }
         if let Some(key) = key {
-            sqlx::query("INSERT INTO push_keys (key, hash, response, received_at) VALUES (?, ?, ?, ?)")
-                .bind(key)
-                .bind(&hash)
-                .bind(serde_json::to_string(&results).expect("results are JSON"))
-                .bind(now_ms())
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query(
+                "INSERT INTO push_keys (key, hash, response, received_at) VALUES (?, ?, ?, ?)",
+            )
+            .bind(key)
+            .bind(&hash)
+            .bind(serde_json::to_string(&results).expect("results are JSON"))
+            .bind(now_ms())
+            .execute(&mut *tx)
+            .await?;
         }
         tx.commit().await?;
         Ok(PushAnswer::Applied(results))
     }
 
     async fn checksum(&self, scope: &str) -> Result<Checksum, StoreError> {
-        let revs: Vec<String> = sqlx::query_scalar("SELECT rev FROM records WHERE unit >= ? AND unit < ?")
-            .bind(scope)
-            .bind(prefix_end(scope))
-            .fetch_all(&self.pool)
-            .await?;
+        let revs: Vec<String> =
+            sqlx::query_scalar("SELECT rev FROM records WHERE unit >= ? AND unit < ?")
+                .bind(scope)
+                .bind(prefix_end(scope))
+                .fetch_all(&self.pool)
+                .await?;
         let ids = revs
             .iter()
-            .map(|r| uuid::Uuid::parse_str(r).map_err(|e| StoreError::Corrupt(format!("revision id {r}: {e}"))))
+            .map(|r| {
+                uuid::Uuid::parse_str(r)
+                    .map_err(|e| StoreError::Corrupt(format!("revision id {r}: {e}")))
+            })
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Checksum::of(ids))
     }
@@ -236,7 +285,9 @@ impl Store for SqliteStore {
         .fetch_all(&self.pool)
         .await?;
         let (n, more) = rows::page_len(&sizes.iter().map(|s| s.1).collect::<Vec<_>>(), limit);
-        let Some(&(last, _)) = sizes[..n].last() else { return rows::pull_page(vec![], after, more) };
+        let Some(&(last, _)) = sizes[..n].last() else {
+            return rows::pull_page(vec![], after, more);
+        };
         let page: Vec<(i64, String)> = sqlx::query_as(
             "SELECT seq, body FROM revisions WHERE seq > ? AND seq <= ? AND unit >= ? AND unit < ? ORDER BY seq",
         )
@@ -250,11 +301,12 @@ impl Store for SqliteStore {
     }
 
     async fn live_records(&self, scope: &str) -> Result<Vec<Revision>, StoreError> {
-        let rows = sqlx::query("SELECT body FROM records WHERE deleted = 0 AND unit >= ? AND unit < ?")
-            .bind(scope)
-            .bind(prefix_end(scope))
-            .fetch_all(&self.pool)
-            .await?;
+        let rows =
+            sqlx::query("SELECT body FROM records WHERE deleted = 0 AND unit >= ? AND unit < ?")
+                .bind(scope)
+                .bind(prefix_end(scope))
+                .fetch_all(&self.pool)
+                .await?;
         rows.iter().map(|r| revision(r.get("body"))).collect()
     }
 
@@ -267,7 +319,9 @@ impl Store for SqliteStore {
     }
 
     async fn account_count(&self) -> Result<u64, StoreError> {
-        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM accounts").fetch_one(&self.pool).await?;
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM accounts")
+            .fetch_one(&self.pool)
+            .await?;
         Ok(n as u64)
     }
 
@@ -290,7 +344,12 @@ impl Store for SqliteStore {
         Ok(done.rows_affected() == 1)
     }
 
-    async fn set_password(&self, username: &str, hash: &str, must_change: bool) -> Result<(), StoreError> {
+    async fn set_password(
+        &self,
+        username: &str,
+        hash: &str,
+        must_change: bool,
+    ) -> Result<(), StoreError> {
         let _turn = self.writer.lock().await;
         sqlx::query("UPDATE accounts SET password_hash = ?, must_change = ? WHERE username = ?")
             .bind(hash)
@@ -341,7 +400,12 @@ impl Store for SqliteStore {
         Ok(row.map(|r| rows::session(&r)))
     }
 
-    async fn revoke_other_sessions(&self, username: &str, keep: &str, at: i64) -> Result<u64, StoreError> {
+    async fn revoke_other_sessions(
+        &self,
+        username: &str,
+        keep: &str,
+        at: i64,
+    ) -> Result<u64, StoreError> {
         let _turn = self.writer.lock().await;
         let done = sqlx::query("UPDATE sessions SET revoked_at = ? WHERE username = ? AND id <> ? AND revoked_at IS NULL")
             .bind(at)
@@ -354,11 +418,12 @@ impl Store for SqliteStore {
 
     async fn revoke_session(&self, id: &str, at: i64) -> Result<bool, StoreError> {
         let _turn = self.writer.lock().await;
-        let done = sqlx::query("UPDATE sessions SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL")
-            .bind(at)
-            .bind(id)
-            .execute(&self.pool)
-            .await?;
+        let done =
+            sqlx::query("UPDATE sessions SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL")
+                .bind(at)
+                .bind(id)
+                .execute(&self.pool)
+                .await?;
         Ok(done.rows_affected() == 1)
     }
 
@@ -401,4 +466,3 @@ impl Store for SqliteStore {
             .collect())
     }
 }
-

@@ -12,7 +12,10 @@ pub const VILLAGE: &str = "610324001001";
 pub const VILLAGE2: &str = "610324001201";
 
 pub fn workspace() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
 }
 
 pub struct TestApp {
@@ -28,7 +31,10 @@ pub const PASSWORD: &str = "shequ2018";
 impl TestApp {
     /// A client whose connections come from another loopback address, as another phone would.
     pub fn client_from(&self, address: [u8; 4]) -> reqwest::Client {
-        reqwest::Client::builder().local_address(std::net::IpAddr::from(address)).build().unwrap()
+        reqwest::Client::builder()
+            .local_address(std::net::IpAddr::from(address))
+            .build()
+            .unwrap()
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -50,7 +56,10 @@ impl TestApp {
         assert_eq!(resp.status(), 200, "login as {username}");
         let s: serde_json::Value = resp.json().await.unwrap();
         let t = s["token"].as_str().unwrap().to_string();
-        self.tokens.lock().unwrap().insert(username.to_string(), t.clone());
+        self.tokens
+            .lock()
+            .unwrap()
+            .insert(username.to_string(), t.clone());
         t
     }
 
@@ -61,7 +70,12 @@ impl TestApp {
 
     pub async fn get_as(&self, username: &str, path: &str) -> reqwest::Response {
         let t = self.token(username).await;
-        self.client.get(self.url(path)).bearer_auth(t).send().await.unwrap()
+        self.client
+            .get(self.url(path))
+            .bearer_auth(t)
+            .send()
+            .await
+            .unwrap()
     }
 
     /// A POST as `username`.
@@ -79,7 +93,9 @@ pub enum Engine {
 
 /// The PostgreSQL server the tests may use (`cargo xtask test` starts a throwaway one).
 pub fn postgres_admin_url() -> Option<String> {
-    std::env::var("SHEQU_TEST_POSTGRES_URL").ok().filter(|u| !u.is_empty())
+    std::env::var("SHEQU_TEST_POSTGRES_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
 }
 
 /// A fresh, empty PostgreSQL database; its URL.
@@ -87,8 +103,13 @@ pub async fn fresh_postgres() -> Option<String> {
     use sqlx::Connection;
     let admin = postgres_admin_url()?;
     let name = format!("shequ_t_{}", Uuid::now_v7().simple());
-    let mut conn = sqlx::PgConnection::connect(&admin).await.expect("the test PostgreSQL answers");
-    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.unwrap();
+    let mut conn = sqlx::PgConnection::connect(&admin)
+        .await
+        .expect("the test PostgreSQL answers");
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut conn)
+        .await
+        .unwrap();
     let base = admin.rsplit_once('/').map(|(b, _)| b.to_string()).unwrap();
     Some(format!("{base}/{name}"))
 }
@@ -140,7 +161,12 @@ pub async fn spawn_with_dist(dist: PathBuf) -> TestApp {
     spawn_full(url, dist, dir, |_| {}).await
 }
 
-async fn spawn_full(database_url: String, dist: PathBuf, dir: tempfile::TempDir, tweak: impl FnOnce(&mut Settings)) -> TestApp {
+async fn spawn_full(
+    database_url: String,
+    dist: PathBuf,
+    dir: tempfile::TempDir,
+    tweak: impl FnOnce(&mut Settings),
+) -> TestApp {
     let root = workspace();
     let mut settings = Settings {
         database_url,
@@ -153,8 +179,15 @@ async fn spawn_full(database_url: String, dist: PathBuf, dir: tempfile::TempDir,
         trusted_proxy: None,
     };
     tweak(&mut settings);
-    let running = shequ_server::launch(&settings).await.expect("the server starts");
-    TestApp { addr: running.addr, client: reqwest::Client::new(), dir, tokens: Default::default() }
+    let running = shequ_server::launch(&settings)
+        .await
+        .expect("the server starts");
+    TestApp {
+        addr: running.addr,
+        client: reqwest::Client::new(),
+        dir,
+        tokens: Default::default(),
+    }
 }
 
 pub async fn spawn_app() -> TestApp {

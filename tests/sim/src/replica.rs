@@ -31,7 +31,11 @@ pub struct MemReplica {
 
 impl MemReplica {
     pub fn new(device: String, unit: String) -> Self {
-        MemReplica { device, unit, inner: RefCell::default() }
+        MemReplica {
+            device,
+            unit,
+            inner: RefCell::default(),
+        }
     }
 
     /// Saves a change made here (a new record, an edit or a delete).
@@ -50,7 +54,11 @@ impl MemReplica {
         i.records
             .iter()
             .filter_map(|(id, s)| {
-                let own = i.outbox.values().filter(|r| r.record == *id).max_by_key(|r| (r.clock, r.rev));
+                let own = i
+                    .outbox
+                    .values()
+                    .filter(|r| r.record == *id)
+                    .max_by_key(|r| (r.clock, r.rev));
                 own.or_else(|| s.winner()).cloned()
             })
             .collect()
@@ -71,7 +79,10 @@ impl MemReplica {
     /// The current revision of every record, by the shared rule.
     pub fn winners(&self) -> BTreeMap<Uuid, Uuid> {
         let i = self.inner.borrow();
-        i.records.iter().filter_map(|(id, s)| s.winner().map(|w| (*id, w.rev))).collect()
+        i.records
+            .iter()
+            .filter_map(|(id, s)| s.winner().map(|w| (*id, w.rev)))
+            .collect()
     }
 }
 
@@ -80,10 +91,24 @@ impl Replica for MemReplica {
         Ok(self.device.clone())
     }
     async fn outbox(&self, scope: &str, limit: u32) -> Result<Vec<Revision>, String> {
-        Ok(self.inner.borrow().outbox.values().filter(|r| pushes(scope, &r.unit)).take(limit as usize).cloned().collect())
+        Ok(self
+            .inner
+            .borrow()
+            .outbox
+            .values()
+            .filter(|r| pushes(scope, &r.unit))
+            .take(limit as usize)
+            .cloned()
+            .collect())
     }
     async fn pending_count(&self, scope: &str) -> Result<u32, String> {
-        Ok(self.inner.borrow().outbox.values().filter(|r| pushes(scope, &r.unit)).count() as u32)
+        Ok(self
+            .inner
+            .borrow()
+            .outbox
+            .values()
+            .filter(|r| pushes(scope, &r.unit))
+            .count() as u32)
     }
     async fn take_results(&self, results: &[PushResult]) -> Result<(), String> {
         let mut i = self.inner.borrow_mut();
@@ -102,7 +127,11 @@ impl Replica for MemReplica {
         let mut taken = 0;
         for c in &page.changes {
             i.hlc.observe(c.revision.clock);
-            if i.records.entry(c.revision.record).or_default().insert(c.revision.clone()) {
+            if i.records
+                .entry(c.revision.record)
+                .or_default()
+                .insert(c.revision.clone())
+            {
                 taken += 1;
             }
         }
@@ -110,11 +139,21 @@ impl Replica for MemReplica {
         Ok(taken)
     }
     async fn set_cursor(&self, scope: &str, cursor: i64) -> Result<(), String> {
-        self.inner.borrow_mut().cursors.insert(scope.to_string(), cursor);
+        self.inner
+            .borrow_mut()
+            .cursors
+            .insert(scope.to_string(), cursor);
         Ok(())
     }
     async fn checksum(&self, scope: &str) -> Result<Checksum, String> {
         let scope = UnitCode::parse(scope)?;
-        Ok(Checksum::of_scope(&scope, self.inner.borrow().records.values().filter_map(RecordState::winner)))
+        Ok(Checksum::of_scope(
+            &scope,
+            self.inner
+                .borrow()
+                .records
+                .values()
+                .filter_map(RecordState::winner),
+        ))
     }
 }

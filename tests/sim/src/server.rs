@@ -17,19 +17,35 @@ pub struct ServerProcess {
 
 /// The workspace root.
 pub fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("the workspace")
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .expect("the workspace")
 }
 
 /// The server binary: `SHEQU_SERVER_BIN`, or the workspace's debug build.
 pub fn server_bin() -> PathBuf {
-    std::env::var_os("SHEQU_SERVER_BIN").map(PathBuf::from).unwrap_or_else(|| workspace().join("target/debug/shequ-server"))
+    std::env::var_os("SHEQU_SERVER_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace().join("target/debug/shequ-server"))
 }
 
 impl ServerProcess {
     /// Starts a server on a free port with the seeds' plan and areas.
     pub fn start(bin: PathBuf, database_url: String) -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let mut s = ServerProcess { bin, root: workspace(), database_url, port, child: None, kills: 0 };
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut s = ServerProcess {
+            bin,
+            root: workspace(),
+            database_url,
+            port,
+            child: None,
+            kills: 0,
+        };
         s.spawn();
         s
     }
@@ -39,7 +55,11 @@ impl ServerProcess {
     }
 
     fn spawn(&mut self) {
-        assert!(self.bin.exists(), "no server binary at {} (cargo build -p shequ-server)", self.bin.display());
+        assert!(
+            self.bin.exists(),
+            "no server binary at {} (cargo build -p shequ-server)",
+            self.bin.display()
+        );
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
             let mut child = Command::new(&self.bin)
@@ -75,7 +95,11 @@ impl ServerProcess {
             let _ = child.kill();
             let _ = child.wait();
             // The port may still be held by the killed process for a moment.
-            assert!(Instant::now() < deadline, "the server did not come back on port {}", self.port);
+            assert!(
+                Instant::now() < deadline,
+                "the server did not come back on port {}",
+                self.port
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
     }

@@ -19,7 +19,12 @@ use std::time::{Duration, Instant};
 use uuid::Uuid;
 
 /// The seeds' village-level units.
-pub const VILLAGES: [&str; 4] = ["610324001001", "610324001004", "610324001201", "610324103001"];
+pub const VILLAGES: [&str; 4] = [
+    "610324001001",
+    "610324001004",
+    "610324001201",
+    "610324103001",
+];
 /// The towns of those villages: each is read by its supervisor's device, which records nothing.
 pub const TOWNS: [&str; 2] = ["610324001", "610324103"];
 
@@ -53,7 +58,10 @@ pub struct Figures {
 }
 
 fn now_ms() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as u64
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64
 }
 
 const STEPS: [&str; 5] = ["民事民提", "民事民议", "民事民决", "民事民办", "民事民评"];
@@ -62,8 +70,11 @@ const STEPS: [&str; 5] = ["民事民提", "民事民议", "民事民决", "民�
 fn content(topic: &str, rng: &mut Rng, from: usize) -> shequ_model::record::Content {
     let steps = STEPS;
     let reached = (from + rng.below(2) as usize).min(4);
-    let dates: serde_json::Map<String, serde_json::Value> =
-        steps[..=reached].iter().enumerate().map(|(i, s)| (s.to_string(), json!(format!("2018-0{}-1{}", i + 3, i)))).collect();
+    let dates: serde_json::Map<String, serde_json::Value> = steps[..=reached]
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.to_string(), json!(format!("2018-0{}-1{}", i + 3, i))))
+        .collect();
     serde_json::from_value(json!({
         "forum": "邻里议事会",
         "topic": topic,
@@ -99,10 +110,22 @@ pub fn change(dev: &MemReplica, rng: &mut Rng, n: usize) -> Revision {
     let base = shown[rng.below(shown.len() as u64) as usize].clone();
     let rivals: Vec<Uuid> = dev
         .state(base.record)
-        .map(|s| s.heads().into_iter().filter(|h| h.rev != base.rev).map(|h| h.rev).collect())
+        .map(|s| {
+            s.heads()
+                .into_iter()
+                .filter(|h| h.rev != base.rev)
+                .map(|h| h.rev)
+                .collect()
+        })
         .unwrap_or_default();
     let deleted = rng.chance(0.05);
-    let step = base.content.get("steps").and_then(|s| s.get("state")).and_then(|s| s.as_str()).and_then(|s| STEPS.iter().position(|x| *x == s)).unwrap_or(0);
+    let step = base
+        .content
+        .get("steps")
+        .and_then(|s| s.get("state"))
+        .and_then(|s| s.as_str())
+        .and_then(|s| STEPS.iter().position(|x| *x == s))
+        .unwrap_or(0);
     dev.save(
         Revision {
             rev: Uuid::now_v7(),
@@ -110,7 +133,11 @@ pub fn change(dev: &MemReplica, rng: &mut Rng, n: usize) -> Revision {
             resolves: rivals,
             device: dev.device.clone(),
             deleted,
-            content: if deleted { base.content.clone() } else { content(&topic, rng, step) },
+            content: if deleted {
+                base.content.clone()
+            } else {
+                content(&topic, rng, step)
+            },
             ..base
         },
         now_ms(),
@@ -122,7 +149,10 @@ async fn pull_everything(server: &FaultyHttp, scope: &str) -> Result<Vec<(i64, R
     let mut after = 0;
     let mut out = Vec::new();
     loop {
-        let page = server.pull(scope, after, 1000).await.map_err(|e| e.message)?;
+        let page = server
+            .pull(scope, after, 1000)
+            .await
+            .map_err(|e| e.message)?;
         out.extend(page.changes.into_iter().map(|c| (c.seq, c.revision)));
         after = page.cursor;
         if !page.more {
@@ -132,26 +162,42 @@ async fn pull_everything(server: &FaultyHttp, scope: &str) -> Result<Vec<(i64, R
 }
 
 pub async fn run(cfg: Config) -> Result<Figures, String> {
-    let server = Rc::new(RefCell::new(ServerProcess::start(cfg.server_bin.clone(), cfg.database_url.clone())));
+    let server = Rc::new(RefCell::new(ServerProcess::start(
+        cfg.server_bin.clone(),
+        cfg.database_url.clone(),
+    )));
     let base = server.borrow().base();
     let mut rng = Rng::new(cfg.seed);
     let devices: Vec<Rc<(MemReplica, FaultyHttp)>> = (0..cfg.devices)
         .map(|i| {
             let unit = VILLAGES[i % VILLAGES.len()].to_string();
-            Rc::new((MemReplica::new(format!("设备{i}"), unit), FaultyHttp::new(base.clone(), rng.next(), cfg.faults)))
+            Rc::new((
+                MemReplica::new(format!("设备{i}"), unit),
+                FaultyHttp::new(base.clone(), rng.next_u64(), cfg.faults),
+            ))
         })
         .collect();
     let readers: Vec<Rc<(MemReplica, FaultyHttp)>> = TOWNS
         .iter()
         .enumerate()
-        .map(|(i, town)| Rc::new((MemReplica::new(format!("督导设备{i}"), town.to_string()), FaultyHttp::new(base.clone(), rng.next(), cfg.faults))))
+        .map(|(i, town)| {
+            Rc::new((
+                MemReplica::new(format!("督导设备{i}"), town.to_string()),
+                FaultyHttp::new(base.clone(), rng.next_u64(), cfg.faults),
+            ))
+        })
         .collect();
-    let limits = Limits { push_batch: 20, pull_page: 50 };
+    let limits = Limits {
+        push_batch: 20,
+        pull_page: 50,
+    };
     for d in &devices {
-        d.1.login(&format!("village-{}", d.0.unit), &d.0.device).await?;
+        d.1.login(&format!("village-{}", d.0.unit), &d.0.device)
+            .await?;
     }
     for d in &readers {
-        d.1.login(&format!("town-{}", d.0.unit), &d.0.device).await?;
+        d.1.login(&format!("town-{}", d.0.unit), &d.0.device)
+            .await?;
     }
 
     // Phase 1: changes, syncs and faults, with the server killed at random moments.
@@ -215,7 +261,8 @@ pub async fn run(cfg: Config) -> Result<Figures, String> {
     // Phase 2: the faults stop; everyone syncs until a round changes nothing and all agree.
     let settle = Instant::now();
     server.borrow_mut().start_again();
-    let everyone: Vec<Rc<(MemReplica, FaultyHttp)>> = devices.iter().chain(&readers).cloned().collect();
+    let everyone: Vec<Rc<(MemReplica, FaultyHttp)>> =
+        devices.iter().chain(&readers).cloned().collect();
     for d in &everyone {
         d.1.faults.set(Faults::NONE);
     }
@@ -224,7 +271,9 @@ pub async fn run(cfg: Config) -> Result<Figures, String> {
         rounds += 1;
         let mut restless = Vec::new();
         for d in &everyone {
-            let report = sync_once(&d.0, &d.1, &d.0.unit, &limits, &|_| {}).await.map_err(|e| format!("{}: {e}", d.0.device))?;
+            let report = sync_once(&d.0, &d.1, &d.0.unit, &limits, &|_| {})
+                .await
+                .map_err(|e| format!("{}: {e}", d.0.device))?;
             if report.pushed > 0 || report.refused > 0 || report.consistent != Some(true) {
                 restless.push(format!("{} {report:?}", d.0.device));
             }
@@ -233,7 +282,10 @@ pub async fn run(cfg: Config) -> Result<Figures, String> {
             break;
         }
         if rounds > 30 {
-            return Err(format!("devices and server did not agree after 30 rounds without faults: {}", restless.join("; ")));
+            return Err(format!(
+                "devices and server did not agree after 30 rounds without faults: {}",
+                restless.join("; ")
+            ));
         }
     }
     let settle_phase = settle.elapsed();
@@ -242,9 +294,20 @@ pub async fn run(cfg: Config) -> Result<Figures, String> {
     // (a town's own records only, say) would pull its whole scope again at every sync.
     for d in &everyone {
         let from_start = d.1.counts.get().pulls_from_start;
-        let report = sync_once(&d.0, &d.1, &d.0.unit, &limits, &|_| {}).await.map_err(|e| format!("{}: {e}", d.0.device))?;
-        if report != (SyncReport { consistent: Some(true), ..SyncReport::default() }) || d.1.counts.get().pulls_from_start != from_start {
-            return Err(format!("{}'s sync after settling was not quiet: {report:?}", d.0.device));
+        let report = sync_once(&d.0, &d.1, &d.0.unit, &limits, &|_| {})
+            .await
+            .map_err(|e| format!("{}: {e}", d.0.device))?;
+        if report
+            != (SyncReport {
+                consistent: Some(true),
+                ..SyncReport::default()
+            })
+            || d.1.counts.get().pulls_from_start != from_start
+        {
+            return Err(format!(
+                "{}'s sync after settling was not quiet: {report:?}",
+                d.0.device
+            ));
         }
     }
 
@@ -256,7 +319,10 @@ pub async fn run(cfg: Config) -> Result<Figures, String> {
     let mut seen: HashMap<Uuid, i64> = HashMap::new();
     for (seq, r) in &stored {
         if let Some(first) = seen.insert(r.rev, *seq) {
-            return Err(format!("revision {} is stored twice (seq {first} and {seq})", r.rev));
+            return Err(format!(
+                "revision {} is stored twice (seq {first} and {seq})",
+                r.rev
+            ));
         }
     }
     let mut acknowledged = 0;
@@ -265,13 +331,19 @@ pub async fn run(cfg: Config) -> Result<Figures, String> {
         for rev in d.0.acked() {
             acknowledged += 1;
             if !seen.contains_key(&rev) {
-                return Err(format!("revision {rev} was acknowledged to {} but is not on the server", d.0.device));
+                return Err(format!(
+                    "revision {rev} was acknowledged to {} but is not on the server",
+                    d.0.device
+                ));
             }
         }
         for rev in d.0.made() {
             made += 1;
             if !seen.contains_key(&rev) {
-                return Err(format!("revision {rev} made on {} never reached the server", d.0.device));
+                return Err(format!(
+                    "revision {rev} made on {} never reached the server",
+                    d.0.device
+                ));
             }
         }
         if d.0.pending_count(&d.0.unit).await? > 0 {
@@ -288,17 +360,29 @@ pub async fn run(cfg: Config) -> Result<Figures, String> {
         let server_sum: Checksum = admin.checksum(scope).await.map_err(|e| e.message)?;
         let expected: BTreeMap<Uuid, Uuid> = per_record
             .iter()
-            .filter_map(|(id, s)| s.winner().filter(|w| unit.contains(&w.unit)).map(|w| (*id, w.rev)))
+            .filter_map(|(id, s)| {
+                s.winner()
+                    .filter(|w| unit.contains(&w.unit))
+                    .map(|w| (*id, w.rev))
+            })
             .collect();
         if Checksum::of(expected.values().copied()) != server_sum {
-            return Err(format!("the server's checksum of {scope} does not match its own revisions"));
+            return Err(format!(
+                "the server's checksum of {scope} does not match its own revisions"
+            ));
         }
         for d in everyone.iter().filter(|d| d.0.unit == *scope) {
             if d.0.checksum(scope).await? != server_sum {
-                return Err(format!("{}'s checksum differs from the server's", d.0.device));
+                return Err(format!(
+                    "{}'s checksum differs from the server's",
+                    d.0.device
+                ));
             }
             if d.0.winners() != expected {
-                return Err(format!("{} shows other current revisions than the server", d.0.device));
+                return Err(format!(
+                    "{} shows other current revisions than the server",
+                    d.0.device
+                ));
             }
         }
     }
@@ -333,11 +417,19 @@ pub async fn run(cfg: Config) -> Result<Figures, String> {
 impl std::fmt::Display for Figures {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let c = &self.counts;
-        writeln!(f, "devices: {} recording, {} of town supervisors reading; server kills (SIGKILL): {}", self.devices, self.readers, self.kills)?;
+        writeln!(
+            f,
+            "devices: {} recording, {} of town supervisors reading; server kills (SIGKILL): {}",
+            self.devices, self.readers, self.kills
+        )?;
         writeln!(f, "revisions made: {}, acknowledged to devices: {}, on the server: {} (each exactly once)", self.revisions_made, self.acknowledged, self.on_server)?;
         writeln!(f, "requests sent: {}, failed (server down): {}, requests dropped: {}, responses dropped after commit: {}, duplicated: {}, stale re-sends out of order: {}",
             c.requests, c.failed, c.dropped_requests, c.dropped_responses, c.duplicated, c.reordered)?;
-        writeln!(f, "records left in conflict (both versions kept, shown to users): {}", self.conflicts_open)?;
+        writeln!(
+            f,
+            "records left in conflict (both versions kept, shown to users): {}",
+            self.conflicts_open
+        )?;
         write!(f, "fault phase: {:.1} s; settling: {} rounds, {:.1} s; every device's checksum equals the server's",
             self.fault_phase.as_secs_f64(), self.settle_rounds, self.settle_phase.as_secs_f64())
     }

@@ -15,8 +15,18 @@ pub struct Faults {
 }
 
 impl Faults {
-    pub const NONE: Faults = Faults { drop_request: 0.0, drop_response: 0.0, duplicate: 0.0, reorder: 0.0 };
-    pub const SOME: Faults = Faults { drop_request: 0.1, drop_response: 0.1, duplicate: 0.1, reorder: 0.1 };
+    pub const NONE: Faults = Faults {
+        drop_request: 0.0,
+        drop_response: 0.0,
+        duplicate: 0.0,
+        reorder: 0.0,
+    };
+    pub const SOME: Faults = Faults {
+        drop_request: 0.1,
+        drop_response: 0.1,
+        duplicate: 0.1,
+        reorder: 0.1,
+    };
 }
 
 #[derive(Default, Clone, Copy, Debug)]
@@ -43,14 +53,22 @@ pub struct FaultyHttp {
 }
 
 fn lost(what: &str) -> TransportError {
-    TransportError { message: format!("连接中断({what})"), retry: true, auth: None, too_large: false }
+    TransportError {
+        message: format!("连接中断({what})"),
+        retry: true,
+        auth: None,
+        too_large: false,
+    }
 }
 
 impl FaultyHttp {
     pub fn new(base: String, seed: u64, faults: Faults) -> Self {
         FaultyHttp {
             base,
-            client: reqwest::Client::builder().timeout(std::time::Duration::from_secs(10)).build().expect("a client"),
+            client: reqwest::Client::builder()
+                .timeout(std::time::Duration::from_secs(10))
+                .build()
+                .expect("a client"),
             rng: RefCell::new(Rng::new(seed)),
             faults: Cell::new(faults),
             stale: RefCell::new(None),
@@ -91,12 +109,17 @@ impl FaultyHttp {
         self.rng.borrow_mut().chance(p)
     }
 
-    async fn send_push(&self, key: &str, req: &PushRequest) -> Result<PushResponse, TransportError> {
+    async fn send_push(
+        &self,
+        key: &str,
+        req: &PushRequest,
+    ) -> Result<PushResponse, TransportError> {
         self.count(|c| c.requests += 1);
+        let token = self.token.borrow().clone();
         let resp = self
             .client
             .post(format!("{}/api/sync/push", self.base))
-            .bearer_auth(self.token.borrow().clone())
+            .bearer_auth(token)
             .header("idempotency-key", key)
             .json(req)
             .send()
@@ -128,13 +151,25 @@ impl FaultyHttp {
             return Err(lost("请求丢失"));
         }
         self.count(|c| c.requests += 1);
-        let resp = self.client.get(format!("{}{path}", self.base)).bearer_auth(self.token.borrow().clone()).send().await.map_err(|_| {
-            self.count(|c| c.failed += 1);
-            lost("请求失败")
-        })?;
+        let token = self.token.borrow().clone();
+        let resp = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(token)
+            .send()
+            .await
+            .map_err(|_| {
+                self.count(|c| c.failed += 1);
+                lost("请求失败")
+            })?;
         if !resp.status().is_success() {
             self.count(|c| c.failed += 1);
-            return Err(TransportError { message: format!("服务器返回 {}", resp.status()), retry: true, auth: None, too_large: false });
+            return Err(TransportError {
+                message: format!("服务器返回 {}", resp.status()),
+                retry: true,
+                auth: None,
+                too_large: false,
+            });
         }
         let body = resp.json().await.map_err(|_| lost("回答不完整"))?;
         if self.roll(f.drop_response) {
@@ -175,7 +210,10 @@ impl Transport for FaultyHttp {
         if after == 0 {
             self.count(|c| c.pulls_from_start += 1);
         }
-        self.get(&format!("/api/sync/pull?scope={scope}&after={after}&limit={limit}")).await
+        self.get(&format!(
+            "/api/sync/pull?scope={scope}&after={after}&limit={limit}"
+        ))
+        .await
     }
 
     async fn checksum(&self, scope: &str) -> Result<Checksum, TransportError> {

@@ -7,7 +7,10 @@ use shequ_sim::sim::{run, Config};
 use shequ_sim::transport::Faults;
 
 fn main() -> std::process::ExitCode {
-    let args: Vec<u64> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
+    let args: Vec<u64> = std::env::args()
+        .skip(1)
+        .filter_map(|a| a.parse().ok())
+        .collect();
     let dir = tempfile::tempdir().expect("a temporary folder");
     let cfg = Config {
         devices: args.first().copied().unwrap_or(500) as usize,
@@ -19,8 +22,17 @@ fn main() -> std::process::ExitCode {
         server_bin: server_bin(),
         faults: Faults::SOME,
     };
-    println!("soak: {} devices, {} kills, seed {}, server {}", cfg.devices, cfg.kills, cfg.seed, cfg.server_bin.display());
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
+    println!(
+        "soak: {} devices, {} kills, seed {}, server {}",
+        cfg.devices,
+        cfg.kills,
+        cfg.seed,
+        cfg.server_bin.display()
+    );
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
     match rt.block_on(run(cfg)) {
         Ok(f) => {
             println!("{f}");

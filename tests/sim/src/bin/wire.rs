@@ -23,7 +23,9 @@ async fn counting_proxy(target: u16, up: Arc<AtomicU64>, down: Arc<AtomicU64>) -
     let port = listener.local_addr().unwrap().port();
     tokio::spawn(async move {
         while let Ok((client, _)) = listener.accept().await {
-            let server = tokio::net::TcpStream::connect(("127.0.0.1", target)).await.unwrap();
+            let server = tokio::net::TcpStream::connect(("127.0.0.1", target))
+                .await
+                .unwrap();
             let (mut cr, mut cw) = client.into_split();
             let (mut sr, mut sw) = server.into_split();
             let (up, down) = (up.clone(), down.clone());
@@ -74,11 +76,26 @@ impl Transport for GzipHttp {
             .body(body)
             .send()
             .await
-            .map_err(|e| TransportError { message: e.to_string(), retry: true, auth: None, too_large: false })?;
+            .map_err(|e| TransportError {
+                message: e.to_string(),
+                retry: true,
+                auth: None,
+                too_large: false,
+            })?;
         if !resp.status().is_success() {
-            return Err(TransportError { message: format!("{}", resp.status()), retry: false, auth: None, too_large: resp.status() == 413 });
+            return Err(TransportError {
+                message: format!("{}", resp.status()),
+                retry: false,
+                auth: None,
+                too_large: resp.status() == 413,
+            });
         }
-        resp.json().await.map_err(|e| TransportError { message: e.to_string(), retry: true, auth: None, too_large: false })
+        resp.json().await.map_err(|e| TransportError {
+            message: e.to_string(),
+            retry: true,
+            auth: None,
+            too_large: false,
+        })
     }
     async fn pull(&self, _: &str, _: i64, _: u32) -> Result<PullPage, TransportError> {
         unreachable!("the wire benchmark only pushes")
@@ -91,15 +108,65 @@ impl Transport for GzipHttp {
 /// A deliberation case of about 300 bytes of JSON, its words drawn at random from a village's
 /// vocabulary (so it compresses like real entries, not like one repeated string).
 fn content(rng: &mut shequ_sim::rng::Rng) -> shequ_model::record::Content {
-    const PLACES: [&str; 12] = ["东", "西", "南", "北", "一组", "二组", "三组", "新村", "老街", "幸福", "和平", "花园"];
-    const THINGS: [&str; 16] = ["停车", "路灯", "垃圾分类", "健身器材", "供水管网", "噪音", "绿化带", "快递柜", "化粪池", "排水沟", "楼道堆物", "电动车充电", "广场舞", "养犬", "修路", "屋顶漏水"];
-    const WHO: [&str; 8] = ["物业", "居委会", "村民小组", "业委会", "网格员", "志愿者队", "驻村工作队", "镇综治办"];
-    const ACTS: [&str; 8] = ["共同落实", "限期整改", "筹资修缮", "轮流值守", "张榜公示", "上报镇街", "组织义务劳动", "引入社会组织"];
-    let forums = ["村(居)民议事会", "邻里议事会", "楼栋/庭院/居民小组微协商", "民情恳谈会", "听证会", "社区评议"];
+    const PLACES: [&str; 12] = [
+        "东", "西", "南", "北", "一组", "二组", "三组", "新村", "老街", "幸福", "和平", "花园",
+    ];
+    const THINGS: [&str; 16] = [
+        "停车",
+        "路灯",
+        "垃圾分类",
+        "健身器材",
+        "供水管网",
+        "噪音",
+        "绿化带",
+        "快递柜",
+        "化粪池",
+        "排水沟",
+        "楼道堆物",
+        "电动车充电",
+        "广场舞",
+        "养犬",
+        "修路",
+        "屋顶漏水",
+    ];
+    const WHO: [&str; 8] = [
+        "物业",
+        "居委会",
+        "村民小组",
+        "业委会",
+        "网格员",
+        "志愿者队",
+        "驻村工作队",
+        "镇综治办",
+    ];
+    const ACTS: [&str; 8] = [
+        "共同落实",
+        "限期整改",
+        "筹资修缮",
+        "轮流值守",
+        "张榜公示",
+        "上报镇街",
+        "组织义务劳动",
+        "引入社会组织",
+    ];
+    let forums = [
+        "村(居)民议事会",
+        "邻里议事会",
+        "楼栋/庭院/居民小组微协商",
+        "民情恳谈会",
+        "听证会",
+        "社区评议",
+    ];
     let people = 5 + rng.below(60);
     let mut pick = |list: &[&'static str]| list[rng.below(list.len() as u64) as usize];
     let topic = format!("{}{}{}问题", pick(&PLACES), pick(&PLACES), pick(&THINGS));
-    let decision = format!("经{people}名代表讨论,由{}和{}{},{}", pick(&WHO), pick(&WHO), pick(&ACTS), pick(&ACTS));
+    let decision = format!(
+        "经{people}名代表讨论,由{}和{}{},{}",
+        pick(&WHO),
+        pick(&WHO),
+        pick(&ACTS),
+        pick(&ACTS)
+    );
     let (m, d) = (1 + rng.below(12), 1 + rng.below(28));
     serde_json::from_value(json!({
         "forum": forums[rng.below(forums.len() as u64) as usize],
@@ -113,12 +180,22 @@ fn content(rng: &mut shequ_sim::rng::Rng) -> shequ_model::record::Content {
 }
 
 fn main() {
-    let args: Vec<u64> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
+    let args: Vec<u64> = std::env::args()
+        .skip(1)
+        .filter_map(|a| a.parse().ok())
+        .collect();
     let n = args.first().copied().unwrap_or(10_000) as usize;
     let latency = Duration::from_millis(args.get(1).copied().unwrap_or(50));
     let dir = tempfile::tempdir().unwrap();
-    let server = ServerProcess::start(server_bin(), format!("sqlite://{}", dir.path().join("wire.db").display()));
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+    let server = ServerProcess::start(
+        server_bin(),
+        format!("sqlite://{}", dir.path().join("wire.db").display()),
+    );
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
     let dev = MemReplica::new("基准设备".into(), "610324001001".into());
     let mut content_bytes = 0;
     let mut rng = shequ_sim::rng::Rng::new(2018);
@@ -146,14 +223,31 @@ fn main() {
     let down = Arc::new(AtomicU64::new(0));
     let (report, elapsed, requests) = rt.block_on(async {
         let port = counting_proxy(server.port, up.clone(), down.clone()).await;
-        let login = shequ_sim::transport::FaultyHttp::new(format!("http://127.0.0.1:{}", server.port), 0, shequ_sim::transport::Faults::NONE);
-        login.login("village-610324001001", "基准设备").await.expect("the demo account logs in");
+        let login = shequ_sim::transport::FaultyHttp::new(
+            format!("http://127.0.0.1:{}", server.port),
+            0,
+            shequ_sim::transport::Faults::NONE,
+        );
+        login
+            .login("village-610324001001", "基准设备")
+            .await
+            .expect("the demo account logs in");
         let token = login.token.borrow().clone();
-        let http = GzipHttp { base: format!("http://127.0.0.1:{port}"), client: reqwest::Client::new(), latency, token };
-        let limits = Limits { push_batch: MAX_PUSH_BATCH as u32, pull_page: 500 };
+        let http = GzipHttp {
+            base: format!("http://127.0.0.1:{port}"),
+            client: reqwest::Client::new(),
+            latency,
+            token,
+        };
+        let limits = Limits {
+            push_batch: MAX_PUSH_BATCH as u32,
+            pull_page: 500,
+        };
         let mut report = SyncReport::default();
         let start = Instant::now();
-        push_all(&dev, &http, "610324001001", &limits, &mut report, &|_| {}).await.expect("the push succeeds");
+        push_all(&dev, &http, "610324001001", &limits, &mut report, &|_| {})
+            .await
+            .expect("the push succeeds");
         (report, start.elapsed(), n.div_ceil(MAX_PUSH_BATCH))
     });
     let (up, down) = (up.load(Ordering::Relaxed), down.load(Ordering::Relaxed));
