@@ -118,6 +118,7 @@ fn test() -> Result {
             failed.push(name.to_string());
         }
     };
+    step("rustfmt and clippy installed", setup::lint_tools());
     step(
         "formatting (rustfmt.toml)",
         sh(cargo().args(["fmt", "--all", "--check"])),
