@@ -102,6 +102,23 @@ impl std::fmt::Display for StoreError {
     }
 }
 
+/// The device's clock, read inside a transaction that writes it back with [`put_hlc_in`].
+async fn hlc_in(meta: &rexie::Store) -> Result<Hlc> {
+    Ok(match meta.get(JsValue::from_str("hlc")).await? {
+        Some(v) if !v.is_undefined() => serde_json::from_str(&from_js::<MetaRow>(v)?.value)?,
+        _ => Hlc::default(),
+    })
+}
+
+async fn put_hlc_in(meta: &rexie::Store, hlc: &Hlc) -> Result<()> {
+    let row = MetaRow {
+        key: "hlc".into(),
+        value: serde_json::to_string(hlc)?,
+    };
+    meta.put(&to_js(&row)?, None).await?;
+    Ok(())
+}
+
 impl From<rexie::Error> for StoreError {
     fn from(e: rexie::Error) -> Self {
         let text = e.to_string();
@@ -287,19 +304,9 @@ impl Db {
         if let Some(key) = draft {
             meta.delete(JsValue::from_str(key)).await?;
         }
-        let mut hlc: Hlc = match meta.get(JsValue::from_str("hlc")).await? {
-            Some(v) if !v.is_undefined() => serde_json::from_str(&from_js::<MetaRow>(v)?.value)?,
-            _ => Hlc::default(),
-        };
+        let mut hlc = hlc_in(&meta).await?;
         rev.clock = hlc.tick(now_ms);
-        meta.put(
-            &to_js(&MetaRow {
-                key: "hlc".into(),
-                value: serde_json::to_string(&hlc)?,
-            })?,
-            None,
-        )
-        .await?;
+        put_hlc_in(&meta, &hlc).await?;
         let records = tx.store(RECORDS)?;
         let mut state = match records
             .get(JsValue::from_str(&rev.record.to_string()))
@@ -464,21 +471,9 @@ impl Db {
         let meta = tx.store(META)?;
         if let Some(seen) = page.changes.iter().map(|c| c.revision.clock).max() {
             // Clocks move past everything this device has seen, so its next edit wins.
-            let mut hlc: Hlc = match meta.get(JsValue::from_str("hlc")).await? {
-                Some(v) if !v.is_undefined() => {
-                    serde_json::from_str(&from_js::<MetaRow>(v)?.value)?
-                }
-                _ => Hlc::default(),
-            };
+            let mut hlc = hlc_in(&meta).await?;
             hlc.observe(seen);
-            meta.put(
-                &to_js(&MetaRow {
-                    key: "hlc".into(),
-                    value: serde_json::to_string(&hlc)?,
-                })?,
-                None,
-            )
-            .await?;
+            put_hlc_in(&meta, &hlc).await?;
         }
         let cursor = MetaRow {
             key: format!("cursor:{scope}"),
