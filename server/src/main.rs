@@ -16,7 +16,7 @@ struct Cli {
     /// the README's settings table).
     #[arg(long, env = "SHEQU_CONFIG", global = true)]
     config: Option<PathBuf>,
-    /// Database URL: sqlite://PATH.
+    /// Database URL: sqlite://PATH or postgres://USER@HOST/DATABASE.
     #[arg(long = "database", global = true)]
     database: Option<String>,
     /// Address to listen on, e.g. 127.0.0.1:8080 (port 0 picks a free port).

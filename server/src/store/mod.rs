@@ -1,14 +1,18 @@
-//! The server's one storage seam. Handlers speak to a [`Store`]; each database engine is one
-//! implementation with its own migrations folder. SQLite is the embedded default; PostgreSQL
-//! fills the same trait for deployments that outgrow one machine.
+//! The server's one storage seam. Handlers speak to a [`Store`]; one SQL implementation
+//! ([`SqlStore`]) fills it for every engine, with what truly differs between the engines in
+//! [`dialect`] and a migrations folder per engine. SQLite is the embedded default; PostgreSQL
+//! serves deployments that outgrow one machine.
 
-mod judge;
-mod postgres;
+mod batch;
+pub mod dialect;
 mod rows;
-mod sqlite;
+mod sql;
 
-pub use postgres::PgStore;
-pub use sqlite::SqliteStore;
+pub use sql::SqlStore;
+/// The embedded default.
+pub type SqliteStore = SqlStore<sqlx::Sqlite>;
+/// For deployments that outgrow one machine.
+pub type PgStore = SqlStore<sqlx::Postgres>;
 
 use async_trait::async_trait;
 use shequ_model::area::Area;
@@ -133,13 +137,13 @@ pub struct SessionRow {
 
 /// Opens the store the database URL names.
 pub async fn open(url: &str) -> Result<Arc<dyn Store>, OpenError> {
-    if let Some(path) = url.strip_prefix("sqlite://") {
-        Ok(Arc::new(SqliteStore::open(path).await?))
+    if url.starts_with("sqlite://") {
+        Ok(Arc::new(SqliteStore::open(url).await?))
     } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         Ok(Arc::new(PgStore::open(url).await?))
     } else {
         Err(OpenError::Unsupported(format!(
-            "`{url}` is not a database URL Shequ knows (use sqlite://PATH or postgres://…)"
+            "`{url}` is not a database URL Shequ knows (use sqlite://PATH or postgres://USER@HOST/DATABASE)"
         )))
     }
 }

@@ -1,6 +1,6 @@
-//! What both stores decide about a pushed batch, from what they have read: the pure core of a
-//! push. A store reads the facts for the whole batch in a few queries, [`plan_batch`] decides each
-//! item, the store inserts the accepted revisions in one statement, and [`finish_batch`] gives the
+//! What a push decides about a batch, from what the store has read: the pure core of a push. The
+//! store reads the facts for the whole batch in a few queries, [`decide_batch`] decides each item,
+//! the store inserts the accepted revisions in one statement, and [`finish_batch`] gives the
 //! answers and the records' new current revisions, which the store writes in one more.
 
 use shequ_model::merge::RecordState;
@@ -36,7 +36,7 @@ enum Decision {
 }
 
 /// The decisions of a batch: answers for the items not to be stored, and the revisions to store.
-pub struct BatchPlan<'a> {
+pub struct Decisions<'a> {
     decisions: Vec<(Uuid, Decision)>,
     pub to_store: Vec<&'a Revision>,
     records: HashMap<Uuid, RecordState>,
@@ -51,7 +51,8 @@ pub struct Current<'a> {
     pub conflict: bool,
 }
 
-fn judge_one(
+/// Whether a change may be stored; the refusal is the answer to give.
+fn admit(
     plan: &Plan,
     change: &Revision,
     facts: &Facts,
@@ -128,12 +129,12 @@ fn judge_one(
 /// Decides every item of a batch, in order: an item sees the items accepted before it (a batch
 /// may carry several edits of one record, or the same revision twice). `now_ms` is the server's
 /// time.
-pub fn plan_batch<'a>(
+pub fn decide_batch<'a>(
     plan: &Plan,
     changes: &'a [Revision],
     mut facts: Facts,
     now_ms: u64,
-) -> BatchPlan<'a> {
+) -> Decisions<'a> {
     let mut decisions = Vec::with_capacity(changes.len());
     let mut to_store: Vec<&Revision> = Vec::new();
     let mut in_batch: HashMap<Uuid, String> = HashMap::new();
@@ -149,7 +150,7 @@ pub fn plan_batch<'a>(
             continue;
         }
         let state = facts.records.remove(&change.record).unwrap_or_default();
-        let decision = match judge_one(plan, change, &facts, &state, now_ms) {
+        let decision = match admit(plan, change, &facts, &state, now_ms) {
             Err(answer) => Decision::Answer(answer),
             Ok(()) => Decision::Store,
         };
@@ -162,7 +163,7 @@ pub fn plan_batch<'a>(
         facts.records.insert(change.record, state);
         decisions.push((change.rev, decision));
     }
-    BatchPlan {
+    Decisions {
         decisions,
         to_store,
         records: facts.records,
@@ -173,10 +174,10 @@ pub fn plan_batch<'a>(
 /// The answers, given the numbers the stored revisions got, and the current revision of every
 /// record the batch touched.
 pub fn finish_batch<'p>(
-    plan: &'p mut BatchPlan<'_>,
+    decided: &'p mut Decisions<'_>,
     stored: &HashMap<Uuid, i64>,
 ) -> (Vec<PushResult>, Vec<Current<'p>>) {
-    let results = plan
+    let results = decided
         .decisions
         .iter()
         .map(|(rev, d)| {
@@ -203,13 +204,13 @@ pub fn finish_batch<'p>(
             r
         })
         .collect();
-    plan.seqs.extend(stored.iter().map(|(k, v)| (*k, *v)));
-    let touched: BTreeMap<Uuid, ()> = plan.to_store.iter().map(|r| (r.record, ())).collect();
-    let seqs = &plan.seqs;
+    decided.seqs.extend(stored.iter().map(|(k, v)| (*k, *v)));
+    let touched: BTreeMap<Uuid, ()> = decided.to_store.iter().map(|r| (r.record, ())).collect();
+    let seqs = &decided.seqs;
     let current = touched
         .keys()
         .filter_map(|id| {
-            let state = plan.records.get(id)?;
+            let state = decided.records.get(id)?;
             let winner = state.winner()?;
             Some(Current {
                 record: *id,

@@ -1,0 +1,512 @@
+//! The one SQL implementation of [`Store`], for every engine a [`Dialect`] describes. Queries use
+//! `$N` parameters and keep ids as text, which SQLite and PostgreSQL read alike; a count of
+//! changed rows comes from `RETURNING`, which both have.
+
+use super::batch::{decide_batch, finish_batch, Facts};
+use super::dialect::Dialect;
+use super::rows::{self, now_ms, revision, Columns};
+use super::{
+    prefix_end, AccountRow, Author, ImportReport, PushAnswer, SessionRow, Store, StoreError,
+};
+use async_trait::async_trait;
+use shequ_model::area::{Area, Level};
+use shequ_model::auth::{AuditEntry, SessionInfo};
+use shequ_model::plan::Plan;
+use shequ_model::sync::{batch_hash, Checksum, PullPage};
+use shequ_model::Revision;
+use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Pool, Type};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use tokio::sync::{Mutex, MutexGuard};
+use uuid::Uuid;
+
+/// How many items one statement carries: well under SQLite's limit of parameters.
+const CHUNK: usize = 400;
+
+pub struct SqlStore<D: Dialect> {
+    pool: Pool<D>,
+    /// The turn every write takes when the engine has one writer (see [`Dialect::ONE_WRITER`]).
+    writer: Mutex<()>,
+}
+
+fn parse_id(s: &str) -> Result<Uuid, StoreError> {
+    Uuid::parse_str(s).map_err(|e| StoreError::Corrupt(format!("revision id {s}: {e}")))
+}
+
+/// `$from, …` for `n` parameters.
+fn params(from: usize, n: usize) -> String {
+    (from..from + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `($1, …, $cols), ($cols+1, …), …` for `rows` rows of `cols` parameters.
+fn value_rows(rows: usize, cols: usize) -> String {
+    (0..rows)
+        .map(|r| format!("({})", params(r * cols + 1, cols)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+impl<D: Dialect> SqlStore<D>
+where
+    for<'c> &'c mut D::Connection: Executor<'c, Database = D>,
+    for<'q> D::Arguments<'q>: IntoArguments<'q, D>,
+    for<'a> &'a str: ColumnIndex<D::Row>,
+    for<'q> String: Encode<'q, D> + Decode<'q, D> + Type<D>,
+    for<'q> &'q str: Encode<'q, D> + Type<D>,
+    for<'q> i64: Encode<'q, D> + Decode<'q, D> + Type<D>,
+    for<'q> bool: Encode<'q, D> + Decode<'q, D> + Type<D>,
+    for<'q> Option<String>: Encode<'q, D>,
+    for<'q> Option<i64>: Encode<'q, D>,
+{
+    pub async fn open(url: &str) -> Result<Self, StoreError> {
+        Ok(SqlStore {
+            pool: D::open(url).await?,
+            writer: Mutex::new(()),
+        })
+    }
+
+    async fn turn(&self) -> Option<MutexGuard<'_, ()>> {
+        if D::ONE_WRITER {
+            Some(self.writer.lock().await)
+        } else {
+            None
+        }
+    }
+
+    /// Reads what a push needs to decide, for the whole batch, in three queries per chunk.
+    async fn facts(
+        &self,
+        tx: &mut D::Connection,
+        changes: &[Revision],
+    ) -> Result<Facts, StoreError> {
+        let mut facts = Facts::default();
+        for chunk in changes.chunks(CHUNK) {
+            let sql = format!(
+                "SELECT rev, seq, hash FROM revisions WHERE rev IN ({})",
+                params(1, chunk.len())
+            );
+            let mut q = sqlx::query(&sql);
+            for c in chunk {
+                q = q.bind(c.rev.to_string());
+            }
+            for row in q.fetch_all(&mut *tx).await? {
+                facts.existing.insert(
+                    parse_id(&row.text("rev"))?,
+                    (row.int("seq"), row.text("hash")),
+                );
+            }
+            let records: BTreeSet<String> = chunk.iter().map(|c| c.record.to_string()).collect();
+            let sql = format!(
+                "SELECT seq, body FROM revisions WHERE record IN ({})",
+                params(1, records.len())
+            );
+            let mut q = sqlx::query(&sql);
+            for r in records {
+                q = q.bind(r);
+            }
+            for row in q.fetch_all(&mut *tx).await? {
+                let r = revision(&row.text("body"))?;
+                facts.seqs.insert(r.rev, row.int("seq"));
+                facts.records.entry(r.record).or_default().insert(r);
+            }
+            let units: BTreeSet<&str> = chunk.iter().map(|c| c.unit.as_str()).collect();
+            let sql = format!(
+                "SELECT code, level FROM areas WHERE code IN ({})",
+                params(1, units.len())
+            );
+            let mut q = sqlx::query(&sql);
+            for u in units {
+                q = q.bind(u);
+            }
+            for row in q.fetch_all(&mut *tx).await? {
+                facts.levels.insert(row.text("code"), row.text("level"));
+            }
+        }
+        Ok(facts)
+    }
+}
+
+#[async_trait]
+impl<D: Dialect> Store for SqlStore<D>
+where
+    for<'c> &'c mut D::Connection: Executor<'c, Database = D>,
+    for<'q> D::Arguments<'q>: IntoArguments<'q, D>,
+    for<'a> &'a str: ColumnIndex<D::Row>,
+    for<'q> String: Encode<'q, D> + Decode<'q, D> + Type<D>,
+    for<'q> &'q str: Encode<'q, D> + Type<D>,
+    for<'q> i64: Encode<'q, D> + Decode<'q, D> + Type<D>,
+    for<'q> bool: Encode<'q, D> + Decode<'q, D> + Type<D>,
+    for<'q> Option<String>: Encode<'q, D>,
+    for<'q> Option<i64>: Encode<'q, D>,
+{
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn area(&self, code: &str) -> Result<Option<Area>, StoreError> {
+        let row = sqlx::query("SELECT code, name, level, parent FROM areas WHERE code = $1")
+            .bind(code)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| rows::area(&r)).transpose()
+    }
+
+    async fn areas(&self, under: &str) -> Result<Vec<Area>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT code, name, level, parent FROM areas WHERE code >= $1 AND code < $2 ORDER BY code",
+        )
+        .bind(under)
+        .bind(prefix_end(under))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(rows::area).collect()
+    }
+
+    async fn import_areas(&self, areas: &[Area]) -> Result<ImportReport, StoreError> {
+        let _turn = self.turn().await;
+        let mut tx = self.pool.begin().await?;
+        let mut counts: BTreeMap<Level, (usize, usize)> = BTreeMap::new();
+        for a in areas {
+            let added = sqlx::query(
+                "INSERT INTO areas (code, name, level, parent) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (code) DO NOTHING RETURNING code",
+            )
+            .bind(&a.code)
+            .bind(&a.name)
+            .bind(a.level.as_str())
+            .bind(&a.parent)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let c = counts.entry(a.level).or_default();
+            if added.is_some() {
+                c.0 += 1;
+            } else {
+                c.1 += 1;
+            }
+        }
+        tx.commit().await?;
+        Ok(ImportReport {
+            per_level: counts.into_iter().map(|(l, (n, o))| (l, n, o)).collect(),
+        })
+    }
+
+    async fn push(
+        &self,
+        plan: &Plan,
+        by: &Author,
+        key: Option<&str>,
+        changes: &[Revision],
+    ) -> Result<PushAnswer, StoreError> {
+        let _turn = self.turn().await;
+        let mut tx = self.pool.begin().await?;
+        D::order_pushes(&mut tx).await?;
+        let hash = batch_hash(changes);
+        if let Some(key) = key {
+            if let Some(row) = sqlx::query("SELECT hash, response FROM push_keys WHERE key = $1")
+                .bind(key)
+                .fetch_optional(&mut *tx)
+                .await?
+            {
+                if row.text("hash") != hash {
+                    return Ok(PushAnswer::KeyReused);
+                }
+                let results = serde_json::from_str(&row.text("response"))
+                    .map_err(|e| StoreError::Corrupt(format!("stored push answer: {e}")))?;
+                return Ok(PushAnswer::Replayed(results));
+            }
+        }
+        let facts = self.facts(&mut tx, changes).await?;
+        let mut decided = decide_batch(plan, changes, facts, now_ms().max(0) as u64);
+        let mut stored: HashMap<Uuid, i64> = HashMap::new();
+        let now = now_ms();
+        for chunk in decided.to_store.chunks(CHUNK) {
+            let sql = format!(
+                "INSERT INTO revisions (rev, record, parent, device, clock, form, unit, deleted, body, hash, received_at, account)
+                 VALUES {} RETURNING rev, seq",
+                value_rows(chunk.len(), 12)
+            );
+            let mut q = sqlx::query(&sql);
+            for r in chunk {
+                q = q
+                    .bind(r.rev.to_string())
+                    .bind(r.record.to_string())
+                    .bind(r.parent.map(|p| p.to_string()))
+                    .bind(by.device.clone())
+                    .bind(r.clock as i64)
+                    .bind(r.form.clone())
+                    .bind(r.unit.clone())
+                    .bind(r.deleted)
+                    .bind(serde_json::to_string(r).expect("a revision is JSON"))
+                    .bind(r.content_hash())
+                    .bind(now)
+                    .bind(by.account.clone());
+            }
+            for row in q.fetch_all(&mut *tx).await? {
+                stored.insert(parse_id(&row.text("rev"))?, row.int("seq"));
+            }
+        }
+        let (results, current) = finish_batch(&mut decided, &stored);
+        for chunk in current.chunks(CHUNK) {
+            let sql = format!(
+                "INSERT INTO records (id, rev, clock, form, unit, deleted, body, seq, conflict)
+                 VALUES {}
+                 ON CONFLICT (id) DO UPDATE SET rev = excluded.rev, clock = excluded.clock,
+                   deleted = excluded.deleted, body = excluded.body, seq = excluded.seq,
+                   conflict = excluded.conflict",
+                value_rows(chunk.len(), 9)
+            );
+            let mut q = sqlx::query(&sql);
+            for c in chunk {
+                q = q
+                    .bind(c.record.to_string())
+                    .bind(c.winner.rev.to_string())
+                    .bind(c.winner.clock as i64)
+                    .bind(c.winner.form.clone())
+                    .bind(c.winner.unit.clone())
+                    .bind(c.winner.deleted)
+                    .bind(serde_json::to_string(c.winner).expect("a revision is JSON"))
+                    .bind(c.seq)
+                    .bind(c.conflict);
+            }
+            q.execute(&mut *tx).await?;
+        }
+        if let Some(key) = key {
+            sqlx::query(
+                "INSERT INTO push_keys (key, hash, response, received_at) VALUES ($1, $2, $3, $4)",
+            )
+            .bind(key)
+            .bind(&hash)
+            .bind(serde_json::to_string(&results).expect("results are JSON"))
+            .bind(now_ms())
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(PushAnswer::Applied(results))
+    }
+
+    async fn checksum(&self, scope: &str) -> Result<Checksum, StoreError> {
+        let rows = sqlx::query("SELECT rev FROM records WHERE unit >= $1 AND unit < $2")
+            .bind(scope)
+            .bind(prefix_end(scope))
+            .fetch_all(&self.pool)
+            .await?;
+        let ids = rows
+            .iter()
+            .map(|r| parse_id(&r.text("rev")))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Checksum::of(ids))
+    }
+
+    async fn pull(&self, scope: &str, after: i64, limit: u32) -> Result<PullPage, StoreError> {
+        // The sizes first, so that a page never reads more bodies than it sends.
+        let sizes: Vec<(i64, i64)> = sqlx::query(
+            "SELECT seq, CAST(octet_length(body) AS BIGINT) AS size FROM revisions
+             WHERE seq > $1 AND unit >= $2 AND unit < $3 ORDER BY seq LIMIT $4",
+        )
+        .bind(after)
+        .bind(scope)
+        .bind(prefix_end(scope))
+        .bind(limit as i64 + 1)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|r| (r.int("seq"), r.int("size")))
+        .collect();
+        let (n, more) = rows::page_len(&sizes.iter().map(|s| s.1).collect::<Vec<_>>(), limit);
+        let Some(&(last, _)) = sizes[..n].last() else {
+            return rows::pull_page(vec![], after, more);
+        };
+        let page = sqlx::query(
+            "SELECT seq, body FROM revisions
+             WHERE seq > $1 AND seq <= $2 AND unit >= $3 AND unit < $4 ORDER BY seq",
+        )
+        .bind(after)
+        .bind(last)
+        .bind(scope)
+        .bind(prefix_end(scope))
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|r| (r.int("seq"), r.text("body")))
+        .collect();
+        rows::pull_page(page, after, more)
+    }
+
+    async fn live_records(&self, scope: &str) -> Result<Vec<Revision>, StoreError> {
+        let rows =
+            sqlx::query("SELECT body FROM records WHERE NOT deleted AND unit >= $1 AND unit < $2")
+                .bind(scope)
+                .bind(prefix_end(scope))
+                .fetch_all(&self.pool)
+                .await?;
+        rows.iter().map(|r| revision(&r.text("body"))).collect()
+    }
+
+    async fn account(&self, username: &str) -> Result<Option<AccountRow>, StoreError> {
+        let row = sqlx::query(
+            "SELECT username, name, role, unit, password_hash, must_change, disabled FROM accounts
+             WHERE username = $1",
+        )
+        .bind(username)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| rows::account(&r)).transpose()
+    }
+
+    async fn account_count(&self) -> Result<u64, StoreError> {
+        let row = sqlx::query("SELECT COUNT(*) AS n FROM accounts")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(row.int("n") as u64)
+    }
+
+    async fn create_account(&self, row: &AccountRow, now: i64) -> Result<bool, StoreError> {
+        let _turn = self.turn().await;
+        let added = sqlx::query(
+            "INSERT INTO accounts (username, name, role, unit, password_hash, must_change, disabled, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (username) DO NOTHING RETURNING username",
+        )
+        .bind(&row.account.username)
+        .bind(&row.account.name)
+        .bind(row.account.role.as_str())
+        .bind(&row.account.unit)
+        .bind(&row.password_hash)
+        .bind(row.must_change)
+        .bind(row.disabled)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(added.is_some())
+    }
+
+    async fn set_password(
+        &self,
+        username: &str,
+        hash: &str,
+        must_change: bool,
+    ) -> Result<(), StoreError> {
+        let _turn = self.turn().await;
+        sqlx::query("UPDATE accounts SET password_hash = $1, must_change = $2 WHERE username = $3")
+            .bind(hash)
+            .bind(must_change)
+            .bind(username)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn accounts(&self, under: &str) -> Result<Vec<AccountRow>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT username, name, role, unit, password_hash, must_change, disabled FROM accounts
+             WHERE unit >= $1 AND unit < $2 ORDER BY unit, username",
+        )
+        .bind(under)
+        .bind(prefix_end(under))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(rows::account).collect()
+    }
+
+    async fn create_session(&self, s: &SessionRow) -> Result<(), StoreError> {
+        let _turn = self.turn().await;
+        sqlx::query(
+            "INSERT INTO sessions (id, token_hash, username, device, created_at, expires_at, revoked_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(&s.id)
+        .bind(&s.token_hash)
+        .bind(&s.username)
+        .bind(&s.device)
+        .bind(s.created_at)
+        .bind(s.expires_at)
+        .bind(s.revoked_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn session(&self, token_hash: &str) -> Result<Option<SessionRow>, StoreError> {
+        let row = sqlx::query(
+            "SELECT id, token_hash, username, device, created_at, expires_at, revoked_at FROM sessions
+             WHERE token_hash = $1",
+        )
+        .bind(token_hash)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|r| rows::session(&r)))
+    }
+
+    async fn revoke_other_sessions(
+        &self,
+        username: &str,
+        keep: &str,
+        at: i64,
+    ) -> Result<u64, StoreError> {
+        let _turn = self.turn().await;
+        let revoked = sqlx::query(
+            "UPDATE sessions SET revoked_at = $1
+             WHERE username = $2 AND id <> $3 AND revoked_at IS NULL RETURNING id",
+        )
+        .bind(at)
+        .bind(username)
+        .bind(keep)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(revoked.len() as u64)
+    }
+
+    async fn revoke_session(&self, id: &str, at: i64) -> Result<bool, StoreError> {
+        let _turn = self.turn().await;
+        let revoked = sqlx::query(
+            "UPDATE sessions SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL RETURNING id",
+        )
+        .bind(at)
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(revoked.is_some())
+    }
+
+    async fn sessions(&self, under: &str) -> Result<Vec<SessionInfo>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT s.id, s.username, s.device, s.created_at, s.expires_at, s.revoked_at FROM sessions s
+             JOIN accounts a ON a.username = s.username WHERE a.unit >= $1 AND a.unit < $2
+             ORDER BY s.created_at DESC LIMIT 1000",
+        )
+        .bind(under)
+        .bind(prefix_end(under))
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.iter().map(rows::session_info).collect())
+    }
+
+    async fn audit(&self, under: &str, limit: u32) -> Result<Vec<AuditEntry>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT seq, rev, record, form, unit, account, device, deleted, received_at FROM revisions
+             WHERE unit >= $1 AND unit < $2 ORDER BY seq DESC LIMIT $3",
+        )
+        .bind(under)
+        .bind(prefix_end(under))
+        .bind(limit as i64)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|r| AuditEntry {
+                seq: r.int("seq"),
+                rev: r.text("rev"),
+                record: r.text("record"),
+                form: r.text("form"),
+                unit: r.text("unit"),
+                account: r.text("account"),
+                device: r.text("device"),
+                deleted: r.flag("deleted"),
+                received_at: r.int("received_at"),
+            })
+            .collect())
+    }
+}
