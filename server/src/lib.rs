@@ -15,12 +15,13 @@ use axum::routing::get;
 use axum::Router;
 use settings::{SettingError, Settings};
 use shequ_model::area::parse_areas_csv;
+use shequ_model::plan::{PlanId, Plans};
 use shequ_model::Plan;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
-use store::{ImportReport, Store};
+use store::{ImportReport, PlanAdded, PlanBook, PlanRole, Store, StoreError};
 use tower_http::compression::CompressionLayer;
 use tower_http::decompression::RequestDecompressionLayer;
 
@@ -29,13 +30,27 @@ use tower_http::decompression::RequestDecompressionLayer;
 /// layer says), and answered 413 in Chinese; a phone splits a batch that is too large.
 pub const MAX_BODY: usize = 8 * 1024 * 1024;
 
+/// A plan as the API serves it: its JSON, encoded once, and its ETag.
+pub struct ServedPlan {
+    pub json: String,
+    pub etag: String,
+}
+
+impl ServedPlan {
+    fn of(plan: &Plan) -> ServedPlan {
+        let json = serde_json::to_string(plan).expect("a plan is JSON");
+        let etag = format!("\"{}\"", shequ_model::record::sha256_hex(json.as_bytes()));
+        ServedPlan { json, etag }
+    }
+}
+
 #[derive(Clone)]
 pub struct AppState {
     pub store: Arc<dyn Store>,
-    pub plan: Arc<Plan>,
-    /// The plan as JSON, encoded once, and its ETag.
-    pub plan_json: Arc<String>,
-    pub plan_etag: Arc<String>,
+    /// Every plan the server holds, which is current, and the legacy plan.
+    pub plans: Arc<PlanBook>,
+    /// Each plan as served, by id.
+    pub served: Arc<BTreeMap<PlanId, ServedPlan>>,
     /// Password guesses per (account, address) and per address.
     pub limiter: Arc<auth::RateLimiter>,
     /// The bounded pool passwords are hashed on.
@@ -45,19 +60,18 @@ pub struct AppState {
 }
 
 impl AppState {
-    pub fn new(store: Arc<dyn Store>, plan: Plan) -> Self {
-        let plan_json = serde_json::to_string(&plan).expect("a plan is JSON");
-        let plan_etag = Arc::new(format!(
-            "\"{}\"",
-            shequ_model::record::sha256_hex(plan_json.as_bytes())
-        ));
+    pub fn new(store: Arc<dyn Store>, plans: PlanBook) -> Self {
+        let served = plans
+            .plans
+            .iter()
+            .map(|p| (p.id.clone(), ServedPlan::of(p)))
+            .collect();
         let limiter = Arc::new(auth::RateLimiter::default());
         let hashers = Arc::new(auth::Hashers::new(settings::Limits::default().hash_workers));
         AppState {
             store,
-            plan: Arc::new(plan),
-            plan_json: Arc::new(plan_json),
-            plan_etag,
+            plans: Arc::new(plans),
+            served: Arc::new(served),
             limiter,
             hashers,
             trusted_proxy: None,
@@ -93,16 +107,110 @@ async fn healthz(axum::extract::State(state): axum::extract::State<AppState>) ->
     }
 }
 
-/// Reads and validates the plan file.
+const PLAN: &str = "--plan / SHEQU_PLAN";
+const PLANS: &str = "--plans / SHEQU_PLANS";
+const DATABASE: &str = "--database / SHEQU_DATABASE_URL";
+
+/// Reads and validates a plan file.
 pub fn load_plan(path: &Path) -> Result<Plan, SettingError> {
+    read_plan(path, PLAN)
+}
+
+fn read_plan(path: &Path, setting: &'static str) -> Result<Plan, SettingError> {
     let text = std::fs::read_to_string(path).map_err(|e| SettingError {
-        setting: "--plan / SHEQU_PLAN",
+        setting,
         message: format!("cannot read {}: {e}", path.display()),
     })?;
     Plan::parse(&path.display().to_string(), &text).map_err(|e| SettingError {
-        setting: "--plan / SHEQU_PLAN",
+        setting,
         message: e.to_string(),
     })
+}
+
+/// The plan files the settings name: `plan`, then every `*.toml` in the `plans` folder.
+fn plan_files(s: &Settings) -> Result<Vec<(&'static str, std::path::PathBuf)>, SettingError> {
+    let mut files = vec![(PLAN, s.plan.clone())];
+    if let Some(dir) = &s.plans {
+        let entries = std::fs::read_dir(dir).map_err(|e| SettingError {
+            setting: PLANS,
+            message: format!("cannot read {}: {e}", dir.display()),
+        })?;
+        let mut found: Vec<_> = entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+            .collect();
+        found.sort();
+        files.extend(found.into_iter().map(|p| (PLANS, p)));
+    }
+    Ok(files)
+}
+
+fn database(e: impl std::fmt::Display) -> SettingError {
+    SettingError {
+        setting: DATABASE,
+        message: e.to_string(),
+    }
+}
+
+/// Keeps a plan in the database (see [`Store::add_plan`]).
+pub async fn add_plan(
+    store: &dyn Store,
+    plan: &Plan,
+    replace: bool,
+) -> Result<PlanAdded, StoreError> {
+    let json = serde_json::to_string(plan).expect("a plan is JSON");
+    store.add_plan(&plan.id, &json, replace).await
+}
+
+/// Every plan the database holds. The current one is `current` when given, else the one kept by
+/// `plan current`, else the latest year.
+pub async fn stored_plans(store: &dyn Store, current: Option<&str>) -> Result<Plans, SettingError> {
+    let mut plans = Vec::new();
+    for (id, json) in store.plans().await.map_err(database)? {
+        let plan: Plan = serde_json::from_str(&json)
+            .map_err(|e| database(format!("the stored plan {id} is corrupt: {e}")))?;
+        plans.push(plan);
+    }
+    let (setting, current) = match current {
+        Some(id) => ("--current-plan / SHEQU_CURRENT_PLAN", Some(id.to_owned())),
+        None => (
+            DATABASE,
+            store.plan_role(PlanRole::Current).await.map_err(database)?,
+        ),
+    };
+    let current = current
+        .map(|id| PlanId::parse(&id))
+        .transpose()
+        .map_err(|message| SettingError { setting, message })?;
+    Plans::new(plans, current.as_ref()).map_err(|message| SettingError { setting, message })
+}
+
+/// Adds the plans the settings name to the database and reads every plan it holds. A file whose
+/// plan is kept with other content stops the start, and the kept plan stays as it was. The first
+/// start gives the records made before records carried a plan the current plan, for good.
+pub async fn open_plans(store: &dyn Store, s: &Settings) -> Result<PlanBook, SettingError> {
+    for (setting, path) in plan_files(s)? {
+        let plan = read_plan(&path, setting)?;
+        if add_plan(store, &plan, false).await.map_err(database)? == PlanAdded::Differs {
+            return Err(SettingError {
+                setting,
+                message: format!(
+                    "{}: the plan {} is already kept with other content, and stays as it was \
+                     (to change it: shequ-server plan add --replace {})",
+                    path.display(),
+                    plan.id,
+                    path.display()
+                ),
+            });
+        }
+    }
+    let plans = stored_plans(store, s.current_plan.as_deref()).await?;
+    let legacy = store
+        .settle_legacy_plan(&plans.current().id)
+        .await
+        .map_err(database)?;
+    let legacy = PlanId::parse(&legacy).map_err(database)?;
+    Ok(PlanBook { plans, legacy })
 }
 
 /// Why an areas file was not imported.
@@ -154,13 +262,9 @@ pub struct Running {
 /// Opens the store, loads the plan, seeds the areas and starts serving. Every failure names the
 /// setting behind it.
 pub async fn launch(s: &Settings) -> Result<Running, SettingError> {
-    let plan = load_plan(&s.plan)?;
-    let store = store::open(&s.database_url)
-        .await
-        .map_err(|e| SettingError {
-            setting: "--database / SHEQU_DATABASE_URL",
-            message: e.to_string(),
-        })?;
+    let store = store::open(&s.database_url).await.map_err(database)?;
+    let plans = open_plans(store.as_ref(), s).await?;
+    let county = plans.plans.current().county.clone();
     if let Some(seed) = &s.seed_areas {
         let report = import_areas(store.as_ref(), seed)
             .await
@@ -170,18 +274,15 @@ pub async fn launch(s: &Settings) -> Result<Running, SettingError> {
             })?;
         tracing::info!(file = %seed.display(), %report, "areas seeded");
     }
-    let admin = auth::ensure_first_admin(store.as_ref(), &plan.county)
+    let admin = auth::ensure_first_admin(store.as_ref(), &county)
         .await
-        .map_err(|e| SettingError {
-            setting: "--database / SHEQU_DATABASE_URL",
-            message: e.to_string(),
-        })?;
+        .map_err(database)?;
     if let Some(password) = admin {
         // Printed once, on the console of whoever set the server up; never logged.
         println!("First administrator: admin, one-time password: {password} (change it at the first login)");
     }
     if s.demo {
-        let made = auth::ensure_demo_accounts(store.as_ref(), &plan.county)
+        let made = auth::ensure_demo_accounts(store.as_ref(), &county)
             .await
             .map_err(|e| SettingError {
                 setting: "--demo / SHEQU_DEMO",
@@ -198,7 +299,7 @@ pub async fn launch(s: &Settings) -> Result<Running, SettingError> {
     let addr = listener
         .local_addr()
         .expect("a bound socket has an address");
-    let mut state = AppState::new(store, plan);
+    let mut state = AppState::new(store, plans);
     state.hashers = Arc::new(auth::Hashers::new(s.limits.hash_workers));
     state.trusted_proxy = s.trusted_proxy;
     let router = app(state, &s.dist);

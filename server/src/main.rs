@@ -1,4 +1,4 @@
-//! `shequ-server`: serve (the default), import areas, check a plan.
+//! `shequ-server`: serve (the default), import areas, check and keep plans, add accounts.
 
 use clap::{Parser, Subcommand};
 use shequ_server::settings::{Layer, Settings};
@@ -22,9 +22,16 @@ struct Cli {
     /// Address to listen on, e.g. 127.0.0.1:8080 (port 0 picks a free port).
     #[arg(long, global = true)]
     listen: Option<String>,
-    /// The plan file.
+    /// A plan file, added to the database at start-up.
     #[arg(long, global = true)]
     plan: Option<PathBuf>,
+    /// A folder of plan files (every *.toml in it), added to the database at start-up.
+    #[arg(long, global = true)]
+    plans: Option<PathBuf>,
+    /// The id of the plan new records belong to (else the one `plan current` set, else the
+    /// latest year).
+    #[arg(long, global = true)]
+    current_plan: Option<String>,
     /// The built app's folder.
     #[arg(long, global = true)]
     dist: Option<PathBuf>,
@@ -46,9 +53,27 @@ enum Command {
     ImportAreas { file: PathBuf },
     /// Check a plan file and print what it holds, or every error in it.
     CheckPlan { file: Option<PathBuf> },
+    /// The plans kept in the database.
+    #[command(subcommand)]
+    Plan(PlanCommand),
     /// Manage accounts.
     #[command(subcommand)]
     User(UserCommand),
+}
+
+#[derive(Subcommand)]
+enum PlanCommand {
+    /// Keep a plan file in the database. A plan already kept with other content is refused,
+    /// unless --replace.
+    Add {
+        file: PathBuf,
+        #[arg(long)]
+        replace: bool,
+    },
+    /// List the plans kept, the current one marked.
+    List,
+    /// Make a kept plan the one new records belong to.
+    Current { id: String },
 }
 
 #[derive(Subcommand)]
@@ -83,6 +108,8 @@ async fn main() -> ExitCode {
         database_url: cli.database,
         listen: cli.listen,
         plan: cli.plan,
+        plans: cli.plans,
+        current_plan: cli.current_plan,
         dist: cli.dist,
         seed_areas: cli.seed_areas,
         demo: cli.demo.then_some(true),
@@ -117,6 +144,7 @@ async fn main() -> ExitCode {
             unit,
             name,
         }) => add_user(&settings, username, role, unit, name).await,
+        Command::Plan(command) => plan(&settings, command).await,
         Command::CheckPlan { file } => {
             let path = file.unwrap_or(settings.plan);
             match shequ_server::load_plan(&path) {
@@ -135,6 +163,56 @@ async fn main() -> ExitCode {
             }
         }
     }
+}
+
+async fn plan(settings: &Settings, command: PlanCommand) -> ExitCode {
+    use shequ_server::store::PlanAdded;
+    let store = match shequ_server::store::open(&settings.database_url).await {
+        Ok(s) => s,
+        Err(e) => return fail(format!("--database / SHEQU_DATABASE_URL: {e}")),
+    };
+    match command {
+        PlanCommand::Add { file, replace } => {
+            let plan = match shequ_server::load_plan(&file) {
+                Ok(p) => p,
+                Err(e) => return fail(e),
+            };
+            match shequ_server::add_plan(store.as_ref(), &plan, replace).await {
+                Ok(PlanAdded::New) => println!("added the plan {} ({})", plan.id, plan.title),
+                Ok(PlanAdded::Same) => println!("the plan {} is already kept as it is", plan.id),
+                Ok(PlanAdded::Replaced) => println!("replaced the plan {}", plan.id),
+                Ok(PlanAdded::Differs) => {
+                    return fail(format!(
+                        "{}: the plan {} is already kept with other content, and stays as it was (--replace replaces it)",
+                        file.display(),
+                        plan.id
+                    ))
+                }
+                Err(e) => return fail(e),
+            }
+        }
+        PlanCommand::List => {
+            let plans = match shequ_server::stored_plans(store.as_ref(), None).await {
+                Ok(p) => p,
+                Err(e) => return fail(e),
+            };
+            for p in plans.summaries() {
+                let mark = if p.current { " (current)" } else { "" };
+                println!("{}\t{}\t{}{mark}", p.id, p.year, p.title);
+            }
+        }
+        PlanCommand::Current { id } => {
+            let plans = match shequ_server::stored_plans(store.as_ref(), Some(&id)).await {
+                Ok(p) => p,
+                Err(e) => return fail(e),
+            };
+            if let Err(e) = store.set_current_plan(&plans.current().id).await {
+                return fail(e);
+            }
+            println!("the current plan is now {id}");
+        }
+    }
+    ExitCode::SUCCESS
 }
 
 fn fail(e: impl std::fmt::Display) -> ExitCode {

@@ -13,6 +13,8 @@ pub struct Layer {
     pub database_url: Option<String>,
     pub listen: Option<String>,
     pub plan: Option<PathBuf>,
+    pub plans: Option<PathBuf>,
+    pub current_plan: Option<String>,
     pub dist: Option<PathBuf>,
     pub seed_areas: Option<PathBuf>,
     pub demo: Option<bool>,
@@ -30,6 +32,8 @@ impl Layer {
             database_url: self.database_url.or(base.database_url),
             listen: self.listen.or(base.listen),
             plan: self.plan.or(base.plan),
+            plans: self.plans.or(base.plans),
+            current_plan: self.current_plan.or(base.current_plan),
             dist: self.dist.or(base.dist),
             seed_areas: self.seed_areas.or(base.seed_areas),
             demo: self.demo.or(base.demo),
@@ -61,6 +65,8 @@ impl Layer {
             database_url: var("SHEQU_DATABASE_URL"),
             listen: var("SHEQU_LISTEN"),
             plan: var("SHEQU_PLAN").map(PathBuf::from),
+            plans: var("SHEQU_PLANS").map(PathBuf::from),
+            current_plan: var("SHEQU_CURRENT_PLAN"),
             dist: var("SHEQU_DIST").map(PathBuf::from),
             seed_areas: var("SHEQU_SEED_AREAS").map(PathBuf::from),
             demo: var("SHEQU_DEMO").map(|v| v == "1" || v == "true"),
@@ -131,6 +137,11 @@ pub struct Settings {
     pub database_url: String,
     pub listen: String,
     pub plan: PathBuf,
+    /// A folder of plan files (every `*.toml` in it), added at start-up beside `plan`.
+    pub plans: Option<PathBuf>,
+    /// The id of the plan new records belong to; else the one `plan current` set, else the
+    /// latest year.
+    pub current_plan: Option<String>,
     pub dist: PathBuf,
     /// An areas file imported at start-up (idempotent), so a new database has its hierarchy.
     pub seed_areas: Option<PathBuf>,
@@ -156,6 +167,8 @@ impl fmt::Debug for Settings {
             .field("database_url", &url)
             .field("listen", &self.listen)
             .field("plan", &self.plan)
+            .field("plans", &self.plans)
+            .field("current_plan", &self.current_plan)
             .field("dist", &self.dist)
             .field("seed_areas", &self.seed_areas)
             .field("demo", &self.demo)
@@ -210,6 +223,8 @@ impl Settings {
             database_url: l.database_url.unwrap_or_default(),
             listen: l.listen.unwrap_or_default(),
             plan: l.plan.unwrap_or_default(),
+            plans: l.plans,
+            current_plan: l.current_plan,
             dist: l.dist.unwrap_or_default(),
             seed_areas: l.seed_areas,
             demo: l.demo.unwrap_or(false),

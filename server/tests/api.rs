@@ -37,7 +37,13 @@ async fn a_resent_push_is_stored_once_and_other_content_under_the_same_id_is_ref
     );
     let page = app.pull(VILLAGE, 0, 100).await;
     assert_eq!(page.changes.len(), 1, "stored exactly once");
-    assert_eq!(page.changes[0].revision, c);
+    // It comes back as sent, carrying the plan it was stored under: the current one.
+    let plan: Value = app.get("/api/plan").await.json().await.unwrap();
+    let plan = shequ_model::plan::PlanId::parse(plan["id"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        page.changes[0].revision,
+        shequ_model::Revision { plan, ..c }
+    );
 }
 
 async fn bad_items_are_refused_in_chinese_and_nothing_of_them_is_stored(app: TestApp) {

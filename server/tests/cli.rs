@@ -13,6 +13,8 @@ fn bin() -> Command {
         "SHEQU_DATABASE_URL",
         "SHEQU_LISTEN",
         "SHEQU_PLAN",
+        "SHEQU_PLANS",
+        "SHEQU_CURRENT_PLAN",
         "SHEQU_DIST",
         "SHEQU_SEED_AREAS",
         "SHEQU_CONFIG",
@@ -175,6 +177,46 @@ fn check_plan_accepts_the_seed_and_names_every_error_of_a_bad_one() {
         err.contains("year") && err.contains("county") && err.contains("forms"),
         "{err}"
     );
+}
+
+#[test]
+fn plans_are_added_listed_and_made_current_and_a_kept_one_is_replaced_only_on_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("p.db").display());
+    let plan = |args: &[&str]| run(bin().args(["--database", &db, "plan"]).args(args));
+    for file in ["seeds/plan-2018.toml", "seeds/plan-2019.toml"] {
+        let (ok, out, err) = plan(&["add", file]);
+        assert!(ok && out.contains("added"), "{out}{err}");
+    }
+    let (ok, out, _) = plan(&["add", "seeds/plan-2019.toml"]);
+    assert!(ok && out.contains("already kept"), "{out}");
+    let (ok, out, err) = plan(&["list"]);
+    assert!(ok, "{err}");
+    let current: Vec<&str> = out.lines().filter(|l| l.contains("(current)")).collect();
+    assert_eq!(current.len(), 1, "{out}");
+    assert!(current[0].starts_with("fufeng-2019"), "{out}");
+    assert_eq!(out.lines().count(), 2, "{out}");
+
+    let (ok, _, err) = plan(&["current", "fufeng-2099"]);
+    assert!(!ok && err.contains("fufeng-2099"), "{err}");
+    let (ok, _, err) = plan(&["current", "fufeng-2018"]);
+    assert!(ok, "{err}");
+    let (_, out, _) = plan(&["list"]);
+    let current: Vec<&str> = out.lines().filter(|l| l.contains("(current)")).collect();
+    assert!(current[0].starts_with("fufeng-2018"), "{out}");
+
+    let changed = dir.path().join("changed.toml");
+    let text = std::fs::read_to_string(workspace().join("seeds/plan-2018.toml")).unwrap();
+    std::fs::write(&changed, text.replacen("title = \"", "title = \"改过的", 1)).unwrap();
+    let changed = changed.display().to_string();
+    let (ok, _, err) = plan(&["add", &changed]);
+    assert!(!ok && err.contains("changed.toml"), "{err}");
+    let (_, out, _) = plan(&["list"]);
+    assert!(!out.contains("改过的"), "{out}");
+    let (ok, out, err) = plan(&["add", "--replace", &changed]);
+    assert!(ok && out.contains("replaced"), "{out}{err}");
+    let (_, out, _) = plan(&["list"]);
+    assert!(out.contains("改过的"), "{out}");
 }
 
 #[test]

@@ -1,29 +1,56 @@
-//! The plan and the org units, which every device caches.
+//! The plans and the org units, which every device caches.
 
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::AppState;
-use axum::extract::{Query, State};
+use crate::ServedPlan;
+use axum::extract::{Path, Query, State};
 use axum::http::header;
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
 use serde::Deserialize;
+use shequ_model::plan::{PlanId, PlanSummary};
 use shequ_model::Area;
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/api/plan", get(plan))
+        .route("/api/plan", get(current_plan))
+        .route("/api/plans", get(plans))
+        .route("/api/plans/{id}", get(plan))
         .route("/api/areas", get(areas))
 }
 
-/// The plan, with an ETag: a device asks with `If-None-Match` at each sync and downloads the plan
-/// again only when the county has changed it.
-async fn plan(
+/// Every plan the server holds, the current one marked.
+async fn plans(State(state): State<AppState>) -> Json<Vec<PlanSummary>> {
+    Json(state.plans.plans.summaries())
+}
+
+/// The current plan (what a phone running an app from before plans across years asks for).
+async fn current_plan(
     State(state): State<AppState>,
     headers: axum::http::HeaderMap,
 ) -> axum::response::Response {
-    let etag = state.plan_etag.as_str();
+    let id = &state.plans.plans.current().id;
+    serve_plan(&state.served[id], &headers)
+}
+
+async fn plan(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: axum::http::HeaderMap,
+) -> Result<axum::response::Response, ApiError> {
+    let served = PlanId::parse(&id)
+        .ok()
+        .and_then(|id| state.served.get(&id))
+        .ok_or_else(|| ApiError::NotFound(format!("服务器上没有计划 {id}")))?;
+    Ok(serve_plan(served, &headers))
+}
+
+/// A plan, with an ETag: a device asks with `If-None-Match` at each sync and downloads the plan
+/// again only when the county has changed it.
+fn serve_plan(served: &ServedPlan, headers: &axum::http::HeaderMap) -> axum::response::Response {
+    let etag = served.etag.as_str();
     if headers
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
@@ -40,7 +67,7 @@ async fn plan(
             (header::CONTENT_TYPE, "application/json".to_string()),
             (header::ETAG, etag.to_string()),
         ],
-        state.plan_json.as_ref().clone(),
+        served.json.clone(),
     )
         .into_response()
 }

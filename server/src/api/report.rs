@@ -3,29 +3,45 @@
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::AppState;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::routing::get;
 use axum::{Json, Router};
+use serde::Deserialize;
 use shequ_model::area::AreaTree;
+use shequ_model::plan::PlanId;
 use shequ_model::rollup::{Report, Rollups};
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/api/report/{code}", get(report))
 }
 
+#[derive(Deserialize)]
+struct ReportQuery {
+    /// The plan whose records and targets are counted; the current plan when not given.
+    plan: Option<String>,
+}
+
 async fn report(
     State(state): State<AppState>,
     caller: Caller,
     Path(code): Path<String>,
+    Query(q): Query<ReportQuery>,
 ) -> Result<Json<Report>, ApiError> {
     caller.require_read(&code)?;
+    let plan = match &q.plan {
+        None => state.plans.plans.current(),
+        Some(id) => PlanId::parse(id)
+            .ok()
+            .and_then(|id| state.plans.plans.get(&id))
+            .ok_or_else(|| ApiError::NotFound(format!("服务器上没有计划 {id}")))?,
+    };
     let areas = state.store.areas(&code).await?;
     if !areas.iter().any(|a| a.code == code) {
         return Err(ApiError::NotFound(format!("没有代码为 {code} 的单位")));
     }
-    let records = state.store.live_records(&code).await?;
+    let records = state.store.live_records(&plan.id, &code).await?;
     let tree = AreaTree::new(areas);
-    let report = Rollups::new(&state.plan, &tree, &records).report(&code);
+    let report = Rollups::new(plan, &tree, &records).report(&code);
     report
         .map(Json)
         .ok_or_else(|| ApiError::NotFound(format!("没有代码为 {code} 的单位")))

@@ -10,6 +10,7 @@ use axum::http::HeaderMap;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
+use shequ_model::plan::PlanId;
 use shequ_model::sync::{
     Checksum, PullPage, PullQuery, PushRequest, PushResponse, MAX_PULL_PAGE, MAX_PUSH_BATCH,
 };
@@ -42,9 +43,15 @@ async fn push(
             "一次最多同步{MAX_PUSH_BATCH}条修改"
         )));
     }
-    // Every change must be the caller's to write; otherwise nothing of the batch is taken.
+    // Every change must be the caller's to write; otherwise nothing of the batch is taken. The
+    // form's level is read from the plan the change names, else from any plan that has the form
+    // (a form keeps its level from one year to the next); the store checks the plan itself.
+    let plans = &state.plans.plans;
     for c in &req.changes {
-        let level = state.plan.form(&c.form).map(|f| f.level);
+        let named = plans.get(&c.plan).and_then(|p| p.form(&c.form));
+        let level = named
+            .or_else(|| plans.iter().find_map(|p| p.form(&c.form)))
+            .map(|f| f.level);
         if !level.is_some_and(|l| caller.account.may_write(l, c.unit.as_str())) {
             return Err(ApiError::Forbidden(
                 "无权填报该单位的这类记录,本次提交未被接受".into(),
@@ -67,7 +74,7 @@ async fn push(
     };
     match state
         .store
-        .push(&state.plan, &by, key.as_deref(), &req.changes)
+        .push(&state.plans, &by, key.as_deref(), &req.changes)
         .await?
     {
         PushAnswer::Applied(results) | PushAnswer::Replayed(results) => {
@@ -82,16 +89,35 @@ async fn push(
     }
 }
 
+#[derive(Deserialize)]
+struct PlanQuery {
+    /// Only this plan's revisions; every plan's when not given.
+    plan: Option<String>,
+}
+
 async fn pull(
     State(state): State<AppState>,
     caller: Caller,
     Query(q): Query<PullQuery>,
+    Query(only): Query<PlanQuery>,
 ) -> Result<Json<PullPage>, ApiError> {
     scope_ok(&q.scope)?;
     caller.require_read(&q.scope)?;
+    let plan = only
+        .plan
+        .map(|id| {
+            PlanId::parse(&id)
+                .ok()
+                .filter(|id| state.plans.plans.get(id).is_some())
+                .ok_or_else(|| ApiError::NotFound(format!("服务器上没有计划 {id}")))
+        })
+        .transpose()?;
     let limit = q.limit.clamp(1, MAX_PULL_PAGE);
     Ok(Json(
-        state.store.pull(&q.scope, q.after.max(0), limit).await?,
+        state
+            .store
+            .pull(&q.scope, plan.as_ref(), q.after.max(0), limit)
+            .await?,
     ))
 }
 

@@ -3,9 +3,12 @@
 //! the store inserts the accepted revisions in one statement, and [`finish_batch`] gives the
 //! answers and the records' new current revisions, which the store writes in one more.
 
+use super::PlanBook;
 use shequ_model::merge::RecordState;
-use shequ_model::plan::Plan;
-use shequ_model::record::{validate_content, validate_tombstone, validate_transition};
+use shequ_model::plan::PlanId;
+use shequ_model::record::{
+    plan_of, same_plan, validate_content, validate_tombstone, validate_transition,
+};
 use shequ_model::sync::{Hlc, PushOutcome, PushResult, MAX_DEVICE_LEN, MAX_RESOLVES};
 use shequ_model::Revision;
 use std::collections::{BTreeMap, HashMap};
@@ -35,10 +38,17 @@ enum Decision {
     Store,
 }
 
+/// A revision to store: carrying the plan it belongs to, with the hash of the revision as it was
+/// sent (a revision re-sent as it was is then a duplicate, whether it named its plan or not).
+pub struct ToStore {
+    pub revision: Revision,
+    pub hash: String,
+}
+
 /// The decisions of a batch: answers for the items not to be stored, and the revisions to store.
-pub struct Decisions<'a> {
+pub struct Decisions {
     decisions: Vec<(Uuid, Decision)>,
-    pub to_store: Vec<&'a Revision>,
+    pub to_store: Vec<ToStore>,
     records: HashMap<Uuid, RecordState>,
     seqs: HashMap<Uuid, i64>,
 }
@@ -51,14 +61,14 @@ pub struct Current<'a> {
     pub conflict: bool,
 }
 
-/// Whether a change may be stored; the refusal is the answer to give.
+/// Whether a change may be stored, and under which plan; the refusal is the answer to give.
 fn admit(
-    plan: &Plan,
+    book: &PlanBook,
     change: &Revision,
     facts: &Facts,
     state: &RecordState,
     now_ms: u64,
-) -> Result<(), PushOutcome> {
+) -> Result<PlanId, PushOutcome> {
     if let Some((seq, hash)) = facts.existing.get(&change.rev) {
         return Err(if *hash == change.content_hash() {
             PushOutcome::Duplicate { seq: *seq }
@@ -78,6 +88,14 @@ fn admit(
             "这条修改的时间比服务器快了一天以上,请校正手机的日期和时间后再修改保存",
         ));
     }
+    let stored_plan = state.revisions.values().next().map(|r| &r.plan);
+    let plan_id = plan_of(change, stored_plan, &book.legacy);
+    if let Some(stored) = stored_plan {
+        same_plan(stored, &plan_id).map_err(reject)?;
+    }
+    let Some(plan) = book.plans.get(&plan_id) else {
+        return Err(reject(format!("服务器上没有计划 {plan_id}")));
+    };
     let Some(form) = plan.form(&change.form) else {
         return Err(reject(format!("计划中没有表单“{}”", change.form)));
     };
@@ -104,12 +122,13 @@ fn admit(
         .and_then(|p| state.revisions.get(&p))
         .or_else(|| state.winner());
     if change.deleted {
-        return validate_tombstone(plan, form, base.map(|b| &b.content), &change.content).map_err(
+        validate_tombstone(plan, form, base.map(|b| &b.content), &change.content).map_err(
             |errors| PushOutcome::Rejected {
                 reason: "删除记录时只能附带空内容或原记录的内容".into(),
                 errors,
             },
-        );
+        )?;
+        return Ok(plan_id);
     }
     validate_content(plan, form, &change.content).map_err(|errors| PushOutcome::Rejected {
         reason: "内容未通过校验".into(),
@@ -123,20 +142,20 @@ fn admit(
             }
         })?;
     }
-    Ok(())
+    Ok(plan_id)
 }
 
 /// Decides every item of a batch, in order: an item sees the items accepted before it (a batch
 /// may carry several edits of one record, or the same revision twice). `now_ms` is the server's
 /// time.
-pub fn decide_batch<'a>(
-    plan: &Plan,
-    changes: &'a [Revision],
+pub fn decide_batch(
+    book: &PlanBook,
+    changes: &[Revision],
     mut facts: Facts,
     now_ms: u64,
-) -> Decisions<'a> {
+) -> Decisions {
     let mut decisions = Vec::with_capacity(changes.len());
-    let mut to_store: Vec<&Revision> = Vec::new();
+    let mut to_store: Vec<ToStore> = Vec::new();
     let mut in_batch: HashMap<Uuid, String> = HashMap::new();
     for change in changes {
         if let Some(hash) = in_batch.get(&change.rev) {
@@ -150,16 +169,21 @@ pub fn decide_batch<'a>(
             continue;
         }
         let state = facts.records.remove(&change.record).unwrap_or_default();
-        let decision = match admit(plan, change, &facts, &state, now_ms) {
-            Err(answer) => Decision::Answer(answer),
-            Ok(()) => Decision::Store,
-        };
         let mut state = state;
-        if matches!(decision, Decision::Store) {
-            state.insert(change.clone());
-            in_batch.insert(change.rev, change.content_hash());
-            to_store.push(change);
-        }
+        let decision = match admit(book, change, &facts, &state, now_ms) {
+            Err(answer) => Decision::Answer(answer),
+            Ok(plan) => {
+                let hash = change.content_hash();
+                let revision = Revision {
+                    plan,
+                    ..change.clone()
+                };
+                state.insert(revision.clone());
+                in_batch.insert(change.rev, hash.clone());
+                to_store.push(ToStore { revision, hash });
+                Decision::Store
+            }
+        };
         facts.records.insert(change.record, state);
         decisions.push((change.rev, decision));
     }
@@ -174,7 +198,7 @@ pub fn decide_batch<'a>(
 /// The answers, given the numbers the stored revisions got, and the current revision of every
 /// record the batch touched.
 pub fn finish_batch<'p>(
-    decided: &'p mut Decisions<'_>,
+    decided: &'p mut Decisions,
     stored: &HashMap<Uuid, i64>,
 ) -> (Vec<PushResult>, Vec<Current<'p>>) {
     let results = decided
@@ -205,7 +229,11 @@ pub fn finish_batch<'p>(
         })
         .collect();
     decided.seqs.extend(stored.iter().map(|(k, v)| (*k, *v)));
-    let touched: BTreeMap<Uuid, ()> = decided.to_store.iter().map(|r| (r.record, ())).collect();
+    let touched: BTreeMap<Uuid, ()> = decided
+        .to_store
+        .iter()
+        .map(|r| (r.revision.record, ()))
+        .collect();
     let seqs = &decided.seqs;
     let current = touched
         .keys()

@@ -17,7 +17,7 @@ pub type PgStore = SqlStore<sqlx::Postgres>;
 use async_trait::async_trait;
 use shequ_model::area::Area;
 use shequ_model::auth::{Account, AuditEntry, SessionInfo};
-use shequ_model::plan::Plan;
+use shequ_model::plan::{PlanId, Plans};
 use shequ_model::sync::{Checksum, PullPage, PushResult};
 use shequ_model::Revision;
 use std::sync::Arc;
@@ -60,22 +60,47 @@ pub trait Store: Send + Sync + 'static {
     /// Adds the areas not yet known, in one transaction; already-known ones are left as they are
     /// (the caller has checked they agree).
     async fn import_areas(&self, areas: &[Area]) -> Result<ImportReport, StoreError>;
-    /// Applies a batch of pushed revisions in one transaction, one result per item. With an
+    /// Applies a batch of pushed revisions in one transaction, one result per item: each belongs
+    /// to its plan ([`shequ_model::record::plan_of`]) and is checked against it. With an
     /// idempotency key, the answer is stored in that same transaction, and a push re-sent under
     /// the key is answered again from it.
     async fn push(
         &self,
-        plan: &Plan,
+        plans: &PlanBook,
         by: &Author,
         key: Option<&str>,
         changes: &[Revision],
     ) -> Result<PushAnswer, StoreError>;
     /// The checksum of the current revisions under `scope`.
     async fn checksum(&self, scope: &str) -> Result<Checksum, StoreError>;
-    /// The revisions stored after `after` for units under `scope`, oldest first.
-    async fn pull(&self, scope: &str, after: i64, limit: u32) -> Result<PullPage, StoreError>;
-    /// The current (winning) revision of every live record under `scope`.
-    async fn live_records(&self, scope: &str) -> Result<Vec<Revision>, StoreError>;
+    /// The revisions stored after `after` for units under `scope` (of one plan, or of all),
+    /// oldest first, each carrying its plan.
+    async fn pull(
+        &self,
+        scope: &str,
+        plan: Option<&PlanId>,
+        after: i64,
+        limit: u32,
+    ) -> Result<PullPage, StoreError>;
+    /// The current (winning) revision of every live record of `plan` under `scope`.
+    async fn live_records(&self, plan: &PlanId, scope: &str) -> Result<Vec<Revision>, StoreError>;
+
+    /// Every stored plan: its id and the plan as JSON.
+    async fn plans(&self) -> Result<Vec<(String, String)>, StoreError>;
+    /// Keeps a plan given as JSON. A plan already stored with other content is kept as it was
+    /// unless `replace`.
+    async fn add_plan(
+        &self,
+        id: &PlanId,
+        json: &str,
+        replace: bool,
+    ) -> Result<PlanAdded, StoreError>;
+    /// The plan id kept for a role.
+    async fn plan_role(&self, role: PlanRole) -> Result<Option<String>, StoreError>;
+    async fn set_current_plan(&self, id: &PlanId) -> Result<(), StoreError>;
+    /// Keeps `id` as the legacy plan unless one is kept already, and gives every revision and
+    /// record stored without a plan the legacy plan; returns the legacy plan's id.
+    async fn settle_legacy_plan(&self, id: &PlanId) -> Result<String, StoreError>;
 
     async fn account(&self, username: &str) -> Result<Option<AccountRow>, StoreError>;
     async fn account_count(&self) -> Result<u64, StoreError>;
@@ -104,6 +129,42 @@ pub trait Store: Send + Sync + 'static {
     async fn sessions(&self, under: &str) -> Result<Vec<SessionInfo>, StoreError>;
     /// The latest revisions under `under`, newest first, with who made them.
     async fn audit(&self, under: &str, limit: u32) -> Result<Vec<AuditEntry>, StoreError>;
+}
+
+/// What [`Store::add_plan`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PlanAdded {
+    New,
+    /// Already stored with the same content.
+    Same,
+    /// Already stored with other content, and kept as it was.
+    Differs,
+    Replaced,
+}
+
+/// The plans a server keeps a role for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PlanRole {
+    /// The plan new records belong to.
+    Current,
+    /// The plan records made before records carried a plan belong to.
+    Legacy,
+}
+
+impl PlanRole {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PlanRole::Current => "current",
+            PlanRole::Legacy => "legacy",
+        }
+    }
+}
+
+/// Every plan a push may name, and the legacy plan a revision without one belongs to when its
+/// record is new (see [`shequ_model::record::plan_of`]).
+pub struct PlanBook {
+    pub plans: Plans,
+    pub legacy: PlanId,
 }
 
 /// Who pushed: the account and the device of the session, kept with every revision (the audit

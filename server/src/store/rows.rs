@@ -3,6 +3,7 @@
 use super::{AccountRow, SessionRow, StoreError};
 use shequ_model::area::{Area, Level};
 use shequ_model::auth::{Account, Role, SessionInfo};
+use shequ_model::plan::PlanId;
 use shequ_model::sync::{PullPage, PulledRevision, MAX_PULL_BYTES};
 use shequ_model::Revision;
 use sqlx::{ColumnIndex, Decode, Row, Type};
@@ -47,8 +48,20 @@ pub fn role(s: &str) -> Result<Role, StoreError> {
     Role::parse(s).ok_or_else(|| StoreError::Corrupt(format!("unknown role {s}")))
 }
 
-pub fn revision(body: &str) -> Result<Revision, StoreError> {
-    serde_json::from_str(body).map_err(|e| StoreError::Corrupt(format!("revision body: {e}")))
+/// A stored revision, carrying the plan it is stored under (a revision made before records
+/// carried a plan has none in its body, which keeps the hash it was sent with).
+pub fn revision(body: &str, plan: &str) -> Result<Revision, StoreError> {
+    let mut r: Revision = serde_json::from_str(body)
+        .map_err(|e| StoreError::Corrupt(format!("revision body: {e}")))?;
+    r.plan = plan_id(plan)?;
+    Ok(r)
+}
+
+pub fn plan_id(s: &str) -> Result<PlanId, StoreError> {
+    if s.is_empty() {
+        return Ok(PlanId::default());
+    }
+    PlanId::parse(s).map_err(|e| StoreError::Corrupt(format!("plan id {s}: {e}")))
 }
 
 /// How many of the revisions after a pull's cursor go in its page, and whether more follow, from
@@ -65,14 +78,18 @@ pub fn page_len(sizes: &[i64], limit: u32) -> (usize, bool) {
     (sizes.len(), false)
 }
 
-/// A pull page from its `(seq, body)` rows, oldest first.
-pub fn pull_page(rows: Vec<(i64, String)>, after: i64, more: bool) -> Result<PullPage, StoreError> {
+/// A pull page from its `(seq, body, plan)` rows, oldest first.
+pub fn pull_page(
+    rows: Vec<(i64, String, String)>,
+    after: i64,
+    more: bool,
+) -> Result<PullPage, StoreError> {
     let changes = rows
         .into_iter()
-        .map(|(seq, body)| {
+        .map(|(seq, body, plan)| {
             Ok(PulledRevision {
                 seq,
-                revision: revision(&body)?,
+                revision: revision(&body, &plan)?,
             })
         })
         .collect::<Result<Vec<_>, StoreError>>()?;

@@ -6,12 +6,13 @@ use super::batch::{decide_batch, finish_batch, Facts};
 use super::dialect::Dialect;
 use super::rows::{self, now_ms, revision, Columns};
 use super::{
-    prefix_end, AccountRow, Author, ImportReport, PushAnswer, SessionRow, Store, StoreError,
+    prefix_end, AccountRow, Author, ImportReport, PlanAdded, PlanBook, PlanRole, PushAnswer,
+    SessionRow, Store, StoreError,
 };
 use async_trait::async_trait;
 use shequ_model::area::{Area, Level};
 use shequ_model::auth::{AuditEntry, SessionInfo};
-use shequ_model::plan::Plan;
+use shequ_model::plan::PlanId;
 use shequ_model::sync::{batch_hash, Checksum, PullPage};
 use shequ_model::Revision;
 use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Pool, Type};
@@ -99,7 +100,7 @@ where
             }
             let records: BTreeSet<String> = chunk.iter().map(|c| c.record.to_string()).collect();
             let sql = format!(
-                "SELECT seq, body FROM revisions WHERE record IN ({})",
+                "SELECT seq, body, plan FROM revisions WHERE record IN ({})",
                 params(1, records.len())
             );
             let mut q = sqlx::query(&sql);
@@ -107,7 +108,7 @@ where
                 q = q.bind(r);
             }
             for row in q.fetch_all(&mut *tx).await? {
-                let r = revision(&row.text("body"))?;
+                let r = revision(&row.text("body"), &row.text("plan"))?;
                 facts.seqs.insert(r.rev, row.int("seq"));
                 facts.records.entry(r.record).or_default().insert(r);
             }
@@ -195,7 +196,7 @@ where
 
     async fn push(
         &self,
-        plan: &Plan,
+        plans: &PlanBook,
         by: &Author,
         key: Option<&str>,
         changes: &[Revision],
@@ -219,17 +220,18 @@ where
             }
         }
         let facts = self.facts(&mut tx, changes).await?;
-        let mut decided = decide_batch(plan, changes, facts, now_ms().max(0) as u64);
+        let mut decided = decide_batch(plans, changes, facts, now_ms().max(0) as u64);
         let mut stored: HashMap<Uuid, i64> = HashMap::new();
         let now = now_ms();
         for chunk in decided.to_store.chunks(CHUNK) {
             let sql = format!(
-                "INSERT INTO revisions (rev, record, parent, device, clock, form, unit, deleted, body, hash, received_at, account)
+                "INSERT INTO revisions (rev, record, parent, device, clock, form, unit, deleted, body, hash, received_at, account, plan)
                  VALUES {} RETURNING rev, seq",
-                value_rows(chunk.len(), 12)
+                value_rows(chunk.len(), 13)
             );
             let mut q = sqlx::query(&sql);
-            for r in chunk {
+            for s in chunk {
+                let r = &s.revision;
                 q = q
                     .bind(r.rev.to_string())
                     .bind(r.record.to_string())
@@ -240,9 +242,10 @@ where
                     .bind(r.unit.to_string())
                     .bind(r.deleted)
                     .bind(serde_json::to_string(r).expect("a revision is JSON"))
-                    .bind(r.content_hash())
+                    .bind(s.hash.clone())
                     .bind(now)
-                    .bind(by.account.clone());
+                    .bind(by.account.clone())
+                    .bind(r.plan.to_string());
             }
             for row in q.fetch_all(&mut *tx).await? {
                 stored.insert(parse_id(&row.text("rev"))?, row.int("seq"));
@@ -251,12 +254,12 @@ where
         let (results, current) = finish_batch(&mut decided, &stored);
         for chunk in current.chunks(CHUNK) {
             let sql = format!(
-                "INSERT INTO records (id, rev, clock, form, unit, deleted, body, seq, conflict)
+                "INSERT INTO records (id, rev, clock, form, unit, deleted, body, seq, conflict, plan)
                  VALUES {}
                  ON CONFLICT (id) DO UPDATE SET rev = excluded.rev, clock = excluded.clock,
                    deleted = excluded.deleted, body = excluded.body, seq = excluded.seq,
                    conflict = excluded.conflict",
-                value_rows(chunk.len(), 9)
+                value_rows(chunk.len(), 10)
             );
             let mut q = sqlx::query(&sql);
             for c in chunk {
@@ -269,7 +272,8 @@ where
                     .bind(c.winner.deleted)
                     .bind(serde_json::to_string(c.winner).expect("a revision is JSON"))
                     .bind(c.seq)
-                    .bind(c.conflict);
+                    .bind(c.conflict)
+                    .bind(c.winner.plan.to_string());
             }
             q.execute(&mut *tx).await?;
         }
@@ -301,16 +305,26 @@ where
         Ok(Checksum::of(ids))
     }
 
-    async fn pull(&self, scope: &str, after: i64, limit: u32) -> Result<PullPage, StoreError> {
+    async fn pull(
+        &self,
+        scope: &str,
+        plan: Option<&PlanId>,
+        after: i64,
+        limit: u32,
+    ) -> Result<PullPage, StoreError> {
+        // No plan is the empty id, which no stored revision carries once the legacy plan is settled.
+        let plan = plan.map(|p| p.to_string()).unwrap_or_default();
         // The sizes first, so that a page never reads more bodies than it sends.
         let sizes: Vec<(i64, i64)> = sqlx::query(
             "SELECT seq, CAST(octet_length(body) AS BIGINT) AS size FROM revisions
-             WHERE seq > $1 AND unit >= $2 AND unit < $3 ORDER BY seq LIMIT $4",
+             WHERE seq > $1 AND unit >= $2 AND unit < $3 AND ($5 = '' OR plan = $5)
+             ORDER BY seq LIMIT $4",
         )
         .bind(after)
         .bind(scope)
         .bind(prefix_end(scope))
         .bind(limit as i64 + 1)
+        .bind(&plan)
         .fetch_all(&self.pool)
         .await?
         .iter()
@@ -321,29 +335,134 @@ where
             return rows::pull_page(vec![], after, more);
         };
         let page = sqlx::query(
-            "SELECT seq, body FROM revisions
-             WHERE seq > $1 AND seq <= $2 AND unit >= $3 AND unit < $4 ORDER BY seq",
+            "SELECT seq, body, plan FROM revisions
+             WHERE seq > $1 AND seq <= $2 AND unit >= $3 AND unit < $4 AND ($5 = '' OR plan = $5)
+             ORDER BY seq",
         )
         .bind(after)
         .bind(last)
         .bind(scope)
         .bind(prefix_end(scope))
+        .bind(&plan)
         .fetch_all(&self.pool)
         .await?
         .iter()
-        .map(|r| (r.int("seq"), r.text("body")))
+        .map(|r| (r.int("seq"), r.text("body"), r.text("plan")))
         .collect();
         rows::pull_page(page, after, more)
     }
 
-    async fn live_records(&self, scope: &str) -> Result<Vec<Revision>, StoreError> {
-        let rows =
-            sqlx::query("SELECT body FROM records WHERE NOT deleted AND unit >= $1 AND unit < $2")
-                .bind(scope)
-                .bind(prefix_end(scope))
-                .fetch_all(&self.pool)
+    async fn live_records(&self, plan: &PlanId, scope: &str) -> Result<Vec<Revision>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT body, plan FROM records
+             WHERE NOT deleted AND plan = $1 AND unit >= $2 AND unit < $3",
+        )
+        .bind(plan.to_string())
+        .bind(scope)
+        .bind(prefix_end(scope))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| revision(&r.text("body"), &r.text("plan")))
+            .collect()
+    }
+
+    async fn plans(&self) -> Result<Vec<(String, String)>, StoreError> {
+        let rows = sqlx::query("SELECT id, body FROM plans ORDER BY id")
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|r| (r.text("id"), r.text("body")))
+            .collect())
+    }
+
+    async fn add_plan(
+        &self,
+        id: &PlanId,
+        json: &str,
+        replace: bool,
+    ) -> Result<PlanAdded, StoreError> {
+        let _turn = self.turn().await;
+        let mut tx = self.pool.begin().await?;
+        let stored = sqlx::query("SELECT body FROM plans WHERE id = $1")
+            .bind(id.to_string())
+            .fetch_optional(&mut *tx)
+            .await?
+            .map(|r| r.text("body"));
+        let added = match stored {
+            Some(body) if body == json => PlanAdded::Same,
+            Some(_) if !replace => PlanAdded::Differs,
+            Some(_) => {
+                sqlx::query("UPDATE plans SET body = $1, added_at = $2 WHERE id = $3")
+                    .bind(json)
+                    .bind(now_ms())
+                    .bind(id.to_string())
+                    .execute(&mut *tx)
+                    .await?;
+                PlanAdded::Replaced
+            }
+            None => {
+                sqlx::query("INSERT INTO plans (id, body, added_at) VALUES ($1, $2, $3)")
+                    .bind(id.to_string())
+                    .bind(json)
+                    .bind(now_ms())
+                    .execute(&mut *tx)
+                    .await?;
+                PlanAdded::New
+            }
+        };
+        tx.commit().await?;
+        Ok(added)
+    }
+
+    async fn plan_role(&self, role: PlanRole) -> Result<Option<String>, StoreError> {
+        let row = sqlx::query("SELECT plan FROM plan_roles WHERE role = $1")
+            .bind(role.as_str())
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|r| r.text("plan")))
+    }
+
+    async fn set_current_plan(&self, id: &PlanId) -> Result<(), StoreError> {
+        let _turn = self.turn().await;
+        sqlx::query(
+            "INSERT INTO plan_roles (role, plan) VALUES ($1, $2)
+             ON CONFLICT (role) DO UPDATE SET plan = excluded.plan",
+        )
+        .bind(PlanRole::Current.as_str())
+        .bind(id.to_string())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn settle_legacy_plan(&self, id: &PlanId) -> Result<String, StoreError> {
+        let _turn = self.turn().await;
+        let mut tx = self.pool.begin().await?;
+        let kept = sqlx::query("SELECT plan FROM plan_roles WHERE role = $1")
+            .bind(PlanRole::Legacy.as_str())
+            .fetch_optional(&mut *tx)
+            .await?
+            .map(|r| r.text("plan"));
+        if let Some(kept) = kept {
+            return Ok(kept);
+        }
+        let id = id.to_string();
+        sqlx::query("INSERT INTO plan_roles (role, plan) VALUES ($1, $2)")
+            .bind(PlanRole::Legacy.as_str())
+            .bind(&id)
+            .execute(&mut *tx)
+            .await?;
+        // Every push since the upgrade stores a plan: only rows from before it have none.
+        for table in ["revisions", "records"] {
+            sqlx::query(&format!("UPDATE {table} SET plan = $1 WHERE plan = ''"))
+                .bind(&id)
+                .execute(&mut *tx)
                 .await?;
-        rows.iter().map(|r| revision(&r.text("body"))).collect()
+        }
+        tx.commit().await?;
+        Ok(id)
     }
 
     async fn account(&self, username: &str) -> Result<Option<AccountRow>, StoreError> {

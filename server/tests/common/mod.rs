@@ -20,6 +20,7 @@ pub fn workspace() -> PathBuf {
 
 pub struct TestApp {
     pub addr: std::net::SocketAddr,
+    pub database_url: String,
     pub client: reqwest::Client,
     pub dir: tempfile::TempDir,
     tokens: std::sync::Mutex<std::collections::HashMap<String, String>>,
@@ -167,26 +168,47 @@ async fn spawn_full(
     dir: tempfile::TempDir,
     tweak: impl FnOnce(&mut Settings),
 ) -> TestApp {
-    let root = workspace();
-    let mut settings = Settings {
-        database_url,
-        listen: "127.0.0.1:0".into(),
-        plan: root.join("seeds/plan-2018.toml"),
-        dist,
-        seed_areas: Some(root.join("seeds/fufeng-areas.csv")),
-        demo: true,
-        limits: Limits::default(),
-        trusted_proxy: None,
-    };
+    let mut settings = settings_on(&database_url);
+    settings.dist = dist;
     tweak(&mut settings);
     let running = shequ_server::launch(&settings)
         .await
         .expect("the server starts");
     TestApp {
         addr: running.addr,
+        database_url: settings.database_url,
         client: reqwest::Client::new(),
         dir,
         tokens: Default::default(),
+    }
+}
+
+/// Another server on the same database, with settings changed by `tweak` (the first one keeps
+/// running, unused).
+pub async fn restart(app: &TestApp, tweak: impl FnOnce(&mut Settings)) -> TestApp {
+    spawn_at(app.database_url.clone(), tweak).await
+}
+
+/// A server on the database at `database_url`, with settings changed by `tweak`.
+pub async fn spawn_at(database_url: String, tweak: impl FnOnce(&mut Settings)) -> TestApp {
+    let dir = tempfile::tempdir().unwrap();
+    spawn_full(database_url, PathBuf::from("/nonexistent-dist"), dir, tweak).await
+}
+
+/// The settings a server would start with on `database_url`, for starts that are to fail.
+pub fn settings_on(database_url: &str) -> Settings {
+    let root = workspace();
+    Settings {
+        database_url: database_url.into(),
+        listen: "127.0.0.1:0".into(),
+        plan: root.join("seeds/plan-2018.toml"),
+        plans: None,
+        current_plan: None,
+        dist: PathBuf::from("/nonexistent-dist"),
+        seed_areas: Some(root.join("seeds/fufeng-areas.csv")),
+        demo: true,
+        limits: Limits::default(),
+        trusted_proxy: None,
     }
 }
 
