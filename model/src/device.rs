@@ -264,8 +264,9 @@ mod tests {
             resolves: vec![],
             device: "d".into(),
             clock,
+            plan: Default::default(),
             form: "f".into(),
-            unit: VILLAGE.into(),
+            unit: UnitCode::parse(VILLAGE).unwrap(),
             deleted: false,
             content: Default::default(),
         }
@@ -447,7 +448,7 @@ mod tests {
     #[test]
     fn a_scope_checksum_counts_the_winners_of_the_whole_subtree() {
         let in_unit = |unit: &str, record: u128| Revision {
-            unit: unit.into(),
+            unit: UnitCode::parse(unit).unwrap(),
             ..rev(record, record, None, 1)
         };
         let mut hlc = Hlc::default();

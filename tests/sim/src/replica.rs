@@ -109,7 +109,7 @@ impl Replica for MemReplica {
             .borrow()
             .outbox
             .values()
-            .filter(|r| pushes(scope, &r.unit))
+            .filter(|r| pushes(scope, r.unit.as_str()))
             .take(limit as usize)
             .cloned()
             .collect())
@@ -120,7 +120,7 @@ impl Replica for MemReplica {
             .borrow()
             .outbox
             .values()
-            .filter(|r| pushes(scope, &r.unit))
+            .filter(|r| pushes(scope, r.unit.as_str()))
             .count() as u32)
     }
     async fn take_results(&self, results: &[PushResult]) -> Result<(), String> {
@@ -185,8 +185,9 @@ mod tests {
             resolves: vec![],
             device: "设备".into(),
             clock: 0,
+            plan: Default::default(),
             form: "deliberation_case".into(),
-            unit: "610324001001".into(),
+            unit: UnitCode::parse("610324001001").unwrap(),
             deleted: false,
             content: Default::default(),
         }
