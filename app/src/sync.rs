@@ -84,8 +84,5 @@ pub async fn sync_once(
 ) -> Result<SyncReport, SyncError> {
     let report = client::sync_once(db, &Http, scope, &Limits::default(), progress).await?;
     let _ = db.set_meta("last_sync", &crate::ids::now_ms()).await;
-    if let Some(ok) = report.consistent {
-        let _ = db.set_meta("consistent", &ok).await;
-    }
     Ok(report)
 }

@@ -5,6 +5,7 @@
 //! * [`record`]: records, their revisions and the validation of their content against a form;
 //! * [`area`]: the division hierarchy (county → town → village) and its CSV import format;
 //! * [`sync`]: the wire types of the sync protocol;
+//! * [`client`] and [`device`]: the device's side of sync, and the rules of what a device writes;
 //! * [`rollup`]: the pure arithmetic that turns records into indicator values against targets.
 //!
 //! No I/O lives here, so everything is tested natively.
@@ -13,6 +14,7 @@
 pub mod area;
 pub mod auth;
 pub mod client;
+pub mod device;
 pub mod merge;
 pub mod plan;
 pub mod record;

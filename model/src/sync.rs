@@ -104,30 +104,6 @@ pub struct PullPage {
     pub more: bool,
 }
 
-/// What a device does with one pulled revision, given what it holds of that record.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Apply {
-    /// Store it as the record's current state.
-    Take,
-    /// Keep what the device has: it already wins, or the same revision is already there.
-    Keep,
-    /// The device has unsynced changes to this record: never overwrite them. The revision is
-    /// seen again at the next pull after the device's own change is pushed.
-    KeepPending,
-}
-
-/// The pure pull decision for one revision. `local` is the device's current revision of the
-/// record, and `pending` whether the device has unsynced changes to it.
-pub fn decide_apply(incoming: &Revision, local: Option<&Revision>, pending: bool) -> Apply {
-    match local {
-        _ if pending => Apply::KeepPending,
-        None => Apply::Take,
-        Some(l) if l.rev == incoming.rev => Apply::Keep,
-        Some(l) if incoming.wins_over(l) => Apply::Take,
-        Some(_) => Apply::Keep,
-    }
-}
-
 /// A hybrid logical clock: milliseconds in the upper 48 bits, a counter in the lower 16. It does
 /// not go backwards on a device when the phone's wall clock does (unless it was more than a day
 /// ahead, see [`Hlc::tick`]), and it moves past every clock the device has seen from others.
@@ -194,28 +170,6 @@ mod tests {
             deleted: false,
             content: Default::default(),
         }
-    }
-
-    #[test]
-    fn pending_local_changes_are_never_overwritten() {
-        assert_eq!(
-            decide_apply(&rev(9, 2), Some(&rev(1, 1)), true),
-            Apply::KeepPending
-        );
-        assert_eq!(decide_apply(&rev(9, 2), None, true), Apply::KeepPending);
-        assert_eq!(
-            decide_apply(&rev(9, 2), Some(&rev(1, 1)), false),
-            Apply::Take
-        );
-        assert_eq!(
-            decide_apply(&rev(1, 2), Some(&rev(9, 1)), false),
-            Apply::Keep
-        );
-        assert_eq!(
-            decide_apply(&rev(1, 2), Some(&rev(1, 2)), false),
-            Apply::Keep
-        );
-        assert_eq!(decide_apply(&rev(1, 2), None, false), Apply::Take);
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! The phone's storage: the only module that touches IndexedDB.
 //!
-//! Four object stores:
+//! Three object stores:
 //! * `records`: the device's current revision of each record (`{id, unit, body}`), with a `unit`
 //!   index; `body` is the JSON of a [`LocalRecord`];
 //! * `outbox`: revisions saved here and not yet acknowledged by the server (`{rev, record, body}`),
@@ -18,11 +18,13 @@
 use rexie::{Index, KeyRange, ObjectStore, Rexie, Transaction, TransactionMode};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use shequ_model::merge::RecordState;
-use shequ_model::sync::{Checksum, Hlc, PullPage, PushOutcome, PushResult};
+use shequ_model::device::{self, Held};
+use shequ_model::sync::{Checksum, Hlc, PullPage, PushResult};
 use shequ_model::{Revision, UnitCode};
 use std::cell::RefCell;
+use std::collections::hash_map::{Entry, HashMap};
 use std::rc::Rc;
+use uuid::Uuid;
 use wasm_bindgen::JsValue;
 
 const DB_NAME: &str = "shequ";
@@ -30,67 +32,7 @@ const RECORDS: &str = "records";
 const OUTBOX: &str = "outbox";
 const META: &str = "meta";
 
-/// A record as the device holds it.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
-pub struct LocalRecord {
-    /// The revision shown: the winner by the shared rule, or this device's own unsynced edit.
-    pub rev: Revision,
-    /// Every other revision of the record the device knows: history, and conflicting versions.
-    #[serde(default)]
-    pub others: Vec<Revision>,
-    /// Whether the record has conflicting versions a user should look at.
-    #[serde(default)]
-    pub conflict: bool,
-    /// Whether the server has acknowledged every change of it made here.
-    pub synced: bool,
-    /// Why the server refused the last push of it, in Chinese.
-    #[serde(default)]
-    pub error: Option<String>,
-}
-
-impl LocalRecord {
-    pub fn state(&self) -> RecordState {
-        RecordState::from_revisions(
-            std::iter::once(self.rev.clone()).chain(self.others.iter().cloned()),
-        )
-    }
-
-    /// Rebuilds the record from its revisions: `shown` is kept when it is an unsynced local edit.
-    fn from_state(
-        state: &RecordState,
-        shown: Option<&Revision>,
-        pending: bool,
-    ) -> Option<LocalRecord> {
-        let rev = match (pending, shown) {
-            (true, Some(s)) => s.clone(),
-            _ => state.winner()?.clone(),
-        };
-        let others = state
-            .revisions
-            .values()
-            .filter(|r| r.rev != rev.rev)
-            .cloned()
-            .collect();
-        Some(LocalRecord {
-            rev,
-            others,
-            conflict: state.in_conflict(),
-            synced: !pending,
-            error: None,
-        })
-    }
-
-    /// The conflicting versions a user may choose instead of the shown one.
-    pub fn rivals(&self) -> Vec<Revision> {
-        let state = self.state();
-        state
-            .heads()
-            .into_iter()
-            .filter(|r| r.rev != self.rev.rev)
-            .cloned()
-            .collect()
-    }
-}
+pub use shequ_model::device::LocalRecord;
 
 /// A storage failure, worded for the worker.
 #[derive(Debug, Clone, PartialEq)]
@@ -117,6 +59,33 @@ async fn put_hlc_in(meta: &rexie::Store, hlc: &Hlc) -> Result<()> {
     };
     meta.put(&to_js(&row)?, None).await?;
     Ok(())
+}
+
+/// A record as held, read inside a transaction.
+async fn record_in(records: &rexie::Store, id: &str) -> Result<Option<LocalRecord>> {
+    match records.get(JsValue::from_str(id)).await? {
+        Some(v) if !v.is_undefined() => Ok(Some(serde_json::from_str(&from_js::<Row>(v)?.body)?)),
+        _ => Ok(None),
+    }
+}
+
+async fn put_record_in(records: &rexie::Store, local: &LocalRecord) -> Result<()> {
+    let row = Row {
+        id: local.rev.record.to_string(),
+        unit: local.rev.unit.to_string(),
+        body: serde_json::to_string(local)?,
+    };
+    records.put(&to_js(&row)?, None).await?;
+    Ok(())
+}
+
+/// What the device holds of record `id`, with how many of its changes wait in the outbox.
+async fn held_in(records: &rexie::Store, outbox: &rexie::Store, id: Uuid) -> Result<Held> {
+    let key = JsValue::from_str(&id.to_string());
+    Ok(Held {
+        record: record_in(records, &id.to_string()).await?,
+        waiting: outbox.index("record")?.count(Some(only(&key)?)).await?,
+    })
 }
 
 impl From<rexie::Error> for StoreError {
@@ -293,39 +262,18 @@ impl Db {
         self.save_with(rev, now_ms, Some(draft)).await
     }
 
-    async fn save_with(
-        &self,
-        mut rev: Revision,
-        now_ms: u64,
-        draft: Option<&str>,
-    ) -> Result<Revision> {
+    async fn save_with(&self, rev: Revision, now_ms: u64, draft: Option<&str>) -> Result<Revision> {
         let tx = self.tx(&[RECORDS, OUTBOX, META], true)?;
         let meta = tx.store(META)?;
         if let Some(key) = draft {
             meta.delete(JsValue::from_str(key)).await?;
         }
-        let mut hlc = hlc_in(&meta).await?;
-        rev.clock = hlc.tick(now_ms);
-        put_hlc_in(&meta, &hlc).await?;
         let records = tx.store(RECORDS)?;
-        let mut state = match records
-            .get(JsValue::from_str(&rev.record.to_string()))
-            .await?
-        {
-            Some(v) if !v.is_undefined() => {
-                serde_json::from_str::<LocalRecord>(&from_js::<Row>(v)?.body)?.state()
-            }
-            _ => RecordState::default(),
-        };
-        state.insert(rev.clone());
-        let local =
-            LocalRecord::from_state(&state, Some(&rev), true).expect("the record has a revision");
-        let row = Row {
-            id: rev.record.to_string(),
-            unit: rev.unit.to_string(),
-            body: serde_json::to_string(&local)?,
-        };
-        records.put(&to_js(&row)?, None).await?;
+        let held = record_in(&records, &rev.record.to_string()).await?;
+        let mut hlc = hlc_in(&meta).await?;
+        let (rev, local) = device::save(held.as_ref(), rev, &mut hlc, now_ms);
+        put_hlc_in(&meta, &hlc).await?;
+        put_record_in(&records, &local).await?;
         let out = OutRow {
             rev: rev.rev.to_string(),
             record: rev.record.to_string(),
@@ -358,12 +306,7 @@ impl Db {
 
     pub async fn record(&self, id: &str) -> Result<Option<LocalRecord>> {
         let tx = self.tx(&[RECORDS], false)?;
-        match tx.store(RECORDS)?.get(JsValue::from_str(id)).await? {
-            Some(v) if !v.is_undefined() => {
-                Ok(Some(serde_json::from_str(&from_js::<Row>(v)?.body)?))
-            }
-            _ => Ok(None),
-        }
+        record_in(&tx.store(RECORDS)?, id).await
     }
 
     /// Up to `limit` unsynced revisions, oldest first (revision ids are time-ordered).
@@ -382,106 +325,68 @@ impl Db {
         Ok(tx.store(OUTBOX)?.count(None).await?)
     }
 
-    /// Takes the server's answers to a push: an acknowledged revision leaves the outbox, and its
-    /// record is marked synced once nothing of it is left there; a refused one stays, with the
-    /// reason shown on the record. All in one transaction.
+    /// Takes the server's answers to a push ([`device::take_results`]): an acknowledged change
+    /// leaves the outbox and its record is marked synced once nothing of it waits there; a refused
+    /// one stays, with the reason shown on the record. All in one transaction.
     pub async fn take_results(&self, results: &[PushResult]) -> Result<()> {
         let tx = self.tx(&[RECORDS, OUTBOX], true)?;
         let records = tx.store(RECORDS)?;
         let outbox = tx.store(OUTBOX)?;
+        let mut waiting = HashMap::new();
+        let mut held = HashMap::new();
         for r in results {
-            let key = JsValue::from_str(&r.rev.to_string());
-            let Some(v) = outbox.get(key.clone()).await? else {
+            let Some(v) = outbox.get(JsValue::from_str(&r.rev.to_string())).await? else {
                 continue;
             };
             if v.is_undefined() {
                 continue;
             }
-            let out: OutRow = from_js(v)?;
-            let rec_key = JsValue::from_str(&out.record);
-            let acked = r.outcome.acknowledged();
-            if acked {
-                outbox.delete(key).await?;
+            let record = Uuid::parse_str(&from_js::<OutRow>(v)?.record)
+                .map_err(|e| StoreError(e.to_string()))?;
+            waiting.insert(r.rev, record);
+            if let Entry::Vacant(e) = held.entry(record) {
+                e.insert(held_in(&records, &outbox, record).await?);
             }
-            let Some(rv) = records.get(rec_key.clone()).await? else {
-                continue;
-            };
-            if rv.is_undefined() {
-                continue;
-            }
-            let mut row: Row = from_js(rv)?;
-            let mut local: LocalRecord = serde_json::from_str(&row.body)?;
-            if acked {
-                let left = outbox.index("record")?.count(Some(only(&rec_key)?)).await?;
-                if left == 0 {
-                    // Nothing of it is left to send: show the winner by the shared rule.
-                    local = LocalRecord::from_state(&local.state(), None, false)
-                        .expect("the record has a revision");
-                }
-            } else if let PushOutcome::Rejected { reason, errors } = &r.outcome {
-                let detail: Vec<String> = errors
-                    .iter()
-                    .map(|e| format!("{}:{}", e.field, e.message))
-                    .collect();
-                local.error = Some(if detail.is_empty() {
-                    reason.clone()
-                } else {
-                    format!("{reason}({})", detail.join(";"))
-                });
-            }
-            row.body = serde_json::to_string(&local)?;
-            records.put(&to_js(&row)?, None).await?;
+        }
+        let taken = device::take_results(results, &waiting, held);
+        for rev in &taken.acknowledged {
+            outbox.delete(JsValue::from_str(&rev.to_string())).await?;
+        }
+        for local in &taken.records {
+            put_record_in(&records, local).await?;
         }
         Self::finish(tx).await
     }
 
-    /// Applies one pulled page and stores the new cursor for `scope`, in one transaction, so a
-    /// killed tab resumes from the last page it applied. Never overwrites a record with unsynced
-    /// local changes.
+    /// Applies one pulled page ([`device::apply_page`]) and stores the new cursor for `scope`, in
+    /// one transaction, so a killed tab resumes from the last page it applied. A record with
+    /// unsynced changes here keeps showing them.
     pub async fn apply_page(&self, scope: &str, page: &PullPage) -> Result<usize> {
         let tx = self.tx(&[RECORDS, OUTBOX, META], true)?;
         let records = tx.store(RECORDS)?;
         let outbox = tx.store(OUTBOX)?;
-        let mut taken = 0;
-        for c in &page.changes {
-            let id = JsValue::from_str(&c.revision.record.to_string());
-            let local: Option<LocalRecord> = match records.get(id.clone()).await? {
-                Some(v) if !v.is_undefined() => {
-                    Some(serde_json::from_str(&from_js::<Row>(v)?.body)?)
-                }
-                _ => None,
-            };
-            let mut state = local.as_ref().map(LocalRecord::state).unwrap_or_default();
-            if !state.insert(c.revision.clone()) {
-                continue;
-            }
-            // Every revision is kept; a record with unsynced work here keeps showing that work.
-            let pending = outbox.index("record")?.count(Some(only(&id)?)).await? > 0;
-            let mut next = LocalRecord::from_state(&state, local.as_ref().map(|l| &l.rev), pending)
-                .expect("the record has a revision");
-            next.error = local.and_then(|l| l.error);
-            let row = Row {
-                id: c.revision.record.to_string(),
-                unit: c.revision.unit.to_string(),
-                body: serde_json::to_string(&next)?,
-            };
-            records.put(&to_js(&row)?, None).await?;
-            taken += 1;
-        }
         let meta = tx.store(META)?;
-        if let Some(seen) = page.changes.iter().map(|c| c.revision.clock).max() {
-            // Clocks move past everything this device has seen, so its next edit wins.
-            let mut hlc = hlc_in(&meta).await?;
-            hlc.observe(seen);
-            put_hlc_in(&meta, &hlc).await?;
+        let mut held = HashMap::new();
+        for c in &page.changes {
+            let id = c.revision.record;
+            if let Entry::Vacant(e) = held.entry(id) {
+                e.insert(held_in(&records, &outbox, id).await?);
+            }
+        }
+        let writes = device::apply_page(page, held, hlc_in(&meta).await?);
+        for local in &writes.records {
+            put_record_in(&records, local).await?;
+        }
+        if let Some(hlc) = &writes.clock {
+            put_hlc_in(&meta, hlc).await?;
         }
         let cursor = MetaRow {
             key: format!("cursor:{scope}"),
-            value: page.cursor.to_string(),
+            value: writes.cursor.to_string(),
         };
         meta.put(&to_js(&cursor)?, None).await?;
         Self::finish(tx).await?;
-        Ok(taken)
+        Ok(writes.taken)
     }
 
     pub async fn set_cursor(&self, scope: &str, cursor: i64) -> Result<()> {
@@ -505,16 +410,7 @@ impl Db {
     /// The checksum of what the phone holds under `scope`, by the rule the server counts by.
     pub async fn checksum(&self, scope: &str) -> Result<Checksum> {
         let scope = UnitCode::parse(scope).map_err(StoreError)?;
-        let states: Vec<RecordState> = self
-            .records_under(&scope)
-            .await?
-            .iter()
-            .map(LocalRecord::state)
-            .collect();
-        Ok(Checksum::of_scope(
-            &scope,
-            states.iter().filter_map(RecordState::winner),
-        ))
+        Ok(device::checksum(&scope, &self.records_under(&scope).await?))
     }
 
     /// Every change not yet acknowledged by the server, for an export file.

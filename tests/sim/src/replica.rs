@@ -1,9 +1,9 @@
-//! An in-memory device with the phone store's semantics (`app/src/store`): saving puts the
-//! revision in the record and the outbox together; only an acknowledgement takes it out; a pulled
-//! page and its cursor land together; every revision is kept and the shown state follows the
-//! shared merge rule, except that the device's own unsynced edit stays shown.
+//! An in-memory device following the device's rules ([`shequ_model::device`]) as the phone's store
+//! (`app/src/store`) does: what it writes is what the rules return, each step at once, so only
+//! the storage differs from the phone.
 
 use shequ_model::client::{pushes, Replica};
+use shequ_model::device::{self, Held, LocalRecord};
 use shequ_model::merge::RecordState;
 use shequ_model::sync::{Checksum, Hlc, PullPage, PushResult};
 use shequ_model::{Revision, UnitCode};
@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 #[derive(Default)]
 struct Inner {
-    records: HashMap<Uuid, RecordState>,
+    records: HashMap<Uuid, LocalRecord>,
     outbox: BTreeMap<Uuid, Revision>,
     cursors: HashMap<String, i64>,
     hlc: Hlc,
@@ -21,6 +21,25 @@ struct Inner {
     acked: Vec<Uuid>,
     /// Every revision this device made.
     made: Vec<Uuid>,
+}
+
+impl Inner {
+    /// What the device holds of `records`, as the phone reads it in its transaction.
+    fn held(&self, records: impl IntoIterator<Item = Uuid>) -> HashMap<Uuid, Held> {
+        let mut held: HashMap<Uuid, Held> = records
+            .into_iter()
+            .map(|id| {
+                let record = self.records.get(&id).cloned();
+                (id, Held { record, waiting: 0 })
+            })
+            .collect();
+        for r in self.outbox.values() {
+            if let Some(h) = held.get_mut(&r.record) {
+                h.waiting += 1;
+            }
+        }
+        held
+    }
 }
 
 pub struct MemReplica {
@@ -39,10 +58,10 @@ impl MemReplica {
     }
 
     /// Saves a change made here (a new record, an edit or a delete).
-    pub fn save(&self, mut rev: Revision, now_ms: u64) -> Revision {
-        let mut i = self.inner.borrow_mut();
-        rev.clock = i.hlc.tick(now_ms);
-        i.records.entry(rev.record).or_default().insert(rev.clone());
+    pub fn save(&self, rev: Revision, now_ms: u64) -> Revision {
+        let i = &mut *self.inner.borrow_mut();
+        let (rev, local) = device::save(i.records.get(&rev.record), rev, &mut i.hlc, now_ms);
+        i.records.insert(rev.record, local);
         i.outbox.insert(rev.rev, rev.clone());
         i.made.push(rev.rev);
         rev
@@ -51,21 +70,15 @@ impl MemReplica {
     /// The revision shown for each record: the device's own pending edit, or the winner.
     pub fn shown(&self) -> Vec<Revision> {
         let i = self.inner.borrow();
-        i.records
-            .iter()
-            .filter_map(|(id, s)| {
-                let own = i
-                    .outbox
-                    .values()
-                    .filter(|r| r.record == *id)
-                    .max_by_key(|r| (r.clock, r.rev));
-                own.or_else(|| s.winner()).cloned()
-            })
-            .collect()
+        i.records.values().map(|r| r.rev.clone()).collect()
+    }
+
+    pub fn record(&self, record: Uuid) -> Option<LocalRecord> {
+        self.inner.borrow().records.get(&record).cloned()
     }
 
     pub fn state(&self, record: Uuid) -> Option<RecordState> {
-        self.inner.borrow().records.get(&record).cloned()
+        self.record(record).as_ref().map(LocalRecord::state)
     }
 
     pub fn acked(&self) -> Vec<Uuid> {
@@ -81,7 +94,7 @@ impl MemReplica {
         let i = self.inner.borrow();
         i.records
             .iter()
-            .filter_map(|(id, s)| s.winner().map(|w| (*id, w.rev)))
+            .filter_map(|(id, r)| r.state().winner().map(|w| (*id, w.rev)))
             .collect()
     }
 }
@@ -111,11 +124,19 @@ impl Replica for MemReplica {
             .count() as u32)
     }
     async fn take_results(&self, results: &[PushResult]) -> Result<(), String> {
-        let mut i = self.inner.borrow_mut();
-        for r in results {
-            if r.outcome.acknowledged() && i.outbox.remove(&r.rev).is_some() {
-                i.acked.push(r.rev);
-            }
+        let i = &mut *self.inner.borrow_mut();
+        let waiting: HashMap<Uuid, Uuid> = results
+            .iter()
+            .filter_map(|r| i.outbox.get(&r.rev).map(|o| (r.rev, o.record)))
+            .collect();
+        let held = i.held(waiting.values().copied());
+        let taken = device::take_results(results, &waiting, held);
+        for rev in taken.acknowledged {
+            i.outbox.remove(&rev);
+            i.acked.push(rev);
+        }
+        for local in taken.records {
+            i.records.insert(local.rev.record, local);
         }
         Ok(())
     }
@@ -123,20 +144,17 @@ impl Replica for MemReplica {
         Ok(self.inner.borrow().cursors.get(scope).copied().unwrap_or(0))
     }
     async fn apply_page(&self, scope: &str, page: &PullPage) -> Result<usize, String> {
-        let mut i = self.inner.borrow_mut();
-        let mut taken = 0;
-        for c in &page.changes {
-            i.hlc.observe(c.revision.clock);
-            if i.records
-                .entry(c.revision.record)
-                .or_default()
-                .insert(c.revision.clone())
-            {
-                taken += 1;
-            }
+        let i = &mut *self.inner.borrow_mut();
+        let held = i.held(page.changes.iter().map(|c| c.revision.record));
+        let writes = device::apply_page(page, held, i.hlc);
+        for local in writes.records {
+            i.records.insert(local.rev.record, local);
         }
-        i.cursors.insert(scope.to_string(), page.cursor);
-        Ok(taken)
+        if let Some(hlc) = writes.clock {
+            i.hlc = hlc;
+        }
+        i.cursors.insert(scope.to_string(), writes.cursor);
+        Ok(writes.taken)
     }
     async fn set_cursor(&self, scope: &str, cursor: i64) -> Result<(), String> {
         self.inner
@@ -147,13 +165,44 @@ impl Replica for MemReplica {
     }
     async fn checksum(&self, scope: &str) -> Result<Checksum, String> {
         let scope = UnitCode::parse(scope)?;
-        Ok(Checksum::of_scope(
+        Ok(device::checksum(
             &scope,
-            self.inner
-                .borrow()
-                .records
-                .values()
-                .filter_map(RecordState::winner),
+            self.inner.borrow().records.values(),
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shequ_model::sync::MAX_CLOCK_AHEAD_MS;
+
+    fn rev(record: Uuid, parent: Option<Uuid>) -> Revision {
+        Revision {
+            record,
+            rev: Uuid::now_v7(),
+            parent,
+            resolves: vec![],
+            device: "设备".into(),
+            clock: 0,
+            plan: Default::default(),
+            form: "deliberation_case".into(),
+            unit: UnitCode::parse("610324001001").unwrap(),
+            deleted: false,
+            content: Default::default(),
+        }
+    }
+
+    /// As on the phone: after a wall clock far ahead is put right, the change saved last stays
+    /// shown, not the earlier one with the higher clock.
+    #[test]
+    fn the_change_saved_last_stays_shown_after_a_clock_put_right() {
+        let now = 1_530_000_000_000;
+        let dev = MemReplica::new("设备".into(), "610324001001".into());
+        let record = Uuid::now_v7();
+        let ahead = dev.save(rev(record, None), now + 365 * MAX_CLOCK_AHEAD_MS);
+        let last = dev.save(rev(record, Some(ahead.rev)), now);
+        assert!(last.clock < ahead.clock);
+        assert_eq!(dev.shown(), vec![last]);
     }
 }
