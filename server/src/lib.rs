@@ -95,14 +95,9 @@ async fn healthz(axum::extract::State(state): axum::extract::State<AppState>) ->
 
 /// Reads and validates the plan file.
 pub fn load_plan(path: &Path) -> Result<Plan, SettingError> {
-    let text = std::fs::read_to_string(path).map_err(|e| SettingError {
-        setting: "--plan / SHEQU_PLAN",
-        message: format!("cannot read {}: {e}", path.display()),
-    })?;
-    Plan::parse(&path.display().to_string(), &text).map_err(|e| SettingError {
-        setting: "--plan / SHEQU_PLAN",
-        message: e.to_string(),
-    })
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| SettingError::new("plan", format!("cannot read {}: {e}", path.display())))?;
+    Plan::parse(&path.display().to_string(), &text).map_err(|e| SettingError::new("plan", e))
 }
 
 /// Why an areas file was not imported.
@@ -157,25 +152,16 @@ pub async fn launch(s: &Settings) -> Result<Running, SettingError> {
     let plan = load_plan(&s.plan)?;
     let store = store::open(&s.database_url)
         .await
-        .map_err(|e| SettingError {
-            setting: "--database / SHEQU_DATABASE_URL",
-            message: e.to_string(),
-        })?;
+        .map_err(|e| SettingError::new("database_url", e))?;
     if let Some(seed) = &s.seed_areas {
         let report = import_areas(store.as_ref(), seed)
             .await
-            .map_err(|e| SettingError {
-                setting: "--seed-areas / SHEQU_SEED_AREAS",
-                message: e.to_string(),
-            })?;
+            .map_err(|e| SettingError::new("seed_areas", e))?;
         tracing::info!(file = %seed.display(), %report, "areas seeded");
     }
     let admin = auth::ensure_first_admin(store.as_ref(), &plan.county)
         .await
-        .map_err(|e| SettingError {
-            setting: "--database / SHEQU_DATABASE_URL",
-            message: e.to_string(),
-        })?;
+        .map_err(|e| SettingError::new("database_url", e))?;
     if let Some(password) = admin {
         // Printed once, on the console of whoever set the server up; never logged.
         println!("First administrator: admin, one-time password: {password} (change it at the first login)");
@@ -183,18 +169,12 @@ pub async fn launch(s: &Settings) -> Result<Running, SettingError> {
     if s.demo {
         let made = auth::ensure_demo_accounts(store.as_ref(), &plan.county)
             .await
-            .map_err(|e| SettingError {
-                setting: "--demo / SHEQU_DEMO",
-                message: e.to_string(),
-            })?;
+            .map_err(|e| SettingError::new("demo", e))?;
         tracing::info!(made, "demo accounts ready (see the README)");
     }
     let listener = tokio::net::TcpListener::bind(&s.listen)
         .await
-        .map_err(|e| SettingError {
-            setting: "--listen / SHEQU_LISTEN",
-            message: format!("cannot listen on {}: {e}", s.listen),
-        })?;
+        .map_err(|e| SettingError::new("listen", format!("cannot listen on {}: {e}", s.listen)))?;
     let addr = listener
         .local_addr()
         .expect("a bound socket has an address");

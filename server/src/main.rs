@@ -1,7 +1,7 @@
 //! `shequ-server`: serve (the default), import areas, check a plan.
 
 use clap::{Parser, Subcommand};
-use shequ_server::settings::{Layer, Settings};
+use shequ_server::settings::{Flags, SettingError, Settings};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -12,28 +12,8 @@ use std::process::ExitCode;
     about = "Shequ (社区建设工作台) server"
 )]
 struct Cli {
-    /// A TOML settings file (keys: database_url, listen, plan, dist, seed_areas, and the limits in
-    /// the README's settings table).
-    #[arg(long, env = "SHEQU_CONFIG", global = true)]
-    config: Option<PathBuf>,
-    /// Database URL: sqlite://PATH.
-    #[arg(long = "database", global = true)]
-    database: Option<String>,
-    /// Address to listen on, e.g. 127.0.0.1:8080 (port 0 picks a free port).
-    #[arg(long, global = true)]
-    listen: Option<String>,
-    /// The plan file.
-    #[arg(long, global = true)]
-    plan: Option<PathBuf>,
-    /// The built app's folder.
-    #[arg(long, global = true)]
-    dist: Option<PathBuf>,
-    /// An areas file imported at start-up (idempotent).
-    #[arg(long, global = true)]
-    seed_areas: Option<PathBuf>,
-    /// Demo mode: create the demo accounts (password shequ2018) at start-up.
-    #[arg(long, global = true)]
-    demo: bool,
+    #[command(flatten)]
+    flags: Flags,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -79,20 +59,7 @@ async fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
-    let flags = Layer {
-        database_url: cli.database,
-        listen: cli.listen,
-        plan: cli.plan,
-        dist: cli.dist,
-        seed_areas: cli.seed_areas,
-        demo: cli.demo.then_some(true),
-        ..Layer::default()
-    };
-    let env = match Layer::from_env() {
-        Ok(l) => l,
-        Err(e) => return fail(e),
-    };
-    let settings = match Settings::resolve(cli.config.as_deref(), env, flags) {
+    let settings = match Settings::resolve(&cli.flags) {
         Ok(s) => s,
         Err(e) => return fail(e),
     };
@@ -101,7 +68,7 @@ async fn main() -> ExitCode {
         Command::ImportAreas { file } => {
             let store = match shequ_server::store::open(&settings.database_url).await {
                 Ok(s) => s,
-                Err(e) => return fail(format!("--database / SHEQU_DATABASE_URL: {e}")),
+                Err(e) => return fail(SettingError::new("database_url", e)),
             };
             match shequ_server::import_areas(store.as_ref(), &file).await {
                 Ok(report) => {
@@ -180,7 +147,7 @@ async fn add_user(
     }
     let store = match shequ_server::store::open(&settings.database_url).await {
         Ok(s) => s,
-        Err(e) => return fail(format!("--database / SHEQU_DATABASE_URL: {e}")),
+        Err(e) => return fail(SettingError::new("database_url", e)),
     };
     match store.area(&unit).await {
         Ok(Some(a)) if a.level == role.level() => {}

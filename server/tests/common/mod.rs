@@ -4,7 +4,7 @@
 use serde_json::json;
 use shequ_model::record::Content;
 use shequ_model::Revision;
-use shequ_server::settings::{Limits, Settings};
+use shequ_server::settings::{DatabaseUrl, Limits, Settings};
 use std::path::PathBuf;
 use uuid::Uuid;
 
@@ -169,14 +169,13 @@ async fn spawn_full(
 ) -> TestApp {
     let root = workspace();
     let mut settings = Settings {
-        database_url,
-        listen: "127.0.0.1:0".into(),
+        database_url: DatabaseUrl::parse(&database_url).unwrap(),
+        listen: ([127, 0, 0, 1], 0).into(),
         plan: root.join("seeds/plan-2018.toml"),
         dist,
         seed_areas: Some(root.join("seeds/fufeng-areas.csv")),
         demo: true,
-        limits: Limits::default(),
-        trusted_proxy: None,
+        ..Settings::default()
     };
     tweak(&mut settings);
     let running = shequ_server::launch(&settings)
