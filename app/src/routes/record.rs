@@ -16,6 +16,7 @@ use shequ_model::record::{
     parse_number, validate_content, validate_transition, Content, FieldError,
 };
 use shequ_model::Revision;
+use shequ_model::UnitCode;
 use std::collections::BTreeMap;
 use wasm_bindgen::JsCast;
 
@@ -30,7 +31,7 @@ pub fn NewRecord() -> impl IntoView {
             .with(|p| p.as_ref().and_then(|p| p.form(&id).cloned()))
     };
     view! {
-        {move || match (form(), state.village.get()) {
+        {move || match (form(), state.village.get().and_then(|u| UnitCode::parse(&u).ok())) {
             (Some(f), Some(unit)) => view! { <RecordForm form=f unit=unit existing=None /> }.into_any(),
             _ => view! { <p class="empty">"找不到这个表单"</p> }.into_any(),
         }}
@@ -147,7 +148,7 @@ fn focus_field(id: &str) {
 }
 
 #[component]
-fn RecordForm(form: Form, unit: String, existing: Option<LocalRecord>) -> impl IntoView {
+fn RecordForm(form: Form, unit: UnitCode, existing: Option<LocalRecord>) -> impl IntoView {
     let state = use_state();
     let navigate = use_navigate();
     let initial: Content = existing
@@ -192,7 +193,7 @@ fn RecordForm(form: Form, unit: String, existing: Option<LocalRecord>) -> impl I
             offer.set(draft.filter(|d| !d.is_empty() && *d != initial));
             looked.set(true);
             if let (false, Some(plan)) = (registers.is_empty(), plan) {
-                let recs = db.records_in(&unit).await.unwrap_or_default();
+                let recs = db.records_in(unit.as_str()).await.unwrap_or_default();
                 let mut list = Vec::new();
                 for r in recs
                     .iter()
@@ -294,6 +295,14 @@ fn RecordForm(form: Form, unit: String, existing: Option<LocalRecord>) -> impl I
                 .unwrap_or_default(),
             device: String::new(),
             clock: 0,
+            // A record stays in the plan it was made in; a new one belongs to the plan shown.
+            plan: match &existing_for_save {
+                Some(r) => r.rev.plan.clone(),
+                None => state
+                    .plan
+                    .with_untracked(|p| p.as_ref().map(|p| p.id.clone()))
+                    .unwrap_or_default(),
+            },
             form: form_for_save.id.clone(),
             unit: unit.clone(),
             deleted: false,
