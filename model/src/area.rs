@@ -159,8 +159,8 @@ impl UnitCode {
     }
 
     /// Whether the unit `code` is this unit or one of its descendants.
-    pub fn contains(&self, code: &str) -> bool {
-        Self::covers(&self.0, code)
+    pub fn contains(&self, code: impl AsRef<str>) -> bool {
+        Self::covers(&self.0, code.as_ref())
     }
 
     /// The subtree as a half-open range of codes `[start, end)` in byte order: `end` is the scope
@@ -548,7 +548,7 @@ mod tests {
         assert_eq!(code("6103").parent(), None);
         assert_eq!(code("6103").ancestors().count(), 0);
         for a in &above {
-            assert!(a.contains(village.as_str()), "{a}");
+            assert!(a.contains(&village), "{a}");
             assert!(a.level() < village.level(), "{a}");
         }
     }
