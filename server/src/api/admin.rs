@@ -55,7 +55,7 @@ async fn create_account(
             new.unit.chars().take(20).collect::<String>()
         ))
     })?;
-    caller.require_read(unit.as_str())?;
+    caller.require_read(&unit)?;
     if unit.level() != new.role.level() {
         return Err(ApiError::Unprocessable(format!(
             "{}应属于{}一级的单位",
