@@ -20,6 +20,9 @@ pub enum Level {
 }
 
 impl Level {
+    /// Every level, from the top of the hierarchy down.
+    pub const ALL: [Level; 4] = [Level::City, Level::County, Level::Town, Level::Village];
+
     pub fn parse(s: &str) -> Option<Level> {
         match s {
             "city" => Some(Level::City),
@@ -123,9 +126,7 @@ impl PartialEq<&str> for UnitCode {
 
 impl UnitCode {
     pub fn parse(code: &str) -> Result<UnitCode, String> {
-        let level_ok = [Level::City, Level::County, Level::Town, Level::Village]
-            .iter()
-            .any(|l| l.code_len() == code.len());
+        let level_ok = Level::ALL.iter().any(|l| l.code_len() == code.len());
         if !level_ok || !code.bytes().all(|b| b.is_ascii_digit()) {
             return Err(format!("“{code}”不是单位代码"));
         }
@@ -137,17 +138,29 @@ impl UnitCode {
     }
 
     pub fn level(&self) -> Level {
-        match self.0.len() {
-            4 => Level::City,
-            6 => Level::County,
-            9 => Level::Town,
-            _ => Level::Village,
-        }
+        Level::ALL
+            .into_iter()
+            .find(|l| l.code_len() == self.0.len())
+            .expect("a parsed code has the length of a level")
+    }
+
+    /// The unit this one lies directly under; none for a city.
+    pub fn parent(&self) -> Option<UnitCode> {
+        let above = Level::ALL
+            .into_iter()
+            .take_while(|l| l.code_len() < self.0.len())
+            .last()?;
+        Some(UnitCode(self.0[..above.code_len()].to_string()))
+    }
+
+    /// Every unit this one lies under, nearest first: for a village its town, county and city.
+    pub fn ancestors(&self) -> impl Iterator<Item = UnitCode> {
+        std::iter::successors(self.parent(), UnitCode::parent)
     }
 
     /// Whether the unit `code` is this unit or one of its descendants.
-    pub fn contains(&self, code: &str) -> bool {
-        Self::covers(&self.0, code)
+    pub fn contains(&self, code: impl AsRef<str>) -> bool {
+        Self::covers(&self.0, code.as_ref())
     }
 
     /// The subtree as a half-open range of codes `[start, end)` in byte order: `end` is the scope
@@ -310,7 +323,7 @@ pub fn parse_areas_csv(
             bad(format!("parent code `{parent}` is not a number"));
             continue;
         }
-        if !code.starts_with(parent) || code == parent {
+        if !UnitCode::covers(parent, code) || code == parent {
             bad(format!(
                 "code {code} does not lie under its parent {parent}"
             ));
@@ -423,15 +436,6 @@ impl AreaTree {
             .flatten()
             .filter_map(|c| self.by_code.get(c))
     }
-    /// Every unit at `level` inside `root` (root included if it is at that level).
-    pub fn descendants_at(&self, root: &str, level: Level) -> Vec<&Area> {
-        self.by_code
-            .range(root.to_string()..)
-            .take_while(|(c, _)| c.starts_with(root))
-            .map(|(_, a)| a)
-            .filter(|a| a.level == level)
-            .collect()
-    }
 }
 
 #[cfg(test)]
@@ -477,9 +481,8 @@ mod tests {
     }
 
     #[test]
-    fn tree_finds_descendants_by_level() {
+    fn tree_finds_children() {
         let t = AreaTree::new(parse_areas_csv(GOOD, &HashMap::new()).unwrap());
-        assert_eq!(t.descendants_at("610324", Level::Village).len(), 1);
         assert_eq!(t.children_of("610324").count(), 1);
     }
 
@@ -532,6 +535,22 @@ mod tests {
             UnitCode::parse("610324001001").unwrap().level(),
             Level::Village
         );
+    }
+
+    #[test]
+    fn a_code_knows_the_units_above_it() {
+        let code = |c: &str| UnitCode::parse(c).unwrap();
+        let village = code("610324001001");
+        let above: Vec<UnitCode> = village.ancestors().collect();
+        assert_eq!(above, [code("610324001"), code("610324"), code("6103")]);
+        assert_eq!(village.parent(), Some(code("610324001")));
+        assert_eq!(code("610324").parent(), Some(code("6103")));
+        assert_eq!(code("6103").parent(), None);
+        assert_eq!(code("6103").ancestors().count(), 0);
+        for a in &above {
+            assert!(a.contains(&village), "{a}");
+            assert!(a.level() < village.level(), "{a}");
+        }
     }
 
     #[test]

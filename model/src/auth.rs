@@ -65,12 +65,13 @@ pub struct Account {
 
 impl Account {
     /// Whether the account may read what belongs to `code` (its own unit or below).
-    pub fn may_read(&self, code: &str) -> bool {
-        crate::UnitCode::covers(&self.unit, code)
+    pub fn may_read(&self, code: impl AsRef<str>) -> bool {
+        crate::UnitCode::covers(&self.unit, code.as_ref())
     }
 
     /// Whether the account may write a record of a form recorded per `form_level` for `unit`.
-    pub fn may_write(&self, form_level: Level, unit: &str) -> bool {
+    pub fn may_write(&self, form_level: Level, unit: impl AsRef<str>) -> bool {
+        let unit = unit.as_ref();
         match self.role {
             Role::VillageWorker => form_level == Level::Village && unit == self.unit,
             Role::TownSupervisor => form_level == Level::Town && unit == self.unit,

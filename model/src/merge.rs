@@ -71,11 +71,6 @@ impl RecordState {
             .or_else(|| self.revisions.values().max_by_key(|r| (r.clock, r.rev)))
     }
 
-    /// The losing heads: versions a user should see and may choose.
-    pub fn conflicts(&self) -> Vec<&Revision> {
-        self.heads().into_iter().skip(1).collect()
-    }
-
     pub fn in_conflict(&self) -> bool {
         self.heads().len() > 1
     }
@@ -116,7 +111,7 @@ mod tests {
             RecordState::from_revisions([rev(1, None, 1), rev(2, Some(1), 5), rev(3, Some(1), 4)]);
         assert!(s.in_conflict());
         assert_eq!(s.winner().unwrap().rev, Uuid::from_u128(2));
-        assert_eq!(s.conflicts()[0].rev, Uuid::from_u128(3));
+        assert_eq!(s.heads()[1].rev, Uuid::from_u128(3));
     }
 
     #[test]

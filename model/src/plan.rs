@@ -4,7 +4,7 @@
 //! the 2018 plan). [`Plan::parse`] reads it and [`Plan::validate`] checks that every reference
 //! holds; every problem is reported with its place (file, path, what is wrong), all at once.
 
-use crate::area::Level;
+use crate::area::{Level, UnitCode};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::{BTreeMap, HashSet};
@@ -836,7 +836,7 @@ impl Validator<'_> {
         if !(2000..=2100).contains(&p.year) {
             self.err("year", format!("{} is not a plausible plan year", p.year));
         }
-        if p.county.len() != 6 || !p.county.bytes().all(|b| b.is_ascii_digit()) {
+        if !UnitCode::parse(&p.county).is_ok_and(|c| c.level() == Level::County) {
             self.err(
                 "county",
                 format!("`{}` is not a 6-digit county code", p.county),
@@ -1295,7 +1295,10 @@ impl Validator<'_> {
         }
         for (code, target) in &t.towns {
             let cp = format!("{tp}.towns.{code}");
-            if code.len() != 9 || !code.starts_with(&p.county) {
+            let town_of_county = UnitCode::parse(code).is_ok_and(|c| {
+                c.level() == Level::Town && c.parent().is_some_and(|up| up.as_str() == p.county)
+            });
+            if !town_of_county {
                 self.err(
                     &cp,
                     format!("`{code}` is not a town code of county {}", p.county),

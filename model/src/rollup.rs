@@ -83,7 +83,7 @@ pub struct Report {
 }
 
 /// Whether `value` meets `target`, and how far along it is.
-pub fn judge(value: Option<f64>, target: Option<&Target>) -> (Option<bool>, Option<f64>) {
+pub fn against_target(value: Option<f64>, target: Option<&Target>) -> (Option<bool>, Option<f64>) {
     let (Some(v), Some(t)) = (value, target) else {
         return (None, None);
     };
@@ -264,7 +264,7 @@ impl<'a> Rollups<'a> {
             Rollup::UnitsMeetingTarget => {
                 let met = parts
                     .iter()
-                    .filter(|(f, t)| judge(f.value(), t.as_ref()).0 == Some(true))
+                    .filter(|(f, t)| against_target(f.value(), t.as_ref()).0 == Some(true))
                     .count();
                 Figure::Ratio {
                     num: met as f64,
@@ -282,7 +282,7 @@ impl<'a> Rollups<'a> {
     pub fn cell(&self, ind: &Indicator, area: &Area) -> Option<Cell> {
         let (f, target) = self.figure(ind, area)?;
         let value = f.value();
-        let (met, progress) = judge(value, target.as_ref());
+        let (met, progress) = against_target(value, target.as_ref());
         let (kind, num, den) = match f {
             Figure::Number(_) => (CellKind::Number, None, None),
             Figure::Ratio { num, den, .. } => (CellKind::Ratio, Some(num), Some(den)),

@@ -305,7 +305,7 @@ impl Checksum {
         Checksum::of(
             winners
                 .into_iter()
-                .filter(|w| scope.contains(w.unit.as_str()))
+                .filter(|w| scope.contains(&w.unit))
                 .map(|w| w.rev),
         )
     }

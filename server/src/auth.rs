@@ -284,7 +284,7 @@ impl Caller {
         }
     }
 
-    pub fn require_read(&self, code: &str) -> Result<(), ApiError> {
+    pub fn require_read(&self, code: impl AsRef<str>) -> Result<(), ApiError> {
         if self.account.may_read(code) {
             Ok(())
         } else {

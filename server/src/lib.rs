@@ -107,34 +107,27 @@ async fn healthz(axum::extract::State(state): axum::extract::State<AppState>) ->
     }
 }
 
-const PLAN: &str = "--plan / SHEQU_PLAN";
-const PLANS: &str = "--plans / SHEQU_PLANS";
-const DATABASE: &str = "--database / SHEQU_DATABASE_URL";
+/// The keys of the settings plans come from (see [`SettingError::new`]).
+const PLAN: &str = "plan";
+const PLANS: &str = "plans";
 
 /// Reads and validates a plan file.
 pub fn load_plan(path: &Path) -> Result<Plan, SettingError> {
     read_plan(path, PLAN)
 }
 
-fn read_plan(path: &Path, setting: &'static str) -> Result<Plan, SettingError> {
-    let text = std::fs::read_to_string(path).map_err(|e| SettingError {
-        setting,
-        message: format!("cannot read {}: {e}", path.display()),
-    })?;
-    Plan::parse(&path.display().to_string(), &text).map_err(|e| SettingError {
-        setting,
-        message: e.to_string(),
-    })
+fn read_plan(path: &Path, setting: &str) -> Result<Plan, SettingError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| SettingError::new(setting, format!("cannot read {}: {e}", path.display())))?;
+    Plan::parse(&path.display().to_string(), &text).map_err(|e| SettingError::new(setting, e))
 }
 
 /// The plan files the settings name: `plan`, then every `*.toml` in the `plans` folder.
 fn plan_files(s: &Settings) -> Result<Vec<(&'static str, std::path::PathBuf)>, SettingError> {
     let mut files = vec![(PLAN, s.plan.clone())];
     if let Some(dir) = &s.plans {
-        let entries = std::fs::read_dir(dir).map_err(|e| SettingError {
-            setting: PLANS,
-            message: format!("cannot read {}: {e}", dir.display()),
-        })?;
+        let entries = std::fs::read_dir(dir)
+            .map_err(|e| SettingError::new(PLANS, format!("cannot read {}: {e}", dir.display())))?;
         let mut found: Vec<_> = entries
             .filter_map(|e| e.ok().map(|e| e.path()))
             .filter(|p| p.extension().is_some_and(|x| x == "toml"))
@@ -146,10 +139,7 @@ fn plan_files(s: &Settings) -> Result<Vec<(&'static str, std::path::PathBuf)>, S
 }
 
 fn database(e: impl std::fmt::Display) -> SettingError {
-    SettingError {
-        setting: DATABASE,
-        message: e.to_string(),
-    }
+    SettingError::new("database_url", e)
 }
 
 /// Keeps a plan in the database (see [`Store::add_plan`]).
@@ -164,7 +154,10 @@ pub async fn add_plan(
 
 /// Every plan the database holds. The current one is `current` when given, else the one kept by
 /// `plan current`, else the latest year.
-pub async fn stored_plans(store: &dyn Store, current: Option<&str>) -> Result<Plans, SettingError> {
+pub async fn stored_plans(
+    store: &dyn Store,
+    current: Option<&PlanId>,
+) -> Result<Plans, SettingError> {
     let mut plans = Vec::new();
     for (id, json) in store.plans().await.map_err(database)? {
         let plan: Plan = serde_json::from_str(&json)
@@ -172,17 +165,19 @@ pub async fn stored_plans(store: &dyn Store, current: Option<&str>) -> Result<Pl
         plans.push(plan);
     }
     let (setting, current) = match current {
-        Some(id) => ("--current-plan / SHEQU_CURRENT_PLAN", Some(id.to_owned())),
+        Some(id) => ("current_plan", Some(id.clone())),
         None => (
-            DATABASE,
-            store.plan_role(PlanRole::Current).await.map_err(database)?,
+            "database_url",
+            store
+                .plan_role(PlanRole::Current)
+                .await
+                .map_err(database)?
+                .map(|id| PlanId::parse(&id))
+                .transpose()
+                .map_err(database)?,
         ),
     };
-    let current = current
-        .map(|id| PlanId::parse(&id))
-        .transpose()
-        .map_err(|message| SettingError { setting, message })?;
-    Plans::new(plans, current.as_ref()).map_err(|message| SettingError { setting, message })
+    Plans::new(plans, current.as_ref()).map_err(|message| SettingError::new(setting, message))
 }
 
 /// Adds the plans the settings name to the database and reads every plan it holds. A file whose
@@ -192,19 +187,19 @@ pub async fn open_plans(store: &dyn Store, s: &Settings) -> Result<PlanBook, Set
     for (setting, path) in plan_files(s)? {
         let plan = read_plan(&path, setting)?;
         if add_plan(store, &plan, false).await.map_err(database)? == PlanAdded::Differs {
-            return Err(SettingError {
+            return Err(SettingError::new(
                 setting,
-                message: format!(
+                format!(
                     "{}: the plan {} is already kept with other content, and stays as it was \
                      (to change it: shequ-server plan add --replace {})",
                     path.display(),
                     plan.id,
                     path.display()
                 ),
-            });
+            ));
         }
     }
-    let plans = stored_plans(store, s.current_plan.as_deref()).await?;
+    let plans = stored_plans(store, s.current_plan.as_ref()).await?;
     let legacy = store
         .settle_legacy_plan(&plans.current().id)
         .await
@@ -268,10 +263,7 @@ pub async fn launch(s: &Settings) -> Result<Running, SettingError> {
     if let Some(seed) = &s.seed_areas {
         let report = import_areas(store.as_ref(), seed)
             .await
-            .map_err(|e| SettingError {
-                setting: "--seed-areas / SHEQU_SEED_AREAS",
-                message: e.to_string(),
-            })?;
+            .map_err(|e| SettingError::new("seed_areas", e))?;
         tracing::info!(file = %seed.display(), %report, "areas seeded");
     }
     let admin = auth::ensure_first_admin(store.as_ref(), &county)
@@ -284,18 +276,12 @@ pub async fn launch(s: &Settings) -> Result<Running, SettingError> {
     if s.demo {
         let made = auth::ensure_demo_accounts(store.as_ref(), &county)
             .await
-            .map_err(|e| SettingError {
-                setting: "--demo / SHEQU_DEMO",
-                message: e.to_string(),
-            })?;
+            .map_err(|e| SettingError::new("demo", e))?;
         tracing::info!(made, "demo accounts ready (see the README)");
     }
     let listener = tokio::net::TcpListener::bind(&s.listen)
         .await
-        .map_err(|e| SettingError {
-            setting: "--listen / SHEQU_LISTEN",
-            message: format!("cannot listen on {}: {e}", s.listen),
-        })?;
+        .map_err(|e| SettingError::new("listen", format!("cannot listen on {}: {e}", s.listen)))?;
     let addr = listener
         .local_addr()
         .expect("a bound socket has an address");

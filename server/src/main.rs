@@ -1,7 +1,8 @@
 //! `shequ-server`: serve (the default), import areas, check and keep plans, add accounts.
 
 use clap::{Parser, Subcommand};
-use shequ_server::settings::{Layer, Settings};
+use shequ_model::plan::PlanId;
+use shequ_server::settings::{Flags, SettingError, Settings};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -12,35 +13,8 @@ use std::process::ExitCode;
     about = "Shequ (社区建设工作台) server"
 )]
 struct Cli {
-    /// A TOML settings file (keys: database_url, listen, plan, dist, seed_areas, and the limits in
-    /// the README's settings table).
-    #[arg(long, env = "SHEQU_CONFIG", global = true)]
-    config: Option<PathBuf>,
-    /// Database URL: sqlite://PATH or postgres://USER@HOST/DATABASE.
-    #[arg(long = "database", global = true)]
-    database: Option<String>,
-    /// Address to listen on, e.g. 127.0.0.1:8080 (port 0 picks a free port).
-    #[arg(long, global = true)]
-    listen: Option<String>,
-    /// A plan file, added to the database at start-up.
-    #[arg(long, global = true)]
-    plan: Option<PathBuf>,
-    /// A folder of plan files (every *.toml in it), added to the database at start-up.
-    #[arg(long, global = true)]
-    plans: Option<PathBuf>,
-    /// The id of the plan new records belong to (else the one `plan current` set, else the
-    /// latest year).
-    #[arg(long, global = true)]
-    current_plan: Option<String>,
-    /// The built app's folder.
-    #[arg(long, global = true)]
-    dist: Option<PathBuf>,
-    /// An areas file imported at start-up (idempotent).
-    #[arg(long, global = true)]
-    seed_areas: Option<PathBuf>,
-    /// Demo mode: create the demo accounts (password shequ2018) at start-up.
-    #[arg(long, global = true)]
-    demo: bool,
+    #[command(flatten)]
+    flags: Flags,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -73,7 +47,10 @@ enum PlanCommand {
     /// List the plans kept, the current one marked.
     List,
     /// Make a kept plan the one new records belong to.
-    Current { id: String },
+    Current {
+        #[arg(value_parser = PlanId::parse)]
+        id: PlanId,
+    },
 }
 
 #[derive(Subcommand)]
@@ -104,22 +81,7 @@ async fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
-    let flags = Layer {
-        database_url: cli.database,
-        listen: cli.listen,
-        plan: cli.plan,
-        plans: cli.plans,
-        current_plan: cli.current_plan,
-        dist: cli.dist,
-        seed_areas: cli.seed_areas,
-        demo: cli.demo.then_some(true),
-        ..Layer::default()
-    };
-    let env = match Layer::from_env() {
-        Ok(l) => l,
-        Err(e) => return fail(e),
-    };
-    let settings = match Settings::resolve(cli.config.as_deref(), env, flags) {
+    let settings = match Settings::resolve(&cli.flags) {
         Ok(s) => s,
         Err(e) => return fail(e),
     };
@@ -128,7 +90,7 @@ async fn main() -> ExitCode {
         Command::ImportAreas { file } => {
             let store = match shequ_server::store::open(&settings.database_url).await {
                 Ok(s) => s,
-                Err(e) => return fail(format!("--database / SHEQU_DATABASE_URL: {e}")),
+                Err(e) => return fail(SettingError::new("database_url", e)),
             };
             match shequ_server::import_areas(store.as_ref(), &file).await {
                 Ok(report) => {
@@ -258,7 +220,7 @@ async fn add_user(
     }
     let store = match shequ_server::store::open(&settings.database_url).await {
         Ok(s) => s,
-        Err(e) => return fail(format!("--database / SHEQU_DATABASE_URL: {e}")),
+        Err(e) => return fail(SettingError::new("database_url", e)),
     };
     match store.area(&unit).await {
         Ok(Some(a)) if a.level == role.level() => {}

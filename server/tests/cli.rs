@@ -259,6 +259,43 @@ fn start_up_stops_with_one_line_naming_the_setting() {
 }
 
 #[test]
+fn the_settings_file_gives_way_to_the_environment_and_that_to_a_flag() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("shequ.toml");
+    std::fs::write(&config, "plan = \"seeds/from-the-file.toml\"\n").unwrap();
+    let (ok, _, err) = run(bin().env("SHEQU_CONFIG", &config).arg("check-plan"));
+    assert!(!ok);
+    assert!(
+        err.contains("cannot read seeds/from-the-file.toml"),
+        "{err}"
+    );
+    let (ok, _, err) = run(bin()
+        .env("SHEQU_CONFIG", &config)
+        .env("SHEQU_PLAN", "seeds/from-the-environment.toml")
+        .arg("check-plan"));
+    assert!(!ok);
+    assert!(
+        err.contains("cannot read seeds/from-the-environment.toml"),
+        "{err}"
+    );
+    let (ok, out, err) = run(bin()
+        .env("SHEQU_CONFIG", &config)
+        .env("SHEQU_PLAN", "seeds/from-the-environment.toml")
+        .args(["--plan", "seeds/plan-2018.toml", "check-plan"]));
+    assert!(ok, "{err}");
+    assert!(out.starts_with("seeds/plan-2018.toml: "), "{out}");
+    std::fs::write(&config, "idle_timeout_secs = \"soon\"\n").unwrap();
+    let (ok, _, err) = run(bin().args(["--config"]).arg(&config).arg("check-plan"));
+    assert!(!ok);
+    assert!(
+        err.starts_with(
+            "error: idle_timeout_secs / SHEQU_IDLE_TIMEOUT_SECS: `soon` is not a whole number (in "
+        ),
+        "{err}"
+    );
+}
+
+#[test]
 fn logs_never_hold_passwords_or_tokens() {
     use std::io::{BufRead, BufReader, Read};
     let dir = tempfile::tempdir().unwrap();

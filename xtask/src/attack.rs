@@ -15,7 +15,8 @@
 
 use crate::{cargo, root, sh, Result};
 use serde_json::{json, Value};
-use std::collections::BTreeMap;
+use shequ_model::area::{parse_areas_csv, Level};
+use std::collections::{BTreeMap, HashMap};
 use std::io::{BufRead, BufReader};
 use std::net::{IpAddr, Ipv4Addr};
 use std::process::{Child, Command, Stdio};
@@ -148,13 +149,12 @@ impl Drop for Server {
 fn village_accounts() -> Result<Vec<(String, String)>> {
     let text = std::fs::read_to_string(root().join("seeds/fufeng-areas.csv"))
         .map_err(|e| e.to_string())?;
-    let codes: Vec<(String, String)> = text
-        .lines()
-        .filter_map(|l| {
-            let cols: Vec<&str> = l.split(',').collect();
-            (cols.len() == 4 && cols[2] == "village")
-                .then(|| (format!("village-{}", cols[0]), cols[0].to_string()))
-        })
+    let areas = parse_areas_csv(&text, &HashMap::new())
+        .map_err(|e| format!("seeds/fufeng-areas.csv: {e:?}"))?;
+    let codes: Vec<(String, String)> = areas
+        .into_iter()
+        .filter(|a| a.level == Level::Village)
+        .map(|a| (format!("village-{}", a.code), a.code))
         .collect();
     if codes.is_empty() {
         return Err("seeds/fufeng-areas.csv names no village".into());

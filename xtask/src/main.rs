@@ -210,14 +210,16 @@ fn fuzz(secs: u64) -> Result {
         sh(Command::new("cargo").args(["install", "cargo-fuzz"]))?;
     }
     let mut summary = Vec::new();
-    for target in ["sync_payload", "plan_parser"] {
+    // libFuzzer adds what it finds to the first folder and only reads the others: the plan
+    // parser starts from the plans in seeds/ as they are today.
+    for (target, seeds) in [("sync_payload", None), ("plan_parser", Some("seeds"))] {
+        let corpus = root().join("fuzz/corpus").join(target);
+        std::fs::create_dir_all(&corpus).map_err(|e| format!("{}: {e}", corpus.display()))?;
         let out = Command::new("cargo")
+            .args(["fuzz", "run", "--sanitizer", "none", target])
+            .arg(&corpus)
+            .args(seeds.map(|s| root().join(s)))
             .args([
-                "fuzz",
-                "run",
-                "--sanitizer",
-                "none",
-                target,
                 "--",
                 &format!("-max_total_time={secs}"),
                 "-print_final_stats=1",

@@ -391,7 +391,7 @@ name = "分解表"
 measure = { shape = "count", form = "case" }
 [indicators.targets]
 village = { min = 5, max = 1 }
-towns = { "61032400" = { min = 1 }, "610324001" = { min = 2, size = 3 } }
+towns = { "61032400" = { min = 1 }, "610324001" = { min = 2, size = 3 }, "6103240a1" = { min = 1 }, "610325001" = { min = 1 } }
 "#;
 
 #[test]
@@ -436,6 +436,14 @@ fn every_mistake_is_reported_with_its_path_at_once() {
         (
             "indicators[5] (e).targets.towns.61032400",
             "`61032400` is not a town code of county 610324",
+        ),
+        (
+            "indicators[5] (e).targets.towns.6103240a1",
+            "`6103240a1` is not a town code of county 610324",
+        ),
+        (
+            "indicators[5] (e).targets.towns.610325001",
+            "`610325001` is not a town code of county 610324",
         ),
     ];
     for (path, msg) in want {

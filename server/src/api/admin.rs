@@ -12,6 +12,7 @@ use serde::Deserialize;
 use shequ_model::auth::{
     check_password, check_username, Account, AuditEntry, NewAccount, SessionInfo,
 };
+use shequ_model::UnitCode;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -48,34 +49,22 @@ async fn create_account(
     if new.name.trim().is_empty() || new.name.chars().count() > 50 {
         return Err(ApiError::Unprocessable("请填写姓名(50字以内)".into()));
     }
-    if new.unit.len() > shequ_model::Level::Village.code_len() {
-        return Err(ApiError::Unprocessable(format!(
+    let unit = UnitCode::parse(&new.unit).map_err(|_| {
+        ApiError::Unprocessable(format!(
             "未知的单位代码 {:?}",
             new.unit.chars().take(20).collect::<String>()
+        ))
+    })?;
+    caller.require_read(&unit)?;
+    if unit.level() != new.role.level() {
+        return Err(ApiError::Unprocessable(format!(
+            "{}应属于{}一级的单位",
+            new.role.label(),
+            new.role.level().label()
         )));
     }
-    caller.require_read(&new.unit)?;
-    let area = state
-        .store
-        .areas(&new.unit)
-        .await?
-        .into_iter()
-        .find(|a| a.code == new.unit);
-    match area {
-        None => {
-            return Err(ApiError::Unprocessable(format!(
-                "未知的单位代码 {}",
-                new.unit
-            )))
-        }
-        Some(a) if a.level != new.role.level() => {
-            return Err(ApiError::Unprocessable(format!(
-                "{}应属于{}一级的单位",
-                new.role.label(),
-                new.role.level().label()
-            )))
-        }
-        _ => {}
+    if state.store.area(unit.as_str()).await?.is_none() {
+        return Err(ApiError::Unprocessable(format!("未知的单位代码 {unit}")));
     }
     let account = Account {
         username: new.username,

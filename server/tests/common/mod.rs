@@ -4,7 +4,7 @@
 use serde_json::json;
 use shequ_model::record::Content;
 use shequ_model::Revision;
-use shequ_server::settings::{Limits, Settings};
+use shequ_server::settings::{DatabaseUrl, Limits, Settings};
 use std::path::PathBuf;
 use uuid::Uuid;
 
@@ -176,7 +176,7 @@ async fn spawn_full(
         .expect("the server starts");
     TestApp {
         addr: running.addr,
-        database_url: settings.database_url,
+        database_url: settings.database_url.into(),
         client: reqwest::Client::new(),
         dir,
         tokens: Default::default(),
@@ -199,16 +199,13 @@ pub async fn spawn_at(database_url: String, tweak: impl FnOnce(&mut Settings)) -
 pub fn settings_on(database_url: &str) -> Settings {
     let root = workspace();
     Settings {
-        database_url: database_url.into(),
-        listen: "127.0.0.1:0".into(),
+        database_url: DatabaseUrl::parse(database_url).unwrap(),
+        listen: ([127, 0, 0, 1], 0).into(),
         plan: root.join("seeds/plan-2018.toml"),
-        plans: None,
-        current_plan: None,
         dist: PathBuf::from("/nonexistent-dist"),
         seed_areas: Some(root.join("seeds/fufeng-areas.csv")),
         demo: true,
-        limits: Limits::default(),
-        trusted_proxy: None,
+        ..Settings::default()
     }
 }
 
