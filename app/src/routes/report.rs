@@ -4,36 +4,27 @@
 use crate::api;
 use crate::components::chart::{Bar, BarChart};
 use crate::components::format;
-use crate::routes::login::Login;
 use crate::state::use_state;
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 use leptos_router::hooks::use_params_map;
-use shequ_model::rollup::Report;
 use shequ_model::Level;
 
 #[component]
 pub fn CountyPage() -> impl IntoView {
     let state = use_state();
-    view! {
-        {move || match (state.session.with(|s| s.is_some()), state.plan.with(|p| p.as_ref().map(|p| p.county.clone()))) {
-            (false, _) => view! { <Login/> }.into_any(),
-            (true, Some(code)) => view! { <ReportView code=code/> }.into_any(),
-            (true, None) => view! { <p class="muted">"正在读取工作计划……"</p> }.into_any(),
-        }}
+    let county = Memo::new(move |_| state.plan.with(|p| p.as_ref().map(|p| p.county.clone())));
+    move || match county.get() {
+        Some(code) => view! { <ReportView code=code/> }.into_any(),
+        None => view! { <p class="muted">"正在读取工作计划……"</p> }.into_any(),
     }
 }
 
 #[component]
 pub fn TownPage() -> impl IntoView {
-    let state = use_state();
     let params = use_params_map();
-    view! {
-        {move || match (state.session.with(|s| s.is_some()), params.read().get("code")) {
-            (false, _) => view! { <Login/> }.into_any(),
-            (true, Some(code)) => view! { <ReportView code=code/> }.into_any(),
-            (true, None) => view! { <p class="empty">"页面不存在"</p> }.into_any(),
-        }}
+    move || match params.read().get("code") {
+        Some(code) => view! { <ReportView code=code/> }.into_any(),
+        None => view! { <p class="empty">"页面不存在"</p> }.into_any(),
     }
 }
 
@@ -43,14 +34,14 @@ const HEADLINE: &str = "deliberation_success";
 #[component]
 fn ReportView(code: String) -> impl IntoView {
     let state = use_state();
-    let (report, set_report) = signal(None::<Result<Report, String>>);
-    let (chosen, set_chosen) = signal(String::new());
-    {
+    let report = {
         let code = code.clone();
-        spawn_local(async move {
-            set_report.set(Some(api::report(&code).await.map_err(|e| e.message)));
-        });
-    }
+        LocalResource::new(move || {
+            let code = code.clone();
+            async move { api::report(&code).await.map_err(|e| e.message) }
+        })
+    };
+    let (chosen, set_chosen) = signal(String::new());
     let body = move || {
         let plan = state.plan.get()?;
         let report = match report.get()? {
