@@ -10,7 +10,7 @@ use leptos::task::spawn_local;
 use shequ_model::area::Area;
 use shequ_model::auth::{Account, AuthFailure, Session};
 use shequ_model::client::{Progress, SyncError};
-use shequ_model::Plan;
+use shequ_model::{Plan, UnitCode};
 use std::cell::Cell;
 use std::sync::Arc;
 use wasm_bindgen::prelude::*;
@@ -23,7 +23,7 @@ pub struct AppState {
     pub areas: ReadSignal<Arc<Vec<Area>>>,
     /// The unit this account records for: a village or community for a worker, a town for a
     /// town supervisor, the county for a county supervisor; none for an administrator.
-    pub unit: ReadSignal<Option<String>>,
+    pub unit: ReadSignal<Option<UnitCode>>,
     /// Whether the session has been read from the phone yet.
     pub loaded: ReadSignal<bool>,
     pub pending: ReadSignal<u32>,
@@ -49,7 +49,7 @@ pub struct AppState {
 struct Setters {
     plan: WriteSignal<Option<Arc<Plan>>>,
     areas: WriteSignal<Arc<Vec<Area>>>,
-    unit: WriteSignal<Option<String>>,
+    unit: WriteSignal<Option<UnitCode>>,
     loaded: WriteSignal<bool>,
     pending: WriteSignal<u32>,
     last_sync: WriteSignal<Option<u64>>,
@@ -71,7 +71,7 @@ impl AppState {
     pub fn new() -> Self {
         let (plan, set_plan) = signal(None);
         let (areas, set_areas) = signal(Arc::new(Vec::new()));
-        let (unit, set_unit) = signal(None);
+        let (unit, set_unit) = signal(None::<UnitCode>);
         let (loaded, set_loaded) = signal(false);
         let (pending, set_pending) = signal(0);
         let (last_sync, set_last_sync) = signal(None);
@@ -138,7 +138,7 @@ impl AppState {
         let unit = session
             .as_ref()
             .filter(|s| !s.account.is_admin())
-            .map(|s| s.account.unit.clone());
+            .and_then(|s| UnitCode::parse(&s.account.unit).ok());
         self.set.unit.set(unit);
         self.set.session.set(session);
     }
@@ -275,7 +275,11 @@ impl AppState {
             let result = async {
                 let db = Db::get().await?;
                 let changes = db.unsynced().await?;
-                let unit = self.unit.get_untracked().unwrap_or_default();
+                let unit = self
+                    .unit
+                    .get_untracked()
+                    .map(String::from)
+                    .unwrap_or_default();
                 let doc = serde_json::json!({
                     "exported_at": ids::now_ms(),
                     "device": db.device_id().await?,
@@ -342,7 +346,7 @@ impl AppState {
         spawn_local(async move {
             let result = async {
                 let db = Db::get().await.map_err(|e| SyncError::Local(e.0))?;
-                sync::sync_once(&db, &scope, &|p| match p {
+                sync::sync_once(&db, scope.as_str(), &|p| match p {
                     Progress::Pushing { done, of } => self
                         .set
                         .progress

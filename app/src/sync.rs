@@ -17,16 +17,18 @@ impl Replica for Db {
         // Almost always everything waiting is this account's: read only a batch then. Only a
         // shared phone holding another account's work needs the whole outbox read and filtered.
         let first = Db::outbox(self, limit).await.map_err(|e| e.0)?;
-        if first.len() < limit as usize || first.iter().all(|r| client::pushes(scope, &r.unit)) {
+        if first.len() < limit as usize
+            || first.iter().all(|r| client::pushes(scope, r.unit.as_str()))
+        {
             return Ok(first
                 .into_iter()
-                .filter(|r| client::pushes(scope, &r.unit))
+                .filter(|r| client::pushes(scope, r.unit.as_str()))
                 .collect());
         }
         let all = Db::outbox(self, u32::MAX).await.map_err(|e| e.0)?;
         Ok(all
             .into_iter()
-            .filter(|r| client::pushes(scope, &r.unit))
+            .filter(|r| client::pushes(scope, r.unit.as_str()))
             .take(limit as usize)
             .collect())
     }

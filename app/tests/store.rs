@@ -20,8 +20,9 @@ fn rev(topic: &str) -> Revision {
         resolves: vec![],
         device: "test".into(),
         clock: 0,
+        plan: Default::default(),
         form: "deliberation_case".into(),
-        unit: UNIT.into(),
+        unit: shequ_model::UnitCode::parse(UNIT).unwrap(),
         deleted: false,
         content: serde_json::from_value(json!({"topic": topic})).unwrap(),
     }

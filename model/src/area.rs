@@ -85,8 +85,41 @@ impl Area {
 /// parent's ([`parse_areas_csv`] refuses a file that breaks this), so a unit lies under a scope
 /// exactly when its code starts with the scope's code; and in byte order the subtree is one
 /// contiguous range of codes, which is how the server's tables and the phone's IndexedDB read it.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+/// Wire format: stable (a plain string of digits).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
 pub struct UnitCode(String);
+
+impl TryFrom<String> for UnitCode {
+    type Error = String;
+    fn try_from(s: String) -> Result<UnitCode, String> {
+        UnitCode::parse(&s)
+    }
+}
+
+impl From<UnitCode> for String {
+    fn from(code: UnitCode) -> String {
+        code.0
+    }
+}
+
+impl AsRef<str> for UnitCode {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl PartialEq<str> for UnitCode {
+    fn eq(&self, other: &str) -> bool {
+        self.0 == other
+    }
+}
+
+impl PartialEq<&str> for UnitCode {
+    fn eq(&self, other: &&str) -> bool {
+        self.0 == *other
+    }
+}
 
 impl UnitCode {
     pub fn parse(code: &str) -> Result<UnitCode, String> {

@@ -94,8 +94,9 @@ mod tests {
             resolves: vec![],
             device: "d".into(),
             clock,
+            plan: Default::default(),
             form: "f".into(),
-            unit: "u".into(),
+            unit: crate::UnitCode::parse("610324001001").unwrap(),
             deleted: false,
             content: Default::default(),
         }

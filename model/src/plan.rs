@@ -9,12 +9,86 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::{BTreeMap, HashSet};
 use std::fmt;
+use std::sync::Arc;
+
+/// A plan's id, such as `fufeng-2018`: 1 to [`MAX_PLAN_ID_LEN`] of `a-z`, `0-9`, `.`, `_`, `-`.
+///
+/// The empty id is not a plan: it is what a revision made before records carried a plan holds
+/// (see [`crate::record::plan_of`]). Wire format: stable (a plain string).
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[serde(try_from = "String", into = "String")]
+pub struct PlanId(String);
+
+/// The longest plan id taken.
+pub const MAX_PLAN_ID_LEN: usize = 64;
+
+impl PlanId {
+    pub fn parse(id: &str) -> Result<PlanId, String> {
+        let ok = !id.is_empty()
+            && id.len() <= MAX_PLAN_ID_LEN
+            && id
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b));
+        if ok {
+            Ok(PlanId(id.to_string()))
+        } else {
+            Err(format!(
+                "“{}”不是计划编号(1 到 {MAX_PLAN_ID_LEN} 个小写字母、数字、点、下划线或连字符)",
+                id.chars().take(MAX_PLAN_ID_LEN).collect::<String>()
+            ))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Whether this is the empty id of a revision made before records carried a plan.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl TryFrom<String> for PlanId {
+    type Error = String;
+    fn try_from(s: String) -> Result<PlanId, String> {
+        if s.is_empty() {
+            Ok(PlanId::default())
+        } else {
+            PlanId::parse(&s)
+        }
+    }
+}
+
+impl From<PlanId> for String {
+    fn from(id: PlanId) -> String {
+        id.0
+    }
+}
+
+impl fmt::Display for PlanId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl PartialEq<str> for PlanId {
+    fn eq(&self, other: &str) -> bool {
+        self.0 == other
+    }
+}
+
+impl PartialEq<&str> for PlanId {
+    fn eq(&self, other: &&str) -> bool {
+        self.0 == *other
+    }
+}
 
 /// The plan. Wire format: stable (it is synced to devices as JSON).
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Plan {
-    pub id: String,
+    pub id: PlanId,
     pub year: i32,
     pub title: String,
     #[serde(default)]
@@ -313,6 +387,73 @@ pub struct Indicator {
     pub targets: Targets,
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub note: String,
+    /// Whether a report shows this indicator first, before the others.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub headline: bool,
+}
+
+/// One plan as listed by `GET /api/plans`. Wire format: stable.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct PlanSummary {
+    pub id: PlanId,
+    pub year: i32,
+    pub title: String,
+    pub period: Period,
+    /// Whether new records belong to this plan.
+    pub current: bool,
+}
+
+/// Every plan a server or a phone holds, and the current one: the plan new records belong to.
+/// Records of the other plans stay in their plan, readable, editable and counted in its reports.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Plans {
+    plans: Vec<Arc<Plan>>,
+    current: usize,
+}
+
+impl Plans {
+    /// `current` names the current plan; without it, the plan of the latest year is (the last id
+    /// breaks a tie).
+    pub fn new(plans: Vec<Plan>, current: Option<&PlanId>) -> Result<Plans, String> {
+        let mut plans: Vec<Arc<Plan>> = plans.into_iter().map(Arc::new).collect();
+        plans.sort_by(|a, b| (a.year, &a.id).cmp(&(b.year, &b.id)));
+        if let Some(twice) = plans.windows(2).find(|w| w[0].id == w[1].id) {
+            return Err(format!("计划“{}”出现了两次", twice[0].id));
+        }
+        // Sorted by year, the last plan is the latest one, current unless another is named.
+        let Some(latest) = plans.len().checked_sub(1) else {
+            return Err("没有计划".into());
+        };
+        let current = match current {
+            None => latest,
+            Some(id) => plans
+                .iter()
+                .position(|p| &p.id == id)
+                .ok_or_else(|| format!("没有计划“{id}”,不能设为当前计划"))?,
+        };
+        Ok(Plans { plans, current })
+    }
+
+    pub fn get(&self, id: &PlanId) -> Option<&Arc<Plan>> {
+        self.plans.iter().find(|p| &p.id == id)
+    }
+
+    pub fn current(&self) -> &Arc<Plan> {
+        &self.plans[self.current]
+    }
+
+    /// Every plan, the earliest year first.
+    pub fn iter(&self) -> impl Iterator<Item = &Arc<Plan>> {
+        self.plans.iter()
+    }
+
+    pub fn summaries(&self) -> Vec<PlanSummary> {
+        self.plans
+            .iter()
+            .enumerate()
+            .map(|(i, p)| p.summary(i == self.current))
+            .collect()
+    }
 }
 
 /// One problem in a plan: where it is and what is wrong.
@@ -417,6 +558,22 @@ impl Plan {
         })
     }
 
+    /// The indicators a report shows first ([`Indicator::headline`]), in plan order.
+    pub fn headline_indicators(&self) -> impl Iterator<Item = &Indicator> {
+        self.indicators.iter().filter(|i| i.headline)
+    }
+
+    /// What `GET /api/plans` says of this plan.
+    pub fn summary(&self, current: bool) -> PlanSummary {
+        PlanSummary {
+            id: self.id.clone(),
+            year: self.year,
+            title: self.title.clone(),
+            period: self.period(),
+            current,
+        }
+    }
+
     /// Checks every reference and attribute; returns all problems at once.
     pub fn validate(&self, file: &str) -> Result<(), PlanErrors> {
         let mut v = Validator {
@@ -511,6 +668,7 @@ impl Node {
                 ("rollup", None),
                 ("targets", Some(Targets)),
                 ("note", None),
+                ("headline", None),
             ],
             Measure => match t.get("shape").and_then(toml::Value::as_str) {
                 Some("count" | "flag") => {
@@ -669,6 +827,12 @@ impl Validator<'_> {
     }
 
     fn plan(&mut self, p: &Plan) {
+        if p.id.is_empty() {
+            self.err(
+                "id",
+                "a plan needs an id, such as `fufeng-2018`".to_string(),
+            );
+        }
         if !(2000..=2100).contains(&p.year) {
             self.err("year", format!("{} is not a plausible plan year", p.year));
         }

@@ -3,7 +3,8 @@
 //! Validation lives only here: the form in the browser and the server's push handler call the
 //! same [`validate_content`], so a record the phone accepts is a record the server accepts.
 
-use crate::plan::{Check, Condition, Field, FieldKind, Form, Period, Plan};
+use crate::area::UnitCode;
+use crate::plan::{Check, Condition, Field, FieldKind, Form, Period, Plan, PlanId};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -30,9 +31,13 @@ pub struct Revision {
     pub device: String,
     /// Hybrid logical clock (see [`crate::sync::Hlc`]).
     pub clock: u64,
+    /// The plan the record belongs to, for life (see [`plan_of`]). Left out of the JSON when
+    /// empty, so a revision made before records carried a plan hashes as it did then.
+    #[serde(default, skip_serializing_if = "PlanId::is_empty")]
+    pub plan: PlanId,
     pub form: String,
-    /// Code of the org unit the record belongs to.
-    pub unit: String,
+    /// The org unit the record belongs to.
+    pub unit: UnitCode,
     #[serde(default)]
     pub deleted: bool,
     pub content: Content,
@@ -54,6 +59,26 @@ impl Revision {
     /// this rule: the higher clock wins, and the higher revision id breaks a tie.
     pub fn wins_over(&self, other: &Revision) -> bool {
         (self.clock, self.rev) > (other.clock, other.rev)
+    }
+}
+
+/// The plan a revision belongs to: its own when it names one; else the plan of its record as
+/// already stored; else `legacy`, the plan that was loaded when records carried no plan (the
+/// server keeps it from its upgrade, the phone from its own). Every store applies this rule.
+pub fn plan_of(rev: &Revision, stored: Option<&PlanId>, legacy: &PlanId) -> PlanId {
+    if !rev.plan.is_empty() {
+        rev.plan.clone()
+    } else {
+        stored.unwrap_or(legacy).clone()
+    }
+}
+
+/// A record stays in the plan it was made in: a revision naming another plan is refused.
+pub fn same_plan(stored: &PlanId, rev: &PlanId) -> Result<(), String> {
+    if rev.is_empty() || stored == rev {
+        Ok(())
+    } else {
+        Err(format!("这条记录属于计划“{stored}”,不能改到计划“{rev}”"))
     }
 }
 
@@ -838,8 +863,9 @@ mod tests {
             resolves: vec![],
             device: "d".into(),
             clock: 1,
+            plan: Default::default(),
             form: "case".into(),
-            unit: "610324001001".into(),
+            unit: crate::UnitCode::parse("610324001001").unwrap(),
             deleted: false,
             content: c(json!({"a": 1, "b": {"y": 1, "x": 2}})),
         };
@@ -847,5 +873,74 @@ mod tests {
         assert_eq!(r.content_hash(), r2.content_hash());
         r2.content.insert("a".into(), json!(2));
         assert_ne!(r.content_hash(), r2.content_hash());
+    }
+
+    fn legacy_revision() -> Revision {
+        serde_json::from_value(json!({
+            "record": Uuid::nil(), "rev": Uuid::nil(), "device": "d", "clock": 1,
+            "form": "case", "unit": "610324001001", "content": {"topic": "t"}
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_revision_made_before_plans_hashes_as_it_did_then() {
+        let legacy = legacy_revision();
+        assert!(legacy.plan.is_empty());
+        // The hash is over the revision's JSON: a revision without a plan must encode exactly as
+        // it did before revisions carried one, so a re-sent one is recognised as the same.
+        let json = serde_json::to_value(&legacy).unwrap();
+        assert!(json.get("plan").is_none(), "{json}");
+        let mut planned = legacy.clone();
+        planned.plan = PlanId::parse("fufeng-2018").unwrap();
+        assert_eq!(
+            serde_json::to_value(&planned).unwrap()["plan"],
+            "fufeng-2018"
+        );
+        assert_ne!(legacy.content_hash(), planned.content_hash());
+    }
+
+    #[test]
+    fn a_revision_belongs_to_its_own_plan_then_its_records_then_the_legacy_one() {
+        let y2018 = PlanId::parse("fufeng-2018").unwrap();
+        let y2019 = PlanId::parse("fufeng-2019").unwrap();
+        let mut r = legacy_revision();
+        assert_eq!(plan_of(&r, None, &y2018), y2018);
+        assert_eq!(plan_of(&r, Some(&y2019), &y2018), y2019);
+        r.plan = y2019.clone();
+        assert_eq!(plan_of(&r, Some(&y2018), &y2018), y2019);
+
+        assert!(same_plan(&y2018, &y2018).is_ok());
+        assert!(same_plan(&y2018, &PlanId::default()).is_ok());
+        let refused = same_plan(&y2018, &y2019).unwrap_err();
+        assert!(
+            refused.contains("fufeng-2018") && refused.contains("fufeng-2019"),
+            "{refused}"
+        );
+    }
+
+    #[test]
+    fn a_revision_names_a_real_unit_and_plan() {
+        let mut json = serde_json::to_value(legacy_revision()).unwrap();
+        json["unit"] = json!("6103240010");
+        assert!(serde_json::from_value::<Revision>(json.clone()).is_err());
+        json["unit"] = json!("610324001001");
+        json["plan"] = json!("Fufeng 2018");
+        assert!(serde_json::from_value::<Revision>(json).is_err());
+    }
+
+    #[test]
+    fn a_date_of_another_year_belongs_to_that_years_plan() {
+        let parse = |f: &str, t: &str| Plan::parse(f, t).unwrap_or_else(|e| panic!("{e}"));
+        let y2018 = parse("plan-2018.toml", include_str!("../../seeds/plan-2018.toml"));
+        let y2019 = parse("plan-2019.toml", include_str!("../../seeds/plan-2019.toml"));
+        let case = c(json!({
+            "forum": "邻里议事会", "topic": "楼道照明",
+            "steps": {"state": "民事民提", "dates": {"民事民提": "2019-03-01"}}
+        }));
+        let form = |p: &Plan| p.form("deliberation_case").unwrap().clone();
+        assert!(validate_content(&y2019, &form(&y2019), &case).is_ok());
+        let refused = validate_content(&y2018, &form(&y2018), &case).unwrap_err();
+        assert_eq!(refused[0].field, "steps", "{refused:?}");
     }
 }

@@ -77,7 +77,7 @@ pub struct UnitReport {
 /// A unit's figures and its children's. Wire format: stable.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 pub struct Report {
-    pub plan: String,
+    pub plan: crate::plan::PlanId,
     pub unit: UnitReport,
     pub children: Vec<UnitReport>,
 }

@@ -188,8 +188,9 @@ mod tests {
             resolves: vec![],
             device: "d".into(),
             clock,
+            plan: Default::default(),
             form: "f".into(),
-            unit: "u".into(),
+            unit: crate::UnitCode::parse("610324001001").unwrap(),
             deleted: false,
             content: Default::default(),
         }
@@ -256,7 +257,7 @@ mod tests {
     #[test]
     fn a_scope_checksum_counts_the_records_below_the_scope() {
         let in_unit = |unit: &str, id: u128| Revision {
-            unit: unit.into(),
+            unit: crate::UnitCode::parse(unit).unwrap(),
             ..rev(1, id)
         };
         let winners = [
@@ -350,7 +351,7 @@ impl Checksum {
         Checksum::of(
             winners
                 .into_iter()
-                .filter(|w| scope.contains(&w.unit))
+                .filter(|w| scope.contains(w.unit.as_str()))
                 .map(|w| w.rev),
         )
     }

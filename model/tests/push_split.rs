@@ -130,8 +130,9 @@ fn change(id: u128, text_len: usize) -> Revision {
         resolves: vec![],
         device: "phone".into(),
         clock: 1 << 16,
+        plan: Default::default(),
         form: "deliberation_case".into(),
-        unit: "610324001001".into(),
+        unit: shequ_model::UnitCode::parse("610324001001").unwrap(),
         deleted: false,
         content: serde_json::from_value(
             json!({"topic": "议题", "decision": "议".repeat(text_len)}),

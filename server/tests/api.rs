@@ -765,7 +765,10 @@ async fn the_body_limit_is_the_documented_one_and_every_refusal_is_the_same_json
 impl TestApp {
     /// Pushes as the worker of the first change's village.
     async fn push(&self, changes: &[shequ_model::Revision]) -> PushResponse {
-        let unit = changes.first().map(|c| c.unit.clone()).unwrap_or_default();
+        let unit = changes
+            .first()
+            .map(|c| c.unit.to_string())
+            .unwrap_or_default();
         let resp = self
             .post_as(&format!("village-{unit}"), "/api/sync/push")
             .await

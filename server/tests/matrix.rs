@@ -27,7 +27,7 @@ fn audit(unit: &str) -> Revision {
     .unwrap();
     Revision {
         form: "fund_audit".into(),
-        unit: unit.into(),
+        unit: shequ_model::UnitCode::parse(unit).unwrap(),
         content,
         ..case(VILLAGE, "x", false)
     }

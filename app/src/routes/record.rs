@@ -14,7 +14,7 @@ use shequ_model::plan::{FieldKind, Form, Plan};
 use shequ_model::record::{
     parse_number, validate_content, validate_transition, Content, FieldError,
 };
-use shequ_model::Revision;
+use shequ_model::{Revision, UnitCode};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use wasm_bindgen::JsCast;
@@ -148,7 +148,7 @@ struct Found {
     people: Vec<PersonOption>,
 }
 
-async fn find(plan: &Plan, form: &Form, unit: &str, key: &str, initial: &Content) -> Found {
+async fn find(plan: &Plan, form: &Form, unit: &UnitCode, key: &str, initial: &Content) -> Found {
     let Ok(db) = Db::get().await else {
         return Found {
             draft: None,
@@ -170,7 +170,7 @@ async fn find(plan: &Plan, form: &Form, unit: &str, key: &str, initial: &Content
         .collect();
     let mut people = Vec::new();
     if !registers.is_empty() {
-        let recs = db.records_in(unit).await.unwrap_or_default();
+        let recs = db.records_in(unit.as_str()).await.unwrap_or_default();
         for r in recs
             .iter()
             .filter(|r| registers.contains(&r.rev.form.as_str()) && !r.rev.deleted)
@@ -207,7 +207,7 @@ async fn store(rev: Revision, draft_key: &str) -> Result<(), crate::store::Store
 fn RecordForm(
     plan: Arc<Plan>,
     form: Form,
-    unit: String,
+    unit: UnitCode,
     existing: Option<LocalRecord>,
 ) -> impl IntoView {
     let state = use_state();
@@ -340,6 +340,11 @@ fn RecordForm(
                 .unwrap_or_default(),
             device: String::new(),
             clock: 0,
+            // A record stays in the plan it was made in; a new one belongs to the plan shown.
+            plan: match &existing_for_save {
+                Some(r) => r.rev.plan.clone(),
+                None => plan.id.clone(),
+            },
             form: form_for_save.id.clone(),
             unit: unit.clone(),
             deleted: false,

@@ -322,7 +322,7 @@ impl Db {
             LocalRecord::from_state(&state, Some(&rev), true).expect("the record has a revision");
         let row = Row {
             id: rev.record.to_string(),
-            unit: rev.unit.clone(),
+            unit: rev.unit.to_string(),
             body: serde_json::to_string(&local)?,
         };
         records.put(&to_js(&row)?, None).await?;
@@ -462,7 +462,7 @@ impl Db {
             next.error = local.and_then(|l| l.error);
             let row = Row {
                 id: c.revision.record.to_string(),
-                unit: c.revision.unit.clone(),
+                unit: c.revision.unit.to_string(),
                 body: serde_json::to_string(&next)?,
             };
             records.put(&to_js(&row)?, None).await?;

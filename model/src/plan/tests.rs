@@ -654,9 +654,10 @@ fn the_unknown_key_lists_match_the_types() {
         rollup: Rollup::Sum,
         targets: targets.clone(),
         note: "n".into(),
+        headline: true,
     };
     let plan = Plan {
-        id: "p".into(),
+        id: PlanId::parse("p").unwrap(),
         year: 2018,
         title: "t".into(),
         source: "s".into(),
@@ -850,4 +851,90 @@ fn an_unknown_key_of_a_check_is_reported_with_its_path() {
     assert_eq!(e[0].path, "forms[9] (facility).checks[0].tolerance");
     let text = SEED.replacen("check = \"total\"", "check = \"average\"", 1);
     assert!(Plan::parse("p.toml", &text).is_err());
+}
+
+const SEED_2019: &str = include_str!("../../../seeds/plan-2019.toml");
+
+fn seed_2019() -> Plan {
+    Plan::parse("seeds/plan-2019.toml", SEED_2019).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn form_ids(p: &Plan) -> BTreeSet<&str> {
+    p.forms.iter().map(|f| f.id.as_str()).collect()
+}
+
+#[test]
+fn the_2019_seed_follows_the_2018_one_with_one_form_added_one_removed_and_one_field_changed() {
+    let (y2018, y2019) = (seed(), seed_2019());
+    assert_eq!(
+        (y2018.id.as_str(), y2019.id.as_str()),
+        ("fufeng-2018", "fufeng-2019")
+    );
+    assert_eq!(y2019.year, y2018.year + 1);
+    let (old, new) = (form_ids(&y2018), form_ids(&y2019));
+    assert_eq!(old.difference(&new).count(), 1, "one form removed");
+    assert_eq!(new.difference(&old).count(), 1, "one form added");
+    let changed: Vec<_> = y2018
+        .forms
+        .iter()
+        .filter_map(|f| Some((f, y2019.form(&f.id)?)))
+        .flat_map(|(a, b)| a.fields.iter().zip(&b.fields).filter(|(x, y)| x != y))
+        .collect();
+    assert_eq!(changed.len(), 1, "{changed:?}");
+    let raised = y2018
+        .indicators
+        .iter()
+        .filter_map(|i| Some((i, y2019.indicator(&i.id)?)))
+        .filter(|(a, b)| {
+            let min = |i: &Indicator| i.targets.village.as_ref().and_then(|t| t.min);
+            min(b) > min(a)
+        })
+        .count();
+    assert!(raised >= 2, "{raised} targets raised");
+    for p in [&y2018, &y2019] {
+        let first: Vec<_> = p.headline_indicators().map(|i| i.id.as_str()).collect();
+        assert_eq!(first, ["deliberation_success"], "{}", p.id);
+    }
+}
+
+#[test]
+fn the_latest_plan_is_current_unless_another_is_named() {
+    let plans = Plans::new(vec![seed_2019(), seed()], None).unwrap();
+    assert_eq!(plans.current().id, "fufeng-2019");
+    let years: Vec<i32> = plans.iter().map(|p| p.year).collect();
+    assert_eq!(years, [2018, 2019]);
+    let listed = plans.summaries();
+    assert_eq!(
+        listed
+            .iter()
+            .map(|s| (s.id.as_str(), s.current))
+            .collect::<Vec<_>>(),
+        [("fufeng-2018", false), ("fufeng-2019", true)]
+    );
+    assert_eq!(listed[1].period.from, "2019-01-01");
+
+    let y2018 = PlanId::parse("fufeng-2018").unwrap();
+    let plans = Plans::new(vec![seed(), seed_2019()], Some(&y2018)).unwrap();
+    assert_eq!(plans.current().id, y2018);
+    assert!(plans.get(&PlanId::parse("fufeng-2019").unwrap()).is_some());
+    assert!(plans.get(&PlanId::parse("fufeng-2020").unwrap()).is_none());
+
+    let missing = PlanId::parse("fufeng-2020").unwrap();
+    assert!(Plans::new(vec![seed()], Some(&missing)).is_err());
+    assert!(Plans::new(vec![seed(), seed()], None).is_err());
+    assert!(Plans::new(vec![], None).is_err());
+}
+
+#[test]
+fn plan_ids_are_short_lowercase_words() {
+    for good in ["fufeng-2018", "a", "p.2019_v2"] {
+        assert!(PlanId::parse(good).is_ok(), "{good}");
+    }
+    let long = "a".repeat(MAX_PLAN_ID_LEN + 1);
+    for bad in ["", "Fufeng", "扶风2018", "a b", "a/b", long.as_str()] {
+        assert!(PlanId::parse(bad).is_err(), "{bad}");
+    }
+    let no_id = SEED.replacen("id = \"fufeng-2018\"", "id = \"\"", 1);
+    let e = Plan::parse("p.toml", &no_id).unwrap_err();
+    assert!(e.0.iter().any(|e| e.path == "id"), "{e}");
 }

@@ -155,8 +155,9 @@ impl Records {
             resolves: vec![],
             device: "test".into(),
             clock: self.0.len() as u64 + 1,
+            plan: Default::default(),
             form: form.into(),
-            unit: unit.into(),
+            unit: crate::UnitCode::parse(unit).unwrap(),
             deleted: false,
             content,
         });

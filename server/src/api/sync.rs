@@ -45,7 +45,7 @@ async fn push(
     // Every change must be the caller's to write; otherwise nothing of the batch is taken.
     for c in &req.changes {
         let level = state.plan.form(&c.form).map(|f| f.level);
-        if !level.is_some_and(|l| caller.account.may_write(l, &c.unit)) {
+        if !level.is_some_and(|l| caller.account.may_write(l, c.unit.as_str())) {
             return Err(ApiError::Forbidden(
                 "无权填报该单位的这类记录,本次提交未被接受".into(),
             ));

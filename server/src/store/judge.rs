@@ -80,7 +80,7 @@ fn judge_one(
     let Some(form) = plan.form(&change.form) else {
         return Err(reject(format!("计划中没有表单“{}”", change.form)));
     };
-    match facts.levels.get(&change.unit) {
+    match facts.levels.get(change.unit.as_str()) {
         None => return Err(reject(format!("未知的单位代码 {}", change.unit))),
         Some(l) if l != form.level.as_str() => {
             return Err(reject(format!(

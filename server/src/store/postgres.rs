@@ -64,7 +64,7 @@ impl PgStore {
         }
         let units: Vec<String> = changes
             .iter()
-            .map(|c| c.unit.clone())
+            .map(|c| c.unit.to_string())
             .collect::<HashSet<_>>()
             .into_iter()
             .collect();
@@ -179,7 +179,7 @@ impl Store for PgStore {
                     .push_bind(by.device.clone())
                     .push_bind(r.clock as i64)
                     .push_bind(r.form.clone())
-                    .push_bind(r.unit.clone())
+                    .push_bind(r.unit.to_string())
                     .push_bind(r.deleted)
                     .push_bind(serde_json::to_string(r).expect("a revision is JSON"))
                     .push_bind(r.content_hash())
@@ -201,7 +201,7 @@ impl Store for PgStore {
                     .push_bind(c.winner.rev)
                     .push_bind(c.winner.clock as i64)
                     .push_bind(c.winner.form.clone())
-                    .push_bind(c.winner.unit.clone())
+                    .push_bind(c.winner.unit.to_string())
                     .push_bind(c.winner.deleted)
                     .push_bind(serde_json::to_string(c.winner).expect("a revision is JSON"))
                     .push_bind(c.seq)

@@ -218,8 +218,9 @@ pub fn case(unit: &str, topic: &str, success: bool) -> Revision {
         resolves: vec![],
         device: "test-device".into(),
         clock: 1 << 16,
+        plan: Default::default(),
         form: "deliberation_case".into(),
-        unit: unit.into(),
+        unit: shequ_model::UnitCode::parse(unit).unwrap(),
         deleted: false,
         content,
     }

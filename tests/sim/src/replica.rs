@@ -96,7 +96,7 @@ impl Replica for MemReplica {
             .borrow()
             .outbox
             .values()
-            .filter(|r| pushes(scope, &r.unit))
+            .filter(|r| pushes(scope, r.unit.as_str()))
             .take(limit as usize)
             .cloned()
             .collect())
@@ -107,7 +107,7 @@ impl Replica for MemReplica {
             .borrow()
             .outbox
             .values()
-            .filter(|r| pushes(scope, &r.unit))
+            .filter(|r| pushes(scope, r.unit.as_str()))
             .count() as u32)
     }
     async fn take_results(&self, results: &[PushResult]) -> Result<(), String> {

@@ -99,8 +99,9 @@ pub fn change(dev: &MemReplica, rng: &mut Rng, n: usize) -> Revision {
                 resolves: vec![],
                 device: dev.device.clone(),
                 clock: 0,
+                plan: Default::default(),
                 form: "deliberation_case".into(),
-                unit: dev.unit.clone(),
+                unit: shequ_model::UnitCode::parse(&dev.unit).expect("a unit code"),
                 deleted: false,
                 content: content(&topic, rng, 0),
             },
@@ -362,7 +363,7 @@ pub async fn run(cfg: Config) -> Result<Figures, String> {
             .iter()
             .filter_map(|(id, s)| {
                 s.winner()
-                    .filter(|w| unit.contains(&w.unit))
+                    .filter(|w| unit.contains(w.unit.as_str()))
                     .map(|w| (*id, w.rev))
             })
             .collect();
