@@ -3,14 +3,15 @@
 //! Sync runs when the app starts, on the browser's `online` event, after every save, on the 同步
 //! button, and again after a failure with exponential backoff and jitter (5 s doubling to 5 min).
 
-use crate::store::Db;
+use crate::store::{Db, LocalRecord};
 use crate::{api, ids, sync};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use shequ_model::area::Area;
 use shequ_model::auth::{Account, AuthFailure, Session};
 use shequ_model::client::{Progress, SyncError};
-use shequ_model::{Plan, UnitCode};
+use shequ_model::plan::{Plan, PlanId, Plans};
+use shequ_model::UnitCode;
 use std::cell::Cell;
 use std::sync::Arc;
 use wasm_bindgen::prelude::*;
@@ -19,7 +20,12 @@ use wasm_bindgen::prelude::*;
 /// that shows a value cannot change it by accident.
 #[derive(Clone, Copy)]
 pub struct AppState {
-    pub plan: ReadSignal<Option<Arc<Plan>>>,
+    /// Every plan the phone holds, and which is current; none before the first plan arrives.
+    pub plans: ReadSignal<Option<Arc<Plans>>>,
+    /// The current plan: new records belong to it and offer its forms.
+    pub plan: Signal<Option<Arc<Plan>>>,
+    /// The plan of the records the phone held before records carried one.
+    pub legacy_plan: ReadSignal<PlanId>,
     pub areas: ReadSignal<Arc<Vec<Area>>>,
     /// The unit this account records for: a village or community for a worker, a town for a
     /// town supervisor, the county for a county supervisor; none for an administrator.
@@ -47,7 +53,8 @@ pub struct AppState {
 
 #[derive(Clone, Copy)]
 struct Setters {
-    plan: WriteSignal<Option<Arc<Plan>>>,
+    plans: WriteSignal<Option<Arc<Plans>>>,
+    legacy_plan: WriteSignal<PlanId>,
     areas: WriteSignal<Arc<Vec<Area>>>,
     unit: WriteSignal<Option<UnitCode>>,
     loaded: WriteSignal<bool>,
@@ -69,7 +76,8 @@ thread_local! {
 
 impl AppState {
     pub fn new() -> Self {
-        let (plan, set_plan) = signal(None);
+        let (plans, set_plans) = signal(None::<Arc<Plans>>);
+        let (legacy_plan, set_legacy_plan) = signal(PlanId::default());
         let (areas, set_areas) = signal(Arc::new(Vec::new()));
         let (unit, set_unit) = signal(None::<UnitCode>);
         let (loaded, set_loaded) = signal(false);
@@ -83,7 +91,9 @@ impl AppState {
         let (session, set_session) = signal(None);
         let (blocked, set_blocked) = signal(None);
         AppState {
-            plan,
+            plans,
+            plan: Signal::derive(move || plans.with(|p| p.as_ref().map(|p| p.current().clone()))),
+            legacy_plan,
             areas,
             unit,
             loaded,
@@ -98,7 +108,8 @@ impl AppState {
             blocked,
             records: Trigger::new(),
             set: Setters {
-                plan: set_plan,
+                plans: set_plans,
+                legacy_plan: set_legacy_plan,
                 areas: set_areas,
                 unit: set_unit,
                 loaded: set_loaded,
@@ -194,9 +205,7 @@ impl AppState {
         spawn_local(async move {
             match Db::get().await {
                 Ok(db) => {
-                    if let Ok(Some(p)) = db.meta::<Plan>("plan").await {
-                        self.set.plan.set(Some(Arc::new(p)));
-                    }
+                    self.load_plans(&db).await;
                     if let Ok(Some(a)) = db.meta::<Vec<Area>>("areas").await {
                         self.set.areas.set(Arc::new(a));
                     }
@@ -231,14 +240,68 @@ impl AppState {
         on_offline.forget();
     }
 
-    /// Brings the plan (when the county changed it) and the areas from the server.
+    /// The plans kept on the phone.
+    async fn load_plans(self, db: &Db) {
+        match db.plans().await {
+            // Unchanged plans leave the pages as they are: a form being filled in stays open.
+            Ok(plans) => {
+                if self
+                    .plans
+                    .with_untracked(|old| old.as_deref() != plans.as_ref())
+                {
+                    self.set.plans.set(plans.map(Arc::new));
+                }
+            }
+            Err(e) => self.set.error.set(Some(e.to_string())),
+        }
+        if let Ok(legacy) = db.legacy_plan().await {
+            self.set.legacy_plan.set(legacy);
+        }
+    }
+
+    /// The plan a record belongs to, when the phone holds it.
+    pub fn plan_of(&self, record: &LocalRecord) -> Option<Arc<Plan>> {
+        let id = self.legacy_plan.with(|legacy| record.plan(legacy));
+        self.plans
+            .with(|p| p.as_ref().and_then(|p| p.get(&id).cloned()))
+    }
+
+    /// Brings from the server the plans the phone lacks or that changed, which plan is current,
+    /// and the areas.
     pub async fn refresh_reference(self) {
         let Ok(db) = Db::get().await else { return };
-        let etag = db.meta::<String>("plan_etag").await.ok().flatten();
-        if let Ok(Some((p, tag))) = api::plan_if_changed(etag.as_deref()).await {
-            let _ = db.set_meta("plan", &p).await;
-            let _ = db.set_meta("plan_etag", &tag).await;
-            self.set.plan.set(Some(Arc::new(p)));
+        match api::plans().await {
+            Ok(summaries) => {
+                let mut fetched = true;
+                for s in &summaries {
+                    let etag = db.plan_etag(&s.id).await.ok().flatten();
+                    match api::plan_if_changed(&s.id, etag.as_deref()).await {
+                        Ok(Some((p, tag))) => {
+                            let _ = db.keep_plan(&p, Some(&tag)).await;
+                        }
+                        Ok(None) => {}
+                        Err(_) => fetched = false,
+                    }
+                }
+                if let (true, Some(current)) = (fetched, summaries.iter().find(|s| s.current)) {
+                    let _ = db.set_current_plan(&current.id).await;
+                }
+                self.load_plans(&db).await;
+            }
+            // A server that keeps a single plan refuses the list: its one plan is current.
+            Err(e) if !e.retry && e.auth.is_none() => {
+                let kept = self.plan.get_untracked();
+                let etag = match &kept {
+                    Some(p) => db.plan_etag(&p.id).await.ok().flatten(),
+                    None => None,
+                };
+                if let Ok(Some((p, tag))) = api::current_plan_if_changed(etag.as_deref()).await {
+                    let _ = db.keep_plan(&p, Some(&tag)).await;
+                    let _ = db.set_current_plan(&p.id).await;
+                }
+                self.load_plans(&db).await;
+            }
+            Err(_) => {}
         }
         if let Ok(a) = api::areas().await {
             let _ = db.set_meta("areas", &a).await;

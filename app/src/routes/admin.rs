@@ -112,9 +112,12 @@ fn AdminTables() -> impl IntoView {
             <div class="scroll"><table class="figures" data-testid="audit">
                 <thead><tr><th>"时间"</th><th>"账号"</th><th>"设备"</th><th>"单位"</th><th>"表单"</th><th>"操作"</th></tr></thead>
                 <tbody>{move || {
-                    let plan = state.plan.get();
+                    let plans = state.plans.get();
                     trail().into_iter().map(|e| {
-                        let form = plan.as_ref().and_then(|p| p.form(&e.form).map(|f| f.name.clone())).unwrap_or(e.form.clone());
+                        // The current plan's name for the form, else an earlier plan's.
+                        let form = plans.as_ref().and_then(|p| {
+                            std::iter::once(p.current()).chain(p.iter()).find_map(|p| p.form(&e.form).map(|f| f.name.clone()))
+                        }).unwrap_or(e.form.clone());
                         view! {
                             <tr>
                                 <td>{format::time(e.received_at as u64)}</td>

@@ -1,5 +1,6 @@
 //! The worker's home: the unit's records, what is not yet synced, and the forms to fill in.
 
+use crate::components::format;
 use crate::components::sync_bar::SyncBar;
 use crate::state::use_state;
 use crate::store::Db;
@@ -9,8 +10,10 @@ use shequ_model::auth::{AuthFailure, Role};
 #[component]
 pub fn Home() -> impl IntoView {
     let state = use_state();
+    // A renewed session keeps the page as it is.
+    let account = Memo::new(move |_| state.account());
     move || {
-        let account = state.account()?;
+        let account = account.get()?;
         Some(if account.role == Role::CountyAdmin {
             view! { <AdminHome name=account.name/> }.into_any()
         } else {
@@ -111,7 +114,7 @@ fn UnitHome(code: String) -> impl IntoView {
         })
     };
     let list = move || {
-        let plan = state.plan.get();
+        let current = state.plan.get();
         let records = match records.get() {
             None => return ().into_any(),
             Some(Err(e)) => {
@@ -123,7 +126,9 @@ fn UnitHome(code: String) -> impl IntoView {
             .into_iter()
             .filter(|r| !r.rev.deleted)
             .map(|r| {
+                let plan = state.plan_of(&r);
                 let form = plan.as_ref().and_then(|p| p.form(&r.rev.form).cloned());
+                let other_plan = format::other_plan(plan.as_deref(), current.as_deref());
                 let form_name = form
                     .as_ref()
                     .map(|f| f.name.clone())
@@ -145,6 +150,7 @@ fn UnitHome(code: String) -> impl IntoView {
                         <a href=format!("/record/{}", r.rev.record)>
                             <span class="title">{title}</span>
                             <span class="muted">{form_name}</span>
+                            {other_plan.map(|p| view! { <span class="badge" data-testid="record-plan">{p}</span> })}
                             <span class=class data-testid="sync-mark">{mark}</span>
                         </a>
                         {r.error.clone().map(|e| view! { <small class="error">{e}</small> })}

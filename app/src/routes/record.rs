@@ -4,6 +4,7 @@
 //! problems on top and takes the worker to the first field that needs a change.
 
 use crate::components::field::{FieldInput, PersonOption};
+use crate::components::format;
 use crate::ids;
 use crate::state::use_state;
 use crate::store::{Db, LocalRecord};
@@ -52,9 +53,13 @@ pub fn EditRecord() -> impl IntoView {
         {move || match found.get() {
             None => view! { <p class="muted">"读取中……"</p> }.into_any(),
             Some(None) => view! { <p class="empty">"找不到这条记录"</p> }.into_any(),
-            Some(Some(rec)) => match state.plan.get().and_then(|p| Some((p.form(&rec.rev.form).cloned()?, p))) {
-                Some((form, plan)) => view! { <RecordForm plan=plan form=form unit=rec.rev.unit.clone() existing=Some(rec) /> }.into_any(),
-                None => view! { <p class="empty">"计划中没有这个表单"</p> }.into_any(),
+            // A record opens under its own plan, whichever plan is current now.
+            Some(Some(rec)) => match state.plan_of(&rec) {
+                None => view! { <p class="empty">"本机还没有这条记录所属的工作计划,请联网同步后再打开"</p> }.into_any(),
+                Some(plan) => match plan.form(&rec.rev.form).cloned() {
+                    Some(form) => view! { <RecordForm plan=plan form=form unit=rec.rev.unit.clone() existing=Some(rec) /> }.into_any(),
+                    None => view! { <p class="empty">"计划中没有这个表单"</p> }.into_any(),
+                },
             },
         }}
     }
@@ -311,6 +316,7 @@ fn RecordForm(
             .map(|e| format!("{e}。内容仍在表单中,请重试。"))
     };
 
+    let plan_for_title = plan.clone();
     let form_for_save = form.clone();
     let existing_for_save = existing.clone();
     let save = move |_| {
@@ -340,12 +346,9 @@ fn RecordForm(
                 .unwrap_or_default(),
             device: String::new(),
             clock: 0,
-            // A record stays in the plan it was made in; a new one belongs to the plan shown.
-            plan: match &existing_for_save {
-                Some(r) => r.rev.plan.clone(),
-                None => plan.id.clone(),
-            },
             form: form_for_save.id.clone(),
+            // A new record belongs to the current plan; an edit stays in the record's plan.
+            plan: plan.id.clone(),
             unit: unit.clone(),
             deleted: false,
             content,
@@ -413,6 +416,8 @@ fn RecordForm(
         format!("新建:{}", form.name)
     };
     let title_field = form.title_field.clone();
+    let other_plan =
+        format::other_plan(Some(&plan_for_title), state.plan.get_untracked().as_deref());
     let draft_offer = move || {
         offer().map(|d| d.get(&title_field).and_then(Value::as_str).unwrap_or("").to_string()).map(|name| {
             let discard_draft = discard_draft.clone();
@@ -452,6 +457,7 @@ fn RecordForm(
             <a href="/" class="back">"‹ 返回"</a>
             <h1>{title}</h1>
         </header>
+        {other_plan.map(|p| view! { <p class="muted" data-testid="record-plan">{format!("这条记录属于{p}")}</p> })}
         {move || (!looked()).then(|| view! { <p class="muted">"读取中……"</p> })}
         {draft_offer}
         <div hidden=move || !looked() || offer().is_some()>

@@ -25,6 +25,8 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use wasm_bindgen::JsValue;
 
+mod plans;
+
 const DB_NAME: &str = "shequ";
 const RECORDS: &str = "records";
 const OUTBOX: &str = "outbox";
