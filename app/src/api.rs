@@ -13,9 +13,9 @@ use shequ_model::auth::{
     Account, AuditEntry, AuthFailure, LoginRequest, NewAccount, PasswordChange, Session,
     SessionInfo,
 };
+use shequ_model::plan::{Plan, PlanId, PlanSummary};
 use shequ_model::rollup::Report;
 use shequ_model::sync::{Checksum, PullPage, PushRequest, PushResponse};
-use shequ_model::Plan;
 use std::cell::RefCell;
 use std::rc::Rc;
 use web_sys::AbortController;
@@ -245,10 +245,27 @@ pub async fn audit() -> Result<Vec<AuditEntry>> {
     get("/api/admin/audit?limit=200").await
 }
 
-/// The plan, unless it is the one with `etag` (then none): plans sync down to devices.
-pub async fn plan_if_changed(etag: Option<&str>) -> Result<Option<(Plan, String)>> {
+/// The plans the server holds, and which is current.
+pub async fn plans() -> Result<Vec<PlanSummary>> {
+    get("/api/plans").await
+}
+
+/// A plan, unless it is the one with `etag` (then none): plans sync down to devices.
+pub async fn plan_if_changed(id: &PlanId, etag: Option<&str>) -> Result<Option<(Plan, String)>> {
+    get_if_changed(&format!("/api/plans/{id}"), etag).await
+}
+
+/// The current plan, from a server that keeps a single plan (it has no `/api/plans`).
+pub async fn current_plan_if_changed(etag: Option<&str>) -> Result<Option<(Plan, String)>> {
+    get_if_changed("/api/plan", etag).await
+}
+
+async fn get_if_changed<T: DeserializeOwned>(
+    url: &str,
+    etag: Option<&str>,
+) -> Result<Option<(T, String)>> {
     let deadline = Deadline::start();
-    let mut req = deadline.on(Request::get("/api/plan"));
+    let mut req = deadline.on(Request::get(url));
     if let Some(tag) = etag {
         req = req.header("If-None-Match", tag);
     }
@@ -257,16 +274,17 @@ pub async fn plan_if_changed(etag: Option<&str>) -> Result<Option<(Plan, String)
         return Ok(None);
     }
     let tag = resp.headers().get("etag").unwrap_or_default();
-    let plan: Plan = deadline.answer(resp).await?;
-    Ok(Some((plan, tag)))
+    let value: T = deadline.answer(resp).await?;
+    Ok(Some((value, tag)))
 }
 
 pub async fn areas() -> Result<Vec<Area>> {
     get("/api/areas").await
 }
 
-pub async fn report(code: &str) -> Result<Report> {
-    get(&format!("/api/report/{code}")).await
+/// A unit's figures under one plan: only that plan's records, against its targets.
+pub async fn report(code: &str, plan: &PlanId) -> Result<Report> {
+    get(&format!("/api/report/{code}?plan={plan}")).await
 }
 
 pub async fn push(key: &str, req: &PushRequest) -> Result<PushResponse> {

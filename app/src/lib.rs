@@ -24,6 +24,7 @@ pub fn App() -> impl IntoView {
             <main class="page">
                 // Nothing asks the server before the phone's session is read back.
                 <Show when=move || state.loaded.get() fallback=|| view! { <p class="muted">"读取中……"</p> }>
+                <routes::login::SignedIn>
                 <Routes fallback=|| view! { <p class="empty">"页面不存在"</p> }>
                     <Route path=path!("/") view=routes::home::Home/>
                     <Route path=path!("/new/:form") view=routes::record::NewRecord/>
@@ -33,6 +34,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/unit/:code") view=routes::report::TownPage/>
                     <Route path=path!("/admin") view=routes::admin::AdminPage/>
                 </Routes>
+                </routes::login::SignedIn>
                 </Show>
             </main>
         </Router>

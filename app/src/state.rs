@@ -3,42 +3,70 @@
 //! Sync runs when the app starts, on the browser's `online` event, after every save, on the 同步
 //! button, and again after a failure with exponential backoff and jitter (5 s doubling to 5 min).
 
-use crate::store::Db;
+use crate::store::{Db, LocalRecord};
 use crate::{api, ids, sync};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use shequ_model::area::Area;
 use shequ_model::auth::{Account, AuthFailure, Session};
 use shequ_model::client::{Progress, SyncError};
-use shequ_model::Plan;
+use shequ_model::plan::{Plan, PlanId, Plans};
+use shequ_model::UnitCode;
 use std::cell::Cell;
 use std::sync::Arc;
 use wasm_bindgen::prelude::*;
 
+/// What the pages read. Each value is written only here, by the state's own methods, so a page
+/// that shows a value cannot change it by accident.
 #[derive(Clone, Copy)]
 pub struct AppState {
-    pub plan: RwSignal<Option<Arc<Plan>>>,
-    pub areas: RwSignal<Arc<Vec<Area>>>,
-    /// The village this phone records for.
-    pub village: RwSignal<Option<String>>,
-    /// Whether the village choice has been read from the phone yet.
-    pub loaded: RwSignal<bool>,
-    pub pending: RwSignal<u32>,
-    pub last_sync: RwSignal<Option<u64>>,
-    pub syncing: RwSignal<bool>,
-    pub progress: RwSignal<Option<String>>,
-    pub error: RwSignal<Option<String>>,
+    /// Every plan the phone holds, and which is current; none before the first plan arrives.
+    pub plans: ReadSignal<Option<Arc<Plans>>>,
+    /// The current plan: new records belong to it and offer its forms.
+    pub plan: Signal<Option<Arc<Plan>>>,
+    /// The plan of the records the phone held before records carried one.
+    pub legacy_plan: ReadSignal<PlanId>,
+    pub areas: ReadSignal<Arc<Vec<Area>>>,
+    /// The unit this account records for: a village or community for a worker, a town for a
+    /// town supervisor, the county for a county supervisor; none for an administrator.
+    pub unit: ReadSignal<Option<UnitCode>>,
+    /// Whether the session has been read from the phone yet.
+    pub loaded: ReadSignal<bool>,
+    pub pending: ReadSignal<u32>,
+    pub last_sync: ReadSignal<Option<u64>>,
+    pub syncing: ReadSignal<bool>,
+    pub progress: ReadSignal<Option<String>>,
+    pub error: ReadSignal<Option<String>>,
     /// Whether the last sync found the phone and the server holding the same records.
-    pub consistent: RwSignal<Option<bool>>,
+    pub consistent: ReadSignal<Option<bool>>,
     /// Whether the server could not be reached at the last try (no network, or no answer in time):
     /// the app then works from what the phone stores, and says so.
-    pub offline: RwSignal<bool>,
-    /// Bumped whenever the records on the phone change, so lists reload.
-    pub version: RwSignal<u32>,
+    pub offline: ReadSignal<bool>,
     /// The logged-in session, kept on the phone so the app works offline.
-    pub session: RwSignal<Option<Session>>,
+    pub session: ReadSignal<Option<Session>>,
     /// Set when the server refused this phone's session: revoked (a lost phone) or expired.
-    pub blocked: RwSignal<Option<AuthFailure>>,
+    pub blocked: ReadSignal<Option<AuthFailure>>,
+    /// Fires whenever the records on the phone change (a save, a sync), so what lists them reloads.
+    records: Trigger,
+    set: Setters,
+}
+
+#[derive(Clone, Copy)]
+struct Setters {
+    plans: WriteSignal<Option<Arc<Plans>>>,
+    legacy_plan: WriteSignal<PlanId>,
+    areas: WriteSignal<Arc<Vec<Area>>>,
+    unit: WriteSignal<Option<UnitCode>>,
+    loaded: WriteSignal<bool>,
+    pending: WriteSignal<u32>,
+    last_sync: WriteSignal<Option<u64>>,
+    syncing: WriteSignal<bool>,
+    progress: WriteSignal<Option<String>>,
+    error: WriteSignal<Option<String>>,
+    consistent: WriteSignal<Option<bool>>,
+    offline: WriteSignal<bool>,
+    session: WriteSignal<Option<Session>>,
+    blocked: WriteSignal<Option<AuthFailure>>,
 }
 
 thread_local! {
@@ -48,22 +76,67 @@ thread_local! {
 
 impl AppState {
     pub fn new() -> Self {
+        let (plans, set_plans) = signal(None::<Arc<Plans>>);
+        let (legacy_plan, set_legacy_plan) = signal(PlanId::default());
+        let (areas, set_areas) = signal(Arc::new(Vec::new()));
+        let (unit, set_unit) = signal(None::<UnitCode>);
+        let (loaded, set_loaded) = signal(false);
+        let (pending, set_pending) = signal(0);
+        let (last_sync, set_last_sync) = signal(None);
+        let (syncing, set_syncing) = signal(false);
+        let (progress, set_progress) = signal(None);
+        let (error, set_error) = signal(None);
+        let (consistent, set_consistent) = signal(None);
+        let (offline, set_offline) = signal(false);
+        let (session, set_session) = signal(None);
+        let (blocked, set_blocked) = signal(None);
         AppState {
-            plan: RwSignal::new(None),
-            areas: RwSignal::new(Arc::new(Vec::new())),
-            village: RwSignal::new(None),
-            loaded: RwSignal::new(false),
-            pending: RwSignal::new(0),
-            last_sync: RwSignal::new(None),
-            syncing: RwSignal::new(false),
-            progress: RwSignal::new(None),
-            error: RwSignal::new(None),
-            consistent: RwSignal::new(None),
-            offline: RwSignal::new(false),
-            version: RwSignal::new(0),
-            session: RwSignal::new(None),
-            blocked: RwSignal::new(None),
+            plans,
+            plan: Signal::derive(move || plans.with(|p| p.as_ref().map(|p| p.current().clone()))),
+            legacy_plan,
+            areas,
+            unit,
+            loaded,
+            pending,
+            last_sync,
+            syncing,
+            progress,
+            error,
+            consistent,
+            offline,
+            session,
+            blocked,
+            records: Trigger::new(),
+            set: Setters {
+                plans: set_plans,
+                legacy_plan: set_legacy_plan,
+                areas: set_areas,
+                unit: set_unit,
+                loaded: set_loaded,
+                pending: set_pending,
+                last_sync: set_last_sync,
+                syncing: set_syncing,
+                progress: set_progress,
+                error: set_error,
+                consistent: set_consistent,
+                offline: set_offline,
+                session: set_session,
+                blocked: set_blocked,
+            },
         }
+    }
+
+    /// Reloads whatever lists records when they change on the phone.
+    pub fn track_records(&self) {
+        self.records.track();
+    }
+
+    /// After the worker saved or deleted a record: count it, keep it safe, and send it.
+    pub async fn record_saved(self) {
+        self.refresh_pending().await;
+        self.records.notify();
+        self.ask_to_persist();
+        self.sync_now();
     }
 
     pub fn account(&self) -> Option<Account> {
@@ -76,9 +149,9 @@ impl AppState {
         let unit = session
             .as_ref()
             .filter(|s| !s.account.is_admin())
-            .map(|s| s.account.unit.clone());
-        self.village.set(unit);
-        self.session.set(session);
+            .and_then(|s| UnitCode::parse(&s.account.unit).ok());
+        self.set.unit.set(unit);
+        self.set.session.set(session);
     }
 
     /// After a successful login: keep the session on the phone, then fetch and sync.
@@ -87,9 +160,9 @@ impl AppState {
             if let Ok(db) = Db::get().await {
                 let _ = db.set_meta("session", &session).await;
             }
-            self.blocked.set(None);
+            self.set.blocked.set(None);
             self.use_session(Some(session));
-            self.version.update(|v| *v += 1);
+            self.records.notify();
             self.refresh_reference().await;
             self.sync_now();
         });
@@ -112,7 +185,7 @@ impl AppState {
             if let Ok(db) = Db::get().await {
                 let _ = db.set_meta("session", &None::<Session>).await;
             }
-            self.blocked.set(None);
+            self.set.blocked.set(None);
             self.use_session(None);
         });
     }
@@ -124,30 +197,29 @@ impl AppState {
 
     /// Loads what the phone has, then syncs and refreshes plan and areas from the server when it can.
     pub fn start(self) {
-        api::on_reach(move |ok| self.offline.set(!ok));
+        api::on_reach(move |ok| self.set.offline.set(!ok));
         let navigator_online = web_sys::window()
             .map(|w| w.navigator().on_line())
             .unwrap_or(true);
-        self.offline.set(!navigator_online);
+        self.set.offline.set(!navigator_online);
         spawn_local(async move {
             match Db::get().await {
                 Ok(db) => {
-                    if let Ok(Some(p)) = db.meta::<Plan>("plan").await {
-                        self.plan.set(Some(Arc::new(p)));
-                    }
+                    self.load_plans(&db).await;
                     if let Ok(Some(a)) = db.meta::<Vec<Area>>("areas").await {
-                        self.areas.set(Arc::new(a));
+                        self.set.areas.set(Arc::new(a));
                     }
                     if let Ok(Some(Some(session))) = db.meta::<Option<Session>>("session").await {
                         self.use_session(Some(session));
                     }
-                    self.last_sync
+                    self.set
+                        .last_sync
                         .set(db.meta::<u64>("last_sync").await.ok().flatten());
                     self.refresh_pending().await;
                 }
-                Err(e) => self.error.set(Some(e.to_string())),
+                Err(e) => self.set.error.set(Some(e.to_string())),
             }
-            self.loaded.set(true);
+            self.set.loaded.set(true);
             if self.session.get_untracked().is_some() {
                 self.renew_if_due().await;
                 // The sync and the plan and areas go out together: on a link that does not
@@ -157,7 +229,7 @@ impl AppState {
             }
         });
         let on_online = Closure::<dyn Fn()>::new(move || self.sync_now());
-        let on_offline = Closure::<dyn Fn()>::new(move || self.offline.set(true));
+        let on_offline = Closure::<dyn Fn()>::new(move || self.set.offline.set(true));
         if let Some(w) = web_sys::window() {
             let _ =
                 w.add_event_listener_with_callback("online", on_online.as_ref().unchecked_ref());
@@ -168,18 +240,72 @@ impl AppState {
         on_offline.forget();
     }
 
-    /// Brings the plan (when the county changed it) and the areas from the server.
+    /// The plans kept on the phone.
+    async fn load_plans(self, db: &Db) {
+        match db.plans().await {
+            // Unchanged plans leave the pages as they are: a form being filled in stays open.
+            Ok(plans) => {
+                if self
+                    .plans
+                    .with_untracked(|old| old.as_deref() != plans.as_ref())
+                {
+                    self.set.plans.set(plans.map(Arc::new));
+                }
+            }
+            Err(e) => self.set.error.set(Some(e.to_string())),
+        }
+        if let Ok(legacy) = db.legacy_plan().await {
+            self.set.legacy_plan.set(legacy);
+        }
+    }
+
+    /// The plan a record belongs to, when the phone holds it.
+    pub fn plan_of(&self, record: &LocalRecord) -> Option<Arc<Plan>> {
+        let id = self.legacy_plan.with(|legacy| record.plan(legacy));
+        self.plans
+            .with(|p| p.as_ref().and_then(|p| p.get(&id).cloned()))
+    }
+
+    /// Brings from the server the plans the phone lacks or that changed, which plan is current,
+    /// and the areas.
     pub async fn refresh_reference(self) {
         let Ok(db) = Db::get().await else { return };
-        let etag = db.meta::<String>("plan_etag").await.ok().flatten();
-        if let Ok(Some((p, tag))) = api::plan_if_changed(etag.as_deref()).await {
-            let _ = db.set_meta("plan", &p).await;
-            let _ = db.set_meta("plan_etag", &tag).await;
-            self.plan.set(Some(Arc::new(p)));
+        match api::plans().await {
+            Ok(summaries) => {
+                let mut fetched = true;
+                for s in &summaries {
+                    let etag = db.plan_etag(&s.id).await.ok().flatten();
+                    match api::plan_if_changed(&s.id, etag.as_deref()).await {
+                        Ok(Some((p, tag))) => {
+                            let _ = db.keep_plan(&p, Some(&tag)).await;
+                        }
+                        Ok(None) => {}
+                        Err(_) => fetched = false,
+                    }
+                }
+                if let (true, Some(current)) = (fetched, summaries.iter().find(|s| s.current)) {
+                    let _ = db.set_current_plan(&current.id).await;
+                }
+                self.load_plans(&db).await;
+            }
+            // A server that keeps a single plan refuses the list: its one plan is current.
+            Err(e) if !e.retry && e.auth.is_none() => {
+                let kept = self.plan.get_untracked();
+                let etag = match &kept {
+                    Some(p) => db.plan_etag(&p.id).await.ok().flatten(),
+                    None => None,
+                };
+                if let Ok(Some((p, tag))) = api::current_plan_if_changed(etag.as_deref()).await {
+                    let _ = db.keep_plan(&p, Some(&tag)).await;
+                    let _ = db.set_current_plan(&p.id).await;
+                }
+                self.load_plans(&db).await;
+            }
+            Err(_) => {}
         }
         if let Ok(a) = api::areas().await {
             let _ = db.set_meta("areas", &a).await;
-            self.areas.set(Arc::new(a));
+            self.set.areas.set(Arc::new(a));
         }
     }
 
@@ -212,37 +338,41 @@ impl AppState {
             let result = async {
                 let db = Db::get().await?;
                 let changes = db.unsynced().await?;
-                let village = self.village.get_untracked().unwrap_or_default();
+                let unit = self
+                    .unit
+                    .get_untracked()
+                    .map(String::from)
+                    .unwrap_or_default();
                 let doc = serde_json::json!({
                     "exported_at": ids::now_ms(),
                     "device": db.device_id().await?,
-                    "unit": village,
+                    "unit": unit,
                     "changes": changes,
                 });
                 Ok::<_, crate::store::StoreError>((
-                    village,
+                    unit,
                     serde_json::to_string_pretty(&doc).unwrap_or_default(),
                 ))
             }
             .await;
             match result {
-                Ok((village, text)) => {
+                Ok((unit, text)) => {
                     if let Err(e) = download(
-                        &format!("shequ-unsynced-{village}-{}.json", ids::now_ms()),
+                        &format!("shequ-unsynced-{unit}-{}.json", ids::now_ms()),
                         &text,
                     ) {
-                        self.error.set(Some(format!("导出失败:{e}")));
+                        self.set.error.set(Some(format!("导出失败:{e}")));
                     }
                 }
-                Err(e) => self.error.set(Some(e.to_string())),
+                Err(e) => self.set.error.set(Some(e.to_string())),
             }
         });
     }
 
-    pub async fn refresh_pending(self) {
+    async fn refresh_pending(self) {
         if let Ok(db) = Db::get().await {
             if let Ok(n) = db.pending_count().await {
-                self.pending.set(n);
+                self.set.pending.set(n);
             }
         }
     }
@@ -262,55 +392,57 @@ impl AppState {
                 }
                 self.use_session(Some(fresh));
             }
-            Err(e) if e.auth.is_some() => self.blocked.set(e.auth),
+            Err(e) if e.auth.is_some() => self.set.blocked.set(e.auth),
             Err(_) => {}
         }
     }
 
     /// Starts a sync unless one is running.
     pub fn sync_now(self) {
-        let Some(scope) = self.village.get_untracked() else {
+        let Some(scope) = self.unit.get_untracked() else {
             return;
         };
         if self.syncing.get_untracked() || self.blocked.get_untracked().is_some() {
             return;
         }
-        self.syncing.set(true);
+        self.set.syncing.set(true);
         spawn_local(async move {
             let result = async {
                 let db = Db::get().await.map_err(|e| SyncError::Local(e.0))?;
-                sync::sync_once(&db, &scope, &|p| match p {
-                    Progress::Pushing { done, of } => {
-                        self.progress.set(Some(format!("正在上传… {done}/{of}")))
-                    }
-                    Progress::Pulling { pages } => {
-                        self.progress.set(Some(format!("正在下载… 第{pages}页")))
-                    }
+                sync::sync_once(&db, scope.as_str(), &|p| match p {
+                    Progress::Pushing { done, of } => self
+                        .set
+                        .progress
+                        .set(Some(format!("正在上传… {done}/{of}"))),
+                    Progress::Pulling { pages } => self
+                        .set
+                        .progress
+                        .set(Some(format!("正在下载… 第{pages}页"))),
                 })
                 .await
             }
             .await;
-            self.syncing.set(false);
-            self.progress.set(None);
+            self.set.syncing.set(false);
+            self.set.progress.set(None);
             self.refresh_pending().await;
-            self.version.update(|v| *v += 1);
+            self.records.notify();
             match result {
                 Ok(report) => {
                     self.refresh_reference().await;
                     RETRY_MS.with(|r| r.set(0));
-                    self.last_sync.set(Some(ids::now_ms()));
-                    self.consistent.set(report.consistent);
-                    self.error.set((report.refused > 0).then(|| {
+                    self.set.last_sync.set(Some(ids::now_ms()));
+                    self.set.consistent.set(report.consistent);
+                    self.set.error.set((report.refused > 0).then(|| {
                         format!("有{}条记录被服务器拒收,请查看标红的记录", report.refused)
                     }));
                 }
                 Err(SyncError::Transport(e)) if e.auth.is_some() => {
                     // Revoked or expired: stop syncing, keep everything, tell the worker.
-                    self.blocked.set(e.auth);
-                    self.error.set(Some(e.message));
+                    self.set.blocked.set(e.auth);
+                    self.set.error.set(Some(e.message));
                 }
                 Err(e) => {
-                    self.error.set(Some(e.to_string()));
+                    self.set.error.set(Some(e.to_string()));
                     self.retry_later();
                 }
             }

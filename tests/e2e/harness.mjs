@@ -13,8 +13,11 @@ export function tempDir(prefix) {
   return mkdtempSync(path.join(tmpdir(), prefix));
 }
 
-/** Starts the server; resolves with { url, port, stop } once it prints its address. */
-export function startServer({ db, listen = '127.0.0.1:0' }) {
+/**
+ * Starts the server; resolves with { url, port, stop } once it prints its address. `env` adds to
+ * or overrides its settings (`SHEQU_PLANS` for a folder of plans, say).
+ */
+export function startServer({ db, listen = '127.0.0.1:0', env = {} }) {
   const bin = process.env.SHEQU_SERVER_BIN || path.join(root, 'target/debug/shequ-server');
   const child = spawn(bin, ['serve'], {
     cwd: root,
@@ -27,6 +30,7 @@ export function startServer({ db, listen = '127.0.0.1:0' }) {
       SHEQU_SEED_AREAS: 'seeds/fufeng-areas.csv',
       SHEQU_DEMO: '1',
       SHEQU_LOG: 'warn',
+      ...env,
     },
     stdio: ['ignore', 'pipe', 'inherit'],
   });

@@ -1,6 +1,6 @@
 //! How figures and times are written on screen.
 
-use shequ_model::plan::Target;
+use shequ_model::plan::{Plan, Target};
 use shequ_model::rollup::{Cell, CellKind};
 
 pub fn number(v: f64) -> String {
@@ -64,4 +64,10 @@ pub fn time(ms: u64) -> String {
         d.get_hours(),
         d.get_minutes()
     )
+}
+
+/// Which plan a record belongs to, said only when it is not the current one (`2018年计划`).
+pub fn other_plan(plan: Option<&Plan>, current: Option<&Plan>) -> Option<String> {
+    let plan = plan?;
+    (Some(&plan.id) != current.map(|c| &c.id)).then(|| format!("{}年计划", plan.year))
 }

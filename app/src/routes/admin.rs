@@ -5,50 +5,65 @@ use crate::api;
 use crate::components::format;
 use crate::state::use_state;
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 use shequ_model::auth::{Account, AuditEntry, NewAccount, Role, SessionInfo};
 
 #[component]
 pub fn AdminPage() -> impl IntoView {
     let state = use_state();
-    move || match state.session.get() {
-        Some(s) if s.account.is_admin() => view! { <AdminTables/> }.into_any(),
-        Some(_) => view! { <p class="empty">"只有县级管理员可以打开此页"</p> }.into_any(),
-        None => view! { <crate::routes::login::Login/> }.into_any(),
+    let admin = Memo::new(move |_| state.account().is_some_and(|a| a.is_admin()));
+    move || match admin.get() {
+        true => view! { <AdminTables/> }.into_any(),
+        false => view! { <p class="empty">"只有县级管理员可以打开此页"</p> }.into_any(),
     }
+}
+
+#[derive(Clone)]
+struct Tables {
+    accounts: Vec<Account>,
+    sessions: Vec<SessionInfo>,
+    trail: Vec<AuditEntry>,
 }
 
 #[component]
 fn AdminTables() -> impl IntoView {
     let state = use_state();
-    let (accounts, set_accounts) = signal(Vec::<Account>::new());
-    let (sessions, set_sessions) = signal(Vec::<SessionInfo>::new());
-    let (trail, set_trail) = signal(Vec::<AuditEntry>::new());
-    let (error, set_error) = signal(None::<String>);
-    let reload = move || {
-        spawn_local(async move {
-            match (
-                api::accounts().await,
-                api::sessions().await,
-                api::audit().await,
-            ) {
-                (Ok(a), Ok(s), Ok(t)) => {
-                    set_accounts.set(a);
-                    set_sessions.set(s);
-                    set_trail.set(t);
-                }
-                (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => set_error.set(Some(e.message)),
-            }
-        });
+    let tables = LocalResource::new(|| async {
+        Ok::<_, String>(Tables {
+            accounts: api::accounts().await.map_err(|e| e.message)?,
+            sessions: api::sessions().await.map_err(|e| e.message)?,
+            trail: api::audit().await.map_err(|e| e.message)?,
+        })
+    });
+    let reload = move || tables.refetch();
+    let revoke = Action::new_local(move |id: &String| {
+        let id = id.clone();
+        async move {
+            api::revoke(&id).await.map_err(|e| e.message)?;
+            tables.refetch();
+            Ok::<_, String>(())
+        }
+    });
+    let error = move || {
+        revoke
+            .value()
+            .get()
+            .and_then(Result::err)
+            .or_else(|| tables.get().and_then(Result::err))
     };
-    reload();
-    let revoke = move |id: String| {
-        spawn_local(async move {
-            match api::revoke(&id).await {
-                Ok(_) => reload(),
-                Err(e) => set_error.set(Some(e.message)),
-            }
-        });
+    let accounts = move || {
+        tables
+            .map(|t| t.as_ref().map(|t| t.accounts.clone()).unwrap_or_default())
+            .unwrap_or_default()
+    };
+    let sessions = move || {
+        tables
+            .map(|t| t.as_ref().map(|t| t.sessions.clone()).unwrap_or_default())
+            .unwrap_or_default()
+    };
+    let trail = move || {
+        tables
+            .map(|t| t.as_ref().map(|t| t.trail.clone()).unwrap_or_default())
+            .unwrap_or_default()
     };
     let area_name = move |code: &str| {
         state
@@ -61,13 +76,13 @@ fn AdminTables() -> impl IntoView {
             <a href="/" class="back">"‹ 返回"</a>
             <h1>"账号与设备"</h1>
         </header>
-        {move || error.get().map(|e| view! { <p class="error card" role="alert">{e}</p> })}
+        {move || error().map(|e| view! { <p class="error card" role="alert">{e}</p> })}
         <NewAccountForm on_done=reload />
         <section class="card wide">
             <h2>"账号"</h2>
             <div class="scroll"><table class="figures" data-testid="accounts">
                 <thead><tr><th>"用户名"</th><th>"姓名"</th><th>"角色"</th><th>"单位"</th></tr></thead>
-                <tbody>{move || accounts.get().into_iter().map(|a| view! {
+                <tbody>{move || accounts().into_iter().map(|a| view! {
                     <tr><td>{a.username.clone()}</td><td>{a.name.clone()}</td><td>{a.role.label()}</td><td>{area_name(&a.unit)}</td></tr>
                 }).collect_view()}</tbody>
             </table></div>
@@ -77,7 +92,7 @@ fn AdminTables() -> impl IntoView {
             <p class="muted">"手机丢失时停用它:它不能再同步,已同步的记录不受影响。"</p>
             <div class="scroll"><table class="figures" data-testid="sessions">
                 <thead><tr><th>"用户名"</th><th>"设备"</th><th>"登录时间"</th><th>"状态"</th><th></th></tr></thead>
-                <tbody>{move || sessions.get().into_iter().map(|s| {
+                <tbody>{move || sessions().into_iter().map(|s| {
                     let id = s.id.clone();
                     let active = s.revoked_at.is_none();
                     view! {
@@ -86,7 +101,7 @@ fn AdminTables() -> impl IntoView {
                             <td>{s.device.chars().take(8).collect::<String>()}</td>
                             <td>{format::time(s.created_at as u64)}</td>
                             <td>{if active { "使用中" } else { "已停用" }}</td>
-                            <td>{active.then(|| view! { <button class="btn small danger" on:click=move |_| revoke(id.clone())>"停用"</button> })}</td>
+                            <td>{active.then(|| view! { <button class="btn small danger" on:click=move |_| { revoke.dispatch_local(id.clone()); }>"停用"</button> })}</td>
                         </tr>
                     }
                 }).collect_view()}</tbody>
@@ -97,9 +112,12 @@ fn AdminTables() -> impl IntoView {
             <div class="scroll"><table class="figures" data-testid="audit">
                 <thead><tr><th>"时间"</th><th>"账号"</th><th>"设备"</th><th>"单位"</th><th>"表单"</th><th>"操作"</th></tr></thead>
                 <tbody>{move || {
-                    let plan = state.plan.get();
-                    trail.get().into_iter().map(|e| {
-                        let form = plan.as_ref().and_then(|p| p.form(&e.form).map(|f| f.name.clone())).unwrap_or(e.form.clone());
+                    let plans = state.plans.get();
+                    trail().into_iter().map(|e| {
+                        // The current plan's name for the form, else an earlier plan's.
+                        let form = plans.as_ref().and_then(|p| {
+                            std::iter::once(p.current()).chain(p.iter()).find_map(|p| p.form(&e.form).map(|f| f.name.clone()))
+                        }).unwrap_or(e.form.clone());
                         view! {
                             <tr>
                                 <td>{format::time(e.received_at as u64)}</td>
@@ -125,7 +143,15 @@ fn NewAccountForm(on_done: impl Fn() + Copy + 'static) -> impl IntoView {
     let (role, set_role) = signal("village_worker".to_string());
     let (unit, set_unit) = signal(String::new());
     let (password, set_password) = signal(String::new());
-    let (message, set_message) = signal(None::<String>);
+    let create = Action::new_local(move |new: &NewAccount| {
+        let new = new.clone();
+        async move {
+            let a = api::create_account(&new).await.map_err(|e| e.message)?;
+            on_done();
+            Ok::<_, String>(format!("已创建 {}(首次登录需改密码)", a.username))
+        }
+    });
+    let message = move || create.value().get().map(|m| m.unwrap_or_else(|e| e));
     let units = move || {
         let level = Role::parse(&role.get()).map(|r| r.level());
         state.areas.with(|a| {
@@ -147,15 +173,7 @@ fn NewAccountForm(on_done: impl Fn() + Copy + 'static) -> impl IntoView {
             unit: unit.get_untracked(),
             password: password.get_untracked(),
         };
-        spawn_local(async move {
-            match api::create_account(&new).await {
-                Ok(a) => {
-                    set_message.set(Some(format!("已创建 {}(首次登录需改密码)", a.username)));
-                    on_done();
-                }
-                Err(e) => set_message.set(Some(e.message)),
-            }
-        });
+        create.dispatch_local(new);
     };
     view! {
         <form class="card" on:submit=submit data-testid="new-account">
@@ -176,7 +194,7 @@ fn NewAccountForm(on_done: impl Fn() + Copy + 'static) -> impl IntoView {
                 </select>
             </label>
             <label>"一次性密码"<input name="new-password" on:input=move |ev| set_password.set(event_target_value(&ev))/></label>
-            {move || message.get().map(|m| view! { <p class="muted" role="status">{m}</p> })}
+            {move || message().map(|m| view! { <p class="muted" role="status">{m}</p> })}
             <button type="submit" class="btn primary">"创建"</button>
         </form>
     }

@@ -1,25 +1,24 @@
-//! The worker's home: the village's records, what is not yet synced, and the forms to fill in.
+//! The worker's home: the unit's records, what is not yet synced, and the forms to fill in.
 
+use crate::components::format;
 use crate::components::sync_bar::SyncBar;
-use crate::routes::login::{ChangePassword, Login};
 use crate::state::use_state;
-use crate::store::{Db, LocalRecord};
+use crate::store::Db;
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 use shequ_model::auth::{AuthFailure, Role};
 
 #[component]
 pub fn Home() -> impl IntoView {
     let state = use_state();
-    view! {
-        <Show when=move || state.loaded.get() fallback=|| view! { <p class="muted">"读取中……"</p> }>
-            {move || match state.session.get() {
-                None => view! { <Login/> }.into_any(),
-                Some(s) if s.must_change_password => view! { <ChangePassword/> }.into_any(),
-                Some(s) if s.account.role == Role::CountyAdmin => view! { <AdminHome name=s.account.name.clone()/> }.into_any(),
-                Some(s) => view! { <Village code=s.account.unit.clone()/> }.into_any(),
-            }}
-        </Show>
+    // A renewed session keeps the page as it is.
+    let account = Memo::new(move |_| state.account());
+    move || {
+        let account = account.get()?;
+        Some(if account.role == Role::CountyAdmin {
+            view! { <AdminHome name=account.name/> }.into_any()
+        } else {
+            view! { <UnitHome code=account.unit/> }.into_any()
+        })
     }
 }
 
@@ -64,26 +63,23 @@ fn Blocked() -> impl IntoView {
     }
 }
 
+/// The home of a worker or supervisor: their unit (a village or community, a town, or the county)
+/// with its forms and the records the phone holds for it.
 #[component]
-fn Village(code: String) -> impl IntoView {
+fn UnitHome(code: String) -> impl IntoView {
     let state = use_state();
-    let (records, set_records) = signal(Vec::<LocalRecord>::new());
-    let scope = code.clone();
-    Effect::new(move |_| {
-        state.version.track();
-        let scope = scope.clone();
-        spawn_local(async move {
-            if let Ok(db) = Db::get().await {
-                match db.records_in(&scope).await {
-                    Ok(mut list) => {
-                        list.sort_by_key(|r| std::cmp::Reverse(r.rev.clock));
-                        set_records.set(list);
-                    }
-                    Err(e) => state.error.set(Some(e.to_string())),
-                }
+    let records = {
+        let scope = code.clone();
+        LocalResource::new(move || {
+            state.track_records();
+            let scope = scope.clone();
+            async move {
+                let mut list = Db::get().await?.records_in(&scope).await?;
+                list.sort_by_key(|r| std::cmp::Reverse(r.rev.clock));
+                Ok::<_, crate::store::StoreError>(list)
             }
-        });
-    });
+        })
+    };
     let name = {
         let code = code.clone();
         move || {
@@ -118,13 +114,21 @@ fn Village(code: String) -> impl IntoView {
         })
     };
     let list = move || {
-        let plan = state.plan.get();
+        let current = state.plan.get();
+        let records = match records.get() {
+            None => return ().into_any(),
+            Some(Err(e)) => {
+                return view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any()
+            }
+            Some(Ok(records)) => records,
+        };
         records
-            .get()
             .into_iter()
             .filter(|r| !r.rev.deleted)
             .map(|r| {
+                let plan = state.plan_of(&r);
                 let form = plan.as_ref().and_then(|p| p.form(&r.rev.form).cloned());
+                let other_plan = format::other_plan(plan.as_deref(), current.as_deref());
                 let form_name = form
                     .as_ref()
                     .map(|f| f.name.clone())
@@ -146,6 +150,7 @@ fn Village(code: String) -> impl IntoView {
                         <a href=format!("/record/{}", r.rev.record)>
                             <span class="title">{title}</span>
                             <span class="muted">{form_name}</span>
+                            {other_plan.map(|p| view! { <span class="badge" data-testid="record-plan">{p}</span> })}
                             <span class=class data-testid="sync-mark">{mark}</span>
                         </a>
                         {r.error.clone().map(|e| view! { <small class="error">{e}</small> })}
@@ -153,6 +158,7 @@ fn Village(code: String) -> impl IntoView {
                 }
             })
             .collect_view()
+            .into_any()
     };
     view! {
         <header class="bar">
@@ -173,7 +179,7 @@ fn Village(code: String) -> impl IntoView {
         <section class="card">
             <h2>"本单位记录"</h2>
             <ul class="records">{list}</ul>
-            <Show when=move || records.with(|r| r.is_empty())>
+            <Show when=move || records.get().is_some_and(|r| r.is_ok_and(|r| r.is_empty()))>
                 <p class="muted">"还没有记录。"</p>
             </Show>
         </section>

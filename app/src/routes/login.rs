@@ -1,39 +1,66 @@
-//! Logging in, and choosing a new password when the account has a one-time one.
+//! Logging in, and choosing a new password when the account has a one-time one: the one gate
+//! every page passes through.
 
 use crate::api;
 use crate::state::use_state;
 use crate::store::Db;
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 use shequ_model::auth::{LoginRequest, PasswordChange};
 
+/// Where the account stands before any page shows.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Gate {
+    LogIn,
+    ChangePassword,
+    In,
+}
+
+/// Shows its pages only to a logged-in account that has chosen its own password; anyone else
+/// logs in (or sets a password) first, on whatever address they opened.
 #[component]
-pub fn Login() -> impl IntoView {
+pub fn SignedIn(children: ChildrenFn) -> impl IntoView {
+    let state = use_state();
+    // A renewed session keeps the pages as they are: only a change of gate redraws.
+    let gate = Memo::new(move |_| {
+        state.session.with(|s| match s {
+            None => Gate::LogIn,
+            Some(s) if s.must_change_password => Gate::ChangePassword,
+            Some(_) => Gate::In,
+        })
+    });
+    move || match gate.get() {
+        Gate::LogIn => view! { <Login/> }.into_any(),
+        Gate::ChangePassword => view! { <ChangePassword/> }.into_any(),
+        Gate::In => children().into_any(),
+    }
+}
+
+#[component]
+fn Login() -> impl IntoView {
     let state = use_state();
     let (username, set_username) = signal(String::new());
     let (password, set_password) = signal(String::new());
-    let (error, set_error) = signal(None::<String>);
-    let (busy, set_busy) = signal(false);
-    let submit = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
-        set_busy.set(true);
-        set_error.set(None);
-        spawn_local(async move {
+    let login = Action::new_local(move |(username, password): &(String, String)| {
+        let (username, password) = (username.trim().to_string(), password.clone());
+        async move {
             let device = match Db::get().await {
                 Ok(db) => db.device_id().await.unwrap_or_default(),
                 Err(_) => String::new(),
             };
             let req = LoginRequest {
-                username: username.get_untracked().trim().to_string(),
-                password: password.get_untracked(),
+                username,
+                password,
                 device,
             };
-            match api::login(&req).await {
-                Ok(session) => state.logged_in(session),
-                Err(e) => set_error.set(Some(e.message)),
-            }
-            set_busy.set(false);
-        });
+            let session = api::login(&req).await.map_err(|e| e.message)?;
+            state.logged_in(session);
+            Ok::<_, String>(())
+        }
+    });
+    let error = move || login.value().get().and_then(Result::err);
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        login.dispatch_local((username.get_untracked(), password.get_untracked()));
     };
     view! {
         <header class="bar"><h1>"社区建设工作台"</h1></header>
@@ -47,35 +74,35 @@ pub fn Login() -> impl IntoView {
                 <input name="password" type="password" autocomplete="current-password" prop:value=password
                     on:input=move |ev| set_password.set(event_target_value(&ev))/>
             </label>
-            {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
-            <button type="submit" class="btn primary big" disabled=move || busy.get()>"登录"</button>
+            {move || (!login.pending().get()).then(error).flatten().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+            <button type="submit" class="btn primary big" disabled=move || login.pending().get()>"登录"</button>
             <p class="muted">"登录后,本机可在没有网络时继续填报。"</p>
         </form>
     }
 }
 
 #[component]
-pub fn ChangePassword() -> impl IntoView {
+fn ChangePassword() -> impl IntoView {
     let state = use_state();
     let (old, set_old) = signal(String::new());
     let (new, set_new) = signal(String::new());
-    let (message, set_message) = signal(None::<String>);
+    let change = Action::new_local(move |req: &PasswordChange| {
+        let req = req.clone();
+        async move {
+            api::change_password(&req).await.map_err(|e| e.message)?;
+            if let Some(mut s) = state.session.get_untracked() {
+                s.must_change_password = false;
+                state.logged_in(s);
+            }
+            Ok::<_, String>(())
+        }
+    });
+    let message = move || change.value().get().and_then(Result::err);
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        spawn_local(async move {
-            let req = PasswordChange {
-                old: old.get_untracked(),
-                new: new.get_untracked(),
-            };
-            match api::change_password(&req).await {
-                Ok(_) => {
-                    if let Some(mut s) = state.session.get_untracked() {
-                        s.must_change_password = false;
-                        state.logged_in(s);
-                    }
-                }
-                Err(e) => set_message.set(Some(e.message)),
-            }
+        change.dispatch_local(PasswordChange {
+            old: old.get_untracked(),
+            new: new.get_untracked(),
         });
     };
     view! {
@@ -84,8 +111,8 @@ pub fn ChangePassword() -> impl IntoView {
             <p>"这是一次性密码,请先设置自己的密码。"</p>
             <label>"当前密码"<input type="password" name="old" on:input=move |ev| set_old.set(event_target_value(&ev))/></label>
             <label>"新密码(至少8位,含字母、数字、符号中的两种)"<input type="password" name="new" on:input=move |ev| set_new.set(event_target_value(&ev))/></label>
-            {move || message.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
-            <button type="submit" class="btn primary big">"保存新密码"</button>
+            {move || message().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+            <button type="submit" class="btn primary big" disabled=move || change.pending().get()>"保存新密码"</button>
         </form>
     }
 }

@@ -4,20 +4,20 @@
 //! problems on top and takes the worker to the first field that needs a change.
 
 use crate::components::field::{FieldInput, PersonOption};
+use crate::components::format;
 use crate::ids;
 use crate::state::use_state;
 use crate::store::{Db, LocalRecord};
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 use leptos_router::hooks::{use_navigate, use_params_map};
 use serde_json::Value;
 use shequ_model::plan::{FieldKind, Form, Plan};
 use shequ_model::record::{
     parse_number, validate_content, validate_transition, Content, FieldError,
 };
-use shequ_model::Revision;
-use shequ_model::UnitCode;
+use shequ_model::{Revision, UnitCode};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use wasm_bindgen::JsCast;
 
 #[component]
@@ -26,13 +26,13 @@ pub fn NewRecord() -> impl IntoView {
     let params = use_params_map();
     let form = move || {
         let id = params.read().get("form")?;
-        state
-            .plan
-            .with(|p| p.as_ref().and_then(|p| p.form(&id).cloned()))
+        let plan = state.plan.get()?;
+        let form = plan.form(&id).cloned()?;
+        Some((plan, form))
     };
     view! {
-        {move || match (form(), state.village.get().and_then(|u| UnitCode::parse(&u).ok())) {
-            (Some(f), Some(unit)) => view! { <RecordForm form=f unit=unit existing=None /> }.into_any(),
+        {move || match (form(), state.unit.get()) {
+            (Some((plan, form)), Some(unit)) => view! { <RecordForm plan=plan form=form unit=unit existing=None /> }.into_any(),
             _ => view! { <p class="empty">"找不到这个表单"</p> }.into_any(),
         }}
     }
@@ -42,26 +42,24 @@ pub fn NewRecord() -> impl IntoView {
 pub fn EditRecord() -> impl IntoView {
     let state = use_state();
     let params = use_params_map();
-    let (found, set_found) = signal(None::<Option<LocalRecord>>);
-    Effect::new(move |_| {
-        let Some(id) = params.read().get("id") else {
-            return;
-        };
-        spawn_local(async move {
-            let got = match Db::get().await {
-                Ok(db) => db.record(&id).await.ok().flatten(),
-                Err(_) => None,
-            };
-            set_found.set(Some(got));
-        });
+    let found = LocalResource::new(move || {
+        let id = params.read().get("id");
+        async move {
+            let db = Db::get().await.ok()?;
+            db.record(&id?).await.ok().flatten()
+        }
     });
     view! {
         {move || match found.get() {
             None => view! { <p class="muted">"读取中……"</p> }.into_any(),
             Some(None) => view! { <p class="empty">"找不到这条记录"</p> }.into_any(),
-            Some(Some(rec)) => match state.plan.with(|p| p.as_ref().and_then(|p| p.form(&rec.rev.form).cloned())) {
-                Some(f) => view! { <RecordForm form=f unit=rec.rev.unit.clone() existing=Some(rec) /> }.into_any(),
-                None => view! { <p class="empty">"计划中没有这个表单"</p> }.into_any(),
+            // A record opens under its own plan, whichever plan is current now.
+            Some(Some(rec)) => match state.plan_of(&rec) {
+                None => view! { <p class="empty">"本机还没有这条记录所属的工作计划,请联网同步后再打开"</p> }.into_any(),
+                Some(plan) => match plan.form(&rec.rev.form).cloned() {
+                    Some(form) => view! { <RecordForm plan=plan form=form unit=rec.rev.unit.clone() existing=Some(rec) /> }.into_any(),
+                    None => view! { <p class="empty">"计划中没有这个表单"</p> }.into_any(),
+                },
             },
         }}
     }
@@ -147,8 +145,76 @@ fn focus_field(id: &str) {
     }
 }
 
+/// What the form finds on the phone when it opens: a half-filled entry left from an earlier visit,
+/// and the staff register for the person pickers.
+#[derive(Clone)]
+struct Found {
+    draft: Option<Content>,
+    people: Vec<PersonOption>,
+}
+
+async fn find(plan: &Plan, form: &Form, unit: &UnitCode, key: &str, initial: &Content) -> Found {
+    let Ok(db) = Db::get().await else {
+        return Found {
+            draft: None,
+            people: Vec::new(),
+        };
+    };
+    let draft = db
+        .meta::<Option<Content>>(key)
+        .await
+        .ok()
+        .flatten()
+        .flatten()
+        .filter(|d| !d.is_empty() && d != initial);
+    let registers: Vec<&str> = form
+        .fields
+        .iter()
+        .filter(|f| f.kind == FieldKind::Person)
+        .map(|f| f.register.as_str())
+        .collect();
+    let mut people = Vec::new();
+    if !registers.is_empty() {
+        let recs = db.records_in(unit.as_str()).await.unwrap_or_default();
+        for r in recs
+            .iter()
+            .filter(|r| registers.contains(&r.rev.form.as_str()) && !r.rev.deleted)
+        {
+            let title = plan
+                .form(&r.rev.form)
+                .map(|f| f.title_field.as_str())
+                .unwrap_or_default();
+            let name = r
+                .rev
+                .content
+                .get(title)
+                .and_then(|v| v.as_str())
+                .unwrap_or("")
+                .to_string();
+            people.push((r.rev.record.to_string(), name));
+        }
+    }
+    Found { draft, people }
+}
+
+/// Stores a revision made on this page (with this device's id) and drops the page's draft.
+async fn store(rev: Revision, draft_key: &str) -> Result<(), crate::store::StoreError> {
+    let db = Db::get().await?;
+    let rev = Revision {
+        device: db.device_id().await?,
+        ..rev
+    };
+    db.save_from_draft(rev, ids::now_ms(), draft_key).await?;
+    Ok(())
+}
+
 #[component]
-fn RecordForm(form: Form, unit: UnitCode, existing: Option<LocalRecord>) -> impl IntoView {
+fn RecordForm(
+    plan: Arc<Plan>,
+    form: Form,
+    unit: UnitCode,
+    existing: Option<LocalRecord>,
+) -> impl IntoView {
     let state = use_state();
     let navigate = use_navigate();
     let initial: Content = existing
@@ -158,64 +224,39 @@ fn RecordForm(form: Form, unit: UnitCode, existing: Option<LocalRecord>) -> impl
     // What the worker has entered; a number field holds its text as typed until save.
     let values = RwSignal::new(initial.clone());
     let problems = RwSignal::new(Vec::<FieldError>::new());
-    let (saving, set_saving) = signal(false);
-    let (message, set_message) = signal(None::<String>);
-    let (people, set_people) = signal(Vec::<PersonOption>::new());
     let key = draft_key(&form.id, &existing);
+    let found = {
+        let (plan, form, unit, key, initial) = (
+            plan.clone(),
+            form.clone(),
+            unit.clone(),
+            key.clone(),
+            initial.clone(),
+        );
+        LocalResource::new(move || {
+            let (plan, form, unit, key, initial) = (
+                plan.clone(),
+                form.clone(),
+                unit.clone(),
+                key.clone(),
+                initial.clone(),
+            );
+            async move { find(&plan, &form, &unit, &key, &initial).await }
+        })
+    };
+    let looked = move || found.with(Option::is_some);
+    let people = Signal::derive(move || found.get().map(|f| f.people).unwrap_or_default());
     // A draft left from an earlier visit is offered, not forced: the form shows once the worker
     // has chosen to continue it or to discard it.
-    let offer = RwSignal::new(None::<Content>);
-    let looked = RwSignal::new(false);
+    let answered = RwSignal::new(false);
+    let offer = move || {
+        if answered.get() {
+            None
+        } else {
+            found.get().and_then(|f| f.draft)
+        }
+    };
 
-    // The draft, if any; the register fills the person pickers.
-    {
-        let key = key.clone();
-        let unit = unit.clone();
-        let initial = initial.clone();
-        let registers: Vec<String> = form
-            .fields
-            .iter()
-            .filter(|f| f.kind == FieldKind::Person)
-            .map(|f| f.register.clone())
-            .collect();
-        let plan = state.plan.get_untracked();
-        spawn_local(async move {
-            let Ok(db) = Db::get().await else {
-                looked.set(true);
-                return;
-            };
-            let draft = db
-                .meta::<Option<Content>>(&key)
-                .await
-                .ok()
-                .flatten()
-                .flatten();
-            offer.set(draft.filter(|d| !d.is_empty() && *d != initial));
-            looked.set(true);
-            if let (false, Some(plan)) = (registers.is_empty(), plan) {
-                let recs = db.records_in(unit.as_str()).await.unwrap_or_default();
-                let mut list = Vec::new();
-                for r in recs
-                    .iter()
-                    .filter(|r| registers.contains(&r.rev.form) && !r.rev.deleted)
-                {
-                    let title = plan
-                        .form(&r.rev.form)
-                        .map(|f| f.title_field.clone())
-                        .unwrap_or_default();
-                    let name = r
-                        .rev
-                        .content
-                        .get(&title)
-                        .and_then(|v| v.as_str())
-                        .unwrap_or("")
-                        .to_string();
-                    list.push((r.rev.record.to_string(), name));
-                }
-                set_people.set(list);
-            }
-        });
-    }
     // The draft follows every change as the worker types, so a killed tab loses nothing; a form
     // back where it started leaves no draft.
     {
@@ -228,7 +269,7 @@ fn RecordForm(form: Form, unit: UnitCode, existing: Option<LocalRecord>) -> impl
             }
             let key = key.clone();
             let changed = now != initial;
-            spawn_local(async move {
+            leptos::task::spawn_local(async move {
                 if let Ok(db) = Db::get().await {
                     let _ = if changed {
                         db.set_meta(&key, &Some(now)).await
@@ -240,37 +281,49 @@ fn RecordForm(form: Form, unit: UnitCode, existing: Option<LocalRecord>) -> impl
         });
     }
     let take_draft = move |_: leptos::ev::MouseEvent| {
-        if let Some(d) = offer.get_untracked() {
+        if let Some(d) = offer() {
             values.set(d);
         }
-        offer.set(None);
+        answered.set(true);
     };
+    // Back to where the form started: the draft effect then forgets the draft.
     let discard_draft = {
-        let key = key.clone();
+        let initial = initial.clone();
         move |_: leptos::ev::MouseEvent| {
-            offer.set(None);
-            let key = key.clone();
-            spawn_local(async move {
-                if let Ok(db) = Db::get().await {
-                    let _ = db.delete_meta(&key).await;
-                }
-            });
+            answered.set(true);
+            values.set(initial.clone());
         }
     };
 
+    // Saving and deleting store a revision, then go home; a failure keeps the worker here.
+    let write = {
+        let key = key.clone();
+        Action::new_local(move |rev: &Revision| {
+            let (rev, key, navigate) = (rev.clone(), key.clone(), navigate.clone());
+            async move {
+                store(rev, &key).await?;
+                state.record_saved().await;
+                navigate("/", Default::default());
+                Ok::<_, crate::store::StoreError>(())
+            }
+        })
+    };
+    let message = move || {
+        write
+            .value()
+            .get()
+            .and_then(Result::err)
+            .map(|e| format!("{e}。内容仍在表单中,请重试。"))
+    };
+
+    let plan_for_title = plan.clone();
     let form_for_save = form.clone();
     let existing_for_save = existing.clone();
-    let key_for_save = key.clone();
     let save = move |_| {
         let old = existing_for_save.as_ref().map(|r| &r.rev.content);
-        let saved = state.plan.with_untracked(|p| {
-            p.as_ref()
-                .map(|p| to_save(p, &form_for_save, &values.get_untracked(), old))
-        });
-        let content = match saved {
-            None => return,
-            Some(Ok(content)) => content,
-            Some(Err(found)) => {
+        let content = match to_save(&plan, &form_for_save, &values.get_untracked(), old) {
+            Ok(content) => content,
+            Err(found) => {
                 let first = found[0].field.clone();
                 problems.set(found);
                 // Once the messages are drawn, so the page scrolls to where the field now is.
@@ -279,9 +332,7 @@ fn RecordForm(form: Form, unit: UnitCode, existing: Option<LocalRecord>) -> impl
             }
         };
         problems.set(Vec::new());
-        set_message.set(None);
-        set_saving.set(true);
-        let rev = Revision {
+        write.dispatch_local(Revision {
             record: existing_for_save
                 .as_ref()
                 .map(|r| r.rev.record)
@@ -295,43 +346,12 @@ fn RecordForm(form: Form, unit: UnitCode, existing: Option<LocalRecord>) -> impl
                 .unwrap_or_default(),
             device: String::new(),
             clock: 0,
-            // A record stays in the plan it was made in; a new one belongs to the plan shown.
-            plan: match &existing_for_save {
-                Some(r) => r.rev.plan.clone(),
-                None => state
-                    .plan
-                    .with_untracked(|p| p.as_ref().map(|p| p.id.clone()))
-                    .unwrap_or_default(),
-            },
             form: form_for_save.id.clone(),
+            // A new record belongs to the current plan; an edit stays in the record's plan.
+            plan: plan.id.clone(),
             unit: unit.clone(),
             deleted: false,
             content,
-        };
-        let key = key_for_save.clone();
-        let navigate = navigate.clone();
-        spawn_local(async move {
-            let result = async {
-                let db = Db::get().await?;
-                let rev = Revision {
-                    device: db.device_id().await?,
-                    ..rev
-                };
-                db.save_from_draft(rev, ids::now_ms(), &key).await?;
-                Ok::<_, crate::store::StoreError>(())
-            }
-            .await;
-            set_saving.set(false);
-            match result {
-                Ok(()) => {
-                    state.refresh_pending().await;
-                    state.version.update(|v| *v += 1);
-                    state.ask_to_persist();
-                    state.sync_now();
-                    navigate("/", Default::default());
-                }
-                Err(e) => set_message.set(Some(format!("{e}。内容仍在表单中,请重试。"))),
-            }
         });
     };
 
@@ -375,37 +395,16 @@ fn RecordForm(form: Form, unit: UnitCode, existing: Option<LocalRecord>) -> impl
         }
     });
     let delete = existing.clone().map(|old| {
-        let navigate = use_navigate();
-        let key = key.clone();
         view! {
             <button type="button" class="btn danger big" on:click=move |_| {
                 let ok = web_sys::window().and_then(|w| w.confirm_with_message("确定删除这条记录吗?").ok()).unwrap_or(false);
                 if !ok { return; }
-                let old = old.clone();
-                let navigate = navigate.clone();
-                let key = key.clone();
-                spawn_local(async move {
-                    let result = async {
-                        let db = Db::get().await?;
-                        let tomb = Revision {
-                            rev: ids::new_id(),
-                            parent: Some(old.rev.rev),
-                            resolves: old.rivals().iter().map(|x| x.rev).collect(),
-                            device: db.device_id().await?,
-                            deleted: true,
-                            ..old.rev.clone()
-                        };
-                        db.save_from_draft(tomb, ids::now_ms(), &key).await
-                    }.await;
-                    match result {
-                        Ok(_) => {
-                            state.refresh_pending().await;
-                            state.version.update(|v| *v += 1);
-                            state.sync_now();
-                            navigate("/", Default::default());
-                        }
-                        Err(e) => set_message.set(Some(e.to_string())),
-                    }
+                write.dispatch_local(Revision {
+                    rev: ids::new_id(),
+                    parent: Some(old.rev.rev),
+                    resolves: old.rivals().iter().map(|x| x.rev).collect(),
+                    deleted: true,
+                    ..old.rev.clone()
                 });
             }>"删除"</button>
         }
@@ -417,8 +416,10 @@ fn RecordForm(form: Form, unit: UnitCode, existing: Option<LocalRecord>) -> impl
         format!("新建:{}", form.name)
     };
     let title_field = form.title_field.clone();
+    let other_plan =
+        format::other_plan(Some(&plan_for_title), state.plan.get_untracked().as_deref());
     let draft_offer = move || {
-        offer.with(|d| d.as_ref().map(|d| d.get(&title_field).and_then(Value::as_str).unwrap_or("").to_string())).map(|name| {
+        offer().map(|d| d.get(&title_field).and_then(Value::as_str).unwrap_or("").to_string()).map(|name| {
             let discard_draft = discard_draft.clone();
             view! {
                 <section class="card draft-offer" data-testid="draft-offer">
@@ -456,9 +457,10 @@ fn RecordForm(form: Form, unit: UnitCode, existing: Option<LocalRecord>) -> impl
             <a href="/" class="back">"‹ 返回"</a>
             <h1>{title}</h1>
         </header>
-        {move || (!looked.get()).then(|| view! { <p class="muted">"读取中……"</p> })}
+        {other_plan.map(|p| view! { <p class="muted" data-testid="record-plan">{format!("这条记录属于{p}")}</p> })}
+        {move || (!looked()).then(|| view! { <p class="muted">"读取中……"</p> })}
         {draft_offer}
-        <div hidden=move || !looked.get() || offer.with(Option::is_some)>
+        <div hidden=move || !looked() || offer().is_some()>
             {conflict_box}
             <form class="record-form" on:submit=move |ev| ev.prevent_default()>
                 {summary}
@@ -470,8 +472,8 @@ fn RecordForm(form: Form, unit: UnitCode, existing: Option<LocalRecord>) -> impl
                         <FieldInput field=f values=values error=error saved_state=saved people=people />
                     }
                 }).collect_view()}
-                {move || message.get().map(|m| view! { <p class="error" role="alert">{m}</p> })}
-                <button type="button" class="btn primary big" on:click=save disabled=move || saving.get()>"保存"</button>
+                {move || message().map(|m| view! { <p class="error" role="alert">{m}</p> })}
+                <button type="button" class="btn primary big" on:click=save disabled=move || write.pending().get()>"保存"</button>
                 {delete}
             </form>
         </div>

@@ -1,59 +1,84 @@
-//! The supervisors' pages: every indicator of the plan for a unit and its parts (the county and
-//! its towns, a town and its villages), value against target, with a bar chart by unit.
+//! The supervisors' pages: every indicator of a plan for a unit and its parts (the county and its
+//! towns, a town and its villages), value against target, with a bar chart by unit. A report
+//! counts only the chosen plan's records (the current plan unless another is chosen), and shows
+//! the plan's headline indicators first.
 
 use crate::api;
 use crate::components::chart::{Bar, BarChart};
 use crate::components::format;
-use crate::routes::login::Login;
 use crate::state::use_state;
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 use leptos_router::hooks::use_params_map;
-use shequ_model::rollup::Report;
+use shequ_model::plan::{Indicator, PlanId};
 use shequ_model::Level;
+use std::sync::Arc;
 
 #[component]
 pub fn CountyPage() -> impl IntoView {
     let state = use_state();
-    view! {
-        {move || match (state.session.with(|s| s.is_some()), state.plan.with(|p| p.as_ref().map(|p| p.county.clone()))) {
-            (false, _) => view! { <Login/> }.into_any(),
-            (true, Some(code)) => view! { <ReportView code=code/> }.into_any(),
-            (true, None) => view! { <p class="muted">"正在读取工作计划……"</p> }.into_any(),
-        }}
+    let county = Memo::new(move |_| state.plan.with(|p| p.as_ref().map(|p| p.county.clone())));
+    move || match county.get() {
+        Some(code) => view! { <ReportView code=code/> }.into_any(),
+        None => view! { <p class="muted">"正在读取工作计划……"</p> }.into_any(),
     }
 }
 
 #[component]
 pub fn TownPage() -> impl IntoView {
-    let state = use_state();
     let params = use_params_map();
-    view! {
-        {move || match (state.session.with(|s| s.is_some()), params.read().get("code")) {
-            (false, _) => view! { <Login/> }.into_any(),
-            (true, Some(code)) => view! { <ReportView code=code/> }.into_any(),
-            (true, None) => view! { <p class="empty">"页面不存在"</p> }.into_any(),
-        }}
+    move || match params.read().get("code") {
+        Some(code) => view! { <ReportView code=code/> }.into_any(),
+        None => view! { <p class="empty">"页面不存在"</p> }.into_any(),
     }
 }
-
-/// The indicator the chart opens on: the notice's headline figure.
-const HEADLINE: &str = "deliberation_success";
 
 #[component]
 fn ReportView(code: String) -> impl IntoView {
     let state = use_state();
-    let (report, set_report) = signal(None::<Result<Report, String>>);
-    let (chosen, set_chosen) = signal(String::new());
-    {
+    // The plans to choose from: the server's list, or what the phone holds when it is offline.
+    let summaries = LocalResource::new(move || async move {
+        match api::plans().await {
+            Ok(list) => list,
+            Err(_) => state
+                .plans
+                .get_untracked()
+                .map(|p| p.summaries())
+                .unwrap_or_default(),
+        }
+    });
+    let (chosen_plan, set_chosen_plan) = signal(None::<PlanId>);
+    // The plan shown: the one chosen, else the current one.
+    let plan_id = Memo::new(move |_| {
+        chosen_plan
+            .get()
+            .or_else(|| state.plan.with(|p| p.as_ref().map(|p| p.id.clone())))
+    });
+    let report = {
         let code = code.clone();
-        spawn_local(async move {
-            set_report.set(Some(api::report(&code).await.map_err(|e| e.message)));
-        });
-    }
+        LocalResource::new(move || {
+            let (code, id) = (code.clone(), plan_id.get());
+            async move {
+                let id = id.ok_or_else(|| "本机还没有工作计划".to_string())?;
+                let kept = state
+                    .plans
+                    .get_untracked()
+                    .and_then(|p| p.get(&id).cloned());
+                let plan = match kept {
+                    Some(plan) => plan,
+                    None => match api::plan_if_changed(&id, None).await {
+                        Ok(Some((plan, _))) => Arc::new(plan),
+                        Ok(None) => return Err(format!("服务器上没有计划 {id}")),
+                        Err(e) => return Err(e.message),
+                    },
+                };
+                let report = api::report(&code, &id).await.map_err(|e| e.message)?;
+                Ok::<_, String>((plan, report))
+            }
+        })
+    };
+    let (chosen, set_chosen) = signal(String::new());
     let body = move || {
-        let plan = state.plan.get()?;
-        let report = match report.get()? {
+        let (plan, report) = match report.get()? {
             Ok(r) => r,
             Err(e) => {
                 return Some(
@@ -62,17 +87,19 @@ fn ReportView(code: String) -> impl IntoView {
                 )
             }
         };
+        // The plan's headline indicators first, then the others in plan order.
+        let indicators: Vec<&Indicator> = plan
+            .indicators
+            .iter()
+            .filter(|i| i.headline)
+            .chain(plan.indicators.iter().filter(|i| !i.headline))
+            .collect();
         let selected = {
             let c = chosen.get();
             if plan.indicator(&c).is_some() {
                 c
-            } else if plan.indicator(HEADLINE).is_some() {
-                HEADLINE.to_string()
             } else {
-                plan.indicators
-                    .first()
-                    .map(|i| i.id.clone())
-                    .unwrap_or_default()
+                indicators.first().map(|i| i.id.clone()).unwrap_or_default()
             }
         };
         let ind = plan.indicator(&selected).cloned()?;
@@ -104,7 +131,7 @@ fn ReportView(code: String) -> impl IntoView {
                 }
             })
             .collect_view();
-        let rows = plan.indicators.iter().filter_map(|i| {
+        let rows = indicators.iter().filter_map(|i| {
             let own = report.unit.cells.iter().find(|c| c.indicator == i.id)?.clone();
             let unit = i.unit.clone();
             let cells = report.children.iter().map(|c| match c.cells.iter().find(|x| x.indicator == i.id) {
@@ -122,7 +149,7 @@ fn ReportView(code: String) -> impl IntoView {
                 </tr>
             })
         }).collect_view();
-        let options = plan.indicators.iter().map(|i| {
+        let options = indicators.iter().map(|i| {
             view! { <option value=i.id.clone() selected=i.id == selected>{i.name.clone()}</option> }
         }).collect_view();
         let child_label = child_level.map(|l| l.label()).unwrap_or("");
@@ -139,7 +166,7 @@ fn ReportView(code: String) -> impl IntoView {
             <section class="card wide">
                 <h2>"全部指标"</h2>
                 <div class="scroll">
-                    <table class="figures" data-testid="figures">
+                    <table class="figures" data-testid="figures" data-plan=plan.id.to_string()>
                         <thead><tr><th>"指标"</th><th>"合计"</th><th>"目标"</th>{headers}</tr></thead>
                         <tbody>{rows}</tbody>
                     </table>
@@ -162,6 +189,16 @@ fn ReportView(code: String) -> impl IntoView {
             <a href="/" class="back">"‹ 返回"</a>
             <h1 data-testid="report-title">{title}</h1>
         </header>
+        <section class="card">
+            <label>"工作计划 "
+                <select data-testid="plan-select" on:change=move |ev| set_chosen_plan.set(PlanId::parse(&event_target_value(&ev)).ok())>
+                    {move || summaries.get().unwrap_or_default().into_iter().map(|s| {
+                        let selected = plan_id.with(|id| id.as_ref() == Some(&s.id));
+                        view! { <option value=s.id.to_string() selected=selected>{format!("{}年 · {}", s.year, s.title)}</option> }
+                    }).collect_view()}
+                </select>
+            </label>
+        </section>
         {move || body().unwrap_or_else(|| view! { <p class="muted">"读取中……"</p> }.into_any())}
     }
 }

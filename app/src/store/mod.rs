@@ -27,6 +27,8 @@ use std::rc::Rc;
 use uuid::Uuid;
 use wasm_bindgen::JsValue;
 
+mod plans;
+
 const DB_NAME: &str = "shequ";
 const RECORDS: &str = "records";
 const OUTBOX: &str = "outbox";
