@@ -17,6 +17,7 @@
 
 use crate::area::UnitCode;
 use crate::merge::RecordState;
+use crate::plan::PlanId;
 use crate::record::{FieldError, Revision};
 use crate::sync::{Checksum, Hlc, PullPage, PushOutcome, PushResult};
 use serde::{Deserialize, Serialize};
@@ -43,6 +44,16 @@ pub struct LocalRecord {
 }
 
 impl LocalRecord {
+    /// The plan this record belongs to: the plan its revisions name, else the device's legacy
+    /// plan (see [`crate::record::plan_of`]).
+    pub fn plan(&self, legacy: &PlanId) -> PlanId {
+        let named = std::iter::once(&self.rev)
+            .chain(&self.others)
+            .map(|r| &r.plan)
+            .find(|p| !p.is_empty());
+        crate::record::plan_of(&self.rev, named, legacy)
+    }
+
     pub fn state(&self) -> RecordState {
         RecordState::from_revisions(
             std::iter::once(self.rev.clone()).chain(self.others.iter().cloned()),

@@ -6,9 +6,8 @@
 //! several: every record it holds without a plan belongs to it ([`plan_of`]). It is set once,
 //! and the records and the outbox stay as they were, so no revision's hash changes.
 
-use super::{Db, LocalRecord, Result, StoreError};
+use super::{Db, Result, StoreError};
 use shequ_model::plan::{Plan, PlanId, Plans};
-use shequ_model::record::plan_of;
 
 const IDS: &str = "plans";
 const CURRENT: &str = "plan_current";
@@ -86,16 +85,5 @@ impl Db {
     /// The plan of the records this phone holds without one (empty on a phone that never did).
     pub async fn legacy_plan(&self) -> Result<PlanId> {
         Ok(self.meta(LEGACY).await?.unwrap_or_default())
-    }
-}
-
-impl LocalRecord {
-    /// The plan this record belongs to: the plan its revisions name, else the legacy plan.
-    pub fn plan(&self, legacy: &PlanId) -> PlanId {
-        let named = std::iter::once(&self.rev)
-            .chain(&self.others)
-            .map(|r| &r.plan)
-            .find(|p| !p.is_empty());
-        plan_of(&self.rev, named, legacy)
     }
 }
