@@ -6,6 +6,7 @@ mod common;
 use common::{case, restart, settings_on, workspace, TestApp, VILLAGE};
 use serde_json::{json, Value};
 use shequ_model::plan::{PlanId, PlanSummary};
+use shequ_model::record::same_plan;
 use shequ_model::sync::{PullPage, PushOutcome, PushResponse};
 use shequ_model::Revision;
 use uuid::Uuid;
@@ -180,13 +181,21 @@ async fn a_record_of_an_earlier_plan_stays_in_it_and_syncs(app: TestApp) {
     // Edited after 2019 became current, by an old app and by a new one: it stays in 2018.
     let by_old_app = edit(&first, None, "旧的改过");
     let by_new_app = edit(&by_old_app, Some(P2018), "又改过");
-    stored(&push(&app, &[by_old_app, by_new_app.clone()]).await);
+    stored(&push(&app, &[by_old_app.clone(), by_new_app.clone()]).await);
+    // Sent again as it was made, without a plan: the same revision.
+    let again = push(&app, &[by_old_app]).await;
+    assert!(
+        matches!(again[0], PushOutcome::Duplicate { .. }),
+        "{again:?}"
+    );
     // Moving it to another plan is refused, and so is a plan the server does not hold.
-    let moved = edit(&by_new_app, Some(P2019), "搬到2019");
+    let mut moved = edit(&by_new_app, Some(P2019), "搬到2019");
+    moved.content = year_case(None, 2019, "搬到2019").content;
     let unknown = year_case(Some("fufeng-2099"), 2018, "无此计划");
     let answers = push(&app, &[moved, unknown]).await;
+    let stays = same_plan(&id(P2018), &id(P2019)).unwrap_err();
     assert!(
-        matches!(&answers[0], PushOutcome::Rejected { .. }),
+        matches!(&answers[0], PushOutcome::Rejected { reason, .. } if *reason == stays),
         "{answers:?}"
     );
     assert!(
