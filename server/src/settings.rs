@@ -285,7 +285,7 @@ impl Settings {
             return Err(SettingError {
                 setting: "--database / SHEQU_DATABASE_URL",
                 message: format!(
-                    "`{}` is not a database URL (use sqlite://PATH)",
+                    "`{}` is not a database URL (use sqlite://PATH or postgres://USER@HOST/DATABASE)",
                     s.database_url
                 ),
             });

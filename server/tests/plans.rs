@@ -340,6 +340,21 @@ mod before_plans {
         }
     }
 
+    /// `shequ-server --database URL plan ARGS`: whether it succeeded, its output and its errors.
+    fn plan_command(url: &str, args: &[&str]) -> (bool, String, String) {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_shequ-server"))
+            .current_dir(workspace())
+            .args(["--database", url, "plan"])
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into(),
+            String::from_utf8_lossy(&out.stderr).into(),
+        )
+    }
+
     async fn its_records_join_the_legacy_plan(engine: common::Engine) {
         let dir = tempfile::tempdir().unwrap();
         let old = year_case(None, 2018, "升级前");
@@ -348,8 +363,13 @@ mod before_plans {
             println!("SHEQU_TEST_POSTGRES_URL is not set: PostgreSQL not tested here");
             return;
         };
+        // Adding next year's plan before that first start would take the old records: refused.
+        let (refused, _, err) = plan_command(&url, &["add", "seeds/plan-2019.toml"]);
+        assert!(!refused && err.contains("start the server once"), "{err}");
         // The first start after the upgrade runs with 2018: the legacy plan.
-        let app = spawn_at(url, |_| {}).await;
+        let app = spawn_at(url.clone(), |_| {}).await;
+        let (added, out, err) = plan_command(&url, &["add", "seeds/plan-2019.toml"]);
+        assert!(added, "{out}{err}");
         let seen = pull(&app, "").await;
         assert_eq!(seen.changes.len(), 1);
         assert_eq!(seen.changes[0].revision.plan, id(P2018));
