@@ -128,11 +128,28 @@ async fn main() -> ExitCode {
 }
 
 async fn plan(settings: &Settings, command: PlanCommand) -> ExitCode {
-    use shequ_server::store::PlanAdded;
+    use shequ_server::store::{PlanAdded, PlanRole};
     let store = match shequ_server::store::open(&settings.database_url).await {
         Ok(s) => s,
         Err(e) => return fail(format!("--database / SHEQU_DATABASE_URL: {e}")),
     };
+    // Records from before plans were kept get the plan current at the first start: a plan added
+    // or made current before that start would take them.
+    if !matches!(command, PlanCommand::List) {
+        let unsettled = match store.plan_role(PlanRole::Legacy).await {
+            Ok(legacy) => legacy.is_none(),
+            Err(e) => return fail(e),
+        };
+        let holds_records = match store.audit("", 1).await {
+            Ok(latest) => !latest.is_empty(),
+            Err(e) => return fail(e),
+        };
+        if unsettled && holds_records {
+            return fail(
+                "the database holds records made before plans were kept: start the server once with the plan they were made under (--plan / SHEQU_PLAN), then add or choose plans",
+            );
+        }
+    }
     match command {
         PlanCommand::Add { file, replace } => {
             let plan = match shequ_server::load_plan(&file) {

@@ -6,6 +6,7 @@ mod common;
 use common::{case, restart, settings_on, workspace, TestApp, VILLAGE};
 use serde_json::{json, Value};
 use shequ_model::plan::{PlanId, PlanSummary};
+use shequ_model::record::same_plan;
 use shequ_model::sync::{PullPage, PushOutcome, PushResponse};
 use shequ_model::Revision;
 use uuid::Uuid;
@@ -180,13 +181,21 @@ async fn a_record_of_an_earlier_plan_stays_in_it_and_syncs(app: TestApp) {
     // Edited after 2019 became current, by an old app and by a new one: it stays in 2018.
     let by_old_app = edit(&first, None, "旧的改过");
     let by_new_app = edit(&by_old_app, Some(P2018), "又改过");
-    stored(&push(&app, &[by_old_app, by_new_app.clone()]).await);
+    stored(&push(&app, &[by_old_app.clone(), by_new_app.clone()]).await);
+    // Sent again as it was made, without a plan: the same revision.
+    let again = push(&app, &[by_old_app]).await;
+    assert!(
+        matches!(again[0], PushOutcome::Duplicate { .. }),
+        "{again:?}"
+    );
     // Moving it to another plan is refused, and so is a plan the server does not hold.
-    let moved = edit(&by_new_app, Some(P2019), "搬到2019");
+    let mut moved = edit(&by_new_app, Some(P2019), "搬到2019");
+    moved.content = year_case(None, 2019, "搬到2019").content;
     let unknown = year_case(Some("fufeng-2099"), 2018, "无此计划");
     let answers = push(&app, &[moved, unknown]).await;
+    let stays = same_plan(&id(P2018), &id(P2019)).unwrap_err();
     assert!(
-        matches!(&answers[0], PushOutcome::Rejected { .. }),
+        matches!(&answers[0], PushOutcome::Rejected { reason, .. } if *reason == stays),
         "{answers:?}"
     );
     assert!(
@@ -331,6 +340,21 @@ mod before_plans {
         }
     }
 
+    /// `shequ-server --database URL plan ARGS`: whether it succeeded, its output and its errors.
+    fn plan_command(url: &str, args: &[&str]) -> (bool, String, String) {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_shequ-server"))
+            .current_dir(workspace())
+            .args(["--database", url, "plan"])
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into(),
+            String::from_utf8_lossy(&out.stderr).into(),
+        )
+    }
+
     async fn its_records_join_the_legacy_plan(engine: common::Engine) {
         let dir = tempfile::tempdir().unwrap();
         let old = year_case(None, 2018, "升级前");
@@ -339,8 +363,13 @@ mod before_plans {
             println!("SHEQU_TEST_POSTGRES_URL is not set: PostgreSQL not tested here");
             return;
         };
+        // Adding next year's plan before that first start would take the old records: refused.
+        let (refused, _, err) = plan_command(&url, &["add", "seeds/plan-2019.toml"]);
+        assert!(!refused && err.contains("start the server once"), "{err}");
         // The first start after the upgrade runs with 2018: the legacy plan.
-        let app = spawn_at(url, |_| {}).await;
+        let app = spawn_at(url.clone(), |_| {}).await;
+        let (added, out, err) = plan_command(&url, &["add", "seeds/plan-2019.toml"]);
+        assert!(added, "{out}{err}");
         let seen = pull(&app, "").await;
         assert_eq!(seen.changes.len(), 1);
         assert_eq!(seen.changes[0].revision.plan, id(P2018));
