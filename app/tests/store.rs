@@ -203,3 +203,37 @@ async fn a_pull_never_overwrites_unsynced_work_and_stores_its_cursor() {
     let next = db.save(rev("之后"), 11).await.unwrap();
     assert!(next.clock > theirs.clock);
 }
+
+/// A push stored on the server whose answer was lost: the pull brings the change back, and the
+/// phone takes it as acknowledged; until then the checksum leaves it out, as the server's would.
+#[wasm_bindgen_test]
+async fn a_change_a_pull_brings_back_leaves_the_outbox_and_counts_once_on_the_server() {
+    let db = fresh("t-back").await;
+    let mine = db.save(rev("应答丢失"), 10).await.unwrap();
+    assert_eq!(
+        db.checksum(UNIT).await.unwrap(),
+        shequ_model::sync::Checksum::of([]),
+        "the server does not hold it yet"
+    );
+    let page = PullPage {
+        changes: vec![PulledRevision {
+            seq: 3,
+            revision: mine.clone(),
+        }],
+        cursor: 3,
+        more: false,
+    };
+    assert_eq!(db.apply_page(UNIT, &page).await.unwrap(), 0);
+    assert_eq!(db.pending_count().await.unwrap(), 0);
+    assert!(
+        db.record(&mine.record.to_string())
+            .await
+            .unwrap()
+            .unwrap()
+            .synced
+    );
+    assert_eq!(
+        db.checksum(UNIT).await.unwrap(),
+        shequ_model::sync::Checksum::of([mine.rev])
+    );
+}

@@ -12,8 +12,8 @@
 //!   its next edit wins over what it has seen;
 //! * only an acknowledgement takes a change out of the outbox; a refusal stays, with its reason
 //!   shown on the record;
-//! * a scope's checksum counts the winner of every record under the scope (the scope's own unit
-//!   and every unit below it), as the server counts it.
+//! * a scope's checksum counts, as the server does, the winner of every record under the scope
+//!   (the scope's own unit and every unit below it) over the revisions the server has.
 
 use crate::area::UnitCode;
 use crate::merge::RecordState;
@@ -100,8 +100,8 @@ impl LocalRecord {
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Held {
     pub record: Option<LocalRecord>,
-    /// How many changes of the record wait in the outbox.
-    pub waiting: u32,
+    /// The changes of the record waiting in the outbox.
+    pub waiting: Vec<Uuid>,
 }
 
 /// A change made on this device: its clock is stamped from the device's clock (which advances),
@@ -124,6 +124,9 @@ pub fn save(
 pub struct PageWrites {
     /// The records that changed, each once.
     pub records: Vec<LocalRecord>,
+    /// Changes waiting in the outbox that the page brought back: the server holds them (a push
+    /// whose answer was lost), so they leave the outbox as if acknowledged.
+    pub acknowledged: Vec<Uuid>,
     /// The device's clock, when the page moved it on.
     pub clock: Option<Hlc>,
     /// The cursor to store for the scope.
@@ -134,30 +137,39 @@ pub struct PageWrites {
 
 /// Applies a pulled page to what the device holds of the page's records (a record missing from
 /// `held` is one the device has not got). Every revision is kept; a record with changes waiting
-/// keeps showing the change made here.
+/// keeps showing the change made here; a waiting change the server sends back is acknowledged.
 pub fn apply_page(page: &PullPage, mut held: HashMap<Uuid, Held>, hlc: Hlc) -> PageWrites {
     let mut changed: Vec<Uuid> = Vec::new();
+    let mut acknowledged = Vec::new();
     let mut taken = 0;
     for c in &page.changes {
         let id = c.revision.record;
         let h = held.entry(id).or_default();
+        let back = h.waiting.iter().position(|w| *w == c.revision.rev);
+        if let Some(at) = back {
+            acknowledged.push(h.waiting.swap_remove(at));
+        }
         let mut state = h
             .record
             .as_ref()
             .map(LocalRecord::state)
             .unwrap_or_default();
-        if !state.insert(c.revision.clone()) {
+        let new = state.insert(c.revision.clone());
+        if !new && back.is_none() {
             continue;
         }
         let before = h.record.take();
-        let mut next =
-            LocalRecord::from_state(&state, before.as_ref().map(|l| &l.rev), h.waiting > 0);
-        next.error = before.and_then(|l| l.error);
+        let waiting = !h.waiting.is_empty();
+        let mut next = LocalRecord::from_state(&state, before.as_ref().map(|l| &l.rev), waiting);
+        // A refusal is kept until nothing of the record waits, as an acknowledgement does.
+        next.error = before
+            .and_then(|l| l.error)
+            .filter(|_| waiting || back.is_none());
         h.record = Some(next);
         if !changed.contains(&id) {
             changed.push(id);
         }
-        taken += 1;
+        taken += usize::from(new);
     }
     let clock = page
         .changes
@@ -174,6 +186,7 @@ pub fn apply_page(page: &PullPage, mut held: HashMap<Uuid, Held>, hlc: Hlc) -> P
             .iter()
             .filter_map(|id| held.remove(id).and_then(|h| h.record))
             .collect(),
+        acknowledged,
         clock,
         cursor: page.cursor,
         taken,
@@ -190,8 +203,8 @@ pub struct Taken {
 }
 
 /// Takes the answers to a push. `outbox` gives, for each answered change still in the outbox, its
-/// record; `held` what the device holds of those records, with how many of their changes wait in
-/// the outbox before these answers. An acknowledged change leaves the outbox, and its record shows
+/// record; `held` what the device holds of those records, with their changes waiting in the
+/// outbox before these answers. An acknowledged change leaves the outbox, and its record shows
 /// the winner again once nothing of it waits; a refused change stays, with the reason on its record.
 pub fn take_results(
     results: &[PushResult],
@@ -213,13 +226,13 @@ pub fn take_results(
         if acked {
             gone.insert(r.rev);
             acknowledged.push(r.rev);
-            h.waiting = h.waiting.saturating_sub(1);
+            h.waiting.retain(|w| *w != r.rev);
         }
         let Some(local) = h.record.as_mut() else {
             continue;
         };
         if acked {
-            if h.waiting == 0 {
+            if h.waiting.is_empty() {
                 *local = LocalRecord::from_state(&local.state(), None, false);
             }
         } else if let PushOutcome::Rejected { reason, errors } = &r.outcome {
@@ -251,10 +264,26 @@ pub fn refusal(reason: &str, errors: &[FieldError]) -> String {
 }
 
 /// The device's checksum of `scope` over the records it holds (those outside the scope are not
-/// counted): the winner of each record by the shared rule over every revision held (not the change
-/// shown while it waits), over the scope's whole subtree as the server counts it.
-pub fn checksum<'a>(scope: &UnitCode, held: impl IntoIterator<Item = &'a LocalRecord>) -> Checksum {
-    let states: Vec<RecordState> = held.into_iter().map(LocalRecord::state).collect();
+/// counted), as the server counts it: the scope's whole subtree, and of each record the winner by
+/// the shared rule over the revisions the server has, every one the device holds but those still
+/// `waiting` in its outbox (a record with nothing else is not counted). On a phone shared by a
+/// village worker and the town supervisor, the worker's unsynced work stays out of the town's count.
+pub fn checksum<'a>(
+    scope: &UnitCode,
+    held: impl IntoIterator<Item = &'a LocalRecord>,
+    waiting: &HashSet<Uuid>,
+) -> Checksum {
+    let states: Vec<RecordState> = held
+        .into_iter()
+        .map(|r| {
+            RecordState::from_revisions(
+                std::iter::once(&r.rev)
+                    .chain(&r.others)
+                    .filter(|rev| !waiting.contains(&rev.rev))
+                    .cloned(),
+            )
+        })
+        .collect();
     Checksum::of_scope(scope, states.iter().filter_map(RecordState::winner))
 }
 
@@ -298,12 +327,12 @@ mod tests {
         }
     }
 
-    fn holding(record: &LocalRecord, waiting: u32) -> HashMap<Uuid, Held> {
+    fn holding(record: &LocalRecord, waiting: &[&Revision]) -> HashMap<Uuid, Held> {
         HashMap::from([(
             record.rev.record,
             Held {
                 record: Some(record.clone()),
-                waiting,
+                waiting: waiting.iter().map(|r| r.rev).collect(),
             },
         )])
     }
@@ -353,7 +382,7 @@ mod tests {
         assert!(last.clock < ahead.clock);
         assert_eq!(held.rev, last);
         let other = rev(1, 3, Some(1), NOW);
-        let w = apply_page(&page(&[other], 9), holding(&held, 2), hlc);
+        let w = apply_page(&page(&[other], 9), holding(&held, &[&ahead, &last]), hlc);
         assert_eq!(w.records[0].rev, last);
         assert_eq!(w.records[0].others.len(), 2);
     }
@@ -366,7 +395,7 @@ mod tests {
         let theirs = rev(1, 3, Some(1), mine.clock + 1_000);
         let w = apply_page(
             &page(std::slice::from_ref(&theirs), 7),
-            holding(&held, 1),
+            holding(&held, &[&mine]),
             hlc,
         );
         assert_eq!((w.taken, w.cursor), (1, 7));
@@ -377,7 +406,7 @@ mod tests {
         assert_eq!(pulled.rivals(), vec![theirs.clone()]);
 
         let outbox = HashMap::from([(mine.rev, mine.record)]);
-        let t = take_results(&[ack(mine.rev)], &outbox, holding(pulled, 1));
+        let t = take_results(&[ack(mine.rev)], &outbox, holding(pulled, &[&mine]));
         assert_eq!(t.acknowledged, vec![mine.rev]);
         assert_eq!(t.records[0].rev, theirs, "the winner by the shared rule");
         assert!(t.records[0].synced && t.records[0].conflict);
@@ -391,7 +420,7 @@ mod tests {
         let newer = rev(1, 2, Some(1), 20);
         let w = apply_page(
             &page(&[known.clone(), newer.clone()], 5),
-            holding(&held, 0),
+            holding(&held, &[]),
             Hlc { last: 15 },
         );
         assert_eq!(w.taken, 1);
@@ -402,7 +431,7 @@ mod tests {
 
         let again = apply_page(
             &page(&[known], 6),
-            holding(&w.records[0], 0),
+            holding(&w.records[0], &[]),
             Hlc { last: 30 },
         );
         assert!(again.records.is_empty() && again.taken == 0);
@@ -418,6 +447,36 @@ mod tests {
         );
     }
 
+    /// A push stored on the server whose answer was lost: the next pull brings the change back,
+    /// and the device takes it as acknowledged instead of counting it as unsent.
+    #[test]
+    fn a_waiting_change_the_pull_brings_back_is_acknowledged() {
+        let mut hlc = Hlc::default();
+        let (first, held) = save(None, rev(1, 1, None, 0), &mut hlc, 1);
+        let (second, mut held) = save(Some(&held), rev(1, 2, Some(1), 0), &mut hlc, 2);
+        held.error = Some("内容未通过校验".into());
+        let w = apply_page(
+            &page(std::slice::from_ref(&first), 3),
+            holding(&held, &[&first, &second]),
+            hlc,
+        );
+        assert_eq!((w.acknowledged.clone(), w.taken), (vec![first.rev], 0));
+        assert_eq!(
+            w.records[0].rev, second,
+            "the other change still waits and stays shown"
+        );
+        assert!(!w.records[0].synced && w.records[0].error.is_some());
+
+        let w = apply_page(
+            &page(std::slice::from_ref(&second), 4),
+            holding(&w.records[0], &[&second]),
+            hlc,
+        );
+        assert_eq!(w.acknowledged, vec![second.rev]);
+        assert!(w.records[0].synced);
+        assert_eq!(w.records[0].error, None);
+    }
+
     #[test]
     fn only_an_acknowledgement_takes_a_change_out_and_a_refusal_shows_why() {
         let mut hlc = Hlc::default();
@@ -425,8 +484,8 @@ mod tests {
         let (a2, held) = save(Some(&held), rev(1, 2, Some(1), 0), &mut hlc, 2);
         let (b, held_b) = save(None, rev(2, 3, None, 0), &mut hlc, 3);
         let outbox = HashMap::from([(a1.rev, a1.record), (a2.rev, a2.record), (b.rev, b.record)]);
-        let mut holds = holding(&held, 2);
-        holds.extend(holding(&held_b, 1));
+        let mut holds = holding(&held, &[&a1, &a2]);
+        holds.extend(holding(&held_b, &[&b]));
         let refused = PushResult {
             rev: b.rev,
             outcome: PushOutcome::Rejected {
@@ -482,14 +541,40 @@ mod tests {
         let all: Vec<&LocalRecord> = held.iter().chain([&waiting]).collect();
         let winners = all.iter().map(|r| r.state().winner().unwrap().rev);
         assert_eq!(
-            checksum(&town, all.iter().copied()),
+            checksum(&town, all.iter().copied(), &HashSet::new()),
             Checksum::of(winners.take(2).chain([waiting.rev.rev])),
             "a town counts its own records and its villages', as the server does"
         );
         let village = UnitCode::parse(VILLAGE).unwrap();
         assert_eq!(
-            checksum(&village, all.iter().copied()),
+            checksum(&village, all.iter().copied(), &HashSet::new()),
             Checksum::of([waiting.rev.rev])
+        );
+    }
+
+    /// On a phone shared by a village worker and the town supervisor, the worker's unsynced
+    /// changes stay in the outbox while the supervisor syncs the town: the town's checksum counts
+    /// what the server holds, so the supervisor's sync agrees instead of pulling the town again.
+    #[test]
+    fn a_checksum_leaves_out_the_changes_still_waiting_to_be_sent() {
+        let base = rev(1, 1, None, 10);
+        let mut hlc = Hlc::default();
+        let (edit, edited) = save(
+            Some(&synced(std::slice::from_ref(&base))),
+            rev(1, 2, Some(1), 0),
+            &mut hlc,
+            20,
+        );
+        let (new, created) = save(None, rev(2, 3, None, 0), &mut hlc, 30);
+        let waiting = HashSet::from([edit.rev, new.rev]);
+        let town = UnitCode::parse("610324001").unwrap();
+        assert_eq!(
+            checksum(&town, [&edited, &created], &waiting),
+            Checksum::of([base.rev])
+        );
+        assert_eq!(
+            checksum(&town, [&edited, &created], &HashSet::new()),
+            Checksum::of([edit.rev, new.rev])
         );
     }
 
@@ -517,12 +602,12 @@ mod tests {
             let held: HashMap<Uuid, Held> = first
                 .records
                 .into_iter()
-                .map(|r| (r.rev.record, Held { record: Some(r), waiting: 0 }))
+                .map(|r| (r.rev.record, Held { record: Some(r), waiting: vec![] }))
                 .collect();
             let mut holds = held.clone();
             let second = apply_page(&page(&arrived[cut..], 2), held, Hlc::default());
             for r in second.records {
-                holds.insert(r.rev.record, Held { record: Some(r), waiting: 0 });
+                holds.insert(r.rev.record, Held { record: Some(r), waiting: vec![] });
             }
             let got = holds.remove(&Uuid::from_u128(1)).and_then(|h| h.record).unwrap();
             let all = RecordState::from_revisions(revs.clone());

@@ -81,13 +81,50 @@ async fn put_record_in(records: &rexie::Store, local: &LocalRecord) -> Result<()
     Ok(())
 }
 
-/// What the device holds of record `id`, with how many of its changes wait in the outbox.
+/// What the device holds of record `id`, with its changes waiting in the outbox.
 async fn held_in(records: &rexie::Store, outbox: &rexie::Store, id: Uuid) -> Result<Held> {
     let key = JsValue::from_str(&id.to_string());
+    let waiting = outbox
+        .index("record")?
+        .get_all_keys(Some(only(&key)?), None)
+        .await?;
     Ok(Held {
         record: record_in(records, &id.to_string()).await?,
-        waiting: outbox.index("record")?.count(Some(only(&key)?)).await?,
+        waiting: rev_ids(waiting)?,
     })
+}
+
+/// Outbox keys (revision ids) as read from IndexedDB.
+fn rev_ids(keys: Vec<JsValue>) -> Result<Vec<Uuid>> {
+    keys.into_iter()
+        .map(|k| {
+            let text = k.as_string().unwrap_or_default();
+            Uuid::parse_str(&text).map_err(|e| StoreError(format!("{text}:{e}")))
+        })
+        .collect()
+}
+
+/// The records whose unit lies in `units`, read inside a transaction.
+async fn records_within(records: &rexie::Store, units: KeyRange) -> Result<Vec<LocalRecord>> {
+    let rows = records.index("unit")?.get_all(Some(units), None).await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for r in rows {
+        let row: Row = from_js(r)?;
+        out.push(serde_json::from_str(&row.body)?);
+    }
+    Ok(out)
+}
+
+/// A scope's subtree as a range of the `unit` index.
+fn subtree(scope: &UnitCode) -> Result<KeyRange> {
+    let (start, end) = scope.key_range();
+    KeyRange::bound(
+        &JsValue::from_str(&start),
+        &JsValue::from_str(&end),
+        Some(false),
+        Some(true),
+    )
+    .map_err(|e| StoreError(e.to_string()))
 }
 
 impl From<rexie::Error> for StoreError {
@@ -293,17 +330,7 @@ impl Db {
 
     async fn records_of_units(&self, units: KeyRange) -> Result<Vec<LocalRecord>> {
         let tx = self.tx(&[RECORDS], false)?;
-        let rows = tx
-            .store(RECORDS)?
-            .index("unit")?
-            .get_all(Some(units), None)
-            .await?;
-        let mut out = Vec::with_capacity(rows.len());
-        for r in rows {
-            let row: Row = from_js(r)?;
-            out.push(serde_json::from_str(&row.body)?);
-        }
-        Ok(out)
+        records_within(&tx.store(RECORDS)?, units).await
     }
 
     pub async fn record(&self, id: &str) -> Result<Option<LocalRecord>> {
@@ -379,6 +406,9 @@ impl Db {
         for local in &writes.records {
             put_record_in(&records, local).await?;
         }
+        for rev in &writes.acknowledged {
+            outbox.delete(JsValue::from_str(&rev.to_string())).await?;
+        }
         if let Some(hlc) = &writes.clock {
             put_hlc_in(&meta, hlc).await?;
         }
@@ -398,21 +428,21 @@ impl Db {
     /// The records of a unit's whole subtree (a town's own and its villages'), read as one range
     /// of the `unit` index.
     pub async fn records_under(&self, scope: &UnitCode) -> Result<Vec<LocalRecord>> {
-        let (start, end) = scope.key_range();
-        let range = KeyRange::bound(
-            &JsValue::from_str(&start),
-            &JsValue::from_str(&end),
-            Some(false),
-            Some(true),
-        )
-        .map_err(|e| StoreError(e.to_string()))?;
-        self.records_of_units(range).await
+        self.records_of_units(subtree(scope)?).await
     }
 
-    /// The checksum of what the phone holds under `scope`, by the rule the server counts by.
+    /// The checksum of what the phone holds under `scope`, by the rule the server counts by
+    /// ([`device::checksum`]), read in one transaction with the outbox.
     pub async fn checksum(&self, scope: &str) -> Result<Checksum> {
         let scope = UnitCode::parse(scope).map_err(StoreError)?;
-        Ok(device::checksum(&scope, &self.records_under(&scope).await?))
+        let tx = self.tx(&[RECORDS, OUTBOX], false)?;
+        let held = records_within(&tx.store(RECORDS)?, subtree(&scope)?).await?;
+        let waiting = rev_ids(tx.store(OUTBOX)?.get_all_keys(None, None).await?)?;
+        Ok(device::checksum(
+            &scope,
+            &held,
+            &waiting.into_iter().collect(),
+        ))
     }
 
     /// Every change not yet acknowledged by the server, for an export file.

@@ -30,12 +30,13 @@ impl Inner {
             .into_iter()
             .map(|id| {
                 let record = self.records.get(&id).cloned();
-                (id, Held { record, waiting: 0 })
+                let waiting = vec![];
+                (id, Held { record, waiting })
             })
             .collect();
         for r in self.outbox.values() {
             if let Some(h) = held.get_mut(&r.record) {
-                h.waiting += 1;
+                h.waiting.push(r.rev);
             }
         }
         held
@@ -150,6 +151,10 @@ impl Replica for MemReplica {
         for local in writes.records {
             i.records.insert(local.rev.record, local);
         }
+        for rev in writes.acknowledged {
+            i.outbox.remove(&rev);
+            i.acked.push(rev);
+        }
         if let Some(hlc) = writes.clock {
             i.hlc = hlc;
         }
@@ -165,10 +170,9 @@ impl Replica for MemReplica {
     }
     async fn checksum(&self, scope: &str) -> Result<Checksum, String> {
         let scope = UnitCode::parse(scope)?;
-        Ok(device::checksum(
-            &scope,
-            self.inner.borrow().records.values(),
-        ))
+        let i = self.inner.borrow();
+        let waiting = i.outbox.keys().copied().collect();
+        Ok(device::checksum(&scope, i.records.values(), &waiting))
     }
 }
 
