@@ -202,7 +202,7 @@ impl Settings {
             if let Err(e) = toml::from_str::<toml::Table>(&text) {
                 let line = e
                     .span()
-                    .map_or(1, |s| text[..s.start].lines().count().max(1));
+                    .map_or(1, |s| text[..s.start].matches('\n').count() + 1);
                 return Err(SettingError::new(
                     "config",
                     format!(
