@@ -66,7 +66,7 @@ impl ServerProcess {
                 .current_dir(&self.root)
                 .env("SHEQU_DATABASE_URL", &self.database_url)
                 .env("SHEQU_LISTEN", format!("127.0.0.1:{}", self.port))
-                .env("SHEQU_PLAN", "seeds/plan-2018.toml")
+                .env("SHEQU_PLANS", "seeds")
                 .env("SHEQU_SEED_AREAS", "seeds/fufeng-areas.csv")
                 .env("SHEQU_DIST", "/nonexistent")
                 .env("SHEQU_LOG", "error")

@@ -9,12 +9,14 @@ use crate::transport::{Counts, Faults, FaultyHttp};
 use serde_json::json;
 use shequ_model::client::{sync_once, Limits, Replica, SyncReport, Transport};
 use shequ_model::merge::RecordState;
+use shequ_model::plan::{Plan, PlanId};
 use shequ_model::sync::Checksum;
 use shequ_model::{Revision, UnitCode};
 use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::PathBuf;
 use std::rc::Rc;
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 use uuid::Uuid;
 
@@ -66,14 +68,47 @@ fn now_ms() -> u64 {
 
 const STEPS: [&str; 5] = ["民事民提", "民事民议", "民事民决", "民事民办", "民事民评"];
 
-/// Valid content; the five steps only move forward from `from` (the plan's transitions).
-fn content(topic: &str, rng: &mut Rng, from: usize) -> shequ_model::record::Content {
+/// The plans the server is given: devices record in both, as phones do around the change of year.
+fn plans() -> &'static [Plan] {
+    static PLANS: OnceLock<Vec<Plan>> = OnceLock::new();
+    PLANS.get_or_init(|| {
+        [
+            (
+                "plan-2018.toml",
+                include_str!("../../../seeds/plan-2018.toml"),
+            ),
+            (
+                "plan-2019.toml",
+                include_str!("../../../seeds/plan-2019.toml"),
+            ),
+        ]
+        .iter()
+        .map(|(file, text)| Plan::parse(file, text).expect("a seed plan parses"))
+        .collect()
+    })
+}
+
+fn plan(id: &PlanId) -> &'static Plan {
+    plans()
+        .iter()
+        .find(|p| &p.id == id)
+        .expect("a record of a seed plan")
+}
+
+/// Valid content of a record of `plan`; the five steps only move forward from `from` (the plan's
+/// transitions), dated inside the plan's year.
+fn content(plan: &Plan, topic: &str, rng: &mut Rng, from: usize) -> shequ_model::record::Content {
     let steps = STEPS;
     let reached = (from + rng.below(2) as usize).min(4);
     let dates: serde_json::Map<String, serde_json::Value> = steps[..=reached]
         .iter()
         .enumerate()
-        .map(|(i, s)| (s.to_string(), json!(format!("2018-0{}-1{}", i + 3, i))))
+        .map(|(i, s)| {
+            (
+                s.to_string(),
+                json!(format!("{}-0{}-1{}", plan.year, i + 3, i)),
+            )
+        })
         .collect();
     serde_json::from_value(json!({
         "forum": "邻里议事会",
@@ -91,6 +126,7 @@ pub fn change(dev: &MemReplica, rng: &mut Rng, n: usize) -> Revision {
     let topic = format!("{}的第{n}次修改", dev.device);
     if shown.is_empty() || rng.chance(0.4) {
         let id = Uuid::now_v7();
+        let plan = &plans()[rng.below(plans().len() as u64) as usize];
         return dev.save(
             Revision {
                 record: id,
@@ -99,11 +135,11 @@ pub fn change(dev: &MemReplica, rng: &mut Rng, n: usize) -> Revision {
                 resolves: vec![],
                 device: dev.device.clone(),
                 clock: 0,
-                plan: Default::default(),
+                plan: plan.id.clone(),
                 form: "deliberation_case".into(),
                 unit: shequ_model::UnitCode::parse(&dev.unit).expect("a unit code"),
                 deleted: false,
-                content: content(&topic, rng, 0),
+                content: content(plan, &topic, rng, 0),
             },
             now_ms(),
         );
@@ -137,7 +173,7 @@ pub fn change(dev: &MemReplica, rng: &mut Rng, n: usize) -> Revision {
             content: if deleted {
                 base.content.clone()
             } else {
-                content(&topic, rng, step)
+                content(plan(&base.plan), &topic, rng, step)
             },
             ..base
         },
@@ -352,8 +388,16 @@ pub async fn run(cfg: Config) -> Result<Figures, String> {
         }
     }
     let mut per_record: HashMap<Uuid, RecordState> = HashMap::new();
+    let mut plan_of: HashMap<Uuid, &PlanId> = HashMap::new();
     for (_, r) in &stored {
         per_record.entry(r.record).or_default().insert(r.clone());
+        // Every revision comes back in the plan its record was made in.
+        if r.plan.is_empty() || *plan_of.entry(r.record).or_insert(&r.plan) != &r.plan {
+            return Err(format!(
+                "revision {} came back in plan “{}”, not its record's",
+                r.rev, r.plan
+            ));
+        }
     }
     let conflicts_open = per_record.values().filter(|s| s.in_conflict()).count();
     for scope in VILLAGES.iter().chain(&TOWNS) {
