@@ -58,7 +58,7 @@ impl RecordState {
             .values()
             .filter(|r| !superseded.contains(&r.rev))
             .collect();
-        heads.sort_by_key(|r| std::cmp::Reverse((r.clock, r.rev)));
+        heads.sort_by_key(|r| std::cmp::Reverse(r.precedence()));
         heads
     }
 
@@ -68,7 +68,7 @@ impl RecordState {
         self.heads()
             .into_iter()
             .next()
-            .or_else(|| self.revisions.values().max_by_key(|r| (r.clock, r.rev)))
+            .or_else(|| self.revisions.values().max_by_key(|r| r.precedence()))
     }
 
     pub fn in_conflict(&self) -> bool {

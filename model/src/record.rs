@@ -55,10 +55,10 @@ impl Revision {
         digest.iter().map(|b| format!("{b:02x}")).collect()
     }
 
-    /// Whether `self` wins over `other` as the current state of the record. Every replica uses
-    /// this rule: the higher clock wins, and the higher revision id breaks a tie.
-    pub fn wins_over(&self, other: &Revision) -> bool {
-        (self.clock, self.rev) > (other.clock, other.rev)
+    /// Which of two heads of a record wins (see [`crate::merge::RecordState::winner`]): the
+    /// higher clock, and the higher revision id breaks a tie.
+    pub fn precedence(&self) -> (u64, Uuid) {
+        (self.clock, self.rev)
     }
 }
 

@@ -1,7 +1,7 @@
 //! Shequ's build tasks, so that two commands set up everything on a fresh machine:
 //!
 //! * `cargo xtask run`: installs what is missing, builds the app and the server in release mode,
-//!   and runs Shequ on SQLite with the seeds' Fufeng hierarchy and the 2018 plan;
+//!   and runs Shequ on SQLite with the seeds' Fufeng hierarchy and its plans (2019 current);
 //! * `cargo xtask test`: installs what is missing and runs every test (shared crate, server,
 //!   the app's store in headless Chromium, and the end-to-end test in real Chromium);
 //! * `cargo xtask build`: builds the app into `dist/`;
@@ -95,6 +95,7 @@ fn run(extra: &[String]) -> Result {
         ("SHEQU_DATABASE_URL", "sqlite://shequ-demo.db"),
         ("SHEQU_SEED_AREAS", "seeds/fufeng-areas.csv"),
         ("SHEQU_PLAN", "seeds/plan-2018.toml"),
+        ("SHEQU_PLANS", "seeds"),
         ("SHEQU_DIST", "dist"),
         ("SHEQU_DEMO", "1"),
     ] {

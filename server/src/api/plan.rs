@@ -11,7 +11,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde::Deserialize;
 use shequ_model::plan::{PlanId, PlanSummary};
-use shequ_model::Area;
+use shequ_model::{Area, UnitCode};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -84,18 +84,16 @@ async fn areas(
     caller: Caller,
     Query(q): Query<AreasQuery>,
 ) -> Result<Json<Vec<Area>>, ApiError> {
-    let own = &caller.account.unit;
-    let under = if q.under.starts_with(own.as_str()) {
-        q.under
-    } else {
-        own.clone()
+    let own = UnitCode::parse(&caller.account.unit).map_err(ApiError::Forbidden)?;
+    let under = match UnitCode::parse(&q.under) {
+        Ok(asked) if own.contains(&asked) => asked,
+        _ => own.clone(),
     };
-    let mut list = state.store.areas(&under).await?;
-    for len in [4, 6, 9] {
-        if len < own.len() {
-            if let Some(a) = state.store.area(&own[..len]).await? {
-                list.push(a);
-            }
+    let mut list = state.store.areas(under.as_str()).await?;
+    let above: Vec<UnitCode> = own.ancestors().collect();
+    for code in above.iter().rev() {
+        if let Some(a) = state.store.area(code.as_str()).await? {
+            list.push(a);
         }
     }
     Ok(Json(list))

@@ -14,6 +14,7 @@ use shequ_model::plan::PlanId;
 use shequ_model::sync::{
     Checksum, PullPage, PullQuery, PushRequest, PushResponse, MAX_PULL_PAGE, MAX_PUSH_BATCH,
 };
+use shequ_model::UnitCode;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -26,10 +27,9 @@ pub fn router() -> Router<AppState> {
 pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
 
 fn scope_ok(scope: &str) -> Result<(), ApiError> {
-    if scope.is_empty() || scope.len() > 12 || !scope.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(ApiError::Unprocessable("同步范围应为单位代码".into()));
-    }
-    Ok(())
+    UnitCode::parse(scope)
+        .map(|_| ())
+        .map_err(|_| ApiError::Unprocessable("同步范围应为单位代码".into()))
 }
 
 async fn push(
