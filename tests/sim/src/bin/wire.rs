@@ -197,6 +197,13 @@ fn main() {
         .build()
         .unwrap();
     let dev = MemReplica::new("基准设备".into(), "610324001001".into());
+    // The records belong to the 2018 plan, whose dates the content carries.
+    let plan = shequ_model::Plan::parse(
+        "plan-2018.toml",
+        include_str!("../../../../seeds/plan-2018.toml"),
+    )
+    .expect("the seed plan parses")
+    .id;
     let mut content_bytes = 0;
     let mut rng = shequ_sim::rng::Rng::new(2018);
     for i in 0..n {
@@ -211,7 +218,7 @@ fn main() {
                 resolves: vec![],
                 device: "基准设备".into(),
                 clock: 0,
-                plan: Default::default(),
+                plan: plan.clone(),
                 form: "deliberation_case".into(),
                 unit: shequ_model::UnitCode::parse("610324001001").unwrap(),
                 deleted: false,
