@@ -182,10 +182,13 @@ pub async fn stored_plans(
 
 /// Adds the plans the settings name to the database and reads every plan it holds. A file whose
 /// plan is kept with other content stops the start, and the kept plan stays as it was. The first
-/// start gives the records made before records carried a plan the current plan, for good.
+/// start gives the records made before records carried a plan the plan of the `plan` setting, for
+/// good.
 pub async fn open_plans(store: &dyn Store, s: &Settings) -> Result<PlanBook, SettingError> {
+    let mut given = None;
     for (setting, path) in plan_files(s)? {
         let plan = read_plan(&path, setting)?;
+        given.get_or_insert_with(|| plan.id.clone());
         if add_plan(store, &plan, false).await.map_err(database)? == PlanAdded::Differs {
             return Err(SettingError::new(
                 setting,
@@ -200,10 +203,10 @@ pub async fn open_plans(store: &dyn Store, s: &Settings) -> Result<PlanBook, Set
         }
     }
     let plans = stored_plans(store, s.current_plan.as_ref()).await?;
-    let legacy = store
-        .settle_legacy_plan(&plans.current().id)
-        .await
-        .map_err(database)?;
+    // A server from before plans ran with the one plan its `plan` setting names: its records
+    // were made in that plan, whichever plan is current now.
+    let given = given.expect("the plan setting names a plan file");
+    let legacy = store.settle_legacy_plan(&given).await.map_err(database)?;
     let legacy = PlanId::parse(&legacy).map_err(database)?;
     Ok(PlanBook { plans, legacy })
 }

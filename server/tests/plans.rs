@@ -392,9 +392,38 @@ mod before_plans {
         );
     }
 
+    /// The first start after the upgrade is given every plan at once, 2019 current: the old
+    /// records were made under the one plan file a server of that time ran with, 2018.
+    async fn upgraded_with_a_later_plan_current(engine: common::Engine) {
+        let dir = tempfile::tempdir().unwrap();
+        let old = year_case(None, 2018, "升级前");
+        let Some(url) = old_database(engine, dir.path(), &old).await else {
+            println!("SHEQU_TEST_POSTGRES_URL is not set: PostgreSQL not tested here");
+            return;
+        };
+        let app = spawn_at(url.clone(), with_every_seed_plan).await;
+        let seen = pull(&app, "").await;
+        assert_eq!(seen.changes[0].revision.plan, id(P2018));
+        assert_eq!(
+            success(&report(&app, &format!("?plan={P2018}")).await)["value"],
+            json!(1.0)
+        );
+        stored(&push(&app, &[edit(&old, None, "升级后改过")]).await);
+    }
+
     #[tokio::test]
     async fn on_sqlite() {
         its_records_join_the_legacy_plan(common::Engine::Sqlite).await
+    }
+
+    #[tokio::test]
+    async fn with_a_later_plan_current_on_sqlite() {
+        upgraded_with_a_later_plan_current(common::Engine::Sqlite).await
+    }
+
+    #[tokio::test]
+    async fn with_a_later_plan_current_on_postgres() {
+        upgraded_with_a_later_plan_current(common::Engine::Postgres).await
     }
 
     #[tokio::test]
