@@ -145,10 +145,10 @@ impl AppState {
 
     fn use_session(self, session: Option<Session>) {
         api::set_token(session.as_ref().map(|s| s.token.clone()));
-        // Workers and supervisors record for their own unit; administrators record nothing.
+        // Village workers and town supervisors record for their own unit; the others read only.
         let unit = session
             .as_ref()
-            .filter(|s| !s.account.is_admin())
+            .filter(|s| s.account.role.records())
             .and_then(|s| UnitCode::parse(&s.account.unit).ok());
         self.set.unit.set(unit);
         self.set.session.set(session);
