@@ -149,7 +149,7 @@ impl AppState {
         let unit = session
             .as_ref()
             .filter(|s| s.account.role.records())
-            .and_then(|s| UnitCode::parse(&s.account.unit).ok());
+            .map(|s| s.account.unit.clone());
         self.set.unit.set(unit);
         self.set.session.set(session);
     }

@@ -9,7 +9,7 @@
 //! accounts; a **city** or **province supervisor** reads everything in the city or province and
 //! writes nothing. Division codes nest by prefix, so "inside the caller's subtree" is a prefix test.
 
-use crate::area::Level;
+use crate::area::{Level, UnitCode};
 use serde::{Deserialize, Serialize};
 
 /// Wire format: stable.
@@ -77,22 +77,22 @@ pub struct Account {
     pub username: String,
     pub name: String,
     pub role: Role,
-    /// Code of the account's org unit.
-    pub unit: String,
+    /// The account's org unit.
+    pub unit: UnitCode,
 }
 
 impl Account {
     /// Whether the account may read what belongs to `code` (its own unit or below).
     pub fn may_read(&self, code: impl AsRef<str>) -> bool {
-        crate::UnitCode::covers(&self.unit, code.as_ref())
+        self.unit.contains(code)
     }
 
     /// Whether the account may write a record of a form recorded per `form_level` for `unit`.
     pub fn may_write(&self, form_level: Level, unit: impl AsRef<str>) -> bool {
         let unit = unit.as_ref();
         match self.role {
-            Role::VillageWorker => form_level == Level::Village && unit == self.unit,
-            Role::TownSupervisor => form_level == Level::Town && unit == self.unit,
+            Role::VillageWorker => form_level == Level::Village && self.unit == unit,
+            Role::TownSupervisor => form_level == Level::Town && self.unit == unit,
             Role::CountyAdmin | Role::CitySupervisor | Role::ProvinceSupervisor => false,
         }
     }
@@ -215,7 +215,7 @@ mod tests {
             username: "u".into(),
             name: "某人".into(),
             role,
-            unit: unit.into(),
+            unit: UnitCode::parse(unit).unwrap(),
         }
     }
 

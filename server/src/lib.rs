@@ -332,7 +332,8 @@ pub struct Running {
 pub async fn launch(s: &Settings) -> Result<Running, SettingError> {
     let store = store::open(&s.database_url).await.map_err(database)?;
     let plans = open_plans(store.as_ref(), s).await?;
-    let county = plans.plans.current().county.clone();
+    let county = shequ_model::UnitCode::parse(&plans.plans.current().county)
+        .map_err(|e| SettingError::new(PLAN, e))?;
     if let Some(seed) = &s.seed_areas {
         let report = import_areas(store.as_ref(), seed)
             .await

@@ -238,11 +238,15 @@ async fn add_user(
     if let Err(e) = check_username(&username) {
         return fail(format!("username: {e}"));
     }
+    let unit = match shequ_model::UnitCode::parse(&unit) {
+        Ok(u) => u,
+        Err(e) => return fail(format!("--unit: {e}")),
+    };
     let store = match shequ_server::store::open(&settings.database_url).await {
         Ok(s) => s,
         Err(e) => return fail(SettingError::new("database_url", e)),
     };
-    match store.area(&unit).await {
+    match store.area(unit.as_str()).await {
         Ok(Some(a)) if a.level == role.level() => {}
         Ok(Some(a)) => {
             return fail(format!(

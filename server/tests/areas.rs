@@ -66,7 +66,7 @@ async fn city_and_province_supervisors_read_their_subtree_and_write_nothing(app:
             username: username.into(),
             name: "督导".into(),
             role,
-            unit: unit.into(),
+            unit: shequ_model::UnitCode::parse(unit).unwrap(),
         };
         assert!(
             shequ_server::auth::add_account(store.as_ref(), account, PASSWORD, false)

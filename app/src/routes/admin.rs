@@ -6,7 +6,6 @@ use crate::components::format;
 use crate::state::use_state;
 use leptos::prelude::*;
 use shequ_model::auth::{Account, AuditEntry, NewAccount, Role, SessionInfo};
-use shequ_model::UnitCode;
 
 #[component]
 pub fn AdminPage() -> impl IntoView {
@@ -84,7 +83,7 @@ fn AdminTables() -> impl IntoView {
             <div class="scroll"><table class="figures" data-testid="accounts">
                 <thead><tr><th>"用户名"</th><th>"姓名"</th><th>"角色"</th><th>"单位"</th></tr></thead>
                 <tbody>{move || accounts().into_iter().map(|a| view! {
-                    <tr><td>{a.username.clone()}</td><td>{a.name.clone()}</td><td>{a.role.label()}</td><td>{area_name(&a.unit)}</td></tr>
+                    <tr><td>{a.username.clone()}</td><td>{a.name.clone()}</td><td>{a.role.label()}</td><td>{area_name(a.unit.as_str())}</td></tr>
                 }).collect_view()}</tbody>
             </table></div>
         </section>
@@ -143,7 +142,7 @@ fn NewAccountForm(on_done: impl Fn() + Copy + 'static) -> impl IntoView {
     let (name, set_name) = signal(String::new());
     let (role, set_role) = signal("village_worker".to_string());
     // The roles of the administrator's unit and below: an account above it would be out of scope.
-    let own = state.account().and_then(|a| UnitCode::parse(&a.unit).ok());
+    let own = state.account().map(|a| a.unit);
     let roles: Vec<Role> = Role::ALL
         .into_iter()
         .filter(|r| own.as_ref().is_some_and(|u| r.level() >= u.level()))

@@ -15,7 +15,7 @@ pub fn Home() -> impl IntoView {
     move || {
         let account = account.get()?;
         Some(if account.role.records() {
-            view! { <UnitHome code=account.unit/> }.into_any()
+            view! { <UnitHome code=account.unit.to_string()/> }.into_any()
         } else {
             view! { <ReaderHome account=account/> }.into_any()
         })

@@ -542,7 +542,7 @@ where
         .bind(&row.account.username)
         .bind(&row.account.name)
         .bind(row.account.role.as_str())
-        .bind(&row.account.unit)
+        .bind(row.account.unit.as_str())
         .bind(&row.password_hash)
         .bind(row.must_change)
         .bind(row.disabled)
