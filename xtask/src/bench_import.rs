@@ -63,7 +63,7 @@ fn write_national(path: &Path) -> Result<usize> {
 fn peak_rss_kib(status: &str) -> Option<u64> {
     status
         .lines()
-        .find_map(|l| l.strip_prefix("Maximum resident set size (kbytes):"))
+        .find_map(|l| l.trim().strip_prefix("Maximum resident set size (kbytes):"))
         .and_then(|v| v.trim().parse().ok())
 }
 
