@@ -32,7 +32,11 @@ fn ReaderHome(account: Account) -> impl IntoView {
     } else {
         format!("/unit/{}", account.unit)
     };
-    let label = format!("{}看板", account.role.level().label());
+    let label = match account.role {
+        Role::ProvinceSupervisor => "省级看板",
+        Role::CitySupervisor => "市级看板",
+        _ => "县级看板",
+    };
     view! {
         <header class="bar">
             <h1>"社区建设工作台"</h1>
