@@ -145,11 +145,11 @@ impl AppState {
 
     fn use_session(self, session: Option<Session>) {
         api::set_token(session.as_ref().map(|s| s.token.clone()));
-        // Workers and supervisors record for their own unit; administrators record nothing.
+        // Village workers and town supervisors record for their own unit; the others read only.
         let unit = session
             .as_ref()
-            .filter(|s| !s.account.is_admin())
-            .and_then(|s| UnitCode::parse(&s.account.unit).ok());
+            .filter(|s| s.account.role.records())
+            .map(|s| s.account.unit.clone());
         self.set.unit.set(unit);
         self.set.session.set(session);
     }

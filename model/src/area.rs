@@ -1,9 +1,9 @@
-//! The division hierarchy (city → county → town → village) and the national division-code CSV
-//! format (`code,name,level,parent_code`) that `shequ-server import-areas` reads.
+//! The division hierarchy (province → city → county → town → village) and the national
+//! division-code CSV format (`code,name,level,parent_code`) that `shequ-server import-areas` reads.
 //!
-//! Codes are the statistical division codes: 4 digits for a city, 6 for a county, 9 for a town,
-//! 12 for a village-level unit, and a child's code always starts with its parent's. Shequ relies on
-//! that prefix rule to find a subtree, so the parser refuses a file that breaks it.
+//! Codes are the statistical division codes: 2 digits for a province, 4 for a city, 6 for a county,
+//! 9 for a town, 12 for a village-level unit, and a child's code always starts with its parent's.
+//! Shequ relies on that prefix rule to find a subtree, so the parser refuses a file that breaks it.
 
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
@@ -13,6 +13,7 @@ use std::fmt;
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[serde(rename_all = "snake_case")]
 pub enum Level {
+    Province,
     City,
     County,
     Town,
@@ -21,10 +22,17 @@ pub enum Level {
 
 impl Level {
     /// Every level, from the top of the hierarchy down.
-    pub const ALL: [Level; 4] = [Level::City, Level::County, Level::Town, Level::Village];
+    pub const ALL: [Level; 5] = [
+        Level::Province,
+        Level::City,
+        Level::County,
+        Level::Town,
+        Level::Village,
+    ];
 
     pub fn parse(s: &str) -> Option<Level> {
         match s {
+            "province" => Some(Level::Province),
             "city" => Some(Level::City),
             "county" => Some(Level::County),
             "town" => Some(Level::Town),
@@ -34,6 +42,7 @@ impl Level {
     }
     pub fn as_str(self) -> &'static str {
         match self {
+            Level::Province => "province",
             Level::City => "city",
             Level::County => "county",
             Level::Town => "town",
@@ -43,6 +52,7 @@ impl Level {
     /// Chinese name, as the UI shows it.
     pub fn label(self) -> &'static str {
         match self {
+            Level::Province => "省(区、市)",
             Level::City => "市",
             Level::County => "县(区)",
             Level::Town => "镇(街)",
@@ -52,6 +62,7 @@ impl Level {
     /// Number of digits of a code at this level.
     pub fn code_len(self) -> usize {
         match self {
+            Level::Province => 2,
             Level::City => 4,
             Level::County => 6,
             Level::Town => 9,
@@ -82,7 +93,8 @@ impl Area {
     }
 }
 
-/// A division code, checked: digits only, and as many as a city, county, town or village code has.
+/// A division code, checked: digits only, and as many as a province, city, county, town or village
+/// code has.
 ///
 /// The one place Shequ turns the nesting of codes into a subtree. A child's code starts with its
 /// parent's ([`parse_areas_csv`] refuses a file that breaks this), so a unit lies under a scope
@@ -144,7 +156,7 @@ impl UnitCode {
             .expect("a parsed code has the length of a level")
     }
 
-    /// The unit this one lies directly under; none for a city.
+    /// The unit this one lies directly under; none for a province.
     pub fn parent(&self) -> Option<UnitCode> {
         let above = Level::ALL
             .into_iter()
@@ -153,7 +165,8 @@ impl UnitCode {
         Some(UnitCode(self.0[..above.code_len()].to_string()))
     }
 
-    /// Every unit this one lies under, nearest first: for a village its town, county and city.
+    /// Every unit this one lies under, nearest first: for a village its town, county, city and
+    /// province.
     pub fn ancestors(&self) -> impl Iterator<Item = UnitCode> {
         std::iter::successors(self.parent(), UnitCode::parent)
     }
@@ -227,181 +240,261 @@ fn split_csv(line: &str) -> Result<Vec<String>, String> {
     Ok(out)
 }
 
-/// Parses an areas file and checks it against itself and the areas already `known` (the
-/// database). Returns every error found, or the rows in file order. Nothing is partially valid:
-/// a caller imports all the rows or none.
+/// The first errors of a file that are listed; a file with more is refused all the same, and
+/// the count of the others is given, so a wholly wrong file does not fill the memory with them.
+pub const MAX_AREA_ERRORS: usize = 200;
+
+/// A code as a number, with its length, so that `61` and `061` stay apart: a code has at most
+/// 12 digits, which fit in 40 bits. Only for digit strings of at most 12 digits.
+fn code_key(code: &str) -> u64 {
+    let digits = code.bytes().fold(0u64, |n, b| n * 10 + u64::from(b - b'0'));
+    digits | (code.len() as u64) << 40
+}
+
+fn key_code(key: u64) -> String {
+    let len = (key >> 40) as usize;
+    format!("{:0len$}", key & ((1 << 40) - 1))
+}
+
+/// What a unit says besides its code, hashed: two lines with one code must say the same.
+fn content_hash(a: &Area) -> u32 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    (&a.name, a.level, &a.parent).hash(&mut h);
+    h.finish() as u32
+}
+
+/// Checks an areas file one line at a time, so that a national file (about 660 k lines) is read
+/// in a memory that does not hold the file: what it keeps is one compact entry per code (the
+/// code as a number, the line it was first on and a hash of its content: 16 bytes, with the hash
+/// table's slack some 16 to 40) and the lines
+/// whose parent had not been seen yet when they were read (none in a file that lists parents
+/// first, as the statistical files do).
+///
+/// The caller feeds each line to [`AreaCheck::line`], writes the rows it returns, compares them
+/// with the areas already stored ([`AreaCheck::compare`]), and at the end looks up in the store
+/// the parents the file does not hold ([`AreaCheck::unresolved_parents`]). Any error refuses the
+/// whole file: the caller imports all the rows or none.
+#[derive(Debug, Default)]
+pub struct AreaCheck {
+    seen: HashMap<u64, (u32, u32)>,
+    /// (line, parent) of the town and village lines whose parent was not seen before them.
+    pending: Vec<(u32, u64)>,
+    errors: Vec<AreaError>,
+    /// Errors beyond [`MAX_AREA_ERRORS`]: how many, and the line of the first.
+    omitted: Option<(usize, usize)>,
+    lines: usize,
+}
+
+impl AreaCheck {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn error(&mut self, line: usize, message: String) {
+        if self.errors.len() < MAX_AREA_ERRORS {
+            self.errors.push(AreaError { line, message });
+        } else {
+            let (n, _) = self.omitted.get_or_insert((0, line));
+            *n += 1;
+        }
+    }
+
+    /// Whether an error was found so far: the caller may stop writing.
+    pub fn failed(&self) -> bool {
+        !self.errors.is_empty()
+    }
+
+    /// Reads line number `line` (1-based; the header is line 1) and returns the unit it adds:
+    /// none for the header, a blank line, an error or a code already read in this file.
+    pub fn line(&mut self, line: usize, raw: &str) -> Option<Area> {
+        self.lines = self.lines.max(line);
+        let raw = raw.trim_end_matches(['\r', '\n']);
+        if line == 1 {
+            let h = raw.strip_prefix('\u{feff}').unwrap_or(raw).trim();
+            if h != "code,name,level,parent_code" {
+                self.error(
+                    1,
+                    format!("header must be `code,name,level,parent_code`, found `{h}`"),
+                );
+            }
+            return None;
+        }
+        if raw.trim().is_empty() {
+            return None;
+        }
+        let area = match read_row(raw) {
+            Ok(a) => a,
+            Err(message) => {
+                self.error(line, message);
+                return None;
+            }
+        };
+        let key = code_key(&area.code);
+        let hash = content_hash(&area);
+        if let Some(&(first, h)) = self.seen.get(&key) {
+            if h != hash {
+                self.error(
+                    line,
+                    format!(
+                        "code {} is used again with another name or parent (first on line {first})",
+                        area.code
+                    ),
+                );
+            }
+            return None;
+        }
+        self.seen.insert(key, (line as u32, hash));
+        // A county or city may hang from a province or city that Shequ does not keep.
+        if area.level > Level::County && !self.seen.contains_key(&code_key(&area.parent)) {
+            self.pending.push((line as u32, code_key(&area.parent)));
+        }
+        Some(area)
+    }
+
+    /// Compares a unit of the file, read on `line`, with the one stored under its code.
+    pub fn compare(&mut self, line: usize, file: &Area, known: &Area) {
+        if known.name != file.name || known.level != file.level || known.parent != file.parent {
+            self.error(
+                line,
+                format!(
+                    "code {} is already known as {} ({}, parent {}); this file names it {} ({}, parent {})",
+                    file.code, known.name, known.level, known.parent, file.name, file.level, file.parent
+                ),
+            );
+        }
+    }
+
+    /// The parents named in the file that it does not hold, each with the lines naming it: the
+    /// caller looks them up among the stored areas and reports the missing ones with
+    /// [`AreaCheck::missing_parent`].
+    pub fn unresolved_parents(&mut self) -> BTreeMap<String, Vec<usize>> {
+        let mut out: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+        for (line, parent) in std::mem::take(&mut self.pending) {
+            if !self.seen.contains_key(&parent) {
+                out.entry(key_code(parent)).or_default().push(line as usize);
+            }
+        }
+        out
+    }
+
+    pub fn missing_parent(&mut self, line: usize, parent: &str) {
+        self.error(line, format!("unknown parent {parent}"));
+    }
+
+    /// Every error found, in line order, or none.
+    pub fn finish(mut self) -> Result<(), Vec<AreaError>> {
+        if self.lines == 0 {
+            self.error(1, "the file is empty".into());
+        }
+        let Self {
+            mut errors,
+            omitted,
+            ..
+        } = self;
+        if errors.is_empty() {
+            return Ok(());
+        }
+        errors.sort_by_key(|e| e.line);
+        if let Some((n, line)) = omitted {
+            errors.push(AreaError {
+                line,
+                message: format!("{n} more error(s) from this line on, not listed"),
+            });
+        }
+        Err(errors)
+    }
+}
+
+/// One data line of an areas file, checked on its own.
+fn read_row(raw: &str) -> Result<Area, String> {
+    // A NUL or a control character in a name would reach every page and log line that shows
+    // the unit; no real division file has one.
+    if let Some(c) = raw.chars().find(|c| c.is_control()) {
+        return Err(format!("control character U+{:04X} in the line", c as u32));
+    }
+    let cols = split_csv(raw)?;
+    if cols.len() != 4 {
+        return Err(format!("expected 4 columns, found {}", cols.len()));
+    }
+    let (code, name, level, parent) = (
+        cols[0].trim(),
+        cols[1].trim(),
+        cols[2].trim(),
+        cols[3].trim(),
+    );
+    let Some(lvl) = Level::parse(level) else {
+        return Err(format!(
+            "unknown level `{level}` (expected province, city, county, town or village)"
+        ));
+    };
+    if code.is_empty() || !code.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(format!("code `{code}` is not a number"));
+    }
+    if code.len() != lvl.code_len() {
+        return Err(format!(
+            "a {lvl} code has {} digits, `{code}` has {}",
+            lvl.code_len(),
+            code.len()
+        ));
+    }
+    if name.is_empty() {
+        return Err(format!("code {code} has no name"));
+    }
+    if name.chars().count() > MAX_AREA_NAME_CHARS {
+        return Err(format!(
+            "the name of {code} is longer than {MAX_AREA_NAME_CHARS} characters"
+        ));
+    }
+    if lvl == Level::Province {
+        if !parent.is_empty() {
+            return Err(format!(
+                "province {code} has the parent `{parent}`; a province has none"
+            ));
+        }
+    } else {
+        if parent.is_empty() || !parent.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(format!("parent code `{parent}` is not a number"));
+        }
+        // The parent is a shorter code, so it lies at a level above the unit's.
+        if !UnitCode::covers(parent, code) || code == parent {
+            return Err(format!(
+                "code {code} does not lie under its parent {parent}"
+            ));
+        }
+    }
+    Ok(Area {
+        code: code.into(),
+        name: name.into(),
+        level: lvl,
+        parent: parent.into(),
+    })
+}
+
+/// Parses an areas file held in memory and checks it against itself and the areas already
+/// `known`, by the rules of [`AreaCheck`]. Returns every error found, or the rows in file order.
 pub fn parse_areas_csv(
     text: &str,
     known: &HashMap<String, Area>,
 ) -> Result<Vec<Area>, Vec<AreaError>> {
-    let mut errors = Vec::new();
-    let mut rows: Vec<(usize, Area)> = Vec::new();
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let mut lines = text.lines().enumerate();
-    match lines.next() {
-        Some((_, h)) if h.trim() == "code,name,level,parent_code" => {}
-        Some((_, h)) => errors.push(AreaError {
-            line: 1,
-            message: format!(
-                "header must be `code,name,level,parent_code`, found `{}`",
-                h.trim()
-            ),
-        }),
-        None => errors.push(AreaError {
-            line: 1,
-            message: "the file is empty".into(),
-        }),
-    }
-    for (i, raw) in lines {
-        let line = i + 1;
-        let raw = raw.trim_end_matches('\r');
-        if raw.trim().is_empty() {
-            continue;
-        }
-        // A NUL or a control character in a name would reach every page and log line that shows
-        // the unit; no real division file has one.
-        if let Some(c) = raw.chars().find(|c| c.is_control()) {
-            errors.push(AreaError {
-                line,
-                message: format!("control character U+{:04X} in the line", c as u32),
-            });
-            continue;
-        }
-        let cols = match split_csv(raw) {
-            Ok(c) => c,
-            Err(e) => {
-                errors.push(AreaError { line, message: e });
-                continue;
+    let mut check = AreaCheck::new();
+    let mut rows = Vec::new();
+    for (i, raw) in text.lines().enumerate() {
+        if let Some(a) = check.line(i + 1, raw) {
+            if let Some(k) = known.get(&a.code) {
+                check.compare(i + 1, &a, k);
             }
-        };
-        if cols.len() != 4 {
-            errors.push(AreaError {
-                line,
-                message: format!("expected 4 columns, found {}", cols.len()),
-            });
-            continue;
+            rows.push(a);
         }
-        let (code, name, level, parent) = (
-            cols[0].trim(),
-            cols[1].trim(),
-            cols[2].trim(),
-            cols[3].trim(),
-        );
-        let Some(lvl) = Level::parse(level) else {
-            errors.push(AreaError {
-                line,
-                message: format!(
-                    "unknown level `{level}` (expected city, county, town or village)"
-                ),
-            });
-            continue;
-        };
-        let mut bad = |m: String| errors.push(AreaError { line, message: m });
-        if code.is_empty() || !code.bytes().all(|b| b.is_ascii_digit()) {
-            bad(format!("code `{code}` is not a number"));
-            continue;
-        }
-        if code.len() != lvl.code_len() {
-            bad(format!(
-                "a {lvl} code has {} digits, `{code}` has {}",
-                lvl.code_len(),
-                code.len()
-            ));
-            continue;
-        }
-        if name.is_empty() {
-            bad(format!("code {code} has no name"));
-            continue;
-        }
-        if name.chars().count() > MAX_AREA_NAME_CHARS {
-            bad(format!(
-                "the name of {code} is longer than {MAX_AREA_NAME_CHARS} characters"
-            ));
-            continue;
-        }
-        if parent.is_empty() || !parent.bytes().all(|b| b.is_ascii_digit()) {
-            bad(format!("parent code `{parent}` is not a number"));
-            continue;
-        }
-        if !UnitCode::covers(parent, code) || code == parent {
-            bad(format!(
-                "code {code} does not lie under its parent {parent}"
-            ));
-            continue;
-        }
-        rows.push((
-            line,
-            Area {
-                code: code.into(),
-                name: name.into(),
-                level: lvl,
-                parent: parent.into(),
-            },
-        ));
     }
-    // Cross-row checks: duplicates, renames, parents.
-    let mut seen: HashMap<&str, (usize, &Area)> = HashMap::new();
-    for (line, a) in &rows {
-        if let Some((first, prev)) = seen.get(a.code.as_str()) {
-            if prev != &a {
-                errors.push(AreaError {
-                    line: *line,
-                    message: format!(
-                        "code {} is used again with another name or parent (first on line {first} as {})",
-                        a.code, prev.name
-                    ),
-                });
-            }
-            continue;
-        }
-        seen.insert(&a.code, (*line, a));
-        if let Some(k) = known.get(&a.code) {
-            if k.name != a.name || k.level != a.level || k.parent != a.parent {
-                errors.push(AreaError {
-                    line: *line,
-                    message: format!(
-                        "code {} is already known as {} ({}, parent {}); this file names it {} ({}, parent {})",
-                        a.code, k.name, k.level, k.parent, a.name, a.level, a.parent
-                    ),
-                });
+    for (parent, lines) in check.unresolved_parents() {
+        if !known.contains_key(&parent) {
+            for line in lines {
+                check.missing_parent(line, &parent);
             }
         }
     }
-    for (line, a) in &rows {
-        let parent = seen
-            .get(a.parent.as_str())
-            .map(|(_, p)| *p)
-            .or_else(|| known.get(&a.parent));
-        match parent {
-            Some(p) if p.level >= a.level => errors.push(AreaError {
-                line: *line,
-                message: format!(
-                    "{} ({}) cannot lie under {} ({})",
-                    a.code, a.level, p.code, p.level
-                ),
-            }),
-            Some(_) => {}
-            // A county or city may hang from a province or city that Shequ does not keep.
-            None if a.level <= Level::County => {}
-            None => errors.push(AreaError {
-                line: *line,
-                message: format!("unknown parent {} of {} {}", a.parent, a.code, a.name),
-            }),
-        }
-    }
-    if errors.is_empty() {
-        let mut out: Vec<Area> = Vec::new();
-        let mut done = std::collections::HashSet::new();
-        for (_, a) in rows {
-            if done.insert(a.code.clone()) {
-                out.push(a);
-            }
-        }
-        Ok(out)
-    } else {
-        errors.sort_by_key(|e| e.line);
-        Err(errors)
-    }
+    check.finish().map(|()| rows)
 }
 
 /// The hierarchy in memory, for rollups and pickers.
@@ -542,11 +635,16 @@ mod tests {
         let code = |c: &str| UnitCode::parse(c).unwrap();
         let village = code("610324001001");
         let above: Vec<UnitCode> = village.ancestors().collect();
-        assert_eq!(above, [code("610324001"), code("610324"), code("6103")]);
+        assert_eq!(
+            above,
+            [code("610324001"), code("610324"), code("6103"), code("61")]
+        );
         assert_eq!(village.parent(), Some(code("610324001")));
         assert_eq!(code("610324").parent(), Some(code("6103")));
-        assert_eq!(code("6103").parent(), None);
-        assert_eq!(code("6103").ancestors().count(), 0);
+        assert_eq!(code("6103").parent(), Some(code("61")));
+        assert_eq!(code("61").level(), Level::Province);
+        assert_eq!(code("61").parent(), None);
+        assert_eq!(code("61").ancestors().count(), 0);
         for a in &above {
             assert!(a.contains(&village), "{a}");
             assert!(a.level() < village.level(), "{a}");
@@ -555,9 +653,52 @@ mod tests {
 
     #[test]
     fn only_division_codes_are_unit_codes() {
-        for bad in ["", "61032400", "61032400100a", "610324001001001", "6103 4"] {
+        for bad in [
+            "",
+            "6",
+            "610",
+            "61032400",
+            "61032400100a",
+            "610324001001001",
+            "6103 4",
+        ] {
             assert!(UnitCode::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn a_national_file_reads_from_the_province_down() {
+        let national = "code,name,level,parent_code\n61,陕西省,province,\n6103,宝鸡市,city,61\n610324,扶风县,county,6103\n610324001,城关街道,town,610324\n610324001001,飞凤社区居委会,village,610324001\n";
+        let a = parse_areas_csv(national, &HashMap::new()).unwrap();
+        let levels: Vec<Level> = a.iter().map(|a| a.level).collect();
+        assert_eq!(levels, Level::ALL);
+        assert_eq!(a[0].parent, "");
+        let bad = "code,name,level,parent_code\n61,陕西省,province,86\n610,某地,province,\n";
+        let e = parse_areas_csv(bad, &HashMap::new()).unwrap_err();
+        assert_eq!(
+            e.iter().map(|e| e.line).collect::<Vec<_>>(),
+            [2, 3],
+            "{e:?}"
+        );
+    }
+
+    #[test]
+    fn parents_may_come_after_their_children() {
+        let late = "code,name,level,parent_code\n610324001001,飞凤社区居委会,village,610324001\n610324001,城关街道,town,610324\n610324,扶风县,county,6103\n";
+        assert_eq!(parse_areas_csv(late, &HashMap::new()).unwrap().len(), 3);
+    }
+
+    #[test]
+    fn a_file_of_errors_lists_the_first_and_counts_the_rest() {
+        let mut bad = String::from("code,name,level,parent_code\n");
+        for i in 0..MAX_AREA_ERRORS + 5 {
+            bad.push_str(&format!("610324{i:03},某镇,hamlet,610324\n"));
+        }
+        let e = parse_areas_csv(&bad, &HashMap::new()).unwrap_err();
+        assert_eq!(e.len(), MAX_AREA_ERRORS + 1);
+        let last = e.last().unwrap();
+        assert_eq!(last.line, MAX_AREA_ERRORS + 2);
+        assert!(last.message.starts_with("5 more"), "{last:?}");
     }
 
     #[test]

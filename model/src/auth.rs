@@ -6,9 +6,10 @@
 //! their own village; a **town supervisor** reads everything in their town and writes the
 //! town-level records (publicity articles, fund audits, 示范村 designations); a **county
 //! administrator** reads everything in the county and manages the plan, the targets and the
-//! accounts. Division codes nest by prefix, so "inside the caller's subtree" is a prefix test.
+//! accounts; a **city** or **province supervisor** reads everything in the city or province and
+//! writes nothing. Division codes nest by prefix, so "inside the caller's subtree" is a prefix test.
 
-use crate::area::Level;
+use crate::area::{Level, UnitCode};
 use serde::{Deserialize, Serialize};
 
 /// Wire format: stable.
@@ -18,22 +19,30 @@ pub enum Role {
     VillageWorker,
     TownSupervisor,
     CountyAdmin,
+    CitySupervisor,
+    ProvinceSupervisor,
 }
 
 impl Role {
+    /// Every role, from the village up: one per level, so a role names its level.
+    pub const ALL: [Role; 5] = [
+        Role::VillageWorker,
+        Role::TownSupervisor,
+        Role::CountyAdmin,
+        Role::CitySupervisor,
+        Role::ProvinceSupervisor,
+    ];
+
     pub fn parse(s: &str) -> Option<Role> {
-        match s {
-            "village_worker" => Some(Role::VillageWorker),
-            "town_supervisor" => Some(Role::TownSupervisor),
-            "county_admin" => Some(Role::CountyAdmin),
-            _ => None,
-        }
+        Role::ALL.into_iter().find(|r| r.as_str() == s)
     }
     pub fn as_str(self) -> &'static str {
         match self {
             Role::VillageWorker => "village_worker",
             Role::TownSupervisor => "town_supervisor",
             Role::CountyAdmin => "county_admin",
+            Role::CitySupervisor => "city_supervisor",
+            Role::ProvinceSupervisor => "province_supervisor",
         }
     }
     pub fn label(self) -> &'static str {
@@ -41,7 +50,14 @@ impl Role {
             Role::VillageWorker => "村(社区)工作人员",
             Role::TownSupervisor => "镇(街)督导",
             Role::CountyAdmin => "县级管理员",
+            Role::CitySupervisor => "市级督导(只读)",
+            Role::ProvinceSupervisor => "省级督导(只读)",
         }
+    }
+    /// Whether accounts of this role record for their unit, so their phone keeps its records;
+    /// the others read figures only.
+    pub fn records(self) -> bool {
+        matches!(self, Role::VillageWorker | Role::TownSupervisor)
     }
     /// The level of unit an account of this role belongs to.
     pub fn level(self) -> Level {
@@ -49,6 +65,8 @@ impl Role {
             Role::VillageWorker => Level::Village,
             Role::TownSupervisor => Level::Town,
             Role::CountyAdmin => Level::County,
+            Role::CitySupervisor => Level::City,
+            Role::ProvinceSupervisor => Level::Province,
         }
     }
 }
@@ -59,23 +77,23 @@ pub struct Account {
     pub username: String,
     pub name: String,
     pub role: Role,
-    /// Code of the account's org unit.
-    pub unit: String,
+    /// The account's org unit.
+    pub unit: UnitCode,
 }
 
 impl Account {
     /// Whether the account may read what belongs to `code` (its own unit or below).
     pub fn may_read(&self, code: impl AsRef<str>) -> bool {
-        crate::UnitCode::covers(&self.unit, code.as_ref())
+        self.unit.contains(code)
     }
 
     /// Whether the account may write a record of a form recorded per `form_level` for `unit`.
     pub fn may_write(&self, form_level: Level, unit: impl AsRef<str>) -> bool {
         let unit = unit.as_ref();
         match self.role {
-            Role::VillageWorker => form_level == Level::Village && unit == self.unit,
-            Role::TownSupervisor => form_level == Level::Town && unit == self.unit,
-            Role::CountyAdmin => false,
+            Role::VillageWorker => form_level == Level::Village && self.unit == unit,
+            Role::TownSupervisor => form_level == Level::Town && self.unit == unit,
+            Role::CountyAdmin | Role::CitySupervisor | Role::ProvinceSupervisor => false,
         }
     }
 
@@ -197,7 +215,7 @@ mod tests {
             username: "u".into(),
             name: "某人".into(),
             role,
-            unit: unit.into(),
+            unit: UnitCode::parse(unit).unwrap(),
         }
     }
 
@@ -230,6 +248,31 @@ mod tests {
         assert!(a.may_read("610324103001"));
         assert!(!a.may_read("610302"));
         assert!(!a.may_write(Level::Village, "610324001001"));
+    }
+
+    #[test]
+    fn city_and_province_supervisors_read_their_subtree_and_write_nothing() {
+        for (role, unit, inside, outside) in [
+            (Role::CitySupervisor, "6103", "610324001001", "610102001001"),
+            (
+                Role::ProvinceSupervisor,
+                "61",
+                "610324001001",
+                "620102001001",
+            ),
+        ] {
+            let a = acct(role, unit);
+            assert_eq!(role.level(), crate::UnitCode::parse(unit).unwrap().level());
+            assert!(a.may_read(unit) && a.may_read(inside), "{role:?}");
+            assert!(!a.may_read(outside), "{role:?}");
+            assert!(!a.may_read(&unit[..unit.len() - 1]), "{role:?}");
+            for level in Level::ALL {
+                assert!(!a.may_write(level, inside), "{role:?} {level}");
+                assert!(!a.may_write(level, unit), "{role:?} {level}");
+            }
+            assert!(!a.is_admin() && !role.records());
+            assert_eq!(Role::parse(role.as_str()), Some(role));
+        }
     }
 
     #[test]

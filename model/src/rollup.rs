@@ -243,7 +243,7 @@ impl<'a> Rollups<'a> {
                 .copied()
                 .or(ind.targets.town),
             Level::County => ind.targets.county,
-            Level::City => None,
+            Level::City | Level::Province => None,
         }
     }
 

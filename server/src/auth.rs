@@ -11,6 +11,7 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use rand_core::{OsRng, RngCore};
 use shequ_model::auth::{Account, AuthFailure, Role};
+use shequ_model::UnitCode;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -411,7 +412,7 @@ pub async fn add_account(
 /// otherwise with a one-time password printed once, to be changed at the first login.
 pub async fn ensure_first_admin(
     store: &dyn Store,
-    county: &str,
+    county: &UnitCode,
 ) -> Result<Option<String>, StoreError> {
     if store.account_count().await? > 0 {
         return Ok(None);
@@ -427,7 +428,7 @@ pub async fn ensure_first_admin(
         username: "admin".into(),
         name: "县民政局管理员".into(),
         role: Role::CountyAdmin,
-        unit: county.into(),
+        unit: county.clone(),
     };
     add_account(store, account, &password, one_time).await?;
     Ok(one_time.then_some(password))
@@ -437,17 +438,20 @@ pub async fn ensure_first_admin(
 /// `town-CODE` and `village-CODE` for every town and village-level unit known.
 pub const DEMO_PASSWORD: &str = "shequ2018";
 
-pub async fn ensure_demo_accounts(store: &dyn Store, county: &str) -> Result<usize, StoreError> {
+pub async fn ensure_demo_accounts(
+    store: &dyn Store,
+    county: &UnitCode,
+) -> Result<usize, StoreError> {
     let mut made = 0;
     let admin = Account {
         username: "county".into(),
         name: "县民政局(演示)".into(),
         role: Role::CountyAdmin,
-        unit: county.into(),
+        unit: county.clone(),
     };
     let password = hash_password(DEMO_PASSWORD);
     let mut accounts = vec![admin];
-    for a in store.areas(county).await? {
+    for a in store.areas(county.as_str()).await? {
         let role = match a.level {
             shequ_model::Level::Town => Role::TownSupervisor,
             shequ_model::Level::Village => Role::VillageWorker,
@@ -462,7 +466,7 @@ pub async fn ensure_demo_accounts(store: &dyn Store, county: &str) -> Result<usi
             username: format!("{prefix}-{}", a.code),
             name: format!("{}(演示)", a.name),
             role,
-            unit: a.code,
+            unit: UnitCode::parse(&a.code).map_err(StoreError::Corrupt)?,
         });
     }
     for account in accounts {

@@ -14,14 +14,17 @@ use axum::http::StatusCode;
 use axum::routing::get;
 use axum::Router;
 use settings::{SettingError, Settings};
-use shequ_model::area::parse_areas_csv;
+use shequ_model::area::{Area, AreaCheck, Level};
 use shequ_model::plan::{PlanId, Plans};
 use shequ_model::Plan;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::io::BufRead;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
-use store::{ImportReport, PlanAdded, PlanBook, PlanRole, Store, StoreError};
+use store::{
+    AreaImport, ImportReport, PlanAdded, PlanBook, PlanRole, Store, StoreError, AREA_CHUNK,
+};
 use tower_http::compression::CompressionLayer;
 use tower_http::decompression::RequestDecompressionLayer;
 
@@ -225,19 +228,89 @@ pub enum ImportError {
     Store(#[from] store::StoreError),
 }
 
-/// Imports an areas file: all of it or, on any error, none of it.
+/// Imports an areas file: all of it or, on any error, none of it. The file is read a line at a
+/// time and written in batches inside one transaction, so memory holds one batch and the compact
+/// index of [`AreaCheck`], whatever the size of the file; an error anywhere rolls everything back.
 pub async fn import_areas(store: &dyn Store, path: &Path) -> Result<ImportReport, ImportError> {
     let file = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| ImportError::Read(file.clone(), e))?;
-    let known: HashMap<String, shequ_model::Area> = store
-        .areas("")
+    let read = |e| ImportError::Read(file.clone(), e);
+    let mut reader = std::io::BufReader::new(std::fs::File::open(path).map_err(read)?);
+    let mut import = store.begin_area_import().await?;
+    let mut check = AreaCheck::new();
+    let mut counts = BTreeMap::new();
+    let mut batch = Vec::with_capacity(AREA_CHUNK);
+    let (mut buf, mut line) = (String::new(), 0);
+    loop {
+        buf.clear();
+        if reader.read_line(&mut buf).map_err(read)? == 0 {
+            break;
+        }
+        line += 1;
+        if let Some(area) = check.line(line, &buf) {
+            batch.push((line, area));
+        }
+        if batch.len() == AREA_CHUNK {
+            write_areas(import.as_mut(), &mut check, &mut batch, &mut counts).await?;
+        }
+    }
+    write_areas(import.as_mut(), &mut check, &mut batch, &mut counts).await?;
+    let unresolved = check.unresolved_parents();
+    let parents: Vec<&str> = unresolved.keys().map(String::as_str).collect();
+    for chunk in parents.chunks(AREA_CHUNK) {
+        let found: HashSet<String> = import
+            .stored(chunk)
+            .await?
+            .into_iter()
+            .map(|a| a.code)
+            .collect();
+        for parent in chunk.iter().filter(|p| !found.contains(**p)) {
+            for &line in &unresolved[*parent] {
+                check.missing_parent(line, parent);
+            }
+        }
+    }
+    check
+        .finish()
+        .map_err(|errors| ImportError::Invalid { file, errors })?;
+    import.commit().await?;
+    Ok(ImportReport {
+        per_level: counts.into_iter().map(|(l, (n, o))| (l, n, o)).collect(),
+    })
+}
+
+/// Compares a batch of the file's units with those stored, and adds the new ones while the file
+/// has no error (after one, it is only read on, for the errors).
+async fn write_areas(
+    import: &mut dyn AreaImport,
+    check: &mut AreaCheck,
+    batch: &mut Vec<(usize, Area)>,
+    counts: &mut BTreeMap<Level, (usize, usize)>,
+) -> Result<(), StoreError> {
+    let codes: Vec<&str> = batch.iter().map(|(_, a)| a.code.as_str()).collect();
+    let stored: HashMap<String, Area> = import
+        .stored(&codes)
         .await?
         .into_iter()
         .map(|a| (a.code.clone(), a))
         .collect();
-    let rows =
-        parse_areas_csv(&text, &known).map_err(|errors| ImportError::Invalid { file, errors })?;
-    Ok(store.import_areas(&rows).await?)
+    let mut new = Vec::with_capacity(batch.len());
+    for (line, area) in batch.drain(..) {
+        let count = counts.entry(area.level).or_default();
+        match stored.get(&area.code) {
+            Some(known) => {
+                check.compare(line, &area, known);
+                count.1 += 1;
+            }
+            None => {
+                count.0 += 1;
+                new.push(area);
+            }
+        }
+    }
+    if !check.failed() {
+        import.add(&new).await?;
+    }
+    Ok(())
 }
 
 impl std::fmt::Display for ImportReport {
@@ -262,7 +335,8 @@ pub struct Running {
 pub async fn launch(s: &Settings) -> Result<Running, SettingError> {
     let store = store::open(&s.database_url).await.map_err(database)?;
     let plans = open_plans(store.as_ref(), s).await?;
-    let county = plans.plans.current().county.clone();
+    let county = shequ_model::UnitCode::parse(&plans.plans.current().county)
+        .map_err(|e| SettingError::new(PLAN, e))?;
     if let Some(seed) = &s.seed_areas {
         let report = import_areas(store.as_ref(), seed)
             .await

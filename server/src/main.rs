@@ -59,10 +59,11 @@ enum UserCommand {
     /// made and printed (to be changed at the first login).
     Add {
         username: String,
-        /// village_worker, town_supervisor or county_admin
+        /// village_worker, town_supervisor, county_admin, city_supervisor or province_supervisor
         #[arg(long)]
         role: String,
-        /// The code of the account's org unit (a village, a town or the county).
+        /// The code of the account's org unit (a village, a town, a county, a city or a
+        /// province, as the role says).
         #[arg(long)]
         unit: String,
         /// The person's name.
@@ -228,18 +229,24 @@ async fn add_user(
 ) -> ExitCode {
     use shequ_model::auth::{check_password, check_username, Account, Role};
     let Some(role) = Role::parse(&role) else {
+        let roles: Vec<&str> = Role::ALL.iter().map(|r| r.as_str()).collect();
         return fail(format!(
-            "--role: `{role}` is not one of village_worker, town_supervisor, county_admin"
+            "--role: `{role}` is not one of {}",
+            roles.join(", ")
         ));
     };
     if let Err(e) = check_username(&username) {
         return fail(format!("username: {e}"));
     }
+    let unit = match shequ_model::UnitCode::parse(&unit) {
+        Ok(u) => u,
+        Err(e) => return fail(format!("--unit: {e}")),
+    };
     let store = match shequ_server::store::open(&settings.database_url).await {
         Ok(s) => s,
         Err(e) => return fail(SettingError::new("database_url", e)),
     };
-    match store.area(&unit).await {
+    match store.area(unit.as_str()).await {
         Ok(Some(a)) if a.level == role.level() => {}
         Ok(Some(a)) => {
             return fail(format!(

@@ -424,3 +424,34 @@ fn a_newline_in_a_username_cannot_forge_a_log_line() {
         "a line was forged:\n{text}"
     );
 }
+
+#[test]
+fn user_add_makes_city_and_province_supervisors_at_their_level_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("e.db");
+    let file = dir.path().join("above.csv");
+    std::fs::write(
+        &file,
+        "code,name,level,parent_code\n61,陕西省,province,\n6103,宝鸡市,city,61\n610324,扶风县,county,6103\n",
+    )
+    .unwrap();
+    let (ok, out, err) = import(&db, &file);
+    assert!(ok, "{err}");
+    assert!(out.contains("province 1 (1 new"), "{out}");
+    let add = |username: &str, role: &str, unit: &str| {
+        run(bin()
+            .arg("--database")
+            .arg(format!("sqlite://{}", db.display()))
+            .args(["user", "add", username, "--role", role, "--unit", unit])
+            .args(["--name", "督导"]))
+    };
+    for (username, role, unit) in [
+        ("city-6103", "city_supervisor", "6103"),
+        ("province-61", "province_supervisor", "61"),
+    ] {
+        let (ok, out, err) = add(username, role, unit);
+        assert!(ok && out.contains(&format!("added {username}")), "{err}");
+    }
+    let (ok, _, err) = add("wrong-level", "city_supervisor", "610324");
+    assert!(!ok && err.contains("is a county"), "{err}");
+}

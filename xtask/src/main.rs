@@ -12,6 +12,7 @@
 //! then wasm-opt from the npm package `binaryen` when it is there.
 
 mod attack;
+mod bench_import;
 mod dist;
 mod setup;
 
@@ -35,8 +36,9 @@ fn main() -> ExitCode {
         "size" => build().and_then(|_| dist::print_size(&root().join("dist"))),
         "fuzz" => fuzz(args.get(1).and_then(|s| s.parse().ok()).unwrap_or(60)),
         "attack" => attack::attack(),
+        "bench-import" => bench_import::bench_import(),
         _ => {
-            eprintln!("usage: cargo xtask <run|test|build|size|fuzz [seconds per target]|attack>");
+            eprintln!("usage: cargo xtask <run|test|build|size|fuzz [seconds per target]|attack|bench-import>");
             return ExitCode::from(2);
         }
     };

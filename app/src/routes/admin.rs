@@ -83,7 +83,7 @@ fn AdminTables() -> impl IntoView {
             <div class="scroll"><table class="figures" data-testid="accounts">
                 <thead><tr><th>"用户名"</th><th>"姓名"</th><th>"角色"</th><th>"单位"</th></tr></thead>
                 <tbody>{move || accounts().into_iter().map(|a| view! {
-                    <tr><td>{a.username.clone()}</td><td>{a.name.clone()}</td><td>{a.role.label()}</td><td>{area_name(&a.unit)}</td></tr>
+                    <tr><td>{a.username.clone()}</td><td>{a.name.clone()}</td><td>{a.role.label()}</td><td>{area_name(a.unit.as_str())}</td></tr>
                 }).collect_view()}</tbody>
             </table></div>
         </section>
@@ -141,6 +141,12 @@ fn NewAccountForm(on_done: impl Fn() + Copy + 'static) -> impl IntoView {
     let (username, set_username) = signal(String::new());
     let (name, set_name) = signal(String::new());
     let (role, set_role) = signal("village_worker".to_string());
+    // The roles of the administrator's unit and below: an account above it would be out of scope.
+    let own = state.account().map(|a| a.unit);
+    let roles: Vec<Role> = Role::ALL
+        .into_iter()
+        .filter(|r| own.as_ref().is_some_and(|u| r.level() >= u.level()))
+        .collect();
     let (unit, set_unit) = signal(String::new());
     let (password, set_password) = signal(String::new());
     let create = Action::new_local(move |new: &NewAccount| {
@@ -182,9 +188,7 @@ fn NewAccountForm(on_done: impl Fn() + Copy + 'static) -> impl IntoView {
             <label>"姓名"<input name="new-name" on:input=move |ev| set_name.set(event_target_value(&ev))/></label>
             <label>"角色"
                 <select name="new-role" on:change=move |ev| { set_role.set(event_target_value(&ev)); set_unit.set(String::new()); }>
-                    <option value="village_worker">"村(社区)工作人员"</option>
-                    <option value="town_supervisor">"镇(街)督导"</option>
-                    <option value="county_admin">"县级管理员"</option>
+                    {roles.into_iter().map(|r| view! { <option value=r.as_str()>{r.label()}</option> }).collect_view()}
                 </select>
             </label>
             <label>"单位"

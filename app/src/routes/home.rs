@@ -5,7 +5,7 @@ use crate::components::sync_bar::SyncBar;
 use crate::state::use_state;
 use crate::store::Db;
 use leptos::prelude::*;
-use shequ_model::auth::{AuthFailure, Role};
+use shequ_model::auth::{Account, AuthFailure, Role};
 
 #[component]
 pub fn Home() -> impl IntoView {
@@ -14,26 +14,38 @@ pub fn Home() -> impl IntoView {
     let account = Memo::new(move |_| state.account());
     move || {
         let account = account.get()?;
-        Some(if account.role == Role::CountyAdmin {
-            view! { <AdminHome name=account.name/> }.into_any()
+        Some(if account.role.records() {
+            view! { <UnitHome code=account.unit.to_string()/> }.into_any()
         } else {
-            view! { <UnitHome code=account.unit/> }.into_any()
+            view! { <ReaderHome account=account/> }.into_any()
         })
     }
 }
 
+/// The home of an account that records nothing: the county administrator, and the city and
+/// province supervisors, who read their unit's figures.
 #[component]
-fn AdminHome(name: String) -> impl IntoView {
+fn ReaderHome(account: Account) -> impl IntoView {
     let state = use_state();
+    let board = if account.role == Role::CountyAdmin {
+        "/county".to_string()
+    } else {
+        format!("/unit/{}", account.unit)
+    };
+    let label = match account.role {
+        Role::ProvinceSupervisor => "省级看板",
+        Role::CitySupervisor => "市级看板",
+        _ => "县级看板",
+    };
     view! {
         <header class="bar">
             <h1>"社区建设工作台"</h1>
-            <span class="muted">{name}</span>
+            <span class="muted">{account.name.clone()}</span>
             <button class="btn small" on:click=move |_| state.log_out()>"退出"</button>
         </header>
         <nav class="card tiles">
-            <a class="tile" href="/county">"县级看板"</a>
-            <a class="tile" href="/admin">"账号与设备"</a>
+            <a class="tile" href=board>{label}</a>
+            {account.is_admin().then(|| view! { <a class="tile" href="/admin">"账号与设备"</a> })}
         </nav>
     }
 }

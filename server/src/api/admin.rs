@@ -30,7 +30,7 @@ async fn accounts(
     Ok(Json(
         state
             .store
-            .accounts(&caller.account.unit)
+            .accounts(caller.account.unit.as_str())
             .await?
             .into_iter()
             .map(|r| r.account)
@@ -70,7 +70,7 @@ async fn create_account(
         username: new.username,
         name: new.name.trim().to_owned(),
         role: new.role,
-        unit: new.unit,
+        unit,
     };
     let password_hash = state.hashers.hash(new.password).await?;
     let row = AccountRow {
@@ -92,7 +92,9 @@ async fn sessions(
     caller: Caller,
 ) -> Result<Json<Vec<SessionInfo>>, ApiError> {
     caller.require_admin()?;
-    Ok(Json(state.store.sessions(&caller.account.unit).await?))
+    Ok(Json(
+        state.store.sessions(caller.account.unit.as_str()).await?,
+    ))
 }
 
 async fn revoke(
@@ -103,7 +105,7 @@ async fn revoke(
     caller.require_admin()?;
     let mine = state
         .store
-        .sessions(&caller.account.unit)
+        .sessions(caller.account.unit.as_str())
         .await?
         .into_iter()
         .any(|s| s.id == id);
@@ -132,7 +134,7 @@ async fn audit(
     Query(q): Query<AuditQuery>,
 ) -> Result<Json<Vec<AuditEntry>>, ApiError> {
     caller.require_admin()?;
-    let unit = q.unit.unwrap_or_else(|| caller.account.unit.clone());
+    let unit = q.unit.unwrap_or_else(|| caller.account.unit.to_string());
     caller.require_read(&unit)?;
     Ok(Json(
         state.store.audit(&unit, q.limit.clamp(1, 1000)).await?,

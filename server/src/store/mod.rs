@@ -57,9 +57,9 @@ pub trait Store: Send + Sync + 'static {
     async fn area(&self, code: &str) -> Result<Option<Area>, StoreError>;
     /// Every org unit whose code starts with `under` (all of them for "").
     async fn areas(&self, under: &str) -> Result<Vec<Area>, StoreError>;
-    /// Adds the areas not yet known, in one transaction; already-known ones are left as they are
-    /// (the caller has checked they agree).
-    async fn import_areas(&self, areas: &[Area]) -> Result<ImportReport, StoreError>;
+    /// Starts an import of areas: one transaction, which keeps nothing unless committed (and, on
+    /// SQLite, the writer's turn until it ends).
+    async fn begin_area_import(&self) -> Result<Box<dyn AreaImport>, StoreError>;
     /// Applies a batch of pushed revisions in one transaction, one result per item: each belongs
     /// to its plan ([`shequ_model::record::plan_of`]) and is checked against it. With an
     /// idempotency key, the answer is stored in that same transaction, and a push re-sent under
@@ -130,6 +130,21 @@ pub trait Store: Send + Sync + 'static {
     /// The latest revisions under `under`, newest first, with who made them.
     async fn audit(&self, under: &str, limit: u32) -> Result<Vec<AuditEntry>, StoreError>;
 }
+
+/// An import of areas under way (see [`Store::begin_area_import`]). Dropped without
+/// [`AreaImport::commit`], it keeps nothing.
+#[async_trait]
+pub trait AreaImport: Send {
+    /// The stored areas among `codes` (at most [`AREA_CHUNK`]).
+    async fn stored(&mut self, codes: &[&str]) -> Result<Vec<Area>, StoreError>;
+    /// Adds areas not stored yet (at most [`AREA_CHUNK`]).
+    async fn add(&mut self, areas: &[Area]) -> Result<(), StoreError>;
+    async fn commit(self: Box<Self>) -> Result<(), StoreError>;
+}
+
+/// How many areas one statement of an import carries: 4 parameters each, well under the limits
+/// of SQLite (32,766) and PostgreSQL (65,535).
+pub const AREA_CHUNK: usize = 2000;
 
 /// What [`Store::add_plan`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,7 +1,7 @@
 //! Reading rows into Shequ's types, the same for every engine: each store only writes its own SQL.
 
 use super::{AccountRow, SessionRow, StoreError};
-use shequ_model::area::{Area, Level};
+use shequ_model::area::{Area, Level, UnitCode};
 use shequ_model::auth::{Account, Role, SessionInfo};
 use shequ_model::plan::PlanId;
 use shequ_model::sync::{PullPage, PulledRevision, MAX_PULL_BYTES};
@@ -131,7 +131,7 @@ where
             username: r.text("username"),
             name: r.text("name"),
             role: role(&r.text("role"))?,
-            unit: r.text("unit"),
+            unit: UnitCode::parse(&r.text("unit")).map_err(StoreError::Corrupt)?,
         },
         password_hash: r.text("password_hash"),
         must_change: r.flag("must_change"),

@@ -6,18 +6,19 @@ use super::batch::{decide_batch, finish_batch, Facts};
 use super::dialect::Dialect;
 use super::rows::{self, now_ms, revision, Columns};
 use super::{
-    prefix_end, AccountRow, Author, ImportReport, PlanAdded, PlanBook, PlanRole, PushAnswer,
+    prefix_end, AccountRow, AreaImport, Author, PlanAdded, PlanBook, PlanRole, PushAnswer,
     SessionRow, Store, StoreError,
 };
 use async_trait::async_trait;
-use shequ_model::area::{Area, Level};
+use shequ_model::area::Area;
 use shequ_model::auth::{AuditEntry, SessionInfo};
 use shequ_model::plan::PlanId;
 use shequ_model::sync::{batch_hash, Checksum, PullPage};
 use shequ_model::Revision;
 use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Pool, Type};
-use std::collections::{BTreeMap, BTreeSet, HashMap};
-use tokio::sync::{Mutex, MutexGuard};
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+use tokio::sync::{Mutex, MutexGuard, OwnedMutexGuard};
 use uuid::Uuid;
 
 /// How many items one statement carries: well under SQLite's limit of parameters.
@@ -26,7 +27,69 @@ const CHUNK: usize = 400;
 pub struct SqlStore<D: Dialect> {
     pool: Pool<D>,
     /// The turn every write takes when the engine has one writer (see [`Dialect::ONE_WRITER`]).
-    writer: Mutex<()>,
+    writer: Arc<Mutex<()>>,
+}
+
+/// An import of areas: its transaction, and the writer's turn where the engine has one.
+struct SqlAreaImport<D: Dialect> {
+    tx: sqlx::Transaction<'static, D>,
+    _turn: Option<OwnedMutexGuard<()>>,
+}
+
+#[async_trait]
+impl<D: Dialect> AreaImport for SqlAreaImport<D>
+where
+    for<'c> &'c mut D::Connection: Executor<'c, Database = D>,
+    for<'q> D::Arguments<'q>: IntoArguments<'q, D>,
+    for<'a> &'a str: ColumnIndex<D::Row>,
+    for<'q> String: Encode<'q, D> + Decode<'q, D> + Type<D>,
+    for<'q> &'q str: Encode<'q, D> + Type<D>,
+    for<'q> i64: Encode<'q, D> + Decode<'q, D> + Type<D>,
+    for<'q> bool: Encode<'q, D> + Decode<'q, D> + Type<D>,
+{
+    async fn stored(&mut self, codes: &[&str]) -> Result<Vec<Area>, StoreError> {
+        if codes.is_empty() {
+            return Ok(vec![]);
+        }
+        let sql = format!(
+            "SELECT code, name, level, parent FROM areas WHERE code IN ({})",
+            params(1, codes.len())
+        );
+        let mut q = sqlx::query(&sql);
+        for c in codes {
+            q = q.bind(*c);
+        }
+        q.fetch_all(&mut *self.tx)
+            .await?
+            .iter()
+            .map(rows::area)
+            .collect()
+    }
+
+    async fn add(&mut self, areas: &[Area]) -> Result<(), StoreError> {
+        if areas.is_empty() {
+            return Ok(());
+        }
+        let sql = format!(
+            "INSERT INTO areas (code, name, level, parent) VALUES {}",
+            value_rows(areas.len(), 4)
+        );
+        let mut q = sqlx::query(&sql);
+        for a in areas {
+            q = q
+                .bind(a.code.as_str())
+                .bind(a.name.as_str())
+                .bind(a.level.as_str())
+                .bind(a.parent.as_str());
+        }
+        q.execute(&mut *self.tx).await?;
+        Ok(())
+    }
+
+    async fn commit(self: Box<Self>) -> Result<(), StoreError> {
+        self.tx.commit().await?;
+        Ok(())
+    }
 }
 
 fn parse_id(s: &str) -> Result<Uuid, StoreError> {
@@ -64,13 +127,22 @@ where
     pub async fn open(url: &str) -> Result<Self, StoreError> {
         Ok(SqlStore {
             pool: D::open(url).await?,
-            writer: Mutex::new(()),
+            writer: Arc::new(Mutex::new(())),
         })
     }
 
     async fn turn(&self) -> Option<MutexGuard<'_, ()>> {
         if D::ONE_WRITER {
             Some(self.writer.lock().await)
+        } else {
+            None
+        }
+    }
+
+    /// [`SqlStore::turn`], held by what outlives the call.
+    async fn owned_turn(&self) -> Option<OwnedMutexGuard<()>> {
+        if D::ONE_WRITER {
+            Some(self.writer.clone().lock_owned().await)
         } else {
             None
         }
@@ -166,32 +238,10 @@ where
         rows.iter().map(rows::area).collect()
     }
 
-    async fn import_areas(&self, areas: &[Area]) -> Result<ImportReport, StoreError> {
-        let _turn = self.turn().await;
-        let mut tx = self.pool.begin().await?;
-        let mut counts: BTreeMap<Level, (usize, usize)> = BTreeMap::new();
-        for a in areas {
-            let added = sqlx::query(
-                "INSERT INTO areas (code, name, level, parent) VALUES ($1, $2, $3, $4)
-                 ON CONFLICT (code) DO NOTHING RETURNING code",
-            )
-            .bind(&a.code)
-            .bind(&a.name)
-            .bind(a.level.as_str())
-            .bind(&a.parent)
-            .fetch_optional(&mut *tx)
-            .await?;
-            let c = counts.entry(a.level).or_default();
-            if added.is_some() {
-                c.0 += 1;
-            } else {
-                c.1 += 1;
-            }
-        }
-        tx.commit().await?;
-        Ok(ImportReport {
-            per_level: counts.into_iter().map(|(l, (n, o))| (l, n, o)).collect(),
-        })
+    async fn begin_area_import(&self) -> Result<Box<dyn AreaImport>, StoreError> {
+        let turn = self.owned_turn().await;
+        let tx = self.pool.begin().await?;
+        Ok(Box::new(SqlAreaImport::<D> { tx, _turn: turn }))
     }
 
     async fn push(
@@ -492,7 +542,7 @@ where
         .bind(&row.account.username)
         .bind(&row.account.name)
         .bind(row.account.role.as_str())
-        .bind(&row.account.unit)
+        .bind(row.account.unit.as_str())
         .bind(&row.password_hash)
         .bind(row.must_change)
         .bind(row.disabled)
