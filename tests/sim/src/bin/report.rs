@@ -29,9 +29,9 @@ fn case(rng: &mut shequ_sim::rng::Rng, unit: &str) -> Revision {
     let (m, d) = (1 + rng.below(12), 1 + rng.below(20));
     let done = rng.chance(0.5);
     let steps = if done {
-        json!({"state": "民事民评", "dates": {"民事民提": format!("2018-{m:02}-{d:02}"), "民事民议": format!("2018-{m:02}-{:02}", d + 2), "民事民决": format!("2018-{m:02}-{:02}", d + 4), "民事民办": format!("2018-{m:02}-{:02}", d + 6), "民事民评": format!("2018-{m:02}-{:02}", d + 8)}})
+        json!({"state": "民事民评", "dates": {"民事民提": format!("2019-{m:02}-{d:02}"), "民事民议": format!("2019-{m:02}-{:02}", d + 2), "民事民决": format!("2019-{m:02}-{:02}", d + 4), "民事民办": format!("2019-{m:02}-{:02}", d + 6), "民事民评": format!("2019-{m:02}-{:02}", d + 8)}})
     } else {
-        json!({"state": "民事民提", "dates": {"民事民提": format!("2018-{m:02}-{d:02}")}})
+        json!({"state": "民事民提", "dates": {"民事民提": format!("2019-{m:02}-{d:02}")}})
     };
     Revision {
         record: uuid::Uuid::now_v7(),
@@ -156,8 +156,8 @@ fn main() {
     // From scratch: what a report cost before figures were kept, read from the same database.
     let root = workspace();
     let plan = Plan::parse(
-        "plan-2018.toml",
-        &std::fs::read_to_string(root.join("seeds/plan-2018.toml")).unwrap(),
+        "plan-2019.toml",
+        &std::fs::read_to_string(root.join("seeds/plan-2019.toml")).unwrap(),
     )
     .unwrap();
     let areas = parse_areas_csv(
