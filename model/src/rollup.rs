@@ -9,6 +9,11 @@
 //! Targets come from the plan: a per-town override (the decomposition table) first, then the
 //! level's target; a level without one takes the sum of its parts' targets when the figure adds
 //! up, or their common target when it is a ratio.
+//!
+//! A figure at the indicator's own level depends on that unit's records alone
+//! ([`unit_figures`]), and everything above it only on those figures and the plan. So a store can
+//! keep each unit's figures as its records change and report from them
+//! ([`Rollups::from_figures`]) with the very arithmetic a recomputation from the records uses.
 
 use crate::area::{Area, AreaTree, Level};
 use crate::plan::{Form, Indicator, Measure, Plan, Rollup, Target, Term};
@@ -101,11 +106,34 @@ pub fn against_target(value: Option<f64>, target: Option<&Target>) -> (Option<bo
     (Some(met), Some(progress))
 }
 
-/// Computes indicators over a set of live records (deleted ones are skipped).
+/// Each unit's figures at its indicators' own level, by unit code then indicator id: what a
+/// store keeps. A unit or indicator missing counts as a unit without records.
+pub type UnitFigures = HashMap<String, HashMap<String, Figure>>;
+
+/// The figures of `unit` (at `level`) for every indicator measured at that level, from the unit's
+/// live records (deleted ones are skipped).
+pub fn unit_figures(
+    plan: &Plan,
+    level: Level,
+    unit: &str,
+    records: &[Revision],
+) -> Vec<(String, Figure)> {
+    let tree = AreaTree::new(Vec::new());
+    let rollups = Rollups::new(plan, &tree, records);
+    plan.indicators
+        .iter()
+        .filter(|i| i.level == level)
+        .map(|i| (i.id.clone(), rollups.base(i, unit)))
+        .collect()
+}
+
+/// Computes indicators over a set of live records (deleted ones are skipped), or over each unit's
+/// figures kept from them.
 pub struct Rollups<'a> {
     plan: &'a Plan,
     tree: &'a AreaTree,
     by_unit: HashMap<&'a str, Vec<&'a Revision>>,
+    kept: Option<&'a UnitFigures>,
 }
 
 impl<'a> Rollups<'a> {
@@ -114,11 +142,36 @@ impl<'a> Rollups<'a> {
         for r in records.iter().filter(|r| !r.deleted) {
             by_unit.entry(r.unit.as_str()).or_default().push(r);
         }
+        // Sums of fractions depend on their order: one order, whatever order the records came in,
+        // keeps a figure the same however it was reached.
+        for rs in by_unit.values_mut() {
+            rs.sort_by_key(|r| r.record);
+        }
         Rollups {
             plan,
             tree,
             by_unit,
+            kept: None,
         }
+    }
+
+    /// Rolls up the figures kept per unit (see [`unit_figures`]) instead of records.
+    pub fn from_figures(plan: &'a Plan, tree: &'a AreaTree, kept: &'a UnitFigures) -> Self {
+        Rollups {
+            plan,
+            tree,
+            by_unit: HashMap::new(),
+            kept: Some(kept),
+        }
+    }
+
+    /// The figure of a unit at the indicator's own level: kept, or from its records.
+    fn own(&self, ind: &Indicator, unit: &str) -> Figure {
+        self.kept
+            .and_then(|k| k.get(unit))
+            .and_then(|f| f.get(&ind.id))
+            .copied()
+            .unwrap_or_else(|| self.base(ind, unit))
     }
 
     fn records(&self, unit: &str, form: &str) -> impl Iterator<Item = &'a Revision> + '_ {
@@ -253,7 +306,7 @@ impl<'a> Rollups<'a> {
             return None;
         }
         if area.level == ind.level {
-            return Some((self.base(ind, &area.code), Self::explicit_target(ind, area)));
+            return Some((self.own(ind, &area.code), Self::explicit_target(ind, area)));
         }
         let parts: Vec<(Figure, Option<Target>)> = self
             .tree

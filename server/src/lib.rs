@@ -335,6 +335,15 @@ pub struct Running {
 pub async fn launch(s: &Settings) -> Result<Running, SettingError> {
     let store = store::open(&s.database_url).await.map_err(database)?;
     let plans = open_plans(store.as_ref(), s).await?;
+    // Figures kept under a plan since replaced, or never kept (a database from before figures
+    // were kept), are computed again from the records before anyone reads them.
+    if store.rollups_stale(&plans.plans).await.map_err(database)? {
+        let report = store
+            .rebuild_rollups(&plans.plans)
+            .await
+            .map_err(database)?;
+        tracing::info!(%report, "figures rebuilt from the records");
+    }
     let county = shequ_model::UnitCode::parse(&plans.plans.current().county)
         .map_err(|e| SettingError::new(PLAN, e))?;
     if let Some(seed) = &s.seed_areas {

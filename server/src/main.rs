@@ -33,6 +33,9 @@ enum Command {
     /// Manage accounts.
     #[command(subcommand)]
     User(UserCommand),
+    /// Recompute every unit's kept figures from the records (for repair), and print what was
+    /// fixed.
+    RebuildRollups,
 }
 
 #[derive(Subcommand)]
@@ -108,6 +111,7 @@ async fn main() -> ExitCode {
             name,
         }) => add_user(&settings, username, role, unit, name).await,
         Command::Plan(command) => plan(&settings, command).await,
+        Command::RebuildRollups => rebuild_rollups(&settings).await,
         Command::CheckPlan { file } => {
             let path = file.unwrap_or(settings.plan);
             match shequ_server::load_plan(&path) {
@@ -193,6 +197,24 @@ async fn plan(settings: &Settings, command: PlanCommand) -> ExitCode {
         }
     }
     ExitCode::SUCCESS
+}
+
+async fn rebuild_rollups(settings: &Settings) -> ExitCode {
+    let store = match shequ_server::store::open(&settings.database_url).await {
+        Ok(s) => s,
+        Err(e) => return fail(SettingError::new("database_url", e)),
+    };
+    let plans = match shequ_server::stored_plans(store.as_ref(), None).await {
+        Ok(p) => p,
+        Err(e) => return fail(e),
+    };
+    match store.rebuild_rollups(&plans).await {
+        Ok(report) => {
+            println!("rebuilt the figures: {report}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(e),
+    }
 }
 
 fn fail(e: impl std::fmt::Display) -> ExitCode {

@@ -455,3 +455,58 @@ fn user_add_makes_city_and_province_supervisors_at_their_level_only() {
     let (ok, _, err) = add("wrong-level", "city_supervisor", "610324");
     assert!(!ok && err.contains("is a county"), "{err}");
 }
+
+#[tokio::test]
+async fn rebuild_rollups_puts_back_figures_that_went_wrong_and_says_what_it_fixed() {
+    let app = common::spawn_app().await;
+    for village in [common::VILLAGE, common::VILLAGE2] {
+        let case = common::case(village, "修缮小区路灯", true);
+        let sent = app
+            .post_as(&format!("village-{village}"), "/api/sync/push")
+            .await;
+        let sent = sent
+            .json(&serde_json::json!({"device": "cli", "changes": [case]}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(sent.status(), 200);
+    }
+    let success = |report: serde_json::Value| {
+        report["unit"]["cells"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["indicator"] == "deliberation_success")
+            .unwrap()["value"]
+            .clone()
+    };
+    let report = || async {
+        let r = app.get("/api/report/610324").await;
+        success(r.json().await.unwrap())
+    };
+    let right = report().await;
+    assert_eq!(right, serde_json::json!(2.0));
+    // A kept figure goes wrong behind the server's back.
+    let pool = sqlx::SqlitePool::connect(&app.database_url).await.unwrap();
+    let spoiled = sqlx::query(
+        "UPDATE unit_figures SET num = num + 5 WHERE unit = $1 AND indicator = 'deliberation_success'",
+    )
+    .bind(common::VILLAGE)
+    .execute(&pool)
+    .await
+    .unwrap();
+    assert_eq!(spoiled.rows_affected(), 1);
+    assert_ne!(report().await, right);
+
+    let rebuild = || run(bin().args(["--database", &app.database_url, "rebuild-rollups"]));
+    let (ok, out, err) = rebuild();
+    assert!(ok, "{err}");
+    assert!(out.contains("1 fixed"), "{out}");
+    assert!(
+        out.contains(common::VILLAGE) && out.contains("deliberation_success"),
+        "{out}"
+    );
+    assert_eq!(report().await, right);
+    let (ok, out, err) = rebuild();
+    assert!(ok && out.contains("0 fixed"), "{out}{err}");
+}

@@ -39,9 +39,10 @@ async fn report(
     if !areas.iter().any(|a| a.code == code) {
         return Err(ApiError::NotFound(format!("没有代码为 {code} 的单位")));
     }
-    let records = state.store.live_records(&plan.id, &code).await?;
+    // Each unit's own figures are kept as its records change: the report only rolls them up.
+    let kept = state.store.unit_figures(&plan.id, &code).await?;
     let tree = AreaTree::new(areas);
-    let report = Rollups::new(plan, &tree, &records).report(&code);
+    let report = Rollups::from_figures(plan, &tree, &kept).report(&code);
     report
         .map(Json)
         .ok_or_else(|| ApiError::NotFound(format!("没有代码为 {code} 的单位")))

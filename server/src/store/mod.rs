@@ -5,9 +5,11 @@
 
 mod batch;
 pub mod dialect;
+mod figures;
 mod rows;
 mod sql;
 
+pub use figures::RebuildReport;
 pub use sql::SqlStore;
 /// The embedded default.
 pub type SqliteStore = SqlStore<sqlx::Sqlite>;
@@ -18,6 +20,7 @@ use async_trait::async_trait;
 use shequ_model::area::Area;
 use shequ_model::auth::{Account, AuditEntry, SessionInfo};
 use shequ_model::plan::{PlanId, Plans};
+use shequ_model::rollup::UnitFigures;
 use shequ_model::sync::{Checksum, PullPage, PushResult};
 use shequ_model::Revision;
 use std::sync::Arc;
@@ -84,6 +87,15 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<PullPage, StoreError>;
     /// The current (winning) revision of every live record of `plan` under `scope`.
     async fn live_records(&self, plan: &PlanId, scope: &str) -> Result<Vec<Revision>, StoreError>;
+    /// The figures kept for each unit of `plan` under `scope`, at its indicators' own level:
+    /// rewritten by every push that changes one of the unit's records, in its transaction.
+    async fn unit_figures(&self, plan: &PlanId, scope: &str) -> Result<UnitFigures, StoreError>;
+    /// Whether the kept figures were computed under other plans than these (a plan added or
+    /// replaced since): then they are rebuilt.
+    async fn rollups_stale(&self, plans: &Plans) -> Result<bool, StoreError>;
+    /// Recomputes every kept figure from the records, in one transaction, and reports what it
+    /// fixed.
+    async fn rebuild_rollups(&self, plans: &Plans) -> Result<RebuildReport, StoreError>;
 
     /// Every stored plan: its id and the plan as JSON.
     async fn plans(&self) -> Result<Vec<(String, String)>, StoreError>;

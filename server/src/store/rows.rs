@@ -17,6 +17,7 @@ where
     fn int(&self, col: &str) -> i64;
     fn maybe_int(&self, col: &str) -> Option<i64>;
     fn flag(&self, col: &str) -> bool;
+    fn real(&self, col: &str) -> f64;
 }
 
 impl<R: Row> Columns for R
@@ -25,6 +26,7 @@ where
     for<'a> String: Decode<'a, R::Database> + Type<R::Database>,
     for<'a> i64: Decode<'a, R::Database> + Type<R::Database>,
     for<'a> bool: Decode<'a, R::Database> + Type<R::Database>,
+    for<'a> f64: Decode<'a, R::Database> + Type<R::Database>,
 {
     fn text(&self, col: &str) -> String {
         self.get(col)
@@ -36,6 +38,9 @@ where
         self.get(col)
     }
     fn flag(&self, col: &str) -> bool {
+        self.get(col)
+    }
+    fn real(&self, col: &str) -> f64 {
         self.get(col)
     }
 }

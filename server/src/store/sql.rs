@@ -4,25 +4,29 @@
 
 use super::batch::{decide_batch, finish_batch, Facts};
 use super::dialect::Dialect;
+use super::figures::{self, Kept, RebuildReport};
 use super::rows::{self, now_ms, revision, Columns};
 use super::{
     prefix_end, AccountRow, AreaImport, Author, PlanAdded, PlanBook, PlanRole, PushAnswer,
     SessionRow, Store, StoreError,
 };
 use async_trait::async_trait;
-use shequ_model::area::Area;
+use shequ_model::area::{Area, Level};
 use shequ_model::auth::{AuditEntry, SessionInfo};
-use shequ_model::plan::PlanId;
+use shequ_model::plan::{PlanId, Plans};
+use shequ_model::rollup::{unit_figures, UnitFigures};
 use shequ_model::sync::{batch_hash, Checksum, PullPage};
 use shequ_model::Revision;
 use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Pool, Type};
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 use tokio::sync::{Mutex, MutexGuard, OwnedMutexGuard};
 use uuid::Uuid;
 
 /// How many items one statement carries: well under SQLite's limit of parameters.
 const CHUNK: usize = 400;
+/// How many units' records are read at once to compute their figures.
+const FIGURE_UNITS: usize = 50;
 
 pub struct SqlStore<D: Dialect> {
     pool: Pool<D>,
@@ -46,6 +50,7 @@ where
     for<'q> &'q str: Encode<'q, D> + Type<D>,
     for<'q> i64: Encode<'q, D> + Decode<'q, D> + Type<D>,
     for<'q> bool: Encode<'q, D> + Decode<'q, D> + Type<D>,
+    for<'q> f64: Encode<'q, D> + Decode<'q, D> + Type<D>,
 {
     async fn stored(&mut self, codes: &[&str]) -> Result<Vec<Area>, StoreError> {
         if codes.is_empty() {
@@ -123,6 +128,7 @@ where
     for<'q> bool: Encode<'q, D> + Decode<'q, D> + Type<D>,
     for<'q> Option<String>: Encode<'q, D>,
     for<'q> Option<i64>: Encode<'q, D>,
+    for<'q> f64: Encode<'q, D> + Decode<'q, D> + Type<D>,
 {
     pub async fn open(url: &str) -> Result<Self, StoreError> {
         Ok(SqlStore {
@@ -146,6 +152,102 @@ where
         } else {
             None
         }
+    }
+
+    /// The figures of the given units, each at its level, from their live records: a few units'
+    /// records at a time, so that memory follows the largest units, not the store.
+    async fn compute_figures(
+        &self,
+        tx: &mut D::Connection,
+        plans: &Plans,
+        units: &BTreeMap<(PlanId, String), Level>,
+    ) -> Result<Kept, StoreError> {
+        let mut kept = Kept::new();
+        let mut by_plan: BTreeMap<&PlanId, Vec<(&str, Level)>> = BTreeMap::new();
+        for ((plan, unit), level) in units {
+            by_plan.entry(plan).or_default().push((unit, *level));
+        }
+        for (plan_id, units) in by_plan {
+            // Figures of a plan the server does not hold are none: no report can ask for them.
+            let Some(plan) = plans.get(plan_id) else {
+                continue;
+            };
+            for chunk in units.chunks(FIGURE_UNITS) {
+                let sql = format!(
+                    "SELECT body, plan FROM records WHERE NOT deleted AND plan = $1 AND unit IN ({})",
+                    params(2, chunk.len())
+                );
+                let mut q = sqlx::query(&sql).bind(plan_id.to_string());
+                for (u, _) in chunk {
+                    q = q.bind(*u);
+                }
+                let mut records: HashMap<String, Vec<Revision>> = HashMap::new();
+                for row in q.fetch_all(&mut *tx).await? {
+                    let r = revision(&row.text("body"), &row.text("plan"))?;
+                    records.entry(r.unit.to_string()).or_default().push(r);
+                }
+                for (unit, level) in chunk {
+                    let own = records.get(*unit).map(Vec::as_slice).unwrap_or_default();
+                    for (ind, f) in unit_figures(plan, *level, unit, own) {
+                        kept.insert((plan_id.to_string(), unit.to_string(), ind), f);
+                    }
+                }
+            }
+        }
+        Ok(kept)
+    }
+
+    /// Replaces the kept figures of the given units by `figures`.
+    async fn write_figures(
+        &self,
+        tx: &mut D::Connection,
+        units: &BTreeMap<(PlanId, String), Level>,
+        figures: &Kept,
+    ) -> Result<(), StoreError> {
+        let keys: Vec<&(PlanId, String)> = units.keys().collect();
+        for chunk in keys.chunks(CHUNK / 2) {
+            let sql = format!(
+                "DELETE FROM unit_figures WHERE {}",
+                (0..chunk.len())
+                    .map(|i| format!("(plan = ${} AND unit = ${})", 2 * i + 1, 2 * i + 2))
+                    .collect::<Vec<_>>()
+                    .join(" OR ")
+            );
+            let mut q = sqlx::query(&sql);
+            for (plan, unit) in chunk {
+                q = q.bind(plan.to_string()).bind(unit.as_str());
+            }
+            q.execute(&mut *tx).await?;
+        }
+        self.insert_figures(tx, figures).await
+    }
+
+    async fn insert_figures(
+        &self,
+        tx: &mut D::Connection,
+        figures: &Kept,
+    ) -> Result<(), StoreError> {
+        let rows: Vec<_> = figures.iter().collect();
+        for chunk in rows.chunks(CHUNK) {
+            let sql = format!(
+                "INSERT INTO unit_figures (plan, unit, indicator, kind, num, den, scale) VALUES {}",
+                value_rows(chunk.len(), 7)
+            );
+            let mut q = sqlx::query(&sql);
+            for ((plan, unit, ind), f) in chunk {
+                let (kind, num, den, scale) = figures::to_row(f);
+                q = q
+                    .bind(plan.as_str())
+                    .bind(unit.as_str())
+                    .bind(ind.as_str())
+                    .bind(kind)
+                    .bind(num)
+                    .bind(den)
+                    .bind(scale);
+            }
+            q.execute(&mut *tx).await?;
+        }
+        Ok(())
     }
 
     /// Reads what a push needs to decide, for the whole batch, in three queries per chunk.
@@ -213,6 +315,7 @@ where
     for<'q> bool: Encode<'q, D> + Decode<'q, D> + Type<D>,
     for<'q> Option<String>: Encode<'q, D>,
     for<'q> Option<i64>: Encode<'q, D>,
+    for<'q> f64: Encode<'q, D> + Decode<'q, D> + Type<D>,
 {
     async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
@@ -327,6 +430,22 @@ where
             }
             q.execute(&mut *tx).await?;
         }
+        // The figures of every unit whose records changed, in the same transaction: a report
+        // never sees records and figures that disagree.
+        let touched: BTreeMap<(PlanId, String), Level> = current
+            .iter()
+            .filter_map(|c| {
+                let form = plans.plans.get(&c.winner.plan)?.form(&c.winner.form)?;
+                Some((
+                    (c.winner.plan.clone(), c.winner.unit.to_string()),
+                    form.level,
+                ))
+            })
+            .collect();
+        let computed = self
+            .compute_figures(&mut tx, &plans.plans, &touched)
+            .await?;
+        self.write_figures(&mut tx, &touched, &computed).await?;
         if let Some(key) = key {
             sqlx::query(
                 "INSERT INTO push_keys (key, hash, response, received_at) VALUES ($1, $2, $3, $4)",
@@ -415,6 +534,105 @@ where
         rows.iter()
             .map(|r| revision(&r.text("body"), &r.text("plan")))
             .collect()
+    }
+
+    async fn unit_figures(&self, plan: &PlanId, scope: &str) -> Result<UnitFigures, StoreError> {
+        let rows = sqlx::query(
+            "SELECT unit, indicator, kind, num, den, scale FROM unit_figures
+             WHERE plan = $1 AND unit >= $2 AND unit < $3",
+        )
+        .bind(plan.to_string())
+        .bind(scope)
+        .bind(prefix_end(scope))
+        .fetch_all(&self.pool)
+        .await?;
+        let mut kept = UnitFigures::new();
+        for r in rows {
+            let f = figures::from_row(
+                &r.text("kind"),
+                r.real("num"),
+                r.real("den"),
+                r.real("scale"),
+            )?;
+            kept.entry(r.text("unit"))
+                .or_default()
+                .insert(r.text("indicator"), f);
+        }
+        Ok(kept)
+    }
+
+    async fn rollups_stale(&self, plans: &Plans) -> Result<bool, StoreError> {
+        let kept: HashMap<String, String> = sqlx::query("SELECT plan, hash FROM rollup_plans")
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|r| (r.text("plan"), r.text("hash")))
+            .collect();
+        Ok(plans
+            .iter()
+            .any(|p| kept.get(&p.id.to_string()) != Some(&figures::plan_hash(p)))
+            || kept.len() != plans.iter().count())
+    }
+
+    async fn rebuild_rollups(&self, plans: &Plans) -> Result<RebuildReport, StoreError> {
+        let _turn = self.turn().await;
+        let mut tx = self.pool.begin().await?;
+        D::order_pushes(&mut tx).await?;
+        // Every unit that has a record of a plan, live or not, has its figures: the units a
+        // push keeps figures for.
+        let mut units: BTreeMap<(PlanId, String), Level> = BTreeMap::new();
+        for r in
+            sqlx::query("SELECT plan, unit, MIN(form) AS form FROM records GROUP BY plan, unit")
+                .fetch_all(&mut *tx)
+                .await?
+        {
+            let plan = rows::plan_id(&r.text("plan"))?;
+            let Some(form) = plans
+                .get(&plan)
+                .and_then(|p| p.form(&r.text("form")).cloned())
+            else {
+                continue;
+            };
+            units.insert((plan, r.text("unit")), form.level);
+        }
+        let computed = self.compute_figures(&mut tx, plans, &units).await?;
+        let mut kept = Kept::new();
+        for r in
+            sqlx::query("SELECT plan, unit, indicator, kind, num, den, scale FROM unit_figures")
+                .fetch_all(&mut *tx)
+                .await?
+        {
+            let f = figures::from_row(
+                &r.text("kind"),
+                r.real("num"),
+                r.real("den"),
+                r.real("scale"),
+            )?;
+            kept.insert((r.text("plan"), r.text("unit"), r.text("indicator")), f);
+        }
+        let fixed = figures::differences(&kept, &computed);
+        if !fixed.is_empty() {
+            sqlx::query("DELETE FROM unit_figures")
+                .execute(&mut *tx)
+                .await?;
+            self.insert_figures(&mut tx, &computed).await?;
+        }
+        sqlx::query("DELETE FROM rollup_plans")
+            .execute(&mut *tx)
+            .await?;
+        for p in plans.iter() {
+            sqlx::query("INSERT INTO rollup_plans (plan, hash) VALUES ($1, $2)")
+                .bind(p.id.to_string())
+                .bind(figures::plan_hash(p))
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(RebuildReport {
+            units: units.len(),
+            figures: computed.len(),
+            fixed,
+        })
     }
 
     async fn plans(&self) -> Result<Vec<(String, String)>, StoreError> {

@@ -1,0 +1,85 @@
+//! The figures a store keeps per unit (see [`shequ_model::rollup::unit_figures`]) as rows, and
+//! what a rebuild of them found.
+
+use super::StoreError;
+use sha2::{Digest, Sha256};
+use shequ_model::plan::Plan;
+use shequ_model::rollup::Figure;
+use std::collections::BTreeMap;
+
+/// One kept figure: (plan, unit, indicator) → figure.
+pub type Kept = BTreeMap<(String, String, String), Figure>;
+
+/// A figure as the row's kind, num, den and scale.
+pub fn to_row(f: &Figure) -> (&'static str, f64, f64, f64) {
+    match *f {
+        Figure::Number(n) => ("number", n, 0.0, 0.0),
+        Figure::Ratio { num, den, scale } => ("ratio", num, den, scale),
+        Figure::Flag(b) => ("flag", if b { 1.0 } else { 0.0 }, 0.0, 0.0),
+    }
+}
+
+pub fn from_row(kind: &str, num: f64, den: f64, scale: f64) -> Result<Figure, StoreError> {
+    match kind {
+        "number" => Ok(Figure::Number(num)),
+        "ratio" => Ok(Figure::Ratio { num, den, scale }),
+        "flag" => Ok(Figure::Flag(num != 0.0)),
+        other => Err(StoreError::Corrupt(format!("unknown figure kind {other}"))),
+    }
+}
+
+/// What the figures were computed under: a plan's content, by hash.
+pub fn plan_hash(plan: &Plan) -> String {
+    let json = serde_json::to_string(plan).expect("a plan is JSON");
+    format!("{:x}", Sha256::digest(json.as_bytes()))
+}
+
+/// What a rebuild of the kept figures did.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RebuildReport {
+    /// Units whose figures were computed from their records.
+    pub units: usize,
+    /// Figures kept after the rebuild.
+    pub figures: usize,
+    /// Every figure that was wrong or missing or left over, and what it is now.
+    pub fixed: Vec<String>,
+}
+
+impl std::fmt::Display for RebuildReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} units, {} figures, {} fixed",
+            self.units,
+            self.figures,
+            self.fixed.len()
+        )?;
+        for d in &self.fixed {
+            write!(f, "\n  {d}")?;
+        }
+        Ok(())
+    }
+}
+
+/// The differences between the figures kept and the figures the records give.
+pub fn differences(kept: &Kept, computed: &Kept) -> Vec<String> {
+    let mut out = Vec::new();
+    for (k, want) in computed {
+        match kept.get(k) {
+            Some(got) if got == want => {}
+            got => out.push(format!(
+                "{} {} {}: kept {got:?}, records give {want:?}",
+                k.0, k.1, k.2
+            )),
+        }
+    }
+    for (k, got) in kept {
+        if !computed.contains_key(k) {
+            out.push(format!(
+                "{} {} {}: kept {got:?}, records give none",
+                k.0, k.1, k.2
+            ));
+        }
+    }
+    out
+}
