@@ -468,8 +468,8 @@ impl std::fmt::Display for Figures {
             self.devices, self.readers, self.kills
         )?;
         writeln!(f, "revisions made: {}, acknowledged to devices: {}, on the server: {} (each exactly once)", self.revisions_made, self.acknowledged, self.on_server)?;
-        writeln!(f, "requests sent: {}, failed (server down): {}, requests dropped: {}, responses dropped after commit: {}, duplicated: {}, stale re-sends out of order: {}",
-            c.requests, c.failed, c.dropped_requests, c.dropped_responses, c.duplicated, c.reordered)?;
+        writeln!(f, "requests sent: {}, failed (server down): {}, requests dropped: {}, responses dropped after commit: {}, duplicated: {}, stale re-sends out of order: {}, pulls from cursor 0 (first pulls and repairs): {}",
+            c.requests, c.failed, c.dropped_requests, c.dropped_responses, c.duplicated, c.reordered, c.pulls_from_start)?;
         writeln!(
             f,
             "records left in conflict (both versions kept, shown to users): {}",
