@@ -23,6 +23,17 @@ pub fn router() -> Router<AppState> {
         .route("/api/{*rest}", any(no_such_endpoint))
 }
 
+/// The plan a request names by id, or a 404 saying the server holds none by that id.
+fn kept_plan<'a>(
+    state: &'a AppState,
+    id: &str,
+) -> Result<&'a std::sync::Arc<shequ_model::Plan>, ApiError> {
+    shequ_model::plan::PlanId::parse(id)
+        .ok()
+        .and_then(|id| state.plans.plans.get(&id))
+        .ok_or_else(|| ApiError::NotFound(format!("服务器上没有计划 {id}")))
+}
+
 async fn no_such_endpoint() -> ApiError {
     ApiError::NotFound("没有这个接口".into())
 }

@@ -8,7 +8,6 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde::Deserialize;
 use shequ_model::area::AreaTree;
-use shequ_model::plan::PlanId;
 use shequ_model::rollup::{Report, Rollups};
 
 pub fn router() -> Router<AppState> {
@@ -30,10 +29,7 @@ async fn report(
     caller.require_read(&code)?;
     let plan = match &q.plan {
         None => state.plans.plans.current(),
-        Some(id) => PlanId::parse(id)
-            .ok()
-            .and_then(|id| state.plans.plans.get(&id))
-            .ok_or_else(|| ApiError::NotFound(format!("服务器上没有计划 {id}")))?,
+        Some(id) => super::kept_plan(&state, id)?,
     };
     let areas = state.store.areas(&code).await?;
     if !areas.iter().any(|a| a.code == code) {

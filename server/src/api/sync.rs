@@ -10,7 +10,6 @@ use axum::http::HeaderMap;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
-use shequ_model::plan::PlanId;
 use shequ_model::sync::{
     Checksum, PullPage, PullQuery, PushRequest, PushResponse, MAX_PULL_PAGE, MAX_PUSH_BATCH,
 };
@@ -105,12 +104,7 @@ async fn pull(
     caller.require_read(&q.scope)?;
     let plan = only
         .plan
-        .map(|id| {
-            PlanId::parse(&id)
-                .ok()
-                .filter(|id| state.plans.plans.get(id).is_some())
-                .ok_or_else(|| ApiError::NotFound(format!("服务器上没有计划 {id}")))
-        })
+        .map(|id| super::kept_plan(&state, &id).map(|p| p.id.clone()))
         .transpose()?;
     let limit = q.limit.clamp(1, MAX_PULL_PAGE);
     Ok(Json(
