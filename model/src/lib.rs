@@ -6,7 +6,8 @@
 //! * [`area`]: the division hierarchy (county → town → village) and its CSV import format;
 //! * [`sync`]: the wire types of the sync protocol;
 //! * [`client`] and [`device`]: the device's side of sync, and the rules of what a device writes;
-//! * [`rollup`]: the pure arithmetic that turns records into indicator values against targets.
+//! * [`rollup`]: the pure arithmetic that turns records into indicator values against targets,
+//!   now or as of the end of a month ([`month`]).
 //!
 //! No I/O lives here, so everything is tested natively.
 #![forbid(unsafe_code)]
@@ -16,6 +17,7 @@ pub mod auth;
 pub mod client;
 pub mod device;
 pub mod merge;
+pub mod month;
 pub mod plan;
 pub mod record;
 pub mod rollup;

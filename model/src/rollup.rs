@@ -14,9 +14,15 @@
 //! ([`unit_figures`]), and everything above it only on those figures and the plan. So a store can
 //! keep each unit's figures as its records change and report from them
 //! ([`Rollups::from_figures`]) with the very arithmetic a recomputation from the records uses.
+//!
+//! Every figure can also be asked as of the end of a month ([`Rollups::as_of`]): a record then
+//! counts only if the month it counts in ([`crate::month::month_counted`]) is that month or
+//! earlier. A unit's figures as of each month of the plan's period ([`unit_month_figures`]) are
+//! what a store keeps for month-by-month reports.
 
 use crate::area::{Area, AreaTree, Level};
-use crate::plan::{Form, Indicator, Measure, Plan, Rollup, Target, Term};
+use crate::month::{counted_by, month_counted, Month};
+use crate::plan::{Condition, Form, Indicator, Measure, Plan, Rollup, Target, Term};
 use crate::record::{matches, Revision};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -123,8 +129,28 @@ pub fn unit_figures(
     plan.indicators
         .iter()
         .filter(|i| i.level == level)
-        .map(|i| (i.id.clone(), rollups.base(i, unit)))
+        .map(|i| (i.id.clone(), rollups.base(i, unit, None)))
         .collect()
+}
+
+/// The figures of `unit` (at `level`) as of the end of each month of the plan's period, for every
+/// indicator measured at that level, from the unit's live records: what a store keeps per month.
+/// Each is the figure [`Rollups::as_of`] gives from the records.
+pub fn unit_month_figures(
+    plan: &Plan,
+    level: Level,
+    unit: &str,
+    records: &[Revision],
+) -> Vec<(Month, String, Figure)> {
+    let tree = AreaTree::new(Vec::new());
+    let rollups = Rollups::new(plan, &tree, records);
+    let mut out = Vec::new();
+    for month in plan.period().months() {
+        for i in plan.indicators.iter().filter(|i| i.level == level) {
+            out.push((month, i.id.clone(), rollups.base(i, unit, Some(month))));
+        }
+    }
+    out
 }
 
 /// Computes indicators over a set of live records (deleted ones are skipped), or over each unit's
@@ -134,6 +160,8 @@ pub struct Rollups<'a> {
     tree: &'a AreaTree,
     by_unit: HashMap<&'a str, Vec<&'a Revision>>,
     kept: Option<&'a UnitFigures>,
+    /// The month whose end the figures are as of; none for now.
+    as_of: Option<Month>,
 }
 
 impl<'a> Rollups<'a> {
@@ -152,6 +180,16 @@ impl<'a> Rollups<'a> {
             tree,
             by_unit,
             kept: None,
+            as_of: None,
+        }
+    }
+
+    /// The figures as of the end of `month` (none: now). Figures kept per unit must then be the
+    /// unit's as of that month.
+    pub fn as_of(self, month: Option<Month>) -> Self {
+        Rollups {
+            as_of: month,
+            ..self
         }
     }
 
@@ -162,6 +200,7 @@ impl<'a> Rollups<'a> {
             tree,
             by_unit: HashMap::new(),
             kept: Some(kept),
+            as_of: None,
         }
     }
 
@@ -171,7 +210,7 @@ impl<'a> Rollups<'a> {
             .and_then(|k| k.get(unit))
             .and_then(|f| f.get(&ind.id))
             .copied()
-            .unwrap_or_else(|| self.base(ind, unit))
+            .unwrap_or_else(|| self.base(ind, unit, self.as_of))
     }
 
     fn records(&self, unit: &str, form: &str) -> impl Iterator<Item = &'a Revision> + '_ {
@@ -190,10 +229,16 @@ impl<'a> Rollups<'a> {
             .expect("a validated plan refers only to its own forms")
     }
 
-    fn term(&self, unit: &str, t: &Term) -> f64 {
+    /// Whether a record matches `filter` and counts by the end of `as_of`.
+    fn counts(form: &Form, r: &Revision, filter: &[Condition], as_of: Option<Month>) -> bool {
+        matches(form, &r.content, filter)
+            && (as_of.is_none() || counted_by(month_counted(form, filter, r), as_of))
+    }
+
+    fn term(&self, unit: &str, t: &Term, as_of: Option<Month>) -> f64 {
         let form = self.form(&t.form);
         self.records(unit, &t.form)
-            .filter(|r| matches(form, &r.content, &t.filter))
+            .filter(|r| Self::counts(form, r, &t.filter, as_of))
             .map(|r| match &t.field {
                 None => 1.0,
                 Some(f) => r.content.get(f).and_then(Value::as_f64).unwrap_or(0.0),
@@ -201,8 +246,9 @@ impl<'a> Rollups<'a> {
             .sum()
     }
 
-    /// The figure of a unit at the indicator's own level, from its records.
-    fn base(&self, ind: &Indicator, unit: &str) -> Figure {
+    /// The figure of a unit at the indicator's own level, from its records, as of the end of
+    /// `as_of` (none: now).
+    fn base(&self, ind: &Indicator, unit: &str, as_of: Option<Month>) -> Figure {
         match &ind.measure {
             Measure::Count { form, filter } => Figure::Number(self.term(
                 unit,
@@ -211,6 +257,7 @@ impl<'a> Rollups<'a> {
                     field: None,
                     filter: filter.clone(),
                 },
+                as_of,
             )),
             Measure::Sum {
                 form,
@@ -223,21 +270,22 @@ impl<'a> Rollups<'a> {
                     field: Some(field.clone()),
                     filter: filter.clone(),
                 },
+                as_of,
             )),
             Measure::Ratio {
                 numerator,
                 denominator,
                 scale,
             } => Figure::Ratio {
-                num: self.term(unit, numerator),
-                den: self.term(unit, denominator),
+                num: self.term(unit, numerator, as_of),
+                den: self.term(unit, denominator, as_of),
                 scale: *scale,
             },
             Measure::Flag { form, filter } => {
                 let f = self.form(form);
                 Figure::Flag(
                     self.records(unit, form)
-                        .any(|r| matches(f, &r.content, filter)),
+                        .any(|r| Self::counts(f, r, filter, as_of)),
                 )
             }
             Measure::Share {
@@ -249,16 +297,20 @@ impl<'a> Rollups<'a> {
                 let f = self.form(form);
                 let members: Vec<&Revision> = self
                     .records(unit, form)
-                    .filter(|r| matches(f, &r.content, filter))
+                    .filter(|r| Self::counts(f, r, filter, as_of))
                     .collect();
                 let met = match linked {
                     None => members
                         .iter()
-                        .filter(|r| matches(f, &r.content, meets))
+                        .filter(|r| Self::counts(f, r, meets, as_of))
                         .count(),
                     Some(l) => {
+                        let lf = self.form(&l.form);
                         let mut sums: HashMap<String, f64> = HashMap::new();
-                        for r in self.records(unit, &l.form) {
+                        for r in self
+                            .records(unit, &l.form)
+                            .filter(|r| Self::counts(lf, r, &[], as_of))
+                        {
                             if let Some(who) = r.content.get(&l.via).and_then(Value::as_str) {
                                 let n =
                                     r.content.get(&l.sum).and_then(Value::as_f64).unwrap_or(0.0);
