@@ -123,6 +123,9 @@ pub struct Form {
     pub checks: Vec<Check>,
 }
 
+/// The longest period a plan may cover: figures are kept for each of its months.
+pub const MAX_PERIOD_MONTHS: usize = 60;
+
 /// The first and last day a plan's records may carry, `YYYY-MM-DD`, both included.
 /// Wire format: stable.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
@@ -855,6 +858,12 @@ impl Validator<'_> {
                 self.err(
                     "period",
                     format!("from {} is after to {}", period.from, period.to),
+                );
+            }
+            if period.months().len() > MAX_PERIOD_MONTHS {
+                self.err(
+                    "period",
+                    format!("a plan covers at most {MAX_PERIOD_MONTHS} months"),
                 );
             }
         }

@@ -93,6 +93,25 @@ pub struct Report {
     pub children: Vec<UnitReport>,
 }
 
+/// One indicator's figures for one unit as of the end of each month. Wire format: stable.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct UnitMonths {
+    pub area: Area,
+    /// One cell per month of [`MonthSeries::months`], in that order.
+    pub cells: Vec<Cell>,
+}
+
+/// One indicator month by month over a plan's period, for a unit and its children: a chart of
+/// progress. Wire format: stable.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct MonthSeries {
+    pub plan: crate::plan::PlanId,
+    pub indicator: String,
+    pub months: Vec<Month>,
+    pub unit: UnitMonths,
+    pub children: Vec<UnitMonths>,
+}
+
 /// Whether `value` meets `target`, and how far along it is.
 pub fn against_target(value: Option<f64>, target: Option<&Target>) -> (Option<bool>, Option<f64>) {
     let (Some(v), Some(t)) = (value, target) else {

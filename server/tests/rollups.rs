@@ -2,7 +2,8 @@
 //! pushes of new records, edits, conflicting edits, deletes, refused changes and re-sent batches
 //! (with and without their key), in two plans, on SQLite and on PostgreSQL. After each history,
 //! a rebuild from the records finds nothing to fix, and the reports rolled up from the kept
-//! figures are the reports rolled up from the records.
+//! figures are the reports rolled up from the records, now and as of the end of every month of
+//! each plan.
 
 mod common;
 
@@ -25,19 +26,22 @@ const TOWNS: [&str; 2] = ["610324001", "610324103"];
 
 #[derive(Debug, Clone)]
 enum Op {
+    /// A new case, its steps dated `later` months after the usual ones.
     Case {
         unit: usize,
         success: bool,
         other_plan: bool,
+        later: u8,
     },
     Audit {
         town: usize,
+        month: u8,
     },
     /// An edit (participants, success) or, without one, a delete of a record made earlier, from
     /// its latest revision or (a conflict) its first, with a later clock or an earlier one.
     Change {
         record: usize,
-        edit: Option<(u8, bool)>,
+        edit: Option<(u8, bool, u8)>,
         from_first: bool,
         clock_back: bool,
     },
@@ -57,12 +61,12 @@ enum Step {
 
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
-        3 => (0..3usize, any::<bool>(), prop::bool::weighted(0.2))
-            .prop_map(|(unit, success, other_plan)| Op::Case { unit, success, other_plan }),
-        1 => (0..2usize).prop_map(|town| Op::Audit { town }),
+        3 => (0..3usize, any::<bool>(), prop::bool::weighted(0.2), 0..8u8)
+            .prop_map(|(unit, success, other_plan, later)| Op::Case { unit, success, other_plan, later }),
+        1 => (0..2usize, 1..13u8).prop_map(|(town, month)| Op::Audit { town, month }),
         5 => (
             any::<usize>(),
-            prop::option::weighted(0.8, (1..200u8, any::<bool>())),
+            prop::option::weighted(0.8, (1..200u8, any::<bool>(), 0..8u8)),
             prop::bool::weighted(0.3),
             prop::bool::weighted(0.3),
         )
@@ -129,6 +133,24 @@ fn in_2019(content: &Content) -> Content {
     serde_json::from_str(&json.replace("\"2018-", "\"2019-")).unwrap()
 }
 
+/// A case's content with every step dated `later` months after its own date (the case's steps
+/// lie in March to May).
+fn later(content: &Content, later: u8) -> Content {
+    let mut content = content.clone();
+    if let Some(dates) = content
+        .get_mut("steps")
+        .and_then(|s| s.get_mut("dates"))
+        .and_then(|d| d.as_object_mut())
+    {
+        for d in dates.values_mut() {
+            let date = d.as_str().unwrap();
+            let month: u8 = date[5..7].parse().unwrap();
+            *d = json!(format!("{}-{:02}{}", &date[..4], month + later, &date[7..]));
+        }
+    }
+    content
+}
+
 /// Every revision this history made of each record, oldest first.
 #[derive(Default)]
 struct Made {
@@ -150,8 +172,10 @@ impl Made {
                 unit,
                 success,
                 other_plan,
+                later: months,
             } => {
                 let mut r = case(UNITS[*unit], "修缮小区路灯", *success);
+                r.content = later(&r.content, *months);
                 r.clock = clock;
                 if *other_plan {
                     r.plan = other.clone();
@@ -160,12 +184,14 @@ impl Made {
                 self.records.push(vec![]);
                 r
             }
-            Op::Audit { town } => {
+            Op::Audit { town, month } => {
                 let mut r = case(TOWNS[*town], "x", false);
                 r.form = "fund_audit".into();
-                r.content = serde_json::from_value(
-                    json!({"title": "2018年经费审计", "year": 2018, "date": "2018-11-01"}),
-                )
+                r.content = serde_json::from_value(json!({
+                    "title": "2018年经费审计",
+                    "year": 2018,
+                    "date": format!("2018-{month:02}-01")
+                }))
                 .unwrap();
                 r.clock = clock;
                 self.records.push(vec![]);
@@ -187,8 +213,9 @@ impl Made {
                 r.parent = Some(base.rev);
                 r.rev = Uuid::now_v7();
                 r.clock = if *clock_back { base.clock - 1 } else { clock };
-                if let Some((participants, success)) = edit {
-                    let fresh = case(VILLAGE, "修缮小区路灯", *success);
+                if let Some((participants, success, months)) = edit {
+                    let mut fresh = case(VILLAGE, "修缮小区路灯", *success);
+                    fresh.content = later(&fresh.content, *months);
                     if r.form == "deliberation_case" {
                         r.content = if r.plan == *other {
                             in_2019(&fresh.content)
@@ -247,20 +274,52 @@ async fn play(w: &World, steps: Vec<Step>) -> Result<(), TestCaseError> {
             .map_err(|e| TestCaseError::fail(e.to_string()))?;
     }
     for plan in w.book.plans.iter() {
-        let kept = w.store.unit_figures(&plan.id, COUNTY).await.unwrap();
         let records = w.store.live_records(&plan.id, COUNTY).await.unwrap();
-        let (from_kept, from_records) = (
-            Rollups::from_figures(plan, &w.tree, &kept),
-            Rollups::new(plan, &w.tree, &records),
-        );
-        for code in [COUNTY, TOWNS[0], TOWNS[1], UNITS[0], UNITS[1], UNITS[2]] {
-            prop_assert_eq!(
-                from_kept.report(code),
-                from_records.report(code),
-                "{}",
-                code
+        let months = plan.period().months();
+        for as_of in std::iter::once(None).chain(months.iter().copied().map(Some)) {
+            let kept = w.store.unit_figures(&plan.id, COUNTY, as_of).await.unwrap();
+            let (from_kept, from_records) = (
+                Rollups::from_figures(plan, &w.tree, &kept).as_of(as_of),
+                Rollups::new(plan, &w.tree, &records).as_of(as_of),
             );
+            for code in [COUNTY, TOWNS[0], TOWNS[1], UNITS[0], UNITS[1], UNITS[2]] {
+                prop_assert_eq!(
+                    from_kept.report(code),
+                    from_records.report(code),
+                    "{} as of {:?}",
+                    code,
+                    as_of
+                );
+            }
         }
+        // A month series reads the same figures, one indicator at a time.
+        let mut series = std::collections::BTreeMap::new();
+        for ind in &plan.indicators {
+            for (m, units) in w
+                .store
+                .indicator_months(&plan.id, COUNTY, &ind.id)
+                .await
+                .unwrap()
+            {
+                for (u, f) in units {
+                    series.insert((m, u, ind.id.clone()), f[&ind.id]);
+                }
+            }
+        }
+        let mut whole = std::collections::BTreeMap::new();
+        for m in &months {
+            for (u, figures) in w
+                .store
+                .unit_figures(&plan.id, COUNTY, Some(*m))
+                .await
+                .unwrap()
+            {
+                for (ind, f) in figures {
+                    whole.insert((*m, u.clone(), ind), f);
+                }
+            }
+        }
+        prop_assert_eq!(series, whole);
     }
     let rebuilt = w.store.rebuild_rollups(&w.book.plans).await.unwrap();
     prop_assert!(rebuilt.fixed.is_empty(), "{}", rebuilt);

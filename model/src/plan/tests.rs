@@ -946,3 +946,22 @@ fn plan_ids_are_short_lowercase_words() {
     let e = Plan::parse("p.toml", &no_id).unwrap_err();
     assert!(e.0.iter().any(|e| e.path == "id"), "{e}");
 }
+
+#[test]
+fn a_plan_covers_at_most_sixty_months() {
+    let plan = |to: &str| {
+        Plan::parse(
+            "p.toml",
+            &BAD_CHECKS.replace(
+                r#"period = { from = "2018-12-31", to = "2018-02-30" }"#,
+                &format!(r#"period = {{ from = "2018-01-01", to = "{to}" }}"#),
+            ),
+        )
+        .unwrap_err()
+        .0
+        .iter()
+        .any(|e| e.path == "period")
+    };
+    assert!(!plan("2022-12-31"));
+    assert!(plan("2023-01-01"));
+}

@@ -1,4 +1,5 @@
-//! Figures against targets for a unit and its children (county → towns, town → villages).
+//! Figures against targets for a unit and its children (county → towns, town → villages): now or
+//! as of the end of a month, and one indicator month by month.
 
 use crate::auth::Caller;
 use crate::error::ApiError;
@@ -8,16 +9,63 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde::Deserialize;
 use shequ_model::area::AreaTree;
-use shequ_model::rollup::{Report, Rollups};
+use shequ_model::month::Month;
+use shequ_model::plan::Plan;
+use shequ_model::rollup::{MonthSeries, Report, Rollups, UnitFigures, UnitMonths};
+use std::sync::Arc;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/api/report/{code}", get(report))
+    Router::new()
+        .route("/api/report/{code}", get(report))
+        .route("/api/report/{code}/months", get(months))
 }
 
 #[derive(Deserialize)]
 struct ReportQuery {
     /// The plan whose records and targets are counted; the current plan when not given.
     plan: Option<String>,
+    /// `YYYY-MM`: the figures as of the end of that month; now when not given.
+    as_of: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct MonthsQuery {
+    plan: Option<String>,
+    indicator: String,
+}
+
+fn plan_of<'a>(state: &'a AppState, plan: &Option<String>) -> Result<&'a Arc<Plan>, ApiError> {
+    match plan {
+        None => Ok(state.plans.plans.current()),
+        Some(id) => super::kept_plan(state, id),
+    }
+}
+
+/// A month of the plan's period: figures are kept for those.
+fn month_in(plan: &Plan, text: &str) -> Result<Month, ApiError> {
+    let month = Month::parse(text).map_err(ApiError::Unprocessable)?;
+    let months = plan.period().months();
+    match (months.first(), months.last()) {
+        (Some(first), Some(last)) if (*first..=*last).contains(&month) => Ok(month),
+        (Some(first), Some(last)) => Err(ApiError::Unprocessable(format!(
+            "计划“{}”的月份从 {first} 到 {last},没有 {month}",
+            plan.title
+        ))),
+        _ => Err(ApiError::Unprocessable(format!(
+            "计划“{}”没有可查的月份",
+            plan.title
+        ))),
+    }
+}
+
+/// The areas of a unit's scope, once the caller may read it and it exists.
+async fn scope(state: &AppState, caller: &Caller, code: &str) -> Result<AreaTree, ApiError> {
+    caller.require_read(code)?;
+    let areas = state.store.areas(code).await?;
+    if !areas.iter().any(|a| a.code == code) {
+        return Err(ApiError::NotFound(format!("没有代码为 {code} 的单位")));
+    }
+    Ok(AreaTree::new(areas))
 }
 
 async fn report(
@@ -26,20 +74,67 @@ async fn report(
     Path(code): Path<String>,
     Query(q): Query<ReportQuery>,
 ) -> Result<Json<Report>, ApiError> {
-    caller.require_read(&code)?;
-    let plan = match &q.plan {
-        None => state.plans.plans.current(),
-        Some(id) => super::kept_plan(&state, id)?,
-    };
-    let areas = state.store.areas(&code).await?;
-    if !areas.iter().any(|a| a.code == code) {
-        return Err(ApiError::NotFound(format!("没有代码为 {code} 的单位")));
-    }
+    let tree = scope(&state, &caller, &code).await?;
+    let plan = plan_of(&state, &q.plan)?;
+    let as_of = q.as_of.as_deref().map(|m| month_in(plan, m)).transpose()?;
     // Each unit's own figures are kept as its records change: the report only rolls them up.
-    let kept = state.store.unit_figures(&plan.id, &code).await?;
-    let tree = AreaTree::new(areas);
-    let report = Rollups::from_figures(plan, &tree, &kept).report(&code);
+    let kept = state.store.unit_figures(&plan.id, &code, as_of).await?;
+    let report = Rollups::from_figures(plan, &tree, &kept)
+        .as_of(as_of)
+        .report(&code);
     report
         .map(Json)
         .ok_or_else(|| ApiError::NotFound(format!("没有代码为 {code} 的单位")))
+}
+
+async fn months(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(code): Path<String>,
+    Query(q): Query<MonthsQuery>,
+) -> Result<Json<MonthSeries>, ApiError> {
+    let tree = scope(&state, &caller, &code).await?;
+    let plan = plan_of(&state, &q.plan)?;
+    let Some(ind) = plan.indicator(&q.indicator) else {
+        return Err(ApiError::NotFound(format!(
+            "计划“{}”中没有指标“{}”",
+            plan.title, q.indicator
+        )));
+    };
+    let mut kept = state
+        .store
+        .indicator_months(&plan.id, &code, &ind.id)
+        .await?;
+    let months = plan.period().months();
+    let area = tree.get(&code).expect("the scope holds its unit");
+    let mut unit = UnitMonths {
+        area: area.clone(),
+        cells: vec![],
+    };
+    let mut children: Vec<UnitMonths> = tree
+        .children_of(&code)
+        .map(|c| UnitMonths {
+            area: c.clone(),
+            cells: vec![],
+        })
+        .collect();
+    for month in &months {
+        // A month no unit has rows for is every unit without records.
+        let figures = kept.remove(month).unwrap_or_else(UnitFigures::new);
+        let rollups = Rollups::from_figures(plan, &tree, &figures).as_of(Some(*month));
+        for row in std::iter::once(&mut unit).chain(children.iter_mut()) {
+            if let Some(c) = rollups.cell(ind, &row.area) {
+                row.cells.push(c);
+            }
+        }
+    }
+    // Units below the indicator's level have no figure of it.
+    children.retain(|c| !c.cells.is_empty());
+    Ok(Json(MonthSeries {
+        plan: plan.id.clone(),
+        indicator: ind.id.clone(),
+        months,
+        unit,
+        children,
+    }))
 }

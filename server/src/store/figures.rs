@@ -1,14 +1,21 @@
-//! The figures a store keeps per unit (see [`shequ_model::rollup::unit_figures`]) as rows, and
-//! what a rebuild of them found.
+//! The figures a store keeps per unit, now and as of the end of each month of the plan (see
+//! [`shequ_model::rollup::unit_figures`] and [`shequ_model::rollup::unit_month_figures`]), as
+//! rows, and what a rebuild of them found.
 
 use super::StoreError;
 use sha2::{Digest, Sha256};
+use shequ_model::month::Month;
 use shequ_model::plan::Plan;
 use shequ_model::rollup::Figure;
 use std::collections::BTreeMap;
 
-/// One kept figure: (plan, unit, indicator) → figure.
-pub type Kept = BTreeMap<(String, String, String), Figure>;
+/// One kept figure: (plan, unit, indicator, the month it is as of, none for now) → figure.
+pub type Kept = BTreeMap<(String, String, String, Option<Month>), Figure>;
+
+/// The month a figure is as of, as written in its key.
+fn when(m: &Option<Month>) -> String {
+    m.map_or_else(|| "now".to_owned(), |m| m.to_string())
+}
 
 /// A figure as the row's kind, num, den and scale.
 pub fn to_row(f: &Figure) -> (&'static str, f64, f64, f64) {
@@ -68,16 +75,22 @@ pub fn differences(kept: &Kept, computed: &Kept) -> Vec<String> {
         match kept.get(k) {
             Some(got) if got == want => {}
             got => out.push(format!(
-                "{} {} {}: kept {got:?}, records give {want:?}",
-                k.0, k.1, k.2
+                "{} {} {} {}: kept {got:?}, records give {want:?}",
+                k.0,
+                k.1,
+                k.2,
+                when(&k.3)
             )),
         }
     }
     for (k, got) in kept {
         if !computed.contains_key(k) {
             out.push(format!(
-                "{} {} {}: kept {got:?}, records give none",
-                k.0, k.1, k.2
+                "{} {} {} {}: kept {got:?}, records give none",
+                k.0,
+                k.1,
+                k.2,
+                when(&k.3)
             ));
         }
     }

@@ -19,10 +19,12 @@ pub type PgStore = SqlStore<sqlx::Postgres>;
 use async_trait::async_trait;
 use shequ_model::area::Area;
 use shequ_model::auth::{Account, AuditEntry, SessionInfo};
+use shequ_model::month::Month;
 use shequ_model::plan::{PlanId, Plans};
 use shequ_model::rollup::UnitFigures;
 use shequ_model::sync::{Checksum, PullPage, PushResult};
 use shequ_model::Revision;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 #[derive(Debug, thiserror::Error)]
@@ -87,9 +89,23 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<PullPage, StoreError>;
     /// The current (winning) revision of every live record of `plan` under `scope`.
     async fn live_records(&self, plan: &PlanId, scope: &str) -> Result<Vec<Revision>, StoreError>;
-    /// The figures kept for each unit of `plan` under `scope`, at its indicators' own level:
-    /// rewritten by every push that changes one of the unit's records, in its transaction.
-    async fn unit_figures(&self, plan: &PlanId, scope: &str) -> Result<UnitFigures, StoreError>;
+    /// The figures kept for each unit of `plan` under `scope`, at its indicators' own level, now
+    /// or as of the end of a month of the plan's period: rewritten by every push that changes one
+    /// of the unit's records, in its transaction.
+    async fn unit_figures(
+        &self,
+        plan: &PlanId,
+        scope: &str,
+        as_of: Option<Month>,
+    ) -> Result<UnitFigures, StoreError>;
+    /// One indicator's figures kept for each unit of `plan` under `scope`, as of the end of each
+    /// month of the plan's period.
+    async fn indicator_months(
+        &self,
+        plan: &PlanId,
+        scope: &str,
+        indicator: &str,
+    ) -> Result<BTreeMap<Month, UnitFigures>, StoreError>;
     /// Whether the kept figures were computed under other plans than these (a plan added or
     /// replaced since): then they are rebuilt.
     async fn rollups_stale(&self, plans: &Plans) -> Result<bool, StoreError>;

@@ -3,6 +3,7 @@
 use super::{AccountRow, SessionRow, StoreError};
 use shequ_model::area::{Area, Level, UnitCode};
 use shequ_model::auth::{Account, Role, SessionInfo};
+use shequ_model::month::Month;
 use shequ_model::plan::PlanId;
 use shequ_model::sync::{PullPage, PulledRevision, MAX_PULL_BYTES};
 use shequ_model::Revision;
@@ -67,6 +68,10 @@ pub fn plan_id(s: &str) -> Result<PlanId, StoreError> {
         return Ok(PlanId::default());
     }
     PlanId::parse(s).map_err(|e| StoreError::Corrupt(format!("plan id {s}: {e}")))
+}
+
+pub fn month(s: &str) -> Result<Month, StoreError> {
+    Month::parse(s).map_err(|e| StoreError::Corrupt(format!("month {s}: {e}")))
 }
 
 /// How many of the revisions after a pull's cursor go in its page, and whether more follow, from

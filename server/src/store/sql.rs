@@ -13,8 +13,9 @@ use super::{
 use async_trait::async_trait;
 use shequ_model::area::{Area, Level};
 use shequ_model::auth::{AuditEntry, SessionInfo};
+use shequ_model::month::Month;
 use shequ_model::plan::{PlanId, Plans};
-use shequ_model::rollup::{unit_figures, UnitFigures};
+use shequ_model::rollup::{unit_figures, unit_month_figures, UnitFigures};
 use shequ_model::sync::{batch_hash, Checksum, PullPage};
 use shequ_model::Revision;
 use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Pool, Type};
@@ -154,8 +155,9 @@ where
         }
     }
 
-    /// The figures of the given units, each at its level, from their live records: a few units'
-    /// records at a time, so that memory follows the largest units, not the store.
+    /// The figures of the given units, each at its level, now and as of each month of the plan,
+    /// from their live records: a few units' records at a time, so that memory follows the
+    /// largest units, not the store.
     async fn compute_figures(
         &self,
         tx: &mut D::Connection,
@@ -189,7 +191,10 @@ where
                 for (unit, level) in chunk {
                     let own = records.get(*unit).map(Vec::as_slice).unwrap_or_default();
                     for (ind, f) in unit_figures(plan, *level, unit, own) {
-                        kept.insert((plan_id.to_string(), unit.to_string(), ind), f);
+                        kept.insert((plan_id.to_string(), unit.to_string(), ind, None), f);
+                    }
+                    for (month, ind, f) in unit_month_figures(plan, *level, unit, own) {
+                        kept.insert((plan_id.to_string(), unit.to_string(), ind, Some(month)), f);
                     }
                 }
             }
@@ -205,19 +210,21 @@ where
         figures: &Kept,
     ) -> Result<(), StoreError> {
         let keys: Vec<&(PlanId, String)> = units.keys().collect();
-        for chunk in keys.chunks(CHUNK / 2) {
-            let sql = format!(
-                "DELETE FROM unit_figures WHERE {}",
-                (0..chunk.len())
-                    .map(|i| format!("(plan = ${} AND unit = ${})", 2 * i + 1, 2 * i + 2))
-                    .collect::<Vec<_>>()
-                    .join(" OR ")
-            );
-            let mut q = sqlx::query(&sql);
-            for (plan, unit) in chunk {
-                q = q.bind(plan.to_string()).bind(unit.as_str());
+        for table in ["unit_figures", "unit_month_figures"] {
+            for chunk in keys.chunks(CHUNK / 2) {
+                let sql = format!(
+                    "DELETE FROM {table} WHERE {}",
+                    (0..chunk.len())
+                        .map(|i| format!("(plan = ${} AND unit = ${})", 2 * i + 1, 2 * i + 2))
+                        .collect::<Vec<_>>()
+                        .join(" OR ")
+                );
+                let mut q = sqlx::query(&sql);
+                for (plan, unit) in chunk {
+                    q = q.bind(plan.to_string()).bind(unit.as_str());
+                }
+                q.execute(&mut *tx).await?;
             }
-            q.execute(&mut *tx).await?;
         }
         self.insert_figures(tx, figures).await
     }
@@ -227,19 +234,40 @@ where
         tx: &mut D::Connection,
         figures: &Kept,
     ) -> Result<(), StoreError> {
-        let rows: Vec<_> = figures.iter().collect();
-        for chunk in rows.chunks(CHUNK) {
+        let (now, months): (Vec<_>, Vec<_>) = figures.iter().partition(|(k, _)| k.3.is_none());
+        for chunk in now.chunks(CHUNK) {
             let sql = format!(
                 "INSERT INTO unit_figures (plan, unit, indicator, kind, num, den, scale) VALUES {}",
                 value_rows(chunk.len(), 7)
             );
             let mut q = sqlx::query(&sql);
-            for ((plan, unit, ind), f) in chunk {
+            for ((plan, unit, ind, _), f) in chunk {
                 let (kind, num, den, scale) = figures::to_row(f);
                 q = q
                     .bind(plan.as_str())
                     .bind(unit.as_str())
                     .bind(ind.as_str())
+                    .bind(kind)
+                    .bind(num)
+                    .bind(den)
+                    .bind(scale);
+            }
+            q.execute(&mut *tx).await?;
+        }
+        for chunk in months.chunks(CHUNK) {
+            let sql = format!(
+                "INSERT INTO unit_month_figures (plan, unit, indicator, month, kind, num, den, scale)
+                 VALUES {}",
+                value_rows(chunk.len(), 8)
+            );
+            let mut q = sqlx::query(&sql);
+            for ((plan, unit, ind, month), f) in chunk {
+                let (kind, num, den, scale) = figures::to_row(f);
+                q = q
+                    .bind(plan.as_str())
+                    .bind(unit.as_str())
+                    .bind(ind.as_str())
+                    .bind(month.map(|m| m.to_string()))
                     .bind(kind)
                     .bind(num)
                     .bind(den)
@@ -536,16 +564,37 @@ where
             .collect()
     }
 
-    async fn unit_figures(&self, plan: &PlanId, scope: &str) -> Result<UnitFigures, StoreError> {
-        let rows = sqlx::query(
-            "SELECT unit, indicator, kind, num, den, scale FROM unit_figures
-             WHERE plan = $1 AND unit >= $2 AND unit < $3",
-        )
-        .bind(plan.to_string())
-        .bind(scope)
-        .bind(prefix_end(scope))
-        .fetch_all(&self.pool)
-        .await?;
+    async fn unit_figures(
+        &self,
+        plan: &PlanId,
+        scope: &str,
+        as_of: Option<Month>,
+    ) -> Result<UnitFigures, StoreError> {
+        let rows = match as_of {
+            None => {
+                sqlx::query(
+                    "SELECT unit, indicator, kind, num, den, scale FROM unit_figures
+                     WHERE plan = $1 AND unit >= $2 AND unit < $3",
+                )
+                .bind(plan.to_string())
+                .bind(scope)
+                .bind(prefix_end(scope))
+                .fetch_all(&self.pool)
+                .await?
+            }
+            Some(month) => {
+                sqlx::query(
+                    "SELECT unit, indicator, kind, num, den, scale FROM unit_month_figures
+                     WHERE plan = $1 AND month = $4 AND unit >= $2 AND unit < $3",
+                )
+                .bind(plan.to_string())
+                .bind(scope)
+                .bind(prefix_end(scope))
+                .bind(month.to_string())
+                .fetch_all(&self.pool)
+                .await?
+            }
+        };
         let mut kept = UnitFigures::new();
         for r in rows {
             let f = figures::from_row(
@@ -557,6 +606,39 @@ where
             kept.entry(r.text("unit"))
                 .or_default()
                 .insert(r.text("indicator"), f);
+        }
+        Ok(kept)
+    }
+
+    async fn indicator_months(
+        &self,
+        plan: &PlanId,
+        scope: &str,
+        indicator: &str,
+    ) -> Result<BTreeMap<Month, UnitFigures>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT unit, month, kind, num, den, scale FROM unit_month_figures
+             WHERE plan = $1 AND indicator = $2 AND unit >= $3 AND unit < $4",
+        )
+        .bind(plan.to_string())
+        .bind(indicator)
+        .bind(scope)
+        .bind(prefix_end(scope))
+        .fetch_all(&self.pool)
+        .await?;
+        let mut kept: BTreeMap<Month, UnitFigures> = BTreeMap::new();
+        for r in rows {
+            let f = figures::from_row(
+                &r.text("kind"),
+                r.real("num"),
+                r.real("den"),
+                r.real("scale"),
+            )?;
+            kept.entry(rows::month(&r.text("month"))?)
+                .or_default()
+                .entry(r.text("unit"))
+                .or_default()
+                .insert(indicator.to_owned(), f);
         }
         Ok(kept)
     }
@@ -608,13 +690,41 @@ where
                 r.real("den"),
                 r.real("scale"),
             )?;
-            kept.insert((r.text("plan"), r.text("unit"), r.text("indicator")), f);
+            kept.insert(
+                (r.text("plan"), r.text("unit"), r.text("indicator"), None),
+                f,
+            );
+        }
+        for r in sqlx::query(
+            "SELECT plan, unit, indicator, month, kind, num, den, scale FROM unit_month_figures",
+        )
+        .fetch_all(&mut *tx)
+        .await?
+        {
+            let f = figures::from_row(
+                &r.text("kind"),
+                r.real("num"),
+                r.real("den"),
+                r.real("scale"),
+            )?;
+            let month = rows::month(&r.text("month"))?;
+            kept.insert(
+                (
+                    r.text("plan"),
+                    r.text("unit"),
+                    r.text("indicator"),
+                    Some(month),
+                ),
+                f,
+            );
         }
         let fixed = figures::differences(&kept, &computed);
         if !fixed.is_empty() {
-            sqlx::query("DELETE FROM unit_figures")
-                .execute(&mut *tx)
-                .await?;
+            for table in ["unit_figures", "unit_month_figures"] {
+                sqlx::query(&format!("DELETE FROM {table}"))
+                    .execute(&mut *tx)
+                    .await?;
+            }
             self.insert_figures(&mut tx, &computed).await?;
         }
         sqlx::query("DELETE FROM rollup_plans")
