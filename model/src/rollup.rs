@@ -172,6 +172,96 @@ pub fn unit_month_figures(
     out
 }
 
+/// The figures of `unit` for the given indicators (of its level), now (month none) and as of the
+/// end of each month of the plan's period, from the unit's live records: [`unit_figures`] and
+/// [`unit_month_figures`] together, for some indicators only.
+pub fn unit_figures_of(
+    plan: &Plan,
+    inds: &[&Indicator],
+    unit: &str,
+    records: &[Revision],
+) -> Vec<(Option<Month>, String, Figure)> {
+    let tree = AreaTree::new(Vec::new());
+    let rollups = Rollups::new(plan, &tree, records);
+    let mut out = Vec::new();
+    for month in std::iter::once(None).chain(plan.period().months().into_iter().map(Some)) {
+        for i in inds {
+            out.push((month, i.id.clone(), rollups.base(i, unit, month)));
+        }
+    }
+    out
+}
+
+/// The forms whose records a figure of `ind` reads.
+pub fn forms_read(ind: &Indicator) -> Vec<&str> {
+    match &ind.measure {
+        Measure::Count { form, .. } | Measure::Sum { form, .. } | Measure::Flag { form, .. } => {
+            vec![form]
+        }
+        Measure::Ratio {
+            numerator,
+            denominator,
+            ..
+        } => vec![&numerator.form, &denominator.form],
+        Measure::Share { form, linked, .. } => {
+            let mut forms = vec![form.as_str()];
+            forms.extend(linked.as_ref().map(|l| l.form.as_str()));
+            forms
+        }
+    }
+}
+
+/// Whether a unit's figure of `ind` is the sum of what each record adds ([`record_parts`]),
+/// exactly, in any order: when every part is a whole number (counts, and sums of whole-number
+/// fields), so that adding and taking away parts keeps the very figure a recomputation gives
+/// (while a unit's total stays below 2⁵³). Flags, shares with linked thresholds and sums of
+/// fractions are not: a store recomputes those from the unit's records.
+pub fn additive(plan: &Plan, ind: &Indicator) -> bool {
+    let whole = |form: &str, field: &Option<String>| match field {
+        None => true,
+        Some(f) => plan
+            .form(form)
+            .and_then(|fo| fo.field(f))
+            .is_some_and(|f| f.integer),
+    };
+    match &ind.measure {
+        Measure::Count { .. } => true,
+        Measure::Sum { form, field, .. } => whole(form, &Some(field.clone())),
+        Measure::Ratio {
+            numerator,
+            denominator,
+            ..
+        } => {
+            whole(&numerator.form, &numerator.field) && whole(&denominator.form, &denominator.field)
+        }
+        Measure::Share { linked, .. } => linked.is_none(),
+        Measure::Flag { .. } => false,
+    }
+}
+
+/// What one record adds to its unit's figure of an [`additive`] indicator, now or as of the end
+/// of each month of the plan's period (in [`Period::months`](crate::plan::Period::months)
+/// order, after now): the figure of that record alone, as (number or numerator, denominator).
+/// A deleted record adds nothing.
+pub fn record_parts(plan: &Plan, inds: &[&Indicator], r: &Revision) -> Vec<Vec<(f64, f64)>> {
+    let tree = AreaTree::new(Vec::new());
+    let one = std::slice::from_ref(r);
+    let rollups = Rollups::new(plan, &tree, one);
+    let months = plan.period().months();
+    inds.iter()
+        .map(|ind| {
+            std::iter::once(None)
+                .chain(months.iter().copied().map(Some))
+                .map(|m| match rollups.base(ind, r.unit.as_str(), m) {
+                    Figure::Number(n) => (n, 0.0),
+                    Figure::Ratio { num, den, .. } => (num, den),
+                    Figure::Flag(b) => (if b { 1.0 } else { 0.0 }, 0.0),
+                })
+                .collect()
+        })
+        .collect()
+}
+
 /// Computes indicators over a set of live records (deleted ones are skipped), or over each unit's
 /// figures kept from them.
 pub struct Rollups<'a> {

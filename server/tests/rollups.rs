@@ -37,6 +37,14 @@ enum Op {
         town: usize,
         month: u8,
     },
+    /// A volunteer activity (its hours, in thirds, a sum of fractions) or a service list (a
+    /// flag), in `month`.
+    Other {
+        unit: usize,
+        list: bool,
+        n: u8,
+        month: u8,
+    },
     /// An edit (participants, success) or, without one, a delete of a record made earlier, from
     /// its latest revision or (a conflict) its first, with a later clock or an earlier one.
     Change {
@@ -64,6 +72,8 @@ fn op() -> impl Strategy<Value = Op> {
         3 => (0..3usize, any::<bool>(), prop::bool::weighted(0.2), 0..8u8)
             .prop_map(|(unit, success, other_plan, later)| Op::Case { unit, success, other_plan, later }),
         1 => (0..2usize, 1..13u8).prop_map(|(town, month)| Op::Audit { town, month }),
+        2 => (0..3usize, any::<bool>(), any::<u8>(), 1..13u8)
+            .prop_map(|(unit, list, n, month)| Op::Other { unit, list, n, month }),
         5 => (
             any::<usize>(),
             prop::option::weighted(0.8, (1..200u8, any::<bool>(), 0..8u8)),
@@ -151,6 +161,24 @@ fn later(content: &Content, later: u8) -> Content {
     content
 }
 
+const LISTS: [&str; 4] = [
+    "公共服务目录",
+    "权责清单",
+    "便民利民服务清单",
+    "志愿服务清单",
+];
+
+/// A volunteer activity or a service list, from a small number, in a month of 2018.
+fn register(list: bool, n: u8, month: u8) -> Content {
+    let date = format!("2018-{month:02}-02");
+    serde_json::from_value(if list {
+        json!({"title": "清单", "list_kind": LISTS[n as usize % 4], "published_on": date})
+    } else {
+        json!({"title": "活动", "date": date, "service": ["助老"], "hours": n as f64 / 3.0})
+    })
+    .unwrap()
+}
+
 /// Every revision this history made of each record, oldest first.
 #[derive(Default)]
 struct Made {
@@ -197,6 +225,24 @@ impl Made {
                 self.records.push(vec![]);
                 r
             }
+            Op::Other {
+                unit,
+                list,
+                n,
+                month,
+            } => {
+                let mut r = case(UNITS[*unit], "x", false);
+                r.form = if *list {
+                    "service_list"
+                } else {
+                    "volunteer_activity"
+                }
+                .into();
+                r.content = register(*list, *n, *month);
+                r.clock = clock;
+                self.records.push(vec![]);
+                r
+            }
             Op::Change {
                 record,
                 edit,
@@ -223,6 +269,9 @@ impl Made {
                             fresh.content
                         };
                         r.content.insert("participants".into(), json!(participants));
+                    } else if r.form != "fund_audit" {
+                        let list = r.form == "service_list";
+                        r.content = register(list, *participants, 1 + *months);
                     }
                     r.deleted = false;
                 } else {

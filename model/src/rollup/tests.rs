@@ -678,6 +678,37 @@ proptest! {
             }
         }
         prop_assert_eq!(kept.keys().copied().collect::<Vec<_>>(), p.period().months());
+        // Additive figures are the parts of their records added up, in any order (here the
+        // reverse of the records'), from the figure of no records.
+        for area in [V1, V2, V3, TOWN_A, TOWN_B].map(|c| area(&t, c)) {
+            let inds: Vec<&Indicator> = p
+                .indicators
+                .iter()
+                .filter(|i| i.level == area.level && additive(&p, i))
+                .collect();
+            let own: Vec<Revision> = r.0.iter().filter(|x| x.unit.as_str() == area.code).cloned().collect();
+            let mut sums: Vec<Vec<(f64, f64)>> = inds.iter().map(|_| vec![(0.0, 0.0); p.period().months().len() + 1]).collect();
+            for x in own.iter().rev() {
+                for (i, parts) in record_parts(&p, &inds, x).into_iter().enumerate() {
+                    for (m, (a, b)) in parts.into_iter().enumerate() {
+                        sums[i][m].0 += a;
+                        sums[i][m].1 += b;
+                    }
+                }
+            }
+            let figures = unit_figures_of(&p, &inds, &area.code, &own);
+            for (k, (_, ind, f)) in figures.iter().enumerate() {
+                let (i, m) = (k % inds.len(), k / inds.len());
+                prop_assert_eq!(&inds[i].id, ind);
+                let (a, b) = sums[i][m];
+                let want = match *f {
+                    Figure::Number(n) => (n, 0.0),
+                    Figure::Ratio { num, den, .. } => (num, den),
+                    Figure::Flag(_) => unreachable!("a flag is not additive"),
+                };
+                prop_assert_eq!((a, b), want, "{} {}", ind, m);
+            }
+        }
         for (month, kept) in &kept {
             let from_records = Rollups::new(&p, &t, &r.0).as_of(Some(*month));
             let from_kept = Rollups::from_figures(&p, &t, kept).as_of(Some(*month));

@@ -2,7 +2,7 @@
 //! `$N` parameters and keep ids as text, which SQLite and PostgreSQL read alike; a count of
 //! changed rows comes from `RETURNING`, which both have.
 
-use super::batch::{decide_batch, finish_batch, Facts};
+use super::batch::{decide_batch, finish_batch, Current, Facts};
 use super::dialect::Dialect;
 use super::figures::{self, Kept, RebuildReport};
 use super::rows::{self, now_ms, revision, Columns};
@@ -14,8 +14,9 @@ use async_trait::async_trait;
 use shequ_model::area::{Area, Level};
 use shequ_model::auth::{AuditEntry, SessionInfo};
 use shequ_model::month::Month;
+use shequ_model::plan::{Indicator, Plan};
 use shequ_model::plan::{PlanId, Plans};
-use shequ_model::rollup::{unit_figures, unit_month_figures, UnitFigures};
+use shequ_model::rollup::{additive, forms_read, record_parts, unit_figures_of, UnitFigures};
 use shequ_model::sync::{batch_hash, Checksum, PullPage};
 use shequ_model::Revision;
 use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Pool, Type};
@@ -190,16 +191,206 @@ where
                 }
                 for (unit, level) in chunk {
                     let own = records.get(*unit).map(Vec::as_slice).unwrap_or_default();
-                    for (ind, f) in unit_figures(plan, *level, unit, own) {
-                        kept.insert((plan_id.to_string(), unit.to_string(), ind, None), f);
-                    }
-                    for (month, ind, f) in unit_month_figures(plan, *level, unit, own) {
-                        kept.insert((plan_id.to_string(), unit.to_string(), ind, Some(month)), f);
+                    let inds: Vec<&Indicator> = plan
+                        .indicators
+                        .iter()
+                        .filter(|i| i.level == *level)
+                        .collect();
+                    for (month, ind, f) in unit_figures_of(plan, &inds, unit, own) {
+                        kept.insert((plan_id.to_string(), unit.to_string(), ind, month), f);
                     }
                 }
             }
         }
         Ok(kept)
+    }
+
+    /// Keeps the figures of the units whose records a push changed, in its transaction, from
+    /// each changed record's winner `before` the push and its winner now: a unit without figures
+    /// yet is computed whole; otherwise only the indicators that read a changed record's form
+    /// change, the additive ones by their records' parts (taking away the old winner's, adding
+    /// the new one's), the others recomputed from the unit's records of the forms they read.
+    /// The work follows the push and those forms, not the unit's other records.
+    async fn keep_figures(
+        &self,
+        tx: &mut D::Connection,
+        plans: &Plans,
+        before: &HashMap<Uuid, Revision>,
+        current: &[Current<'_>],
+    ) -> Result<(), StoreError> {
+        type Changes<'r> = Vec<(Option<&'r Revision>, &'r Revision)>;
+        let mut touched: BTreeMap<(PlanId, String), (Level, Changes)> = BTreeMap::new();
+        for c in current {
+            let old = before.get(&c.record);
+            if old.map(|o| o.rev) == Some(c.winner.rev) {
+                continue;
+            }
+            let Some(form) = plans
+                .get(&c.winner.plan)
+                .and_then(|p| p.form(&c.winner.form))
+            else {
+                continue;
+            };
+            touched
+                .entry((c.winner.plan.clone(), c.winner.unit.to_string()))
+                .or_insert_with(|| (form.level, vec![]))
+                .1
+                .push((old, c.winner));
+        }
+        let kept = self.units_with_figures(tx, touched.keys()).await?;
+        let fresh: BTreeMap<(PlanId, String), Level> = touched
+            .iter()
+            .filter(|(k, _)| !kept.contains(*k))
+            .map(|(k, (level, _))| (k.clone(), *level))
+            .collect();
+        let computed = self.compute_figures(tx, plans, &fresh).await?;
+        self.write_figures(tx, &fresh, &computed).await?;
+        for ((plan_id, unit), (level, changes)) in &touched {
+            if fresh.contains_key(&(plan_id.clone(), unit.clone())) {
+                continue;
+            }
+            let Some(plan) = plans.get(plan_id) else {
+                continue;
+            };
+            let forms: BTreeSet<&str> = changes.iter().map(|(_, new)| new.form.as_str()).collect();
+            let (add, redo): (Vec<&Indicator>, Vec<&Indicator>) = plan
+                .indicators
+                .iter()
+                .filter(|i| i.level == *level && forms_read(i).iter().any(|f| forms.contains(f)))
+                .partition(|i| additive(plan, i));
+            self.add_parts(tx, plan, unit, &add, changes).await?;
+            self.recompute(tx, plan, unit, &redo).await?;
+        }
+        Ok(())
+    }
+
+    /// Which of these units have figures kept.
+    async fn units_with_figures(
+        &self,
+        tx: &mut D::Connection,
+        units: impl Iterator<Item = &(PlanId, String)>,
+    ) -> Result<BTreeSet<(PlanId, String)>, StoreError> {
+        let mut by_plan: BTreeMap<&PlanId, Vec<&str>> = BTreeMap::new();
+        for (plan, unit) in units {
+            by_plan.entry(plan).or_default().push(unit);
+        }
+        let mut kept = BTreeSet::new();
+        for (plan, units) in by_plan {
+            for chunk in units.chunks(CHUNK) {
+                let sql = format!(
+                    "SELECT DISTINCT unit FROM unit_figures WHERE plan = $1 AND unit IN ({})",
+                    params(2, chunk.len())
+                );
+                let mut q = sqlx::query(&sql).bind(plan.to_string());
+                for u in chunk {
+                    q = q.bind(*u);
+                }
+                for row in q.fetch_all(&mut *tx).await? {
+                    kept.insert((plan.clone(), row.text("unit")));
+                }
+            }
+        }
+        Ok(kept)
+    }
+
+    /// Adds to a unit's kept figures of additive indicators what its changed records add now,
+    /// less what their old winners added.
+    async fn add_parts(
+        &self,
+        tx: &mut D::Connection,
+        plan: &Plan,
+        unit: &str,
+        inds: &[&Indicator],
+        changes: &[(Option<&Revision>, &Revision)],
+    ) -> Result<(), StoreError> {
+        if inds.is_empty() {
+            return Ok(());
+        }
+        let months = plan.period().months();
+        let mut delta = vec![vec![(0.0, 0.0); months.len() + 1]; inds.len()];
+        for (old, new) in changes {
+            let mut apply = |r: &Revision, sign: f64| {
+                for (i, parts) in record_parts(plan, inds, r).into_iter().enumerate() {
+                    for (m, (a, b)) in parts.into_iter().enumerate() {
+                        delta[i][m].0 += sign * a;
+                        delta[i][m].1 += sign * b;
+                    }
+                }
+            };
+            apply(new, 1.0);
+            if let Some(old) = old {
+                apply(old, -1.0);
+            }
+        }
+        for (ind, by_month) in inds.iter().zip(delta) {
+            for (m, (a, b)) in by_month.into_iter().enumerate() {
+                if a == 0.0 && b == 0.0 {
+                    continue;
+                }
+                let sql = if m == 0 {
+                    "UPDATE unit_figures SET num = num + $1, den = den + $2
+                     WHERE plan = $3 AND unit = $4 AND indicator = $5"
+                } else {
+                    "UPDATE unit_month_figures SET num = num + $1, den = den + $2
+                     WHERE plan = $3 AND unit = $4 AND indicator = $5 AND month = $6"
+                };
+                let mut q = sqlx::query(sql)
+                    .bind(a)
+                    .bind(b)
+                    .bind(plan.id.to_string())
+                    .bind(unit)
+                    .bind(ind.id.as_str());
+                if m > 0 {
+                    q = q.bind(months[m - 1].to_string());
+                }
+                q.execute(&mut *tx).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Recomputes a unit's kept figures of these indicators from its records of the forms they
+    /// read.
+    async fn recompute(
+        &self,
+        tx: &mut D::Connection,
+        plan: &Plan,
+        unit: &str,
+        inds: &[&Indicator],
+    ) -> Result<(), StoreError> {
+        if inds.is_empty() {
+            return Ok(());
+        }
+        let forms: BTreeSet<&str> = inds.iter().flat_map(|i| forms_read(i)).collect();
+        let sql = format!(
+            "SELECT body, plan FROM records WHERE NOT deleted AND plan = $1 AND unit = $2
+             AND form IN ({})",
+            params(3, forms.len())
+        );
+        let mut q = sqlx::query(&sql).bind(plan.id.to_string()).bind(unit);
+        for f in &forms {
+            q = q.bind(*f);
+        }
+        let mut records = Vec::new();
+        for row in q.fetch_all(&mut *tx).await? {
+            records.push(revision(&row.text("body"), &row.text("plan"))?);
+        }
+        for table in ["unit_figures", "unit_month_figures"] {
+            let sql = format!(
+                "DELETE FROM {table} WHERE plan = $1 AND unit = $2 AND indicator IN ({})",
+                params(3, inds.len())
+            );
+            let mut q = sqlx::query(&sql).bind(plan.id.to_string()).bind(unit);
+            for i in inds {
+                q = q.bind(i.id.as_str());
+            }
+            q.execute(&mut *tx).await?;
+        }
+        let figures: Kept = unit_figures_of(plan, inds, unit, &records)
+            .into_iter()
+            .map(|(m, ind, f)| ((plan.id.to_string(), unit.to_owned(), ind, m), f))
+            .collect();
+        self.insert_figures(tx, &figures).await
     }
 
     /// Replaces the kept figures of the given units by `figures`.
@@ -401,6 +592,11 @@ where
             }
         }
         let facts = self.facts(&mut tx, changes).await?;
+        let before: HashMap<Uuid, Revision> = facts
+            .records
+            .iter()
+            .filter_map(|(id, state)| Some((*id, state.winner()?.clone())))
+            .collect();
         let mut decided = decide_batch(plans, changes, facts, now_ms().max(0) as u64);
         let mut stored: HashMap<Uuid, i64> = HashMap::new();
         let now = now_ms();
@@ -460,20 +656,8 @@ where
         }
         // The figures of every unit whose records changed, in the same transaction: a report
         // never sees records and figures that disagree.
-        let touched: BTreeMap<(PlanId, String), Level> = current
-            .iter()
-            .filter_map(|c| {
-                let form = plans.plans.get(&c.winner.plan)?.form(&c.winner.form)?;
-                Some((
-                    (c.winner.plan.clone(), c.winner.unit.to_string()),
-                    form.level,
-                ))
-            })
-            .collect();
-        let computed = self
-            .compute_figures(&mut tx, &plans.plans, &touched)
+        self.keep_figures(&mut tx, &plans.plans, &before, &current)
             .await?;
-        self.write_figures(&mut tx, &touched, &computed).await?;
         if let Some(key) = key {
             sqlx::query(
                 "INSERT INTO push_keys (key, hash, response, received_at) VALUES ($1, $2, $3, $4)",
