@@ -272,6 +272,101 @@ async fn county_report_counts_successful_cases_per_town_against_targets(app: Tes
     );
 }
 
+async fn a_report_as_of_a_month_counts_what_was_done_by_its_end(app: TestApp) {
+    // Started in March, finished (民事民评) on 1 May 2018.
+    app.push(&[case(VILLAGE, "一", true)]).await;
+    app.push(&[case(VILLAGE2, "二", false)]).await;
+    let value = |report: &Value, code: &str, id: &str| {
+        report["children"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["area"]["code"] == code)
+            .unwrap()["cells"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["indicator"] == id)
+            .unwrap()["value"]
+            .clone()
+    };
+    let as_of = |m: &'static str| {
+        let app = &app;
+        async move {
+            let r = app.get(&format!("/api/report/610324001?as_of={m}")).await;
+            assert_eq!(r.status(), 200);
+            r.json::<Value>().await.unwrap()
+        }
+    };
+    let (feb, april, may) = (
+        as_of("2018-02").await,
+        as_of("2018-04").await,
+        as_of("2018-05").await,
+    );
+    assert_eq!(value(&feb, VILLAGE, "deliberation_cases"), json!(0.0));
+    assert_eq!(value(&april, VILLAGE, "deliberation_cases"), json!(1.0));
+    assert_eq!(value(&april, VILLAGE, "deliberation_success"), json!(0.0));
+    assert_eq!(value(&may, VILLAGE, "deliberation_success"), json!(1.0));
+    assert_eq!(value(&may, VILLAGE2, "deliberation_success"), json!(0.0));
+
+    let series: Value = app
+        .get("/api/report/610324001/months?indicator=deliberation_success")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let months: Vec<&str> = series["months"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m.as_str().unwrap())
+        .collect();
+    assert_eq!(months.len(), 12);
+    assert_eq!((months[0], months[11]), ("2018-01", "2018-12"));
+    let village = series["children"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["area"]["code"] == VILLAGE)
+        .unwrap();
+    let by_month: Vec<Value> = village["cells"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["value"].clone())
+        .collect();
+    assert_eq!(by_month[3], json!(0.0), "April");
+    assert_eq!(by_month[4], json!(1.0), "May");
+    assert_eq!(by_month[11], json!(1.0), "December");
+    // The targets come with every month.
+    assert!(series["unit"]["cells"][0]["target"]["min"].is_number());
+
+    for bad in ["2018-13", "2018-6", "六月"] {
+        let r = app.get(&format!("/api/report/610324?as_of={bad}")).await;
+        assert_eq!(r.status(), 422, "{bad}");
+        let body: Value = r.json().await.unwrap();
+        assert!(
+            body["error"].as_str().unwrap().contains("不是月份"),
+            "{body}"
+        );
+    }
+    let r = app.get("/api/report/610324?as_of=2019-01").await;
+    assert_eq!(r.status(), 422);
+    let body: Value = r.json().await.unwrap();
+    assert!(
+        body["error"].as_str().unwrap().contains("2018-12"),
+        "{body}"
+    );
+    let r = app.get("/api/report/610324/months?indicator=nothing").await;
+    assert_eq!(r.status(), 404);
+    assert_eq!(
+        app.get("/api/report/610302/months?indicator=deliberation_success")
+            .await
+            .status(),
+        403
+    );
+}
+
 async fn a_push_re_sent_under_its_key_is_answered_again_and_other_content_gets_409(app: TestApp) {
     let batch = vec![case(VILLAGE, "甲", true), case(VILLAGE, "乙", false)];
     let key = shequ_model::sync::batch_key(&batch);
@@ -806,6 +901,7 @@ common::conformance!(
     pull_pages_by_cursor_within_the_scope,
     the_later_edit_wins_and_every_revision_is_kept,
     county_report_counts_successful_cases_per_town_against_targets,
+    a_report_as_of_a_month_counts_what_was_done_by_its_end,
     a_push_re_sent_under_its_key_is_answered_again_and_other_content_gets_409,
     concurrent_edits_keep_both_versions_and_the_checksum_follows_the_winner,
     a_deleted_record_leaves_the_figures_but_its_tombstone_syncs,

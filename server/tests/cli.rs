@@ -497,13 +497,30 @@ async fn rebuild_rollups_puts_back_figures_that_went_wrong_and_says_what_it_fixe
     .unwrap();
     assert_eq!(spoiled.rows_affected(), 1);
     assert_ne!(report().await, right);
+    // And one as of the end of a month.
+    let spoiled = sqlx::query(
+        "UPDATE unit_month_figures SET num = num + 5
+         WHERE unit = $1 AND indicator = 'deliberation_success' AND month = '2018-06'",
+    )
+    .bind(common::VILLAGE2)
+    .execute(&pool)
+    .await
+    .unwrap();
+    assert_eq!(spoiled.rows_affected(), 1);
 
     let rebuild = || run(bin().args(["--database", &app.database_url, "rebuild-rollups"]));
     let (ok, out, err) = rebuild();
     assert!(ok, "{err}");
-    assert!(out.contains("1 fixed"), "{out}");
+    assert!(out.contains("2 fixed"), "{out}");
     assert!(
         out.contains(common::VILLAGE) && out.contains("deliberation_success"),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!(
+            "{} deliberation_success 2018-06",
+            common::VILLAGE2
+        )),
         "{out}"
     );
     assert_eq!(report().await, right);

@@ -44,12 +44,23 @@ async fn push_status(app: &TestApp, who: &str, change: Revision) -> u16 {
         .as_u16()
 }
 
-async fn read_statuses(app: &TestApp, who: &str, unit: &str) -> [u16; 3] {
+async fn read_statuses(app: &TestApp, who: &str, unit: &str) -> [u16; 5] {
     [
         app.get_as(who, &format!("/api/report/{unit}"))
             .await
             .status()
             .as_u16(),
+        app.get_as(who, &format!("/api/report/{unit}?as_of=2018-06"))
+            .await
+            .status()
+            .as_u16(),
+        app.get_as(
+            who,
+            &format!("/api/report/{unit}/months?indicator=deliberation_success"),
+        )
+        .await
+        .status()
+        .as_u16(),
         app.get_as(who, &format!("/api/sync/pull?scope={unit}&after=0"))
             .await
             .status()
@@ -84,11 +95,7 @@ async fn matrix(app: TestApp) {
     ];
     for (who, unit, allowed) in reads {
         let got = read_statuses(&app, who, unit).await;
-        let want = if *allowed {
-            [200, 200, 200]
-        } else {
-            [403, 403, 403]
-        };
+        let want = if *allowed { [200; 5] } else { [403; 5] };
         // A unit Shequ does not keep is a 404 for a report, but still refused first when out of scope.
         assert_eq!(got, want, "{who} reading {unit}");
     }
