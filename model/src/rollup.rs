@@ -194,21 +194,7 @@ pub fn unit_figures_of(
 
 /// The forms whose records a figure of `ind` reads.
 pub fn forms_read(ind: &Indicator) -> Vec<&str> {
-    match &ind.measure {
-        Measure::Count { form, .. } | Measure::Sum { form, .. } | Measure::Flag { form, .. } => {
-            vec![form]
-        }
-        Measure::Ratio {
-            numerator,
-            denominator,
-            ..
-        } => vec![&numerator.form, &denominator.form],
-        Measure::Share { form, linked, .. } => {
-            let mut forms = vec![form.as_str()];
-            forms.extend(linked.as_ref().map(|l| l.form.as_str()));
-            forms
-        }
-    }
+    filters(ind).into_iter().map(|(form, _)| form).collect()
 }
 
 /// Whether a unit's figure of `ind` is the sum of what each record adds ([`record_parts`]),
@@ -248,18 +234,59 @@ pub fn record_parts(plan: &Plan, inds: &[&Indicator], r: &Revision) -> Vec<Vec<(
     let one = std::slice::from_ref(r);
     let rollups = Rollups::new(plan, &tree, one);
     let months = plan.period().months();
+    let parts = |ind: &Indicator, m: Option<Month>| match rollups.base(ind, r.unit.as_str(), m) {
+        Figure::Number(n) => (n, 0.0),
+        Figure::Ratio { num, den, .. } => (num, den),
+        Figure::Flag(b) => (if b { 1.0 } else { 0.0 }, 0.0),
+    };
     inds.iter()
         .map(|ind| {
-            std::iter::once(None)
-                .chain(months.iter().copied().map(Some))
-                .map(|m| match rollups.base(ind, r.unit.as_str(), m) {
-                    Figure::Number(n) => (n, 0.0),
-                    Figure::Ratio { num, den, .. } => (num, den),
-                    Figure::Flag(b) => (if b { 1.0 } else { 0.0 }, 0.0),
-                })
-                .collect()
+            // One record's figure changes only in the months it starts to count in for one of
+            // the indicator's filters: between them, the figure of the month before holds.
+            let steps: Vec<Month> = filters(ind)
+                .into_iter()
+                .filter_map(|(form, filter)| month_counted(plan.form(form)?, filter, r))
+                .collect();
+            let mut out = vec![parts(ind, None)];
+            let mut last = None;
+            for (i, m) in months.iter().enumerate() {
+                let figure = match last {
+                    Some(f) if i > 0 && !steps.contains(m) => f,
+                    _ => parts(ind, Some(*m)),
+                };
+                last = Some(figure);
+                out.push(figure);
+            }
+            out
         })
         .collect()
+}
+
+/// The filters a figure of `ind` counts records by, with their forms.
+fn filters(ind: &Indicator) -> Vec<(&str, &[Condition])> {
+    match &ind.measure {
+        Measure::Count { form, filter }
+        | Measure::Sum { form, filter, .. }
+        | Measure::Flag { form, filter } => vec![(form, filter)],
+        Measure::Ratio {
+            numerator,
+            denominator,
+            ..
+        } => vec![
+            (&numerator.form, &numerator.filter),
+            (&denominator.form, &denominator.filter),
+        ],
+        Measure::Share {
+            form,
+            filter,
+            meets,
+            linked,
+        } => {
+            let mut f = vec![(form.as_str(), filter.as_slice()), (form, meets)];
+            f.extend(linked.as_ref().map(|l| (l.form.as_str(), &[][..])));
+            f
+        }
+    }
 }
 
 /// Computes indicators over a set of live records (deleted ones are skipped), or over each unit's

@@ -1,15 +1,18 @@
 //! The report benchmark: loads deliberation cases through the real push API (gzip batches of
-//! 500, as phones send them) into a release server on SQLite, then asks for the county report as
-//! the county account and prints its latency, next to recomputing the same report from scratch
-//! (every live record of the county read from the same database and rolled up, as reports were
-//! made before figures were kept) in the same run. Both reports must be the same.
+//! 500, as phones send them) into a release server on SQLite and prints the ingest rate; then asks
+//! for the county report as the county account — now, as of the end of a month, and one
+//! indicator month by month for the county and its towns — and prints their latencies, next to
+//! recomputing the same figures from scratch (every live record of the county read from the same
+//! database and rolled up, as reports were made before figures were kept) in the same run. The
+//! figures served and the figures recomputed must be the same.
 //!
 //! `cargo build --release -p shequ-server -p shequ-sim && SHEQU_SERVER_BIN=target/release/shequ-server target/release/report [records] [asks]`
 
 use serde_json::json;
 use shequ_model::area::{parse_areas_csv, AreaTree};
+use shequ_model::month::Month;
 use shequ_model::plan::{Plan, PlanId};
-use shequ_model::rollup::{Report, Rollups};
+use shequ_model::rollup::{MonthSeries, Report, Rollups};
 use shequ_model::sync::{PushOutcome, PushResponse, MAX_PUSH_BATCH};
 use shequ_model::Revision;
 use shequ_sim::server::{server_bin, workspace, ServerProcess};
@@ -40,7 +43,7 @@ fn case(rng: &mut shequ_sim::rng::Rng, unit: &str) -> Revision {
         resolves: vec![],
         device: "基准设备".into(),
         clock: 1 << 16,
-        plan: Default::default(),
+        plan: PlanId::parse("fufeng-2019").unwrap(),
         form: "deliberation_case".into(),
         unit: shequ_model::UnitCode::parse(unit).unwrap(),
         deleted: false,
@@ -73,6 +76,46 @@ fn ms(d: Duration) -> f64 {
 fn p50_max(mut times: Vec<Duration>) -> (f64, f64) {
     times.sort();
     (ms(times[times.len() / 2]), ms(*times.last().unwrap()))
+}
+
+/// The processor and the number of cores, for the figures.
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|c| {
+            c.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|m| m.trim().to_owned())
+        })
+        .unwrap_or_else(|| "unknown processor".into());
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    format!("{cpu}, {cores} cores")
+}
+
+/// Asks `path` `asks` times as `token`, timing each; the last answer.
+async fn ask<T: serde::de::DeserializeOwned>(
+    client: &reqwest::Client,
+    base: &str,
+    token: &str,
+    path: &str,
+    asks: usize,
+) -> (T, Vec<Duration>) {
+    let mut times = Vec::new();
+    let mut last = None;
+    for _ in 0..asks {
+        let start = Instant::now();
+        let resp = client
+            .get(format!("{base}{path}"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        assert!(resp.status().is_success(), "{path}: {}", resp.status());
+        last = Some(resp.json().await.unwrap());
+        times.push(start.elapsed());
+    }
+    (last.unwrap(), times)
 }
 
 fn main() {
@@ -133,24 +176,19 @@ fn main() {
         start.elapsed()
     });
 
-    let (served, times) = rt.block_on(async {
+    // A month in the middle of the plan's year, and the headline indicator's months.
+    let as_of = Month::new(2019, 6).unwrap();
+    let indicator = "deliberation_success";
+    let (served, times, served_as_of, as_of_times, series, series_times) = rt.block_on(async {
         let county = token(&base, "county").await;
-        let mut times = Vec::new();
-        let mut last = None;
-        for _ in 0..asks {
-            let start = Instant::now();
-            let resp = client
-                .get(format!("{base}/api/report/{COUNTY}"))
-                .bearer_auth(&county)
-                .send()
-                .await
-                .unwrap();
-            assert!(resp.status().is_success());
-            let report: Report = resp.json().await.unwrap();
-            times.push(start.elapsed());
-            last = Some(report);
-        }
-        (last.unwrap(), times)
+        let now = format!("/api/report/{COUNTY}");
+        let (served, times) = ask::<Report>(&client, &base, &county, &now, asks).await;
+        let then = format!("/api/report/{COUNTY}?as_of={as_of}");
+        let (then, then_times) = ask::<Report>(&client, &base, &county, &then, asks).await;
+        let months = format!("/api/report/{COUNTY}/months?indicator={indicator}");
+        let (series, series_times) =
+            ask::<MonthSeries>(&client, &base, &county, &months, asks).await;
+        (served, times, then, then_times, series, series_times)
     });
 
     // From scratch: what a report cost before figures were kept, read from the same database.
@@ -190,17 +228,39 @@ fn main() {
                 .collect();
             let report = Rollups::new(&plan, &tree, &records).report(COUNTY).unwrap();
             times.push(start.elapsed());
-            last = Some(report);
+            last = Some((report, records));
         }
         (last.unwrap(), times)
     });
+    let (scratch, records) = scratch;
     assert_eq!(
         served, scratch,
         "the kept figures give the report the records give"
     );
+    let scratch_then = Rollups::new(&plan, &tree, &records).as_of(Some(as_of));
+    assert_eq!(
+        Some(served_as_of),
+        scratch_then.report(COUNTY),
+        "the figures kept for {as_of} give the report the records give"
+    );
+    let ind = plan.indicator(indicator).unwrap();
+    for (i, m) in series.months.iter().enumerate() {
+        let from_records = Rollups::new(&plan, &tree, &records).as_of(Some(*m));
+        for row in std::iter::once(&series.unit).chain(&series.children) {
+            assert_eq!(
+                Some(&row.cells[i]),
+                from_records.cell(ind, &row.area).as_ref(),
+                "{} in {m}",
+                row.area.code
+            );
+        }
+    }
 
     let (p50, max) = p50_max(times);
     let (s50, smax) = p50_max(scratch_times);
+    let (a50, amax) = p50_max(as_of_times);
+    let (m50, mmax) = p50_max(series_times);
+    println!("machine: {}", machine());
     println!(
         "live records: {n}, loaded through the push API in {:.1} s ({:.0} revisions/s, gzip batches of {MAX_PUSH_BATCH})",
         load.as_secs_f64(),
@@ -214,4 +274,12 @@ fn main() {
         asks.min(5)
     );
     println!("ratio of p50s: {:.0}x", s50 / p50);
+    println!(
+        "county report as of the end of {as_of} from kept figures (HTTP, {asks} asks): p50 {a50:.2} ms, max {amax:.2} ms"
+    );
+    println!(
+        "county month series of {indicator}, {} months × {} units (HTTP, {asks} asks): p50 {m50:.2} ms, max {mmax:.2} ms",
+        series.months.len(),
+        1 + series.children.len()
+    );
 }
