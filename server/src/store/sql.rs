@@ -225,9 +225,13 @@ where
             if old.map(|o| o.rev) == Some(c.winner.rev) {
                 continue;
             }
-            let Some(form) = plans
-                .get(&c.winner.plan)
-                .and_then(|p| p.form(&c.winner.form))
+            let Some(plan) = plans.get(&c.winner.plan) else {
+                continue;
+            };
+            // A form of a level no indicator is measured at has no figures to keep.
+            let Some(form) = plan
+                .form(&c.winner.form)
+                .filter(|f| plan.indicators.iter().any(|i| i.level == f.level))
             else {
                 continue;
             };
