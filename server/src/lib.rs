@@ -334,6 +334,8 @@ pub struct Running {
 /// setting behind it.
 pub async fn launch(s: &Settings) -> Result<Running, SettingError> {
     let store = store::open(&s.database_url).await.map_err(database)?;
+    // What processes starting at once on one database share is written by one at a time.
+    let turn = store.start_turn().await.map_err(database)?;
     let plans = open_plans(store.as_ref(), s).await?;
     // Figures kept under a plan since replaced, or never kept (a database from before figures
     // were kept), are computed again from the records before anyone reads them.
@@ -365,6 +367,7 @@ pub async fn launch(s: &Settings) -> Result<Running, SettingError> {
             .map_err(|e| SettingError::new("demo", e))?;
         tracing::info!(made, "demo accounts ready (see the README)");
     }
+    turn.end().await.map_err(database)?;
     let listener = tokio::net::TcpListener::bind(&s.listen)
         .await
         .map_err(|e| SettingError::new("listen", format!("cannot listen on {}: {e}", s.listen)))?;

@@ -56,6 +56,9 @@ pub struct ImportReport {
 pub trait Store: Send + Sync + 'static {
     /// Answers when the database is reachable.
     async fn ping(&self) -> Result<(), StoreError>;
+    /// Waits until no other process is starting on this database, and keeps it so until the
+    /// turn ends (see [`dialect`]).
+    async fn start_turn(&self) -> Result<Box<dyn StartTurn>, StoreError>;
     /// One org unit.
     async fn area(&self, code: &str) -> Result<Option<Area>, StoreError>;
     /// Every org unit whose code starts with `under` (all of them for "").
@@ -152,6 +155,12 @@ pub trait AreaImport: Send {
     /// Adds areas not stored yet (at most [`AREA_CHUNK`]).
     async fn add(&mut self, areas: &[Area]) -> Result<(), StoreError>;
     async fn commit(self: Box<Self>) -> Result<(), StoreError>;
+}
+
+/// A process's turn to start (see [`Store::start_turn`]).
+#[async_trait]
+pub trait StartTurn: Send {
+    async fn end(self: Box<Self>) -> Result<(), StoreError>;
 }
 
 /// How many areas one statement of an import carries: 4 parameters each, well under the limits

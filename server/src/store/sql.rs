@@ -3,12 +3,12 @@
 //! changed rows comes from `RETURNING`, which both have.
 
 use super::batch::{decide_batch, finish_batch, Facts};
-use super::dialect::Dialect;
+use super::dialect::{county_of, Dialect};
 use super::figures::{self, Kept, RebuildReport};
 use super::rows::{self, now_ms, revision, Columns};
 use super::{
     prefix_end, AccountRow, AreaImport, Author, PlanAdded, PlanBook, PlanRole, PushAnswer,
-    SessionRow, Store, StoreError,
+    SessionRow, StartTurn, Store, StoreError,
 };
 use async_trait::async_trait;
 use shequ_model::area::{Area, Level};
@@ -93,6 +93,19 @@ where
 
     async fn commit(self: Box<Self>) -> Result<(), StoreError> {
         self.tx.commit().await?;
+        Ok(())
+    }
+}
+
+/// A start's turn: the transaction that holds it, where the engine needs one.
+struct SqlStartTurn<D: Dialect>(Option<sqlx::Transaction<'static, D>>);
+
+#[async_trait]
+impl<D: Dialect> StartTurn for SqlStartTurn<D> {
+    async fn end(self: Box<Self>) -> Result<(), StoreError> {
+        if let Some(tx) = self.0 {
+            tx.rollback().await?;
+        }
         Ok(())
     }
 }
@@ -322,6 +335,10 @@ where
         Ok(())
     }
 
+    async fn start_turn(&self) -> Result<Box<dyn StartTurn>, StoreError> {
+        Ok(Box::new(SqlStartTurn(D::start_turn(&self.pool).await?)))
+    }
+
     async fn area(&self, code: &str) -> Result<Option<Area>, StoreError> {
         let row = sqlx::query("SELECT code, name, level, parent FROM areas WHERE code = $1")
             .bind(code)
@@ -356,7 +373,10 @@ where
     ) -> Result<PushAnswer, StoreError> {
         let _turn = self.turn().await;
         let mut tx = self.pool.begin().await?;
-        D::order_pushes(&mut tx).await?;
+        // A record never changes unit, so every revision a push stores, and every unit whose
+        // figures it rewrites, lies in these counties.
+        let counties: BTreeSet<u32> = changes.iter().map(|c| county_of(c.unit.as_str())).collect();
+        D::order_pushes(&mut tx, key, &counties).await?;
         let hash = batch_hash(changes);
         if let Some(key) = key {
             if let Some(row) = sqlx::query("SELECT hash, response FROM push_keys WHERE key = $1")
@@ -483,10 +503,11 @@ where
     ) -> Result<PullPage, StoreError> {
         // No plan is the empty id, which no stored revision carries once the legacy plan is settled.
         let plan = plan.map(|p| p.to_string()).unwrap_or_default();
+        let bound = D::pull_bound(&self.pool, scope).await?.unwrap_or(i64::MAX);
         // The sizes first, so that a page never reads more bodies than it sends.
         let sizes: Vec<(i64, i64)> = sqlx::query(
             "SELECT seq, CAST(octet_length(body) AS BIGINT) AS size FROM revisions
-             WHERE seq > $1 AND unit >= $2 AND unit < $3 AND ($5 = '' OR plan = $5)
+             WHERE seq > $1 AND seq <= $6 AND unit >= $2 AND unit < $3 AND ($5 = '' OR plan = $5)
              ORDER BY seq LIMIT $4",
         )
         .bind(after)
@@ -494,6 +515,7 @@ where
         .bind(prefix_end(scope))
         .bind(limit as i64 + 1)
         .bind(&plan)
+        .bind(bound)
         .fetch_all(&self.pool)
         .await?
         .iter()
@@ -577,7 +599,7 @@ where
     async fn rebuild_rollups(&self, plans: &Plans) -> Result<RebuildReport, StoreError> {
         let _turn = self.turn().await;
         let mut tx = self.pool.begin().await?;
-        D::order_pushes(&mut tx).await?;
+        D::exclude_pushes(&mut tx).await?;
         // Every unit that has a record of a plan, live or not, has its figures: the units a
         // push keeps figures for.
         let mut units: BTreeMap<(PlanId, String), Level> = BTreeMap::new();
