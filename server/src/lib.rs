@@ -54,8 +54,6 @@ pub struct AppState {
     pub plans: Arc<PlanBook>,
     /// Each plan as served, by id.
     pub served: Arc<BTreeMap<PlanId, ServedPlan>>,
-    /// Password guesses per (account, address) and per address.
-    pub limiter: Arc<auth::RateLimiter>,
     /// The bounded pool passwords are hashed on.
     pub hashers: Arc<auth::Hashers>,
     /// The reverse proxy whose `X-Forwarded-For` names the client.
@@ -69,13 +67,11 @@ impl AppState {
             .iter()
             .map(|p| (p.id.clone(), ServedPlan::of(p)))
             .collect();
-        let limiter = Arc::new(auth::RateLimiter::default());
         let hashers = Arc::new(auth::Hashers::new(settings::Limits::default().hash_workers));
         AppState {
             store,
             plans: Arc::new(plans),
             served: Arc::new(served),
-            limiter,
             hashers,
             trusted_proxy: None,
         }

@@ -60,6 +60,9 @@ pub trait Dialect: Database {
     /// Whether all writes of this process take turns (see the module documentation).
     const ONE_WRITER: bool;
 
+    /// What ends a query that locks the rows it reads, skipping those another transaction holds.
+    const SKIP_LOCKED: &'static str;
+
     /// Connects and brings the schema up to date.
     fn open(url: &str) -> impl Future<Output = Result<Pool<Self>, StoreError>> + Send;
 
@@ -106,6 +109,8 @@ pub fn county_of(unit: &str) -> u32 {
 
 impl Dialect for Sqlite {
     const ONE_WRITER: bool = true;
+    // The one writer holds the whole file.
+    const SKIP_LOCKED: &'static str = "";
 
     async fn open(url: &str) -> Result<Pool<Self>, StoreError> {
         let opts = SqliteConnectOptions::from_str(url)?
@@ -157,6 +162,7 @@ const START_LOCK: i64 = 0x5348_4551_5501;
 
 impl Dialect for Postgres {
     const ONE_WRITER: bool = false;
+    const SKIP_LOCKED: &'static str = " FOR UPDATE SKIP LOCKED";
 
     async fn open(url: &str) -> Result<Pool<Self>, StoreError> {
         let pool = PgPoolOptions::new()

@@ -129,6 +129,16 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<(), StoreError>;
     /// The accounts whose unit lies under `under`.
     async fn accounts(&self, under: &str) -> Result<Vec<AccountRow>, StoreError>;
+    /// The login strikes kept for `keys`, given to `change`, and what it answers kept instead, in
+    /// one step: guesses sent at once, to any process on the database, are counted one after the
+    /// other. Strikes last changed before `forget_before` are dropped along the way. Returns the
+    /// strikes as they were kept before.
+    async fn change_strikes(
+        &self,
+        keys: &[&str],
+        forget_before: i64,
+        change: &(dyn for<'s> Fn(&'s [Strikes]) -> Vec<Strikes> + Send + Sync),
+    ) -> Result<Vec<Strikes>, StoreError>;
     async fn create_session(&self, s: &SessionRow) -> Result<(), StoreError>;
     async fn session(&self, token_hash: &str) -> Result<Option<SessionRow>, StoreError>;
     /// Revokes a session; false when there is none with that id.
@@ -218,6 +228,14 @@ pub struct AccountRow {
     pub password_hash: String,
     pub must_change: bool,
     pub disabled: bool,
+}
+
+/// The password guesses counted against one key (see [`crate::auth`]); none kept is a count of 0.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Strikes {
+    pub count: u32,
+    /// When the last one was counted, in milliseconds since the epoch.
+    pub last_at: i64,
 }
 
 /// A session as stored: the token itself is never kept, only its hash.

@@ -8,7 +8,7 @@ use super::figures::{self, Kept, RebuildReport};
 use super::rows::{self, now_ms, revision, Columns};
 use super::{
     prefix_end, AccountRow, AreaImport, Author, PlanAdded, PlanBook, PlanRole, PushAnswer,
-    SessionRow, StartTurn, Store, StoreError,
+    SessionRow, StartTurn, Store, StoreError, Strikes,
 };
 use async_trait::async_trait;
 use shequ_model::area::{Area, Level};
@@ -818,6 +818,62 @@ where
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(rows::account).collect()
+    }
+
+    async fn change_strikes(
+        &self,
+        keys: &[&str],
+        forget_before: i64,
+        change: &(dyn for<'s> Fn(&'s [Strikes]) -> Vec<Strikes> + Send + Sync),
+    ) -> Result<Vec<Strikes>, StoreError> {
+        let _turn = self.turn().await;
+        let mut tx = self.pool.begin().await?;
+        // Each key's row is locked (made first if need be) in the order of the keys, so two
+        // guesses never hold what the other waits for.
+        let mut order: Vec<usize> = (0..keys.len()).collect();
+        order.sort_by_key(|&i| keys[i]);
+        let mut before = vec![Strikes::default(); keys.len()];
+        for i in order {
+            let row = sqlx::query(
+                "INSERT INTO login_strikes (key, count, last_at) VALUES ($1, 0, 0)
+                 ON CONFLICT (key) DO UPDATE SET count = login_strikes.count
+                 RETURNING count, last_at",
+            )
+            .bind(keys[i])
+            .fetch_one(&mut *tx)
+            .await?;
+            before[i] = Strikes {
+                count: row.int("count").clamp(0, u32::MAX as i64) as u32,
+                last_at: row.int("last_at"),
+            };
+        }
+        for (key, s) in keys.iter().zip(change(&before)) {
+            if s.count == 0 {
+                sqlx::query("DELETE FROM login_strikes WHERE key = $1")
+                    .bind(*key)
+                    .execute(&mut *tx)
+                    .await?;
+            } else {
+                sqlx::query("UPDATE login_strikes SET count = $1, last_at = $2 WHERE key = $3")
+                    .bind(s.count as i64)
+                    .bind(s.last_at)
+                    .bind(*key)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
+        // Last, and past rows others hold, so that this never waits for another guess: a few
+        // forgotten rows at a time keep the table to about the guesses of the last hour.
+        sqlx::query(&format!(
+            "DELETE FROM login_strikes WHERE key IN
+             (SELECT key FROM login_strikes WHERE last_at < $1 LIMIT 100{})",
+            D::SKIP_LOCKED
+        ))
+        .bind(forget_before)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(before)
     }
 
     async fn create_session(&self, s: &SessionRow) -> Result<(), StoreError> {
