@@ -42,7 +42,9 @@ pub struct Counts {
 }
 
 pub struct FaultyHttp {
-    pub base: String,
+    /// The server processes, each request going to one of them, as from behind a load balancer
+    /// that keeps no device to one process.
+    bases: Vec<String>,
     client: reqwest::Client,
     rng: RefCell<Rng>,
     pub faults: Cell<Faults>,
@@ -63,8 +65,14 @@ fn lost(what: &str) -> TransportError {
 
 impl FaultyHttp {
     pub fn new(base: String, seed: u64, faults: Faults) -> Self {
+        Self::spread(vec![base], seed, faults)
+    }
+
+    /// Sends each request to one of several server processes on one database, chosen at random.
+    pub fn spread(bases: Vec<String>, seed: u64, faults: Faults) -> Self {
+        assert!(!bases.is_empty(), "at least one server");
         FaultyHttp {
-            base,
+            bases,
             client: reqwest::Client::builder()
                 .timeout(std::time::Duration::from_secs(10))
                 .build()
@@ -82,7 +90,7 @@ impl FaultyHttp {
         for _ in 0..50 {
             let resp = self
                 .client
-                .post(format!("{}/api/auth/login", self.base))
+                .post(format!("{}/api/auth/login", self.base()))
                 .json(&serde_json::json!({"username": username, "password": "shequ2018", "device": device}))
                 .send()
                 .await;
@@ -97,6 +105,19 @@ impl FaultyHttp {
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         }
         Err(format!("login as {username}: the server did not answer"))
+    }
+
+    /// The process the next request goes to.
+    fn base(&self) -> &str {
+        let n = self.bases.len() as u64;
+        // With one process, no draw: the faults follow the seed as they did before processes
+        // were spread.
+        let i = if n == 1 {
+            0
+        } else {
+            self.rng.borrow_mut().below(n)
+        };
+        &self.bases[i as usize]
     }
 
     fn count(&self, f: impl FnOnce(&mut Counts)) {
@@ -118,7 +139,7 @@ impl FaultyHttp {
         let token = self.token.borrow().clone();
         let resp = self
             .client
-            .post(format!("{}/api/sync/push", self.base))
+            .post(format!("{}/api/sync/push", self.base()))
             .bearer_auth(token)
             .header("idempotency-key", key)
             .json(req)
@@ -154,7 +175,7 @@ impl FaultyHttp {
         let token = self.token.borrow().clone();
         let resp = self
             .client
-            .get(format!("{}{path}", self.base))
+            .get(format!("{}{path}", self.base()))
             .bearer_auth(token)
             .send()
             .await
