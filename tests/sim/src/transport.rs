@@ -41,6 +41,15 @@ pub struct Counts {
     pub pulls_from_start: u64,
 }
 
+/// A pull page as the device received it: its scope, the cursor it was asked from, and the
+/// numbers it carried (the last one is the device's next cursor).
+#[derive(Clone, Debug)]
+pub struct PulledPage {
+    pub scope: String,
+    pub after: i64,
+    pub seqs: Vec<i64>,
+}
+
 pub struct FaultyHttp {
     /// The server processes, each request going to one of them, as from behind a load balancer
     /// that keeps no device to one process.
@@ -52,6 +61,8 @@ pub struct FaultyHttp {
     pub counts: Cell<Counts>,
     /// The device's session token.
     pub token: RefCell<String>,
+    /// Every pull page received, to check afterwards that none skipped a revision.
+    pub pages: RefCell<Vec<PulledPage>>,
 }
 
 fn lost(what: &str) -> TransportError {
@@ -82,6 +93,7 @@ impl FaultyHttp {
             stale: RefCell::new(None),
             counts: Cell::new(Counts::default()),
             token: RefCell::new(String::new()),
+            pages: RefCell::new(Vec::new()),
         }
     }
 
@@ -234,10 +246,17 @@ impl Transport for FaultyHttp {
         if after == 0 {
             self.count(|c| c.pulls_from_start += 1);
         }
-        self.get(&format!(
-            "/api/sync/pull?scope={scope}&after={after}&limit={limit}"
-        ))
-        .await
+        let page: PullPage = self
+            .get(&format!(
+                "/api/sync/pull?scope={scope}&after={after}&limit={limit}"
+            ))
+            .await?;
+        self.pages.borrow_mut().push(PulledPage {
+            scope: scope.to_owned(),
+            after,
+            seqs: page.changes.iter().map(|c| c.seq).collect(),
+        });
+        Ok(page)
     }
 
     async fn checksum(&self, scope: &str) -> Result<Checksum, TransportError> {
