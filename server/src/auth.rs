@@ -141,12 +141,12 @@ impl Hashers {
     }
 }
 
-/// Guessing a password, limited per (account, address) and per address with a growing delay:
-/// a few free tries, then 30 s, doubling up to 15 minutes. A stranger elsewhere cannot lock an
-/// owner out, and an attempt is counted in the same step as it is allowed, so concurrent guesses
-/// cannot slip past the limit while the first ones are being checked. The strikes are kept in the
-/// database ([`Store::change_strikes`]), so every server process on it counts the same guesses.
-///
+// Guessing a password is limited per (account, address) and per address with a growing delay:
+// a few free tries, then 30 s, doubling up to 15 minutes. A stranger elsewhere cannot lock an
+// owner out, and an attempt is counted in the same step as it is allowed, so concurrent guesses
+// cannot slip past the limit while the first ones are being checked. The strikes are kept in the
+// database ([`Store::change_strikes`]), so every server process on it counts the same guesses.
+
 /// Free attempts per (account, address) and per address before the delay starts.
 pub const FREE_PER_ACCOUNT_ADDRESS: u32 = 5;
 pub const FREE_PER_ADDRESS: u32 = 30;
