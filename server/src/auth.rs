@@ -3,7 +3,7 @@
 //! endpoint takes. Tokens and passwords never reach a log line.
 
 use crate::error::ApiError;
-use crate::store::{AccountRow, SessionRow, Store, StoreError};
+use crate::store::{AccountRow, SessionRow, Store, StoreError, Strikes};
 use crate::AppState;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
@@ -12,9 +12,8 @@ use axum::http::request::Parts;
 use rand_core::{OsRng, RngCore};
 use shequ_model::auth::{Account, AuthFailure, Role};
 use shequ_model::UnitCode;
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 use tokio::sync::Semaphore;
 
 /// How long a session lasts; the phone renews it when it is within [`RENEW_WITHIN`] of the end.
@@ -142,19 +141,11 @@ impl Hashers {
     }
 }
 
-/// Guessing a password, limited per (account, address) and per address with a growing delay:
-/// a few free tries, then 30 s, doubling up to 15 minutes. A stranger elsewhere cannot lock an
-/// owner out, and an attempt is counted in the same step as it is allowed, so concurrent guesses
-/// cannot slip past the limit while the first ones are being checked.
-pub struct RateLimiter {
-    strikes: Mutex<HashMap<String, Strikes>>,
-}
-
-#[derive(Clone, Copy)]
-struct Strikes {
-    count: u32,
-    last: Instant,
-}
+// Guessing a password is limited per (account, address) and per address with a growing delay:
+// a few free tries, then 30 s, doubling up to 15 minutes. A stranger elsewhere cannot lock an
+// owner out, and an attempt is counted in the same step as it is allowed, so concurrent guesses
+// cannot slip past the limit while the first ones are being checked. The strikes are kept in the
+// database ([`Store::change_strikes`]), so every server process on it counts the same guesses.
 
 /// Free attempts per (account, address) and per address before the delay starts.
 pub const FREE_PER_ACCOUNT_ADDRESS: u32 = 5;
@@ -164,18 +155,16 @@ const MAX_DELAY: Duration = Duration::from_secs(15 * 60);
 /// Strikes older than this are forgotten.
 const FORGET_AFTER: Duration = Duration::from_secs(3600);
 
-impl Strikes {
-    /// When the next attempt is allowed after `count` strikes with `free` of them free.
-    fn delay(count: u32, free: u32) -> Duration {
-        if count < free {
-            return Duration::ZERO;
-        }
-        let doublings = (count - free).min(16);
-        (FIRST_DELAY * 2u32.pow(doublings)).min(MAX_DELAY)
+/// When the next attempt is allowed after `count` strikes with `free` of them free.
+fn delay(count: u32, free: u32) -> Duration {
+    if count < free {
+        return Duration::ZERO;
     }
+    let doublings = (count - free).min(16);
+    (FIRST_DELAY * 2u32.pow(doublings)).min(MAX_DELAY)
 }
 
-/// The keys one password guess counts against.
+/// The keys one password guess counts against, with the free attempts of each.
 pub struct GuessKeys {
     account_address: String,
     address: String,
@@ -188,74 +177,76 @@ impl GuessKeys {
             address: address.to_string(),
         }
     }
-}
 
-impl Default for RateLimiter {
-    fn default() -> Self {
-        RateLimiter {
-            strikes: Mutex::new(HashMap::new()),
-        }
+    fn keys(&self) -> [&str; 2] {
+        [&self.account_address, &self.address]
     }
 }
 
-impl RateLimiter {
-    /// Allows a guess and counts it against both keys, or says how long to wait. A guess counts
-    /// as a failure until [`RateLimiter::succeeded`] says otherwise.
-    pub fn attempt(&self, keys: &GuessKeys) -> Result<(), ApiError> {
-        let mut strikes = self
-            .strikes
-            .lock()
-            .expect("the limiter's lock is never poisoned");
-        let now = Instant::now();
-        if strikes.len() > 100_000 {
-            strikes.retain(|_, s| now.duration_since(s.last) < FORGET_AFTER);
-        }
-        let limits = [
-            (&keys.account_address, FREE_PER_ACCOUNT_ADDRESS),
-            (&keys.address, FREE_PER_ADDRESS),
-        ];
-        let mut wait = Duration::ZERO;
-        for (key, free) in limits {
-            if let Some(s) = strikes.get(key.as_str()) {
-                if now.duration_since(s.last) < FORGET_AFTER {
-                    let until = s.last + Strikes::delay(s.count, free);
-                    wait = wait.max(until.saturating_duration_since(now));
-                }
-            }
-        }
-        if !wait.is_zero() {
-            let secs = (wait.as_millis() as u64).div_ceil(1000);
-            return Err(ApiError::Throttled {
-                message: format!("密码错误次数过多,请{}后再试", wait_in_words(secs)),
-                retry_after: secs,
-            });
-        }
-        for (key, _) in limits {
-            let s = strikes.entry(key.clone()).or_insert(Strikes {
-                count: 0,
-                last: now,
-            });
-            if now.duration_since(s.last) >= FORGET_AFTER {
-                s.count = 0;
-            }
-            s.count += 1;
-            s.last = now;
-        }
-        Ok(())
-    }
+const FREE: [u32; 2] = [FREE_PER_ACCOUNT_ADDRESS, FREE_PER_ADDRESS];
 
-    /// The guess was right: the (account, address) strikes are cleared and the address gets its
-    /// attempt back.
-    pub fn succeeded(&self, keys: &GuessKeys) {
-        let mut strikes = self
-            .strikes
-            .lock()
-            .expect("the limiter's lock is never poisoned");
-        strikes.remove(&keys.account_address);
-        if let Some(s) = strikes.get_mut(&keys.address) {
-            s.count = s.count.saturating_sub(1);
-        }
+/// A guess at `now` against the strikes kept for its keys: how long it must wait, or the strikes
+/// with it counted.
+fn judge(kept: &[Strikes], now: i64) -> Result<Vec<Strikes>, Duration> {
+    let forget = FORGET_AFTER.as_millis() as i64;
+    let live = |s: &Strikes| now - s.last_at < forget;
+    let wait = kept
+        .iter()
+        .zip(FREE)
+        .filter(|(s, _)| live(s))
+        .map(|(s, free)| {
+            let until = s.last_at + delay(s.count, free).as_millis() as i64;
+            Duration::from_millis((until - now).max(0) as u64)
+        })
+        .max()
+        .unwrap_or_default();
+    if !wait.is_zero() {
+        return Err(wait);
     }
+    Ok(kept
+        .iter()
+        .map(|s| Strikes {
+            count: if live(s) { s.count + 1 } else { 1 },
+            last_at: now,
+        })
+        .collect())
+}
+
+/// Allows a guess and counts it against both keys, or says how long to wait. A guess counts as a
+/// failure until [`guess_succeeded`] says otherwise.
+pub async fn attempt_guess(store: &dyn Store, keys: &GuessKeys) -> Result<(), ApiError> {
+    let now = now_ms();
+    let forget_before = now - FORGET_AFTER.as_millis() as i64;
+    let kept = store
+        .change_strikes(&keys.keys(), forget_before, &|kept| {
+            judge(kept, now).unwrap_or_else(|_| kept.to_vec())
+        })
+        .await?;
+    judge(&kept, now).map(|_| ()).map_err(|wait| {
+        let secs = (wait.as_millis() as u64).div_ceil(1000);
+        ApiError::Throttled {
+            message: format!("密码错误次数过多,请{}后再试", wait_in_words(secs)),
+            retry_after: secs,
+        }
+    })
+}
+
+/// The guess was right: the (account, address) strikes are cleared and the address gets its
+/// attempt back.
+pub async fn guess_succeeded(store: &dyn Store, keys: &GuessKeys) -> Result<(), ApiError> {
+    let forget_before = now_ms() - FORGET_AFTER.as_millis() as i64;
+    store
+        .change_strikes(&keys.keys(), forget_before, &|kept| {
+            vec![
+                Strikes::default(),
+                Strikes {
+                    count: kept[1].count.saturating_sub(1),
+                    ..kept[1]
+                },
+            ]
+        })
+        .await?;
+    Ok(())
 }
 
 fn wait_in_words(secs: u64) -> String {
@@ -496,41 +487,76 @@ mod tests {
         assert!(!verify_password("letters123", decoy_hash()));
     }
 
-    #[test]
-    fn the_limiter_backs_off_per_account_and_address() {
-        let l = RateLimiter::default();
+    async fn store() -> (Arc<dyn Store>, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("t.db").display());
+        (crate::store::open(&url).await.unwrap(), dir)
+    }
+
+    #[tokio::test]
+    async fn the_limiter_backs_off_per_account_and_address() {
+        let (l, _dir) = store().await;
+        let l = l.as_ref();
         let here: std::net::IpAddr = [10, 0, 0, 1].into();
         let there: std::net::IpAddr = [10, 0, 0, 2].into();
         let guess = GuessKeys::new("village-1", here);
         for _ in 0..FREE_PER_ACCOUNT_ADDRESS {
-            l.attempt(&guess).unwrap();
+            attempt_guess(l, &guess).await.unwrap();
         }
-        match l.attempt(&guess) {
+        match attempt_guess(l, &guess).await {
             Err(ApiError::Throttled { retry_after, .. }) => {
                 assert_eq!(retry_after, FIRST_DELAY.as_secs())
             }
             other => panic!("{other:?}"),
         }
         // The owner elsewhere, and another account from here, are not held back.
-        l.attempt(&GuessKeys::new("village-1", there)).unwrap();
-        l.attempt(&GuessKeys::new("village-2", here)).unwrap();
+        attempt_guess(l, &GuessKeys::new("village-1", there))
+            .await
+            .unwrap();
+        attempt_guess(l, &GuessKeys::new("village-2", here))
+            .await
+            .unwrap();
         // The delay doubles and stops growing.
         assert_eq!(
-            Strikes::delay(FREE_PER_ACCOUNT_ADDRESS + 1, FREE_PER_ACCOUNT_ADDRESS),
+            delay(FREE_PER_ACCOUNT_ADDRESS + 1, FREE_PER_ACCOUNT_ADDRESS),
             FIRST_DELAY * 2
         );
-        assert_eq!(Strikes::delay(1000, FREE_PER_ACCOUNT_ADDRESS), MAX_DELAY);
+        assert_eq!(delay(1000, FREE_PER_ACCOUNT_ADDRESS), MAX_DELAY);
+    }
+
+    #[tokio::test]
+    async fn a_right_guess_clears_its_strikes() {
+        let (l, _dir) = store().await;
+        let l = l.as_ref();
+        let guess = GuessKeys::new("village-1", [10, 0, 0, 1].into());
+        for _ in 0..FREE_PER_ACCOUNT_ADDRESS {
+            attempt_guess(l, &guess).await.unwrap();
+        }
+        guess_succeeded(l, &guess).await.unwrap();
+        attempt_guess(l, &guess).await.unwrap();
     }
 
     #[test]
-    fn a_right_guess_clears_its_strikes() {
-        let l = RateLimiter::default();
-        let guess = GuessKeys::new("village-1", [10, 0, 0, 1].into());
-        for _ in 0..FREE_PER_ACCOUNT_ADDRESS {
-            l.attempt(&guess).unwrap();
-        }
-        l.succeeded(&guess);
-        l.attempt(&guess).unwrap();
+    fn strikes_an_hour_old_are_forgotten() {
+        let now = 10 * FORGET_AFTER.as_millis() as i64;
+        let many = Strikes {
+            count: 100,
+            last_at: now - FORGET_AFTER.as_millis() as i64,
+        };
+        let counted = judge(&[many, Strikes::default()], now).unwrap();
+        assert_eq!(counted[0].count, 1);
+        assert_eq!(counted[1].count, 1);
+        assert!(judge(
+            &[
+                Strikes {
+                    last_at: now - 1,
+                    ..many
+                },
+                Strikes::default()
+            ],
+            now
+        )
+        .is_err());
     }
 
     #[tokio::test]

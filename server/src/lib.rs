@@ -54,8 +54,6 @@ pub struct AppState {
     pub plans: Arc<PlanBook>,
     /// Each plan as served, by id.
     pub served: Arc<BTreeMap<PlanId, ServedPlan>>,
-    /// Password guesses per (account, address) and per address.
-    pub limiter: Arc<auth::RateLimiter>,
     /// The bounded pool passwords are hashed on.
     pub hashers: Arc<auth::Hashers>,
     /// The reverse proxy whose `X-Forwarded-For` names the client.
@@ -69,13 +67,11 @@ impl AppState {
             .iter()
             .map(|p| (p.id.clone(), ServedPlan::of(p)))
             .collect();
-        let limiter = Arc::new(auth::RateLimiter::default());
         let hashers = Arc::new(auth::Hashers::new(settings::Limits::default().hash_workers));
         AppState {
             store,
             plans: Arc::new(plans),
             served: Arc::new(served),
-            limiter,
             hashers,
             trusted_proxy: None,
         }
@@ -334,6 +330,8 @@ pub struct Running {
 /// setting behind it.
 pub async fn launch(s: &Settings) -> Result<Running, SettingError> {
     let store = store::open(&s.database_url).await.map_err(database)?;
+    // What processes starting at once on one database share is written by one at a time.
+    let turn = store.start_turn().await.map_err(database)?;
     let plans = open_plans(store.as_ref(), s).await?;
     // Figures kept under a plan since replaced, or never kept (a database from before figures
     // were kept), are computed again from the records before anyone reads them.
@@ -365,6 +363,7 @@ pub async fn launch(s: &Settings) -> Result<Running, SettingError> {
             .map_err(|e| SettingError::new("demo", e))?;
         tracing::info!(made, "demo accounts ready (see the README)");
     }
+    turn.end().await.map_err(database)?;
     let listener = tokio::net::TcpListener::bind(&s.listen)
         .await
         .map_err(|e| SettingError::new("listen", format!("cannot listen on {}: {e}", s.listen)))?;

@@ -37,7 +37,7 @@ async fn login(
 ) -> Result<Json<Session>, ApiError> {
     req.check_lengths().map_err(ApiError::Unprocessable)?;
     let keys = GuessKeys::new(&req.username, address);
-    state.limiter.attempt(&keys)?;
+    auth::attempt_guess(state.store.as_ref(), &keys).await?;
     // No account can have a malformed name: answered like a wrong password, without the work.
     let row = match check_username(&req.username) {
         Ok(()) => state.store.account(&req.username).await?,
@@ -55,7 +55,7 @@ async fn login(
             return Err(ApiError::Unprocessable(WRONG.into()));
         }
     };
-    state.limiter.succeeded(&keys);
+    auth::guess_succeeded(state.store.as_ref(), &keys).await?;
     let (token, session) = auth::new_session(&row.account.username, &req.device);
     state.store.create_session(&session).await?;
     tracing::info!(username = ?row.account.username, session = %session.id, "logged in");
@@ -110,7 +110,7 @@ async fn change_password(
     let username = caller.account.username;
     // Checking the old password is guessing it: limited like a login.
     let keys = GuessKeys::new(&username, address);
-    state.limiter.attempt(&keys)?;
+    auth::attempt_guess(state.store.as_ref(), &keys).await?;
     let row = state
         .store
         .account(&username)
@@ -120,7 +120,7 @@ async fn change_password(
         tracing::info!(username = ?username, address = %address, "password change refused: wrong old password");
         return Err(ApiError::Unprocessable("原密码不对".into()));
     }
-    state.limiter.succeeded(&keys);
+    auth::guess_succeeded(state.store.as_ref(), &keys).await?;
     let hash = state.hashers.hash(req.new).await?;
     state.store.set_password(&username, &hash, false).await?;
     let ended = state

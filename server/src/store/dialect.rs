@@ -7,17 +7,51 @@
 //!   its turn on a lock here, pushes and session writes alike (a deferred transaction that read
 //!   before another connection wrote cannot upgrade to a write, and SQLite answers that with
 //!   `database is locked` at once, whatever the busy timeout, which covers other processes such
-//!   as `import-areas`). PostgreSQL writes concurrently, but pushes take a transaction-scoped
-//!   advisory lock, so revisions are numbered in the order they commit and a pull by cursor never
-//!   skips one committed late with a lower number.
+//!   as `import-areas`). Its revisions are numbered in the order they commit.
+//! - How PostgreSQL pushes take turns: per county. A revision's number (`seq`) comes from one
+//!   sequence, handed out when it is inserted, which is not the order transactions commit in: a
+//!   push may take 5, another 6 and commit first, and a pull that then answered 6 would move the
+//!   device's cursor past 5 for good. So a push first takes, for the rest of its transaction, an
+//!   advisory lock per county its revisions lie in (in code order, so that two pushes never wait
+//!   for each other in a circle), and only then inserts. Within a county, numbers are therefore
+//!   handed out and committed in the same order, and a pull of a scope inside one county (a
+//!   village, a town, the county: what every phone pulls) never skips one, with no watermark to
+//!   compute and no lag; pushes to other counties do not wait. The same lock makes the figures a
+//!   push recomputes for its units come from one snapshot at a time: two pushes that touch one
+//!   unit are in one county and take turns.
+//!
+//!   A pull of a scope wider than a county (a city, a province) could see a number of one county
+//!   committed before a lower one of another: it first waits for the pushes in flight to end
+//!   (an exclusive turn on one lock every push holds shared, taken and given back at once), reads
+//!   the highest number then stored, and answers nothing above it. Such pulls are rare (phones of
+//!   counties and above read figures, not records), and a push waits for one at most as long as
+//!   the pushes already in flight take.
+//!
+//!   Why not per-county sequences: a cursor would then be one number per county, and the wire's
+//!   single number, which phones already hold, would change meaning. Why not a watermark from
+//!   `pg_snapshot_xmin` with the transaction id kept on each revision: numbers are handed out in
+//!   no fixed order against transaction ids, so a pull would have to order by transaction id
+//!   instead (new cursors), and any long transaction anywhere on the cluster (an import of areas,
+//!   a rebuild, another database) would hold every pull back, so a device would not see its own
+//!   push in the pull that follows it. Numbers stay those of the one sequence, so the cursors
+//!   phones hold stay valid as they are across the upgrade; and a process of the previous release,
+//!   which takes the shared lock exclusively, still excludes the others during a rolling upgrade.
+//!
+//!   A push re-sent under its idempotency key to two processes at once takes a lock on the key
+//!   first, so the second finds the answer of the first instead of failing on the stored key.
+//! - Starting: several processes may start on one PostgreSQL at once; each holds a lock through
+//!   the steps that write what they share (plans, areas, the first administrator), so that these
+//!   run one process after the other.
 //! - The migrations: one folder per engine (autoincrement vs serial, integer vs boolean columns).
 
 use super::StoreError;
+use shequ_model::area::Level;
 use sqlx::postgres::{PgPoolOptions, Postgres};
 use sqlx::sqlite::{
     Sqlite, SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous,
 };
 use sqlx::{Database, Pool};
+use std::collections::BTreeSet;
 use std::future::Future;
 use std::str::FromStr;
 use std::time::Duration;
@@ -26,17 +60,57 @@ pub trait Dialect: Database {
     /// Whether all writes of this process take turns (see the module documentation).
     const ONE_WRITER: bool;
 
+    /// What ends a query that locks the rows it reads, skipping those another transaction holds.
+    const SKIP_LOCKED: &'static str;
+
     /// Connects and brings the schema up to date.
     fn open(url: &str) -> impl Future<Output = Result<Pool<Self>, StoreError>> + Send;
 
-    /// Called first in a push's transaction: makes pushes commit in the order they are numbered.
+    /// Called first in a push's transaction, with its idempotency key and the counties of its
+    /// revisions' units ([`county_of`]): makes the pushes of a county, and of a key, take turns.
     fn order_pushes(
         tx: &mut Self::Connection,
+        key: Option<&str>,
+        counties: &BTreeSet<u32>,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Called first in a transaction that rewrites what any push may touch: waits for every
+    /// push in flight, and holds every other off until it ends.
+    fn exclude_pushes(
+        tx: &mut Self::Connection,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Before a pull of `scope`: the highest number it may answer, so that it never answers one
+    /// committed before a lower one; none when every number it sees is safe.
+    fn pull_bound(
+        pool: &Pool<Self>,
+        scope: &str,
+    ) -> impl Future<Output = Result<Option<i64>, StoreError>> + Send;
+
+    /// Held through a process's start, so that processes starting at once write what they share
+    /// one after the other; none where one process serves a database.
+    fn start_turn(
+        pool: &Pool<Self>,
+    ) -> impl Future<Output = Result<Option<sqlx::Transaction<'static, Self>>, StoreError>> + Send;
+}
+
+/// The county a unit lies in, as the number its lock is keyed by: the unit's first six digits,
+/// and for a unit above the counties (a city, a province) its code padded with zeros, a number no
+/// county has (a county's code never ends in `00`).
+pub fn county_of(unit: &str) -> u32 {
+    let county = Level::County.code_len();
+    let digits: String = unit
+        .chars()
+        .chain(std::iter::repeat('0'))
+        .take(county)
+        .collect();
+    digits.parse().unwrap_or(0)
 }
 
 impl Dialect for Sqlite {
     const ONE_WRITER: bool = true;
+    // The one writer holds the whole file.
+    const SKIP_LOCKED: &'static str = "";
 
     async fn open(url: &str) -> Result<Pool<Self>, StoreError> {
         let opts = SqliteConnectOptions::from_str(url)?
@@ -53,17 +127,42 @@ impl Dialect for Sqlite {
         Ok(pool)
     }
 
-    async fn order_pushes(_: &mut Self::Connection) -> Result<(), StoreError> {
+    async fn order_pushes(
+        _: &mut Self::Connection,
+        _: Option<&str>,
+        _: &BTreeSet<u32>,
+    ) -> Result<(), StoreError> {
         // The one writer's turn, taken before the transaction, already orders them.
         Ok(())
     }
+
+    async fn exclude_pushes(_: &mut Self::Connection) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    async fn pull_bound(_: &Pool<Self>, _: &str) -> Result<Option<i64>, StoreError> {
+        Ok(None)
+    }
+
+    async fn start_turn(
+        _: &Pool<Self>,
+    ) -> Result<Option<sqlx::Transaction<'static, Self>>, StoreError> {
+        Ok(None)
+    }
 }
 
-/// The advisory lock PostgreSQL pushes take turns on.
+/// The advisory lock every PostgreSQL push holds shared, and what must see no push in flight
+/// holds exclusive. (A release before pushes took turns per county took it exclusive.)
 const PUSH_LOCK: i64 = 0x5348_4551_5500;
+/// The advisory locks keyed by (one of these, a number): per county, per idempotency key, and the
+/// one held through a start.
+const COUNTY_LOCKS: i32 = 0x5348_0001;
+const KEY_LOCKS: i32 = 0x5348_0002;
+const START_LOCK: i64 = 0x5348_4551_5501;
 
 impl Dialect for Postgres {
     const ONE_WRITER: bool = false;
+    const SKIP_LOCKED: &'static str = " FOR UPDATE SKIP LOCKED";
 
     async fn open(url: &str) -> Result<Pool<Self>, StoreError> {
         let pool = PgPoolOptions::new()
@@ -75,11 +174,63 @@ impl Dialect for Postgres {
         Ok(pool)
     }
 
-    async fn order_pushes(tx: &mut Self::Connection) -> Result<(), StoreError> {
+    async fn order_pushes(
+        tx: &mut Self::Connection,
+        key: Option<&str>,
+        counties: &BTreeSet<u32>,
+    ) -> Result<(), StoreError> {
+        // Always in this order (the shared lock, the key, the counties by code): two pushes
+        // never hold what the other waits for.
+        sqlx::query("SELECT pg_advisory_xact_lock_shared($1)")
+            .bind(PUSH_LOCK)
+            .execute(&mut *tx)
+            .await?;
+        if let Some(key) = key {
+            sqlx::query("SELECT pg_advisory_xact_lock($1, hashtext($2))")
+                .bind(KEY_LOCKS)
+                .bind(key)
+                .execute(&mut *tx)
+                .await?;
+        }
+        for county in counties {
+            sqlx::query("SELECT pg_advisory_xact_lock($1, $2)")
+                .bind(COUNTY_LOCKS)
+                .bind(*county as i32)
+                .execute(&mut *tx)
+                .await?;
+        }
+        Ok(())
+    }
+
+    async fn exclude_pushes(tx: &mut Self::Connection) -> Result<(), StoreError> {
         sqlx::query("SELECT pg_advisory_xact_lock($1)")
             .bind(PUSH_LOCK)
             .execute(tx)
             .await?;
         Ok(())
+    }
+
+    async fn pull_bound(pool: &Pool<Self>, scope: &str) -> Result<Option<i64>, StoreError> {
+        if scope.len() >= Level::County.code_len() {
+            return Ok(None);
+        }
+        let mut tx = pool.begin().await?;
+        Self::exclude_pushes(&mut tx).await?;
+        let top: Option<i64> = sqlx::query_scalar("SELECT MAX(seq) FROM revisions")
+            .fetch_one(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(Some(top.unwrap_or(0)))
+    }
+
+    async fn start_turn(
+        pool: &Pool<Self>,
+    ) -> Result<Option<sqlx::Transaction<'static, Self>>, StoreError> {
+        let mut tx = pool.begin().await?;
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(START_LOCK)
+            .execute(&mut *tx)
+            .await?;
+        Ok(Some(tx))
     }
 }

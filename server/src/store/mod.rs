@@ -58,6 +58,9 @@ pub struct ImportReport {
 pub trait Store: Send + Sync + 'static {
     /// Answers when the database is reachable.
     async fn ping(&self) -> Result<(), StoreError>;
+    /// Waits until no other process is starting on this database, and keeps it so until the
+    /// turn ends (see [`dialect`]).
+    async fn start_turn(&self) -> Result<Box<dyn StartTurn>, StoreError>;
     /// One org unit.
     async fn area(&self, code: &str) -> Result<Option<Area>, StoreError>;
     /// Every org unit whose code starts with `under` (all of them for "").
@@ -142,6 +145,16 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<(), StoreError>;
     /// The accounts whose unit lies under `under`.
     async fn accounts(&self, under: &str) -> Result<Vec<AccountRow>, StoreError>;
+    /// The login strikes kept for `keys`, given to `change`, and what it answers kept instead, in
+    /// one step: guesses sent at once, to any process on the database, are counted one after the
+    /// other. Strikes last changed before `forget_before` are dropped along the way. Returns the
+    /// strikes as they were kept before.
+    async fn change_strikes(
+        &self,
+        keys: &[&str],
+        forget_before: i64,
+        change: &(dyn for<'s> Fn(&'s [Strikes]) -> Vec<Strikes> + Send + Sync),
+    ) -> Result<Vec<Strikes>, StoreError>;
     async fn create_session(&self, s: &SessionRow) -> Result<(), StoreError>;
     async fn session(&self, token_hash: &str) -> Result<Option<SessionRow>, StoreError>;
     /// Revokes a session; false when there is none with that id.
@@ -168,6 +181,12 @@ pub trait AreaImport: Send {
     /// Adds areas not stored yet (at most [`AREA_CHUNK`]).
     async fn add(&mut self, areas: &[Area]) -> Result<(), StoreError>;
     async fn commit(self: Box<Self>) -> Result<(), StoreError>;
+}
+
+/// A process's turn to start (see [`Store::start_turn`]).
+#[async_trait]
+pub trait StartTurn: Send {
+    async fn end(self: Box<Self>) -> Result<(), StoreError>;
 }
 
 /// How many areas one statement of an import carries: 4 parameters each, well under the limits
@@ -225,6 +244,14 @@ pub struct AccountRow {
     pub password_hash: String,
     pub must_change: bool,
     pub disabled: bool,
+}
+
+/// The password guesses counted against one key (see [`crate::auth`]); none kept is a count of 0.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Strikes {
+    pub count: u32,
+    /// When the last one was counted, in milliseconds since the epoch.
+    pub last_at: i64,
 }
 
 /// A session as stored: the token itself is never kept, only its hash.

@@ -3,12 +3,12 @@
 //! changed rows comes from `RETURNING`, which both have.
 
 use super::batch::{decide_batch, finish_batch, Current, Facts};
-use super::dialect::Dialect;
+use super::dialect::{county_of, Dialect};
 use super::figures::{self, Kept, RebuildReport};
 use super::rows::{self, now_ms, revision, Columns};
 use super::{
     prefix_end, AccountRow, AreaImport, Author, PlanAdded, PlanBook, PlanRole, PushAnswer,
-    SessionRow, Store, StoreError,
+    SessionRow, StartTurn, Store, StoreError, Strikes,
 };
 use async_trait::async_trait;
 use shequ_model::area::{Area, Level};
@@ -95,6 +95,19 @@ where
 
     async fn commit(self: Box<Self>) -> Result<(), StoreError> {
         self.tx.commit().await?;
+        Ok(())
+    }
+}
+
+/// A start's turn: the transaction that holds it, where the engine needs one.
+struct SqlStartTurn<D: Dialect>(Option<sqlx::Transaction<'static, D>>);
+
+#[async_trait]
+impl<D: Dialect> StartTurn for SqlStartTurn<D> {
+    async fn end(self: Box<Self>) -> Result<(), StoreError> {
+        if let Some(tx) = self.0 {
+            tx.rollback().await?;
+        }
         Ok(())
     }
 }
@@ -545,6 +558,10 @@ where
         Ok(())
     }
 
+    async fn start_turn(&self) -> Result<Box<dyn StartTurn>, StoreError> {
+        Ok(Box::new(SqlStartTurn(D::start_turn(&self.pool).await?)))
+    }
+
     async fn area(&self, code: &str) -> Result<Option<Area>, StoreError> {
         let row = sqlx::query("SELECT code, name, level, parent FROM areas WHERE code = $1")
             .bind(code)
@@ -579,7 +596,10 @@ where
     ) -> Result<PushAnswer, StoreError> {
         let _turn = self.turn().await;
         let mut tx = self.pool.begin().await?;
-        D::order_pushes(&mut tx).await?;
+        // A record never changes unit, so every revision a push stores, and every unit whose
+        // figures it rewrites, lies in these counties.
+        let counties: BTreeSet<u32> = changes.iter().map(|c| county_of(c.unit.as_str())).collect();
+        D::order_pushes(&mut tx, key, &counties).await?;
         let hash = batch_hash(changes);
         if let Some(key) = key {
             if let Some(row) = sqlx::query("SELECT hash, response FROM push_keys WHERE key = $1")
@@ -699,10 +719,11 @@ where
     ) -> Result<PullPage, StoreError> {
         // No plan is the empty id, which no stored revision carries once the legacy plan is settled.
         let plan = plan.map(|p| p.to_string()).unwrap_or_default();
+        let bound = D::pull_bound(&self.pool, scope).await?.unwrap_or(i64::MAX);
         // The sizes first, so that a page never reads more bodies than it sends.
         let sizes: Vec<(i64, i64)> = sqlx::query(
             "SELECT seq, CAST(octet_length(body) AS BIGINT) AS size FROM revisions
-             WHERE seq > $1 AND unit >= $2 AND unit < $3 AND ($5 = '' OR plan = $5)
+             WHERE seq > $1 AND seq <= $6 AND unit >= $2 AND unit < $3 AND ($5 = '' OR plan = $5)
              ORDER BY seq LIMIT $4",
         )
         .bind(after)
@@ -710,6 +731,7 @@ where
         .bind(prefix_end(scope))
         .bind(limit as i64 + 1)
         .bind(&plan)
+        .bind(bound)
         .fetch_all(&self.pool)
         .await?
         .iter()
@@ -847,7 +869,7 @@ where
     async fn rebuild_rollups(&self, plans: &Plans) -> Result<RebuildReport, StoreError> {
         let _turn = self.turn().await;
         let mut tx = self.pool.begin().await?;
-        D::order_pushes(&mut tx).await?;
+        D::exclude_pushes(&mut tx).await?;
         // Every unit that has a record of a plan, live or not, has its figures: the units a
         // push keeps figures for.
         let mut units: BTreeMap<(PlanId, String), Level> = BTreeMap::new();
@@ -1094,6 +1116,62 @@ where
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(rows::account).collect()
+    }
+
+    async fn change_strikes(
+        &self,
+        keys: &[&str],
+        forget_before: i64,
+        change: &(dyn for<'s> Fn(&'s [Strikes]) -> Vec<Strikes> + Send + Sync),
+    ) -> Result<Vec<Strikes>, StoreError> {
+        let _turn = self.turn().await;
+        let mut tx = self.pool.begin().await?;
+        // Each key's row is locked (made first if need be) in the order of the keys, so two
+        // guesses never hold what the other waits for.
+        let mut order: Vec<usize> = (0..keys.len()).collect();
+        order.sort_by_key(|&i| keys[i]);
+        let mut before = vec![Strikes::default(); keys.len()];
+        for i in order {
+            let row = sqlx::query(
+                "INSERT INTO login_strikes (key, count, last_at) VALUES ($1, 0, 0)
+                 ON CONFLICT (key) DO UPDATE SET count = login_strikes.count
+                 RETURNING count, last_at",
+            )
+            .bind(keys[i])
+            .fetch_one(&mut *tx)
+            .await?;
+            before[i] = Strikes {
+                count: row.int("count").clamp(0, u32::MAX as i64) as u32,
+                last_at: row.int("last_at"),
+            };
+        }
+        for (key, s) in keys.iter().zip(change(&before)) {
+            if s.count == 0 {
+                sqlx::query("DELETE FROM login_strikes WHERE key = $1")
+                    .bind(*key)
+                    .execute(&mut *tx)
+                    .await?;
+            } else {
+                sqlx::query("UPDATE login_strikes SET count = $1, last_at = $2 WHERE key = $3")
+                    .bind(s.count as i64)
+                    .bind(s.last_at)
+                    .bind(*key)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
+        // Last, and past rows others hold, so that this never waits for another guess: a few
+        // forgotten rows at a time keep the table to about the guesses of the last hour.
+        sqlx::query(&format!(
+            "DELETE FROM login_strikes WHERE key IN
+             (SELECT key FROM login_strikes WHERE last_at < $1 LIMIT 100{})",
+            D::SKIP_LOCKED
+        ))
+        .bind(forget_before)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(before)
     }
 
     async fn create_session(&self, s: &SessionRow) -> Result<(), StoreError> {

@@ -1,5 +1,5 @@
-//! A real `shequ-server` process on a fixed port and database file, that can be killed with
-//! SIGKILL and started again.
+//! A real `shequ-server` process on a fixed port and database, that can be killed with SIGKILL
+//! and started again; several of them can serve one PostgreSQL database.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -33,67 +33,93 @@ pub fn server_bin() -> PathBuf {
 impl ServerProcess {
     /// Starts a server on a free port with the seeds' plan and areas.
     pub fn start(bin: PathBuf, database_url: String) -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let mut s = ServerProcess {
-            bin,
-            root: workspace(),
-            database_url,
-            port,
-            child: None,
-            kills: 0,
-        };
-        s.spawn();
-        s
+        Self::start_many(bin, database_url, 1)
+            .pop()
+            .expect("one server")
+    }
+
+    /// Starts `n` servers on one database, all at once, as a deployment starts its processes.
+    pub fn start_many(bin: PathBuf, database_url: String, n: usize) -> Vec<Self> {
+        let mut servers: Vec<ServerProcess> = (0..n)
+            .map(|_| ServerProcess {
+                bin: bin.clone(),
+                root: workspace(),
+                database_url: database_url.clone(),
+                port: std::net::TcpListener::bind("127.0.0.1:0")
+                    .unwrap()
+                    .local_addr()
+                    .unwrap()
+                    .port(),
+                child: None,
+                kills: 0,
+            })
+            .collect();
+        let started: Vec<Child> = servers.iter().map(|s| s.launch()).collect();
+        for (i, (s, child)) in servers.iter_mut().zip(started).enumerate() {
+            assert!(
+                s.await_up(child),
+                "server process {i} of {n} did not start beside the others"
+            );
+        }
+        servers
     }
 
     pub fn base(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
     }
 
-    fn spawn(&mut self) {
+    fn launch(&self) -> Child {
         assert!(
             self.bin.exists(),
             "no server binary at {} (cargo build -p shequ-server)",
             self.bin.display()
         );
+        Command::new(&self.bin)
+            .current_dir(&self.root)
+            .env("SHEQU_DATABASE_URL", &self.database_url)
+            .env("SHEQU_LISTEN", format!("127.0.0.1:{}", self.port))
+            .env("SHEQU_PLANS", "seeds")
+            .env("SHEQU_SEED_AREAS", "seeds/fufeng-areas.csv")
+            .env("SHEQU_DIST", "/nonexistent")
+            .env("SHEQU_LOG", "error")
+            .env("SHEQU_DEMO", "1")
+            .arg("serve")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("the server starts")
+    }
+
+    /// Whether `child` came up serving; it is kept when it did.
+    fn await_up(&mut self, mut child: Child) -> bool {
+        let mut out = BufReader::new(child.stdout.take().expect("stdout"));
+        // The first start on an empty database prints the administrator's one-time password
+        // before the address.
+        let mut line = String::new();
+        for _ in 0..3 {
+            line.clear();
+            if out.read_line(&mut line).unwrap_or(0) == 0 || line.contains("running at") {
+                break;
+            }
+        }
+        if line.contains("running at") {
+            // Keep reading its stdout so it never blocks on a full pipe.
+            std::thread::spawn(move || for _ in out.lines() {});
+            self.child = Some(child);
+            return true;
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        false
+    }
+
+    fn spawn(&mut self) {
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
-            let mut child = Command::new(&self.bin)
-                .current_dir(&self.root)
-                .env("SHEQU_DATABASE_URL", &self.database_url)
-                .env("SHEQU_LISTEN", format!("127.0.0.1:{}", self.port))
-                .env("SHEQU_PLANS", "seeds")
-                .env("SHEQU_SEED_AREAS", "seeds/fufeng-areas.csv")
-                .env("SHEQU_DIST", "/nonexistent")
-                .env("SHEQU_LOG", "error")
-                .env("SHEQU_DEMO", "1")
-                .arg("serve")
-                .stdout(Stdio::piped())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("the server starts");
-            let mut out = BufReader::new(child.stdout.take().expect("stdout"));
-            // The first start on an empty database prints the administrator's one-time password
-            // before the address.
-            let mut line = String::new();
-            for _ in 0..3 {
-                line.clear();
-                if out.read_line(&mut line).unwrap_or(0) == 0 || line.contains("running at") {
-                    break;
-                }
-            }
-            if line.contains("running at") {
-                // Keep reading its stdout so it never blocks on a full pipe.
-                std::thread::spawn(move || for _ in out.lines() {});
-                self.child = Some(child);
+            let child = self.launch();
+            if self.await_up(child) {
                 return;
             }
-            let _ = child.kill();
-            let _ = child.wait();
             // The port may still be held by the killed process for a moment.
             assert!(
                 Instant::now() < deadline,

@@ -1,6 +1,8 @@
-//! The scenario: village devices record and sync through faults while the server is killed, and
+//! The scenario: village devices record and sync through faults while the server is killed (or,
+//! with several server processes on one database, any of them, each request going to any), and
 //! the town supervisors' devices read their towns through the same faults; then the faults stop,
-//! everyone syncs, and the invariants are checked.
+//! everyone syncs, and the invariants are checked, among them that no pull page ever skipped a
+//! revision committed late with a lower number.
 
 use crate::replica::MemReplica;
 use crate::rng::Rng;
@@ -36,7 +38,10 @@ pub struct Config {
     pub devices: usize,
     /// Changes each device makes while the faults are on.
     pub changes_per_device: usize,
-    /// SIGKILLs of the server while the faults are on.
+    /// Server processes on the one database (more than one only on PostgreSQL); each request of
+    /// a device goes to one of them at random.
+    pub servers: usize,
+    /// SIGKILLs of a server process, any of them, while the faults are on.
     pub kills: u32,
     pub database_url: String,
     pub server_bin: PathBuf,
@@ -48,6 +53,7 @@ pub struct Figures {
     pub devices: usize,
     /// The supervisors' devices, which only read.
     pub readers: usize,
+    pub servers: usize,
     pub kills: u32,
     pub revisions_made: usize,
     pub acknowledged: usize,
@@ -199,18 +205,19 @@ async fn pull_everything(server: &FaultyHttp, scope: &str) -> Result<Vec<(i64, R
 }
 
 pub async fn run(cfg: Config) -> Result<Figures, String> {
-    let server = Rc::new(RefCell::new(ServerProcess::start(
+    let servers = Rc::new(RefCell::new(ServerProcess::start_many(
         cfg.server_bin.clone(),
         cfg.database_url.clone(),
+        cfg.servers.max(1),
     )));
-    let base = server.borrow().base();
+    let bases: Vec<String> = servers.borrow().iter().map(ServerProcess::base).collect();
     let mut rng = Rng::new(cfg.seed);
     let devices: Vec<Rc<(MemReplica, FaultyHttp)>> = (0..cfg.devices)
         .map(|i| {
             let unit = VILLAGES[i % VILLAGES.len()].to_string();
             Rc::new((
                 MemReplica::new(format!("设备{i}"), unit),
-                FaultyHttp::new(base.clone(), rng.next_u64(), cfg.faults),
+                FaultyHttp::spread(bases.clone(), rng.next_u64(), cfg.faults),
             ))
         })
         .collect();
@@ -220,7 +227,7 @@ pub async fn run(cfg: Config) -> Result<Figures, String> {
         .map(|(i, town)| {
             Rc::new((
                 MemReplica::new(format!("督导设备{i}"), town.to_string()),
-                FaultyHttp::new(base.clone(), rng.next_u64(), cfg.faults),
+                FaultyHttp::spread(bases.clone(), rng.next_u64(), cfg.faults),
             ))
         })
         .collect();
@@ -242,16 +249,19 @@ pub async fn run(cfg: Config) -> Result<Figures, String> {
     let killing = Rc::new(Cell::new(cfg.kills > 0));
     let local = tokio::task::LocalSet::new();
     {
-        let server = server.clone();
+        let servers = servers.clone();
         let killing = killing.clone();
         let mut krng = Rng::new(cfg.seed ^ 0x5eed);
         let kills = cfg.kills;
         local.spawn_local(async move {
             for _ in 0..kills {
                 tokio::time::sleep(Duration::from_millis(40 + krng.below(160))).await;
-                server.borrow_mut().kill();
+                let n = servers.borrow().len() as u64;
+                // With one process, no draw: the kills follow the seed as before.
+                let victim = if n == 1 { 0 } else { krng.below(n) as usize };
+                servers.borrow_mut()[victim].kill();
                 tokio::time::sleep(Duration::from_millis(krng.below(60))).await;
-                server.borrow_mut().start_again();
+                servers.borrow_mut()[victim].start_again();
             }
             killing.set(false);
         });
@@ -297,7 +307,9 @@ pub async fn run(cfg: Config) -> Result<Figures, String> {
 
     // Phase 2: the faults stop; everyone syncs until a round changes nothing and all agree.
     let settle = Instant::now();
-    server.borrow_mut().start_again();
+    for s in servers.borrow_mut().iter_mut() {
+        s.start_again();
+    }
     let everyone: Vec<Rc<(MemReplica, FaultyHttp)>> =
         devices.iter().chain(&readers).cloned().collect();
     for d in &everyone {
@@ -350,7 +362,7 @@ pub async fn run(cfg: Config) -> Result<Figures, String> {
 
     // The checks.
     // The checker reads as the county administrator, over a transport without faults.
-    let admin = FaultyHttp::new(base.clone(), 0, Faults::NONE);
+    let admin = FaultyHttp::spread(bases.clone(), 0, Faults::NONE);
     admin.login("county", "checker").await?;
     let stored = pull_everything(&admin, "610324").await?;
     let mut seen: HashMap<Uuid, i64> = HashMap::new();
@@ -360,6 +372,27 @@ pub async fn run(cfg: Config) -> Result<Figures, String> {
                 "revision {} is stored twice (seq {first} and {seq})",
                 r.rev
             ));
+        }
+    }
+    // No pull page skipped a revision: every one of its scope numbered after the cursor it was
+    // asked from and up to its last was in it. (A skipped one would be found again by the next
+    // checksum, from cursor 0, which hides it from every other check.)
+    for d in &everyone {
+        for page in d.1.pages.borrow().iter() {
+            let Some(&last) = page.seqs.last() else {
+                continue;
+            };
+            let scope = UnitCode::parse(&page.scope)?;
+            let got: HashSet<i64> = page.seqs.iter().copied().collect();
+            if let Some((seq, _)) = stored.iter().find(|(seq, r)| {
+                *seq > page.after && *seq <= last && scope.contains(&r.unit) && !got.contains(seq)
+            }) {
+                return Err(format!(
+                    "{}'s pull of {} after {} answered up to {last} without {seq}, which was \
+                     committed after it",
+                    d.0.device, page.scope, page.after
+                ));
+            }
         }
     }
     let mut acknowledged = 0;
@@ -443,10 +476,11 @@ pub async fn run(cfg: Config) -> Result<Figures, String> {
         counts.pulls_from_start += c.pulls_from_start;
     }
     let unique: HashSet<Uuid> = seen.keys().copied().collect();
-    let kills = server.borrow().kills;
+    let kills = servers.borrow().iter().map(|s| s.kills).sum();
     Ok(Figures {
         devices: devices.len(),
         readers: readers.len(),
+        servers: bases.len(),
         kills,
         revisions_made: made,
         acknowledged,
@@ -464,8 +498,8 @@ impl std::fmt::Display for Figures {
         let c = &self.counts;
         writeln!(
             f,
-            "devices: {} recording, {} of town supervisors reading; server kills (SIGKILL): {}",
-            self.devices, self.readers, self.kills
+            "devices: {} recording, {} of town supervisors reading; server processes on one database: {}; kills (SIGKILL): {}",
+            self.devices, self.readers, self.servers, self.kills
         )?;
         writeln!(f, "revisions made: {}, acknowledged to devices: {}, on the server: {} (each exactly once)", self.revisions_made, self.acknowledged, self.on_server)?;
         writeln!(f, "requests sent: {}, failed (server down): {}, requests dropped: {}, responses dropped after commit: {}, duplicated: {}, stale re-sends out of order: {}, pulls from cursor 0 (first pulls and repairs): {}",

@@ -41,8 +41,19 @@ pub struct Counts {
     pub pulls_from_start: u64,
 }
 
+/// A pull page as the device received it: its scope, the cursor it was asked from, and the
+/// numbers it carried (the last one is the device's next cursor).
+#[derive(Clone, Debug)]
+pub struct PulledPage {
+    pub scope: String,
+    pub after: i64,
+    pub seqs: Vec<i64>,
+}
+
 pub struct FaultyHttp {
-    pub base: String,
+    /// The server processes, each request going to one of them, as from behind a load balancer
+    /// that keeps no device to one process.
+    bases: Vec<String>,
     client: reqwest::Client,
     rng: RefCell<Rng>,
     pub faults: Cell<Faults>,
@@ -50,6 +61,8 @@ pub struct FaultyHttp {
     pub counts: Cell<Counts>,
     /// The device's session token.
     pub token: RefCell<String>,
+    /// Every pull page received, to check afterwards that none skipped a revision.
+    pub pages: RefCell<Vec<PulledPage>>,
 }
 
 fn lost(what: &str) -> TransportError {
@@ -63,8 +76,14 @@ fn lost(what: &str) -> TransportError {
 
 impl FaultyHttp {
     pub fn new(base: String, seed: u64, faults: Faults) -> Self {
+        Self::spread(vec![base], seed, faults)
+    }
+
+    /// Sends each request to one of several server processes on one database, chosen at random.
+    pub fn spread(bases: Vec<String>, seed: u64, faults: Faults) -> Self {
+        assert!(!bases.is_empty(), "at least one server");
         FaultyHttp {
-            base,
+            bases,
             client: reqwest::Client::builder()
                 .timeout(std::time::Duration::from_secs(10))
                 .build()
@@ -74,6 +93,7 @@ impl FaultyHttp {
             stale: RefCell::new(None),
             counts: Cell::new(Counts::default()),
             token: RefCell::new(String::new()),
+            pages: RefCell::new(Vec::new()),
         }
     }
 
@@ -82,7 +102,7 @@ impl FaultyHttp {
         for _ in 0..50 {
             let resp = self
                 .client
-                .post(format!("{}/api/auth/login", self.base))
+                .post(format!("{}/api/auth/login", self.base()))
                 .json(&serde_json::json!({"username": username, "password": "shequ2018", "device": device}))
                 .send()
                 .await;
@@ -97,6 +117,19 @@ impl FaultyHttp {
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         }
         Err(format!("login as {username}: the server did not answer"))
+    }
+
+    /// The process the next request goes to.
+    fn base(&self) -> &str {
+        let n = self.bases.len() as u64;
+        // With one process, no draw: the faults follow the seed as they did before processes
+        // were spread.
+        let i = if n == 1 {
+            0
+        } else {
+            self.rng.borrow_mut().below(n)
+        };
+        &self.bases[i as usize]
     }
 
     fn count(&self, f: impl FnOnce(&mut Counts)) {
@@ -118,7 +151,7 @@ impl FaultyHttp {
         let token = self.token.borrow().clone();
         let resp = self
             .client
-            .post(format!("{}/api/sync/push", self.base))
+            .post(format!("{}/api/sync/push", self.base()))
             .bearer_auth(token)
             .header("idempotency-key", key)
             .json(req)
@@ -154,7 +187,7 @@ impl FaultyHttp {
         let token = self.token.borrow().clone();
         let resp = self
             .client
-            .get(format!("{}{path}", self.base))
+            .get(format!("{}{path}", self.base()))
             .bearer_auth(token)
             .send()
             .await
@@ -213,10 +246,17 @@ impl Transport for FaultyHttp {
         if after == 0 {
             self.count(|c| c.pulls_from_start += 1);
         }
-        self.get(&format!(
-            "/api/sync/pull?scope={scope}&after={after}&limit={limit}"
-        ))
-        .await
+        let page: PullPage = self
+            .get(&format!(
+                "/api/sync/pull?scope={scope}&after={after}&limit={limit}"
+            ))
+            .await?;
+        self.pages.borrow_mut().push(PulledPage {
+            scope: scope.to_owned(),
+            after,
+            seqs: page.changes.iter().map(|c| c.seq).collect(),
+        });
+        Ok(page)
     }
 
     async fn checksum(&self, scope: &str) -> Result<Checksum, TransportError> {

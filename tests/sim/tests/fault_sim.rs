@@ -1,4 +1,6 @@
-//! A small, seeded fault simulation on SQLite (PostgreSQL joins when its store exists).
+//! A small, seeded fault simulation: on SQLite with one server process, and on PostgreSQL with
+//! three processes on one database, each request of a device going to any of them and each kill
+//! hitting any of them.
 
 use shequ_sim::server::server_bin;
 use shequ_sim::sim::{run, Config};
@@ -14,6 +16,7 @@ fn nothing_is_lost_or_doubled_through_faults_and_kills_on_sqlite() {
             .unwrap_or(20180601),
         devices: 12,
         changes_per_device: 15,
+        servers: 1,
         kills: 5,
         database_url: format!("sqlite://{}", dir.path().join("sim.db").display()),
         server_bin: server_bin(),
@@ -67,6 +70,7 @@ fn nothing_is_lost_or_doubled_through_faults_and_kills_on_postgres() {
         seed: 20180602,
         devices: 12,
         changes_per_device: 15,
+        servers: 3,
         kills: 5,
         database_url: url,
         server_bin: server_bin(),
@@ -75,7 +79,7 @@ fn nothing_is_lost_or_doubled_through_faults_and_kills_on_postgres() {
     match rt.block_on(run(cfg.clone())) {
         Ok(figures) => {
             println!("seed {} on PostgreSQL:\n{figures}", cfg.seed);
-            assert_eq!(figures.kills, 5);
+            assert_eq!((figures.servers, figures.kills), (3, 5));
         }
         Err(e) => panic!("seed {} on PostgreSQL: {e}", cfg.seed),
     }

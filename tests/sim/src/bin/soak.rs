@@ -17,6 +17,11 @@ fn main() -> std::process::ExitCode {
         kills: args.get(1).copied().unwrap_or(50) as u32,
         seed: args.get(2).copied().unwrap_or(42),
         changes_per_device: 10,
+        // Several processes only on PostgreSQL (SHEQU_SIM_DATABASE_URL).
+        servers: std::env::var("SHEQU_SIM_SERVERS")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(1),
         database_url: std::env::var("SHEQU_SIM_DATABASE_URL")
             .unwrap_or_else(|_| format!("sqlite://{}", dir.path().join("soak.db").display())),
         server_bin: server_bin(),
