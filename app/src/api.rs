@@ -13,6 +13,7 @@ use shequ_model::auth::{
     Account, AuditEntry, AuthFailure, LoginRequest, NewAccount, PasswordChange, Session,
     SessionInfo,
 };
+use shequ_model::listing::{RecordPage, RECORD_PAGE};
 use shequ_model::plan::{Plan, PlanId, PlanSummary};
 use shequ_model::rollup::Report;
 use shequ_model::sync::{Checksum, PullPage, PushRequest, PushResponse};
@@ -285,6 +286,23 @@ pub async fn areas() -> Result<Vec<Area>> {
 /// A unit's figures under one plan: only that plan's records, against its targets.
 pub async fn report(code: &str, plan: &PlanId) -> Result<Report> {
     get(&format!("/api/report/{code}?plan={plan}")).await
+}
+
+/// A page of the live records of `plan` under `unit`, newest first, from below `before`.
+pub async fn records(
+    unit: &str,
+    plan: &PlanId,
+    form: Option<&str>,
+    before: Option<i64>,
+) -> Result<RecordPage> {
+    let mut url = format!("/api/records?unit={unit}&plan={plan}&limit={RECORD_PAGE}");
+    if let Some(form) = form {
+        url.push_str(&format!("&form={form}"));
+    }
+    if let Some(before) = before {
+        url.push_str(&format!("&before={before}"));
+    }
+    get(&url).await
 }
 
 pub async fn push(key: &str, req: &PushRequest) -> Result<PushResponse> {

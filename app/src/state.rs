@@ -8,7 +8,7 @@ use crate::{api, ids, sync};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use shequ_model::area::Area;
-use shequ_model::auth::{Account, AuthFailure, Session};
+use shequ_model::auth::{Account, AuthFailure, Holding, Session};
 use shequ_model::client::{Progress, SyncError};
 use shequ_model::plan::{Plan, PlanId, Plans};
 use shequ_model::UnitCode;
@@ -27,8 +27,8 @@ pub struct AppState {
     /// The plan of the records the phone held before records carried one.
     pub legacy_plan: ReadSignal<PlanId>,
     pub areas: ReadSignal<Arc<Vec<Area>>>,
-    /// The unit this account records for: a village or community for a worker, a town for a
-    /// town supervisor, the county for a county supervisor; none for an administrator.
+    /// The unit whose records the phone keeps and syncs: a village or community for a worker, a
+    /// town for a town supervisor; none for an account that reads its scope from the server.
     pub unit: ReadSignal<Option<UnitCode>>,
     /// Whether the session has been read from the phone yet.
     pub loaded: ReadSignal<bool>,
@@ -143,12 +143,18 @@ impl AppState {
         self.session.with(|s| s.as_ref().map(|s| s.account.clone()))
     }
 
+    /// How the phone holds the logged-in account's scope.
+    pub fn holding(&self) -> Option<Holding> {
+        self.session
+            .with(|s| s.as_ref().map(|s| s.account.role.holding()))
+    }
+
     fn use_session(self, session: Option<Session>) {
         api::set_token(session.as_ref().map(|s| s.token.clone()));
-        // Village workers and town supervisors record for their own unit; the others read only.
+        // Only a scope the phone keeps is synced down; the others are read from the server.
         let unit = session
             .as_ref()
-            .filter(|s| s.account.role.records())
+            .filter(|s| s.account.role.holding() == Holding::Kept)
             .map(|s| s.account.unit.clone());
         self.set.unit.set(unit);
         self.set.session.set(session);

@@ -54,10 +54,19 @@ impl Role {
             Role::ProvinceSupervisor => "省级督导(只读)",
         }
     }
-    /// Whether accounts of this role record for their unit, so their phone keeps its records;
-    /// the others read figures only.
+    /// Whether accounts of this role fill in forms for their unit; the others read only.
     pub fn records(self) -> bool {
         matches!(self, Role::VillageWorker | Role::TownSupervisor)
+    }
+    /// Where the phone of an account of this role finds its scope. A village or a town fits on a
+    /// phone and is synced down whole; a county holds hundreds of thousands of records a year, a
+    /// province tens of millions, so those accounts read figures and records from the server.
+    pub fn holding(self) -> Holding {
+        if self.level() >= Level::Town {
+            Holding::Kept
+        } else {
+            Holding::Read
+        }
     }
     /// The level of unit an account of this role belongs to.
     pub fn level(self) -> Level {
@@ -69,6 +78,16 @@ impl Role {
             Role::ProvinceSupervisor => Level::Province,
         }
     }
+}
+
+/// How a phone holds an account's scope ([`Role::holding`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Holding {
+    /// Synced down whole: the phone works from its own copy, offline too.
+    Kept,
+    /// Read from the server when asked: figures from the report, records a page at a time.
+    /// The phone keeps only the last figures it read, to show offline with their date.
+    Read,
 }
 
 /// An account as the app sees it. Wire format: stable.
@@ -272,6 +291,22 @@ mod tests {
             }
             assert!(!a.is_admin() && !role.records());
             assert_eq!(Role::parse(role.as_str()), Some(role));
+        }
+    }
+
+    #[test]
+    fn villages_and_towns_are_kept_on_the_phone_and_larger_scopes_are_read() {
+        let kept: Vec<Role> = Role::ALL
+            .into_iter()
+            .filter(|r| r.holding() == Holding::Kept)
+            .collect();
+        assert_eq!(kept, [Role::VillageWorker, Role::TownSupervisor]);
+        for role in [
+            Role::CountyAdmin,
+            Role::CitySupervisor,
+            Role::ProvinceSupervisor,
+        ] {
+            assert_eq!(role.holding(), Holding::Read, "{role:?}");
         }
     }
 

@@ -6,6 +6,8 @@
 //! * [`area`]: the division hierarchy (county → town → village) and its CSV import format;
 //! * [`sync`]: the wire types of the sync protocol;
 //! * [`client`] and [`device`]: the device's side of sync, and the rules of what a device writes;
+//! * [`listing`]: records read from the server a page at a time, for accounts that do not keep
+//!   their scope on the phone;
 //! * [`rollup`]: the pure arithmetic that turns records into indicator values against targets,
 //!   now or as of the end of a month ([`month`]).
 //!
@@ -16,6 +18,7 @@ pub mod area;
 pub mod auth;
 pub mod client;
 pub mod device;
+pub mod listing;
 pub mod merge;
 pub mod month;
 pub mod plan;

@@ -2,4 +2,5 @@
 pub mod chart;
 pub mod field;
 pub mod format;
+pub mod record_pages;
 pub mod sync_bar;

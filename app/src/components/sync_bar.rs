@@ -1,12 +1,46 @@
 //! What is not yet synced, when the phone last synced, whether the server can be reached (离线),
-//! and the 同步 button.
+//! and the 同步 button; for an account whose scope is read from the server, only where its figures
+//! come from.
 
 use crate::components::format;
 use crate::state::use_state;
 use leptos::prelude::*;
+use shequ_model::auth::Holding;
 
 #[component]
 pub fn SyncBar() -> impl IntoView {
+    let state = use_state();
+    move || match state.holding() {
+        Some(Holding::Read) => view! { <ReadBar/> }.into_any(),
+        _ => view! { <KeptBar/> }.into_any(),
+    }
+}
+
+/// For an account whose scope is read from the server: nothing of it is synced down, so the bar
+/// says where the figures and records come from, and nothing about holding them.
+#[component]
+fn ReadBar() -> impl IntoView {
+    let state = use_state();
+    let status = move || {
+        if state.offline.get() {
+            "离线 · 本机不保存辖区记录,只能查看上次读取的统计数据"
+        } else {
+            "在线 · 统计数据和记录直接读取服务器"
+        }
+    };
+    view! {
+        <section class="sync-bar" class:offline=move || state.offline.get() data-testid="sync-bar" data-offline=move || state.offline.get().to_string()>
+            <div>
+                <strong data-testid="sync-status">{status}</strong>
+            </div>
+            {move || state.error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+        </section>
+    }
+}
+
+/// For an account whose scope the phone keeps and syncs.
+#[component]
+fn KeptBar() -> impl IntoView {
     let state = use_state();
     let status = move || {
         let offline = state.offline.get();

@@ -1,11 +1,13 @@
 //! The worker's home: the unit's records, what is not yet synced, and the forms to fill in.
 
 use crate::components::format;
+use crate::components::record_pages::RecordPages;
 use crate::components::sync_bar::SyncBar;
 use crate::state::use_state;
 use crate::store::Db;
 use leptos::prelude::*;
-use shequ_model::auth::{Account, AuthFailure, Role};
+use shequ_model::auth::{Account, AuthFailure, Holding, Role};
+use shequ_model::listing;
 
 #[component]
 pub fn Home() -> impl IntoView {
@@ -23,7 +25,7 @@ pub fn Home() -> impl IntoView {
 }
 
 /// The home of an account that records nothing: the county administrator, and the city and
-/// province supervisors, who read their unit's figures.
+/// province supervisors, who read their unit's figures and records from the server.
 #[component]
 fn ReaderHome(account: Account) -> impl IntoView {
     let state = use_state();
@@ -43,10 +45,13 @@ fn ReaderHome(account: Account) -> impl IntoView {
             <span class="muted">{account.name.clone()}</span>
             <button class="btn small" on:click=move |_| state.log_out()>"退出"</button>
         </header>
+        <Blocked/>
+        <SyncBar/>
         <nav class="card tiles">
             <a class="tile" href=board>{label}</a>
             {account.is_admin().then(|| view! { <a class="tile" href="/admin">"账号与设备"</a> })}
         </nav>
+        {(account.role.holding() == Holding::Read).then(|| view! { <RecordPages unit=account.unit.to_string()/> })}
     }
 }
 
@@ -147,8 +152,7 @@ fn UnitHome(code: String) -> impl IntoView {
                     .unwrap_or_else(|| r.rev.form.clone());
                 let title = form
                     .as_ref()
-                    .and_then(|f| r.rev.content.get(&f.title_field))
-                    .and_then(|v| v.as_str())
+                    .and_then(|f| listing::title(f, &r.rev.content))
                     .unwrap_or("(无标题)")
                     .to_string();
                 let (mark, class) = match (&r.error, r.synced) {

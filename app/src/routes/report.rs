@@ -2,14 +2,19 @@
 //! towns, a town and its villages), value against target, with a bar chart by unit. A report
 //! counts only the chosen plan's records (the current plan unless another is chosen), and shows
 //! the plan's headline indicators first.
+//!
+//! Every report shows when its figures were read (数据截至). The last figures read of each unit
+//! and plan are kept on the phone: offline, the page shows those, and says so.
 
-use crate::api;
 use crate::components::chart::{Bar, BarChart};
 use crate::components::format;
 use crate::state::use_state;
+use crate::store::Db;
+use crate::{api, ids};
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 use shequ_model::plan::{Indicator, PlanId};
+use shequ_model::rollup::Report;
 use shequ_model::Level;
 use std::sync::Arc;
 
@@ -57,6 +62,9 @@ fn ReportView(code: String) -> impl IntoView {
         let code = code.clone();
         LocalResource::new(move || {
             let (code, id) = (code.clone(), plan_id.get());
+            let may_read = state
+                .session
+                .with_untracked(|s| s.as_ref().is_some_and(|s| s.account.may_read(&code)));
             async move {
                 let id = id.ok_or_else(|| "本机还没有工作计划".to_string())?;
                 let kept = state
@@ -71,14 +79,21 @@ fn ReportView(code: String) -> impl IntoView {
                         Err(e) => return Err(e.message),
                     },
                 };
-                let report = api::report(&code, &id).await.map_err(|e| e.message)?;
-                Ok::<_, String>((plan, report))
+                let figures = read_figures(&code, &id, may_read).await?;
+                Ok::<_, String>((plan, figures))
             }
         })
     };
     let (chosen, set_chosen) = signal(String::new());
     let body = move || {
-        let (plan, report) = match report.get()? {
+        let (
+            plan,
+            Figures {
+                report,
+                read_at,
+                kept,
+            },
+        ) = match report.get()? {
             Ok(r) => r,
             Err(e) => {
                 return Some(
@@ -155,6 +170,14 @@ fn ReportView(code: String) -> impl IntoView {
         let child_label = child_level.map(|l| l.label()).unwrap_or("");
         let unit = ind.unit.clone();
         Some(view! {
+            <section class="sync-bar" class:offline=kept>
+                <div>
+                    {kept.then(|| view! {
+                        <strong role="status" data-testid="kept-figures">"离线 · 显示本机保存的上次读取的数据"</strong>
+                    })}
+                    <span class="muted" data-testid="figures-as-of">{format!("数据截至 {}", format::time(read_at))}</span>
+                </div>
+            </section>
             <section class="card">
                 <label>"指标 "
                     <select data-testid="indicator-select" on:change=move |ev| set_chosen.set(event_target_value(&ev))>{options}</select>
@@ -200,5 +223,46 @@ fn ReportView(code: String) -> impl IntoView {
             </label>
         </section>
         {move || body().unwrap_or_else(|| view! { <p class="muted">"读取中……"</p> }.into_any())}
+    }
+}
+
+/// A report's figures, when they were read from the server, and whether they are the ones the
+/// phone kept from an earlier read because the server cannot be reached now.
+#[derive(Clone)]
+struct Figures {
+    report: Report,
+    read_at: u64,
+    kept: bool,
+}
+
+/// The figures of `code` under `plan` from the server, kept on the phone as they arrive; offline,
+/// the last ones kept, if the account may read them (a shared phone keeps another account's).
+async fn read_figures(code: &str, plan: &PlanId, may_read: bool) -> Result<Figures, String> {
+    let db = Db::get().await.ok();
+    match api::report(code, plan).await {
+        Ok(report) => {
+            let read_at = ids::now_ms();
+            if let Some(db) = &db {
+                let _ = db.keep_figures(code, &report, read_at).await;
+            }
+            Ok(Figures {
+                report,
+                read_at,
+                kept: false,
+            })
+        }
+        Err(e) if e.retry && e.auth.is_none() => {
+            let kept = match (&db, may_read) {
+                (Some(db), true) => db.kept_figures(code, plan).await.ok().flatten(),
+                _ => None,
+            };
+            kept.map(|k| Figures {
+                report: k.report,
+                read_at: k.read_at,
+                kept: true,
+            })
+            .ok_or(e.message)
+        }
+        Err(e) => Err(e.message),
     }
 }

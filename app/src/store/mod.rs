@@ -6,8 +6,9 @@
 //! * `outbox`: revisions saved here and not yet acknowledged by the server (`{rev, record, body}`),
 //!   with a `record` index;
 //! * `meta`: small settings and sync state by key (device id, clock, chosen village, pull cursors,
-//!   cached plan and areas, last sync time, and each form's draft: `draft:new:<form>` for a new
-//!   record, `draft:<record>` for an edit, the content as typed);
+//!   cached plan and areas, last sync time, the last figures read from the server per unit and
+//!   plan, and each form's draft: `draft:new:<form>` for a new record, `draft:<record>` for an
+//!   edit, the content as typed);
 //!
 //! Bodies are kept as JSON text so that every value (the 64-bit clock included) round-trips
 //! exactly. Every change that must be atomic happens in one IndexedDB transaction: saving a record
@@ -27,7 +28,10 @@ use std::rc::Rc;
 use uuid::Uuid;
 use wasm_bindgen::JsValue;
 
+mod figures;
 mod plans;
+
+pub use figures::KeptFigures;
 
 const DB_NAME: &str = "shequ";
 const RECORDS: &str = "records";

@@ -3,6 +3,7 @@
 mod admin;
 mod auth;
 mod plan;
+mod records;
 mod report;
 mod sync;
 
@@ -16,6 +17,7 @@ pub fn router() -> Router<AppState> {
         .merge(plan::router())
         .merge(sync::router())
         .merge(report::router())
+        .merge(records::router())
         .merge(auth::router())
         .merge(admin::router())
         .route("/api", any(no_such_endpoint))

@@ -168,6 +168,16 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<u64, StoreError>;
     /// The sessions of the accounts under `under`, newest first.
     async fn sessions(&self, under: &str) -> Result<Vec<SessionInfo>, StoreError>;
+    /// The live records of `plan` under `scope` (of one form, or of all), newest first by the
+    /// number of their current revision, from just below `before`: at most `limit`.
+    async fn record_page(
+        &self,
+        plan: &PlanId,
+        scope: &str,
+        form: Option<&str>,
+        before: i64,
+        limit: u32,
+    ) -> Result<Vec<ListedRow>, StoreError>;
     /// The latest revisions under `under`, newest first, with who made them.
     async fn audit(&self, under: &str, limit: u32) -> Result<Vec<AuditEntry>, StoreError>;
 }
@@ -235,6 +245,20 @@ pub struct PlanBook {
 pub struct Author {
     pub account: String,
     pub device: String,
+}
+
+/// A live record as [`Store::record_page`] lists it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListedRow {
+    /// The number of its current revision: its place in the list.
+    pub seq: i64,
+    pub current: Revision,
+    pub unit_name: String,
+    /// The name of the account that pushed its first revision (the username when it is gone).
+    pub author: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub conflict: bool,
 }
 
 /// An account as stored.

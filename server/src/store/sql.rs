@@ -7,8 +7,8 @@ use super::dialect::{county_of, Dialect};
 use super::figures::{self, Kept, RebuildReport};
 use super::rows::{self, now_ms, revision, Columns};
 use super::{
-    prefix_end, AccountRow, AreaImport, Author, PlanAdded, PlanBook, PlanRole, PushAnswer,
-    SessionRow, StartTurn, Store, StoreError, Strikes,
+    prefix_end, AccountRow, AreaImport, Author, ListedRow, PlanAdded, PlanBook, PlanRole,
+    PushAnswer, SessionRow, StartTurn, Store, StoreError, Strikes,
 };
 use async_trait::async_trait;
 use shequ_model::area::{Area, Level};
@@ -1245,6 +1245,51 @@ where
         .fetch_all(&self.pool)
         .await?;
         Ok(rows.iter().map(rows::session_info).collect())
+    }
+
+    async fn record_page(
+        &self,
+        plan: &PlanId,
+        scope: &str,
+        form: Option<&str>,
+        before: i64,
+        limit: u32,
+    ) -> Result<Vec<ListedRow>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT r.seq, r.body, r.plan, r.conflict, cur.received_at AS updated_at,
+                    first.received_at AS created_at, COALESCE(a.name, first.account) AS author,
+                    COALESCE(ar.name, r.unit) AS unit_name
+             FROM records r
+             JOIN revisions cur ON cur.rev = r.rev
+             JOIN revisions first ON first.seq =
+                 (SELECT MIN(f.seq) FROM revisions f WHERE f.record = r.id)
+             LEFT JOIN accounts a ON a.username = first.account
+             LEFT JOIN areas ar ON ar.code = r.unit
+             WHERE r.plan = $1 AND r.unit >= $2 AND r.unit < $3 AND NOT r.deleted
+               AND ($4 = '' OR r.form = $4) AND r.seq < $5
+             ORDER BY r.seq DESC LIMIT $6",
+        )
+        .bind(plan.to_string())
+        .bind(scope)
+        .bind(prefix_end(scope))
+        .bind(form.unwrap_or(""))
+        .bind(before)
+        .bind(limit as i64)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(ListedRow {
+                    seq: r.int("seq"),
+                    current: revision(&r.text("body"), &r.text("plan"))?,
+                    unit_name: r.text("unit_name"),
+                    author: r.text("author"),
+                    created_at: r.int("created_at"),
+                    updated_at: r.int("updated_at"),
+                    conflict: r.flag("conflict"),
+                })
+            })
+            .collect()
     }
 
     async fn audit(&self, under: &str, limit: u32) -> Result<Vec<AuditEntry>, StoreError> {

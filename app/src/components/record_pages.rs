@@ -1,0 +1,151 @@
+//! A unit's records read from the server a page at a time (加载更多), for an account whose phone
+//! does not keep its scope: nothing of it is stored on the phone.
+
+use crate::api;
+use crate::components::format;
+use crate::state::use_state;
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use shequ_model::listing::ListedRecord;
+use shequ_model::plan::PlanId;
+
+/// Which page to read: the first of a listing, or the one below `before`.
+#[derive(Clone, Copy, PartialEq)]
+enum Read {
+    First,
+    After(i64),
+}
+
+#[component]
+pub fn RecordPages(unit: String) -> impl IntoView {
+    let state = use_state();
+    let (form, set_form) = signal(None::<String>);
+    let (records, set_records) = signal(Vec::<ListedRecord>::new());
+    let (next, set_next) = signal(None::<i64>);
+    let (loading, set_loading) = signal(false);
+    let (error, set_error) = signal(None::<String>);
+    // Each listing (plan and form) gets a number, so a page of an earlier one arriving late is
+    // dropped instead of mixed in.
+    let (listing, set_listing) = signal(0u32);
+    let plan = Memo::new(move |_| state.plan.with(|p| p.as_ref().map(|p| p.id.clone())));
+
+    let unit = StoredValue::new(unit);
+    let load = {
+        move |plan: PlanId, read: Read| {
+            let unit = unit.get_value();
+            let form = form.get_untracked();
+            let this = listing.get_untracked();
+            set_loading.set(true);
+            set_error.set(None);
+            spawn_local(async move {
+                let before = match read {
+                    Read::First => None,
+                    Read::After(seq) => Some(seq),
+                };
+                let page = api::records(&unit, &plan, form.as_deref(), before).await;
+                if listing.get_untracked() != this {
+                    return;
+                }
+                set_loading.set(false);
+                match page {
+                    Ok(page) => {
+                        set_records.update(|r| r.extend(page.records));
+                        set_next.set(page.next);
+                    }
+                    Err(e) if e.retry && e.auth.is_none() => {
+                        set_error.set(Some("离线:连上网络后才能查看记录".into()))
+                    }
+                    Err(e) => set_error.set(Some(e.message)),
+                }
+            });
+        }
+    };
+    // A new listing whenever the plan or the form changes.
+    Effect::new(move |_| {
+        form.track();
+        let Some(plan) = plan.get() else { return };
+        set_listing.update(|n| *n += 1);
+        set_records.set(Vec::new());
+        set_next.set(None);
+        load(plan, Read::First);
+    });
+    let more = move |_| {
+        if let (Some(plan), Some(seq)) = (plan.get_untracked(), next.get_untracked()) {
+            load(plan, Read::After(seq));
+        }
+    };
+
+    let forms = move || {
+        state.plan.with(|p| {
+            p.as_ref()
+                .map(|p| {
+                    p.forms
+                        .iter()
+                        .map(|f| (f.id.clone(), f.name.clone()))
+                        .collect::<Vec<_>>()
+                })
+                .unwrap_or_default()
+        })
+    };
+    let form_name = move |id: &str| {
+        state.plan.with(|p| {
+            p.as_ref()
+                .and_then(|p| p.form(id))
+                .map(|f| f.name.clone())
+                .unwrap_or_else(|| id.to_string())
+        })
+    };
+    let item = move |r: ListedRecord| {
+        let title = r.title.clone().unwrap_or_else(|| "(无标题)".into());
+        view! {
+            <li class="record" data-testid="listed-record">
+                <div>
+                    <span class="title">{title}</span>
+                    {r.step.clone().map(|s| view! { <span class="badge" data-testid="record-step">{s}</span> })}
+                    {r.conflict.then(|| view! { <span class="badge bad">"有冲突"</span> })}
+                </div>
+                <small class="muted">{format!("{} · {}", form_name(&r.form), r.unit_name)}</small>
+                <small class="muted">
+                    {dates(&r)}
+                </small>
+            </li>
+        }
+    };
+
+    view! {
+        <section class="card" data-testid="record-pages">
+            <h2>"辖区记录"</h2>
+            <label>"表单 "
+                <select data-testid="record-form" on:change=move |ev| {
+                    let v = event_target_value(&ev);
+                    set_form.set((!v.is_empty()).then_some(v));
+                }>
+                    <option value="">"全部"</option>
+                    {move || forms().into_iter().map(|(id, name)| view! { <option value=id>{name}</option> }).collect_view()}
+                </select>
+            </label>
+            <ul class="records">{move || records.get().into_iter().map(item).collect_view()}</ul>
+            <Show when=move || !loading.get() && error.get().is_none() && records.with(Vec::is_empty)>
+                <p class="muted">"还没有记录。"</p>
+            </Show>
+            {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+            <Show when=move || loading.get()>
+                <p class="muted">"读取中……"</p>
+            </Show>
+            <Show when=move || next.get().is_some() && !loading.get()>
+                <button class="btn" data-testid="load-more" on:click=more>"加载更多"</button>
+            </Show>
+        </section>
+    }
+}
+
+/// Who made a record and when; when it was last changed, if that was later.
+fn dates(r: &ListedRecord) -> String {
+    let created = format::time(r.created_at.max(0) as u64);
+    let updated = format::time(r.updated_at.max(0) as u64);
+    if updated == created {
+        format!("{} 填报于 {created}", r.author)
+    } else {
+        format!("{} 填报于 {created} · 更新于 {updated}", r.author)
+    }
+}
