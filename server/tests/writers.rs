@@ -172,10 +172,13 @@ async fn a_push_to_another_county_does_not_wait_and_one_to_the_same_county_does(
 
     // From this process and from another.
     let mut elsewhere_seqs = vec![];
-    for elsewhere in [
-        w.push(case(OTHER_VILLAGE, "别的县", true)),
-        w.push_elsewhere(case(OTHER_VILLAGE, "别的县", true)),
-    ] {
+    for from_here in [true, false] {
+        let change = case(OTHER_VILLAGE, "别的县", true);
+        let elsewhere = if from_here {
+            w.push(change)
+        } else {
+            w.push_elsewhere(change)
+        };
         assert!(
             ends_or_waits(&mut watch, &elsewhere).await,
             "a push to another county waited for the push in flight"
