@@ -193,9 +193,12 @@ fn judge(kept: &[Strikes], now: i64) -> Result<Vec<Strikes>, Duration> {
     let wait = kept
         .iter()
         .zip(FREE)
-        .filter(|(s, _)| live(s))
-        .map(|(s, free)| {
-            let until = s.last_at + delay(s.count, free).as_millis() as i64;
+        .map(|(s, free)| (s, delay(s.count, free)))
+        // A strike counted by another process, or a moment later by this one, may carry a later
+        // time than `now`: only a delay that has begun makes a guess wait.
+        .filter(|(s, delay)| live(s) && !delay.is_zero())
+        .map(|(s, delay)| {
+            let until = s.last_at + delay.as_millis() as i64;
             Duration::from_millis((until - now).max(0) as u64)
         })
         .max()

@@ -23,9 +23,10 @@
 //!   A pull of a scope wider than a county (a city, a province) could see a number of one county
 //!   committed before a lower one of another: it first waits for the pushes in flight to end
 //!   (an exclusive turn on one lock every push holds shared, taken and given back at once), reads
-//!   the highest number then stored, and answers nothing above it. Such pulls are rare (phones of
-//!   counties and above read figures, not records), and a push waits for one at most as long as
-//!   the pushes already in flight take.
+//!   the highest number then stored, and answers nothing above it. Such pulls are rare (only
+//!   accounts above a county can make them), and a push waits for one at most as long as the
+//!   pushes already in flight take. Within a process, a county's pushes also queue before they
+//!   take a connection (`SqlStore::county_turns`), so a busy county cannot take the whole pool.
 //!
 //!   Why not per-county sequences: a cursor would then be one number per county, and the wire's
 //!   single number, which phones already hold, would change meaning. Why not a watermark from

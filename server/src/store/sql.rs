@@ -34,6 +34,32 @@ pub struct SqlStore<D: Dialect> {
     pool: Pool<D>,
     /// The turn every write takes when the engine has one writer (see [`Dialect::ONE_WRITER`]).
     writer: Arc<Mutex<()>>,
+    /// Where the engine has many writers: the pushes of this process to one county queue here,
+    /// holding no connection, while one of them holds the county's lock in the database; a
+    /// county's many pushes would otherwise take the whole pool, and other counties' pushes
+    /// would wait for a connection behind them. Only counties with a push waiting are kept.
+    counties: Arc<std::sync::Mutex<HashMap<u32, Arc<Mutex<()>>>>>,
+}
+
+/// The turns of this process's pushes to their counties, given back when dropped.
+struct CountyTurns {
+    held: Vec<(u32, OwnedMutexGuard<()>)>,
+    counties: Arc<std::sync::Mutex<HashMap<u32, Arc<Mutex<()>>>>>,
+}
+
+impl Drop for CountyTurns {
+    fn drop(&mut self) {
+        let mut counties = self.counties.lock().expect("never poisoned");
+        for (county, guard) in self.held.drain(..) {
+            drop(guard);
+            if counties
+                .get(&county)
+                .is_some_and(|turn| Arc::strong_count(turn) == 1)
+            {
+                counties.remove(&county);
+            }
+        }
+    }
 }
 
 /// An import of areas: its transaction, and the writer's turn where the engine has one.
@@ -149,6 +175,7 @@ where
         Ok(SqlStore {
             pool: D::open(url).await?,
             writer: Arc::new(Mutex::new(())),
+            counties: Arc::default(),
         })
     }
 
@@ -158,6 +185,28 @@ where
         } else {
             None
         }
+    }
+
+    /// This process's turns at `counties`, in their order (see [`SqlStore::counties`]).
+    async fn county_turns(&self, counties: &BTreeSet<u32>) -> Option<CountyTurns> {
+        if D::ONE_WRITER {
+            return None;
+        }
+        let mut turns = CountyTurns {
+            held: Vec::with_capacity(counties.len()),
+            counties: self.counties.clone(),
+        };
+        for county in counties {
+            let turn = self
+                .counties
+                .lock()
+                .expect("never poisoned")
+                .entry(*county)
+                .or_default()
+                .clone();
+            turns.held.push((*county, turn.lock_owned().await));
+        }
+        Some(turns)
     }
 
     /// [`SqlStore::turn`], held by what outlives the call.
@@ -594,11 +643,12 @@ where
         key: Option<&str>,
         changes: &[Revision],
     ) -> Result<PushAnswer, StoreError> {
-        let _turn = self.turn().await;
-        let mut tx = self.pool.begin().await?;
         // A record never changes unit, so every revision a push stores, and every unit whose
         // figures it rewrites, lies in these counties.
         let counties: BTreeSet<u32> = changes.iter().map(|c| county_of(c.unit.as_str())).collect();
+        let _turn = self.turn().await;
+        let _counties = self.county_turns(&counties).await;
+        let mut tx = self.pool.begin().await?;
         D::order_pushes(&mut tx, key, &counties).await?;
         let hash = batch_hash(changes);
         if let Some(key) = key {
