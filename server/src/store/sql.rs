@@ -3,7 +3,7 @@
 //! changed rows comes from `RETURNING`, which both have.
 
 use super::batch::{decide_batch, finish_batch, Facts};
-use super::dialect::Dialect;
+use super::dialect::{value_list, Dialect};
 use super::figures::{self, Kept, RebuildReport};
 use super::rows::{self, now_ms, revision, Columns};
 use super::{
@@ -58,7 +58,7 @@ where
         }
         let sql = format!(
             "SELECT code, name, level, parent FROM areas WHERE code IN ({})",
-            params(1, codes.len())
+            D::param_list(1, codes.len())
         );
         let mut q = sqlx::query(&sql);
         for c in codes {
@@ -77,7 +77,7 @@ where
         }
         let sql = format!(
             "INSERT INTO areas (code, name, level, parent) VALUES {}",
-            value_rows(areas.len(), 4)
+            value_list::<D>(areas.len(), 4)
         );
         let mut q = sqlx::query(&sql);
         for a in areas {
