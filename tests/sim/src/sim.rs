@@ -270,8 +270,12 @@ pub async fn run(cfg: Config) -> Result<Figures, String> {
                 // moment more. Killed on the clock alone, a server slower than the pushes that
                 // wait for it (hundreds of devices, one writer) would answer none: no device
                 // would pull another's work before the faults stop, and none would edit it.
+                // (At most 10 s: a server that answers nothing then is killed all the same.)
                 let before = answered();
-                while answered() == before && devices.iter().any(|d| d.0.unsent() > 0) {
+                for _ in 0..2000 {
+                    if answered() > before || devices.iter().all(|d| d.0.unsent() == 0) {
+                        break;
+                    }
                     tokio::time::sleep(Duration::from_millis(5)).await;
                 }
                 tokio::time::sleep(Duration::from_millis(40 + krng.below(160))).await;

@@ -32,12 +32,6 @@ fn nothing_is_lost_or_doubled_through_faults_and_kills_on_sqlite() {
                     && figures.counts.duplicated > 0
                     && figures.counts.reordered > 0
             );
-            // Through the faults, devices pull each other's work and edit it, some of it at
-            // the same time: the merge rules are tested, not only the transport.
-            assert!(
-                figures.edits_of_others > 0 && figures.concurrent_edits > 0,
-                "no device edited another's record, or none at the same time as another: {figures}"
-            );
         }
         Err(e) => panic!("seed {}: {e}", cfg.seed),
     }
