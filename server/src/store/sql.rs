@@ -56,19 +56,7 @@ where
         if codes.is_empty() {
             return Ok(vec![]);
         }
-        let sql = format!(
-            "SELECT code, name, level, parent FROM areas WHERE code IN ({})",
-            D::param_list(1, codes.len())
-        );
-        let mut q = sqlx::query(&sql);
-        for c in codes {
-            q = q.bind(*c);
-        }
-        q.fetch_all(&mut *self.tx)
-            .await?
-            .iter()
-            .map(rows::area)
-            .collect()
+        D::stored_areas(&mut self.tx, codes).await
     }
 
     async fn add(&mut self, areas: &[Area]) -> Result<(), StoreError> {
