@@ -45,8 +45,8 @@
 //!   run one process after the other.
 //! - The migrations: one folder per engine (autoincrement vs serial, integer vs boolean columns).
 
-use super::StoreError;
-use shequ_model::area::Level;
+use super::{rows, StoreError};
+use shequ_model::area::{Area, Level};
 use sqlx::postgres::{PgPoolOptions, Postgres};
 use sqlx::sqlite::{
     Sqlite, SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous,
@@ -93,6 +93,18 @@ pub trait Dialect: Database {
     fn start_turn(
         pool: &Pool<Self>,
     ) -> impl Future<Output = Result<Option<sqlx::Transaction<'static, Self>>, StoreError>> + Send;
+
+    /// `n` parameters, the first numbered `from`, for a statement whose parameters are all
+    /// listed this way and bound in order (an import's thousands). SQLite finds a numbered
+    /// parameter (`$N`) by walking the statement's list of names, once for every value bound: at
+    /// thousands of parameters a statement, that walk was most of an import's time.
+    fn param_list(from: usize, n: usize) -> String;
+
+    /// The stored areas among `codes` (an import's lookup, a batch at a time).
+    fn stored_areas(
+        tx: &mut Self::Connection,
+        codes: &[&str],
+    ) -> impl Future<Output = Result<Vec<Area>, StoreError>> + Send;
 }
 
 /// The county a unit lies in, as the number its lock is keyed by: the unit's first six digits,
@@ -106,6 +118,14 @@ pub fn county_of(unit: &str) -> u32 {
         .take(county)
         .collect();
     digits.parse().unwrap_or(0)
+}
+
+/// `rows` rows of `cols` parameters each, for a `VALUES` list (see [`Dialect::param_list`]).
+pub fn value_list<D: Dialect>(rows: usize, cols: usize) -> String {
+    (0..rows)
+        .map(|r| format!("({})", D::param_list(r * cols + 1, cols)))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 impl Dialect for Sqlite {
@@ -149,6 +169,26 @@ impl Dialect for Sqlite {
         _: &Pool<Self>,
     ) -> Result<Option<sqlx::Transaction<'static, Self>>, StoreError> {
         Ok(None)
+    }
+
+    fn param_list(_: usize, n: usize) -> String {
+        // Anonymous parameters carry no name to look up: sqlx binds them in order.
+        vec!["?"; n].join(", ")
+    }
+
+    async fn stored_areas(
+        tx: &mut Self::Connection,
+        codes: &[&str],
+    ) -> Result<Vec<Area>, StoreError> {
+        let sql = format!(
+            "SELECT code, name, level, parent FROM areas WHERE code IN ({})",
+            Self::param_list(1, codes.len())
+        );
+        let mut q = sqlx::query(&sql);
+        for c in codes {
+            q = q.bind(*c);
+        }
+        q.fetch_all(tx).await?.iter().map(rows::area).collect()
     }
 }
 
@@ -233,5 +273,27 @@ impl Dialect for Postgres {
             .execute(&mut *tx)
             .await?;
         Ok(Some(tx))
+    }
+
+    async fn stored_areas(
+        tx: &mut Self::Connection,
+        codes: &[&str],
+    ) -> Result<Vec<Area>, StoreError> {
+        // One array parameter: PostgreSQL plans a list of thousands of parameters again at every
+        // batch, which made a re-import four times slower than the first.
+        sqlx::query("SELECT code, name, level, parent FROM areas WHERE code = ANY($1)")
+            .bind(codes)
+            .fetch_all(tx)
+            .await?
+            .iter()
+            .map(rows::area)
+            .collect()
+    }
+
+    fn param_list(from: usize, n: usize) -> String {
+        (from..from + n)
+            .map(|i| format!("${i}"))
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 }

@@ -3,7 +3,7 @@
 //! changed rows comes from `RETURNING`, which both have.
 
 use super::batch::{decide_batch, finish_batch, Current, Facts};
-use super::dialect::{county_of, Dialect};
+use super::dialect::{county_of, value_list, Dialect};
 use super::figures::{self, Kept, RebuildReport};
 use super::rows::{self, now_ms, revision, Columns};
 use super::{
@@ -84,19 +84,7 @@ where
         if codes.is_empty() {
             return Ok(vec![]);
         }
-        let sql = format!(
-            "SELECT code, name, level, parent FROM areas WHERE code IN ({})",
-            params(1, codes.len())
-        );
-        let mut q = sqlx::query(&sql);
-        for c in codes {
-            q = q.bind(*c);
-        }
-        q.fetch_all(&mut *self.tx)
-            .await?
-            .iter()
-            .map(rows::area)
-            .collect()
+        D::stored_areas(&mut self.tx, codes).await
     }
 
     async fn add(&mut self, areas: &[Area]) -> Result<(), StoreError> {
@@ -105,7 +93,7 @@ where
         }
         let sql = format!(
             "INSERT INTO areas (code, name, level, parent) VALUES {}",
-            value_rows(areas.len(), 4)
+            value_list::<D>(areas.len(), 4)
         );
         let mut q = sqlx::query(&sql);
         for a in areas {
@@ -142,18 +130,11 @@ fn parse_id(s: &str) -> Result<Uuid, StoreError> {
     Uuid::parse_str(s).map_err(|e| StoreError::Corrupt(format!("revision id {s}: {e}")))
 }
 
-/// `$from, …` for `n` parameters.
+/// `$from, …` for `n` parameters, for the short lists that follow other numbered parameters
+/// (long lists use [`Dialect::param_list`]).
 fn params(from: usize, n: usize) -> String {
     (from..from + n)
         .map(|i| format!("${i}"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-/// `($1, …, $cols), ($cols+1, …), …` for `rows` rows of `cols` parameters.
-fn value_rows(rows: usize, cols: usize) -> String {
-    (0..rows)
-        .map(|r| format!("({})", params(r * cols + 1, cols)))
         .collect::<Vec<_>>()
         .join(", ")
 }
@@ -495,7 +476,7 @@ where
         for chunk in now.chunks(CHUNK) {
             let sql = format!(
                 "INSERT INTO unit_figures (plan, unit, indicator, kind, num, den, scale) VALUES {}",
-                value_rows(chunk.len(), 7)
+                value_list::<D>(chunk.len(), 7)
             );
             let mut q = sqlx::query(&sql);
             for ((plan, unit, ind, _), f) in chunk {
@@ -515,7 +496,7 @@ where
             let sql = format!(
                 "INSERT INTO unit_month_figures (plan, unit, indicator, month, kind, num, den, scale)
                  VALUES {}",
-                value_rows(chunk.len(), 8)
+                value_list::<D>(chunk.len(), 8)
             );
             let mut q = sqlx::query(&sql);
             for ((plan, unit, ind, month), f) in chunk {
@@ -545,7 +526,7 @@ where
         for chunk in changes.chunks(CHUNK) {
             let sql = format!(
                 "SELECT rev, seq, hash FROM revisions WHERE rev IN ({})",
-                params(1, chunk.len())
+                D::param_list(1, chunk.len())
             );
             let mut q = sqlx::query(&sql);
             for c in chunk {
@@ -560,7 +541,7 @@ where
             let records: BTreeSet<String> = chunk.iter().map(|c| c.record.to_string()).collect();
             let sql = format!(
                 "SELECT seq, body, plan FROM revisions WHERE record IN ({})",
-                params(1, records.len())
+                D::param_list(1, records.len())
             );
             let mut q = sqlx::query(&sql);
             for r in records {
@@ -574,7 +555,7 @@ where
             let units: BTreeSet<&str> = chunk.iter().map(|c| c.unit.as_str()).collect();
             let sql = format!(
                 "SELECT code, level FROM areas WHERE code IN ({})",
-                params(1, units.len())
+                D::param_list(1, units.len())
             );
             let mut q = sqlx::query(&sql);
             for u in units {
@@ -678,7 +659,7 @@ where
             let sql = format!(
                 "INSERT INTO revisions (rev, record, parent, device, clock, form, unit, deleted, body, hash, received_at, account, plan)
                  VALUES {} RETURNING rev, seq",
-                value_rows(chunk.len(), 13)
+                value_list::<D>(chunk.len(), 13)
             );
             let mut q = sqlx::query(&sql);
             for s in chunk {
@@ -710,7 +691,7 @@ where
                  ON CONFLICT (id) DO UPDATE SET rev = excluded.rev, clock = excluded.clock,
                    deleted = excluded.deleted, body = excluded.body, seq = excluded.seq,
                    conflict = excluded.conflict",
-                value_rows(chunk.len(), 10)
+                value_list::<D>(chunk.len(), 10)
             );
             let mut q = sqlx::query(&sql);
             for c in chunk {

@@ -21,6 +21,8 @@ struct Inner {
     acked: Vec<Uuid>,
     /// Every revision this device made.
     made: Vec<Uuid>,
+    /// How many times a sync pulled the scope again from the start after the checksums disagreed.
+    repairs: usize,
 }
 
 impl Inner {
@@ -88,6 +90,17 @@ impl MemReplica {
 
     pub fn made(&self) -> Vec<Uuid> {
         self.inner.borrow().made.clone()
+    }
+
+    /// Changes saved here and not acknowledged yet.
+    pub fn unsent(&self) -> usize {
+        self.inner.borrow().outbox.len()
+    }
+
+    /// How many times a sync found the device's checksum different from the server's even after
+    /// catching up, and pulled its scope again from the start.
+    pub fn repairs(&self) -> usize {
+        self.inner.borrow().repairs
     }
 
     /// The current revision of every record, by the shared rule.
@@ -162,10 +175,10 @@ impl Replica for MemReplica {
         Ok(writes.taken)
     }
     async fn set_cursor(&self, scope: &str, cursor: i64) -> Result<(), String> {
-        self.inner
-            .borrow_mut()
-            .cursors
-            .insert(scope.to_string(), cursor);
+        let i = &mut *self.inner.borrow_mut();
+        // The sync engine moves a cursor back only to repair a drift.
+        i.repairs += usize::from(cursor == 0);
+        i.cursors.insert(scope.to_string(), cursor);
         Ok(())
     }
     async fn checksum(&self, scope: &str) -> Result<Checksum, String> {

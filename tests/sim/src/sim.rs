@@ -59,6 +59,14 @@ pub struct Figures {
     pub acknowledged: usize,
     pub on_server: usize,
     pub conflicts_open: usize,
+    /// Revisions that another device's edit built on: a device saw and edited a record made or
+    /// changed elsewhere.
+    pub edits_of_others: usize,
+    /// Revisions two or more edits built on without seeing each other: conflicting edits, open
+    /// or since settled.
+    pub concurrent_edits: usize,
+    /// Syncs that pulled their scope again from the start because the checksums disagreed.
+    pub repairs: usize,
     pub settle_rounds: usize,
     pub counts: Counts,
     pub fault_phase: Duration,
@@ -247,14 +255,36 @@ pub async fn run(cfg: Config) -> Result<Figures, String> {
     // Phase 1: changes, syncs and faults, with the server killed at random moments.
     let started = Instant::now();
     let killing = Rc::new(Cell::new(cfg.kills > 0));
+    // How many times the server was started again: devices spread their changes over its lives.
+    let lives = Rc::new(Cell::new(0usize));
     let local = tokio::task::LocalSet::new();
     {
         let servers = servers.clone();
         let killing = killing.clone();
+        let lives = lives.clone();
+        let devices = devices.clone();
         let mut krng = Rng::new(cfg.seed ^ 0x5eed);
         let kills = cfg.kills;
         local.spawn_local(async move {
+            let answered = || -> u64 {
+                devices
+                    .iter()
+                    .map(|d| d.1.counts.get().answered_pushes)
+                    .sum()
+            };
             for _ in 0..kills {
+                // Each life of the server lasts until it has answered a push, then a random
+                // moment more. Killed on the clock alone, a server slower than the pushes that
+                // wait for it (hundreds of devices, one writer) would answer none: no device
+                // would pull another's work before the faults stop, and none would edit it.
+                // (At most 10 s: a server that answers nothing then is killed all the same.)
+                let before = answered();
+                for _ in 0..2000 {
+                    if answered() > before || devices.iter().all(|d| d.0.unsent() == 0) {
+                        break;
+                    }
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
                 tokio::time::sleep(Duration::from_millis(40 + krng.below(160))).await;
                 let n = servers.borrow().len() as u64;
                 // With one process, no draw: the kills follow the seed as before.
@@ -262,6 +292,7 @@ pub async fn run(cfg: Config) -> Result<Figures, String> {
                 servers.borrow_mut()[victim].kill();
                 tokio::time::sleep(Duration::from_millis(krng.below(60))).await;
                 servers.borrow_mut()[victim].start_again();
+                lives.set(lives.get() + 1);
             }
             killing.set(false);
         });
@@ -269,14 +300,19 @@ pub async fn run(cfg: Config) -> Result<Figures, String> {
     for (i, d) in devices.iter().enumerate() {
         let d = d.clone();
         let killing = killing.clone();
+        let lives = lives.clone();
         let mut drng = Rng::new(cfg.seed.wrapping_add(i as u64 * 7919));
         let n = cfg.changes_per_device;
+        let kills = cfg.kills as usize;
+        // The changes a device has made by the server's `life`-th start: spread over all its
+        // lives, so that devices record while others' work arrives, as in the field.
+        let by = move |life: usize| (n * (life + 1)).div_ceil(kills + 1);
         let limits = Limits { ..limits };
         local.spawn_local(async move {
             let (dev, http) = (&d.0, &d.1);
             let mut made = 0;
             while made < n || killing.get() {
-                if made < n {
+                if made < by(lives.get()) {
                     change(dev, &mut drng, made);
                     made += 1;
                 }
@@ -433,6 +469,22 @@ pub async fn run(cfg: Config) -> Result<Figures, String> {
         }
     }
     let conflicts_open = per_record.values().filter(|s| s.in_conflict()).count();
+    let by_rev: HashMap<Uuid, &Revision> = stored.iter().map(|(_, r)| (r.rev, r)).collect();
+    let mut children: HashMap<Uuid, Vec<&Revision>> = HashMap::new();
+    for (_, r) in &stored {
+        if let Some(parent) = r.parent {
+            children.entry(parent).or_default().push(r);
+        }
+    }
+    let edits_of_others = children
+        .iter()
+        .filter(|(parent, edits)| {
+            by_rev
+                .get(*parent)
+                .is_some_and(|p| edits.iter().any(|e| e.device != p.device))
+        })
+        .count();
+    let concurrent_edits = children.values().filter(|e| e.len() > 1).count();
     for scope in VILLAGES.iter().chain(&TOWNS) {
         let unit = UnitCode::parse(scope)?;
         let server_sum: Checksum = admin.checksum(scope).await.map_err(|e| e.message)?;
@@ -486,6 +538,9 @@ pub async fn run(cfg: Config) -> Result<Figures, String> {
         acknowledged,
         on_server: unique.len(),
         conflicts_open,
+        edits_of_others,
+        concurrent_edits,
+        repairs: everyone.iter().map(|d| d.0.repairs()).sum(),
         settle_rounds: rounds,
         counts,
         fault_phase,
@@ -506,8 +561,13 @@ impl std::fmt::Display for Figures {
             c.requests, c.failed, c.dropped_requests, c.dropped_responses, c.duplicated, c.reordered, c.pulls_from_start)?;
         writeln!(
             f,
-            "records left in conflict (both versions kept, shown to users): {}",
-            self.conflicts_open
+            "edits of another device's revision: {}; revisions edited concurrently by two or more: {}; records left in conflict (both versions kept, shown to users): {}",
+            self.edits_of_others, self.concurrent_edits, self.conflicts_open
+        )?;
+        writeln!(
+            f,
+            "checksum repairs (whole scope pulled again): {}",
+            self.repairs
         )?;
         write!(f, "fault phase: {:.1} s; settling: {} rounds, {:.1} s; every device's checksum equals the server's",
             self.fault_phase.as_secs_f64(), self.settle_rounds, self.settle_phase.as_secs_f64())

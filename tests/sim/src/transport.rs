@@ -37,8 +37,11 @@ pub struct Counts {
     pub duplicated: u64,
     pub reordered: u64,
     pub failed: u64,
-    /// Pulls that started from cursor 0: a first sync, or a repair of a drift.
+    /// Pulls that started from cursor 0: a first sync (again while it fails, and a town's
+    /// supervisor's while the town is empty), or a repair of a drift.
     pub pulls_from_start: u64,
+    /// Pushes the server answered, whether or not the answer then reached the device.
+    pub answered_pushes: u64,
 }
 
 /// A pull page as the device received it: its scope, the cursor it was asked from, and the
@@ -171,10 +174,12 @@ impl FaultyHttp {
                 too_large: status == reqwest::StatusCode::PAYLOAD_TOO_LARGE,
             });
         }
-        resp.json().await.map_err(|_| {
+        let answer = resp.json().await.map_err(|_| {
             self.count(|c| c.failed += 1);
             lost("回答不完整")
-        })
+        })?;
+        self.count(|c| c.answered_pushes += 1);
+        Ok(answer)
     }
 
     async fn get<T: serde::de::DeserializeOwned>(&self, path: &str) -> Result<T, TransportError> {
