@@ -211,12 +211,14 @@ impl AppState {
         spawn_local(async move {
             match Db::get().await {
                 Ok(db) => {
+                    // The session first: a page the plans open asks the server at once, and
+                    // must ask with the session's token.
+                    if let Ok(Some(Some(session))) = db.meta::<Option<Session>>("session").await {
+                        self.use_session(Some(session));
+                    }
                     self.load_plans(&db).await;
                     if let Ok(Some(a)) = db.meta::<Vec<Area>>("areas").await {
                         self.set.areas.set(Arc::new(a));
-                    }
-                    if let Ok(Some(Some(session))) = db.meta::<Option<Session>>("session").await {
-                        self.use_session(Some(session));
                     }
                     self.set
                         .last_sync

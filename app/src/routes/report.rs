@@ -62,9 +62,10 @@ fn ReportView(code: String) -> impl IntoView {
         let code = code.clone();
         LocalResource::new(move || {
             let (code, id) = (code.clone(), plan_id.get());
+            // Tracked: a session restored after the plans asks again, with its token.
             let may_read = state
                 .session
-                .with_untracked(|s| s.as_ref().is_some_and(|s| s.account.may_read(&code)));
+                .with(|s| s.as_ref().is_some_and(|s| s.account.may_read(&code)));
             async move {
                 let id = id.ok_or_else(|| "本机还没有工作计划".to_string())?;
                 let kept = state
