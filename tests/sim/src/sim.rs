@@ -67,10 +67,21 @@ pub struct Figures {
     pub concurrent_edits: usize,
     /// Syncs that pulled their scope again from the start because the checksums disagreed.
     pub repairs: usize,
-    pub settle_rounds: usize,
+    /// Each round of the settling phase: every device synced once, in turn.
+    pub settle_rounds: Vec<SettleRound>,
     pub counts: Counts,
     pub fault_phase: Duration,
     pub settle_phase: Duration,
+}
+
+/// What one settling round carried: the first catches up on the work the faults held back, the
+/// last is quiet (nothing to push or pull), so its time is what a sync costs when nothing changed.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SettleRound {
+    pub syncs: usize,
+    pub pushed: usize,
+    pub pulled: usize,
+    pub elapsed: Duration,
 }
 
 fn now_ms() -> u64 {
@@ -351,22 +362,28 @@ pub async fn run(cfg: Config) -> Result<Figures, String> {
     for d in &everyone {
         d.1.faults.set(Faults::NONE);
     }
-    let mut rounds = 0;
+    let mut rounds: Vec<SettleRound> = Vec::new();
     loop {
-        rounds += 1;
+        let round_started = Instant::now();
+        let mut round = SettleRound::default();
         let mut restless = Vec::new();
         for d in &everyone {
             let report = sync_once(&d.0, &d.1, &d.0.unit, &limits, &|_| {})
                 .await
                 .map_err(|e| format!("{}: {e}", d.0.device))?;
+            round.syncs += 1;
+            round.pushed += report.pushed;
+            round.pulled += report.pulled;
             if report.pushed > 0 || report.refused > 0 || report.consistent != Some(true) {
                 restless.push(format!("{} {report:?}", d.0.device));
             }
         }
+        round.elapsed = round_started.elapsed();
+        rounds.push(round);
         if restless.is_empty() {
             break;
         }
-        if rounds > 30 {
+        if rounds.len() > 30 {
             return Err(format!(
                 "devices and server did not agree after 30 rounds without faults: {}",
                 restless.join("; ")
@@ -569,7 +586,20 @@ impl std::fmt::Display for Figures {
             "checksum repairs (whole scope pulled again): {}",
             self.repairs
         )?;
-        write!(f, "fault phase: {:.1} s; settling: {} rounds, {:.1} s; every device's checksum equals the server's",
-            self.fault_phase.as_secs_f64(), self.settle_rounds, self.settle_phase.as_secs_f64())
+        writeln!(f, "fault phase: {:.1} s; settling: {} rounds, {:.1} s; every device's checksum equals the server's",
+            self.fault_phase.as_secs_f64(), self.settle_rounds.len(), self.settle_phase.as_secs_f64())?;
+        for (i, r) in self.settle_rounds.iter().enumerate() {
+            writeln!(
+                f,
+                "  settling round {}: {} syncs pushed {} and pulled {} revisions in {:.1} s ({:.1} ms a sync)",
+                i + 1,
+                r.syncs,
+                r.pushed,
+                r.pulled,
+                r.elapsed.as_secs_f64(),
+                r.elapsed.as_secs_f64() * 1000.0 / r.syncs.max(1) as f64
+            )?;
+        }
+        Ok(())
     }
 }
