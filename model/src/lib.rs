@@ -9,7 +9,7 @@
 //! * [`listing`]: records read from the server a page at a time, for accounts that do not keep
 //!   their scope on the phone;
 //! * [`rollup`]: the pure arithmetic that turns records into indicator values against targets,
-//!   now or as of the end of a month ([`month`]).
+//!   now or as of the end of a month ([`month`]), and how a figure is written ([`shown`]).
 //!
 //! No I/O lives here, so everything is tested natively.
 #![forbid(unsafe_code)]
@@ -24,6 +24,7 @@ pub mod month;
 pub mod plan;
 pub mod record;
 pub mod rollup;
+pub mod shown;
 pub mod sync;
 
 pub use area::{Area, Level, UnitCode};

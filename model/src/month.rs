@@ -57,16 +57,7 @@ impl Month {
 
     /// The month, in China, of a moment in milliseconds since 1970 (UTC).
     pub fn of_ms(ms: i64) -> Month {
-        let days = (ms + CHINA_OFFSET_MS).div_euclid(DAY_MS);
-        // Howard Hinnant's civil-from-days.
-        let z = days + 719_468;
-        let era = z.div_euclid(146_097);
-        let doe = z - era * 146_097;
-        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-        let mp = (5 * doy + 2) / 153;
-        let month = if mp < 10 { mp + 3 } else { mp - 9 } as u8;
-        let year = (yoe + era * 400 + i64::from(month <= 2)) as i32;
+        let (year, month, _) = china_day(ms);
         Month { year, month }
     }
 
@@ -134,6 +125,28 @@ impl Period {
             _ => vec![],
         }
     }
+}
+
+/// The day, in China, of a moment in milliseconds since 1970 (UTC): year, month, day.
+fn china_day(ms: i64) -> (i32, u8, u8) {
+    let days = (ms + CHINA_OFFSET_MS).div_euclid(DAY_MS);
+    // Howard Hinnant's civil-from-days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u8;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u8;
+    let year = (yoe + era * 400 + i64::from(month <= 2)) as i32;
+    (year, month, day)
+}
+
+/// The date, in China, of a moment in milliseconds since 1970 (UTC), as `YYYY-MM-DD`.
+pub fn china_date(ms: i64) -> String {
+    let (y, m, d) = china_day(ms);
+    format!("{y:04}-{m:02}-{d:02}")
 }
 
 /// The month a record counts in for a measure of its form with `filter`:
@@ -325,6 +338,15 @@ measure = { shape = "count", form = "case", filter = [{ field = "steps", reached
             Month::of_ms(951_782_400_000 - 8 * 3_600_000).to_string(),
             "2000-02"
         );
+    }
+
+    #[test]
+    fn a_moment_falls_on_its_day_in_china() {
+        assert_eq!(china_date(1_530_374_400_000), "2018-07-01");
+        assert_eq!(china_date(1_530_374_399_999), "2018-06-30");
+        // 29 February 2000, midnight in China.
+        assert_eq!(china_date(951_782_400_000 - 8 * 3_600_000), "2000-02-29");
+        assert_eq!(china_date(1_798_732_800_000 - 1), "2026-12-31");
     }
 
     #[test]

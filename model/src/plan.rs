@@ -561,9 +561,30 @@ impl Plan {
         })
     }
 
+    /// A month of the plan's period, from `YYYY-MM`: figures are kept for those.
+    pub fn month(&self, text: &str) -> Result<crate::month::Month, String> {
+        let month = crate::month::Month::parse(text)?;
+        let months = self.period().months();
+        match (months.first(), months.last()) {
+            (Some(first), Some(last)) if (*first..=*last).contains(&month) => Ok(month),
+            (Some(first), Some(last)) => Err(format!(
+                "计划“{}”的月份从 {first} 到 {last},没有 {month}",
+                self.title
+            )),
+            _ => Err(format!("计划“{}”没有可查的月份", self.title)),
+        }
+    }
+
     /// The indicators a report shows first ([`Indicator::headline`]), in plan order.
     pub fn headline_indicators(&self) -> impl Iterator<Item = &Indicator> {
         self.indicators.iter().filter(|i| i.headline)
+    }
+
+    /// The indicators in the order a report shows them: the headline ones first, then the
+    /// others, each in plan order.
+    pub fn report_order(&self) -> impl Iterator<Item = &Indicator> {
+        self.headline_indicators()
+            .chain(self.indicators.iter().filter(|i| !i.headline))
     }
 
     /// What `GET /api/plans` says of this plan.

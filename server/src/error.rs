@@ -41,6 +41,9 @@ pub enum ApiError {
     Refused(StatusCode, String),
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// A failure of the server's own making, other than storage: logged, answered with 500.
+    #[error("{0}")]
+    Internal(String),
     /// Too many attempts from here: try again in `retry_after` seconds (429 with Retry-After).
     #[error("{message}")]
     Throttled { message: String, retry_after: u64 },
@@ -65,7 +68,7 @@ impl ApiError {
             ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::Refused(status, _) => *status,
-            ApiError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::Store(_) | ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             ApiError::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::MustChangePassword => StatusCode::FORBIDDEN,
@@ -95,6 +98,10 @@ impl IntoResponse for ApiError {
         let message = match &self {
             ApiError::Store(e) => {
                 tracing::error!(error = %e, "storage failure");
+                "服务器内部错误,请稍后重试".to_string()
+            }
+            ApiError::Internal(e) => {
+                tracing::error!(error = %e, "internal failure");
                 "服务器内部错误,请稍后重试".to_string()
             }
             other => other.to_string(),

@@ -8,6 +8,7 @@ pub mod error;
 pub mod serve;
 pub mod settings;
 pub mod store;
+pub mod table;
 pub mod web;
 
 use axum::http::StatusCode;

@@ -1,4 +1,5 @@
-//! `shequ-server`: serve (the default), import areas, check and keep plans, add accounts.
+//! `shequ-server`: serve (the default), import areas, check and keep plans, add accounts, export
+//! the decomposition table.
 
 use clap::{Parser, Subcommand};
 use shequ_model::plan::PlanId;
@@ -36,6 +37,20 @@ enum Command {
     /// Recompute every unit's kept figures from the records (for repair), and print what was
     /// fixed.
     RebuildRollups,
+    /// Write a unit's decomposition table (目标任务分解表: targets and figures of its towns or
+    /// villages) as .xlsx, the same file as the report page's button.
+    ExportReport {
+        /// The unit: a county lists its towns, a town its villages.
+        #[arg(long)]
+        unit: String,
+        /// The plan; the current one when not given.
+        #[arg(long, value_parser = PlanId::parse)]
+        plan: Option<PlanId>,
+        /// `YYYY-MM`: the figures as of the end of that month; now when not given.
+        #[arg(long)]
+        as_of: Option<String>,
+        file: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -112,6 +127,12 @@ async fn main() -> ExitCode {
         }) => add_user(&settings, username, role, unit, name).await,
         Command::Plan(command) => plan(&settings, command).await,
         Command::RebuildRollups => rebuild_rollups(&settings).await,
+        Command::ExportReport {
+            unit,
+            plan,
+            as_of,
+            file,
+        } => export_report(&settings, &unit, plan.as_ref(), as_of.as_deref(), &file).await,
         Command::CheckPlan { file } => {
             let path = file.unwrap_or(settings.plan);
             match shequ_server::load_plan(&path) {
@@ -214,6 +235,56 @@ async fn rebuild_rollups(settings: &Settings) -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(e) => fail(e),
+    }
+}
+
+async fn export_report(
+    settings: &Settings,
+    unit: &str,
+    plan: Option<&PlanId>,
+    as_of: Option<&str>,
+    file: &std::path::Path,
+) -> ExitCode {
+    let store = match shequ_server::store::open(&settings.database_url).await {
+        Ok(s) => s,
+        Err(e) => return fail(SettingError::new("database_url", e)),
+    };
+    let plans = match shequ_server::stored_plans(store.as_ref(), None).await {
+        Ok(p) => p,
+        Err(e) => return fail(e),
+    };
+    let plan = match plan {
+        None => plans.current(),
+        Some(id) => match plans.get(id) {
+            Some(p) => p,
+            None => return fail(format!("--plan: no plan {id} is kept")),
+        },
+    };
+    let as_of = match as_of.map(|m| plan.month(m)).transpose() {
+        Ok(m) => m,
+        Err(e) => return fail(format!("--as-of: {e}")),
+    };
+    let report = match shequ_server::store::report(store.as_ref(), plan, unit, as_of).await {
+        Ok(Some(r)) => r,
+        Ok(None) => return fail(format!("--unit: no org unit {unit}")),
+        Err(e) => return fail(e),
+    };
+    let bytes =
+        match shequ_server::table::workbook(plan, &report, as_of, shequ_server::auth::now_ms()) {
+            Ok(b) => b,
+            Err(e) => return fail(e),
+        };
+    match std::fs::write(file, bytes) {
+        Ok(()) => {
+            println!(
+                "wrote {} ({}, {} units)",
+                file.display(),
+                report.unit.area.name,
+                report.children.len()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(format!("{}: {e}", file.display())),
     }
 }
 

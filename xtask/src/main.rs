@@ -111,6 +111,7 @@ fn run(extra: &[String]) -> Result {
 
 fn test() -> Result {
     setup::chromium()?;
+    setup::libreoffice()?;
     build()?;
     let mut failed = Vec::new();
     let mut passed = 0;

@@ -92,6 +92,22 @@ pub fn chromium() -> Result {
         .env("DEBIAN_FRONTEND", "noninteractive"))
 }
 
+/// LibreOffice, which the tests open exported spreadsheets with, as a county office would.
+pub fn libreoffice() -> Result {
+    if std::path::Path::new("/usr/bin/soffice").exists() {
+        return Ok(());
+    }
+    sh(Command::new("apt-get").arg("update"))?;
+    sh(Command::new("apt-get")
+        .args([
+            "install",
+            "-y",
+            "--no-install-recommends",
+            "libreoffice-calc-nogui",
+        ])
+        .env("DEBIAN_FRONTEND", "noninteractive"))
+}
+
 /// A throwaway PostgreSQL cluster from Debian's packages, stopped and removed when dropped.
 pub struct Postgres {
     pub url: String,

@@ -1,47 +1,8 @@
 //! How figures and times are written on screen.
 
-use shequ_model::plan::{Plan, Target};
-use shequ_model::rollup::{Cell, CellKind};
-
-pub fn number(v: f64) -> String {
-    if (v - v.round()).abs() < 1e-9 {
-        format!("{}", v.round() as i64)
-    } else {
-        format!("{v:.1}")
-    }
-}
-
-/// A yes/no rolled up to a town or the county is the share of units with yes: a percentage.
-fn unit_of(kind: CellKind, unit: &str) -> &str {
-    if kind == CellKind::Ratio && unit.is_empty() {
-        "%"
-    } else {
-        unit
-    }
-}
-
-pub fn value(cell: &Cell, unit: &str) -> String {
-    match (cell.kind, cell.value) {
-        (_, None) => "—".into(),
-        (CellKind::Flag, Some(v)) => if v >= 1.0 { "是" } else { "否" }.into(),
-        (kind, Some(v)) => format!("{}{}", number(v), unit_of(kind, unit)),
-    }
-}
-
-pub fn target(t: Option<&Target>, kind: CellKind, unit: &str) -> String {
-    let Some(t) = t else { return "未定".into() };
-    if kind == CellKind::Flag {
-        return "是".into();
-    }
-    let unit = unit_of(kind, unit);
-    match (t.min, t.goal, t.max) {
-        (Some(lo), Some(g), _) => format!("{}–{}{unit}", number(lo), number(g)),
-        (Some(lo), None, Some(hi)) => format!("{}–{}{unit}", number(lo), number(hi)),
-        (Some(lo), None, None) => format!("≥{}{unit}", number(lo)),
-        (None, _, Some(hi)) => format!("≤{}{unit}", number(hi)),
-        _ => "未定".into(),
-    }
-}
+use shequ_model::plan::Plan;
+use shequ_model::rollup::Cell;
+pub use shequ_model::shown::{number, target, value};
 
 /// A CSS class by how far along a figure is.
 pub fn tone(cell: &Cell) -> &'static str {

@@ -103,13 +103,7 @@ fn ReportView(code: String) -> impl IntoView {
                 )
             }
         };
-        // The plan's headline indicators first, then the others in plan order.
-        let indicators: Vec<&Indicator> = plan
-            .indicators
-            .iter()
-            .filter(|i| i.headline)
-            .chain(plan.indicators.iter().filter(|i| !i.headline))
-            .collect();
+        let indicators: Vec<&Indicator> = plan.report_order().collect();
         let selected = {
             let c = chosen.get();
             if plan.indicator(&c).is_some() {

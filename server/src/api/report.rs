@@ -5,6 +5,8 @@ use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::AppState;
 use axum::extract::{Path, Query, State};
+use axum::http::header;
+use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
 use serde::Deserialize;
@@ -18,6 +20,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/report/{code}", get(report))
         .route("/api/report/{code}/months", get(months))
+        .route("/api/report/{code}/table.xlsx", get(table))
 }
 
 #[derive(Deserialize)]
@@ -43,19 +46,7 @@ fn plan_of<'a>(state: &'a AppState, plan: &Option<String>) -> Result<&'a Arc<Pla
 
 /// A month of the plan's period: figures are kept for those.
 fn month_in(plan: &Plan, text: &str) -> Result<Month, ApiError> {
-    let month = Month::parse(text).map_err(ApiError::Unprocessable)?;
-    let months = plan.period().months();
-    match (months.first(), months.last()) {
-        (Some(first), Some(last)) if (*first..=*last).contains(&month) => Ok(month),
-        (Some(first), Some(last)) => Err(ApiError::Unprocessable(format!(
-            "计划“{}”的月份从 {first} 到 {last},没有 {month}",
-            plan.title
-        ))),
-        _ => Err(ApiError::Unprocessable(format!(
-            "计划“{}”没有可查的月份",
-            plan.title
-        ))),
-    }
+    plan.month(text).map_err(ApiError::Unprocessable)
 }
 
 /// The areas of a unit's scope, once the caller may read it and it exists.
@@ -74,17 +65,54 @@ async fn report(
     Path(code): Path<String>,
     Query(q): Query<ReportQuery>,
 ) -> Result<Json<Report>, ApiError> {
-    let tree = scope(&state, &caller, &code).await?;
-    let plan = plan_of(&state, &q.plan)?;
-    let as_of = q.as_of.as_deref().map(|m| month_in(plan, m)).transpose()?;
-    // Each unit's own figures are kept as its records change: the report only rolls them up.
-    let kept = state.store.unit_figures(&plan.id, &code, as_of).await?;
-    let report = Rollups::from_figures(plan, &tree, &kept)
-        .as_of(as_of)
-        .report(&code);
+    let (plan, as_of) = readable(&state, &caller, &code, &q)?;
+    let report = crate::store::report(state.store.as_ref(), plan, &code, as_of).await?;
     report
         .map(Json)
         .ok_or_else(|| ApiError::NotFound(format!("没有代码为 {code} 的单位")))
+}
+
+/// The plan and month a report is asked for, once the caller may read the unit.
+fn readable<'a>(
+    state: &'a AppState,
+    caller: &Caller,
+    code: &str,
+    q: &ReportQuery,
+) -> Result<(&'a Arc<Plan>, Option<Month>), ApiError> {
+    caller.require_read(code)?;
+    let plan = plan_of(state, &q.plan)?;
+    let as_of = q.as_of.as_deref().map(|m| month_in(plan, m)).transpose()?;
+    Ok((plan, as_of))
+}
+
+/// The decomposition table of a unit and its children, as the .xlsx a county office prints.
+async fn table(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(code): Path<String>,
+    Query(q): Query<ReportQuery>,
+) -> Result<impl IntoResponse, ApiError> {
+    let (plan, as_of) = readable(&state, &caller, &code, &q)?;
+    let Some(report) = crate::store::report(state.store.as_ref(), plan, &code, as_of).await? else {
+        return Err(ApiError::NotFound(format!("没有代码为 {code} 的单位")));
+    };
+    let now = crate::auth::now_ms();
+    let bytes = crate::table::workbook(plan, &report, as_of, now)
+        .map_err(|e| ApiError::Internal(format!("decomposition table: {e}")))?;
+    let name = crate::table::file_name(plan, &report);
+    Ok((
+        [
+            (header::CONTENT_TYPE, crate::table::CONTENT_TYPE.to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!(
+                    "attachment; filename=\"table.xlsx\"; filename*=UTF-8''{}",
+                    url::form_urlencoded::byte_serialize(name.as_bytes()).collect::<String>()
+                ),
+            ),
+        ],
+        bytes,
+    ))
 }
 
 async fn months(

@@ -18,10 +18,12 @@ pub type PgStore = SqlStore<sqlx::Postgres>;
 
 use async_trait::async_trait;
 use shequ_model::area::Area;
+use shequ_model::area::AreaTree;
 use shequ_model::auth::{Account, AuditEntry, SessionInfo};
 use shequ_model::month::Month;
+use shequ_model::plan::Plan;
 use shequ_model::plan::{PlanId, Plans};
-use shequ_model::rollup::UnitFigures;
+use shequ_model::rollup::{Report, Rollups, UnitFigures};
 use shequ_model::sync::{Checksum, PullPage, PushResult};
 use shequ_model::Revision;
 use std::collections::BTreeMap;
@@ -314,4 +316,23 @@ pub enum OpenError {
 /// The exclusive upper bound of the codes under `prefix`: digits sort below ':'.
 pub(crate) fn prefix_end(prefix: &str) -> String {
     shequ_model::UnitCode::subtree_end(prefix)
+}
+
+/// The report of `code` under `plan`, now or as of the end of `as_of`: its figures and its
+/// children's, rolled up from the figures kept per unit. None when there is no such unit.
+pub async fn report(
+    store: &dyn Store,
+    plan: &Plan,
+    code: &str,
+    as_of: Option<Month>,
+) -> Result<Option<Report>, StoreError> {
+    let areas = store.areas(code).await?;
+    if !areas.iter().any(|a| a.code == code) {
+        return Ok(None);
+    }
+    let tree = AreaTree::new(areas);
+    let kept = store.unit_figures(&plan.id, code, as_of).await?;
+    Ok(Rollups::from_figures(plan, &tree, &kept)
+        .as_of(as_of)
+        .report(code))
 }
