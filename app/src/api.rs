@@ -288,6 +288,37 @@ pub async fn report(code: &str, plan: &PlanId) -> Result<Report> {
     get(&format!("/api/report/{code}?plan={plan}")).await
 }
 
+/// A unit's decomposition table as .xlsx under one plan: the file's name and its bytes.
+pub async fn table(code: &str, plan: &PlanId) -> Result<(String, Vec<u8>)> {
+    let url = format!("/api/report/{code}/table.xlsx?plan={plan}");
+    let deadline = Deadline::start();
+    let resp = deadline
+        .send(deadline.on(authorised(Request::get(&url))).build())
+        .await?;
+    if !resp.ok() {
+        return match deadline.answer::<serde_json::Value>(resp).await {
+            Err(e) => Err(e),
+            Ok(_) => Err(ApiError::new("服务器的回答无法识别", true)),
+        };
+    }
+    let name = resp
+        .headers()
+        .get("content-disposition")
+        .as_deref()
+        .and_then(attachment_name)
+        .unwrap_or_else(|| "目标任务分解表.xlsx".into());
+    let bytes = resp.binary().await.map_err(|_| deadline.unreachable())?;
+    Ok((name, bytes))
+}
+
+/// The file name a download is offered under (`filename*=UTF-8''…`, RFC 6266).
+fn attachment_name(disposition: &str) -> Option<String> {
+    let encoded = disposition
+        .split(';')
+        .find_map(|p| p.trim().strip_prefix("filename*=UTF-8''"))?;
+    js_sys::decode_uri_component(encoded).ok().map(String::from)
+}
+
 /// A page of the live records of `plan` under `unit`, newest first, from below `before`.
 pub async fn records(
     unit: &str,

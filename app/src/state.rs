@@ -493,9 +493,14 @@ pub fn use_state() -> AppState {
 
 fn download(name: &str, text: &str) -> Result<(), String> {
     let parts = js_sys::Array::of1(&wasm_bindgen::JsValue::from_str(text));
+    save_file(name, &parts, "application/json")
+}
+
+/// Offers `parts` (strings or byte arrays) as a file the browser saves under `name`.
+pub fn save_file(name: &str, parts: &js_sys::Array, mime: &str) -> Result<(), String> {
     let opts = web_sys::BlobPropertyBag::new();
-    opts.set_type("application/json");
-    let blob = web_sys::Blob::new_with_str_sequence_and_options(&parts, &opts)
+    opts.set_type(mime);
+    let blob = web_sys::Blob::new_with_buffer_source_sequence_and_options(parts, &opts)
         .map_err(|e| format!("{e:?}"))?;
     let url = web_sys::Url::create_object_url_with_blob(&blob).map_err(|e| format!("{e:?}"))?;
     let doc = web_sys::window()

@@ -177,12 +177,13 @@ fn ReportView(code: String) -> impl IntoView {
                 <label>"指标 "
                     <select data-testid="indicator-select" on:change=move |ev| set_chosen.set(event_target_value(&ev))>{options}</select>
                 </label>
-                <h2 data-testid="chart-title">{format!("{}(按{}）", ind.name, child_label)}</h2>
+                <h2 data-testid="chart-title">{format!("{}(按{})", ind.name, child_label)}</h2>
                 <BarChart bars=bars unit=unit/>
                 <p class="muted">"竖线为目标;绿色已达标,黄色过半,红色未过半。"</p>
             </section>
             <section class="card wide">
                 <h2>"全部指标"</h2>
+                <ExportTable code=report.unit.area.code.clone() plan=plan.id.clone()/>
                 <div class="scroll">
                     <table class="figures" data-testid="figures" data-plan=plan.id.to_string()>
                         <thead><tr><th>"指标"</th><th>"合计"</th><th>"目标"</th>{headers}</tr></thead>
@@ -261,3 +262,36 @@ async fn read_figures(code: &str, plan: &PlanId, may_read: bool) -> Result<Figur
         Err(e) => Err(e.message),
     }
 }
+
+/// The decomposition table of the unit shown, downloaded as the .xlsx a county office prints.
+#[component]
+fn ExportTable(code: String, plan: PlanId) -> impl IntoView {
+    let (note, set_note) = signal(None::<String>);
+    let export = Action::new_local(move |_: &()| {
+        let (code, plan) = (code.clone(), plan.clone());
+        async move {
+            set_note.set(Some("正在导出……".into()));
+            let result = match api::table(&code, &plan).await {
+                Ok((name, bytes)) => {
+                    let parts = js_sys::Array::of1(&js_sys::Uint8Array::from(&bytes[..]));
+                    crate::state::save_file(&name, &parts, XLSX).map(|()| name)
+                }
+                Err(e) => Err(e.message),
+            };
+            set_note.set(Some(match result {
+                Ok(name) => format!("已导出 {name}"),
+                Err(e) => format!("未能导出:{e}"),
+            }));
+        }
+    });
+    view! {
+        <p>
+            <button class="btn small" data-testid="export-table" disabled=move || export.pending().get()
+                on:click=move |_| { export.dispatch(()); }>"导出目标任务分解表(Excel)"</button>
+            " "
+            <span class="muted" role="status" data-testid="export-note">{move || note.get()}</span>
+        </p>
+    }
+}
+
+const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
