@@ -2,7 +2,7 @@
 //! the decomposition table.
 
 use clap::{Parser, Subcommand};
-use shequ_model::plan::PlanId;
+use shequ_model::plan::{PlanId, Plans};
 use shequ_server::settings::{Flags, SettingError, Settings};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -220,13 +220,20 @@ async fn plan(settings: &Settings, command: PlanCommand) -> ExitCode {
     ExitCode::SUCCESS
 }
 
+/// The database the settings name, and the plans it keeps.
+async fn stored(
+    settings: &Settings,
+) -> Result<(std::sync::Arc<dyn shequ_server::store::Store>, Plans), SettingError> {
+    let store = shequ_server::store::open(&settings.database_url)
+        .await
+        .map_err(|e| SettingError::new("database_url", e))?;
+    let plans = shequ_server::stored_plans(store.as_ref(), None).await?;
+    Ok((store, plans))
+}
+
 async fn rebuild_rollups(settings: &Settings) -> ExitCode {
-    let store = match shequ_server::store::open(&settings.database_url).await {
-        Ok(s) => s,
-        Err(e) => return fail(SettingError::new("database_url", e)),
-    };
-    let plans = match shequ_server::stored_plans(store.as_ref(), None).await {
-        Ok(p) => p,
+    let (store, plans) = match stored(settings).await {
+        Ok(kept) => kept,
         Err(e) => return fail(e),
     };
     match store.rebuild_rollups(&plans).await {
@@ -245,12 +252,8 @@ async fn export_report(
     as_of: Option<&str>,
     file: &std::path::Path,
 ) -> ExitCode {
-    let store = match shequ_server::store::open(&settings.database_url).await {
-        Ok(s) => s,
-        Err(e) => return fail(SettingError::new("database_url", e)),
-    };
-    let plans = match shequ_server::stored_plans(store.as_ref(), None).await {
-        Ok(p) => p,
+    let (store, plans) = match stored(settings).await {
+        Ok(kept) => kept,
         Err(e) => return fail(e),
     };
     let plan = match plan {

@@ -80,15 +80,15 @@ pub fn chromium() -> Result {
     if present("/usr/bin/chromium") && present("/usr/bin/chromedriver") {
         return Ok(());
     }
+    apt_install(&["chromium", "chromium-driver"])
+}
+
+/// Installs Debian packages, without the ones they merely recommend.
+fn apt_install(packages: &[&str]) -> Result {
     sh(Command::new("apt-get").arg("update"))?;
     sh(Command::new("apt-get")
-        .args([
-            "install",
-            "-y",
-            "--no-install-recommends",
-            "chromium",
-            "chromium-driver",
-        ])
+        .args(["install", "-y", "--no-install-recommends"])
+        .args(packages)
         .env("DEBIAN_FRONTEND", "noninteractive"))
 }
 
@@ -97,15 +97,7 @@ pub fn libreoffice() -> Result {
     if std::path::Path::new("/usr/bin/soffice").exists() {
         return Ok(());
     }
-    sh(Command::new("apt-get").arg("update"))?;
-    sh(Command::new("apt-get")
-        .args([
-            "install",
-            "-y",
-            "--no-install-recommends",
-            "libreoffice-calc-nogui",
-        ])
-        .env("DEBIAN_FRONTEND", "noninteractive"))
+    apt_install(&["libreoffice-calc-nogui"])
 }
 
 /// A throwaway PostgreSQL cluster from Debian's packages, stopped and removed when dropped.
@@ -140,10 +132,7 @@ impl Postgres {
             }
         }
         if pg_bin().is_none() {
-            sh(Command::new("apt-get").arg("update"))?;
-            sh(Command::new("apt-get")
-                .args(["install", "-y", "--no-install-recommends", "postgresql"])
-                .env("DEBIAN_FRONTEND", "noninteractive"))?;
+            apt_install(&["postgresql"])?;
         }
         let bin =
             pg_bin().ok_or("PostgreSQL's initdb was not found after installing postgresql")?;
