@@ -8,6 +8,8 @@
 //! that every revision acknowledged to a device is on the server exactly once, and that every
 //! device and the server hold the same data, with equal checksums.
 
+pub mod bench;
+pub mod national;
 pub mod replica;
 pub mod rng;
 pub mod server;

@@ -13,6 +13,8 @@ pub struct ServerProcess {
     pub port: u16,
     child: Option<Child>,
     pub kills: u32,
+    /// Whether it starts with the seed's areas and the demo accounts.
+    seeded: bool,
 }
 
 /// The workspace root.
@@ -40,6 +42,23 @@ impl ServerProcess {
 
     /// Starts `n` servers on one database, all at once, as a deployment starts its processes.
     pub fn start_many(bin: PathBuf, database_url: String, n: usize) -> Vec<Self> {
+        Self::start_all(bin, database_url, n, true)
+    }
+
+    /// Starts a server with the seeds' plans only: no seed areas and no demo accounts, for a
+    /// database whose areas and accounts are made by its user.
+    pub fn start_unseeded(bin: PathBuf, database_url: String) -> Self {
+        Self::start_all(bin, database_url, 1, false)
+            .pop()
+            .expect("one server")
+    }
+
+    /// The process id while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(|c| c.id())
+    }
+
+    fn start_all(bin: PathBuf, database_url: String, n: usize, seeded: bool) -> Vec<Self> {
         let mut servers: Vec<ServerProcess> = (0..n)
             .map(|_| ServerProcess {
                 bin: bin.clone(),
@@ -52,6 +71,7 @@ impl ServerProcess {
                     .port(),
                 child: None,
                 kills: 0,
+                seeded,
             })
             .collect();
         let started: Vec<Child> = servers.iter().map(|s| s.launch()).collect();
@@ -74,15 +94,20 @@ impl ServerProcess {
             "no server binary at {} (cargo build -p shequ-server)",
             self.bin.display()
         );
-        Command::new(&self.bin)
+        let mut command = Command::new(&self.bin);
+        command
             .current_dir(&self.root)
             .env("SHEQU_DATABASE_URL", &self.database_url)
             .env("SHEQU_LISTEN", format!("127.0.0.1:{}", self.port))
             .env("SHEQU_PLANS", "seeds")
-            .env("SHEQU_SEED_AREAS", "seeds/fufeng-areas.csv")
             .env("SHEQU_DIST", "/nonexistent")
-            .env("SHEQU_LOG", "error")
-            .env("SHEQU_DEMO", "1")
+            .env("SHEQU_LOG", "error");
+        if self.seeded {
+            command
+                .env("SHEQU_SEED_AREAS", "seeds/fufeng-areas.csv")
+                .env("SHEQU_DEMO", "1");
+        }
+        command
             .arg("serve")
             .stdout(Stdio::piped())
             .stderr(Stdio::null())

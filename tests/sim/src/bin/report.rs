@@ -8,17 +8,15 @@
 //!
 //! `cargo build --release -p shequ-server -p shequ-sim && SHEQU_SERVER_BIN=target/release/shequ-server target/release/report [records] [asks]`
 
-use serde_json::json;
 use shequ_model::area::{parse_areas_csv, AreaTree};
 use shequ_model::month::Month;
 use shequ_model::plan::{Plan, PlanId};
 use shequ_model::rollup::{MonthSeries, Report, Rollups};
 use shequ_model::sync::{PushOutcome, PushResponse, MAX_PUSH_BATCH};
 use shequ_model::Revision;
+use shequ_sim::bench::{ask, case, gzip_push, machine, p50_max, token};
 use shequ_sim::server::{server_bin, workspace, ServerProcess};
-use shequ_sim::transport::{Faults, FaultyHttp};
-use std::io::Write;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 const COUNTY: &str = "610324";
 const VILLAGES: [&str; 4] = [
@@ -27,96 +25,6 @@ const VILLAGES: [&str; 4] = [
     "610324001201",
     "610324103001",
 ];
-
-fn case(rng: &mut shequ_sim::rng::Rng, unit: &str) -> Revision {
-    let (m, d) = (1 + rng.below(12), 1 + rng.below(20));
-    let done = rng.chance(0.5);
-    let steps = if done {
-        json!({"state": "民事民评", "dates": {"民事民提": format!("2019-{m:02}-{d:02}"), "民事民议": format!("2019-{m:02}-{:02}", d + 2), "民事民决": format!("2019-{m:02}-{:02}", d + 4), "民事民办": format!("2019-{m:02}-{:02}", d + 6), "民事民评": format!("2019-{m:02}-{:02}", d + 8)}})
-    } else {
-        json!({"state": "民事民提", "dates": {"民事民提": format!("2019-{m:02}-{d:02}")}})
-    };
-    Revision {
-        record: uuid::Uuid::now_v7(),
-        rev: uuid::Uuid::now_v7(),
-        parent: None,
-        resolves: vec![],
-        device: "基准设备".into(),
-        clock: 1 << 16,
-        plan: PlanId::parse("fufeng-2019").unwrap(),
-        form: "deliberation_case".into(),
-        unit: shequ_model::UnitCode::parse(unit).unwrap(),
-        deleted: false,
-        content: serde_json::from_value(json!({
-            "forum": "村(居)民议事会",
-            "topic": format!("议题{}", rng.below(10_000)),
-            "steps": steps,
-            "feedback": done && rng.chance(0.8),
-            "participants": 5 + rng.below(60) as i64,
-        }))
-        .unwrap(),
-    }
-}
-
-async fn token(base: &str, username: &str) -> String {
-    let login = FaultyHttp::new(base.to_owned(), 0, Faults::NONE);
-    login
-        .login(username, "基准设备")
-        .await
-        .expect("the demo account logs in");
-    let t = login.token.borrow().clone();
-    t
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
-}
-
-/// The median and the largest.
-fn p50_max(mut times: Vec<Duration>) -> (f64, f64) {
-    times.sort();
-    (ms(times[times.len() / 2]), ms(*times.last().unwrap()))
-}
-
-/// The processor and the number of cores, for the figures.
-fn machine() -> String {
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|c| {
-            c.lines()
-                .find(|l| l.starts_with("model name"))
-                .and_then(|l| l.split(':').nth(1))
-                .map(|m| m.trim().to_owned())
-        })
-        .unwrap_or_else(|| "unknown processor".into());
-    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
-    format!("{cpu}, {cores} cores")
-}
-
-/// Asks `path` `asks` times as `token`, timing each; the last answer.
-async fn ask<T: serde::de::DeserializeOwned>(
-    client: &reqwest::Client,
-    base: &str,
-    token: &str,
-    path: &str,
-    asks: usize,
-) -> (T, Vec<Duration>) {
-    let mut times = Vec::new();
-    let mut last = None;
-    for _ in 0..asks {
-        let start = Instant::now();
-        let resp = client
-            .get(format!("{base}{path}"))
-            .bearer_auth(token)
-            .send()
-            .await
-            .unwrap();
-        assert!(resp.status().is_success(), "{path}: {}", resp.status());
-        last = Some(resp.json().await.unwrap());
-        times.push(start.elapsed());
-    }
-    (last.unwrap(), times)
-}
 
 fn main() {
     let args: Vec<usize> = std::env::args()
@@ -149,16 +57,12 @@ fn main() {
             let v = batch_no % VILLAGES.len();
             let size = MAX_PUSH_BATCH.min(n - sent);
             let changes: Vec<Revision> = (0..size).map(|_| case(&mut rng, VILLAGES[v])).collect();
-            let json =
-                serde_json::to_vec(&json!({"device": "基准设备", "changes": changes})).unwrap();
-            let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-            gz.write_all(&json).unwrap();
             let resp = client
                 .post(format!("{base}/api/sync/push"))
                 .header("content-type", "application/json")
                 .header("content-encoding", "gzip")
                 .bearer_auth(&tokens[v])
-                .body(gz.finish().unwrap())
+                .body(gzip_push(&changes))
                 .send()
                 .await
                 .unwrap();
