@@ -42,7 +42,7 @@ fn plan_of<'a>(state: &'a AppState, plan: &Option<String>) -> Result<&'a Arc<Pla
 }
 
 /// A month of the plan's period: figures are kept for those.
-fn month_in(plan: &Plan, text: &str) -> Result<Month, ApiError> {
+pub(super) fn month_in(plan: &Plan, text: &str) -> Result<Month, ApiError> {
     let month = Month::parse(text).map_err(ApiError::Unprocessable)?;
     let months = plan.period().months();
     match (months.first(), months.last()) {
