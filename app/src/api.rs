@@ -13,7 +13,8 @@ use shequ_model::auth::{
     Account, AuditEntry, AuthFailure, LoginRequest, NewAccount, PasswordChange, Session,
     SessionInfo,
 };
-use shequ_model::listing::{RecordPage, RECORD_PAGE};
+use shequ_model::history::RecordHistory;
+use shequ_model::listing::{RecordPage, RecordQuery};
 use shequ_model::plan::{Plan, PlanId, PlanSummary};
 use shequ_model::rollup::Report;
 use shequ_model::sync::{Checksum, PullPage, PushRequest, PushResponse};
@@ -288,21 +289,30 @@ pub async fn report(code: &str, plan: &PlanId) -> Result<Report> {
     get(&format!("/api/report/{code}?plan={plan}")).await
 }
 
-/// A page of the live records of `plan` under `unit`, newest first, from below `before`.
-pub async fn records(
-    unit: &str,
-    plan: &PlanId,
-    form: Option<&str>,
-    before: Option<i64>,
-) -> Result<RecordPage> {
-    let mut url = format!("/api/records?unit={unit}&plan={plan}&limit={RECORD_PAGE}");
-    if let Some(form) = form {
-        url.push_str(&format!("&form={form}"));
-    }
-    if let Some(before) = before {
-        url.push_str(&format!("&before={before}"));
-    }
-    get(&url).await
+/// A page of the live records a listing asks for (a unit's, of a form, or those behind a
+/// figure), newest first.
+pub async fn records(q: &RecordQuery) -> Result<RecordPage> {
+    let before = q.before.map(|b| b.to_string());
+    let limit = q.page_len().to_string();
+    let pairs = [
+        ("unit", Some(q.unit.as_str())),
+        ("plan", q.plan.as_deref()),
+        ("form", q.form.as_deref()),
+        ("indicator", q.indicator.as_deref()),
+        ("as_of", q.as_of.as_deref()),
+        ("before", before.as_deref()),
+        ("limit", Some(limit.as_str())),
+    ];
+    let query: Vec<String> = pairs
+        .iter()
+        .filter_map(|(k, v)| Some(format!("{k}={}", js_sys::encode_uri_component(v.as_ref()?))))
+        .collect();
+    get(&format!("/api/records?{}", query.join("&"))).await
+}
+
+/// A record with every revision the server keeps of it.
+pub async fn record_history(id: &str) -> Result<RecordHistory> {
+    get(&format!("/api/records/{id}/history")).await
 }
 
 pub async fn push(key: &str, req: &PushRequest) -> Result<PushResponse> {
