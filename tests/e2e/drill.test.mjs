@@ -1,6 +1,8 @@
 // Every figure drills down: a supervisor taps a figure of the report (a table cell or a bar) and
 // sees the records behind it, as many as the figure counts, then opens one read-only and reads its
-// history: every revision, who made it, and what changed field by field.
+// history: every revision, who made it, and what changed field by field. A county account reads
+// all of it from the server; a town supervisor's phone marks where its copies stand, shows its
+// own copy and asks the server for the history.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
@@ -180,4 +182,56 @@ test('a supervisor taps a figure, sees the records behind it, and reads a record
   await page.waitForURL(/\/records\?/);
   await settledList(page);
   assert.equal(await listedCount(page), figure);
+  await page.close();
+});
+
+/** How many records the phone holds in IndexedDB. */
+const heldRecords = (page) => page.evaluate(() => new Promise((resolve, reject) => {
+  const open = indexedDB.open('shequ');
+  open.onupgradeneeded = () => open.transaction.abort();
+  open.onerror = () => reject(open.error);
+  open.onsuccess = () => {
+    const count = open.result.transaction('records').objectStore('records').count();
+    count.onsuccess = () => { open.result.close(); resolve(count.result); };
+    count.onerror = () => reject(count.error);
+  };
+}));
+
+test('a town supervisor\'s phone lists a figure\'s records with their sync state, opens its own copy and asks for the history', async () => {
+  assert.ok(server, 'runs after the first test, on its records');
+  const page = await context.newPage();
+  await page.setViewportSize(PHONE);
+  await context.clearCookies();
+  await page.goto(server.url + '/');
+  await page.evaluate(() => new Promise((resolve) => {
+    const del = indexedDB.deleteDatabase('shequ');
+    del.onsuccess = del.onerror = del.onblocked = () => resolve();
+  }));
+  await page.reload();
+  await login(page, `town-${TOWN}`);
+  // The town is synced down whole: its five cases.
+  for (let tries = 0; (await heldRecords(page).catch(() => 0)) < 5; tries++) {
+    assert.ok(tries < 200, 'the town syncs down');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  await page.goto(`${server.url}/unit/${TOWN}`);
+  await page.waitForSelector('table[data-testid="figures"]');
+  const cell = figureLink(page, TOWN, 'deliberation_cases');
+  const figure = numberOf(await cell.textContent());
+  await cell.click();
+  await settledList(page);
+  assert.equal(await listedCount(page), figure);
+  await page.waitForFunction((n) => document.querySelectorAll('li[data-testid="listed-record"] [data-testid="sync-mark"]').length === n, figure);
+  const marks = await page.locator('li[data-testid="listed-record"] [data-testid="sync-mark"]').allTextContents();
+  assert.ok(marks.every((m) => m === '已同步'), marks.join(','));
+
+  await page.locator('li[data-testid="listed-record"]:has-text("修缮路灯") a').click();
+  await page.waitForSelector('[data-testid="record-view"]:has-text("修缮路灯")');
+  // The phone's own copy, read-only; the history only when asked for.
+  assert.equal(await page.locator('[data-testid="history-entry"]').count(), 0);
+  await page.click('[data-testid="ask-history"]');
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid="history-entry"]').length === 3);
+  const changes = (await page.locator('[data-testid="field-change"]').allTextContents()).map((t) => t.replace(/\s+/g, ''));
+  assert.ok(changes.includes('参与人数:12人→30人'), changes.join(' | '));
+  await page.close();
 });
