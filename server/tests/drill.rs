@@ -401,4 +401,65 @@ common::conformance!(
     a_figures_records_are_refused_outside_the_scope,
     a_record_shows_every_revision_who_made_it_and_what_changed,
     a_history_is_refused_outside_the_scope,
+    the_audit_trail_filters_by_unit_account_form_and_time,
 );
+
+async fn the_audit_trail_filters_by_unit_account_form_and_time(app: TestApp) {
+    let mine = case(VILLAGE, "本村", false);
+    push(&app, std::slice::from_ref(&mine)).await;
+    let theirs = case(VILLAGE2, "邻村", false);
+    push(&app, std::slice::from_ref(&theirs)).await;
+    let far = case(OTHER_TOWN_VILLAGE, "外镇", false);
+    push(&app, std::slice::from_ref(&far)).await;
+    let trail = |query: String| {
+        let app = &app;
+        async move {
+            let resp = app.get(&format!("/api/admin/audit?{query}")).await;
+            assert_eq!(resp.status(), 200, "{query}");
+            let entries: Vec<Value> = resp.json().await.unwrap();
+            entries
+                .iter()
+                .map(|e| e["record"].as_str().unwrap().to_string())
+                .collect::<Vec<_>>()
+        }
+    };
+    let id = |r: &Revision| r.record.to_string();
+    assert_eq!(
+        trail(String::new()).await,
+        [id(&far), id(&theirs), id(&mine)]
+    );
+    assert_eq!(
+        trail(format!("unit={TOWN}")).await,
+        [id(&theirs), id(&mine)]
+    );
+    assert_eq!(
+        trail(format!("account=village-{VILLAGE2}")).await,
+        [id(&theirs)]
+    );
+    assert!(trail("form=fund_audit".into()).await.is_empty());
+    assert_eq!(trail("form=deliberation_case".into()).await.len(), 3);
+    let all: Vec<Value> = app.get("/api/admin/audit").await.json().await.unwrap();
+    let at = |i: usize| all[i]["received_at"].as_i64().unwrap();
+    assert_eq!(
+        trail(format!("from={}", at(1))).await.len(),
+        [at(0), at(1), at(2)]
+            .iter()
+            .filter(|t| **t >= at(1))
+            .count()
+    );
+    assert!(trail(format!("until={}", at(2))).await.is_empty());
+    assert_eq!(
+        trail(format!("from={}&until={}", at(2), at(2) + 1))
+            .await
+            .len(),
+        [at(0), at(1), at(2)]
+            .iter()
+            .filter(|t| **t == at(2))
+            .count()
+    );
+    // Filters never reach past the caller's scope.
+    let resp = app
+        .get_as(&format!("town-{TOWN}"), "/api/admin/audit?account=county")
+        .await;
+    assert_eq!(resp.status(), 403);
+}

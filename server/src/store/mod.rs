@@ -18,7 +18,7 @@ pub type PgStore = SqlStore<sqlx::Postgres>;
 
 use async_trait::async_trait;
 use shequ_model::area::Area;
-use shequ_model::auth::{Account, AuditEntry, SessionInfo};
+use shequ_model::auth::{Account, AuditEntry, AuditFilter, SessionInfo};
 use shequ_model::history::Stored;
 use shequ_model::month::Month;
 use shequ_model::plan::{PlanId, Plans};
@@ -183,8 +183,13 @@ pub trait Store: Send + Sync + 'static {
     /// Every revision stored of a record, in the order stored, with who pushed each (their
     /// name), from which device and when; none for a record the server does not hold.
     async fn record_revisions(&self, record: &str) -> Result<Vec<Stored>, StoreError>;
-    /// The latest revisions under `under`, newest first, with who made them.
-    async fn audit(&self, under: &str, limit: u32) -> Result<Vec<AuditEntry>, StoreError>;
+    /// The latest revisions under `under` that `filter` takes, newest first, with who made them.
+    async fn audit(
+        &self,
+        under: &str,
+        filter: &AuditFilter,
+        limit: u32,
+    ) -> Result<Vec<AuditEntry>, StoreError>;
 }
 
 /// An import of areas under way (see [`Store::begin_area_import`]). Dropped without

@@ -12,7 +12,7 @@ use super::{
 };
 use async_trait::async_trait;
 use shequ_model::area::{Area, Level};
-use shequ_model::auth::{AuditEntry, SessionInfo};
+use shequ_model::auth::{AuditEntry, AuditFilter, SessionInfo};
 use shequ_model::history::Stored;
 use shequ_model::month::Month;
 use shequ_model::plan::{Indicator, Plan};
@@ -1352,14 +1352,25 @@ where
             .collect()
     }
 
-    async fn audit(&self, under: &str, limit: u32) -> Result<Vec<AuditEntry>, StoreError> {
+    async fn audit(
+        &self,
+        under: &str,
+        filter: &AuditFilter,
+        limit: u32,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
         let rows = sqlx::query(
             "SELECT seq, rev, record, form, unit, account, device, deleted, received_at FROM revisions
-             WHERE unit >= $1 AND unit < $2 ORDER BY seq DESC LIMIT $3",
+             WHERE unit >= $1 AND unit < $2 AND ($4 = '' OR account = $4) AND ($5 = '' OR form = $5)
+               AND received_at >= $6 AND received_at < $7
+             ORDER BY seq DESC LIMIT $3",
         )
         .bind(under)
         .bind(prefix_end(under))
         .bind(limit as i64)
+        .bind(filter.account.as_deref().unwrap_or(""))
+        .bind(filter.form.as_deref().unwrap_or(""))
+        .bind(filter.from.unwrap_or(i64::MIN))
+        .bind(filter.until.unwrap_or(i64::MAX))
         .fetch_all(&self.pool)
         .await?;
         Ok(rows
