@@ -10,8 +10,8 @@ use gloo_timers::callback::Timeout;
 use serde::de::DeserializeOwned;
 use shequ_model::area::Area;
 use shequ_model::auth::{
-    Account, AuditEntry, AuthFailure, LoginRequest, NewAccount, PasswordChange, Session,
-    SessionInfo,
+    Account, AuditEntry, AuditFilter, AuthFailure, LoginRequest, NewAccount, PasswordChange,
+    Session, SessionInfo,
 };
 use shequ_model::history::RecordHistory;
 use shequ_model::listing::{RecordPage, RecordQuery};
@@ -243,8 +243,27 @@ pub async fn revoke(id: &str) -> Result<serde_json::Value> {
     .await
 }
 
-pub async fn audit() -> Result<Vec<AuditEntry>> {
-    get("/api/admin/audit?limit=200").await
+/// The latest entries of the audit trail under `unit` (the account's own unit when none) that
+/// `filter` takes.
+pub async fn audit(unit: Option<&str>, filter: &AuditFilter) -> Result<Vec<AuditEntry>> {
+    let (from, until) = (
+        filter.from.map(|t| t.to_string()),
+        filter.until.map(|t| t.to_string()),
+    );
+    let pairs = [
+        ("unit", unit),
+        ("account", filter.account.as_deref()),
+        ("form", filter.form.as_deref()),
+        ("from", from.as_deref()),
+        ("until", until.as_deref()),
+    ];
+    let mut url = "/api/admin/audit?limit=200".to_string();
+    for (k, v) in pairs {
+        if let Some(v) = v.filter(|v| !v.is_empty()) {
+            url.push_str(&format!("&{k}={}", js_sys::encode_uri_component(v)));
+        }
+    }
+    get(&url).await
 }
 
 /// The plans the server holds, and which is current.
