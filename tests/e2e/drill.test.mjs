@@ -235,3 +235,36 @@ test('a town supervisor\'s phone lists a figure\'s records with their sync state
   assert.ok(changes.includes('参与人数:12人→30人'), changes.join(' | '));
   await page.close();
 });
+
+test('the audit trail filters by account and form and opens each entry\'s record', async () => {
+  assert.ok(server, 'runs after the first test, on its records');
+  const page = await context.newPage();
+  await page.setViewportSize(PHONE);
+  await page.goto(server.url + '/');
+  await page.evaluate(() => new Promise((resolve) => {
+    const del = indexedDB.deleteDatabase('shequ');
+    del.onsuccess = del.onerror = del.onblocked = () => resolve();
+  }));
+  await page.reload();
+  await login(page, 'county');
+  await page.click('a.tile:has-text("账号与设备")');
+  await page.waitForSelector('tr[data-testid="audit-entry"]');
+  // Every revision of the first test: six cases, then two edits.
+  await page.waitForFunction(() => document.querySelectorAll('tr[data-testid="audit-entry"]').length === 8);
+  await page.selectOption('select[data-testid="audit-account"]', 'wanger');
+  await page.waitForFunction(() => document.querySelectorAll('tr[data-testid="audit-entry"]').length === 1);
+  await page.selectOption('select[data-testid="audit-account"]', '');
+  await page.selectOption('select[data-testid="audit-unit"]', XIGUAN);
+  await page.waitForFunction(() => document.querySelectorAll('tr[data-testid="audit-entry"]').length === 2);
+  await page.selectOption('select[data-testid="audit-form"]', 'fund_audit');
+  await page.waitForFunction(() => document.querySelectorAll('tr[data-testid="audit-entry"]').length === 0);
+  await page.selectOption('select[data-testid="audit-form"]', '');
+  await page.selectOption('select[data-testid="audit-unit"]', '');
+  await page.selectOption('select[data-testid="audit-account"]', 'wanger');
+  await page.waitForFunction(() => document.querySelectorAll('tr[data-testid="audit-entry"]').length === 1);
+  await page.click('a[data-testid="audit-record"]');
+  await page.waitForURL(/\/view\//);
+  await page.waitForSelector('[data-testid="record-view"]:has-text("修缮路灯")');
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid="history-entry"]').length === 3);
+  await page.close();
+});
