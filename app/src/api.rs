@@ -10,10 +10,11 @@ use gloo_timers::callback::Timeout;
 use serde::de::DeserializeOwned;
 use shequ_model::area::Area;
 use shequ_model::auth::{
-    Account, AuditEntry, AuthFailure, LoginRequest, NewAccount, PasswordChange, Session,
-    SessionInfo,
+    Account, AuditEntry, AuditFilter, AuthFailure, LoginRequest, NewAccount, PasswordChange,
+    Session, SessionInfo,
 };
-use shequ_model::listing::{RecordPage, RECORD_PAGE};
+use shequ_model::history::RecordHistory;
+use shequ_model::listing::{RecordPage, RecordQuery};
 use shequ_model::plan::{Plan, PlanId, PlanSummary};
 use shequ_model::rollup::Report;
 use shequ_model::sync::{Checksum, PullPage, PushRequest, PushResponse};
@@ -242,8 +243,27 @@ pub async fn revoke(id: &str) -> Result<serde_json::Value> {
     .await
 }
 
-pub async fn audit() -> Result<Vec<AuditEntry>> {
-    get("/api/admin/audit?limit=200").await
+/// The latest entries of the audit trail under `unit` (the account's own unit when none) that
+/// `filter` takes.
+pub async fn audit(unit: Option<&str>, filter: &AuditFilter) -> Result<Vec<AuditEntry>> {
+    let (from, until) = (
+        filter.from.map(|t| t.to_string()),
+        filter.until.map(|t| t.to_string()),
+    );
+    let pairs = [
+        ("unit", unit),
+        ("account", filter.account.as_deref()),
+        ("form", filter.form.as_deref()),
+        ("from", from.as_deref()),
+        ("until", until.as_deref()),
+    ];
+    let mut url = "/api/admin/audit?limit=200".to_string();
+    for (k, v) in pairs {
+        if let Some(v) = v.filter(|v| !v.is_empty()) {
+            url.push_str(&format!("&{k}={}", js_sys::encode_uri_component(v)));
+        }
+    }
+    get(&url).await
 }
 
 /// The plans the server holds, and which is current.
@@ -319,21 +339,30 @@ fn attachment_name(disposition: &str) -> Option<String> {
     js_sys::decode_uri_component(encoded).ok().map(String::from)
 }
 
-/// A page of the live records of `plan` under `unit`, newest first, from below `before`.
-pub async fn records(
-    unit: &str,
-    plan: &PlanId,
-    form: Option<&str>,
-    before: Option<i64>,
-) -> Result<RecordPage> {
-    let mut url = format!("/api/records?unit={unit}&plan={plan}&limit={RECORD_PAGE}");
-    if let Some(form) = form {
-        url.push_str(&format!("&form={form}"));
-    }
-    if let Some(before) = before {
-        url.push_str(&format!("&before={before}"));
-    }
-    get(&url).await
+/// A page of the live records a listing asks for (a unit's, of a form, or those behind a
+/// figure), newest first.
+pub async fn records(q: &RecordQuery) -> Result<RecordPage> {
+    let before = q.before.map(|b| b.to_string());
+    let limit = q.page_len().to_string();
+    let pairs = [
+        ("unit", Some(q.unit.as_str())),
+        ("plan", q.plan.as_deref()),
+        ("form", q.form.as_deref()),
+        ("indicator", q.indicator.as_deref()),
+        ("as_of", q.as_of.as_deref()),
+        ("before", before.as_deref()),
+        ("limit", Some(limit.as_str())),
+    ];
+    let query: Vec<String> = pairs
+        .iter()
+        .filter_map(|(k, v)| Some(format!("{k}={}", js_sys::encode_uri_component(v.as_ref()?))))
+        .collect();
+    get(&format!("/api/records?{}", query.join("&"))).await
+}
+
+/// A record with every revision the server keeps of it.
+pub async fn record_history(id: &str) -> Result<RecordHistory> {
+    get(&format!("/api/records/{id}/history")).await
 }
 
 pub async fn push(key: &str, req: &PushRequest) -> Result<PushResponse> {

@@ -29,6 +29,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/") view=routes::home::Home/>
                     <Route path=path!("/new/:form") view=routes::record::NewRecord/>
                     <Route path=path!("/record/:id") view=routes::record::EditRecord/>
+                    <Route path=path!("/view/:id") view=routes::record_view::RecordView/>
+                    <Route path=path!("/records") view=routes::figure_records::FigureRecords/>
                     <Route path=path!("/county") view=routes::report::CountyPage/>
                     <Route path=path!("/town/:code") view=routes::report::TownPage/>
                     <Route path=path!("/unit/:code") view=routes::report::TownPage/>

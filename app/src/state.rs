@@ -274,6 +274,19 @@ impl AppState {
             .with(|p| p.as_ref().and_then(|p| p.get(&id).cloned()))
     }
 
+    /// A plan by its id: the phone's copy, else the server's (a plan of another year that a
+    /// report or a record names).
+    pub async fn plan_by_id(self, id: &PlanId) -> Result<Arc<Plan>, String> {
+        if let Some(plan) = self.plans.get_untracked().and_then(|p| p.get(id).cloned()) {
+            return Ok(plan);
+        }
+        match api::plan_if_changed(id, None).await {
+            Ok(Some((plan, _))) => Ok(Arc::new(plan)),
+            Ok(None) => Err(format!("服务器上没有计划 {id}")),
+            Err(e) => Err(e.message),
+        }
+    }
+
     /// Brings from the server the plans the phone lacks or that changed, which plan is current,
     /// and the areas.
     pub async fn refresh_reference(self) {

@@ -377,6 +377,24 @@ pub struct AuditEntry {
     pub received_at: i64,
 }
 
+/// Which entries of the audit trail to list, besides the unit (and everything under it). Empty
+/// or absent parts take everything.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
+pub struct AuditFilter {
+    /// Only revisions pushed by this account (its username).
+    #[serde(default)]
+    pub account: Option<String>,
+    /// Only revisions of this form.
+    #[serde(default)]
+    pub form: Option<String>,
+    /// Only revisions received at or after this moment (epoch milliseconds).
+    #[serde(default)]
+    pub from: Option<i64>,
+    /// Only revisions received before this moment (epoch milliseconds).
+    #[serde(default)]
+    pub until: Option<i64>,
+}
+
 /// A new account, as an administrator gives it. Wire format: stable.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
 pub struct NewAccount {

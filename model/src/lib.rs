@@ -6,6 +6,7 @@
 //! * [`area`]: the division hierarchy (county → town → village) and its CSV import format;
 //! * [`sync`]: the wire types of the sync protocol;
 //! * [`client`] and [`device`]: the device's side of sync, and the rules of what a device writes;
+//! * [`history`]: a record's revisions, who made them and what each changed, field by field;
 //! * [`listing`]: records read from the server a page at a time, for accounts that do not keep
 //!   their scope on the phone;
 //! * [`rollup`]: the pure arithmetic that turns records into indicator values against targets,
@@ -18,6 +19,7 @@ pub mod area;
 pub mod auth;
 pub mod client;
 pub mod device;
+pub mod history;
 pub mod listing;
 pub mod merge;
 pub mod month;

@@ -5,6 +5,10 @@
 //! Pages run newest first by the number the server gave the record's current revision, and the
 //! next page starts strictly below the last one sent (keyset paging): a page costs the same deep
 //! in the list as at its head, and records stored meanwhile never shift what comes next.
+//!
+//! A list can be of the records behind one figure (an indicator, for a unit and its descendants,
+//! now or as of a month): the records [`crate::rollup::counts_toward`] says the figure counts,
+//! by the rule the figure itself is computed with.
 
 use crate::area::UnitCode;
 use crate::plan::{FieldKind, Form, PlanId};
@@ -28,6 +32,14 @@ pub struct RecordQuery {
     /// Only records of this form.
     #[serde(default)]
     pub form: Option<String>,
+    /// Only the records that count toward this indicator's figure for the unit
+    /// ([`crate::rollup::counts_toward`]).
+    #[serde(default)]
+    pub indicator: Option<String>,
+    /// With an indicator: the records counted by the end of this month (`YYYY-MM`), for a
+    /// figure as of then.
+    #[serde(default)]
+    pub as_of: Option<String>,
     /// Only records below this position: the `next` of the page before.
     #[serde(default)]
     pub before: Option<i64>,
@@ -67,7 +79,9 @@ pub struct ListedRecord {
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 pub struct RecordPage {
     pub records: Vec<ListedRecord>,
-    /// The `before` of the next page; none after the last.
+    /// The `before` of the next page; none after the last. A page of an indicator's records may
+    /// hold fewer than asked while more follow: the server reads a bounded number of records for
+    /// one page, and says where it stopped.
     pub next: Option<i64>,
 }
 

@@ -262,6 +262,46 @@ pub fn record_parts(plan: &Plan, inds: &[&Indicator], r: &Revision) -> Vec<Vec<(
         .collect()
 }
 
+/// Whether a record is among those a unit's figure of `ind` counts, as of the end of `as_of`
+/// (none: now): the evidence behind the figure. A record counts when it is live and it is a
+/// member of one of the figure's terms by the very test the figure is computed with: matched by
+/// a count's, a sum's or a flag's filter, by a ratio's numerator or denominator, or a member of a
+/// share (or one of the records linked to its members, such as training hours), and counted by
+/// that month ([`crate::month::month_counted`]). For a count, the records that count are as many
+/// as the figure.
+pub fn counts_toward(plan: &Plan, ind: &Indicator, r: &Revision, as_of: Option<Month>) -> bool {
+    !r.deleted
+        && terms(ind).into_iter().any(|(form, filter)| {
+            form == r.form
+                && plan
+                    .form(form)
+                    .is_some_and(|f| counted(f, r, filter, as_of))
+        })
+}
+
+/// Whether a record matches `filter` and counts by the end of `as_of`.
+fn counted(form: &Form, r: &Revision, filter: &[Condition], as_of: Option<Month>) -> bool {
+    matches(form, &r.content, filter)
+        && (as_of.is_none() || counted_by(month_counted(form, filter, r), as_of))
+}
+
+/// The terms a figure of `ind` is made of: the records each one takes in, by form and filter.
+fn terms(ind: &Indicator) -> Vec<(&str, &[Condition])> {
+    match &ind.measure {
+        Measure::Share {
+            form,
+            filter,
+            linked,
+            ..
+        } => {
+            let mut t = vec![(form.as_str(), filter.as_slice())];
+            t.extend(linked.as_ref().map(|l| (l.form.as_str(), &[][..])));
+            t
+        }
+        _ => filters(ind),
+    }
+}
+
 /// The filters a figure of `ind` counts records by, with their forms.
 fn filters(ind: &Indicator) -> Vec<(&str, &[Condition])> {
     match &ind.measure {
@@ -367,8 +407,7 @@ impl<'a> Rollups<'a> {
 
     /// Whether a record matches `filter` and counts by the end of `as_of`.
     fn counts(form: &Form, r: &Revision, filter: &[Condition], as_of: Option<Month>) -> bool {
-        matches(form, &r.content, filter)
-            && (as_of.is_none() || counted_by(month_counted(form, filter, r), as_of))
+        counted(form, r, filter, as_of)
     }
 
     fn term(&self, unit: &str, t: &Term, as_of: Option<Month>) -> f64 {

@@ -166,7 +166,7 @@ async fn plan(settings: &Settings, command: PlanCommand) -> ExitCode {
             Ok(legacy) => legacy.is_none(),
             Err(e) => return fail(e),
         };
-        let holds_records = match store.audit("", 1).await {
+        let holds_records = match store.audit("", &Default::default(), 1).await {
             Ok(latest) => !latest.is_empty(),
             Err(e) => return fail(e),
         };

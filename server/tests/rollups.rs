@@ -389,7 +389,9 @@ fn histories(database_url: Option<String>) {
         .run(&history(), |steps| rt.block_on(play(&w, steps)))
         .unwrap();
     // The histories did what they claim: records in both plans, edits, deletes, conflicts.
-    let trail = rt.block_on(w.store.audit("", 100_000)).unwrap();
+    let trail = rt
+        .block_on(w.store.audit("", &Default::default(), 100_000))
+        .unwrap();
     let records: std::collections::HashSet<&str> =
         trail.iter().map(|e| e.record.as_str()).collect();
     assert!(trail.len() > records.len(), "edits were stored");

@@ -3,12 +3,15 @@
 
 use crate::components::format;
 use leptos::prelude::*;
+use leptos_router::hooks::use_navigate;
 use shequ_model::rollup::Cell;
 
 #[derive(Clone)]
 pub struct Bar {
     pub label: String,
     pub cell: Cell,
+    /// Where tapping the bar leads: the records behind its figure.
+    pub href: String,
 }
 
 #[component]
@@ -30,6 +33,7 @@ pub fn BarChart(bars: Vec<Bar>, unit: String) -> impl IntoView {
         .max(1.0);
     let height = row_h * bars.len() as f64 + 8.0;
     let x = move |v: f64| label_w + v / max * plot_w;
+    let navigate = use_navigate();
     let rows = bars
         .into_iter()
         .enumerate()
@@ -39,8 +43,11 @@ pub fn BarChart(bars: Vec<Bar>, unit: String) -> impl IntoView {
             let tick = b.cell.target.and_then(|t| t.min.or(t.max)).map(|t| {
                 view! { <line x1=x(t) x2=x(t) y1=y y2=y + row_h - 6.0 class="target-tick"/> }
             });
+            let navigate = navigate.clone();
+            let href = b.href.clone();
             view! {
-                <g class=format::tone(&b.cell) data-testid="bar">
+                <g class=format::tone(&b.cell) data-testid="bar" role="link" data-href=b.href.clone()
+                    on:click=move |_| navigate(&href, Default::default())>
                     <text x=label_w - 6.0 y=y + row_h / 2.0 + 1.0 text-anchor="end" class="bar-label">{b.label.clone()}</text>
                     <rect x=label_w y=y + 3.0 width=(x(v) - label_w).max(1.0) height=row_h - 12.0 rx="3"/>
                     {tick}

@@ -1,13 +1,28 @@
-//! A unit's records read from the server a page at a time (加载更多), for an account whose phone
-//! does not keep its scope: nothing of it is stored on the phone.
+//! Records read from the server a page at a time (加载更多): a unit's, for an account whose phone
+//! does not keep its scope, or those behind one figure, for any supervisor. Nothing of it is
+//! stored on the phone. Each record opens read-only with its history; on a phone that keeps its
+//! scope, each also says where the phone's copy stands with the server.
 
 use crate::api;
 use crate::components::format;
 use crate::state::use_state;
+use crate::store::Db;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use shequ_model::listing::ListedRecord;
+use shequ_model::auth::Holding;
+use shequ_model::listing::{ListedRecord, RecordQuery, RECORD_PAGE};
 use shequ_model::plan::PlanId;
+use std::collections::HashMap;
+use uuid::Uuid;
+
+/// Which records a list shows beyond a unit's: those behind one figure.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Behind {
+    pub indicator: String,
+    pub plan: Option<PlanId>,
+    /// `YYYY-MM`: the figure as of the end of that month; now when none.
+    pub as_of: Option<String>,
+}
 
 /// Which page to read: the first of a listing, or the one below `before`.
 #[derive(Clone, Copy, PartialEq)]
@@ -17,38 +32,56 @@ enum Read {
 }
 
 #[component]
-pub fn RecordPages(unit: String) -> impl IntoView {
+pub fn RecordPages(unit: String, #[prop(optional)] behind: Option<Behind>) -> impl IntoView {
     let state = use_state();
     let (form, set_form) = signal(None::<String>);
     let (records, set_records) = signal(Vec::<ListedRecord>::new());
+    // On a phone that keeps its scope: the sync mark of each listed record it holds.
+    let (marks, set_marks) = signal(HashMap::<Uuid, (&'static str, &'static str)>::new());
     let (next, set_next) = signal(None::<i64>);
     let (loading, set_loading) = signal(false);
     let (error, set_error) = signal(None::<String>);
     // Each listing (plan and form) gets a number, so a page of an earlier one arriving late is
     // dropped instead of mixed in.
     let (listing, set_listing) = signal(0u32);
-    let plan = Memo::new(move |_| state.plan.with(|p| p.as_ref().map(|p| p.id.clone())));
+    let behind = StoredValue::new(behind);
+    let plan = Memo::new(move |_| {
+        behind
+            .with_value(|b| b.as_ref().and_then(|b| b.plan.clone()))
+            .or_else(|| state.plan.with(|p| p.as_ref().map(|p| p.id.clone())))
+    });
 
     let unit = StoredValue::new(unit);
     let load = {
         move |plan: PlanId, read: Read| {
-            let unit = unit.get_value();
-            let form = form.get_untracked();
+            let query = RecordQuery {
+                unit: unit.get_value(),
+                plan: Some(plan.to_string()),
+                form: form.get_untracked(),
+                indicator: behind.with_value(|b| b.as_ref().map(|b| b.indicator.clone())),
+                as_of: behind.with_value(|b| b.as_ref().and_then(|b| b.as_of.clone())),
+                before: match read {
+                    Read::First => None,
+                    Read::After(seq) => Some(seq),
+                },
+                limit: Some(RECORD_PAGE),
+            };
             let this = listing.get_untracked();
+            let kept = state.holding() == Some(Holding::Kept);
             set_loading.set(true);
             set_error.set(None);
             spawn_local(async move {
-                let before = match read {
-                    Read::First => None,
-                    Read::After(seq) => Some(seq),
-                };
-                let page = api::records(&unit, &plan, form.as_deref(), before).await;
+                let page = api::records(&query).await;
                 if listing.get_untracked() != this {
                     return;
                 }
                 set_loading.set(false);
                 match page {
                     Ok(page) => {
+                        if kept {
+                            let held = held_marks(&page.records).await;
+                            set_marks.update(|m| m.extend(held));
+                        }
                         set_records.update(|r| r.extend(page.records));
                         set_next.set(page.next);
                     }
@@ -97,24 +130,36 @@ pub fn RecordPages(unit: String) -> impl IntoView {
     };
     let item = move |r: ListedRecord| {
         let title = r.title.clone().unwrap_or_else(|| "(无标题)".into());
+        let id = r.record;
+        let mark = move || {
+            marks.with(|m| m.get(&id).copied()).map(|(mark, class)| {
+                view! { <span class=class data-testid="sync-mark">{mark}</span> }
+            })
+        };
         view! {
-            <li class="record" data-testid="listed-record">
-                <div>
-                    <span class="title">{title}</span>
-                    {r.step.clone().map(|s| view! { <span class="badge" data-testid="record-step">{s}</span> })}
-                    {r.conflict.then(|| view! { <span class="badge bad">"有冲突"</span> })}
-                </div>
-                <small class="muted">{format!("{} · {}", form_name(&r.form), r.unit_name)}</small>
-                <small class="muted">
-                    {dates(&r)}
-                </small>
+            <li class="record listed" data-testid="listed-record">
+                <a href=format!("/view/{}", r.record)>
+                    <div>
+                        <span class="title">{title}</span>
+                        {r.step.clone().map(|s| view! { <span class="badge" data-testid="record-step">{s}</span> })}
+                        {r.conflict.then(|| view! { <span class="badge bad">"有冲突"</span> })}
+                        {mark}
+                    </div>
+                    <small class="muted">{format!("{} · {}", r.unit_name, form_name(&r.form))}</small>
+                    <small class="muted" data-testid="record-author">{dates(&r)}</small>
+                </a>
             </li>
         }
+    };
+    let heading = if behind.with_value(Option::is_some) {
+        "这个数字背后的记录"
+    } else {
+        "辖区记录"
     };
 
     view! {
         <section class="card" data-testid="record-pages">
-            <h2>"辖区记录"</h2>
+            <h2>{heading}</h2>
             <label>"表单 "
                 <select data-testid="record-form" on:change=move |ev| {
                     let v = event_target_value(&ev);
@@ -125,7 +170,7 @@ pub fn RecordPages(unit: String) -> impl IntoView {
                 </select>
             </label>
             <ul class="records">{move || records.get().into_iter().map(item).collect_view()}</ul>
-            <Show when=move || !loading.get() && error.get().is_none() && records.with(Vec::is_empty)>
+            <Show when=move || !loading.get() && error.get().is_none() && next.get().is_none() && records.with(Vec::is_empty)>
                 <p class="muted">"还没有记录。"</p>
             </Show>
             {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
@@ -137,6 +182,20 @@ pub fn RecordPages(unit: String) -> impl IntoView {
             </Show>
         </section>
     }
+}
+
+/// The sync marks of the listed records the phone holds; the others were never on it.
+async fn held_marks(records: &[ListedRecord]) -> Vec<(Uuid, (&'static str, &'static str))> {
+    let Ok(db) = Db::get().await else {
+        return Vec::new();
+    };
+    let mut marks = Vec::new();
+    for r in records {
+        if let Ok(Some(local)) = db.record(&r.record.to_string()).await {
+            marks.push((r.record, format::sync_mark(&local)));
+        }
+    }
+    marks
 }
 
 /// Who made a record and when; when it was last changed, if that was later.

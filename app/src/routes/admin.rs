@@ -5,7 +5,8 @@ use crate::api;
 use crate::components::format;
 use crate::state::use_state;
 use leptos::prelude::*;
-use shequ_model::auth::{Account, AuditEntry, NewAccount, Role, SessionInfo};
+use shequ_model::auth::{Account, AuditFilter, NewAccount, Role, SessionInfo};
+use shequ_model::Level;
 
 #[component]
 pub fn AdminPage() -> impl IntoView {
@@ -21,7 +22,6 @@ pub fn AdminPage() -> impl IntoView {
 struct Tables {
     accounts: Vec<Account>,
     sessions: Vec<SessionInfo>,
-    trail: Vec<AuditEntry>,
 }
 
 #[component]
@@ -31,7 +31,6 @@ fn AdminTables() -> impl IntoView {
         Ok::<_, String>(Tables {
             accounts: api::accounts().await.map_err(|e| e.message)?,
             sessions: api::sessions().await.map_err(|e| e.message)?,
-            trail: api::audit().await.map_err(|e| e.message)?,
         })
     });
     let reload = move || tables.refetch();
@@ -60,11 +59,7 @@ fn AdminTables() -> impl IntoView {
             .map(|t| t.as_ref().map(|t| t.sessions.clone()).unwrap_or_default())
             .unwrap_or_default()
     };
-    let trail = move || {
-        tables
-            .map(|t| t.as_ref().map(|t| t.trail.clone()).unwrap_or_default())
-            .unwrap_or_default()
-    };
+    let accounts_listed = Signal::derive(accounts);
     let area_name = move |code: &str| {
         state
             .area(code)
@@ -107,32 +102,136 @@ fn AdminTables() -> impl IntoView {
                 }).collect_view()}</tbody>
             </table></div>
         </section>
+        <AuditTrail accounts=accounts_listed/>
+    }
+}
+
+/// The audit trail, filtered by unit, account, form and dates; each entry opens its record.
+#[component]
+fn AuditTrail(accounts: Signal<Vec<Account>>) -> impl IntoView {
+    let state = use_state();
+    let (unit, set_unit) = signal(String::new());
+    let (account, set_account) = signal(String::new());
+    let (form, set_form) = signal(String::new());
+    let (from, set_from) = signal(String::new());
+    let (to, set_to) = signal(String::new());
+    let trail = LocalResource::new(move || {
+        let unit = unit.get();
+        let filter = AuditFilter {
+            account: Some(account.get()),
+            form: Some(form.get()),
+            from: day_start(&from.get(), 0),
+            // Through the end of the last day.
+            until: day_start(&to.get(), 1),
+        };
+        async move {
+            api::audit((!unit.is_empty()).then_some(unit.as_str()), &filter)
+                .await
+                .map_err(|e| e.message)
+        }
+    });
+    let area_name = move |code: &str| {
+        state
+            .area(code)
+            .map(|a| a.name)
+            .unwrap_or_else(|| code.to_string())
+    };
+    // The towns and villages under the administrator's unit, towns first.
+    let units = move || {
+        let mine = state
+            .account()
+            .map(|a| a.unit.to_string())
+            .unwrap_or_default();
+        state.areas.with(|areas| {
+            let mut under: Vec<(String, String, Level)> = areas
+                .iter()
+                .filter(|a| a.code != mine && a.code.starts_with(&mine))
+                .map(|a| (a.code.clone(), a.name.clone(), a.level))
+                .collect();
+            under.sort_by(|a, b| b.2.cmp(&a.2).then(a.0.cmp(&b.0)));
+            under
+        })
+    };
+    let forms = move || {
+        state.plan.with(|p| {
+            p.as_ref()
+                .map(|p| {
+                    p.forms
+                        .iter()
+                        .map(|f| (f.id.clone(), f.name.clone()))
+                        .collect::<Vec<_>>()
+                })
+                .unwrap_or_default()
+        })
+    };
+    let rows = move || {
+        let plans = state.plans.get();
+        let entries = trail.get().and_then(Result::ok).unwrap_or_default();
+        entries.into_iter().map(|e| {
+            // The current plan's name for the form, else an earlier plan's.
+            let form = plans.as_ref().and_then(|p| {
+                std::iter::once(p.current()).chain(p.iter()).find_map(|p| p.form(&e.form).map(|f| f.name.clone()))
+            }).unwrap_or(e.form.clone());
+            view! {
+                <tr data-testid="audit-entry">
+                    <td>{format::time(e.received_at as u64)}</td>
+                    <td>{e.account.clone()}</td>
+                    <td>{e.device.chars().take(8).collect::<String>()}</td>
+                    <td>{area_name(&e.unit)}</td>
+                    <td>{form}</td>
+                    <td>{if e.deleted { "删除" } else { "保存" }}</td>
+                    <td><a href=format!("/view/{}", e.record) data-testid="audit-record">"查看记录"</a></td>
+                </tr>
+            }
+        }).collect_view()
+    };
+    let error = move || trail.get().and_then(Result::err);
+    view! {
         <section class="card wide">
             <h2>"修改记录(审计)"</h2>
+            <div class="filters">
+                <label>"单位 "
+                    <select data-testid="audit-unit" on:change=move |ev| set_unit.set(event_target_value(&ev))>
+                        <option value="">"全部"</option>
+                        {move || units().into_iter().map(|(code, name, _)| view! { <option value=code>{name}</option> }).collect_view()}
+                    </select>
+                </label>
+                <label>"账号 "
+                    <select data-testid="audit-account" on:change=move |ev| set_account.set(event_target_value(&ev))>
+                        <option value="">"全部"</option>
+                        {move || accounts.get().into_iter().map(|a| view! { <option value=a.username.clone()>{format!("{}({})", a.name, a.username)}</option> }).collect_view()}
+                    </select>
+                </label>
+                <label>"表单 "
+                    <select data-testid="audit-form" on:change=move |ev| set_form.set(event_target_value(&ev))>
+                        <option value="">"全部"</option>
+                        {move || forms().into_iter().map(|(id, name)| view! { <option value=id>{name}</option> }).collect_view()}
+                    </select>
+                </label>
+                <label>"从 "<input type="date" data-testid="audit-from" on:change=move |ev| set_from.set(event_target_value(&ev))/></label>
+                <label>"到 "<input type="date" data-testid="audit-to" on:change=move |ev| set_to.set(event_target_value(&ev))/></label>
+            </div>
+            {move || error().map(|e| view! { <p class="error" role="alert">{e}</p> })}
             <div class="scroll"><table class="figures" data-testid="audit">
-                <thead><tr><th>"时间"</th><th>"账号"</th><th>"设备"</th><th>"单位"</th><th>"表单"</th><th>"操作"</th></tr></thead>
-                <tbody>{move || {
-                    let plans = state.plans.get();
-                    trail().into_iter().map(|e| {
-                        // The current plan's name for the form, else an earlier plan's.
-                        let form = plans.as_ref().and_then(|p| {
-                            std::iter::once(p.current()).chain(p.iter()).find_map(|p| p.form(&e.form).map(|f| f.name.clone()))
-                        }).unwrap_or(e.form.clone());
-                        view! {
-                            <tr>
-                                <td>{format::time(e.received_at as u64)}</td>
-                                <td>{e.account.clone()}</td>
-                                <td>{e.device.chars().take(8).collect::<String>()}</td>
-                                <td>{area_name(&e.unit)}</td>
-                                <td>{form}</td>
-                                <td>{if e.deleted { "删除" } else { "保存" }}</td>
-                            </tr>
-                        }
-                    }).collect_view()
-                }}</tbody>
+                <thead><tr><th>"时间"</th><th>"账号"</th><th>"设备"</th><th>"单位"</th><th>"表单"</th><th>"操作"</th><th></th></tr></thead>
+                <tbody>{rows}</tbody>
             </table></div>
         </section>
     }
+}
+
+/// The start of the day `days` after a `YYYY-MM-DD` date, on the phone's clock, in epoch
+/// milliseconds; none for an empty or unreadable date.
+fn day_start(date: &str, days: u32) -> Option<i64> {
+    if date.is_empty() {
+        return None;
+    }
+    let d = js_sys::Date::new(&wasm_bindgen::JsValue::from_str(&format!(
+        "{date}T00:00:00"
+    )));
+    d.set_date(d.get_date() + days);
+    let ms = d.get_time();
+    ms.is_finite().then_some(ms as i64)
 }
 
 #[component]

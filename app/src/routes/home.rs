@@ -155,12 +155,7 @@ fn UnitHome(code: String) -> impl IntoView {
                     .and_then(|f| listing::title(f, &r.rev.content))
                     .unwrap_or("(无标题)")
                     .to_string();
-                let (mark, class) = match (&r.error, r.synced) {
-                    (Some(_), _) => ("被拒收", "badge bad"),
-                    (None, _) if r.conflict => ("有冲突", "badge bad"),
-                    (None, true) => ("已同步", "badge ok"),
-                    (None, false) => ("未同步", "badge wait"),
-                };
+                let (mark, class) = format::sync_mark(&r);
                 view! {
                     <li class="record" data-testid="record" data-synced=r.synced.to_string()>
                         <a href=format!("/record/{}", r.rev.record)>

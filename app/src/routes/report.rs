@@ -16,7 +16,6 @@ use leptos_router::hooks::use_params_map;
 use shequ_model::plan::{Indicator, PlanId};
 use shequ_model::rollup::Report;
 use shequ_model::Level;
-use std::sync::Arc;
 
 #[component]
 pub fn CountyPage() -> impl IntoView {
@@ -68,18 +67,7 @@ fn ReportView(code: String) -> impl IntoView {
                 .with(|s| s.as_ref().is_some_and(|s| s.account.may_read(&code)));
             async move {
                 let id = id.ok_or_else(|| "本机还没有工作计划".to_string())?;
-                let kept = state
-                    .plans
-                    .get_untracked()
-                    .and_then(|p| p.get(&id).cloned());
-                let plan = match kept {
-                    Some(plan) => plan,
-                    None => match api::plan_if_changed(&id, None).await {
-                        Ok(Some((plan, _))) => Arc::new(plan),
-                        Ok(None) => return Err(format!("服务器上没有计划 {id}")),
-                        Err(e) => return Err(e.message),
-                    },
-                };
+                let plan = state.plan_by_id(&id).await?;
                 let figures = read_figures(&code, &id, may_read).await?;
                 Ok::<_, String>((plan, figures))
             }
@@ -123,6 +111,7 @@ fn ReportView(code: String) -> impl IntoView {
                     .map(|cell| Bar {
                         label: c.area.name.clone(),
                         cell: cell.clone(),
+                        href: format::figure_records_href(&c.area.code, &selected, &plan.id, None),
                     })
             })
             .collect();
@@ -141,19 +130,24 @@ fn ReportView(code: String) -> impl IntoView {
                 }
             })
             .collect_view();
+        // Every figure opens the records behind it.
+        let link = |unit: &str, ind: &str, text: String| {
+            let href = format::figure_records_href(unit, ind, &plan.id, None);
+            view! { <a class="figure-link" href=href>{text}</a> }
+        };
         let rows = indicators.iter().filter_map(|i| {
             let own = report.unit.cells.iter().find(|c| c.indicator == i.id)?.clone();
             let unit = i.unit.clone();
             let cells = report.children.iter().map(|c| match c.cells.iter().find(|x| x.indicator == i.id) {
                 Some(cell) => view! {
-                    <td class=format::tone(cell) title=format!("目标 {}", format::target(cell.target.as_ref(), cell.kind, &unit))>{format::value(cell, &unit)}</td>
+                    <td class=format::tone(cell) title=format!("目标 {}", format::target(cell.target.as_ref(), cell.kind, &unit))>{link(&c.area.code, &i.id, format::value(cell, &unit))}</td>
                 }.into_any(),
                 None => view! { <td class="tone-none">"—"</td> }.into_any(),
             }).collect_view();
             Some(view! {
                 <tr data-indicator=i.id.clone()>
                     <th class="ind">{i.name.clone()}</th>
-                    <td class=format::tone(&own)>{format::value(&own, &i.unit)}</td>
+                    <td class=format::tone(&own)>{link(&report.unit.area.code, &i.id, format::value(&own, &i.unit))}</td>
                     <td class="target">{format::target(own.target.as_ref(), own.kind, &i.unit)}</td>
                     {cells}
                 </tr>

@@ -742,3 +742,69 @@ fn as_of_a_month_counts_the_records_first_stored_by_its_end() {
     assert_eq!(cases(Some("2018-12")), Some(2.0));
     assert_eq!(cases(None), Some(3.0));
 }
+
+proptest! {
+    /// The records that count toward a figure are its evidence: as many as a count's figure, and
+    /// no record left out of them changes any figure when taken away, now or as of any month.
+    #[test]
+    fn the_records_that_count_toward_a_figure_are_all_it_depends_on(
+        recs in proptest::collection::vec((0usize..3, 0usize..5, any::<u8>(), any::<u8>(), any::<bool>()), 0..30),
+        days in proptest::collection::vec(0u16..420, 1..20),
+    ) {
+        let (p, t) = (plan(), tree());
+        let mut r = Records::default();
+        for (unit, form, a, b, deleted) in recs {
+            any_record(&mut r, unit, form, a, b, deleted);
+        }
+        stamp(&mut r, &days);
+        let months = std::iter::once(None).chain(p.period().months().into_iter().map(Some));
+        for month in months {
+            for area in [V1, V2, V3, TOWN_A, TOWN_B].map(|c| area(&t, c)) {
+                let own: Vec<Revision> = r.0.iter().filter(|x| x.unit.as_str() == area.code).cloned().collect();
+                for ind in p.indicators.iter().filter(|i| i.level == area.level) {
+                    let figure = |rs: &[Revision]| {
+                        Rollups::new(&p, &t, rs).as_of(month).figure(ind, &area).map(|f| f.0)
+                    };
+                    let counting = own.iter().filter(|x| counts_toward(&p, ind, x, month)).count();
+                    if matches!(ind.measure, Measure::Count { .. }) {
+                        prop_assert_eq!(figure(&own), Some(Figure::Number(counting as f64)), "{} {:?}", ind.id, month);
+                    }
+                    for (i, x) in own.iter().enumerate() {
+                        if counts_toward(&p, ind, x, month) {
+                            continue;
+                        }
+                        let mut without = own.clone();
+                        without.remove(i);
+                        prop_assert_eq!(figure(&without), figure(&own), "{} {:?} {:?}", ind.id, month, x.content);
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn a_record_counts_toward_the_figures_whose_terms_take_it_in() {
+    let p = plan();
+    let mut r = Records::default();
+    r.case(V1, true);
+    r.case(V1, false);
+    let staff = r.add(V1, "staff", json!({"name": "张三", "role": "两委成员"}));
+    r.add(
+        V1,
+        "training",
+        json!({"person": staff.to_string(), "course": "课", "hours": 8}),
+    );
+    let ind = |id: &str| p.indicator(id).unwrap();
+    let counts = |id: &str| -> Vec<bool> {
+        r.0.iter()
+            .map(|x| counts_toward(&p, ind(id), x, None))
+            .collect()
+    };
+    assert_eq!(counts("cases_ok"), [true, false, false, false]);
+    assert_eq!(counts("cases"), [true, true, false, false]);
+    assert_eq!(counts("trained"), [false, false, true, true]);
+    let mut gone = r.0[0].clone();
+    gone.deleted = true;
+    assert!(!counts_toward(&p, ind("cases"), &gone, None));
+}

@@ -10,7 +10,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use shequ_model::auth::{
-    check_password, check_username, Account, AuditEntry, NewAccount, SessionInfo,
+    check_password, check_username, Account, AuditEntry, AuditFilter, NewAccount, SessionInfo,
 };
 use shequ_model::UnitCode;
 
@@ -122,6 +122,16 @@ struct AuditQuery {
     unit: Option<String>,
     #[serde(default = "default_limit")]
     limit: u32,
+    // The filter's parts one by one: a query string's values are all text, which a flattened
+    // struct would not read as numbers.
+    #[serde(default)]
+    account: Option<String>,
+    #[serde(default)]
+    form: Option<String>,
+    #[serde(default)]
+    from: Option<i64>,
+    #[serde(default)]
+    until: Option<i64>,
 }
 
 fn default_limit() -> u32 {
@@ -136,7 +146,16 @@ async fn audit(
     caller.require_admin()?;
     let unit = q.unit.unwrap_or_else(|| caller.account.unit.to_string());
     caller.require_read(&unit)?;
+    let filter = AuditFilter {
+        account: q.account.filter(|a| !a.is_empty()),
+        form: q.form.filter(|f| !f.is_empty()),
+        from: q.from,
+        until: q.until,
+    };
     Ok(Json(
-        state.store.audit(&unit, q.limit.clamp(1, 1000)).await?,
+        state
+            .store
+            .audit(&unit, &filter, q.limit.clamp(1, 1000))
+            .await?,
     ))
 }

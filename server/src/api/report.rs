@@ -45,7 +45,7 @@ fn plan_of<'a>(state: &'a AppState, plan: &Option<String>) -> Result<&'a Arc<Pla
 }
 
 /// A month of the plan's period: figures are kept for those.
-fn month_in(plan: &Plan, text: &str) -> Result<Month, ApiError> {
+pub(super) fn month_in(plan: &Plan, text: &str) -> Result<Month, ApiError> {
     plan.month(text).map_err(ApiError::Unprocessable)
 }
 

@@ -19,7 +19,8 @@ pub type PgStore = SqlStore<sqlx::Postgres>;
 use async_trait::async_trait;
 use shequ_model::area::Area;
 use shequ_model::area::AreaTree;
-use shequ_model::auth::{Account, AuditEntry, SessionInfo};
+use shequ_model::auth::{Account, AuditEntry, AuditFilter, SessionInfo};
+use shequ_model::history::Stored;
 use shequ_model::month::Month;
 use shequ_model::plan::Plan;
 use shequ_model::plan::{PlanId, Plans};
@@ -170,18 +171,27 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<u64, StoreError>;
     /// The sessions of the accounts under `under`, newest first.
     async fn sessions(&self, under: &str) -> Result<Vec<SessionInfo>, StoreError>;
-    /// The live records of `plan` under `scope` (of one form, or of all), newest first by the
-    /// number of their current revision, from just below `before`: at most `limit`.
+    /// The live records of `plan` under `scope` (of these forms, or of all when none are named),
+    /// newest first by the number of their current revision, from just below `before`: at most
+    /// `limit`.
     async fn record_page(
         &self,
         plan: &PlanId,
         scope: &str,
-        form: Option<&str>,
+        forms: &[&str],
         before: i64,
         limit: u32,
     ) -> Result<Vec<ListedRow>, StoreError>;
-    /// The latest revisions under `under`, newest first, with who made them.
-    async fn audit(&self, under: &str, limit: u32) -> Result<Vec<AuditEntry>, StoreError>;
+    /// Every revision stored of a record, in the order stored, with who pushed each (their
+    /// name), from which device and when; none for a record the server does not hold.
+    async fn record_revisions(&self, record: &str) -> Result<Vec<Stored>, StoreError>;
+    /// The latest revisions under `under` that `filter` takes, newest first, with who made them.
+    async fn audit(
+        &self,
+        under: &str,
+        filter: &AuditFilter,
+        limit: u32,
+    ) -> Result<Vec<AuditEntry>, StoreError>;
 }
 
 /// An import of areas under way (see [`Store::begin_area_import`]). Dropped without

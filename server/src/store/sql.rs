@@ -12,7 +12,8 @@ use super::{
 };
 use async_trait::async_trait;
 use shequ_model::area::{Area, Level};
-use shequ_model::auth::{AuditEntry, SessionInfo};
+use shequ_model::auth::{AuditEntry, AuditFilter, SessionInfo};
+use shequ_model::history::Stored;
 use shequ_model::month::Month;
 use shequ_model::plan::{Indicator, Plan};
 use shequ_model::plan::{PlanId, Plans};
@@ -1282,11 +1283,16 @@ where
         &self,
         plan: &PlanId,
         scope: &str,
-        form: Option<&str>,
+        forms: &[&str],
         before: i64,
         limit: u32,
     ) -> Result<Vec<ListedRow>, StoreError> {
-        let rows = sqlx::query(
+        let of_forms = if forms.is_empty() {
+            String::new()
+        } else {
+            format!("AND r.form IN ({})", params(6, forms.len()))
+        };
+        let sql = format!(
             "SELECT r.seq, r.body, r.plan, r.conflict, cur.received_at AS updated_at,
                     first.received_at AS created_at, COALESCE(a.name, first.account) AS author,
                     COALESCE(ar.name, r.unit) AS unit_name
@@ -1297,17 +1303,19 @@ where
              LEFT JOIN accounts a ON a.username = first.account
              LEFT JOIN areas ar ON ar.code = r.unit
              WHERE r.plan = $1 AND r.unit >= $2 AND r.unit < $3 AND NOT r.deleted
-               AND ($4 = '' OR r.form = $4) AND r.seq < $5
-             ORDER BY r.seq DESC LIMIT $6",
-        )
-        .bind(plan.to_string())
-        .bind(scope)
-        .bind(prefix_end(scope))
-        .bind(form.unwrap_or(""))
-        .bind(before)
-        .bind(limit as i64)
-        .fetch_all(&self.pool)
-        .await?;
+               AND r.seq < $4 {of_forms}
+             ORDER BY r.seq DESC LIMIT $5"
+        );
+        let mut q = sqlx::query(&sql)
+            .bind(plan.to_string())
+            .bind(scope)
+            .bind(prefix_end(scope))
+            .bind(before)
+            .bind(limit as i64);
+        for f in forms {
+            q = q.bind(*f);
+        }
+        let rows = q.fetch_all(&self.pool).await?;
         rows.iter()
             .map(|r| {
                 Ok(ListedRow {
@@ -1323,14 +1331,46 @@ where
             .collect()
     }
 
-    async fn audit(&self, under: &str, limit: u32) -> Result<Vec<AuditEntry>, StoreError> {
+    async fn record_revisions(&self, record: &str) -> Result<Vec<Stored>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT r.body, r.plan, r.device, r.received_at, COALESCE(a.name, r.account) AS author
+             FROM revisions r LEFT JOIN accounts a ON a.username = r.account
+             WHERE r.record = $1 ORDER BY r.seq",
+        )
+        .bind(record)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(Stored {
+                    revision: revision(&r.text("body"), &r.text("plan"))?,
+                    author: r.text("author"),
+                    device: r.text("device"),
+                    received_at: r.int("received_at"),
+                })
+            })
+            .collect()
+    }
+
+    async fn audit(
+        &self,
+        under: &str,
+        filter: &AuditFilter,
+        limit: u32,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
         let rows = sqlx::query(
             "SELECT seq, rev, record, form, unit, account, device, deleted, received_at FROM revisions
-             WHERE unit >= $1 AND unit < $2 ORDER BY seq DESC LIMIT $3",
+             WHERE unit >= $1 AND unit < $2 AND ($4 = '' OR account = $4) AND ($5 = '' OR form = $5)
+               AND received_at >= $6 AND received_at < $7
+             ORDER BY seq DESC LIMIT $3",
         )
         .bind(under)
         .bind(prefix_end(under))
         .bind(limit as i64)
+        .bind(filter.account.as_deref().unwrap_or(""))
+        .bind(filter.form.as_deref().unwrap_or(""))
+        .bind(filter.from.unwrap_or(i64::MIN))
+        .bind(filter.until.unwrap_or(i64::MAX))
         .fetch_all(&self.pool)
         .await?;
         Ok(rows
