@@ -130,6 +130,11 @@ impl ServerProcess {
         }
     }
 
+    /// The process's id while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     /// SIGKILL: no shutdown, no flush; what was committed must survive.
     pub fn kill(&mut self) {
         if let Some(mut c) = self.child.take() {
