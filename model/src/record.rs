@@ -47,12 +47,15 @@ impl Revision {
     /// SHA-256 over the canonical JSON of the revision (object keys sorted), hex. Binds an
     /// idempotency key (the revision id) to its content.
     pub fn content_hash(&self) -> String {
-        let canonical = serde_json::to_vec(&canonical(
-            serde_json::to_value(self).expect("a revision is JSON"),
-        ))
-        .expect("JSON encodes");
-        let digest = Sha256::digest(&canonical);
-        digest.iter().map(|b| format!("{b:02x}")).collect()
+        sha256_hex(self.canonical_json().as_bytes())
+    }
+
+    /// The revision as JSON with every object's keys sorted: what [`Revision::content_hash`]
+    /// hashes, and a text that reads back as the same revision.
+    pub fn canonical_json(&self) -> String {
+        let mut value = serde_json::to_value(self).expect("a revision is JSON");
+        canonical(&mut value);
+        serde_json::to_string(&value).expect("JSON encodes")
     }
 
     /// Which of two heads of a record wins (see [`crate::merge::RecordState::winner`]): the
@@ -84,22 +87,33 @@ pub fn same_plan(stored: &PlanId, rev: &PlanId) -> Result<(), String> {
 
 /// SHA-256 of some bytes, hex.
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex(&Sha256::digest(bytes))
 }
 
-fn canonical(v: Value) -> Value {
+fn canonical(v: &mut Value) {
     match v {
         Value::Object(m) => {
-            let sorted: BTreeMap<String, Value> =
-                m.into_iter().map(|(k, v)| (k, canonical(v))).collect();
-            Value::Object(sorted.into_iter().collect())
+            m.values_mut().for_each(canonical);
+            // Already sorted unless serde_json keeps insertion order (its `preserve_order`).
+            if !m.keys().zip(m.keys().skip(1)).all(|(a, b)| a < b) {
+                let sorted: BTreeMap<String, Value> = std::mem::take(m).into_iter().collect();
+                *m = sorted.into_iter().collect();
+            }
         }
-        Value::Array(a) => Value::Array(a.into_iter().map(canonical).collect()),
-        v => v,
+        Value::Array(a) => a.iter_mut().for_each(canonical),
+        _ => {}
     }
+}
+
+/// Bytes as lowercase hex.
+pub fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        s.push(DIGITS[(b >> 4) as usize] as char);
+        s.push(DIGITS[(b & 15) as usize] as char);
+    }
+    s
 }
 
 /// A problem with one field of a record; `message` is Chinese, for the worker. Wire format: stable.
@@ -873,6 +887,11 @@ mod tests {
         assert_eq!(r.content_hash(), r2.content_hash());
         r2.content.insert("a".into(), json!(2));
         assert_ne!(r.content_hash(), r2.content_hash());
+        // What is hashed reads back as the revision, keys sorted at every level.
+        let text = r.canonical_json();
+        assert_eq!(serde_json::from_str::<Revision>(&text).unwrap(), r);
+        assert!(text.find("\"clock\"").unwrap() < text.find("\"device\"").unwrap());
+        assert!(text.find("\"x\"").unwrap() < text.find("\"y\"").unwrap());
     }
 
     fn legacy_revision() -> Revision {

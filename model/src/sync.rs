@@ -319,10 +319,15 @@ pub fn batch_key(changes: &[Revision]) -> String {
 
 /// The hash of a push's content, which the server binds to its idempotency key.
 pub fn batch_hash(changes: &[Revision]) -> String {
+    batch_hash_of(changes.iter().map(Revision::content_hash))
+}
+
+/// [`batch_hash`] from the changes' [`Revision::content_hash`]es, for who has them already.
+pub fn batch_hash_of<S: AsRef<str>>(hashes: impl IntoIterator<Item = S>) -> String {
     use sha2::{Digest, Sha256};
     let mut h = Sha256::new();
-    for c in changes {
-        h.update(c.content_hash().as_bytes());
+    for c in hashes {
+        h.update(c.as_ref().as_bytes());
     }
-    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    crate::record::hex(&h.finalize())
 }

@@ -7,7 +7,7 @@ use super::PlanBook;
 use shequ_model::merge::RecordState;
 use shequ_model::plan::PlanId;
 use shequ_model::record::{
-    plan_of, same_plan, validate_content, validate_tombstone, validate_transition,
+    plan_of, same_plan, sha256_hex, validate_content, validate_tombstone, validate_transition,
 };
 use shequ_model::sync::{Hlc, PushOutcome, PushResult, MAX_DEVICE_LEN, MAX_RESOLVES};
 use shequ_model::Revision;
@@ -38,11 +38,34 @@ enum Decision {
     Store,
 }
 
-/// A revision to store: carrying the plan it belongs to, with the hash of the revision as it was
-/// sent (a revision re-sent as it was is then a duplicate, whether it named its plan or not).
-pub struct ToStore {
-    pub revision: Revision,
+/// A change of a batch as it was sent: its canonical JSON and that JSON's hash
+/// ([`Revision::content_hash`]), made once per change and used for the batch's hash, for
+/// recognising a re-sent revision and, when the change names its plan, as the text to store.
+pub struct Sent {
+    pub json: String,
     pub hash: String,
+}
+
+/// The [`Sent`] form of each change of a batch.
+pub fn sent(changes: &[Revision]) -> Vec<Sent> {
+    changes
+        .iter()
+        .map(|c| {
+            let json = c.canonical_json();
+            let hash = sha256_hex(json.as_bytes());
+            Sent { json, hash }
+        })
+        .collect()
+}
+
+/// A revision to store: the change at `index` of the batch, under the plan it belongs to, with
+/// the hash of the revision as it was sent (a revision re-sent as it was is then a duplicate,
+/// whether it named its plan or not) and its text carrying the plan.
+pub struct ToStore {
+    pub index: usize,
+    pub plan: PlanId,
+    pub hash: String,
+    pub body: String,
 }
 
 /// The decisions of a batch: answers for the items not to be stored, and the revisions to store.
@@ -65,12 +88,13 @@ pub struct Current<'a> {
 fn admit(
     book: &PlanBook,
     change: &Revision,
+    sent_hash: &str,
     facts: &Facts,
     state: &RecordState,
     now_ms: u64,
 ) -> Result<PlanId, PushOutcome> {
     if let Some((seq, hash)) = facts.existing.get(&change.rev) {
-        return Err(if *hash == change.content_hash() {
+        return Err(if hash == sent_hash {
             PushOutcome::Duplicate { seq: *seq }
         } else {
             reject("同一修订号已用于不同的内容")
@@ -146,21 +170,22 @@ fn admit(
 }
 
 /// Decides every item of a batch, in order: an item sees the items accepted before it (a batch
-/// may carry several edits of one record, or the same revision twice). `now_ms` is the server's
-/// time.
+/// may carry several edits of one record, or the same revision twice). `sent` is [`sent`] of the
+/// changes; `now_ms` is the server's time.
 pub fn decide_batch(
     book: &PlanBook,
     changes: &[Revision],
+    sent: Vec<Sent>,
     mut facts: Facts,
     now_ms: u64,
 ) -> Decisions {
     let mut decisions = Vec::with_capacity(changes.len());
-    let mut to_store: Vec<ToStore> = Vec::new();
-    let mut in_batch: HashMap<Uuid, String> = HashMap::new();
-    for change in changes {
-        if let Some(hash) = in_batch.get(&change.rev) {
+    let mut to_store: Vec<ToStore> = Vec::with_capacity(changes.len());
+    let mut in_batch: HashMap<Uuid, usize> = HashMap::new();
+    for (index, (change, sent)) in changes.iter().zip(sent).enumerate() {
+        if let Some(&first) = in_batch.get(&change.rev) {
             // The same revision twice in one batch: the second is a duplicate of the first.
-            let answer = if *hash == change.content_hash() {
+            let answer = if to_store[first].hash == sent.hash {
                 Decision::Store
             } else {
                 Decision::Answer(reject("同一修订号已用于不同的内容"))
@@ -168,19 +193,32 @@ pub fn decide_batch(
             decisions.push((change.rev, answer));
             continue;
         }
-        let state = facts.records.remove(&change.record).unwrap_or_default();
-        let mut state = state;
-        let decision = match admit(book, change, &facts, &state, now_ms) {
+        let mut state = facts.records.remove(&change.record).unwrap_or_default();
+        let decision = match admit(book, change, &sent.hash, &facts, &state, now_ms) {
             Err(answer) => Decision::Answer(answer),
             Ok(plan) => {
-                let hash = change.content_hash();
-                let revision = Revision {
-                    plan,
-                    ..change.clone()
+                // The text sent is the text to store when it names the plan; else the plan is
+                // written into it.
+                let body = if plan == change.plan {
+                    sent.json
+                } else {
+                    serde_json::to_string(&Revision {
+                        plan: plan.clone(),
+                        ..change.clone()
+                    })
+                    .expect("a revision is JSON")
                 };
-                state.insert(revision.clone());
-                in_batch.insert(change.rev, hash.clone());
-                to_store.push(ToStore { revision, hash });
+                state.insert(Revision {
+                    plan: plan.clone(),
+                    ..change.clone()
+                });
+                in_batch.insert(change.rev, to_store.len());
+                to_store.push(ToStore {
+                    index,
+                    plan,
+                    hash: sent.hash,
+                    body,
+                });
                 Decision::Store
             }
         };
@@ -198,6 +236,7 @@ pub fn decide_batch(
 /// The answers, given the numbers the stored revisions got, and the current revision of every
 /// record the batch touched.
 pub fn finish_batch<'p>(
+    changes: &[Revision],
     decided: &'p mut Decisions,
     stored: &HashMap<Uuid, i64>,
 ) -> (Vec<PushResult>, Vec<Current<'p>>) {
@@ -232,7 +271,7 @@ pub fn finish_batch<'p>(
     let touched: BTreeMap<Uuid, ()> = decided
         .to_store
         .iter()
-        .map(|r| (r.revision.record, ()))
+        .map(|r| (changes[r.index].record, ()))
         .collect();
     let seqs = &decided.seqs;
     let current = touched

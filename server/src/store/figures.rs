@@ -9,8 +9,11 @@ use shequ_model::plan::Plan;
 use shequ_model::rollup::Figure;
 use std::collections::BTreeMap;
 
-/// One kept figure: (plan, unit, indicator, the month it is as of, none for now) → figure.
-pub type Kept = BTreeMap<(String, String, String, Option<Month>), Figure>;
+/// Which figure: (plan, unit, indicator, the month it is as of, none for now).
+pub type FigureKey = (String, String, String, Option<Month>);
+
+/// The kept figures.
+pub type Kept = BTreeMap<FigureKey, Figure>;
 
 /// The month a figure is as of, as written in its key.
 fn when(m: &Option<Month>) -> String {

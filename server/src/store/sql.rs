@@ -2,9 +2,9 @@
 //! `$N` parameters and keep ids as text, which SQLite and PostgreSQL read alike; a count of
 //! changed rows comes from `RETURNING`, which both have.
 
-use super::batch::{decide_batch, finish_batch, Current, Facts};
+use super::batch::{decide_batch, finish_batch, sent, Current, Facts};
 use super::dialect::{county_of, value_list, Dialect};
-use super::figures::{self, Kept, RebuildReport};
+use super::figures::{self, FigureKey, Kept, RebuildReport};
 use super::rows::{self, now_ms, revision, Columns};
 use super::{
     prefix_end, AccountRow, AreaImport, Author, ListedRow, PlanAdded, PlanBook, PlanRole,
@@ -17,8 +17,10 @@ use shequ_model::history::Stored;
 use shequ_model::month::Month;
 use shequ_model::plan::{Indicator, Plan};
 use shequ_model::plan::{PlanId, Plans};
-use shequ_model::rollup::{additive, forms_read, record_parts, unit_figures_of, UnitFigures};
-use shequ_model::sync::{batch_hash, Checksum, PullPage};
+use shequ_model::rollup::{
+    additive, forms_read, record_parts, unit_figures_of, Figure, UnitFigures,
+};
+use shequ_model::sync::{batch_hash_of, Checksum, PullPage};
 use shequ_model::Revision;
 use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Pool, Type};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -474,43 +476,34 @@ where
         figures: &Kept,
     ) -> Result<(), StoreError> {
         let (now, months): (Vec<_>, Vec<_>) = figures.iter().partition(|(k, _)| k.3.is_none());
-        for chunk in now.chunks(CHUNK) {
+        self.insert_figure_rows(tx, "unit_figures", &now).await?;
+        self.insert_figure_rows(tx, "unit_month_figures", &months)
+            .await
+    }
+
+    /// Inserts figures into `table`: `unit_figures`, of figures as of now, or
+    /// `unit_month_figures`, of figures as of a month, which has a column for the month.
+    async fn insert_figure_rows(
+        &self,
+        tx: &mut D::Connection,
+        table: &str,
+        figures: &[(&FigureKey, &Figure)],
+    ) -> Result<(), StoreError> {
+        let by_month = table == "unit_month_figures";
+        let (month, columns) = if by_month { (" month,", 8) } else { ("", 7) };
+        for chunk in figures.chunks(CHUNK) {
             let sql = format!(
-                "INSERT INTO unit_figures (plan, unit, indicator, kind, num, den, scale) VALUES {}",
-                value_list::<D>(chunk.len(), 7)
+                "INSERT INTO {table} (plan, unit, indicator,{month} kind, num, den, scale) VALUES {}",
+                value_list::<D>(chunk.len(), columns)
             );
             let mut q = sqlx::query(&sql);
-            for ((plan, unit, ind, _), f) in chunk {
+            for ((plan, unit, ind, m), f) in chunk {
                 let (kind, num, den, scale) = figures::to_row(f);
-                q = q
-                    .bind(plan.as_str())
-                    .bind(unit.as_str())
-                    .bind(ind.as_str())
-                    .bind(kind)
-                    .bind(num)
-                    .bind(den)
-                    .bind(scale);
-            }
-            q.execute(&mut *tx).await?;
-        }
-        for chunk in months.chunks(CHUNK) {
-            let sql = format!(
-                "INSERT INTO unit_month_figures (plan, unit, indicator, month, kind, num, den, scale)
-                 VALUES {}",
-                value_list::<D>(chunk.len(), 8)
-            );
-            let mut q = sqlx::query(&sql);
-            for ((plan, unit, ind, month), f) in chunk {
-                let (kind, num, den, scale) = figures::to_row(f);
-                q = q
-                    .bind(plan.as_str())
-                    .bind(unit.as_str())
-                    .bind(ind.as_str())
-                    .bind(month.map(|m| m.to_string()))
-                    .bind(kind)
-                    .bind(num)
-                    .bind(den)
-                    .bind(scale);
+                q = q.bind(plan.as_str()).bind(unit.as_str()).bind(ind.as_str());
+                if by_month {
+                    q = q.bind(m.map(|m| m.to_string()));
+                }
+                q = q.bind(kind).bind(num).bind(den).bind(scale);
             }
             q.execute(&mut *tx).await?;
         }
@@ -632,14 +625,15 @@ where
         let _counties = self.county_turns(&counties).await;
         let mut tx = self.pool.begin().await?;
         D::order_pushes(&mut tx, key, &counties).await?;
-        let hash = batch_hash(changes);
-        if let Some(key) = key {
+        let sent = sent(changes);
+        let hash = key.map(|_| batch_hash_of(sent.iter().map(|s| &s.hash)));
+        if let (Some(key), Some(hash)) = (key, &hash) {
             if let Some(row) = sqlx::query("SELECT hash, response FROM push_keys WHERE key = $1")
                 .bind(key)
                 .fetch_optional(&mut *tx)
                 .await?
             {
-                if row.text("hash") != hash {
+                if row.text("hash") != *hash {
                     return Ok(PushAnswer::KeyReused);
                 }
                 let results = serde_json::from_str(&row.text("response"))
@@ -653,7 +647,7 @@ where
             .iter()
             .filter_map(|(id, state)| Some((*id, state.winner()?.clone())))
             .collect();
-        let mut decided = decide_batch(plans, changes, facts, now_ms().max(0) as u64);
+        let mut decided = decide_batch(plans, changes, sent, facts, now_ms().max(0) as u64);
         let mut stored: HashMap<Uuid, i64> = HashMap::new();
         let now = now_ms();
         for chunk in decided.to_store.chunks(CHUNK) {
@@ -664,27 +658,33 @@ where
             );
             let mut q = sqlx::query(&sql);
             for s in chunk {
-                let r = &s.revision;
+                let r = &changes[s.index];
                 q = q
                     .bind(r.rev.to_string())
                     .bind(r.record.to_string())
                     .bind(r.parent.map(|p| p.to_string()))
-                    .bind(by.device.clone())
+                    .bind(by.device.as_str())
                     .bind(r.clock as i64)
-                    .bind(r.form.clone())
-                    .bind(r.unit.to_string())
+                    .bind(r.form.as_str())
+                    .bind(r.unit.as_str())
                     .bind(r.deleted)
-                    .bind(serde_json::to_string(r).expect("a revision is JSON"))
-                    .bind(s.hash.clone())
+                    .bind(s.body.as_str())
+                    .bind(s.hash.as_str())
                     .bind(now)
-                    .bind(by.account.clone())
-                    .bind(r.plan.to_string());
+                    .bind(by.account.as_str())
+                    .bind(s.plan.to_string());
             }
             for row in q.fetch_all(&mut *tx).await? {
                 stored.insert(parse_id(&row.text("rev"))?, row.int("seq"));
             }
         }
-        let (results, current) = finish_batch(&mut decided, &stored);
+        // A record's winner is most often a revision of this push, whose text is at hand.
+        let mut bodies: HashMap<Uuid, String> = decided
+            .to_store
+            .iter_mut()
+            .map(|s| (changes[s.index].rev, std::mem::take(&mut s.body)))
+            .collect();
+        let (results, current) = finish_batch(changes, &mut decided, &stored);
         for chunk in current.chunks(CHUNK) {
             let sql = format!(
                 "INSERT INTO records (id, rev, clock, form, unit, deleted, body, seq, conflict, plan)
@@ -696,14 +696,18 @@ where
             );
             let mut q = sqlx::query(&sql);
             for c in chunk {
+                let body = match bodies.remove(&c.winner.rev) {
+                    Some(b) => b,
+                    None => serde_json::to_string(c.winner).expect("a revision is JSON"),
+                };
                 q = q
                     .bind(c.record.to_string())
                     .bind(c.winner.rev.to_string())
                     .bind(c.winner.clock as i64)
-                    .bind(c.winner.form.clone())
-                    .bind(c.winner.unit.to_string())
+                    .bind(c.winner.form.as_str())
+                    .bind(c.winner.unit.as_str())
                     .bind(c.winner.deleted)
-                    .bind(serde_json::to_string(c.winner).expect("a revision is JSON"))
+                    .bind(body)
                     .bind(c.seq)
                     .bind(c.conflict)
                     .bind(c.winner.plan.to_string());
@@ -714,12 +718,12 @@ where
         // never sees records and figures that disagree.
         self.keep_figures(&mut tx, &plans.plans, &before, &current)
             .await?;
-        if let Some(key) = key {
+        if let (Some(key), Some(hash)) = (key, &hash) {
             sqlx::query(
                 "INSERT INTO push_keys (key, hash, response, received_at) VALUES ($1, $2, $3, $4)",
             )
             .bind(key)
-            .bind(&hash)
+            .bind(hash.as_str())
             .bind(serde_json::to_string(&results).expect("results are JSON"))
             .bind(now_ms())
             .execute(&mut *tx)

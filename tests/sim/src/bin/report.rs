@@ -1,5 +1,6 @@
 //! The report benchmark: loads deliberation cases through the real push API (gzip batches of
-//! 500, as phones send them) into a release server on SQLite and prints the ingest rate; then asks
+//! 500, as phones send them, made before the clock starts and sent by four clients at once) into
+//! a release server on SQLite and prints the ingest rate; then asks
 //! for the county report as the county account — now, as of the end of a month, and one
 //! indicator month by month for the county and its towns — and prints their latencies, next to
 //! recomputing the same figures from scratch (every live record of the county read from the same
@@ -16,7 +17,7 @@ use shequ_model::sync::{PushOutcome, PushResponse, MAX_PUSH_BATCH};
 use shequ_model::Revision;
 use shequ_sim::bench::{ask, case, gzip_push, machine, p50_max, token};
 use shequ_sim::server::{server_bin, workspace, ServerProcess};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 const COUNTY: &str = "610324";
 const VILLAGES: [&str; 4] = [
@@ -25,6 +26,24 @@ const VILLAGES: [&str; 4] = [
     "610324001201",
     "610324103001",
 ];
+/// Clients sending at once, each on its own connection, the villages spread over them.
+const CLIENTS: usize = 4;
+
+/// The processor time a process has used so far (user and system), from `/proc`.
+fn cpu_time(pid: u32) -> Duration {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // After the command's closing parenthesis: state is field 3, utime and stime 14 and 15.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map_or("", |(_, rest)| rest)
+        .split_whitespace()
+        .collect();
+    let ticks: u64 = fields
+        .get(11..13)
+        .map_or(0, |t| t.iter().filter_map(|f| f.parse::<u64>().ok()).sum());
+    // The kernel counts in USER_HZ, 100 a second on Linux.
+    Duration::from_millis(ticks * 10)
+}
 
 fn main() {
     let args: Vec<usize> = std::env::args()
@@ -45,40 +64,59 @@ fn main() {
     let client = reqwest::Client::new();
     let mut rng = shequ_sim::rng::Rng::new(2018);
 
+    // Every batch is made and compressed before the clock starts, so that the rate is the
+    // server's; the clients then send them at once, each its villages' batches one after another.
+    let batches: Vec<(usize, Vec<u8>)> = (0..n.div_ceil(MAX_PUSH_BATCH))
+        .map(|b| {
+            let v = b % VILLAGES.len();
+            let size = MAX_PUSH_BATCH.min(n - b * MAX_PUSH_BATCH);
+            let changes: Vec<Revision> = (0..size).map(|_| case(&mut rng, VILLAGES[v])).collect();
+            (size, gzip_push(&changes))
+        })
+        .collect();
     let load = rt.block_on(async {
         let mut tokens = Vec::new();
         for v in VILLAGES {
             tokens.push(token(&base, &format!("village-{v}")).await);
         }
-        let start = Instant::now();
-        let mut sent = 0;
-        let mut batch_no = 0;
-        while sent < n {
-            let v = batch_no % VILLAGES.len();
-            let size = MAX_PUSH_BATCH.min(n - sent);
-            let changes: Vec<Revision> = (0..size).map(|_| case(&mut rng, VILLAGES[v])).collect();
-            let resp = client
-                .post(format!("{base}/api/sync/push"))
-                .header("content-type", "application/json")
-                .header("content-encoding", "gzip")
-                .bearer_auth(&tokens[v])
-                .body(gzip_push(&changes))
-                .send()
-                .await
-                .unwrap();
-            assert!(resp.status().is_success(), "push: {}", resp.status());
-            let body: PushResponse = resp.json().await.unwrap();
-            let stored = body
-                .results
-                .iter()
-                .filter(|r| matches!(r.outcome, PushOutcome::Stored { .. }))
-                .count();
-            assert_eq!(stored, size, "every case stored: {:?}", body.results[0]);
-            sent += size;
-            batch_no += 1;
+        let mut per_client: Vec<Vec<(usize, Vec<u8>, String)>> = vec![vec![]; CLIENTS];
+        for (b, (size, body)) in batches.into_iter().enumerate() {
+            let v = b % VILLAGES.len();
+            per_client[v % CLIENTS].push((size, body, tokens[v].clone()));
         }
-        start.elapsed()
+        let cpu = server.pid().map(cpu_time);
+        let start = Instant::now();
+        let sends = per_client.into_iter().map(|batches| {
+            let (client, base) = (client.clone(), base.clone());
+            tokio::spawn(async move {
+                for (size, body, token) in batches {
+                    let resp = client
+                        .post(format!("{base}/api/sync/push"))
+                        .header("content-type", "application/json")
+                        .header("content-encoding", "gzip")
+                        .bearer_auth(&token)
+                        .body(body)
+                        .send()
+                        .await
+                        .unwrap();
+                    assert!(resp.status().is_success(), "push: {}", resp.status());
+                    let body: PushResponse = resp.json().await.unwrap();
+                    let stored = body
+                        .results
+                        .iter()
+                        .filter(|r| matches!(r.outcome, PushOutcome::Stored { .. }))
+                        .count();
+                    assert_eq!(stored, size, "every case stored: {:?}", body.results[0]);
+                }
+            })
+        });
+        for send in sends.collect::<Vec<_>>() {
+            send.await.unwrap();
+        }
+        let cpu = server.pid().map(cpu_time).zip(cpu).map(|(b, a)| b - a);
+        (start.elapsed(), cpu.unwrap_or_default())
     });
+    let (load, server_cpu) = load;
 
     // A month in the middle of the plan's year, and the headline indicator's months.
     let as_of = Month::new(2019, 6).unwrap();
@@ -166,9 +204,14 @@ fn main() {
     let (m50, mmax) = p50_max(series_times);
     println!("machine: {}", machine());
     println!(
-        "live records: {n}, loaded through the push API in {:.1} s ({:.0} revisions/s, gzip batches of {MAX_PUSH_BATCH})",
+        "live records: {n}, loaded through the push API in {:.1} s ({:.0} revisions/s, gzip batches of {MAX_PUSH_BATCH} made beforehand, {CLIENTS} clients at once)",
         load.as_secs_f64(),
         n as f64 / load.as_secs_f64()
+    );
+    println!(
+        "server processor time while loading: {:.1} s ({:.1} µs a revision)",
+        server_cpu.as_secs_f64(),
+        server_cpu.as_secs_f64() * 1e6 / n as f64
     );
     println!(
         "county report from kept figures (HTTP, {asks} asks): p50 {p50:.2} ms, max {max:.2} ms"
