@@ -2,6 +2,7 @@
 
 use serde_json::json;
 use shequ_model::plan::PlanId;
+use shequ_model::sync::{PushOutcome, PushResponse};
 use shequ_model::Revision;
 use std::io::Write;
 use std::time::{Duration, Instant};
@@ -44,6 +45,33 @@ pub fn gzip_push(changes: &[Revision]) -> Vec<u8> {
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
     gz.write_all(&json).unwrap();
     gz.finish().unwrap()
+}
+
+/// Sends one gzip push body of `size` changes as `token`; every change must be stored.
+pub async fn push_batch(
+    client: &reqwest::Client,
+    base: &str,
+    token: &str,
+    body: Vec<u8>,
+    size: usize,
+) {
+    let resp = client
+        .post(format!("{base}/api/sync/push"))
+        .header("content-type", "application/json")
+        .header("content-encoding", "gzip")
+        .bearer_auth(token)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.status().is_success(), "push: {}", resp.status());
+    let answer: PushResponse = resp.json().await.unwrap();
+    let stored = answer
+        .results
+        .iter()
+        .filter(|r| matches!(r.outcome, PushOutcome::Stored { .. }))
+        .count();
+    assert_eq!(stored, size, "every case stored: {:?}", answer.results[0]);
 }
 
 /// Logs in as `username` with the demo password; the session's token.

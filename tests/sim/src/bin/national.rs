@@ -20,9 +20,9 @@
 use shequ_model::area::{Area, AreaTree, Level};
 use shequ_model::plan::{Plan, PlanId};
 use shequ_model::rollup::{Report, Rollups};
-use shequ_model::sync::{PushOutcome, PushResponse, MAX_PUSH_BATCH};
+use shequ_model::sync::MAX_PUSH_BATCH;
 use shequ_model::Revision;
-use shequ_sim::bench::{ask, case, gzip_push, machine, p50_max, peak_rss_kib};
+use shequ_sim::bench::{ask, case, gzip_push, machine, p50_max, peak_rss_kib, push_batch};
 use shequ_sim::server::{server_bin, workspace, ServerProcess};
 use sqlx::Connection;
 use std::process::Command;
@@ -97,23 +97,7 @@ async fn push_all(
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(b) = batches.get(i) else { break };
-                    let resp = client
-                        .post(format!("{base}/api/sync/push"))
-                        .header("content-type", "application/json")
-                        .header("content-encoding", "gzip")
-                        .bearer_auth(&tokens[b.token])
-                        .body(b.body.clone())
-                        .send()
-                        .await
-                        .unwrap();
-                    assert!(resp.status().is_success(), "push: {}", resp.status());
-                    let body: PushResponse = resp.json().await.unwrap();
-                    let stored = body
-                        .results
-                        .iter()
-                        .filter(|r| matches!(r.outcome, PushOutcome::Stored { .. }))
-                        .count();
-                    assert_eq!(stored, b.size, "every case stored: {:?}", body.results[0]);
+                    push_batch(&client, &base, &tokens[b.token], b.body.clone(), b.size).await;
                 }
             })
         })

@@ -13,9 +13,9 @@ use shequ_model::area::{parse_areas_csv, AreaTree};
 use shequ_model::month::Month;
 use shequ_model::plan::{Plan, PlanId};
 use shequ_model::rollup::{MonthSeries, Report, Rollups};
-use shequ_model::sync::{PushOutcome, PushResponse, MAX_PUSH_BATCH};
+use shequ_model::sync::MAX_PUSH_BATCH;
 use shequ_model::Revision;
-use shequ_sim::bench::{ask, case, gzip_push, machine, p50_max, token};
+use shequ_sim::bench::{ask, case, gzip_push, machine, p50_max, push_batch, token};
 use shequ_sim::server::{server_bin, workspace, ServerProcess};
 use std::time::{Duration, Instant};
 
@@ -90,23 +90,7 @@ fn main() {
             let (client, base) = (client.clone(), base.clone());
             tokio::spawn(async move {
                 for (size, body, token) in batches {
-                    let resp = client
-                        .post(format!("{base}/api/sync/push"))
-                        .header("content-type", "application/json")
-                        .header("content-encoding", "gzip")
-                        .bearer_auth(&token)
-                        .body(body)
-                        .send()
-                        .await
-                        .unwrap();
-                    assert!(resp.status().is_success(), "push: {}", resp.status());
-                    let body: PushResponse = resp.json().await.unwrap();
-                    let stored = body
-                        .results
-                        .iter()
-                        .filter(|r| matches!(r.outcome, PushOutcome::Stored { .. }))
-                        .count();
-                    assert_eq!(stored, size, "every case stored: {:?}", body.results[0]);
+                    push_batch(&client, &base, &token, body, size).await;
                 }
             })
         });
