@@ -196,6 +196,20 @@ impl AppState {
         });
     }
 
+    /// The current plan's forms, as (id, name), for a filter to choose from (tracked).
+    pub fn form_choices(&self) -> Vec<(String, String)> {
+        self.plan.with(|p| {
+            p.as_ref()
+                .map(|p| {
+                    p.forms
+                        .iter()
+                        .map(|f| (f.id.clone(), f.name.clone()))
+                        .collect()
+                })
+                .unwrap_or_default()
+        })
+    }
+
     pub fn area(&self, code: &str) -> Option<Area> {
         self.areas
             .with(|a| a.iter().find(|x| x.code == code).cloned())

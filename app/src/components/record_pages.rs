@@ -108,18 +108,7 @@ pub fn RecordPages(unit: String, #[prop(optional)] behind: Option<Behind>) -> im
         }
     };
 
-    let forms = move || {
-        state.plan.with(|p| {
-            p.as_ref()
-                .map(|p| {
-                    p.forms
-                        .iter()
-                        .map(|f| (f.id.clone(), f.name.clone()))
-                        .collect::<Vec<_>>()
-                })
-                .unwrap_or_default()
-        })
-    };
+    let forms = move || state.form_choices();
     let form_name = move |id: &str| {
         state.plan.with(|p| {
             p.as_ref()

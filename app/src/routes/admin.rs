@@ -152,18 +152,7 @@ fn AuditTrail(accounts: Signal<Vec<Account>>) -> impl IntoView {
             under
         })
     };
-    let forms = move || {
-        state.plan.with(|p| {
-            p.as_ref()
-                .map(|p| {
-                    p.forms
-                        .iter()
-                        .map(|f| (f.id.clone(), f.name.clone()))
-                        .collect::<Vec<_>>()
-                })
-                .unwrap_or_default()
-        })
-    };
+    let forms = move || state.form_choices();
     let rows = move || {
         let plans = state.plans.get();
         let entries = trail.get().and_then(Result::ok).unwrap_or_default();
