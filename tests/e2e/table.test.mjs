@@ -76,6 +76,15 @@ test('the county exports the decomposition table from the report page and it hol
   const file = path.join(dir, download.suggestedFilename());
   await download.saveAs(file);
 
+  // Offline, the button says the file could not be fetched instead of saving anything.
+  await context.setOffline(true);
+  let saved = false;
+  page.once('download', () => { saved = true; });
+  await page.click('[data-testid="export-table"]');
+  await page.waitForSelector('[data-testid="export-note"]:has-text("未能导出")');
+  assert.equal(saved, false);
+  await context.setOffline(false);
+
   const rows = rowsOf(file);
   assert.match(rows[0][0], /目标任务分解表$/);
   const col = rows[2].findIndex((h) => h.startsWith('议事案例'));
