@@ -60,28 +60,43 @@ impl LocalRecord {
         )
     }
 
-    /// The record rebuilt from its revisions: `shown` stays shown while changes of it wait.
-    fn from_state(state: &RecordState, shown: Option<&Revision>, waiting: bool) -> LocalRecord {
+    /// Every revision of the record, moved out of it.
+    fn into_revisions(self) -> Vec<Revision> {
+        let mut revs = self.others;
+        revs.push(self.rev);
+        revs
+    }
+
+    /// The record rebuilt from its distinct revisions, moved in: the revision `shown` stays shown
+    /// while changes of the record wait, and the others are kept in the order of their ids.
+    fn from_revisions(mut revs: Vec<Revision>, shown: Option<Uuid>, waiting: bool) -> LocalRecord {
+        let conflict = crate::merge::heads(&revs).len() > 1;
         let rev = match (waiting, shown) {
-            (true, Some(s)) => s.clone(),
-            _ => state
-                .winner()
-                .expect("a record holds at least one revision")
-                .clone(),
+            (true, Some(s)) => s,
+            _ => {
+                crate::merge::winner(&revs)
+                    .expect("a record holds at least one revision")
+                    .rev
+            }
         };
-        let others = state
-            .revisions
-            .values()
-            .filter(|r| r.rev != rev.rev)
-            .cloned()
-            .collect();
+        revs.sort_unstable_by_key(|r| r.rev);
+        let at = revs
+            .iter()
+            .position(|r| r.rev == rev)
+            .expect("the revision shown is one of the record's");
+        let rev = revs.remove(at);
         LocalRecord {
             rev,
-            others,
-            conflict: state.in_conflict(),
+            others: revs,
+            conflict,
             synced: !waiting,
             error: None,
         }
+    }
+
+    /// Whether the device holds this revision of the record.
+    fn holds(&self, rev: Uuid) -> bool {
+        self.rev.rev == rev || self.others.iter().any(|r| r.rev == rev)
     }
 
     /// The conflicting versions a user may choose instead of the shown one.
@@ -113,9 +128,13 @@ pub fn save(
     now_ms: u64,
 ) -> (Revision, LocalRecord) {
     rev.clock = hlc.tick(now_ms);
-    let mut state = held.map(LocalRecord::state).unwrap_or_default();
-    state.insert(rev.clone());
-    let record = LocalRecord::from_state(&state, Some(&rev), true);
+    let mut revs: Vec<Revision> = held
+        .map(|l| std::iter::once(&l.rev).chain(&l.others).cloned().collect())
+        .unwrap_or_default();
+    if !revs.iter().any(|r| r.rev == rev.rev) {
+        revs.push(rev.clone());
+    }
+    let record = LocalRecord::from_revisions(revs, Some(rev.rev), true);
     (rev, record)
 }
 
@@ -149,22 +168,21 @@ pub fn apply_page(page: &PullPage, mut held: HashMap<Uuid, Held>, hlc: Hlc) -> P
         if let Some(at) = back {
             acknowledged.push(h.waiting.swap_remove(at));
         }
-        let mut state = h
-            .record
-            .as_ref()
-            .map(LocalRecord::state)
-            .unwrap_or_default();
-        let new = state.insert(c.revision.clone());
+        let new = !h.record.as_ref().is_some_and(|l| l.holds(c.revision.rev));
         if !new && back.is_none() {
             continue;
         }
         let before = h.record.take();
+        let shown = before.as_ref().map(|l| l.rev.rev);
+        let error = before.as_ref().and_then(|l| l.error.clone());
+        let mut revs = before.map(LocalRecord::into_revisions).unwrap_or_default();
+        if new {
+            revs.push(c.revision.clone());
+        }
         let waiting = !h.waiting.is_empty();
-        let mut next = LocalRecord::from_state(&state, before.as_ref().map(|l| &l.rev), waiting);
+        let mut next = LocalRecord::from_revisions(revs, shown, waiting);
         // A refusal is kept until nothing of the record waits, as an acknowledgement does.
-        next.error = before
-            .and_then(|l| l.error)
-            .filter(|_| waiting || back.is_none());
+        next.error = error.filter(|_| waiting || back.is_none());
         h.record = Some(next);
         if !changed.contains(&id) {
             changed.push(id);
@@ -228,16 +246,20 @@ pub fn take_results(
             acknowledged.push(r.rev);
             h.waiting.retain(|w| *w != r.rev);
         }
-        let Some(local) = h.record.as_mut() else {
+        let Some(local) = h.record.take() else {
             continue;
         };
-        if acked {
-            if h.waiting.is_empty() {
-                *local = LocalRecord::from_state(&local.state(), None, false);
+        h.record = Some(if !acked {
+            let mut local = local;
+            if let PushOutcome::Rejected { reason, errors } = &r.outcome {
+                local.error = Some(refusal(reason, errors));
             }
-        } else if let PushOutcome::Rejected { reason, errors } = &r.outcome {
-            local.error = Some(refusal(reason, errors));
-        }
+            local
+        } else if h.waiting.is_empty() {
+            LocalRecord::from_revisions(local.into_revisions(), None, false)
+        } else {
+            local
+        });
         if !changed.contains(record) {
             changed.push(*record);
         }
@@ -273,18 +295,15 @@ pub fn checksum<'a>(
     held: impl IntoIterator<Item = &'a LocalRecord>,
     waiting: &HashSet<Uuid>,
 ) -> Checksum {
-    let states: Vec<RecordState> = held
-        .into_iter()
-        .map(|r| {
-            RecordState::from_revisions(
-                std::iter::once(&r.rev)
-                    .chain(&r.others)
-                    .filter(|rev| !waiting.contains(&rev.rev))
-                    .cloned(),
-            )
-        })
-        .collect();
-    Checksum::of_scope(scope, states.iter().filter_map(RecordState::winner))
+    // Read in place: a phone sums every record of its scope at each sync.
+    let winners = held.into_iter().filter_map(|r| {
+        crate::merge::winner(
+            std::iter::once(&r.rev)
+                .chain(&r.others)
+                .filter(|rev| !waiting.contains(&rev.rev)),
+        )
+    });
+    Checksum::of_scope(scope, winners)
 }
 
 #[cfg(test)]

@@ -15,6 +15,32 @@ use crate::record::Revision;
 use std::collections::{BTreeMap, HashSet};
 use uuid::Uuid;
 
+/// The heads among `revs`, the distinct known revisions of one record: those nothing among them
+/// builds on, best first.
+pub fn heads<'a>(revs: impl IntoIterator<Item = &'a Revision> + Clone) -> Vec<&'a Revision> {
+    let superseded: HashSet<Uuid> = revs
+        .clone()
+        .into_iter()
+        .flat_map(|r| r.parent.into_iter().chain(r.resolves.iter().copied()))
+        .collect();
+    let mut heads: Vec<&Revision> = revs
+        .into_iter()
+        .filter(|r| !superseded.contains(&r.rev))
+        .collect();
+    heads.sort_by_key(|r| std::cmp::Reverse(r.precedence()));
+    heads
+}
+
+/// The record's current state among `revs`, read where they are kept rather than copied into a
+/// [`RecordState`]. Every revision superseded means a cycle, which ids made on devices cannot
+/// form; the latest revision is taken then rather than nothing.
+pub fn winner<'a>(revs: impl IntoIterator<Item = &'a Revision> + Clone) -> Option<&'a Revision> {
+    heads(revs.clone())
+        .into_iter()
+        .next()
+        .or_else(|| revs.into_iter().max_by_key(|r| r.precedence()))
+}
+
 /// All the known revisions of one record.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct RecordState {
@@ -48,27 +74,12 @@ impl RecordState {
 
     /// The revisions nothing known builds on, best first.
     pub fn heads(&self) -> Vec<&Revision> {
-        let superseded: HashSet<Uuid> = self
-            .revisions
-            .values()
-            .flat_map(|r| r.parent.into_iter().chain(r.resolves.iter().copied()))
-            .collect();
-        let mut heads: Vec<&Revision> = self
-            .revisions
-            .values()
-            .filter(|r| !superseded.contains(&r.rev))
-            .collect();
-        heads.sort_by_key(|r| std::cmp::Reverse(r.precedence()));
-        heads
+        heads(self.revisions.values())
     }
 
-    /// The record's current state. Every revision superseded means a cycle, which ids made on
-    /// devices cannot form; the latest revision is taken then rather than nothing.
+    /// The record's current state (see [`winner`]).
     pub fn winner(&self) -> Option<&Revision> {
-        self.heads()
-            .into_iter()
-            .next()
-            .or_else(|| self.revisions.values().max_by_key(|r| r.precedence()))
+        winner(self.revisions.values())
     }
 
     pub fn in_conflict(&self) -> bool {

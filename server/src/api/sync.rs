@@ -3,7 +3,7 @@
 
 use crate::auth::Caller;
 use crate::error::{ApiError, AppJson};
-use crate::store::{Author, PushAnswer};
+use crate::store::{Author, PushAnswer, StoredPage};
 use crate::AppState;
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
@@ -11,7 +11,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use shequ_model::sync::{
-    Checksum, PullPage, PullQuery, PushRequest, PushResponse, MAX_PULL_PAGE, MAX_PUSH_BATCH,
+    Checksum, PullQuery, PushRequest, PushResponse, MAX_PULL_PAGE, MAX_PUSH_BATCH,
 };
 use shequ_model::UnitCode;
 
@@ -99,7 +99,7 @@ async fn pull(
     caller: Caller,
     Query(q): Query<PullQuery>,
     Query(only): Query<PlanQuery>,
-) -> Result<Json<PullPage>, ApiError> {
+) -> Result<Json<StoredPage>, ApiError> {
     scope_ok(&q.scope)?;
     caller.require_read(&q.scope)?;
     let plan = only

@@ -10,6 +10,7 @@ mod rows;
 mod sql;
 
 pub use figures::RebuildReport;
+pub use rows::{StoredChange, StoredPage};
 pub use sql::SqlStore;
 /// The embedded default.
 pub type SqliteStore = SqlStore<sqlx::Sqlite>;
@@ -25,7 +26,7 @@ use shequ_model::month::Month;
 use shequ_model::plan::Plan;
 use shequ_model::plan::{PlanId, Plans};
 use shequ_model::rollup::{Report, Rollups, UnitFigures};
-use shequ_model::sync::{Checksum, PullPage, PushResult};
+use shequ_model::sync::{Checksum, PushResult};
 use shequ_model::Revision;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -92,7 +93,7 @@ pub trait Store: Send + Sync + 'static {
         plan: Option<&PlanId>,
         after: i64,
         limit: u32,
-    ) -> Result<PullPage, StoreError>;
+    ) -> Result<StoredPage, StoreError>;
     /// The current (winning) revision of every live record of `plan` under `scope`.
     async fn live_records(&self, plan: &PlanId, scope: &str) -> Result<Vec<Revision>, StoreError>;
     /// The figures kept for each unit of `plan` under `scope`, at its indicators' own level, now

@@ -1,13 +1,16 @@
 //! Reading rows into Shequ's types, the same for every engine: each store only writes its own SQL.
 
 use super::{AccountRow, SessionRow, StoreError};
+use serde::Serialize;
+use serde_json::value::RawValue;
 use shequ_model::area::{Area, Level, UnitCode};
 use shequ_model::auth::{Account, Role, SessionInfo};
 use shequ_model::month::Month;
 use shequ_model::plan::PlanId;
-use shequ_model::sync::{PullPage, PulledRevision, MAX_PULL_BYTES};
+use shequ_model::sync::{PullPage, MAX_PULL_BYTES};
 use shequ_model::Revision;
 use sqlx::{ColumnIndex, Decode, Row, Type};
+use std::collections::BTreeMap;
 
 /// A row of any engine whose text, integer and boolean columns decode as Rust's.
 pub trait Columns: Row
@@ -88,27 +91,67 @@ pub fn page_len(sizes: &[i64], limit: u32) -> (usize, bool) {
     (sizes.len(), false)
 }
 
+/// A pull page as the store sends it: each revision is its stored JSON, which the push made from
+/// the validated revision, with the plan of its row, so a pull never builds revisions to write
+/// them out again. Serialises as [`PullPage`].
+#[derive(Serialize, Debug)]
+pub struct StoredPage {
+    pub changes: Vec<StoredChange>,
+    pub cursor: i64,
+    pub more: bool,
+}
+
+#[derive(Serialize, Debug)]
+pub struct StoredChange {
+    pub seq: i64,
+    pub revision: Box<RawValue>,
+}
+
+impl StoredPage {
+    /// The page as a device reads it.
+    pub fn parse(&self) -> Result<PullPage, StoreError> {
+        serde_json::to_string(self)
+            .and_then(|json| serde_json::from_str(&json))
+            .map_err(|e| StoreError::Corrupt(format!("pull page: {e}")))
+    }
+}
+
 /// A pull page from its `(seq, body, plan)` rows, oldest first.
 pub fn pull_page(
     rows: Vec<(i64, String, String)>,
     after: i64,
     more: bool,
-) -> Result<PullPage, StoreError> {
+) -> Result<StoredPage, StoreError> {
     let changes = rows
         .into_iter()
         .map(|(seq, body, plan)| {
-            Ok(PulledRevision {
+            Ok(StoredChange {
                 seq,
-                revision: revision(&body, &plan)?,
+                revision: with_plan(&body, &plan)?,
             })
         })
         .collect::<Result<Vec<_>, StoreError>>()?;
     let cursor = changes.last().map_or(after, |c| c.seq);
-    Ok(PullPage {
+    Ok(StoredPage {
         changes,
         cursor,
         more,
     })
+}
+
+/// A stored revision body with its row's plan, which bodies stored before revisions carried a
+/// plan lack. Only the top level is read; the contents are copied as they are.
+fn with_plan(body: &str, plan: &str) -> Result<Box<RawValue>, StoreError> {
+    let corrupt = |e: serde_json::Error| StoreError::Corrupt(format!("revision body: {e}"));
+    let mut fields: BTreeMap<&str, &RawValue> = serde_json::from_str(body).map_err(corrupt)?;
+    let plan = plan_id(plan)?;
+    let named = serde_json::value::to_raw_value(&plan).map_err(corrupt)?;
+    if plan.is_empty() {
+        fields.remove("plan");
+    } else {
+        fields.insert("plan", &*named);
+    }
+    serde_json::value::to_raw_value(&fields).map_err(corrupt)
 }
 
 pub fn now_ms() -> i64 {
@@ -182,8 +225,10 @@ where
 
 #[cfg(test)]
 mod tests {
-    use super::page_len;
+    use super::{page_len, pull_page};
+    use shequ_model::plan::PlanId;
     use shequ_model::sync::MAX_PULL_BYTES;
+    use shequ_model::{Revision, UnitCode};
 
     #[test]
     fn a_page_stops_at_its_count_or_its_bytes_but_always_moves_on() {
@@ -198,5 +243,49 @@ mod tests {
         // One revision larger than a page still makes a page of its own.
         assert_eq!(page_len(&[big * 3, small], 10), (1, true));
         assert_eq!(page_len(&[big * 3], 10), (1, false));
+    }
+
+    /// A pulled revision is the one pushed, with its row's plan, whether or not its stored body
+    /// names one (bodies stored before revisions carried a plan do not).
+    #[test]
+    fn a_pulled_revision_is_the_stored_one_with_its_plan() {
+        let mut pushed = Revision {
+            record: uuid::Uuid::now_v7(),
+            rev: uuid::Uuid::now_v7(),
+            parent: None,
+            resolves: vec![],
+            device: "设备\"1".into(),
+            clock: 7,
+            plan: PlanId::parse("fufeng-2018").unwrap(),
+            form: "deliberation_case".into(),
+            unit: UnitCode::parse("610324001001").unwrap(),
+            deleted: false,
+            content: serde_json::from_str(
+                r#"{"title":"议事 \u2028 \"引号\"","n":[1,2.5,{"a":null}]}"#,
+            )
+            .unwrap(),
+        };
+        let named = pushed.canonical_json();
+        let mut legacy = pushed.clone();
+        legacy.plan = PlanId::default();
+        let unnamed = legacy.canonical_json();
+        assert!(!unnamed.contains("fufeng-2018"));
+        let page = pull_page(
+            vec![
+                (3, named, "fufeng-2018".into()),
+                (4, unnamed.clone(), "fufeng-2018".into()),
+                (5, unnamed, String::new()),
+            ],
+            2,
+            false,
+        )
+        .unwrap()
+        .parse()
+        .unwrap();
+        assert_eq!(page.cursor, 5);
+        assert_eq!(page.changes[0].revision, pushed);
+        assert_eq!(page.changes[1].revision, pushed);
+        pushed.plan = PlanId::default();
+        assert_eq!(page.changes[2].revision, pushed);
     }
 }

@@ -6,6 +6,7 @@ use super::batch::{decide_batch, finish_batch, sent, Current, Facts};
 use super::dialect::{county_of, value_list, Dialect};
 use super::figures::{self, FigureKey, Kept, RebuildReport};
 use super::rows::{self, now_ms, revision, Columns};
+use super::StoredPage;
 use super::{
     prefix_end, AccountRow, AreaImport, Author, ListedRow, PlanAdded, PlanBook, PlanRole,
     PushAnswer, SessionRow, StartTurn, Store, StoreError, Strikes,
@@ -20,7 +21,7 @@ use shequ_model::plan::{PlanId, Plans};
 use shequ_model::rollup::{
     additive, forms_read, record_parts, unit_figures_of, Figure, UnitFigures,
 };
-use shequ_model::sync::{batch_hash_of, Checksum, PullPage};
+use shequ_model::sync::{batch_hash_of, Checksum};
 use shequ_model::Revision;
 use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Pool, Type};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -752,7 +753,7 @@ where
         plan: Option<&PlanId>,
         after: i64,
         limit: u32,
-    ) -> Result<PullPage, StoreError> {
+    ) -> Result<StoredPage, StoreError> {
         // No plan is the empty id, which no stored revision carries once the legacy plan is settled.
         let plan = plan.map(|p| p.to_string()).unwrap_or_default();
         let bound = D::pull_bound(&self.pool, scope).await?.unwrap_or(i64::MAX);
