@@ -369,6 +369,36 @@ pub struct Targets {
     pub towns: BTreeMap<String, Target>,
 }
 
+/// Per-town targets the county set after issuing the plan (an imported decomposition table),
+/// kept by the server beside the plan and laid over its `targets.towns`: the plan as issued never
+/// changes. Indicator id → town code → target.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct TownTargets(BTreeMap<String, BTreeMap<String, Target>>);
+
+impl TownTargets {
+    pub fn get(&self, indicator: &str, town: &str) -> Option<Target> {
+        self.0.get(indicator)?.get(town).copied()
+    }
+
+    pub fn set(&mut self, indicator: &str, town: &str, target: Target) {
+        self.0
+            .entry(indicator.to_owned())
+            .or_default()
+            .insert(town.to_owned(), target);
+    }
+
+    /// Every target: (indicator, town, target).
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str, Target)> {
+        self.0
+            .iter()
+            .flat_map(|(i, ts)| ts.iter().map(move |(t, v)| (i.as_str(), t.as_str(), *v)))
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
 /// An indicator. Wire format: stable.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[serde(deny_unknown_fields)]
