@@ -583,6 +583,19 @@ impl Plan {
         self.indicators.iter().find(|i| i.id == id)
     }
 
+    /// Whether `ind`'s figures, and so its targets, are whole numbers: counts, and sums of a
+    /// field that takes whole numbers only.
+    pub fn counts_whole(&self, ind: &Indicator) -> bool {
+        match &ind.measure {
+            Measure::Count { .. } | Measure::Flag { .. } => true,
+            Measure::Sum { form, field, .. } => self
+                .form(form)
+                .and_then(|f| f.field(field))
+                .is_some_and(|f| f.integer),
+            Measure::Ratio { .. } | Measure::Share { .. } => false,
+        }
+    }
+
     /// The dates the plan's records may carry: its `period`, or else its whole year.
     pub fn period(&self) -> Period {
         self.period.clone().unwrap_or_else(|| Period {
