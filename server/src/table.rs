@@ -543,3 +543,72 @@ fn cells_of(bytes: &[u8], columns: u16) -> Result<HashMap<(u32, u16), Value>, St
     }
     Ok(cells)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    const COLUMNS: u16 = 20;
+
+    fn book(build: impl FnOnce(&mut Workbook)) -> Vec<u8> {
+        let mut book = Workbook::new();
+        build(&mut book);
+        book.save_to_buffer().unwrap()
+    }
+
+    #[test]
+    fn a_sheet_past_the_rows_a_table_has_is_refused() {
+        let at = |row: u32| {
+            book(|b| {
+                let s = b.add_worksheet().set_name(SHEET_NAME).unwrap();
+                s.write_number(row, 0, 1.0).unwrap();
+            })
+        };
+        assert!(cells_of(&at(HEAD_ROWS + MAX_IMPORT_ROWS - 1), COLUMNS).is_ok());
+        assert_eq!(
+            cells_of(&at(HEAD_ROWS + MAX_IMPORT_ROWS), COLUMNS).unwrap_err(),
+            format!("表格超过 {MAX_IMPORT_ROWS} 行")
+        );
+    }
+
+    #[test]
+    fn a_workbook_of_many_sheets_or_without_the_table_is_refused() {
+        let sheets = |n: usize| {
+            book(|b| {
+                b.add_worksheet().set_name(SHEET_NAME).unwrap();
+                for _ in 1..n {
+                    b.add_worksheet();
+                }
+            })
+        };
+        assert!(cells_of(&sheets(MAX_SHEETS), COLUMNS).is_ok());
+        assert!(cells_of(&sheets(MAX_SHEETS + 1), COLUMNS)
+            .unwrap_err()
+            .contains("工作表太多"));
+        let other = book(|b| {
+            b.add_worksheet().set_name("Sheet1").unwrap();
+        });
+        assert_eq!(
+            cells_of(&other, COLUMNS).unwrap_err(),
+            format!("找不到工作表“{SHEET_NAME}”")
+        );
+    }
+
+    #[test]
+    fn a_small_file_that_unpacks_into_a_huge_one_is_refused_unread() {
+        let mut zip = zip::ZipWriter::new(Cursor::new(Vec::new()));
+        let deflated = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated);
+        zip.start_file("xl/sharedStrings.xml", deflated).unwrap();
+        let block = vec![b' '; 1024 * 1024];
+        for _ in 0..=MAX_UNPACKED_BYTES / block.len() as u64 {
+            zip.write_all(&block).unwrap();
+        }
+        let bytes = zip.finish().unwrap().into_inner();
+        assert!(bytes.len() < MAX_IMPORT_BYTES);
+        assert!(cells_of(&bytes, COLUMNS)
+            .unwrap_err()
+            .contains("解压后太大"));
+    }
+}
