@@ -18,6 +18,7 @@ use shequ_model::listing::{RecordPage, RecordQuery};
 use shequ_model::plan::{Plan, PlanId, PlanSummary};
 use shequ_model::rollup::Report;
 use shequ_model::sync::{Checksum, PullPage, PushRequest, PushResponse};
+use shequ_model::table::{SheetRefused, TargetsImported};
 use std::cell::RefCell;
 use std::rc::Rc;
 use web_sys::AbortController;
@@ -330,6 +331,37 @@ pub async fn table(code: &str, plan: &PlanId) -> Result<(String, Vec<u8>)> {
     let bytes = resp.binary().await.map_err(|_| deadline.unreachable())?;
     Ok((name, bytes))
 }
+
+/// Sends the county's decomposition table with its towns' targets filled in: what changed, or
+/// the server's list of wrong cells (nothing changed then).
+pub async fn import_targets(
+    code: &str,
+    plan: &PlanId,
+    bytes: &[u8],
+) -> Result<std::result::Result<TargetsImported, SheetRefused>> {
+    let url = format!("/api/report/{code}/targets.xlsx?plan={plan}");
+    let deadline = Deadline::start();
+    let body = js_sys::Uint8Array::from(bytes);
+    let resp = deadline
+        .send(
+            deadline
+                .on(authorised(Request::post(&url)))
+                .header("Content-Type", XLSX)
+                .body(body),
+        )
+        .await?;
+    if resp.status() == 400 {
+        return match resp.json::<SheetRefused>().await {
+            Ok(refused) => Ok(Err(refused)),
+            Err(_) if deadline.passed() => Err(deadline.unreachable()),
+            Err(_) => Err(ApiError::new("服务器的回答无法识别", true)),
+        };
+    }
+    deadline.answer(resp).await.map(Ok)
+}
+
+/// The media type of an .xlsx file.
+pub const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 
 /// The file name a download is offered under (`filename*=UTF-8''…`, RFC 6266).
 fn attachment_name(disposition: &str) -> Option<String> {

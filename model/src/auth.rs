@@ -377,6 +377,43 @@ pub struct AuditEntry {
     pub received_at: i64,
 }
 
+/// What an administrator changed besides records (records keep their own trail, [`AuditEntry`]).
+/// Wire format: stable.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum AdminActionKind {
+    /// Per-town targets set from an imported decomposition table.
+    ImportTargets,
+}
+
+impl AdminActionKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AdminActionKind::ImportTargets => "import_targets",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<AdminActionKind> {
+        match s {
+            "import_targets" => Some(AdminActionKind::ImportTargets),
+            _ => None,
+        }
+    }
+}
+
+/// One administrator's change in the audit trail: who, from which device, when, over which unit,
+/// and what (for an import of targets, a [`crate::table::TargetsImported`]). Wire format: stable.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct AdminAction {
+    pub seq: i64,
+    pub at: i64,
+    pub account: String,
+    pub device: String,
+    pub unit: String,
+    pub action: AdminActionKind,
+    pub detail: serde_json::Value,
+}
+
 /// Which entries of the audit trail to list, besides the unit (and everything under it). Empty
 /// or absent parts take everything.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq)]

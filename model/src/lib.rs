@@ -28,6 +28,7 @@ pub mod record;
 pub mod rollup;
 pub mod shown;
 pub mod sync;
+pub mod table;
 
 pub use area::{Area, Level, UnitCode};
 pub use plan::Plan;

@@ -369,6 +369,36 @@ pub struct Targets {
     pub towns: BTreeMap<String, Target>,
 }
 
+/// Per-town targets the county set after issuing the plan (an imported decomposition table),
+/// kept by the server beside the plan and laid over its `targets.towns`: the plan as issued never
+/// changes. Indicator id → town code → target.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct TownTargets(BTreeMap<String, BTreeMap<String, Target>>);
+
+impl TownTargets {
+    pub fn get(&self, indicator: &str, town: &str) -> Option<Target> {
+        self.0.get(indicator)?.get(town).copied()
+    }
+
+    pub fn set(&mut self, indicator: &str, town: &str, target: Target) {
+        self.0
+            .entry(indicator.to_owned())
+            .or_default()
+            .insert(town.to_owned(), target);
+    }
+
+    /// Every target: (indicator, town, target).
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str, Target)> {
+        self.0
+            .iter()
+            .flat_map(|(i, ts)| ts.iter().map(move |(t, v)| (i.as_str(), t.as_str(), *v)))
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
 /// An indicator. Wire format: stable.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -551,6 +581,19 @@ impl Plan {
 
     pub fn indicator(&self, id: &str) -> Option<&Indicator> {
         self.indicators.iter().find(|i| i.id == id)
+    }
+
+    /// Whether `ind`'s figures, and so its targets, are whole numbers: counts, and sums of a
+    /// field that takes whole numbers only.
+    pub fn counts_whole(&self, ind: &Indicator) -> bool {
+        match &ind.measure {
+            Measure::Count { .. } | Measure::Flag { .. } => true,
+            Measure::Sum { form, field, .. } => self
+                .form(form)
+                .and_then(|f| f.field(field))
+                .is_some_and(|f| f.integer),
+            Measure::Ratio { .. } | Measure::Share { .. } => false,
+        }
     }
 
     /// The dates the plan's records may carry: its `period`, or else its whole year.

@@ -6,8 +6,8 @@
 //! their numerators and denominators, so a town's ratio is never an average of averages; a yes/no
 //! becomes the share of units with yes), or as the share of units meeting their own target.
 //!
-//! Targets come from the plan: a per-town override (the decomposition table) first, then the
-//! level's target; a level without one takes the sum of its parts' targets when the figure adds
+//! Targets come from the plan: a per-town override (the decomposition table, as the county last
+//! imported it, or as the plan gives it) first, then the level's target; a level without one takes the sum of its parts' targets when the figure adds
 //! up, or their common target when it is a ratio.
 //!
 //! A figure at the indicator's own level depends on that unit's records alone
@@ -22,7 +22,7 @@
 
 use crate::area::{Area, AreaTree, Level};
 use crate::month::{counted_by, month_counted, Month};
-use crate::plan::{Condition, Form, Indicator, Measure, Plan, Rollup, Target, Term};
+use crate::plan::{Condition, Form, Indicator, Measure, Plan, Rollup, Target, Term, TownTargets};
 use crate::record::{matches, Revision};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -336,6 +336,8 @@ pub struct Rollups<'a> {
     tree: &'a AreaTree,
     by_unit: HashMap<&'a str, Vec<&'a Revision>>,
     kept: Option<&'a UnitFigures>,
+    /// Per-town targets set since the plan was issued, over the plan's own.
+    town_targets: Option<&'a TownTargets>,
     /// The month whose end the figures are as of; none for now.
     as_of: Option<Month>,
 }
@@ -356,6 +358,7 @@ impl<'a> Rollups<'a> {
             tree,
             by_unit,
             kept: None,
+            town_targets: None,
             as_of: None,
         }
     }
@@ -369,6 +372,14 @@ impl<'a> Rollups<'a> {
         }
     }
 
+    /// Targets per town laid over the plan's own `targets.towns`.
+    pub fn with_town_targets(self, targets: &'a TownTargets) -> Self {
+        Rollups {
+            town_targets: Some(targets),
+            ..self
+        }
+    }
+
     /// Rolls up the figures kept per unit (see [`unit_figures`]) instead of records.
     pub fn from_figures(plan: &'a Plan, tree: &'a AreaTree, kept: &'a UnitFigures) -> Self {
         Rollups {
@@ -376,6 +387,7 @@ impl<'a> Rollups<'a> {
             tree,
             by_unit: HashMap::new(),
             kept: Some(kept),
+            town_targets: None,
             as_of: None,
         }
     }
@@ -513,14 +525,14 @@ impl<'a> Rollups<'a> {
         }
     }
 
-    fn explicit_target(ind: &Indicator, area: &Area) -> Option<Target> {
+    /// The target given for `area` itself, not derived from its parts.
+    fn explicit_target(&self, ind: &Indicator, area: &Area) -> Option<Target> {
         match area.level {
             Level::Village => ind.targets.village,
-            Level::Town => ind
-                .targets
-                .towns
-                .get(&area.code)
-                .copied()
+            Level::Town => self
+                .town_targets
+                .and_then(|t| t.get(&ind.id, &area.code))
+                .or_else(|| ind.targets.towns.get(&area.code).copied())
                 .or(ind.targets.town),
             Level::County => ind.targets.county,
             Level::City | Level::Province => None,
@@ -533,7 +545,7 @@ impl<'a> Rollups<'a> {
             return None;
         }
         if area.level == ind.level {
-            return Some((self.own(ind, &area.code), Self::explicit_target(ind, area)));
+            return Some((self.own(ind, &area.code), self.explicit_target(ind, area)));
         }
         let parts: Vec<(Figure, Option<Target>)> = self
             .tree
@@ -554,8 +566,9 @@ impl<'a> Rollups<'a> {
             }
             Rollup::Sum => combine(&parts, ind),
         };
-        let target =
-            Self::explicit_target(ind, area).or_else(|| derive_target(&parts, &figure, ind));
+        let target = self
+            .explicit_target(ind, area)
+            .or_else(|| derive_target(&parts, &figure, ind));
         Some((figure, target))
     }
 

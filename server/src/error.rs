@@ -9,6 +9,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
 use shequ_model::auth::AuthFailure;
+use shequ_model::table::{CellError, SheetRefused};
 
 fn unauthorized_message(f: &AuthFailure) -> &'static str {
     match f {
@@ -55,6 +56,9 @@ pub enum ApiError {
     /// shows the password form).
     #[error("{}", unauthorized_message(&AuthFailure::MustChangePassword))]
     MustChangePassword,
+    /// A sheet that cannot be imported (400 with every problem, by cell).
+    #[error("表格有 {} 处错误,未导入任何内容", .0.len())]
+    Cells(Vec<CellError>),
 }
 
 impl ApiError {
@@ -72,6 +76,7 @@ impl ApiError {
             ApiError::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::MustChangePassword => StatusCode::FORBIDDEN,
+            ApiError::Cells(_) => StatusCode::BAD_REQUEST,
         }
     }
 
@@ -120,6 +125,14 @@ impl IntoResponse for ApiError {
                 )
                     .into_response()
             }
+            ApiError::Cells(cells) => (
+                self.status_code(),
+                Json(SheetRefused {
+                    error: message,
+                    cells: cells.clone(),
+                }),
+            )
+                .into_response(),
             _ => (self.status_code(), Json(json!({ "error": message }))).into_response(),
         };
         if let Some(secs) = self.retry_after() {

@@ -211,6 +211,65 @@ pub async fn open_plans(store: &dyn Store, s: &Settings) -> Result<PlanBook, Set
     Ok(PlanBook { plans, legacy })
 }
 
+/// Why a decomposition table was not imported: nothing of it was.
+#[derive(Debug, thiserror::Error)]
+pub enum TargetImportError {
+    /// Every problem in the sheet, by cell.
+    #[error("分解表有 {} 处错误,未导入任何目标", .0.len())]
+    Cells(Vec<shequ_model::table::CellError>),
+    #[error("计划“{0}”所属的县 {1} 不在单位表中")]
+    NoCounty(PlanId, String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Imports the towns' targets of `plan` from its county's decomposition table, as `by` sent it
+/// (see [`table::read_targets`]): every target that changes, kept in one transaction with the
+/// import in the administrators' trail; nothing when the sheet has any error.
+pub async fn import_targets(
+    store: &dyn Store,
+    plan: &Plan,
+    bytes: &[u8],
+    by: &store::Author,
+) -> Result<Vec<shequ_model::table::TargetChange>, TargetImportError> {
+    let county = &plan.county;
+    let no_county = || TargetImportError::NoCounty(plan.id.clone(), county.clone());
+    let report = store::report(store, plan, county, None)
+        .await?
+        .ok_or_else(no_county)?;
+    let reading = table::read_targets(plan, &report, bytes);
+    let mut found = HashMap::new();
+    for code in reading.strangers() {
+        // Text that is no unit code names no unit: only codes are looked up.
+        if shequ_model::UnitCode::parse(code).is_err() {
+            continue;
+        }
+        if let Some(area) = store.area(code).await? {
+            found.insert(code.to_owned(), area);
+        }
+    }
+    let changes = reading
+        .finish(&report.unit.area, &found)
+        .map_err(TargetImportError::Cells)?;
+    if !changes.is_empty() {
+        let detail = shequ_model::table::TargetsImported {
+            plan: plan.id.clone(),
+            changes: changes.clone(),
+        };
+        let action = shequ_model::auth::AdminAction {
+            seq: 0,
+            at: auth::now_ms(),
+            account: by.account.clone(),
+            device: by.device.clone(),
+            unit: county.clone(),
+            action: shequ_model::auth::AdminActionKind::ImportTargets,
+            detail: serde_json::to_value(&detail).expect("an import is JSON"),
+        };
+        store.set_town_targets(&plan.id, &changes, &action).await?;
+    }
+    Ok(changes)
+}
+
 /// Why an areas file was not imported.
 #[derive(Debug, thiserror::Error)]
 pub enum ImportError {

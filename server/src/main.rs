@@ -1,5 +1,5 @@
 //! `shequ-server`: serve (the default), import areas, check and keep plans, add accounts, export
-//! the decomposition table.
+//! the decomposition table and import the towns' targets from it.
 
 use clap::{Parser, Subcommand};
 use shequ_model::plan::{PlanId, Plans};
@@ -49,6 +49,15 @@ enum Command {
         /// `YYYY-MM`: the figures as of the end of that month; now when not given.
         #[arg(long)]
         as_of: Option<String>,
+        file: PathBuf,
+    },
+    /// Set the towns' targets from the county's decomposition table (an exported .xlsx with the
+    /// towns' targets filled in), and print what changed, or every wrong cell (then nothing is
+    /// changed).
+    ImportTargets {
+        /// The plan; the current one when not given.
+        #[arg(long, value_parser = PlanId::parse)]
+        plan: Option<PlanId>,
         file: PathBuf,
     },
 }
@@ -133,6 +142,9 @@ async fn main() -> ExitCode {
             as_of,
             file,
         } => export_report(&settings, &unit, plan.as_ref(), as_of.as_deref(), &file).await,
+        Command::ImportTargets { plan, file } => {
+            import_targets(&settings, plan.as_ref(), &file).await
+        }
         Command::CheckPlan { file } => {
             let path = file.unwrap_or(settings.plan);
             match shequ_server::load_plan(&path) {
@@ -288,6 +300,77 @@ async fn export_report(
             ExitCode::SUCCESS
         }
         Err(e) => fail(format!("{}: {e}", file.display())),
+    }
+}
+
+async fn import_targets(
+    settings: &Settings,
+    plan: Option<&PlanId>,
+    file: &std::path::Path,
+) -> ExitCode {
+    use shequ_model::rollup::CellKind;
+    use shequ_model::shown;
+    let (store, plans) = match stored(settings).await {
+        Ok(kept) => kept,
+        Err(e) => return fail(e),
+    };
+    let plan = match plan {
+        None => plans.current(),
+        Some(id) => match plans.get(id) {
+            Some(p) => p,
+            None => return fail(format!("--plan: no plan {id} is kept")),
+        },
+    };
+    // The file is refused past the import's limit before it is read whole.
+    match std::fs::metadata(file) {
+        Ok(m) if m.len() > shequ_server::table::MAX_IMPORT_BYTES as u64 => {
+            return fail(format!(
+                "{}: 文件太大(上限 {} MiB)",
+                file.display(),
+                shequ_server::table::MAX_IMPORT_BYTES / 1024 / 1024
+            ))
+        }
+        Ok(_) => {}
+        Err(e) => return fail(format!("{}: {e}", file.display())),
+    }
+    let bytes = match std::fs::read(file) {
+        Ok(b) => b,
+        Err(e) => return fail(format!("{}: {e}", file.display())),
+    };
+    let by = shequ_server::store::Author {
+        account: "shequ-server".into(),
+        device: "import-targets".into(),
+    };
+    match shequ_server::import_targets(store.as_ref(), plan, &bytes, &by).await {
+        Ok(changes) if changes.is_empty() => {
+            println!("{}: 目标没有变化", file.display());
+            ExitCode::SUCCESS
+        }
+        Ok(changes) => {
+            for c in &changes {
+                println!(
+                    "{} {} · {}: {} → {}",
+                    c.town,
+                    c.town_name,
+                    c.indicator_name,
+                    shown::target(c.before.as_ref(), CellKind::Number, ""),
+                    shown::target(Some(&c.after), CellKind::Number, "")
+                );
+            }
+            println!("{}: 已导入 {} 个目标", file.display(), changes.len());
+            ExitCode::SUCCESS
+        }
+        Err(shequ_server::TargetImportError::Cells(cells)) => {
+            for c in &cells {
+                eprintln!("{c}");
+            }
+            fail(format!(
+                "{}: 分解表有 {} 处错误,未导入任何目标",
+                file.display(),
+                cells.len()
+            ))
+        }
+        Err(e) => fail(e),
     }
 }
 

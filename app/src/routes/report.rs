@@ -74,6 +74,10 @@ fn ReportView(code: String) -> impl IntoView {
         })
     };
     let (chosen, set_chosen) = signal(String::new());
+    // Kept here: the report is drawn again after an import, and the outcome stays shown.
+    let imported = RwSignal::new(None::<Imported>);
+    let is_admin = move || state.account().is_some_and(|a| a.is_admin());
+    let report_refetch = move || report.refetch();
     let body = move || {
         let (
             plan,
@@ -178,6 +182,10 @@ fn ReportView(code: String) -> impl IntoView {
             <section class="card wide">
                 <h2>"全部指标"</h2>
                 <ExportTable code=report.unit.area.code.clone() plan=plan.id.clone()/>
+                {(is_admin() && report.unit.area.code == plan.county).then(|| view! {
+                    <ImportTargets code=report.unit.area.code.clone() plan=plan.id.clone()
+                        outcome=imported on_done=Callback::new(move |()| report_refetch())/>
+                })}
                 <div class="scroll">
                     <table class="figures" data-testid="figures" data-plan=plan.id.to_string()>
                         <thead><tr><th>"指标"</th><th>"合计"</th><th>"目标"</th>{headers}</tr></thead>
@@ -268,7 +276,7 @@ fn ExportTable(code: String, plan: PlanId) -> impl IntoView {
             let result = match api::table(&code, &plan).await {
                 Ok((name, bytes)) => {
                     let parts = js_sys::Array::of1(&js_sys::Uint8Array::from(&bytes[..]));
-                    crate::state::save_file(&name, &parts, XLSX).map(|()| name)
+                    crate::state::save_file(&name, &parts, api::XLSX).map(|()| name)
                 }
                 Err(e) => Err(e.message),
             };
@@ -288,4 +296,81 @@ fn ExportTable(code: String, plan: PlanId) -> impl IntoView {
     }
 }
 
-const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+/// What became of the last table the county sent back.
+#[derive(Clone, Debug, PartialEq)]
+enum Imported {
+    Sending,
+    /// How many targets changed.
+    Done(usize),
+    /// Why nothing was: the server's summary and every wrong cell (`D7: 应为数字`).
+    Refused(String, Vec<String>),
+    Failed(String),
+}
+
+/// The county's decomposition table with the towns' targets filled in, sent back (for the county
+/// administrator): how many targets changed, or every wrong cell, nothing changed then.
+#[component]
+fn ImportTargets(
+    code: String,
+    plan: PlanId,
+    outcome: RwSignal<Option<Imported>>,
+    on_done: Callback<()>,
+) -> impl IntoView {
+    let send = Action::new_local(move |file: &web_sys::File| {
+        let (code, plan, file) = (code.clone(), plan.clone(), file.clone());
+        async move {
+            outcome.set(Some(Imported::Sending));
+            let bytes = match wasm_bindgen_futures::JsFuture::from(file.array_buffer()).await {
+                Ok(buf) => js_sys::Uint8Array::new(&buf).to_vec(),
+                Err(_) => {
+                    outcome.set(Some(Imported::Failed("无法读取所选文件".into())));
+                    return;
+                }
+            };
+            let result = api::import_targets(&code, &plan, &bytes).await;
+            outcome.set(Some(match result {
+                Ok(Ok(done)) => Imported::Done(done.changes.len()),
+                Ok(Err(refused)) => Imported::Refused(
+                    refused.error,
+                    refused.cells.iter().map(|c| c.to_string()).collect(),
+                ),
+                Err(e) => Imported::Failed(e.message),
+            }));
+            if matches!(outcome.get_untracked(), Some(Imported::Done(n)) if n > 0) {
+                on_done.run(());
+            }
+        }
+    });
+    let picked = move |ev: leptos::ev::Event| {
+        let input: web_sys::HtmlInputElement = event_target(&ev);
+        if let Some(file) = input.files().and_then(|f| f.get(0)) {
+            send.dispatch(file);
+        }
+        // The same file, picked again after a fix, is sent again.
+        input.set_value("");
+    };
+    let shown = move || {
+        outcome.get().map(|o| match o {
+            Imported::Sending => view! { <p class="muted" role="status">"正在导入……"</p> }.into_any(),
+            Imported::Done(0) => view! { <p role="status" data-testid="import-note">"目标没有变化"</p> }.into_any(),
+            Imported::Done(n) => view! { <p role="status" data-testid="import-note">{format!("已导入 {n} 个目标")}</p> }.into_any(),
+            Imported::Failed(e) => view! { <p class="error" role="alert" data-testid="import-note">{format!("未能导入:{e}")}</p> }.into_any(),
+            Imported::Refused(summary, cells) => view! {
+                <div class="error" role="alert" data-testid="import-errors">
+                    <p>{summary}</p>
+                    <ul>{cells.into_iter().map(|c| view! { <li>{c}</li> }).collect_view()}</ul>
+                </div>
+            }.into_any(),
+        })
+    };
+    view! {
+        <p>
+            <label class="btn small">
+                "导入分解表中的目标(Excel)"
+                <input type="file" hidden accept=".xlsx" data-testid="import-targets"
+                    disabled=move || send.pending().get() on:change=picked/>
+            </label>
+        </p>
+        {shown}
+    }
+}

@@ -965,3 +965,28 @@ fn a_plan_covers_at_most_sixty_months() {
     assert!(!plan("2022-12-31"));
     assert!(plan("2023-01-01"));
 }
+
+#[test]
+fn counts_and_sums_of_whole_fields_take_whole_targets() {
+    let plan = seed();
+    let mut seen = [false; 3];
+    for ind in &plan.indicators {
+        let whole = plan.counts_whole(ind);
+        match &ind.measure {
+            Measure::Count { .. } | Measure::Flag { .. } => {
+                assert!(whole, "{}", ind.id);
+                seen[0] = true;
+            }
+            Measure::Sum { form, field, .. } => {
+                let f = plan.form(form).unwrap().field(field).unwrap();
+                assert_eq!(whole, f.integer, "{}", ind.id);
+                seen[1] = true;
+            }
+            Measure::Ratio { .. } | Measure::Share { .. } => {
+                assert!(!whole, "{}", ind.id);
+                seen[2] = true;
+            }
+        }
+    }
+    assert_eq!(seen, [true; 3], "the seed has every kind");
+}

@@ -275,6 +275,32 @@ fn a_per_town_override_beats_the_level_target() {
 }
 
 #[test]
+fn a_town_target_set_since_the_plan_lies_over_the_plan() {
+    let (p, t) = (plan(), tree());
+    let mut r = Records::default();
+    r.case(V3, false);
+    r.case(V3, true);
+    let mut set = crate::plan::TownTargets::default();
+    set.set("cases", TOWN_B, min(3.0).unwrap());
+    set.set("cases", TOWN_A, min(1.0).unwrap());
+    let rollups = Rollups::new(&p, &t, &r.0).with_town_targets(&set);
+    let ind = p.indicator("cases").unwrap();
+    let b = rollups.cell(ind, &area(&t, TOWN_B)).unwrap();
+    assert_eq!(b.target, min(3.0), "over the plan's own override");
+    assert_eq!(b.met, Some(false));
+    let a = rollups.cell(ind, &area(&t, TOWN_A)).unwrap();
+    assert_eq!(a.target, min(1.0), "over the level's target");
+    // The county adds up the towns' targets as set.
+    let c = rollups.cell(ind, &area(&t, COUNTY)).unwrap();
+    assert_eq!(c.target, min(4.0));
+    // Other indicators keep the plan's.
+    let other = rollups
+        .cell(p.indicator("cases_ok").unwrap(), &area(&t, TOWN_B))
+        .unwrap();
+    assert_eq!(other.target, cell(&p, &t, &r.0, "cases_ok", TOWN_B).target);
+}
+
+#[test]
 fn a_ratio_rolls_up_as_the_sum_of_its_parts() {
     let (p, t) = (plan(), tree());
     let mut r = Records::default();

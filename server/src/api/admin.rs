@@ -10,7 +10,8 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use shequ_model::auth::{
-    check_password, check_username, Account, AuditEntry, AuditFilter, NewAccount, SessionInfo,
+    check_password, check_username, Account, AdminAction, AuditEntry, AuditFilter, NewAccount,
+    SessionInfo,
 };
 use shequ_model::UnitCode;
 
@@ -20,6 +21,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/admin/sessions", get(sessions))
         .route("/api/admin/sessions/{id}/revoke", post(revoke))
         .route("/api/admin/audit", get(audit))
+        .route("/api/admin/actions", get(actions))
 }
 
 async fn accounts(
@@ -156,6 +158,27 @@ async fn audit(
         state
             .store
             .audit(&unit, &filter, q.limit.clamp(1, 1000))
+            .await?,
+    ))
+}
+
+#[derive(Deserialize)]
+struct ActionsQuery {
+    #[serde(default = "default_limit")]
+    limit: u32,
+}
+
+/// The administrators' changes besides records (imported targets), newest first.
+async fn actions(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(q): Query<ActionsQuery>,
+) -> Result<Json<Vec<AdminAction>>, ApiError> {
+    caller.require_admin()?;
+    Ok(Json(
+        state
+            .store
+            .admin_actions(caller.account.unit.as_str(), q.limit.clamp(1, 1000))
             .await?,
     ))
 }

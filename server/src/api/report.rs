@@ -4,16 +4,18 @@
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::AppState;
+use axum::extract::DefaultBodyLimit;
 use axum::extract::{Path, Query, State};
 use axum::http::header;
 use axum::response::IntoResponse;
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use shequ_model::area::AreaTree;
 use shequ_model::month::Month;
 use shequ_model::plan::Plan;
 use shequ_model::rollup::{MonthSeries, Report, Rollups, UnitFigures, UnitMonths};
+use shequ_model::table::TargetsImported;
 use std::sync::Arc;
 
 pub fn router() -> Router<AppState> {
@@ -21,6 +23,10 @@ pub fn router() -> Router<AppState> {
         .route("/api/report/{code}", get(report))
         .route("/api/report/{code}/months", get(months))
         .route("/api/report/{code}/table.xlsx", get(table))
+        .route(
+            "/api/report/{code}/targets.xlsx",
+            post(import_targets).layer(DefaultBodyLimit::max(crate::table::MAX_IMPORT_BYTES)),
+        )
 }
 
 #[derive(Deserialize)]
@@ -115,6 +121,47 @@ async fn table(
     ))
 }
 
+#[derive(Deserialize)]
+struct PlanQuery {
+    plan: Option<String>,
+}
+
+/// The county's decomposition table with its towns' targets filled in (the .xlsx as the body):
+/// every target it changes, or every wrong cell and nothing changed.
+async fn import_targets(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(code): Path<String>,
+    Query(q): Query<PlanQuery>,
+    body: axum::body::Bytes,
+) -> Result<Json<TargetsImported>, ApiError> {
+    caller.require_admin()?;
+    caller.require_read(&code)?;
+    let plan = plan_of(&state, &q.plan)?;
+    if code != plan.county {
+        return Err(ApiError::Unprocessable(format!(
+            "计划“{}”由县 {} 下达,只有该县的分解表可以导入目标",
+            plan.title, plan.county
+        )));
+    }
+    let by = crate::store::Author {
+        account: caller.account.username.clone(),
+        device: caller.device.clone(),
+    };
+    match crate::import_targets(state.store.as_ref(), plan, &body, &by).await {
+        Ok(changes) => {
+            tracing::info!(by = ?by.account, plan = %plan.id, changed = changes.len(), "targets imported");
+            Ok(Json(TargetsImported {
+                plan: plan.id.clone(),
+                changes,
+            }))
+        }
+        Err(crate::TargetImportError::Cells(cells)) => Err(ApiError::Cells(cells)),
+        Err(crate::TargetImportError::Store(e)) => Err(e.into()),
+        Err(e @ crate::TargetImportError::NoCounty(..)) => Err(ApiError::NotFound(e.to_string())),
+    }
+}
+
 async fn months(
     State(state): State<AppState>,
     caller: Caller,
@@ -146,10 +193,13 @@ async fn months(
             cells: vec![],
         })
         .collect();
+    let targets = state.store.town_targets(&plan.id).await?;
     for month in &months {
         // A month no unit has rows for is every unit without records.
         let figures = kept.remove(month).unwrap_or_else(UnitFigures::new);
-        let rollups = Rollups::from_figures(plan, &tree, &figures).as_of(Some(*month));
+        let rollups = Rollups::from_figures(plan, &tree, &figures)
+            .with_town_targets(&targets)
+            .as_of(Some(*month));
         for row in std::iter::once(&mut unit).chain(children.iter_mut()) {
             if let Some(c) = rollups.cell(ind, &row.area) {
                 row.cells.push(c);

@@ -20,13 +20,14 @@ pub type PgStore = SqlStore<sqlx::Postgres>;
 use async_trait::async_trait;
 use shequ_model::area::Area;
 use shequ_model::area::AreaTree;
-use shequ_model::auth::{Account, AuditEntry, AuditFilter, SessionInfo};
+use shequ_model::auth::{Account, AdminAction, AuditEntry, AuditFilter, SessionInfo};
 use shequ_model::history::Stored;
 use shequ_model::month::Month;
-use shequ_model::plan::Plan;
+use shequ_model::plan::{Plan, TownTargets};
 use shequ_model::plan::{PlanId, Plans};
 use shequ_model::rollup::{Report, Rollups, UnitFigures};
 use shequ_model::sync::{Checksum, PushResult};
+use shequ_model::table::TargetChange;
 use shequ_model::Revision;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -186,6 +187,18 @@ pub trait Store: Send + Sync + 'static {
     /// Every revision stored of a record, in the order stored, with who pushed each (their
     /// name), from which device and when; none for a record the server does not hold.
     async fn record_revisions(&self, record: &str) -> Result<Vec<Stored>, StoreError>;
+    /// The per-town targets of `plan` set since it was issued (see [`TownTargets`]).
+    async fn town_targets(&self, plan: &PlanId) -> Result<TownTargets, StoreError>;
+    /// Keeps the targets `changes` set for `plan`, and `action` (its `seq` ignored) in the
+    /// administrators' trail, in one transaction.
+    async fn set_town_targets(
+        &self,
+        plan: &PlanId,
+        changes: &[TargetChange],
+        action: &AdminAction,
+    ) -> Result<(), StoreError>;
+    /// The latest administrators' changes over `under` or a unit under it, newest first.
+    async fn admin_actions(&self, under: &str, limit: u32) -> Result<Vec<AdminAction>, StoreError>;
     /// The latest revisions under `under` that `filter` takes, newest first, with who made them.
     async fn audit(
         &self,
@@ -330,7 +343,8 @@ pub(crate) fn prefix_end(prefix: &str) -> String {
 }
 
 /// The report of `code` under `plan`, now or as of the end of `as_of`: its figures and its
-/// children's, rolled up from the figures kept per unit. None when there is no such unit.
+/// children's, rolled up from the figures kept per unit, against the targets in force (the
+/// plan's, with the per-town targets set since over them). None when there is no such unit.
 pub async fn report(
     store: &dyn Store,
     plan: &Plan,
@@ -343,7 +357,9 @@ pub async fn report(
     }
     let tree = AreaTree::new(areas);
     let kept = store.unit_figures(&plan.id, code, as_of).await?;
+    let targets = store.town_targets(&plan.id).await?;
     Ok(Rollups::from_figures(plan, &tree, &kept)
+        .with_town_targets(&targets)
         .as_of(as_of)
         .report(code))
 }

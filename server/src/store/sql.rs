@@ -13,15 +13,16 @@ use super::{
 };
 use async_trait::async_trait;
 use shequ_model::area::{Area, Level};
-use shequ_model::auth::{AuditEntry, AuditFilter, SessionInfo};
+use shequ_model::auth::{AdminAction, AdminActionKind, AuditEntry, AuditFilter, SessionInfo};
 use shequ_model::history::Stored;
 use shequ_model::month::Month;
-use shequ_model::plan::{Indicator, Plan};
+use shequ_model::plan::{Indicator, Plan, Target, TownTargets};
 use shequ_model::plan::{PlanId, Plans};
 use shequ_model::rollup::{
     additive, forms_read, record_parts, unit_figures_of, Figure, UnitFigures,
 };
 use shequ_model::sync::{batch_hash_of, Checksum};
+use shequ_model::table::TargetChange;
 use shequ_model::Revision;
 use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Pool, Type};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -1352,6 +1353,91 @@ where
                     author: r.text("author"),
                     device: r.text("device"),
                     received_at: r.int("received_at"),
+                })
+            })
+            .collect()
+    }
+
+    async fn town_targets(&self, plan: &PlanId) -> Result<TownTargets, StoreError> {
+        let rows = sqlx::query("SELECT indicator, town, target FROM town_targets WHERE plan = $1")
+            .bind(plan.as_str())
+            .fetch_all(&self.pool)
+            .await?;
+        let mut targets = TownTargets::default();
+        for r in &rows {
+            let target: Target = serde_json::from_str(&r.text("target"))
+                .map_err(|e| StoreError::Corrupt(format!("a town's target: {e}")))?;
+            targets.set(&r.text("indicator"), &r.text("town"), target);
+        }
+        Ok(targets)
+    }
+
+    async fn set_town_targets(
+        &self,
+        plan: &PlanId,
+        changes: &[TargetChange],
+        action: &AdminAction,
+    ) -> Result<(), StoreError> {
+        let _turn = self.turn().await;
+        let mut tx = self.pool.begin().await?;
+        for c in changes {
+            let target = serde_json::to_string(&c.after).expect("a target is JSON");
+            sqlx::query(
+                "INSERT INTO town_targets (plan, indicator, town, target, set_at, set_by)
+                 VALUES ($1, $2, $3, $4, $5, $6)
+                 ON CONFLICT (plan, indicator, town) DO UPDATE
+                 SET target = excluded.target, set_at = excluded.set_at, set_by = excluded.set_by",
+            )
+            .bind(plan.as_str())
+            .bind(&c.indicator)
+            .bind(&c.town)
+            .bind(target)
+            .bind(action.at)
+            .bind(&action.account)
+            .execute(&mut *tx)
+            .await?;
+        }
+        sqlx::query(
+            "INSERT INTO admin_actions (at, account, device, unit, action, detail)
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(action.at)
+        .bind(&action.account)
+        .bind(&action.device)
+        .bind(&action.unit)
+        .bind(action.action.as_str())
+        .bind(action.detail.to_string())
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn admin_actions(&self, under: &str, limit: u32) -> Result<Vec<AdminAction>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT seq, at, account, device, unit, action, detail FROM admin_actions
+             WHERE unit >= $1 AND unit < $2 ORDER BY seq DESC LIMIT $3",
+        )
+        .bind(under)
+        .bind(prefix_end(under))
+        .bind(limit as i64)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let action = r.text("action");
+                Ok(AdminAction {
+                    seq: r.int("seq"),
+                    at: r.int("at"),
+                    account: r.text("account"),
+                    device: r.text("device"),
+                    unit: r.text("unit"),
+                    action: AdminActionKind::parse(&action).ok_or_else(|| {
+                        StoreError::Corrupt(format!("unknown administrator's action {action}"))
+                    })?,
+                    detail: serde_json::from_str(&r.text("detail")).map_err(|e| {
+                        StoreError::Corrupt(format!("an administrator's action: {e}"))
+                    })?,
                 })
             })
             .collect()
