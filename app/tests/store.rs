@@ -71,7 +71,10 @@ async fn saving_from_a_form_removes_its_draft_with_the_save() {
         db.meta::<Option<Content>>(key).await.unwrap().is_some(),
         "a save from another form leaves the draft"
     );
-    let saved = db.save_from_draft(rev("没填完"), 2, key).await.unwrap();
+    let saved = db
+        .save_from_draft(rev("没填完"), 2, key, "王芳")
+        .await
+        .unwrap();
     assert_eq!(db.meta::<Option<Content>>(key).await.unwrap(), None);
     assert!(db
         .record(&saved.record.to_string())
@@ -158,10 +161,12 @@ async fn a_pull_never_overwrites_unsynced_work_and_stores_its_cursor() {
             PulledRevision {
                 seq: 7,
                 revision: theirs.clone(),
+                author: None,
             },
             PulledRevision {
                 seq: 8,
                 revision: other.clone(),
+                author: None,
             },
         ],
         cursor: 8,
@@ -219,6 +224,7 @@ async fn a_change_a_pull_brings_back_leaves_the_outbox_and_counts_once_on_the_se
         changes: vec![PulledRevision {
             seq: 3,
             revision: mine.clone(),
+            author: None,
         }],
         cursor: 3,
         more: false,

@@ -41,6 +41,10 @@ pub struct LocalRecord {
     /// Why the server refused the last push of it, in Chinese.
     #[serde(default)]
     pub error: Option<String>,
+    /// The name of the account that made the record (its first revision): the account logged in
+    /// when it was made here, else as the server sends it; none until known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub author: Option<String>,
 }
 
 impl LocalRecord {
@@ -60,8 +64,14 @@ impl LocalRecord {
         )
     }
 
-    /// The record rebuilt from its revisions: `shown` stays shown while changes of it wait.
-    fn from_state(state: &RecordState, shown: Option<&Revision>, waiting: bool) -> LocalRecord {
+    /// The record rebuilt from its revisions: `shown` stays shown while changes of it wait; its
+    /// author stays as known.
+    fn from_state(
+        state: &RecordState,
+        shown: Option<&Revision>,
+        waiting: bool,
+        author: Option<String>,
+    ) -> LocalRecord {
         let rev = match (waiting, shown) {
             (true, Some(s)) => s.clone(),
             _ => state
@@ -81,6 +91,7 @@ impl LocalRecord {
             conflict: state.in_conflict(),
             synced: !waiting,
             error: None,
+            author,
         }
     }
 
@@ -108,14 +119,30 @@ pub struct Held {
 /// and it is written as the record (returned) and as an outbox entry, with the clock, together.
 pub fn save(
     held: Option<&LocalRecord>,
+    rev: Revision,
+    hlc: &mut Hlc,
+    now_ms: u64,
+) -> (Revision, LocalRecord) {
+    save_by(held, rev, hlc, now_ms, None)
+}
+
+/// [`save`] by the account named `author`, who made the record when it is new here.
+pub fn save_by(
+    held: Option<&LocalRecord>,
     mut rev: Revision,
     hlc: &mut Hlc,
     now_ms: u64,
+    author: Option<&str>,
 ) -> (Revision, LocalRecord) {
     rev.clock = hlc.tick(now_ms);
     let mut state = held.map(LocalRecord::state).unwrap_or_default();
     state.insert(rev.clone());
-    let record = LocalRecord::from_state(&state, Some(&rev), true);
+    let author = match held {
+        Some(h) => h.author.clone(),
+        None if rev.parent.is_none() => author.map(str::to_string),
+        None => None,
+    };
+    let record = LocalRecord::from_state(&state, Some(&rev), true, author);
     (rev, record)
 }
 
@@ -155,12 +182,20 @@ pub fn apply_page(page: &PullPage, mut held: HashMap<Uuid, Held>, hlc: Hlc) -> P
             .map(LocalRecord::state)
             .unwrap_or_default();
         let new = state.insert(c.revision.clone());
-        if !new && back.is_none() {
+        // The server names who made a record with its first revision.
+        let made_by = c
+            .author
+            .clone()
+            .filter(|_| c.revision.parent.is_none())
+            .filter(|_| h.record.as_ref().is_none_or(|l| l.author.is_none()));
+        if !new && back.is_none() && made_by.is_none() {
             continue;
         }
         let before = h.record.take();
         let waiting = !h.waiting.is_empty();
-        let mut next = LocalRecord::from_state(&state, before.as_ref().map(|l| &l.rev), waiting);
+        let author = made_by.or_else(|| before.as_ref().and_then(|l| l.author.clone()));
+        let mut next =
+            LocalRecord::from_state(&state, before.as_ref().map(|l| &l.rev), waiting, author);
         // A refusal is kept until nothing of the record waits, as an acknowledgement does.
         next.error = before
             .and_then(|l| l.error)
@@ -233,7 +268,7 @@ pub fn take_results(
         };
         if acked {
             if h.waiting.is_empty() {
-                *local = LocalRecord::from_state(&local.state(), None, false);
+                *local = LocalRecord::from_state(&local.state(), None, false, local.author.take());
             }
         } else if let PushOutcome::Rejected { reason, errors } = &r.outcome {
             local.error = Some(refusal(reason, errors));
@@ -320,6 +355,7 @@ mod tests {
                 .map(|(i, r)| PulledRevision {
                     seq: i as i64 + 1,
                     revision: r.clone(),
+                    author: None,
                 })
                 .collect(),
             cursor,
@@ -348,6 +384,65 @@ mod tests {
         let w = apply_page(&page(revs, 1), HashMap::new(), Hlc::default());
         assert_eq!(w.records.len(), 1);
         w.records[0].clone()
+    }
+
+    #[test]
+    fn a_record_is_known_by_who_made_it_whether_made_here_or_pulled() {
+        let by = |r: &Revision, author: &str| PullPage {
+            changes: vec![PulledRevision {
+                seq: 1,
+                revision: r.clone(),
+                author: Some(author.into()),
+            }],
+            cursor: 1,
+            more: false,
+        };
+        // Made here: the account logged in; an edit, an acknowledgement and the server sending
+        // the first revision back keep it.
+        let mut hlc = Hlc::default();
+        let (first, held) = save_by(None, rev(1, 1, None, 0), &mut hlc, 1, Some("王芳"));
+        assert_eq!(held.author.as_deref(), Some("王芳"));
+        let (second, held) = save_by(
+            Some(&held),
+            rev(1, 2, Some(1), 0),
+            &mut hlc,
+            2,
+            Some("李强"),
+        );
+        assert_eq!(
+            held.author.as_deref(),
+            Some("王芳"),
+            "an edit does not make it someone else's"
+        );
+        let outbox = HashMap::from(
+            [(first.rev, 1u128), (second.rev, 1)].map(|(r, id)| (r, Uuid::from_u128(id))),
+        );
+        let taken = take_results(
+            &[ack(first.rev), ack(second.rev)],
+            &outbox,
+            holding(&held, &[&first, &second]),
+        );
+        assert_eq!(taken.records[0].author.as_deref(), Some("王芳"));
+        let back = apply_page(&by(&first, "王芳"), holding(&taken.records[0], &[]), hlc);
+        assert!(back.records.is_empty(), "nothing new to write");
+
+        // Pulled: the first revision names who made the record, a later one by another does not
+        // change it, and a phone that held it before the server named authors learns it.
+        let made = rev(2, 3, None, 5);
+        let pulled = apply_page(&by(&made, "赵敏"), HashMap::new(), Hlc::default());
+        assert_eq!(pulled.records[0].author.as_deref(), Some("赵敏"));
+        let edit = rev(2, 4, Some(3), 6);
+        let edited = apply_page(
+            &by(&edit, "钱进"),
+            holding(&pulled.records[0], &[]),
+            Hlc::default(),
+        );
+        assert_eq!(edited.records[0].author.as_deref(), Some("赵敏"));
+        let unnamed = synced(std::slice::from_ref(&made));
+        assert_eq!(unnamed.author, None);
+        let learnt = apply_page(&by(&made, "赵敏"), holding(&unnamed, &[]), Hlc::default());
+        assert_eq!(learnt.records[0].author.as_deref(), Some("赵敏"));
+        assert_eq!(learnt.taken, 0);
     }
 
     #[test]

@@ -88,18 +88,19 @@ pub fn page_len(sizes: &[i64], limit: u32) -> (usize, bool) {
     (sizes.len(), false)
 }
 
-/// A pull page from its `(seq, body, plan)` rows, oldest first.
+/// A pull page from its `(seq, body, plan, author)` rows, oldest first.
 pub fn pull_page(
-    rows: Vec<(i64, String, String)>,
+    rows: Vec<(i64, String, String, String)>,
     after: i64,
     more: bool,
 ) -> Result<PullPage, StoreError> {
     let changes = rows
         .into_iter()
-        .map(|(seq, body, plan)| {
+        .map(|(seq, body, plan, author)| {
             Ok(PulledRevision {
                 seq,
                 revision: revision(&body, &plan)?,
+                author: Some(author),
             })
         })
         .collect::<Result<Vec<_>, StoreError>>()?;
