@@ -135,6 +135,34 @@ pub struct Filter {
     pub title: String,
 }
 
+impl Filter {
+    /// The filter a page's address asks for, by `form`, `month` (`YYYY-MM`), `step` and `q` (the
+    /// title); what is empty or does not parse narrows nothing.
+    pub fn from_query(get: impl Fn(&str) -> Option<String>) -> Filter {
+        let given = |key: &str| get(key).filter(|v| !v.trim().is_empty());
+        Filter {
+            form: given("form"),
+            month: given("month").and_then(|m| Month::parse(&m).ok()),
+            step: given("step"),
+            title: given("q").unwrap_or_default(),
+        }
+    }
+
+    /// The filter as the query of a page's address ([`Filter::from_query`]), leaving out what
+    /// narrows nothing.
+    pub fn query(&self) -> Vec<(&'static str, String)> {
+        [
+            ("form", self.form.clone()),
+            ("month", self.month.map(|m| m.to_string())),
+            ("step", self.step.clone()),
+            ("q", Some(self.title.clone()).filter(|t| !t.is_empty())),
+        ]
+        .into_iter()
+        .filter_map(|(k, v)| Some((k, v?)))
+        .collect()
+    }
+}
+
 /// A record the phone holds, as its list shows it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Row<'a> {
@@ -440,6 +468,22 @@ mod tests {
             .map(Month::to_string)
             .collect();
         assert_eq!(months, ["2018-05", "2018-04", "2018-03"]);
+    }
+
+    #[test]
+    fn a_filter_keeps_in_the_page_address() {
+        let filter = Filter {
+            form: Some("deliberation_case".into()),
+            month: Some(Month::parse("2018-03").unwrap()),
+            step: Some("民事民议".into()),
+            title: "路灯".into(),
+        };
+        let query = filter.query();
+        let get = |k: &str| query.iter().find(|(q, _)| *q == k).map(|(_, v)| v.clone());
+        assert_eq!(Filter::from_query(get), filter);
+        assert!(Filter::default().query().is_empty());
+        let bad = |k: &str| (k == "month").then(|| "2018-3".to_string());
+        assert_eq!(Filter::from_query(bad), Filter::default());
     }
 
     #[test]
