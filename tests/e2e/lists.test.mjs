@@ -33,10 +33,12 @@ async function phone() {
   return page;
 }
 
-/** A UUIDv7, as a phone makes record ids: the time it was made leads. */
+let lastMs = 0;
+/** A UUIDv7, as a phone makes record ids: the time it was made leads, and each is made later. */
 function uuidv7() {
   const b = randomBytes(16);
-  const ms = BigInt(Date.now());
+  lastMs = Math.max(Date.now(), lastMs + 1);
+  const ms = BigInt(lastMs);
   for (let i = 0; i < 6; i++) b[i] = Number((ms >> BigInt(8 * (5 - i))) & 0xffn);
   b[6] = (b[6] & 0x0f) | 0x70;
   b[8] = (b[8] & 0x3f) | 0x80;
