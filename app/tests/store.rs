@@ -76,11 +76,12 @@ async fn saving_from_a_form_removes_its_draft_with_the_save() {
         .await
         .unwrap();
     assert_eq!(db.meta::<Option<Content>>(key).await.unwrap(), None);
-    assert!(db
-        .record(&saved.record.to_string())
-        .await
-        .unwrap()
-        .is_some());
+    let held = db.record(&saved.record.to_string()).await.unwrap();
+    assert_eq!(
+        held.and_then(|r| r.author).as_deref(),
+        Some("王芳"),
+        "a record made on the form is known by the account that made it"
+    );
 
     db.set_meta(key, &Some(Content::new())).await.unwrap();
     db.delete_meta(key).await.unwrap();
