@@ -136,7 +136,7 @@ pub fn HeldRecords(scope: UnitCode) -> impl IntoView {
     };
 
     view! {
-        <div class="filters" data-testid="record-filters">
+        <div class="held-filters" data-testid="record-filters">
             <label>"表单"
                 <select data-testid="filter-form" on:change=change(|f, v| {
                     f.form = (!v.is_empty()).then_some(v);
