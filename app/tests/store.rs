@@ -71,13 +71,17 @@ async fn saving_from_a_form_removes_its_draft_with_the_save() {
         db.meta::<Option<Content>>(key).await.unwrap().is_some(),
         "a save from another form leaves the draft"
     );
-    let saved = db.save_from_draft(rev("没填完"), 2, key).await.unwrap();
-    assert_eq!(db.meta::<Option<Content>>(key).await.unwrap(), None);
-    assert!(db
-        .record(&saved.record.to_string())
+    let saved = db
+        .save_from_draft(rev("没填完"), 2, key, "王芳")
         .await
-        .unwrap()
-        .is_some());
+        .unwrap();
+    assert_eq!(db.meta::<Option<Content>>(key).await.unwrap(), None);
+    let held = db.record(&saved.record.to_string()).await.unwrap();
+    assert_eq!(
+        held.and_then(|r| r.author).as_deref(),
+        Some("王芳"),
+        "a record made on the form is known by the account that made it"
+    );
 
     db.set_meta(key, &Some(Content::new())).await.unwrap();
     db.delete_meta(key).await.unwrap();
@@ -158,10 +162,12 @@ async fn a_pull_never_overwrites_unsynced_work_and_stores_its_cursor() {
             PulledRevision {
                 seq: 7,
                 revision: theirs.clone(),
+                author: None,
             },
             PulledRevision {
                 seq: 8,
                 revision: other.clone(),
+                author: None,
             },
         ],
         cursor: 8,
@@ -219,6 +225,7 @@ async fn a_change_a_pull_brings_back_leaves_the_outbox_and_counts_once_on_the_se
         changes: vec![PulledRevision {
             seq: 3,
             revision: mine.clone(),
+            author: None,
         }],
         cursor: 3,
         more: false,

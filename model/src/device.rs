@@ -41,6 +41,10 @@ pub struct LocalRecord {
     /// Why the server refused the last push of it, in Chinese.
     #[serde(default)]
     pub error: Option<String>,
+    /// The name of the account that made the record (its first revision): the account logged in
+    /// when it was made here, else as the server sends it; none until known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub author: Option<String>,
 }
 
 impl LocalRecord {
@@ -68,8 +72,14 @@ impl LocalRecord {
     }
 
     /// The record rebuilt from its distinct revisions, moved in: the revision `shown` stays shown
-    /// while changes of the record wait, and the others are kept in the order of their ids.
-    fn from_revisions(mut revs: Vec<Revision>, shown: Option<Uuid>, waiting: bool) -> LocalRecord {
+    /// while changes of the record wait, and the others are kept in the order of their ids; its
+    /// author stays as known.
+    fn from_revisions(
+        mut revs: Vec<Revision>,
+        shown: Option<Uuid>,
+        waiting: bool,
+        author: Option<String>,
+    ) -> LocalRecord {
         let conflict = crate::merge::heads(&revs).len() > 1;
         let rev = match (waiting, shown) {
             (true, Some(s)) => s,
@@ -91,6 +101,7 @@ impl LocalRecord {
             conflict,
             synced: !waiting,
             error: None,
+            author,
         }
     }
 
@@ -123,9 +134,20 @@ pub struct Held {
 /// and it is written as the record (returned) and as an outbox entry, with the clock, together.
 pub fn save(
     held: Option<&LocalRecord>,
+    rev: Revision,
+    hlc: &mut Hlc,
+    now_ms: u64,
+) -> (Revision, LocalRecord) {
+    save_by(held, rev, hlc, now_ms, None)
+}
+
+/// [`save`] by the account named `author`, who made the record when it is new here.
+pub fn save_by(
+    held: Option<&LocalRecord>,
     mut rev: Revision,
     hlc: &mut Hlc,
     now_ms: u64,
+    author: Option<&str>,
 ) -> (Revision, LocalRecord) {
     rev.clock = hlc.tick(now_ms);
     let mut revs: Vec<Revision> = held
@@ -134,7 +156,12 @@ pub fn save(
     if !revs.iter().any(|r| r.rev == rev.rev) {
         revs.push(rev.clone());
     }
-    let record = LocalRecord::from_revisions(revs, Some(rev.rev), true);
+    let author = match held {
+        Some(h) => h.author.clone(),
+        None if rev.parent.is_none() => author.map(str::to_string),
+        None => None,
+    };
+    let record = LocalRecord::from_revisions(revs, Some(rev.rev), true, author);
     (rev, record)
 }
 
@@ -169,18 +196,26 @@ pub fn apply_page(page: &PullPage, mut held: HashMap<Uuid, Held>, hlc: Hlc) -> P
             acknowledged.push(h.waiting.swap_remove(at));
         }
         let new = !h.record.as_ref().is_some_and(|l| l.holds(c.revision.rev));
-        if !new && back.is_none() {
+        // The server names who made a record with its first revision.
+        let made_by = c
+            .author
+            .clone()
+            .filter(|_| c.revision.parent.is_none())
+            .filter(|_| h.record.as_ref().is_none_or(|l| l.author.is_none()));
+        if !new && back.is_none() && made_by.is_none() {
             continue;
         }
         let before = h.record.take();
         let shown = before.as_ref().map(|l| l.rev.rev);
         let error = before.as_ref().and_then(|l| l.error.clone());
+        let before_author = before.as_ref().and_then(|l| l.author.clone());
         let mut revs = before.map(LocalRecord::into_revisions).unwrap_or_default();
         if new {
             revs.push(c.revision.clone());
         }
         let waiting = !h.waiting.is_empty();
-        let mut next = LocalRecord::from_revisions(revs, shown, waiting);
+        let author = made_by.or_else(|| before_author.clone());
+        let mut next = LocalRecord::from_revisions(revs, shown, waiting, author);
         // A refusal is kept until nothing of the record waits, as an acknowledgement does.
         next.error = error.filter(|_| waiting || back.is_none());
         h.record = Some(next);
@@ -256,7 +291,8 @@ pub fn take_results(
             }
             local
         } else if h.waiting.is_empty() {
-            LocalRecord::from_revisions(local.into_revisions(), None, false)
+            let author = local.author.clone();
+            LocalRecord::from_revisions(local.into_revisions(), None, false, author)
         } else {
             local
         });
@@ -339,6 +375,7 @@ mod tests {
                 .map(|(i, r)| PulledRevision {
                     seq: i as i64 + 1,
                     revision: r.clone(),
+                    author: None,
                 })
                 .collect(),
             cursor,
@@ -367,6 +404,65 @@ mod tests {
         let w = apply_page(&page(revs, 1), HashMap::new(), Hlc::default());
         assert_eq!(w.records.len(), 1);
         w.records[0].clone()
+    }
+
+    #[test]
+    fn a_record_is_known_by_who_made_it_whether_made_here_or_pulled() {
+        let by = |r: &Revision, author: &str| PullPage {
+            changes: vec![PulledRevision {
+                seq: 1,
+                revision: r.clone(),
+                author: Some(author.into()),
+            }],
+            cursor: 1,
+            more: false,
+        };
+        // Made here: the account logged in; an edit, an acknowledgement and the server sending
+        // the first revision back keep it.
+        let mut hlc = Hlc::default();
+        let (first, held) = save_by(None, rev(1, 1, None, 0), &mut hlc, 1, Some("王芳"));
+        assert_eq!(held.author.as_deref(), Some("王芳"));
+        let (second, held) = save_by(
+            Some(&held),
+            rev(1, 2, Some(1), 0),
+            &mut hlc,
+            2,
+            Some("李强"),
+        );
+        assert_eq!(
+            held.author.as_deref(),
+            Some("王芳"),
+            "an edit does not make it someone else's"
+        );
+        let outbox = HashMap::from(
+            [(first.rev, 1u128), (second.rev, 1)].map(|(r, id)| (r, Uuid::from_u128(id))),
+        );
+        let taken = take_results(
+            &[ack(first.rev), ack(second.rev)],
+            &outbox,
+            holding(&held, &[&first, &second]),
+        );
+        assert_eq!(taken.records[0].author.as_deref(), Some("王芳"));
+        let back = apply_page(&by(&first, "王芳"), holding(&taken.records[0], &[]), hlc);
+        assert!(back.records.is_empty(), "nothing new to write");
+
+        // Pulled: the first revision names who made the record, a later one by another does not
+        // change it, and a phone that held it before the server named authors learns it.
+        let made = rev(2, 3, None, 5);
+        let pulled = apply_page(&by(&made, "赵敏"), HashMap::new(), Hlc::default());
+        assert_eq!(pulled.records[0].author.as_deref(), Some("赵敏"));
+        let edit = rev(2, 4, Some(3), 6);
+        let edited = apply_page(
+            &by(&edit, "钱进"),
+            holding(&pulled.records[0], &[]),
+            Hlc::default(),
+        );
+        assert_eq!(edited.records[0].author.as_deref(), Some("赵敏"));
+        let unnamed = synced(std::slice::from_ref(&made));
+        assert_eq!(unnamed.author, None);
+        let learnt = apply_page(&by(&made, "赵敏"), holding(&unnamed, &[]), Hlc::default());
+        assert_eq!(learnt.records[0].author.as_deref(), Some("赵敏"));
+        assert_eq!(learnt.taken, 0);
     }
 
     #[test]

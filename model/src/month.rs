@@ -197,12 +197,16 @@ pub fn month_counted(form: &Form, filter: &[Condition], r: &Revision) -> Option<
     first_stored(r.record)
 }
 
-/// The month a record was first stored on the phone that made it: its id is a UUIDv7.
+/// The month a record was first stored on the phone that made it.
 fn first_stored(record: Uuid) -> Option<Month> {
+    made_at(record).map(Month::of_ms)
+}
+
+/// When a record was first stored on the phone that made it (epoch milliseconds): its id is a
+/// UUIDv7. None for an id that carries no time.
+pub fn made_at(record: Uuid) -> Option<i64> {
     let (secs, nanos) = record.get_timestamp()?.to_unix();
-    Some(Month::of_ms(
-        secs as i64 * 1000 + i64::from(nanos / 1_000_000),
-    ))
+    Some(secs as i64 * 1000 + i64::from(nanos / 1_000_000))
 }
 
 /// Whether a record counted in `month` (none: from the start) is counted as of the end of `as_of`

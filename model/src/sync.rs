@@ -92,6 +92,10 @@ fn default_limit() -> u32 {
 pub struct PulledRevision {
     pub seq: i64,
     pub revision: Revision,
+    /// The name of the account that pushed it (the username when the account is gone), so a
+    /// phone's lists say who recorded what; absent from servers that did not send it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub author: Option<String>,
 }
 
 /// Wire format: stable.

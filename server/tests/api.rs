@@ -198,6 +198,26 @@ async fn pull_pages_by_cursor_within_the_scope(app: TestApp) {
     );
 }
 
+/// A phone keeps who made each record it syncs down, by the name the drill-down lists show.
+async fn a_pulled_revision_names_the_account_that_pushed_it(app: TestApp) {
+    app.push(&[case(VILLAGE, "修缮路灯", false)]).await;
+    let page = app.pull(VILLAGE, 0, 10).await;
+    let listed: Value = app
+        .get(&format!("/api/records?unit={VILLAGE}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let author = listed["records"][0]["author"].as_str().unwrap();
+    assert_ne!(
+        author,
+        format!("village-{VILLAGE}"),
+        "a name, not a username"
+    );
+    assert_eq!(page.changes.len(), 1);
+    assert_eq!(page.changes[0].author.as_deref(), Some(author));
+}
+
 async fn the_later_edit_wins_and_every_revision_is_kept(app: TestApp) {
     let first = case(VILLAGE, "原议题", false);
     let mut edit = first.clone();
@@ -894,6 +914,7 @@ impl TestApp {
 
 common::conformance!(
     malformed_or_oversized_bodies_get_clear_errors,
+    a_pulled_revision_names_the_account_that_pushed_it,
     health_plan_and_areas,
     a_resent_push_is_stored_once_and_other_content_under_the_same_id_is_refused,
     bad_items_are_refused_in_chinese_and_nothing_of_them_is_stored,

@@ -2,5 +2,6 @@
 pub mod chart;
 pub mod field;
 pub mod format;
+pub mod held_records;
 pub mod record_pages;
 pub mod sync_bar;

@@ -1,13 +1,12 @@
 //! The worker's home: the unit's records, what is not yet synced, and the forms to fill in.
 
-use crate::components::format;
+use crate::components::held_records::HeldRecords;
 use crate::components::record_pages::RecordPages;
 use crate::components::sync_bar::SyncBar;
 use crate::state::use_state;
-use crate::store::Db;
 use leptos::prelude::*;
 use shequ_model::auth::{Account, AuthFailure, Holding, Role};
-use shequ_model::listing;
+use shequ_model::{Level, UnitCode};
 
 #[component]
 pub fn Home() -> impl IntoView {
@@ -80,23 +79,11 @@ fn Blocked() -> impl IntoView {
     }
 }
 
-/// The home of a worker or supervisor: their unit (a village or community, a town, or the county)
-/// with its forms and the records the phone holds for it.
+/// The home of a worker or supervisor: their unit (a village or community, or a town) with its
+/// forms and the records the phone holds for it, a town's grouped by village.
 #[component]
 fn UnitHome(code: String) -> impl IntoView {
     let state = use_state();
-    let records = {
-        let scope = code.clone();
-        LocalResource::new(move || {
-            state.track_records();
-            let scope = scope.clone();
-            async move {
-                let mut list = Db::get().await?.records_in(&scope).await?;
-                list.sort_by_key(|r| std::cmp::Reverse(r.rev.clock));
-                Ok::<_, crate::store::StoreError>(list)
-            }
-        })
-    };
     let name = {
         let code = code.clone();
         move || {
@@ -116,6 +103,12 @@ fn UnitHome(code: String) -> impl IntoView {
         let code = code.clone();
         move || state.area(&code).map(|a| a.level)
     };
+    let scope = UnitCode::parse(&code).ok();
+    let heading = if scope.as_ref().is_some_and(|s| s.level() == Level::Village) {
+        "本单位记录"
+    } else {
+        "辖区记录(按村、社区)"
+    };
     let forms = move || {
         let level = level();
         state.plan.with(|p| {
@@ -129,47 +122,6 @@ fn UnitHome(code: String) -> impl IntoView {
                 })
                 .unwrap_or_default()
         })
-    };
-    let list = move || {
-        let current = state.plan.get();
-        let records = match records.get() {
-            None => return ().into_any(),
-            Some(Err(e)) => {
-                return view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any()
-            }
-            Some(Ok(records)) => records,
-        };
-        records
-            .into_iter()
-            .filter(|r| !r.rev.deleted)
-            .map(|r| {
-                let plan = state.plan_of(&r);
-                let form = plan.as_ref().and_then(|p| p.form(&r.rev.form).cloned());
-                let other_plan = format::other_plan(plan.as_deref(), current.as_deref());
-                let form_name = form
-                    .as_ref()
-                    .map(|f| f.name.clone())
-                    .unwrap_or_else(|| r.rev.form.clone());
-                let title = form
-                    .as_ref()
-                    .and_then(|f| listing::title(f, &r.rev.content))
-                    .unwrap_or("(无标题)")
-                    .to_string();
-                let (mark, class) = format::sync_mark(&r);
-                view! {
-                    <li class="record" data-testid="record" data-synced=r.synced.to_string()>
-                        <a href=format!("/record/{}", r.rev.record)>
-                            <span class="title">{title}</span>
-                            <span class="muted">{form_name}</span>
-                            {other_plan.map(|p| view! { <span class="badge" data-testid="record-plan">{p}</span> })}
-                            <span class=class data-testid="sync-mark">{mark}</span>
-                        </a>
-                        {r.error.clone().map(|e| view! { <small class="error">{e}</small> })}
-                    </li>
-                }
-            })
-            .collect_view()
-            .into_any()
     };
     view! {
         <header class="bar">
@@ -187,12 +139,9 @@ fn UnitHome(code: String) -> impl IntoView {
                 }).collect_view()}
             </div>
         </section>
-        <section class="card">
-            <h2>"本单位记录"</h2>
-            <ul class="records">{list}</ul>
-            <Show when=move || records.get().is_some_and(|r| r.is_ok_and(|r| r.is_empty()))>
-                <p class="muted">"还没有记录。"</p>
-            </Show>
+        <section class="card" data-testid="held-records">
+            <h2>{heading}</h2>
+            {scope.map(|scope| view! { <HeldRecords scope=scope/> })}
         </section>
         <nav class="links">
             <a href=format!("/unit/{code}")>{move || format!("{}进度", name_for_link())}</a>

@@ -197,14 +197,20 @@ async fn find(plan: &Plan, form: &Form, unit: &UnitCode, key: &str, initial: &Co
     Found { draft, people }
 }
 
-/// Stores a revision made on this page (with this device's id) and drops the page's draft.
-async fn store(rev: Revision, draft_key: &str) -> Result<(), crate::store::StoreError> {
+/// Stores a revision made on this page (with this device's id) by the account named `author`,
+/// and drops the page's draft.
+async fn store(
+    rev: Revision,
+    draft_key: &str,
+    author: &str,
+) -> Result<(), crate::store::StoreError> {
     let db = Db::get().await?;
     let rev = Revision {
         device: db.device_id().await?,
         ..rev
     };
-    db.save_from_draft(rev, ids::now_ms(), draft_key).await?;
+    db.save_from_draft(rev, ids::now_ms(), draft_key, author)
+        .await?;
     Ok(())
 }
 
@@ -301,7 +307,8 @@ fn RecordForm(
         Action::new_local(move |rev: &Revision| {
             let (rev, key, navigate) = (rev.clone(), key.clone(), navigate.clone());
             async move {
-                store(rev, &key).await?;
+                let author = state.account().map(|a| a.name).unwrap_or_default();
+                store(rev, &key, &author).await?;
                 state.record_saved().await;
                 navigate("/", Default::default());
                 Ok::<_, crate::store::StoreError>(())

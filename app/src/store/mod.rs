@@ -290,22 +290,30 @@ impl Db {
     /// Saves a new revision made on this device: the record, its outbox entry and the advanced
     /// clock, in one transaction. The revision's clock is set here.
     pub async fn save(&self, rev: Revision, now_ms: u64) -> Result<Revision> {
-        self.save_with(rev, now_ms, None).await
+        self.save_with(rev, now_ms, None, None).await
     }
 
-    /// Saves a revision made on a form, as [`Db::save`] does, and removes the form's draft (a
-    /// `meta` key) in the same transaction: a tab killed while saving leaves either the record
-    /// or the draft, never both, so the draft is never offered again for a saved record.
+    /// Saves a revision made on a form by the account named `author`, as [`Db::save`] does, and
+    /// removes the form's draft (a `meta` key) in the same transaction: a tab killed while saving
+    /// leaves either the record or the draft, never both, so the draft is never offered again for
+    /// a saved record.
     pub async fn save_from_draft(
         &self,
         rev: Revision,
         now_ms: u64,
         draft: &str,
+        author: &str,
     ) -> Result<Revision> {
-        self.save_with(rev, now_ms, Some(draft)).await
+        self.save_with(rev, now_ms, Some(draft), Some(author)).await
     }
 
-    async fn save_with(&self, rev: Revision, now_ms: u64, draft: Option<&str>) -> Result<Revision> {
+    async fn save_with(
+        &self,
+        rev: Revision,
+        now_ms: u64,
+        draft: Option<&str>,
+        author: Option<&str>,
+    ) -> Result<Revision> {
         let tx = self.tx(&[RECORDS, OUTBOX, META], true)?;
         let meta = tx.store(META)?;
         if let Some(key) = draft {
@@ -314,7 +322,7 @@ impl Db {
         let records = tx.store(RECORDS)?;
         let held = record_in(&records, &rev.record.to_string()).await?;
         let mut hlc = hlc_in(&meta).await?;
-        let (rev, local) = device::save(held.as_ref(), rev, &mut hlc, now_ms);
+        let (rev, local) = device::save_by(held.as_ref(), rev, &mut hlc, now_ms, author);
         put_hlc_in(&meta, &hlc).await?;
         put_record_in(&records, &local).await?;
         let out = OutRow {

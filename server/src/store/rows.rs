@@ -105,6 +105,7 @@ pub struct StoredPage {
 pub struct StoredChange {
     pub seq: i64,
     pub revision: Box<RawValue>,
+    pub author: Option<String>,
 }
 
 impl StoredPage {
@@ -116,18 +117,19 @@ impl StoredPage {
     }
 }
 
-/// A pull page from its `(seq, body, plan)` rows, oldest first.
+/// A pull page from its `(seq, body, plan, author)` rows, oldest first.
 pub fn pull_page(
-    rows: Vec<(i64, String, String)>,
+    rows: Vec<(i64, String, String, String)>,
     after: i64,
     more: bool,
 ) -> Result<StoredPage, StoreError> {
     let changes = rows
         .into_iter()
-        .map(|(seq, body, plan)| {
+        .map(|(seq, body, plan, author)| {
             Ok(StoredChange {
                 seq,
                 revision: with_plan(&body, &plan)?,
+                author: Some(author),
             })
         })
         .collect::<Result<Vec<_>, StoreError>>()?;
@@ -272,9 +274,9 @@ mod tests {
         assert!(!unnamed.contains("fufeng-2018"));
         let page = pull_page(
             vec![
-                (3, named, "fufeng-2018".into()),
-                (4, unnamed.clone(), "fufeng-2018".into()),
-                (5, unnamed, String::new()),
+                (3, named, "fufeng-2018".into(), "张三".into()),
+                (4, unnamed.clone(), "fufeng-2018".into(), "张三".into()),
+                (5, unnamed, String::new(), "李四".into()),
             ],
             2,
             false,
@@ -284,6 +286,7 @@ mod tests {
         .unwrap();
         assert_eq!(page.cursor, 5);
         assert_eq!(page.changes[0].revision, pushed);
+        assert_eq!(page.changes[2].author.as_deref(), Some("李四"));
         assert_eq!(page.changes[1].revision, pushed);
         pushed.plan = PlanId::default();
         assert_eq!(page.changes[2].revision, pushed);

@@ -780,9 +780,11 @@ where
             return rows::pull_page(vec![], after, more);
         };
         let page = sqlx::query(
-            "SELECT seq, body, plan FROM revisions
-             WHERE seq > $1 AND seq <= $2 AND unit >= $3 AND unit < $4 AND ($5 = '' OR plan = $5)
-             ORDER BY seq",
+            "SELECT r.seq, r.body, r.plan, COALESCE(a.name, r.account) AS author
+             FROM revisions r LEFT JOIN accounts a ON a.username = r.account
+             WHERE r.seq > $1 AND r.seq <= $2 AND r.unit >= $3 AND r.unit < $4
+               AND ($5 = '' OR r.plan = $5)
+             ORDER BY r.seq",
         )
         .bind(after)
         .bind(last)
@@ -792,7 +794,14 @@ where
         .fetch_all(&self.pool)
         .await?
         .iter()
-        .map(|r| (r.int("seq"), r.text("body"), r.text("plan")))
+        .map(|r| {
+            (
+                r.int("seq"),
+                r.text("body"),
+                r.text("plan"),
+                r.text("author"),
+            )
+        })
         .collect();
         rows::pull_page(page, after, more)
     }
