@@ -2,10 +2,11 @@
 //! the decomposition table and import the towns' targets from it.
 
 use clap::{Parser, Subcommand};
-use shequ_model::plan::{PlanId, Plans};
+use shequ_model::plan::{Plan, PlanId, Plans};
 use shequ_server::settings::{Flags, SettingError, Settings};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 #[derive(Parser)]
 #[command(
@@ -268,12 +269,9 @@ async fn export_report(
         Ok(kept) => kept,
         Err(e) => return fail(e),
     };
-    let plan = match plan {
-        None => plans.current(),
-        Some(id) => match plans.get(id) {
-            Some(p) => p,
-            None => return fail(format!("--plan: no plan {id} is kept")),
-        },
+    let plan = match chosen(&plans, plan) {
+        Ok(p) => p,
+        Err(e) => return fail(e),
     };
     let as_of = match as_of.map(|m| plan.month(m)).transpose() {
         Ok(m) => m,
@@ -314,12 +312,9 @@ async fn import_targets(
         Ok(kept) => kept,
         Err(e) => return fail(e),
     };
-    let plan = match plan {
-        None => plans.current(),
-        Some(id) => match plans.get(id) {
-            Some(p) => p,
-            None => return fail(format!("--plan: no plan {id} is kept")),
-        },
+    let plan = match chosen(&plans, plan) {
+        Ok(p) => p,
+        Err(e) => return fail(e),
     };
     // The file is refused past the import's limit before it is read whole.
     match std::fs::metadata(file) {
@@ -371,6 +366,16 @@ async fn import_targets(
             ))
         }
         Err(e) => fail(e),
+    }
+}
+
+/// The plan `--plan` names, or the current one.
+fn chosen<'a>(plans: &'a Plans, plan: Option<&PlanId>) -> Result<&'a Arc<Plan>, String> {
+    match plan {
+        None => Ok(plans.current()),
+        Some(id) => plans
+            .get(id)
+            .ok_or_else(|| format!("--plan: no plan {id} is kept")),
     }
 }
 
