@@ -7,9 +7,8 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { launchBrowser, startServer, tempDir, login, apiToken, fillCase } from './harness.mjs';
+import { openPhone, startServer, tempDir, login, apiToken, fillCase } from './harness.mjs';
 
-const PHONE = { width: 360, height: 740 };
 const TOWN = '610324001';
 const FEIFENG = '610324001001';
 const SHENGLI = '610324001004';
@@ -24,14 +23,7 @@ after(async () => {
   await server?.stop();
 });
 
-async function phone() {
-  const context = await launchBrowser();
-  contexts.push(context);
-  const page = await context.newPage();
-  await page.setViewportSize(PHONE);
-  await page.goto(server.url + '/');
-  return page;
-}
+const phone = () => openPhone(server, contexts);
 
 let lastMs = 0;
 /** A UUIDv7, as a phone makes record ids: the time it was made leads, and each is made later. */

@@ -4,9 +4,8 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { launchBrowser, startServer, tempDir, login, fillCase } from './harness.mjs';
+import { openPhone, startServer, tempDir, login, fillCase } from './harness.mjs';
 
-const PHONE = { width: 360, height: 740 };
 const TOWN = '610324001';
 const dir = tempDir('shequ-supervisor-');
 let server;
@@ -17,14 +16,7 @@ after(async () => {
   await server?.stop();
 });
 
-async function phone() {
-  const context = await launchBrowser();
-  contexts.push(context);
-  const page = await context.newPage();
-  await page.setViewportSize(PHONE);
-  await page.goto(server.url + '/');
-  return page;
-}
+const phone = () => openPhone(server, contexts);
 
 const statusIncludes = (page, text) => page.waitForFunction(
   (t) => document.querySelector('[data-testid="sync-status"]')?.textContent.includes(t),
