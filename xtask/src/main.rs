@@ -110,16 +110,24 @@ fn run(extra: &[String]) -> Result {
 }
 
 fn test() -> Result {
+    let started = std::time::Instant::now();
     setup::chromium()?;
     setup::libreoffice()?;
     build()?;
+    // Each suite's time, so that the budget of the test command can be kept with figures.
+    let mut times = vec![("set-up and the app's build".to_string(), started.elapsed())];
     let mut failed = Vec::new();
     let mut passed = 0;
-    let mut step = |name: &str, r: Result| match r {
-        Ok(()) => passed += 1,
-        Err(e) => {
-            eprintln!("✗ {name}: {e}");
-            failed.push(name.to_string());
+    let mut last = std::time::Instant::now();
+    let mut step = |name: &str, r: Result| {
+        times.push((name.to_string(), last.elapsed()));
+        last = std::time::Instant::now();
+        match r {
+            Ok(()) => passed += 1,
+            Err(e) => {
+                eprintln!("✗ {name}: {e}");
+                failed.push(name.to_string());
+            }
         }
     };
     step("rustfmt and clippy installed", setup::lint_tools());
@@ -193,7 +201,14 @@ fn test() -> Result {
             .args(["--test", "--test-concurrency=1", "tests/e2e/"])
             .env("SHEQU_SERVER_BIN", root().join("target/debug/shequ-server"))),
     );
-    println!("suites: {passed} passed, {} failed", failed.len());
+    for (name, took) in &times {
+        println!("{:>7.1} s  {name}", took.as_secs_f64());
+    }
+    println!(
+        "suites: {passed} passed, {} failed, in {:.1} min",
+        failed.len(),
+        started.elapsed().as_secs_f64() / 60.0
+    );
     if failed.is_empty() {
         eprintln!("xtask test: every suite passed");
         Ok(())
