@@ -41,7 +41,7 @@ impl Replica for Db {
     async fn cursor(&self, scope: &str) -> Result<i64, String> {
         Db::cursor(self, scope).await.map_err(|e| e.0)
     }
-    async fn apply_page(&self, scope: &str, page: &PullPage) -> Result<usize, String> {
+    async fn apply_page(&self, scope: &str, page: PullPage) -> Result<usize, String> {
         Db::apply_page(self, scope, page).await.map_err(|e| e.0)
     }
     async fn set_cursor(&self, scope: &str, cursor: i64) -> Result<(), String> {

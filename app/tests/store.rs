@@ -174,7 +174,7 @@ async fn a_pull_never_overwrites_unsynced_work_and_stores_its_cursor() {
         more: false,
     };
     assert_eq!(
-        db.apply_page(UNIT, &page).await.unwrap(),
+        db.apply_page(UNIT, page).await.unwrap(),
         2,
         "both revisions are kept"
     );
@@ -230,7 +230,7 @@ async fn a_change_a_pull_brings_back_leaves_the_outbox_and_counts_once_on_the_se
         cursor: 3,
         more: false,
     };
-    assert_eq!(db.apply_page(UNIT, &page).await.unwrap(), 0);
+    assert_eq!(db.apply_page(UNIT, page).await.unwrap(), 0);
     assert_eq!(db.pending_count().await.unwrap(), 0);
     assert!(
         db.record(&mine.record.to_string())

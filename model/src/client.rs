@@ -47,7 +47,7 @@ pub trait Replica {
     async fn take_results(&self, results: &[PushResult]) -> Result<(), String>;
     async fn cursor(&self, scope: &str) -> Result<i64, String>;
     /// Applies a pulled page and stores its cursor, atomically.
-    async fn apply_page(&self, scope: &str, page: &PullPage) -> Result<usize, String>;
+    async fn apply_page(&self, scope: &str, page: PullPage) -> Result<usize, String>;
     async fn set_cursor(&self, scope: &str, cursor: i64) -> Result<(), String>;
     async fn checksum(&self, scope: &str) -> Result<Checksum, String>;
 }
@@ -219,10 +219,11 @@ pub async fn pull_all<R: Replica, T: Transport>(
     loop {
         let cursor = local(replica.cursor(scope).await)?;
         let page = transport.pull(scope, cursor, limits.pull_page).await?;
-        report.pulled += local(replica.apply_page(scope, &page).await)?;
+        let more = page.more;
+        report.pulled += local(replica.apply_page(scope, page).await)?;
         pages += 1;
         progress(Progress::Pulling { pages });
-        if !page.more {
+        if !more {
             return Ok(());
         }
     }

@@ -184,11 +184,12 @@ pub struct PageWrites {
 /// Applies a pulled page to what the device holds of the page's records (a record missing from
 /// `held` is one the device has not got). Every revision is kept; a record with changes waiting
 /// keeps showing the change made here; a waiting change the server sends back is acknowledged.
-pub fn apply_page(page: &PullPage, mut held: HashMap<Uuid, Held>, hlc: Hlc) -> PageWrites {
+pub fn apply_page(page: PullPage, mut held: HashMap<Uuid, Held>, hlc: Hlc) -> PageWrites {
     let mut changed: Vec<Uuid> = Vec::new();
     let mut acknowledged = Vec::new();
     let mut taken = 0;
-    for c in &page.changes {
+    let seen = page.changes.iter().map(|c| c.revision.clock).max();
+    for c in page.changes {
         let id = c.revision.record;
         let h = held.entry(id).or_default();
         let back = h.waiting.iter().position(|w| *w == c.revision.rev);
@@ -199,7 +200,6 @@ pub fn apply_page(page: &PullPage, mut held: HashMap<Uuid, Held>, hlc: Hlc) -> P
         // The server names who made a record with its first revision.
         let made_by = c
             .author
-            .clone()
             .filter(|_| c.revision.parent.is_none())
             .filter(|_| h.record.as_ref().is_none_or(|l| l.author.is_none()));
         if !new && back.is_none() && made_by.is_none() {
@@ -211,7 +211,7 @@ pub fn apply_page(page: &PullPage, mut held: HashMap<Uuid, Held>, hlc: Hlc) -> P
         let before_author = before.as_ref().and_then(|l| l.author.clone());
         let mut revs = before.map(LocalRecord::into_revisions).unwrap_or_default();
         if new {
-            revs.push(c.revision.clone());
+            revs.push(c.revision);
         }
         let waiting = !h.waiting.is_empty();
         let author = made_by.or_else(|| before_author.clone());
@@ -224,16 +224,11 @@ pub fn apply_page(page: &PullPage, mut held: HashMap<Uuid, Held>, hlc: Hlc) -> P
         }
         taken += usize::from(new);
     }
-    let clock = page
-        .changes
-        .iter()
-        .map(|c| c.revision.clock)
-        .max()
-        .map(|seen| {
-            let mut hlc = hlc;
-            hlc.observe(seen);
-            hlc
-        });
+    let clock = seen.map(|seen| {
+        let mut hlc = hlc;
+        hlc.observe(seen);
+        hlc
+    });
     PageWrites {
         records: changed
             .iter()
@@ -401,7 +396,7 @@ mod tests {
     }
 
     fn synced(revs: &[Revision]) -> LocalRecord {
-        let w = apply_page(&page(revs, 1), HashMap::new(), Hlc::default());
+        let w = apply_page(page(revs, 1), HashMap::new(), Hlc::default());
         assert_eq!(w.records.len(), 1);
         w.records[0].clone()
     }
@@ -443,24 +438,24 @@ mod tests {
             holding(&held, &[&first, &second]),
         );
         assert_eq!(taken.records[0].author.as_deref(), Some("王芳"));
-        let back = apply_page(&by(&first, "王芳"), holding(&taken.records[0], &[]), hlc);
+        let back = apply_page(by(&first, "王芳"), holding(&taken.records[0], &[]), hlc);
         assert!(back.records.is_empty(), "nothing new to write");
 
         // Pulled: the first revision names who made the record, a later one by another does not
         // change it, and a phone that held it before the server named authors learns it.
         let made = rev(2, 3, None, 5);
-        let pulled = apply_page(&by(&made, "赵敏"), HashMap::new(), Hlc::default());
+        let pulled = apply_page(by(&made, "赵敏"), HashMap::new(), Hlc::default());
         assert_eq!(pulled.records[0].author.as_deref(), Some("赵敏"));
         let edit = rev(2, 4, Some(3), 6);
         let edited = apply_page(
-            &by(&edit, "钱进"),
+            by(&edit, "钱进"),
             holding(&pulled.records[0], &[]),
             Hlc::default(),
         );
         assert_eq!(edited.records[0].author.as_deref(), Some("赵敏"));
         let unnamed = synced(std::slice::from_ref(&made));
         assert_eq!(unnamed.author, None);
-        let learnt = apply_page(&by(&made, "赵敏"), holding(&unnamed, &[]), Hlc::default());
+        let learnt = apply_page(by(&made, "赵敏"), holding(&unnamed, &[]), Hlc::default());
         assert_eq!(learnt.records[0].author.as_deref(), Some("赵敏"));
         assert_eq!(learnt.taken, 0);
     }
@@ -497,7 +492,7 @@ mod tests {
         assert!(last.clock < ahead.clock);
         assert_eq!(held.rev, last);
         let other = rev(1, 3, Some(1), NOW);
-        let w = apply_page(&page(&[other], 9), holding(&held, &[&ahead, &last]), hlc);
+        let w = apply_page(page(&[other], 9), holding(&held, &[&ahead, &last]), hlc);
         assert_eq!(w.records[0].rev, last);
         assert_eq!(w.records[0].others.len(), 2);
     }
@@ -509,7 +504,7 @@ mod tests {
         let (mine, held) = save(Some(&synced(&[base])), rev(1, 2, Some(1), 0), &mut hlc, 1);
         let theirs = rev(1, 3, Some(1), mine.clock + 1_000);
         let w = apply_page(
-            &page(std::slice::from_ref(&theirs), 7),
+            page(std::slice::from_ref(&theirs), 7),
             holding(&held, &[&mine]),
             hlc,
         );
@@ -534,7 +529,7 @@ mod tests {
         held.error = Some("内容未通过校验".into());
         let newer = rev(1, 2, Some(1), 20);
         let w = apply_page(
-            &page(&[known.clone(), newer.clone()], 5),
+            page(&[known.clone(), newer.clone()], 5),
             holding(&held, &[]),
             Hlc { last: 15 },
         );
@@ -545,7 +540,7 @@ mod tests {
         assert_eq!(w.clock, Some(Hlc { last: 20 }));
 
         let again = apply_page(
-            &page(&[known], 6),
+            page(&[known], 6),
             holding(&w.records[0], &[]),
             Hlc { last: 30 },
         );
@@ -557,7 +552,7 @@ mod tests {
             "a clock never goes back"
         );
         assert_eq!(
-            apply_page(&page(&[], 8), HashMap::new(), Hlc::default()).clock,
+            apply_page(page(&[], 8), HashMap::new(), Hlc::default()).clock,
             None
         );
     }
@@ -571,7 +566,7 @@ mod tests {
         let (second, mut held) = save(Some(&held), rev(1, 2, Some(1), 0), &mut hlc, 2);
         held.error = Some("内容未通过校验".into());
         let w = apply_page(
-            &page(std::slice::from_ref(&first), 3),
+            page(std::slice::from_ref(&first), 3),
             holding(&held, &[&first, &second]),
             hlc,
         );
@@ -583,7 +578,7 @@ mod tests {
         assert!(!w.records[0].synced && w.records[0].error.is_some());
 
         let w = apply_page(
-            &page(std::slice::from_ref(&second), 4),
+            page(std::slice::from_ref(&second), 4),
             holding(&w.records[0], &[&second]),
             hlc,
         );
@@ -713,14 +708,14 @@ mod tests {
             arrived.rotate_left(order.index(revs.len()));
             arrived.extend(revs.iter().take(2).cloned());
             let cut = split.index(arrived.len() + 1);
-            let first = apply_page(&page(&arrived[..cut], 1), HashMap::new(), Hlc::default());
+            let first = apply_page(page(&arrived[..cut], 1), HashMap::new(), Hlc::default());
             let held: HashMap<Uuid, Held> = first
                 .records
                 .into_iter()
                 .map(|r| (r.rev.record, Held { record: Some(r), waiting: vec![] }))
                 .collect();
             let mut holds = held.clone();
-            let second = apply_page(&page(&arrived[cut..], 2), held, Hlc::default());
+            let second = apply_page(page(&arrived[cut..], 2), held, Hlc::default());
             for r in second.records {
                 holds.insert(r.rev.record, Held { record: Some(r), waiting: vec![] });
             }

@@ -67,7 +67,7 @@ impl Replica for Phone {
     async fn cursor(&self, _: &str) -> Result<i64, String> {
         Ok(0)
     }
-    async fn apply_page(&self, _: &str, _: &PullPage) -> Result<usize, String> {
+    async fn apply_page(&self, _: &str, _: PullPage) -> Result<usize, String> {
         Ok(0)
     }
     async fn set_cursor(&self, _: &str, _: i64) -> Result<(), String> {

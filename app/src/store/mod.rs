@@ -402,7 +402,7 @@ impl Db {
     /// Applies one pulled page ([`device::apply_page`]) and stores the new cursor for `scope`, in
     /// one transaction, so a killed tab resumes from the last page it applied. A record with
     /// unsynced changes here keeps showing them.
-    pub async fn apply_page(&self, scope: &str, page: &PullPage) -> Result<usize> {
+    pub async fn apply_page(&self, scope: &str, page: PullPage) -> Result<usize> {
         let tx = self.tx(&[RECORDS, OUTBOX, META], true)?;
         let records = tx.store(RECORDS)?;
         let outbox = tx.store(OUTBOX)?;

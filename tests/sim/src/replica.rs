@@ -157,7 +157,7 @@ impl Replica for MemReplica {
     async fn cursor(&self, scope: &str) -> Result<i64, String> {
         Ok(self.inner.borrow().cursors.get(scope).copied().unwrap_or(0))
     }
-    async fn apply_page(&self, scope: &str, page: &PullPage) -> Result<usize, String> {
+    async fn apply_page(&self, scope: &str, page: PullPage) -> Result<usize, String> {
         let i = &mut *self.inner.borrow_mut();
         let held = i.held(page.changes.iter().map(|c| c.revision.record));
         let writes = device::apply_page(page, held, i.hlc);
