@@ -401,8 +401,7 @@ impl<'a> Rollups<'a> {
             .unwrap_or_else(|| self.base(ind, unit, self.as_of))
     }
 
-    fn records(&self, unit: &str, form: &str) -> impl Iterator<Item = &'a Revision> + '_ {
-        let form = form.to_owned();
+    fn records<'s>(&'s self, unit: &str, form: &'s str) -> impl Iterator<Item = &'a Revision> + 's {
         self.by_unit
             .get(unit)
             .into_iter()
@@ -423,12 +422,25 @@ impl<'a> Rollups<'a> {
     }
 
     fn term(&self, unit: &str, t: &Term, as_of: Option<Month>) -> f64 {
-        let form = self.form(&t.form);
-        self.records(unit, &t.form)
-            .filter(|r| Self::counts(form, r, &t.filter, as_of))
-            .map(|r| match &t.field {
+        self.sum(unit, &t.form, t.field.as_deref(), &t.filter, as_of)
+    }
+
+    /// The records of `unit` in `form` that match `filter` by the end of `as_of`, each counting
+    /// one, or its `field`.
+    fn sum(
+        &self,
+        unit: &str,
+        form: &str,
+        field: Option<&str>,
+        filter: &[Condition],
+        as_of: Option<Month>,
+    ) -> f64 {
+        let f = self.form(form);
+        self.records(unit, form)
+            .filter(|r| Self::counts(f, r, filter, as_of))
+            .map(|r| match field {
                 None => 1.0,
-                Some(f) => r.content.get(f).and_then(Value::as_f64).unwrap_or(0.0),
+                Some(field) => r.content.get(field).and_then(Value::as_f64).unwrap_or(0.0),
             })
             .sum()
     }
@@ -437,28 +449,14 @@ impl<'a> Rollups<'a> {
     /// `as_of` (none: now).
     fn base(&self, ind: &Indicator, unit: &str, as_of: Option<Month>) -> Figure {
         match &ind.measure {
-            Measure::Count { form, filter } => Figure::Number(self.term(
-                unit,
-                &Term {
-                    form: form.clone(),
-                    field: None,
-                    filter: filter.clone(),
-                },
-                as_of,
-            )),
+            Measure::Count { form, filter } => {
+                Figure::Number(self.sum(unit, form, None, filter, as_of))
+            }
             Measure::Sum {
                 form,
                 field,
                 filter,
-            } => Figure::Number(self.term(
-                unit,
-                &Term {
-                    form: form.clone(),
-                    field: Some(field.clone()),
-                    filter: filter.clone(),
-                },
-                as_of,
-            )),
+            } => Figure::Number(self.sum(unit, form, Some(field), filter, as_of)),
             Measure::Ratio {
                 numerator,
                 denominator,
