@@ -498,36 +498,116 @@ pub fn parse_areas_csv(
 }
 
 /// The hierarchy in memory, for rollups and pickers.
+///
+/// Units are held by position: in code order, each with the positions of its children, so a
+/// roll-up walks a scope of tens of thousands of units without looking a code up; a code is
+/// looked up once, by binary search, to find where a walk starts.
 #[derive(Clone, Debug, Default)]
 pub struct AreaTree {
-    pub by_code: BTreeMap<String, Area>,
-    pub children: BTreeMap<String, Vec<String>>,
+    /// Every unit, in code order (one per code: the last given wins).
+    areas: Vec<Area>,
+    /// The children of unit `i` are `child_list[child_start[i]..child_start[i + 1]]`, in code
+    /// order.
+    child_start: Vec<u32>,
+    child_list: Vec<u32>,
+    /// The units whose parent is not in the tree, in code order.
+    roots: Vec<u32>,
 }
 
 impl AreaTree {
     pub fn new(areas: impl IntoIterator<Item = Area>) -> Self {
-        let mut t = AreaTree::default();
+        let mut areas: Vec<Area> = areas.into_iter().collect();
+        // A stable sort keeps the order given among equal codes, so the last one given is kept.
+        areas.sort_by(|a, b| a.code.cmp(&b.code));
+        let mut kept: Vec<Area> = Vec::with_capacity(areas.len());
         for a in areas {
-            t.children
-                .entry(a.parent.clone())
-                .or_default()
-                .push(a.code.clone());
-            t.by_code.insert(a.code.clone(), a);
+            match kept.last_mut() {
+                Some(last) if last.code == a.code => *last = a,
+                _ => kept.push(a),
+            }
         }
-        for v in t.children.values_mut() {
-            v.sort();
+        let areas = kept;
+        let position = |code: &str| areas.binary_search_by(|a| a.code.as_str().cmp(code)).ok();
+        let parents: Vec<Option<usize>> = areas.iter().map(|a| position(&a.parent)).collect();
+        let mut child_start = vec![0u32; areas.len() + 1];
+        for p in parents.iter().flatten() {
+            child_start[p + 1] += 1;
         }
-        t
+        for i in 0..areas.len() {
+            child_start[i + 1] += child_start[i];
+        }
+        let mut next: Vec<u32> = child_start[..areas.len()].to_vec();
+        let mut child_list = vec![0u32; parents.iter().flatten().count()];
+        let mut roots = Vec::new();
+        // Units come in code order, so each unit's children do too.
+        for (i, p) in parents.iter().enumerate() {
+            match p {
+                Some(p) => {
+                    child_list[next[*p] as usize] = i as u32;
+                    next[*p] += 1;
+                }
+                None => roots.push(i as u32),
+            }
+        }
+        AreaTree {
+            areas,
+            child_start,
+            child_list,
+            roots,
+        }
     }
+
     pub fn get(&self, code: &str) -> Option<&Area> {
-        self.by_code.get(code)
+        self.position(code).map(|i| &self.areas[i])
     }
+
     pub fn children_of(&self, code: &str) -> impl Iterator<Item = &Area> {
-        self.children
-            .get(code)
-            .into_iter()
-            .flatten()
-            .filter_map(|c| self.by_code.get(c))
+        self.child_positions(code).map(|i| &self.areas[i])
+    }
+
+    /// How many units the tree holds.
+    pub fn len(&self) -> usize {
+        self.areas.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.areas.is_empty()
+    }
+
+    /// Where the unit `code` is held.
+    pub fn position(&self, code: &str) -> Option<usize> {
+        self.areas
+            .binary_search_by(|a| a.code.as_str().cmp(code))
+            .ok()
+    }
+
+    /// The unit held at `i`.
+    pub fn at(&self, i: usize) -> &Area {
+        &self.areas[i]
+    }
+
+    /// The positions of the children of the unit held at `i`, in code order.
+    pub fn children_at(&self, i: usize) -> impl Iterator<Item = usize> + '_ {
+        let (from, to) = (self.child_start[i], self.child_start[i + 1]);
+        self.child_list[from as usize..to as usize]
+            .iter()
+            .map(|&c| c as usize)
+    }
+
+    /// The positions of the units whose parent is `code`, whether or not `code` is in the tree.
+    pub fn child_positions(&self, code: &str) -> Box<dyn Iterator<Item = usize> + '_> {
+        match self.position(code) {
+            Some(i) => Box::new(self.children_at(i)),
+            None => {
+                let code = code.to_owned();
+                Box::new(
+                    self.roots
+                        .iter()
+                        .map(|&r| r as usize)
+                        .filter(move |&r| self.areas[r].parent == code),
+                )
+            }
+        }
     }
 }
 

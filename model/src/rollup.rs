@@ -401,8 +401,7 @@ impl<'a> Rollups<'a> {
             .unwrap_or_else(|| self.base(ind, unit, self.as_of))
     }
 
-    fn records(&self, unit: &str, form: &str) -> impl Iterator<Item = &'a Revision> + '_ {
-        let form = form.to_owned();
+    fn records<'s>(&'s self, unit: &str, form: &'s str) -> impl Iterator<Item = &'a Revision> + 's {
         self.by_unit
             .get(unit)
             .into_iter()
@@ -423,12 +422,25 @@ impl<'a> Rollups<'a> {
     }
 
     fn term(&self, unit: &str, t: &Term, as_of: Option<Month>) -> f64 {
-        let form = self.form(&t.form);
-        self.records(unit, &t.form)
-            .filter(|r| Self::counts(form, r, &t.filter, as_of))
-            .map(|r| match &t.field {
+        self.sum(unit, &t.form, t.field.as_deref(), &t.filter, as_of)
+    }
+
+    /// The records of `unit` in `form` that match `filter` by the end of `as_of`, each counting
+    /// one, or its `field`.
+    fn sum(
+        &self,
+        unit: &str,
+        form: &str,
+        field: Option<&str>,
+        filter: &[Condition],
+        as_of: Option<Month>,
+    ) -> f64 {
+        let f = self.form(form);
+        self.records(unit, form)
+            .filter(|r| Self::counts(f, r, filter, as_of))
+            .map(|r| match field {
                 None => 1.0,
-                Some(f) => r.content.get(f).and_then(Value::as_f64).unwrap_or(0.0),
+                Some(field) => r.content.get(field).and_then(Value::as_f64).unwrap_or(0.0),
             })
             .sum()
     }
@@ -437,28 +449,14 @@ impl<'a> Rollups<'a> {
     /// `as_of` (none: now).
     fn base(&self, ind: &Indicator, unit: &str, as_of: Option<Month>) -> Figure {
         match &ind.measure {
-            Measure::Count { form, filter } => Figure::Number(self.term(
-                unit,
-                &Term {
-                    form: form.clone(),
-                    field: None,
-                    filter: filter.clone(),
-                },
-                as_of,
-            )),
+            Measure::Count { form, filter } => {
+                Figure::Number(self.sum(unit, form, None, filter, as_of))
+            }
             Measure::Sum {
                 form,
                 field,
                 filter,
-            } => Figure::Number(self.term(
-                unit,
-                &Term {
-                    form: form.clone(),
-                    field: Some(field.clone()),
-                    filter: filter.clone(),
-                },
-                as_of,
-            )),
+            } => Figure::Number(self.sum(unit, form, Some(field), filter, as_of)),
             Measure::Ratio {
                 numerator,
                 denominator,
@@ -541,17 +539,41 @@ impl<'a> Rollups<'a> {
 
     /// The figure and target of `ind` for `area`; none below the indicator's level.
     pub fn figure(&self, ind: &Indicator, area: &Area) -> Option<(Figure, Option<Target>)> {
+        self.figure_over(ind, area, self.tree.child_positions(&area.code))
+    }
+
+    /// [`Rollups::figure`] of the unit held at `i` in the tree.
+    fn figure_at(&self, ind: &Indicator, i: usize) -> Option<(Figure, Option<Target>)> {
+        self.figure_over(ind, self.tree.at(i), self.tree.children_at(i))
+    }
+
+    /// [`Rollups::figure`] of `area`, whose children are held at `children`: each unit of the
+    /// subtree down to the indicator's level is visited once.
+    fn figure_over(
+        &self,
+        ind: &Indicator,
+        area: &Area,
+        children: impl Iterator<Item = usize>,
+    ) -> Option<(Figure, Option<Target>)> {
         if area.level > ind.level {
             return None;
         }
         if area.level == ind.level {
             return Some((self.own(ind, &area.code), self.explicit_target(ind, area)));
         }
-        let parts: Vec<(Figure, Option<Target>)> = self
-            .tree
-            .children_of(&area.code)
-            .filter_map(|c| self.figure(ind, c))
-            .collect();
+        let parts: Vec<(Figure, Option<Target>)> =
+            children.filter_map(|c| self.figure_at(ind, c)).collect();
+        Some(self.rolled_up(ind, area, &parts))
+    }
+
+    /// The figure and target of `area`, above the indicator's level, from its parts: the
+    /// figures and targets of its children that have one.
+    fn rolled_up(
+        &self,
+        ind: &Indicator,
+        area: &Area,
+        parts: &[(Figure, Option<Target>)],
+    ) -> (Figure, Option<Target>) {
         let figure = match ind.rollup {
             Rollup::UnitsMeetingTarget => {
                 let met = parts
@@ -564,33 +586,17 @@ impl<'a> Rollups<'a> {
                     scale: 100.0,
                 }
             }
-            Rollup::Sum => combine(&parts, ind),
+            Rollup::Sum => combine(parts, ind),
         };
         let target = self
             .explicit_target(ind, area)
-            .or_else(|| derive_target(&parts, &figure, ind));
-        Some((figure, target))
+            .or_else(|| derive_target(parts, &figure, ind));
+        (figure, target)
     }
 
     pub fn cell(&self, ind: &Indicator, area: &Area) -> Option<Cell> {
         let (f, target) = self.figure(ind, area)?;
-        let value = f.value();
-        let (met, progress) = against_target(value, target.as_ref());
-        let (kind, num, den) = match f {
-            Figure::Number(_) => (CellKind::Number, None, None),
-            Figure::Ratio { num, den, .. } => (CellKind::Ratio, Some(num), Some(den)),
-            Figure::Flag(_) => (CellKind::Flag, None, None),
-        };
-        Some(Cell {
-            indicator: ind.id.clone(),
-            kind,
-            value,
-            num,
-            den,
-            target,
-            progress,
-            met,
-        })
+        Some(cell_of(ind, f, target))
     }
 
     pub fn unit_report(&self, area: &Area) -> UnitReport {
@@ -606,17 +612,69 @@ impl<'a> Rollups<'a> {
     }
 
     /// The report of a unit and its children.
+    ///
+    /// Each indicator's figures of the children are computed once and rolled up into the unit's,
+    /// so a report walks its scope once per indicator, down to the indicator's level.
     pub fn report(&self, code: &str) -> Option<Report> {
-        let area = self.tree.get(code)?;
+        let at = self.tree.position(code)?;
+        let area = self.tree.at(at);
+        let children: Vec<usize> = self.tree.children_at(at).collect();
+        let mut unit = UnitReport {
+            area: area.clone(),
+            cells: vec![],
+        };
+        let mut rows: Vec<UnitReport> = children
+            .iter()
+            .map(|&c| UnitReport {
+                area: self.tree.at(c).clone(),
+                cells: vec![],
+            })
+            .collect();
+        for ind in &self.plan.indicators {
+            let figures: Vec<Option<(Figure, Option<Target>)>> =
+                children.iter().map(|&c| self.figure_at(ind, c)).collect();
+            let own = if area.level < ind.level {
+                let parts: Vec<(Figure, Option<Target>)> =
+                    figures.iter().flatten().copied().collect();
+                Some(self.rolled_up(ind, area, &parts))
+            } else {
+                self.figure_over(ind, area, std::iter::empty())
+            };
+            if let Some((f, t)) = own {
+                unit.cells.push(cell_of(ind, f, t));
+            }
+            for (row, figure) in rows.iter_mut().zip(figures) {
+                if let Some((f, t)) = figure {
+                    row.cells.push(cell_of(ind, f, t));
+                }
+            }
+        }
         Some(Report {
             plan: self.plan.id.clone(),
-            unit: self.unit_report(area),
-            children: self
-                .tree
-                .children_of(code)
-                .map(|c| self.unit_report(c))
-                .collect(),
+            unit,
+            children: rows,
         })
+    }
+}
+
+/// The cell shown for a figure against its target.
+fn cell_of(ind: &Indicator, f: Figure, target: Option<Target>) -> Cell {
+    let value = f.value();
+    let (met, progress) = against_target(value, target.as_ref());
+    let (kind, num, den) = match f {
+        Figure::Number(_) => (CellKind::Number, None, None),
+        Figure::Ratio { num, den, .. } => (CellKind::Ratio, Some(num), Some(den)),
+        Figure::Flag(_) => (CellKind::Flag, None, None),
+    };
+    Cell {
+        indicator: ind.id.clone(),
+        kind,
+        value,
+        num,
+        den,
+        target,
+        progress,
+        met,
     }
 }
 

@@ -6,7 +6,7 @@ mod common;
 use common::{case, TestApp, PASSWORD};
 use serde_json::json;
 use shequ_model::auth::{Account, Role};
-use shequ_server::store::AREA_CHUNK;
+use shequ_server::store::{AREA_CHUNK, KEPT_FROM_UNITS};
 
 const PROVINCE: &str = "61";
 const CITY: &str = "6103";
@@ -126,7 +126,36 @@ async fn city_and_province_supervisors_read_their_subtree_and_write_nothing(app:
     assert_eq!(r.status(), 403);
 }
 
+async fn children_of(app: &TestApp, unit: &str) -> Vec<String> {
+    let r = app.get_as("county", &format!("/api/report/{unit}")).await;
+    assert_eq!(r.status(), 200);
+    let report: shequ_model::rollup::Report = r.json().await.unwrap();
+    report.children.into_iter().map(|c| c.area.code).collect()
+}
+
+async fn a_report_sees_the_units_another_process_imports(app: TestApp) {
+    // Enough villages that the county's tree is kept between reports.
+    let mut text = String::from("code,name,level,parent_code\n610324900,新镇,town,610324\n");
+    for v in 1..KEPT_FROM_UNITS {
+        text.push_str(&format!("610324900{v:03},村{v},village,610324900\n"));
+    }
+    import(&app, "wide.csv", &text).await.unwrap();
+    let store = shequ_server::store::open(&app.database_url).await.unwrap();
+    assert!(store.areas(COUNTY).await.unwrap().len() >= KEPT_FROM_UNITS);
+    let before = children_of(&app, COUNTY).await;
+    assert!(before.iter().any(|c| c == "610324900"), "{before:?}");
+    assert_eq!(children_of(&app, COUNTY).await, before);
+
+    // `import-areas` run beside the server, as another process does.
+    let more = "code,name,level,parent_code\n610324901,又一镇,town,610324\n";
+    import(&app, "more.csv", more).await.unwrap();
+    let after = children_of(&app, COUNTY).await;
+    assert_eq!(after.len(), before.len() + 1, "{after:?}");
+    assert!(after.iter().any(|c| c == "610324901"), "{after:?}");
+}
+
 common::conformance!(
+    a_report_sees_the_units_another_process_imports,
     an_error_on_the_last_line_of_a_long_file_leaves_nothing_imported,
     city_and_province_supervisors_read_their_subtree_and_write_nothing,
 );

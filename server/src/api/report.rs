@@ -56,13 +56,13 @@ pub(super) fn month_in(plan: &Plan, text: &str) -> Result<Month, ApiError> {
 }
 
 /// The areas of a unit's scope, once the caller may read it and it exists.
-async fn scope(state: &AppState, caller: &Caller, code: &str) -> Result<AreaTree, ApiError> {
+async fn scope(state: &AppState, caller: &Caller, code: &str) -> Result<Arc<AreaTree>, ApiError> {
     caller.require_read(code)?;
-    let areas = state.store.areas(code).await?;
-    if !areas.iter().any(|a| a.code == code) {
+    let tree = state.store.area_tree(code).await?;
+    if tree.get(code).is_none() {
         return Err(ApiError::NotFound(format!("没有代码为 {code} 的单位")));
     }
-    Ok(AreaTree::new(areas))
+    Ok(tree)
 }
 
 async fn report(

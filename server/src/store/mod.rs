@@ -3,12 +3,14 @@
 //! [`dialect`] and a migrations folder per engine. SQLite is the embedded default; PostgreSQL
 //! serves deployments that outgrow one machine.
 
+mod area_trees;
 mod batch;
 pub mod dialect;
 mod figures;
 mod rows;
 mod sql;
 
+pub use area_trees::{KEPT_FROM_UNITS, MAX_KEPT_UNITS};
 pub use figures::RebuildReport;
 pub use rows::{StoredChange, StoredPage};
 pub use sql::SqlStore;
@@ -70,6 +72,9 @@ pub trait Store: Send + Sync + 'static {
     async fn area(&self, code: &str) -> Result<Option<Area>, StoreError>;
     /// Every org unit whose code starts with `under` (all of them for "").
     async fn areas(&self, under: &str) -> Result<Vec<Area>, StoreError>;
+    /// The tree of the units whose code starts with `scope`, as the areas stand now: a wide
+    /// scope's is kept in memory between calls while no import changes the areas.
+    async fn area_tree(&self, scope: &str) -> Result<Arc<AreaTree>, StoreError>;
     /// Starts an import of areas: one transaction, which keeps nothing unless committed (and, on
     /// SQLite, the writer's turn until it ends).
     async fn begin_area_import(&self) -> Result<Box<dyn AreaImport>, StoreError>;
@@ -351,11 +356,10 @@ pub async fn report(
     code: &str,
     as_of: Option<Month>,
 ) -> Result<Option<Report>, StoreError> {
-    let areas = store.areas(code).await?;
-    if !areas.iter().any(|a| a.code == code) {
+    let tree = store.area_tree(code).await?;
+    if tree.get(code).is_none() {
         return Ok(None);
     }
-    let tree = AreaTree::new(areas);
     let kept = store.unit_figures(&plan.id, code, as_of).await?;
     let targets = store.town_targets(&plan.id).await?;
     Ok(Rollups::from_figures(plan, &tree, &kept)

@@ -2,6 +2,7 @@
 //! `$N` parameters and keep ids as text, which SQLite and PostgreSQL read alike; a count of
 //! changed rows comes from `RETURNING`, which both have.
 
+use super::area_trees::AreaTrees;
 use super::batch::{decide_batch, finish_batch, sent, Current, Facts};
 use super::dialect::{county_of, value_list, Dialect};
 use super::figures::{self, FigureKey, Kept, RebuildReport};
@@ -12,7 +13,7 @@ use super::{
     PushAnswer, SessionRow, StartTurn, Store, StoreError, Strikes,
 };
 use async_trait::async_trait;
-use shequ_model::area::{Area, Level};
+use shequ_model::area::{Area, AreaTree, Level};
 use shequ_model::auth::{AdminAction, AdminActionKind, AuditEntry, AuditFilter, SessionInfo};
 use shequ_model::history::Stored;
 use shequ_model::month::Month;
@@ -44,6 +45,8 @@ pub struct SqlStore<D: Dialect> {
     /// county's many pushes would otherwise take the whole pool, and other counties' pushes
     /// would wait for a connection behind them. Only counties with a push waiting are kept.
     counties: Arc<std::sync::Mutex<HashMap<u32, Arc<Mutex<()>>>>>,
+    /// The area trees of wide scopes, as the last import left them.
+    area_trees: Arc<AreaTrees>,
 }
 
 /// The turns of this process's pushes to their counties, given back when dropped.
@@ -71,6 +74,8 @@ impl Drop for CountyTurns {
 struct SqlAreaImport<D: Dialect> {
     tx: sqlx::Transaction<'static, D>,
     _turn: Option<OwnedMutexGuard<()>>,
+    /// Whether a unit was added: the import then raises `areas_version` as it commits.
+    added: bool,
 }
 
 #[async_trait]
@@ -109,10 +114,16 @@ where
                 .bind(a.parent.as_str());
         }
         q.execute(&mut *self.tx).await?;
+        self.added = true;
         Ok(())
     }
 
-    async fn commit(self: Box<Self>) -> Result<(), StoreError> {
+    async fn commit(mut self: Box<Self>) -> Result<(), StoreError> {
+        if self.added {
+            sqlx::query("UPDATE areas_version SET version = version + 1 WHERE id = 1")
+                .execute(&mut *self.tx)
+                .await?;
+        }
         self.tx.commit().await?;
         Ok(())
     }
@@ -162,6 +173,7 @@ where
             pool: D::open(url).await?,
             writer: Arc::new(Mutex::new(())),
             counties: Arc::default(),
+            area_trees: Arc::default(),
         })
     }
 
@@ -607,10 +619,28 @@ where
         rows.iter().map(rows::area).collect()
     }
 
+    async fn area_tree(&self, scope: &str) -> Result<Arc<AreaTree>, StoreError> {
+        // The number first: areas read after it are at least as new as it says.
+        let version = sqlx::query("SELECT version FROM areas_version WHERE id = 1")
+            .fetch_one(&self.pool)
+            .await?
+            .int("version");
+        if let Some(tree) = self.area_trees.get(version, scope) {
+            return Ok(tree);
+        }
+        let tree = Arc::new(AreaTree::new(self.areas(scope).await?));
+        self.area_trees.keep(version, scope, &tree);
+        Ok(tree)
+    }
+
     async fn begin_area_import(&self) -> Result<Box<dyn AreaImport>, StoreError> {
         let turn = self.owned_turn().await;
         let tx = self.pool.begin().await?;
-        Ok(Box::new(SqlAreaImport::<D> { tx, _turn: turn }))
+        Ok(Box::new(SqlAreaImport::<D> {
+            tx,
+            _turn: turn,
+            added: false,
+        }))
     }
 
     async fn push(
