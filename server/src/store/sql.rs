@@ -8,13 +8,12 @@ use super::figures::{self, FigureKey, Kept, RebuildReport};
 use super::rows::{self, now_ms, revision, Columns};
 use super::StoredPage;
 use super::{
-    prefix_end, AccountRow, AreaImport, Author, ListedRow, PlanAdded, PlanBook, PlanRole,
-    PushAnswer, SessionRow, StartTurn, Store, StoreError, Strikes,
+    prefix_end, AccountRow, AreaImport, Author, HistoryRows, ListedRow, PlanAdded, PlanBook,
+    PlanRole, PushAnswer, SessionRow, StartTurn, Store, StoreError, Strikes,
 };
 use async_trait::async_trait;
 use shequ_model::area::{Area, Level};
 use shequ_model::auth::{AdminAction, AdminActionKind, AuditEntry, AuditFilter, SessionInfo};
-use shequ_model::history::Stored;
 use shequ_model::month::Month;
 use shequ_model::plan::{Indicator, Plan, Target, TownTargets};
 use shequ_model::plan::{PlanId, Plans};
@@ -1346,25 +1345,77 @@ where
             .collect()
     }
 
-    async fn record_revisions(&self, record: &str) -> Result<Vec<Stored>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT r.body, r.plan, r.device, r.received_at, COALESCE(a.name, r.account) AS author
-             FROM revisions r LEFT JOIN accounts a ON a.username = r.account
-             WHERE r.record = $1 ORDER BY r.seq",
-        )
+    async fn record_history(
+        &self,
+        record: &str,
+        newest: u32,
+    ) -> Result<Option<HistoryRows>, StoreError> {
+        const STORED: &str = "SELECT r.seq, r.body, r.plan, r.device, r.received_at,
+                    COALESCE(a.name, r.account) AS author
+             FROM revisions r LEFT JOIN accounts a ON a.username = r.account";
+        let Some(row) = sqlx::query("SELECT rev, body, plan, conflict FROM records WHERE id = $1")
+            .bind(record)
+            .fetch_optional(&self.pool)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let current = revision(&row.text("body"), &row.text("plan"))?;
+        let conflict = row.flag("conflict");
+        let mut rows = sqlx::query(&format!(
+            "{STORED} WHERE r.record = $1 ORDER BY r.seq DESC LIMIT $2"
+        ))
         .bind(record)
+        .bind(newest as i64)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(Stored {
-                    revision: revision(&r.text("body"), &r.text("plan"))?,
-                    author: r.text("author"),
-                    device: r.text("device"),
-                    received_at: r.int("received_at"),
-                })
-            })
-            .collect()
+        rows.reverse();
+        let oldest = rows.first().map_or(i64::MAX, |r| r.int("seq"));
+        let mut omitted =
+            sqlx::query("SELECT COUNT(*) AS n FROM revisions WHERE record = $1 AND seq < $2")
+                .bind(record)
+                .bind(oldest)
+                .fetch_one(&self.pool)
+                .await?
+                .int("n") as u64;
+        let by_rev = format!("{STORED} WHERE r.rev = $1");
+        let mut shown = rows
+            .iter()
+            .map(rows::stored)
+            .collect::<Result<Vec<_>, _>>()?;
+        if !shown.iter().any(|s| s.revision.rev == current.rev) {
+            if let Some(r) = sqlx::query(&by_rev)
+                .bind(current.rev.to_string())
+                .fetch_optional(&self.pool)
+                .await?
+            {
+                shown.insert(0, rows::stored(&r)?);
+                omitted = omitted.saturating_sub(1);
+            }
+        }
+        let known: BTreeSet<Uuid> = shown.iter().map(|s| s.revision.rev).collect();
+        let missing: BTreeSet<Uuid> = shown
+            .iter()
+            .filter_map(|s| s.revision.parent)
+            .filter(|p| !known.contains(p))
+            .collect();
+        let mut earlier = Vec::new();
+        for parent in missing {
+            if let Some(r) = sqlx::query(&by_rev)
+                .bind(parent.to_string())
+                .fetch_optional(&self.pool)
+                .await?
+            {
+                earlier.push(rows::stored(&r)?.revision);
+            }
+        }
+        Ok(Some(HistoryRows {
+            shown,
+            earlier,
+            omitted,
+            current,
+            conflict,
+        }))
     }
 
     async fn town_targets(&self, plan: &PlanId) -> Result<TownTargets, StoreError> {
