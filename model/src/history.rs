@@ -48,7 +48,12 @@ pub struct HistoryEntry {
     pub changes: Vec<FieldChange>,
 }
 
-/// A record with its whole history, oldest revision first. Wire format: stable.
+/// The most revisions a record's history holds: the newest ones, and the current version
+/// whatever its age. A record edited on several phones for years may have thousands.
+pub const MAX_HISTORY: u32 = 200;
+
+/// A record with its history, oldest revision first: the newest [`MAX_HISTORY`] revisions and
+/// the current version. Wire format: stable.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 pub struct RecordHistory {
     pub record: Uuid,
@@ -61,6 +66,9 @@ pub struct RecordHistory {
     /// Whether it has more than one head: versions made without seeing each other.
     pub conflict: bool,
     pub revisions: Vec<HistoryEntry>,
+    /// Older revisions the history leaves out.
+    #[serde(default)]
+    pub omitted: u64,
 }
 
 /// A revision as the server keeps it: who pushed it, from which device, and when.
@@ -72,13 +80,24 @@ pub struct Stored {
     pub received_at: i64,
 }
 
-/// The entries of a record's history from its stored revisions, in the order given (the order
-/// the server stored them), and its current version and whether it is in conflict.
-pub fn entries(form: &Form, stored: &[Stored]) -> (Vec<HistoryEntry>, Option<Revision>, bool) {
-    let state = RecordState::from_revisions(stored.iter().map(|s| s.revision.clone()));
+/// The entries of a record's history from the stored revisions it shows, in the order given
+/// (the order the server stored them). `earlier` holds the older revisions some of them were
+/// made from, for what those changed; `current` is the record's current version. A revision is
+/// a head when none shown builds on it or settles it: one made later always comes later.
+pub fn entries(
+    form: &Form,
+    shown: &[Stored],
+    earlier: &[Revision],
+    current: &Revision,
+) -> Vec<HistoryEntry> {
+    let state = RecordState::from_revisions(
+        shown
+            .iter()
+            .map(|s| s.revision.clone())
+            .chain(earlier.iter().cloned()),
+    );
     let heads: HashSet<Uuid> = state.heads().iter().map(|r| r.rev).collect();
-    let winner = state.winner().cloned();
-    let entries = stored
+    shown
         .iter()
         .map(|s| {
             let r = &s.revision;
@@ -95,7 +114,7 @@ pub fn entries(form: &Form, stored: &[Stored]) -> (Vec<HistoryEntry>, Option<Rev
                 received_at: s.received_at,
                 deleted: r.deleted,
                 head: heads.contains(&r.rev),
-                current: winner.as_ref().is_some_and(|w| w.rev == r.rev),
+                current: r.rev == current.rev,
                 changes: if r.deleted {
                     vec![]
                 } else {
@@ -103,8 +122,7 @@ pub fn entries(form: &Form, stored: &[Stored]) -> (Vec<HistoryEntry>, Option<Rev
                 },
             }
         })
-        .collect();
-    (entries, winner, state.in_conflict())
+        .collect()
 }
 
 /// The fields whose value differs between `old` (none: a new record) and `new`, in the form's
@@ -277,9 +295,10 @@ mod tests {
             rev(2, Some(1), 5, json!({"topic": "甲改", "participants": 10})),
             rev(3, Some(1), 4, json!({"topic": "原题", "participants": 20})),
         ];
-        let (entries, winner, conflict) = entries(&form, &stored);
-        assert!(conflict);
-        assert_eq!(winner.unwrap().rev, Uuid::from_u128(2));
+        let revisions = || stored.iter().map(|s| &s.revision);
+        let winner = crate::merge::winner(revisions()).unwrap();
+        assert_eq!(winner.rev, Uuid::from_u128(2));
+        let entries = entries(&form, &stored, &[], winner);
         assert_eq!(entries.len(), 3);
         assert_eq!(entries[0].changes.len(), 2);
         assert!(!entries[0].head && !entries[0].current);
@@ -293,16 +312,33 @@ mod tests {
         let mut gone = rev(4, Some(2), 6, json!({}));
         gone.revision.deleted = true;
         gone.revision.resolves = vec![Uuid::from_u128(3)];
-        let (entries, _, conflict) = super::entries(
+        let entries = super::entries(
             &form,
             &[
                 stored[0].clone(),
                 stored[1].clone(),
                 stored[2].clone(),
-                gone,
+                gone.clone(),
             ],
+            &[],
+            &gone.revision,
         );
-        assert!(!conflict);
+        assert_eq!(entries.iter().filter(|e| e.head).count(), 1);
         assert!(entries[3].deleted && entries[3].changes.is_empty() && entries[3].current);
+    }
+
+    #[test]
+    fn the_newest_revisions_show_what_they_changed_from_older_ones_left_out() {
+        let form = case_form();
+        let old = rev(1, None, 1, json!({"topic": "原题", "participants": 10}));
+        let shown = [
+            rev(2, Some(1), 2, json!({"topic": "原题", "participants": 11})),
+            rev(3, Some(2), 3, json!({"topic": "原题", "participants": 12})),
+        ];
+        let entries = entries(&form, &shown, &[old.revision], &shown[1].revision);
+        assert_eq!(entries[0].changes.len(), 1, "{:?}", entries[0].changes);
+        assert_eq!(entries[0].changes[0].old.as_deref(), Some("10人"));
+        assert!(!entries[0].head && !entries[0].current);
+        assert!(entries[1].head && entries[1].current);
     }
 }

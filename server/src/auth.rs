@@ -3,6 +3,7 @@
 //! endpoint takes. Tokens and passwords never reach a log line.
 
 use crate::error::ApiError;
+use crate::pool::Pool;
 use crate::store::{AccountRow, SessionRow, Store, StoreError, Strikes};
 use crate::AppState;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
@@ -12,9 +13,7 @@ use axum::http::request::Parts;
 use rand_core::{OsRng, RngCore};
 use shequ_model::auth::{Account, AuthFailure, Role};
 use shequ_model::UnitCode;
-use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::Semaphore;
 
 /// How long a session lasts; the phone renews it when it is within [`RENEW_WITHIN`] of the end.
 pub const SESSION_DAYS: i64 = 30;
@@ -93,51 +92,27 @@ pub fn new_session(username: &str, device: &str) -> (String, SessionRow) {
 /// Password hashing on a bounded pool. Each argon2id hash takes 19 MiB and tens of milliseconds
 /// of a core, so 400 logins at once would take 7.6 GB: only `workers` hash at a time, a few more
 /// wait their turn, and the rest are told at once to come back (503 with Retry-After).
-pub struct Hashers {
-    turns: Arc<Semaphore>,
-    queue: Arc<Semaphore>,
-}
+pub struct Hashers(Pool);
 
 impl Hashers {
     /// How many may wait for a turn, per worker.
     const WAITING_PER_WORKER: usize = 2;
 
     pub fn new(workers: usize) -> Self {
-        Hashers {
-            turns: Arc::new(Semaphore::new(workers)),
-            queue: Arc::new(Semaphore::new(workers * (1 + Self::WAITING_PER_WORKER))),
-        }
-    }
-
-    async fn run<T: Send + 'static>(
-        &self,
-        work: impl FnOnce() -> T + Send + 'static,
-    ) -> Result<T, ApiError> {
-        let Ok(_place) = self.queue.clone().try_acquire_owned() else {
-            return Err(ApiError::Busy {
-                message: "登录的人太多,请稍等几秒再试".into(),
-                retry_after: 1,
-            });
-        };
-        let _turn = self
-            .turns
-            .acquire()
-            .await
-            .expect("the hashing pool is never closed");
-        tokio::task::spawn_blocking(work)
-            .await
-            .map_err(|_| ApiError::Busy {
-                message: "服务器繁忙,请稍后再试".into(),
-                retry_after: 1,
-            })
+        Hashers(Pool::new(
+            workers,
+            Self::WAITING_PER_WORKER,
+            "登录的人太多,请稍等几秒再试",
+            1,
+        ))
     }
 
     pub async fn verify(&self, password: String, hash: String) -> Result<bool, ApiError> {
-        self.run(move || verify_password(&password, &hash)).await
+        self.0.run(move || verify_password(&password, &hash)).await
     }
 
     pub async fn hash(&self, password: String) -> Result<String, ApiError> {
-        self.run(move || hash_password(&password)).await
+        self.0.run(move || hash_password(&password)).await
     }
 }
 
@@ -480,6 +455,7 @@ pub async fn ensure_demo_accounts(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::Arc;
 
     #[test]
     fn passwords_are_argon2id_and_verify() {
@@ -565,9 +541,13 @@ mod tests {
     #[tokio::test]
     async fn hashing_beyond_the_pool_and_its_queue_is_refused_at_once() {
         let pool = Hashers::new(1);
-        let _places: Vec<_> = (0..1 + Hashers::WAITING_PER_WORKER)
-            .map(|_| pool.queue.clone().try_acquire_owned().unwrap())
+        let _working = pool.0.turn().await.unwrap();
+        let mut waiting: Vec<_> = (0..Hashers::WAITING_PER_WORKER)
+            .map(|_| Box::pin(pool.0.turn()))
             .collect();
+        for w in &mut waiting {
+            assert!(futures_util::poll!(w).is_pending(), "waits its turn");
+        }
         match pool.verify("x".into(), decoy_hash().into()).await {
             Err(e @ ApiError::Busy { .. }) => {
                 let r = axum::response::IntoResponse::into_response(e);

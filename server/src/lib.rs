@@ -5,6 +5,7 @@
 pub mod api;
 pub mod auth;
 pub mod error;
+pub mod pool;
 pub mod serve;
 pub mod settings;
 pub mod store;
@@ -57,6 +58,8 @@ pub struct AppState {
     pub served: Arc<BTreeMap<PlanId, ServedPlan>>,
     /// The bounded pool passwords are hashed on.
     pub hashers: Arc<auth::Hashers>,
+    /// The bounded pool heavy requests run in (see [`heavy_requests`]).
+    pub heavy: Arc<pool::Pool>,
     /// The reverse proxy whose `X-Forwarded-For` names the client.
     pub trusted_proxy: Option<std::net::IpAddr>,
 }
@@ -68,15 +71,27 @@ impl AppState {
             .iter()
             .map(|p| (p.id.clone(), ServedPlan::of(p)))
             .collect();
-        let hashers = Arc::new(auth::Hashers::new(settings::Limits::default().hash_workers));
+        let limits = settings::Limits::default();
         AppState {
             store,
             plans: Arc::new(plans),
             served: Arc::new(served),
-            hashers,
+            hashers: Arc::new(auth::Hashers::new(limits.hash_workers)),
+            heavy: Arc::new(heavy_requests(limits.heavy_requests)),
             trusted_proxy: None,
         }
     }
+}
+
+/// The pool of heavy requests, `at_once` of them served at once. None waits: each holds a
+/// request's worth of memory, and its client is better told at once to come back.
+pub fn heavy_requests(at_once: usize) -> pool::Pool {
+    pool::Pool::new(
+        at_once,
+        0,
+        "服务器正忙于导出、导入或大范围的报表,请稍后再试",
+        5,
+    )
 }
 
 /// The whole service, without a socket, so tests can call it directly.
@@ -237,7 +252,13 @@ pub async fn import_targets(
     let report = store::report(store, plan, county, None)
         .await?
         .ok_or_else(no_county)?;
-    let reading = table::read_targets(plan, &report, bytes);
+    let county_area = report.unit.area.clone();
+    let (sheet_plan, sheet) = (plan.clone(), bytes.to_vec());
+    // Unpacking a sheet holds a core for a while: not one of those serving requests.
+    let reading =
+        tokio::task::spawn_blocking(move || table::read_targets(&sheet_plan, &report, &sheet))
+            .await
+            .expect("reading a sheet does not panic");
     let mut found = HashMap::new();
     for code in reading.strangers() {
         // Text that is no unit code names no unit: only codes are looked up.
@@ -249,7 +270,7 @@ pub async fn import_targets(
         }
     }
     let changes = reading
-        .finish(&report.unit.area, &found)
+        .finish(&county_area, &found)
         .map_err(TargetImportError::Cells)?;
     if !changes.is_empty() {
         let detail = shequ_model::table::TargetsImported {
@@ -383,6 +404,8 @@ impl std::fmt::Display for ImportReport {
 /// A started server.
 pub struct Running {
     pub addr: SocketAddr,
+    /// What it serves with: its store, its plans and its pools.
+    pub state: AppState,
     pub done: tokio::task::JoinHandle<std::io::Result<()>>,
 }
 
@@ -432,9 +455,10 @@ pub async fn launch(s: &Settings) -> Result<Running, SettingError> {
         .expect("a bound socket has an address");
     let mut state = AppState::new(store, plans);
     state.hashers = Arc::new(auth::Hashers::new(s.limits.hash_workers));
+    state.heavy = Arc::new(heavy_requests(s.limits.heavy_requests));
     state.trusted_proxy = s.trusted_proxy;
-    let router = app(state, &s.dist);
+    let router = app(state.clone(), &s.dist);
     let limits = s.limits;
     let done = tokio::spawn(async move { serve::serve(listener, router, limits).await });
-    Ok(Running { addr, done })
+    Ok(Running { addr, state, done })
 }

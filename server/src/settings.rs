@@ -64,7 +64,8 @@ impl Default for Settings {
     }
 }
 
-/// What one client may hold of the server: connections, time, and password hashing.
+/// What one client may hold of the server: connections, time, password hashing and heavy
+/// requests.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Limits {
     /// Connections open at once. When they are all taken, the longest-idle one is closed to make
@@ -84,6 +85,11 @@ pub struct Limits {
     /// Passwords hashed at once (argon2id takes 19 MiB and tens of milliseconds of a core each).
     #[serde(deserialize_with = "at_least_one")]
     pub hash_workers: usize,
+    /// Heavy requests served at once: the decomposition table's export and import (an import
+    /// unpacks up to 32 MiB) and reports of a scope wider than a county (which read every
+    /// village's figures in it). One more is refused at once (503 with Retry-After).
+    #[serde(deserialize_with = "at_least_one")]
+    pub heavy_requests: usize,
 }
 
 impl Default for Limits {
@@ -94,6 +100,9 @@ impl Default for Limits {
             body_timeout: Duration::from_secs(60),
             idle_timeout: Duration::from_secs(60),
             hash_workers: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            // One per core of the two-core machine a county's server is sized for; not more on a
+            // larger one, as each may take a hundred megabytes.
+            heavy_requests: 2,
         }
     }
 }
@@ -582,6 +591,11 @@ mod tests {
         let e = refused(&Flags::default(), &[("SHEQU_HASH_WORKERS", "many")]);
         assert!(
             e.starts_with("hash_workers / SHEQU_HASH_WORKERS: `many` is not a whole number"),
+            "{e}"
+        );
+        let e = refused(&Flags::default(), &[("SHEQU_HEAVY_REQUESTS", "0")]);
+        assert!(
+            e.starts_with("heavy_requests / SHEQU_HEAVY_REQUESTS: `0`: must be at least 1"),
             "{e}"
         );
         let e = refused(&Flags::default(), &[("SHEQU_TRUSTED_PROXY", "proxy.lan")]);

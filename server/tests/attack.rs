@@ -51,6 +51,67 @@ async fn logins_beyond_the_hashing_pool_are_refused_at_once() {
 }
 
 #[tokio::test]
+async fn heavy_requests_beyond_their_limit_are_refused_at_once() {
+    let app = spawn_with_limits(Limits {
+        heavy_requests: 1,
+        ..Limits::default()
+    })
+    .await;
+    let city = common::add_city_supervisor(&app).await;
+    let county_table = "/api/report/610324/table.xlsx";
+    let sheet = app.get(county_table).await.bytes().await.unwrap();
+    let import = || async {
+        app.post_as("county", "/api/report/610324/targets.xlsx")
+            .await
+            .body(sheet.clone())
+            .send()
+            .await
+            .unwrap()
+    };
+    let city_report = format!("/api/report/{city}");
+    let city_months = format!("/api/report/{city}/months?indicator=deliberation_success");
+
+    // Another heavy request under way holds the one place.
+    let held = app.state.heavy.turn().await.unwrap();
+    let refused = [
+        app.get(county_table).await,
+        import().await,
+        app.get_as(&format!("city-{city}"), &city_report).await,
+        app.get_as(&format!("city-{city}"), &city_months).await,
+    ];
+    for r in refused {
+        assert_eq!(r.status(), 503, "{}", r.url());
+        assert_eq!(r.headers()["retry-after"], "5");
+        let body: serde_json::Value = r.json().await.unwrap();
+        assert!(
+            body["error"].as_str().unwrap().contains("请稍后再试"),
+            "{body}"
+        );
+    }
+    assert_eq!(
+        app.get("/api/report/610324").await.status(),
+        200,
+        "a county's report is light work, served whatever the heavy requests"
+    );
+
+    drop(held);
+    assert_eq!(app.get(county_table).await.status(), 200);
+    assert_eq!(import().await.status(), 200);
+    assert_eq!(
+        app.get_as(&format!("city-{city}"), &city_report)
+            .await
+            .status(),
+        200
+    );
+    assert_eq!(
+        app.get_as(&format!("city-{city}"), &city_months)
+            .await
+            .status(),
+        200
+    );
+}
+
+#[tokio::test]
 async fn every_login_string_is_limited_before_any_work() {
     let app = common::spawn_app().await;
     for (username, password, device) in [

@@ -353,6 +353,60 @@ async fn a_record_shows_every_revision_who_made_it_and_what_changed(app: TestApp
     }
 }
 
+async fn a_long_history_shows_its_newest_revisions_and_its_current_one(app: TestApp) {
+    let cap = shequ_model::history::MAX_HISTORY as usize;
+    let first = case(VILLAGE, "修路灯", false);
+    // Made early from the first version on another phone, with the latest clock: it stays the
+    // current version through every edit made after it on the first phone.
+    let early = edit(&first, |r| {
+        r.device = "phone-2".into();
+        r.clock = first.clock + 10_000;
+        r.content.insert("topic".into(), json!("另一台手机的版本"));
+    });
+    let mut changes = vec![first.clone(), early.clone()];
+    for i in 0..cap + 5 {
+        let last = changes
+            .last()
+            .filter(|r| r.rev != early.rev)
+            .unwrap_or(&first);
+        changes.push(edit(last, |r| {
+            r.content.insert("participants".into(), json!(100 + i));
+        }));
+    }
+    push(&app, &changes).await;
+    let newest = changes.last().unwrap();
+
+    let resp = history(&app, "county", first.record).await;
+    assert_eq!(resp.status(), 200);
+    let h: RecordHistory = resp.json().await.unwrap();
+    assert_eq!(h.current.rev, early.rev, "the current version, however old");
+    assert!(h.conflict);
+    assert_eq!(h.revisions.len(), cap + 1);
+    assert_eq!(h.omitted as usize, changes.len() - cap - 1);
+    let (current, shown) = h.revisions.split_first().unwrap();
+    assert_eq!(current.rev, early.rev);
+    assert!(current.current && current.head);
+    let shown: Vec<Uuid> = shown.iter().map(|e| e.rev).collect();
+    let expected: Vec<Uuid> = changes[changes.len() - cap..]
+        .iter()
+        .map(|r| r.rev)
+        .collect();
+    assert_eq!(shown, expected, "the newest, in the order stored");
+    let last = h.revisions.last().unwrap();
+    assert_eq!(last.rev, newest.rev);
+    assert!(
+        last.head && !last.current,
+        "the other version of the conflict"
+    );
+    let oldest_shown = &h.revisions[1];
+    assert_eq!(
+        oldest_shown.changes.len(),
+        1,
+        "compared with the version it was made from, though that one is left out: {:?}",
+        oldest_shown.changes
+    );
+}
+
 async fn a_history_is_refused_outside_the_scope(app: TestApp) {
     let mine = case(VILLAGE, "本村", false);
     let far = case(OTHER_TOWN_VILLAGE, "外镇", false);
@@ -401,6 +455,7 @@ common::conformance!(
     a_figures_records_are_refused_outside_the_scope,
     a_record_shows_every_revision_who_made_it_and_what_changed,
     a_history_is_refused_outside_the_scope,
+    a_long_history_shows_its_newest_revisions_and_its_current_one,
     the_audit_trail_filters_by_unit_account_form_and_time,
 );
 

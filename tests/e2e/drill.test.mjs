@@ -185,6 +185,21 @@ test('a supervisor taps a figure, sees the records behind it, and reads a record
   await page.close();
 });
 
+/** A new page on a phone that holds nothing yet, logged in as `who`. */
+async function freshPhone(who) {
+  const page = await context.newPage();
+  await page.setViewportSize(PHONE);
+  await context.clearCookies();
+  await page.goto(server.url + '/');
+  await page.evaluate(() => new Promise((resolve) => {
+    const del = indexedDB.deleteDatabase('shequ');
+    del.onsuccess = del.onerror = del.onblocked = () => resolve();
+  }));
+  await page.reload();
+  await login(page, who);
+  return page;
+}
+
 /** How many records the phone holds in IndexedDB. */
 const heldRecords = (page) => page.evaluate(() => new Promise((resolve, reject) => {
   const open = indexedDB.open('shequ');
@@ -199,16 +214,7 @@ const heldRecords = (page) => page.evaluate(() => new Promise((resolve, reject) 
 
 test('a town supervisor\'s phone lists a figure\'s records with their sync state, opens its own copy and asks for the history', async () => {
   assert.ok(server, 'runs after the first test, on its records');
-  const page = await context.newPage();
-  await page.setViewportSize(PHONE);
-  await context.clearCookies();
-  await page.goto(server.url + '/');
-  await page.evaluate(() => new Promise((resolve) => {
-    const del = indexedDB.deleteDatabase('shequ');
-    del.onsuccess = del.onerror = del.onblocked = () => resolve();
-  }));
-  await page.reload();
-  await login(page, `town-${TOWN}`);
+  const page = await freshPhone(`town-${TOWN}`);
   // The town is synced down whole: its five cases.
   for (let tries = 0; (await heldRecords(page).catch(() => 0)) < 5; tries++) {
     assert.ok(tries < 200, 'the town syncs down');
@@ -238,15 +244,7 @@ test('a town supervisor\'s phone lists a figure\'s records with their sync state
 
 test('the audit trail filters by account and form and opens each entry\'s record', async () => {
   assert.ok(server, 'runs after the first test, on its records');
-  const page = await context.newPage();
-  await page.setViewportSize(PHONE);
-  await page.goto(server.url + '/');
-  await page.evaluate(() => new Promise((resolve) => {
-    const del = indexedDB.deleteDatabase('shequ');
-    del.onsuccess = del.onerror = del.onblocked = () => resolve();
-  }));
-  await page.reload();
-  await login(page, 'county');
+  const page = await freshPhone('county');
   await page.click('a.tile:has-text("账号与设备")');
   await page.waitForSelector('tr[data-testid="audit-entry"]');
   // Every revision of the first test: six cases, then two edits.
@@ -266,5 +264,26 @@ test('the audit trail filters by account and form and opens each entry\'s record
   await page.waitForURL(/\/view\//);
   await page.waitForSelector('[data-testid="record-view"]:has-text("修缮路灯")');
   await page.waitForFunction(() => document.querySelectorAll('[data-testid="history-entry"]').length === 3);
+  await page.close();
+});
+
+test('a record edited hundreds of times shows its newest revisions and how many older ones are left out', async () => {
+  assert.ok(server, 'runs after the other tests, on their server');
+  const page = await freshPhone('county');
+  const feifeng = await apiToken(server.url, `village-${FEIFENG}`);
+  let last = deliberation(FEIFENG, '长期跟踪的议题', false);
+  const edits = [last];
+  for (let i = 0; i < 250; i++) {
+    last = edited(last, (c) => { c.participants = 100 + i; });
+    edits.push(last);
+  }
+  await push(feifeng, edits);
+  await page.goto(`${server.url}/view/${last.record}`);
+  const omitted = await page.waitForSelector('[data-testid="history-omitted"]');
+  const entries = await page.locator('[data-testid="history-entry"]').count();
+  assert.ok(entries > 0 && entries < edits.length, `${entries} entries`);
+  assert.equal(await omitted.textContent(), `更早的 ${edits.length - entries} 次修改未列出`);
+  const authors = await page.locator('[data-testid="history-author"]').allTextContents();
+  assert.equal(authors.length, entries);
   await page.close();
 });

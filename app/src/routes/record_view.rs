@@ -1,7 +1,8 @@
-//! A record opened read-only, for a supervisor, with its history: every revision the server
-//! keeps, who made it and when, and what it changed field by field, conflicting versions
-//! included. A phone that keeps its scope shows its own copy and asks the server for the history
-//! when told to; a phone that reads its scope from the server reads both from it.
+//! A record opened read-only, for a supervisor, with its history: the revisions the server keeps
+//! (the newest of a long history, saying how many older ones it leaves out), who made each and
+//! when, and what it changed field by field, conflicting versions included. A phone that keeps
+//! its scope shows its own copy and asks the server for the history when told to; a phone that
+//! reads its scope from the server reads both from it.
 
 use crate::api;
 use crate::components::format;
@@ -145,6 +146,9 @@ fn History(history: RecordHistory) -> impl IntoView {
     let conflict = history.conflict.then(|| {
         view! { <p class="conflict" role="status" data-testid="history-conflict">"这条记录有在不同手机上同时修改的版本,均保留如下。"</p> }
     });
+    let omitted = (history.omitted > 0).then(|| {
+        view! { <p class="muted" data-testid="history-omitted">{format!("更早的 {} 次修改未列出", history.omitted)}</p> }
+    });
     // Newest first: what changed last is read first.
     let entries = history
         .revisions
@@ -155,6 +159,7 @@ fn History(history: RecordHistory) -> impl IntoView {
     view! {
         {conflict}
         <ol class="history" data-testid="history">{entries}</ol>
+        {omitted}
     }
 }
 

@@ -1,6 +1,6 @@
 //! Records a page at a time, newest first, for the accounts whose phone reads its scope from the
 //! server instead of keeping it (see `shequ_model::listing`), and the records behind a figure; and
-//! one record with its whole history.
+//! one record with its history (the newest revisions of it, see [`history::MAX_HISTORY`]).
 
 use crate::auth::Caller;
 use crate::error::ApiError;
@@ -177,25 +177,27 @@ async fn record_history(
 ) -> Result<Json<RecordHistory>, ApiError> {
     let missing = || ApiError::NotFound("服务器上没有这条记录".into());
     let record = Uuid::parse_str(&id).map_err(|_| missing())?;
-    let stored = state.store.record_revisions(&record.to_string()).await?;
+    let kept = state
+        .store
+        .record_history(&record.to_string(), history::MAX_HISTORY)
+        .await?
+        .ok_or_else(missing)?;
     // Every revision of a record is of its unit; each is checked all the same.
-    for unit in stored
+    for unit in kept
+        .shown
         .iter()
         .map(|s| &s.revision.unit)
+        .chain([&kept.current.unit])
         .collect::<BTreeSet<_>>()
     {
         caller.require_read(unit)?;
     }
-    let first = stored.first().ok_or_else(missing)?;
-    let plan = super::kept_plan(&state, &first.revision.plan.to_string())?;
-    let form = plan.form(&first.revision.form).ok_or_else(|| {
-        ApiError::NotFound(format!(
-            "计划 {} 中没有表单 {}",
-            plan.id, first.revision.form
-        ))
+    let current = kept.current;
+    let plan = super::kept_plan(&state, current.plan.as_str())?;
+    let form = plan.form(&current.form).ok_or_else(|| {
+        ApiError::NotFound(format!("计划 {} 中没有表单 {}", plan.id, current.form))
     })?;
-    let (revisions, current, conflict) = history::entries(form, &stored);
-    let current = current.ok_or_else(missing)?;
+    let revisions = history::entries(form, &kept.shown, &kept.earlier, &current);
     let unit_name = state
         .store
         .area(current.unit.as_str())
@@ -208,7 +210,8 @@ async fn record_history(
         unit: current.unit.clone(),
         unit_name,
         current,
-        conflict,
+        conflict: kept.conflict,
         revisions,
+        omitted: kept.omitted,
     }))
 }

@@ -3,6 +3,7 @@
 
 use crate::auth::Caller;
 use crate::error::ApiError;
+use crate::pool::{blocking, Turn};
 use crate::AppState;
 use axum::extract::DefaultBodyLimit;
 use axum::extract::{Path, Query, State};
@@ -11,11 +12,12 @@ use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
-use shequ_model::area::AreaTree;
+use shequ_model::area::{AreaTree, Level};
 use shequ_model::month::Month;
 use shequ_model::plan::Plan;
 use shequ_model::rollup::{MonthSeries, Report, Rollups, UnitFigures, UnitMonths};
 use shequ_model::table::TargetsImported;
+use shequ_model::UnitCode;
 use std::sync::Arc;
 
 pub fn router() -> Router<AppState> {
@@ -72,10 +74,22 @@ async fn report(
     Query(q): Query<ReportQuery>,
 ) -> Result<Json<Report>, ApiError> {
     let (plan, as_of) = readable(&state, &caller, &code, &q)?;
+    let _turn = wide_turn(&state, &code).await?;
     let report = crate::store::report(state.store.as_ref(), plan, &code, as_of).await?;
     report
         .map(Json)
         .ok_or_else(|| ApiError::NotFound(format!("没有代码为 {code} 的单位")))
+}
+
+/// A turn among the heavy requests for a report of `code` when its scope is wider than a county:
+/// such a report reads every village's figures of a city or a province. A county's report and
+/// those below it read a few hundred units' and are served at once.
+async fn wide_turn(state: &AppState, code: &str) -> Result<Option<Turn>, ApiError> {
+    let wide = UnitCode::parse(code).is_ok_and(|c| c.level() < Level::County);
+    if !wide {
+        return Ok(None);
+    }
+    state.heavy.turn().await.map(Some)
 }
 
 /// The plan and month a report is asked for, once the caller may read the unit.
@@ -99,13 +113,16 @@ async fn table(
     Query(q): Query<ReportQuery>,
 ) -> Result<impl IntoResponse, ApiError> {
     let (plan, as_of) = readable(&state, &caller, &code, &q)?;
+    let _turn = state.heavy.turn().await?;
     let Some(report) = crate::store::report(state.store.as_ref(), plan, &code, as_of).await? else {
         return Err(ApiError::NotFound(format!("没有代码为 {code} 的单位")));
     };
-    let now = crate::auth::now_ms();
-    let bytes = crate::table::workbook(plan, &report, as_of, now)
-        .map_err(|e| ApiError::Internal(format!("decomposition table: {e}")))?;
     let name = crate::table::file_name(plan, &report);
+    let now = crate::auth::now_ms();
+    let plan = Arc::clone(plan);
+    let bytes = blocking(move || crate::table::workbook(&plan, &report, as_of, now))
+        .await?
+        .map_err(|e| ApiError::Internal(format!("decomposition table: {e}")))?;
     Ok((
         [
             (header::CONTENT_TYPE, crate::table::CONTENT_TYPE.to_owned()),
@@ -148,6 +165,7 @@ async fn import_targets(
         account: caller.account.username.clone(),
         device: caller.device.clone(),
     };
+    let _turn = state.heavy.turn().await?;
     match crate::import_targets(state.store.as_ref(), plan, &body, &by).await {
         Ok(changes) => {
             tracing::info!(by = ?by.account, plan = %plan.id, changed = changes.len(), "targets imported");
@@ -168,6 +186,8 @@ async fn months(
     Path(code): Path<String>,
     Query(q): Query<MonthsQuery>,
 ) -> Result<Json<MonthSeries>, ApiError> {
+    caller.require_read(&code)?;
+    let _turn = wide_turn(&state, &code).await?;
     let tree = scope(&state, &caller, &code).await?;
     let plan = plan_of(&state, &q.plan)?;
     let Some(ind) = plan.indicator(&q.indicator) else {

@@ -20,6 +20,33 @@ fn when(m: &Option<Month>) -> String {
     m.map_or_else(|| "now".to_owned(), |m| m.to_string())
 }
 
+/// The two tables figures are kept in: as of now, and as of the end of each month of the plan
+/// (with a column for the month).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Table {
+    Now,
+    Months,
+}
+
+impl Table {
+    pub const ALL: [Table; 2] = [Table::Now, Table::Months];
+
+    /// The table of the figures as of the end of `month`, or now.
+    pub fn of(month: Option<Month>) -> Table {
+        match month {
+            None => Table::Now,
+            Some(_) => Table::Months,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Table::Now => "unit_figures",
+            Table::Months => "unit_month_figures",
+        }
+    }
+}
+
 /// A figure as the row's kind, num, den and scale.
 pub fn to_row(f: &Figure) -> (&'static str, f64, f64, f64) {
     match *f {

@@ -189,9 +189,14 @@ pub trait Store: Send + Sync + 'static {
         before: i64,
         limit: u32,
     ) -> Result<Vec<ListedRow>, StoreError>;
-    /// Every revision stored of a record, in the order stored, with who pushed each (their
-    /// name), from which device and when; none for a record the server does not hold.
-    async fn record_revisions(&self, record: &str) -> Result<Vec<Stored>, StoreError>;
+    /// A record's history: its newest `newest` revisions and its current one, with who pushed
+    /// each (their name), from which device and when; none for a record the server does not
+    /// hold.
+    async fn record_history(
+        &self,
+        record: &str,
+        newest: u32,
+    ) -> Result<Option<HistoryRows>, StoreError>;
     /// The per-town targets of `plan` set since it was issued (see [`TownTargets`]).
     async fn town_targets(&self, plan: &PlanId) -> Result<TownTargets, StoreError>;
     /// Keeps the targets `changes` set for `plan`, and `action` (its `seq` ignored) in the
@@ -289,6 +294,20 @@ pub struct ListedRow {
     pub author: String,
     pub created_at: i64,
     pub updated_at: i64,
+    pub conflict: bool,
+}
+
+/// A record's history as [`Store::record_history`] reads it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HistoryRows {
+    /// The newest revisions, and the current one when it is older, in the order stored.
+    pub shown: Vec<Stored>,
+    /// The older revisions some of those were made from (for what they changed).
+    pub earlier: Vec<Revision>,
+    /// The revisions stored before the newest that are not shown.
+    pub omitted: u64,
+    /// The record's current version, as the records table keeps it.
+    pub current: Revision,
     pub conflict: bool,
 }
 

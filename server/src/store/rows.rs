@@ -5,8 +5,10 @@ use serde::Serialize;
 use serde_json::value::RawValue;
 use shequ_model::area::{Area, Level, UnitCode};
 use shequ_model::auth::{Account, Role, SessionInfo};
+use shequ_model::history::Stored;
 use shequ_model::month::Month;
 use shequ_model::plan::PlanId;
+use shequ_model::rollup::Figure;
 use shequ_model::sync::{PullPage, MAX_PULL_BYTES};
 use shequ_model::Revision;
 use sqlx::{ColumnIndex, Decode, Row, Type};
@@ -64,6 +66,32 @@ pub fn revision(body: &str, plan: &str) -> Result<Revision, StoreError> {
         .map_err(|e| StoreError::Corrupt(format!("revision body: {e}")))?;
     r.plan = plan_id(plan)?;
     Ok(r)
+}
+
+/// A kept figure, from a row's kind, num, den and scale.
+pub fn figure<R: Columns>(r: &R) -> Result<Figure, StoreError>
+where
+    for<'a> &'a str: ColumnIndex<R>,
+{
+    super::figures::from_row(
+        &r.text("kind"),
+        r.real("num"),
+        r.real("den"),
+        r.real("scale"),
+    )
+}
+
+/// A revision with who pushed it, from a row of `revisions` with its `author`'s name.
+pub fn stored<R: Columns>(r: &R) -> Result<Stored, StoreError>
+where
+    for<'a> &'a str: ColumnIndex<R>,
+{
+    Ok(Stored {
+        revision: revision(&r.text("body"), &r.text("plan"))?,
+        author: r.text("author"),
+        device: r.text("device"),
+        received_at: r.int("received_at"),
+    })
 }
 
 pub fn plan_id(s: &str) -> Result<PlanId, StoreError> {

@@ -5,17 +5,16 @@
 use super::area_trees::AreaTrees;
 use super::batch::{decide_batch, finish_batch, sent, Current, Facts};
 use super::dialect::{county_of, value_list, Dialect};
-use super::figures::{self, FigureKey, Kept, RebuildReport};
+use super::figures::{self, FigureKey, Kept, RebuildReport, Table};
 use super::rows::{self, now_ms, revision, Columns};
 use super::StoredPage;
 use super::{
-    prefix_end, AccountRow, AreaImport, Author, ListedRow, PlanAdded, PlanBook, PlanRole,
-    PushAnswer, SessionRow, StartTurn, Store, StoreError, Strikes,
+    prefix_end, AccountRow, AreaImport, Author, HistoryRows, ListedRow, PlanAdded, PlanBook,
+    PlanRole, PushAnswer, SessionRow, StartTurn, Store, StoreError, Strikes,
 };
 use async_trait::async_trait;
 use shequ_model::area::{Area, AreaTree, Level};
 use shequ_model::auth::{AdminAction, AdminActionKind, AuditEntry, AuditFilter, SessionInfo};
-use shequ_model::history::Stored;
 use shequ_model::month::Month;
 use shequ_model::plan::{Indicator, Plan, Target, TownTargets};
 use shequ_model::plan::{PlanId, Plans};
@@ -153,6 +152,15 @@ fn params(from: usize, n: usize) -> String {
         .map(|i| format!("${i}"))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// The condition on the month a row of `table` is as of, its parameter numbered `n` (none for
+/// [`Table::Now`]).
+fn of_month(table: Table, n: usize) -> String {
+    match table {
+        Table::Now => String::new(),
+        Table::Months => format!(" AND month = ${n}"),
+    }
 }
 
 impl<D: Dialect> SqlStore<D>
@@ -391,21 +399,22 @@ where
                 if a == 0.0 && b == 0.0 {
                     continue;
                 }
-                let sql = if m == 0 {
-                    "UPDATE unit_figures SET num = num + $1, den = den + $2
-                     WHERE plan = $3 AND unit = $4 AND indicator = $5"
-                } else {
-                    "UPDATE unit_month_figures SET num = num + $1, den = den + $2
-                     WHERE plan = $3 AND unit = $4 AND indicator = $5 AND month = $6"
-                };
-                let mut q = sqlx::query(sql)
+                let month = m.checked_sub(1).map(|m| months[m]);
+                let table = Table::of(month);
+                let sql = format!(
+                    "UPDATE {} SET num = num + $1, den = den + $2
+                     WHERE plan = $3 AND unit = $4 AND indicator = $5{}",
+                    table.name(),
+                    of_month(table, 6)
+                );
+                let mut q = sqlx::query(&sql)
                     .bind(a)
                     .bind(b)
                     .bind(plan.id.to_string())
                     .bind(unit)
                     .bind(ind.id.as_str());
-                if m > 0 {
-                    q = q.bind(months[m - 1].to_string());
+                if let Some(month) = month {
+                    q = q.bind(month.to_string());
                 }
                 q.execute(&mut *tx).await?;
             }
@@ -439,9 +448,10 @@ where
         for row in q.fetch_all(&mut *tx).await? {
             records.push(revision(&row.text("body"), &row.text("plan"))?);
         }
-        for table in ["unit_figures", "unit_month_figures"] {
+        for table in Table::ALL {
             let sql = format!(
-                "DELETE FROM {table} WHERE plan = $1 AND unit = $2 AND indicator IN ({})",
+                "DELETE FROM {} WHERE plan = $1 AND unit = $2 AND indicator IN ({})",
+                table.name(),
                 params(3, inds.len())
             );
             let mut q = sqlx::query(&sql).bind(plan.id.to_string()).bind(unit);
@@ -465,10 +475,11 @@ where
         figures: &Kept,
     ) -> Result<(), StoreError> {
         let keys: Vec<&(PlanId, String)> = units.keys().collect();
-        for table in ["unit_figures", "unit_month_figures"] {
+        for table in Table::ALL {
             for chunk in keys.chunks(CHUNK / 2) {
                 let sql = format!(
-                    "DELETE FROM {table} WHERE {}",
+                    "DELETE FROM {} WHERE {}",
+                    table.name(),
                     (0..chunk.len())
                         .map(|i| format!("(plan = ${} AND unit = ${})", 2 * i + 1, 2 * i + 2))
                         .collect::<Vec<_>>()
@@ -490,24 +501,23 @@ where
         figures: &Kept,
     ) -> Result<(), StoreError> {
         let (now, months): (Vec<_>, Vec<_>) = figures.iter().partition(|(k, _)| k.3.is_none());
-        self.insert_figure_rows(tx, "unit_figures", &now).await?;
-        self.insert_figure_rows(tx, "unit_month_figures", &months)
-            .await
+        self.insert_figure_rows(tx, Table::Now, &now).await?;
+        self.insert_figure_rows(tx, Table::Months, &months).await
     }
 
-    /// Inserts figures into `table`: `unit_figures`, of figures as of now, or
-    /// `unit_month_figures`, of figures as of a month, which has a column for the month.
+    /// Inserts figures of the keys `table` keeps.
     async fn insert_figure_rows(
         &self,
         tx: &mut D::Connection,
-        table: &str,
+        table: Table,
         figures: &[(&FigureKey, &Figure)],
     ) -> Result<(), StoreError> {
-        let by_month = table == "unit_month_figures";
+        let by_month = table == Table::Months;
         let (month, columns) = if by_month { (" month,", 8) } else { ("", 7) };
         for chunk in figures.chunks(CHUNK) {
             let sql = format!(
-                "INSERT INTO {table} (plan, unit, indicator,{month} kind, num, den, scale) VALUES {}",
+                "INSERT INTO {} (plan, unit, indicator,{month} kind, num, den, scale) VALUES {}",
+                table.name(),
                 value_list::<D>(chunk.len(), columns)
             );
             let mut q = sqlx::query(&sql);
@@ -857,39 +867,24 @@ where
         scope: &str,
         as_of: Option<Month>,
     ) -> Result<UnitFigures, StoreError> {
-        let rows = match as_of {
-            None => {
-                sqlx::query(
-                    "SELECT unit, indicator, kind, num, den, scale FROM unit_figures
-                     WHERE plan = $1 AND unit >= $2 AND unit < $3",
-                )
-                .bind(plan.to_string())
-                .bind(scope)
-                .bind(prefix_end(scope))
-                .fetch_all(&self.pool)
-                .await?
-            }
-            Some(month) => {
-                sqlx::query(
-                    "SELECT unit, indicator, kind, num, den, scale FROM unit_month_figures
-                     WHERE plan = $1 AND month = $4 AND unit >= $2 AND unit < $3",
-                )
-                .bind(plan.to_string())
-                .bind(scope)
-                .bind(prefix_end(scope))
-                .bind(month.to_string())
-                .fetch_all(&self.pool)
-                .await?
-            }
-        };
+        let table = Table::of(as_of);
+        let sql = format!(
+            "SELECT unit, indicator, kind, num, den, scale FROM {}
+             WHERE plan = $1 AND unit >= $2 AND unit < $3{}",
+            table.name(),
+            of_month(table, 4)
+        );
+        let mut q = sqlx::query(&sql)
+            .bind(plan.to_string())
+            .bind(scope)
+            .bind(prefix_end(scope));
+        if let Some(month) = as_of {
+            q = q.bind(month.to_string());
+        }
+        let rows = q.fetch_all(&self.pool).await?;
         let mut kept = UnitFigures::new();
         for r in rows {
-            let f = figures::from_row(
-                &r.text("kind"),
-                r.real("num"),
-                r.real("den"),
-                r.real("scale"),
-            )?;
+            let f = rows::figure(&r)?;
             kept.entry(r.text("unit"))
                 .or_default()
                 .insert(r.text("indicator"), f);
@@ -915,12 +910,7 @@ where
         .await?;
         let mut kept: BTreeMap<Month, UnitFigures> = BTreeMap::new();
         for r in rows {
-            let f = figures::from_row(
-                &r.text("kind"),
-                r.real("num"),
-                r.real("den"),
-                r.real("scale"),
-            )?;
+            let f = rows::figure(&r)?;
             kept.entry(rows::month(&r.text("month"))?)
                 .or_default()
                 .entry(r.text("unit"))
@@ -966,49 +956,29 @@ where
         }
         let computed = self.compute_figures(&mut tx, plans, &units).await?;
         let mut kept = Kept::new();
-        for r in
-            sqlx::query("SELECT plan, unit, indicator, kind, num, den, scale FROM unit_figures")
-                .fetch_all(&mut *tx)
-                .await?
-        {
-            let f = figures::from_row(
-                &r.text("kind"),
-                r.real("num"),
-                r.real("den"),
-                r.real("scale"),
-            )?;
-            kept.insert(
-                (r.text("plan"), r.text("unit"), r.text("indicator"), None),
-                f,
+        for table in Table::ALL {
+            let month = if table == Table::Months {
+                ", month"
+            } else {
+                ""
+            };
+            let sql = format!(
+                "SELECT plan, unit, indicator{month}, kind, num, den, scale FROM {}",
+                table.name()
             );
-        }
-        for r in sqlx::query(
-            "SELECT plan, unit, indicator, month, kind, num, den, scale FROM unit_month_figures",
-        )
-        .fetch_all(&mut *tx)
-        .await?
-        {
-            let f = figures::from_row(
-                &r.text("kind"),
-                r.real("num"),
-                r.real("den"),
-                r.real("scale"),
-            )?;
-            let month = rows::month(&r.text("month"))?;
-            kept.insert(
-                (
-                    r.text("plan"),
-                    r.text("unit"),
-                    r.text("indicator"),
-                    Some(month),
-                ),
-                f,
-            );
+            for r in sqlx::query(&sql).fetch_all(&mut *tx).await? {
+                let month = match table {
+                    Table::Now => None,
+                    Table::Months => Some(rows::month(&r.text("month"))?),
+                };
+                let key = (r.text("plan"), r.text("unit"), r.text("indicator"), month);
+                kept.insert(key, rows::figure(&r)?);
+            }
         }
         let fixed = figures::differences(&kept, &computed);
         if !fixed.is_empty() {
-            for table in ["unit_figures", "unit_month_figures"] {
-                sqlx::query(&format!("DELETE FROM {table}"))
+            for table in Table::ALL {
+                sqlx::query(&format!("DELETE FROM {}", table.name()))
                     .execute(&mut *tx)
                     .await?;
             }
@@ -1376,25 +1346,77 @@ where
             .collect()
     }
 
-    async fn record_revisions(&self, record: &str) -> Result<Vec<Stored>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT r.body, r.plan, r.device, r.received_at, COALESCE(a.name, r.account) AS author
-             FROM revisions r LEFT JOIN accounts a ON a.username = r.account
-             WHERE r.record = $1 ORDER BY r.seq",
-        )
+    async fn record_history(
+        &self,
+        record: &str,
+        newest: u32,
+    ) -> Result<Option<HistoryRows>, StoreError> {
+        const STORED: &str = "SELECT r.seq, r.body, r.plan, r.device, r.received_at,
+                    COALESCE(a.name, r.account) AS author
+             FROM revisions r LEFT JOIN accounts a ON a.username = r.account";
+        let Some(row) = sqlx::query("SELECT rev, body, plan, conflict FROM records WHERE id = $1")
+            .bind(record)
+            .fetch_optional(&self.pool)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let current = revision(&row.text("body"), &row.text("plan"))?;
+        let conflict = row.flag("conflict");
+        let mut rows = sqlx::query(&format!(
+            "{STORED} WHERE r.record = $1 ORDER BY r.seq DESC LIMIT $2"
+        ))
         .bind(record)
+        .bind(newest as i64)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(Stored {
-                    revision: revision(&r.text("body"), &r.text("plan"))?,
-                    author: r.text("author"),
-                    device: r.text("device"),
-                    received_at: r.int("received_at"),
-                })
-            })
-            .collect()
+        rows.reverse();
+        let oldest = rows.first().map_or(i64::MAX, |r| r.int("seq"));
+        let mut omitted =
+            sqlx::query("SELECT COUNT(*) AS n FROM revisions WHERE record = $1 AND seq < $2")
+                .bind(record)
+                .bind(oldest)
+                .fetch_one(&self.pool)
+                .await?
+                .int("n") as u64;
+        let by_rev = format!("{STORED} WHERE r.rev = $1");
+        let mut shown = rows
+            .iter()
+            .map(rows::stored)
+            .collect::<Result<Vec<_>, _>>()?;
+        if !shown.iter().any(|s| s.revision.rev == current.rev) {
+            if let Some(r) = sqlx::query(&by_rev)
+                .bind(current.rev.to_string())
+                .fetch_optional(&self.pool)
+                .await?
+            {
+                shown.insert(0, rows::stored(&r)?);
+                omitted = omitted.saturating_sub(1);
+            }
+        }
+        let known: BTreeSet<Uuid> = shown.iter().map(|s| s.revision.rev).collect();
+        let missing: BTreeSet<Uuid> = shown
+            .iter()
+            .filter_map(|s| s.revision.parent)
+            .filter(|p| !known.contains(p))
+            .collect();
+        let mut earlier = Vec::new();
+        for parent in missing {
+            if let Some(r) = sqlx::query(&by_rev)
+                .bind(parent.to_string())
+                .fetch_optional(&self.pool)
+                .await?
+            {
+                earlier.push(rows::stored(&r)?.revision);
+            }
+        }
+        Ok(Some(HistoryRows {
+            shown,
+            earlier,
+            omitted,
+            current,
+            conflict,
+        }))
     }
 
     async fn town_targets(&self, plan: &PlanId) -> Result<TownTargets, StoreError> {

@@ -23,6 +23,8 @@ pub struct TestApp {
     pub database_url: String,
     pub client: reqwest::Client,
     pub dir: tempfile::TempDir,
+    /// What the server serves with (its store, its pools).
+    pub state: shequ_server::AppState,
     tokens: std::sync::Mutex<std::collections::HashMap<String, String>>,
 }
 
@@ -179,6 +181,7 @@ async fn spawn_full(
         database_url: settings.database_url.into(),
         client: reqwest::Client::new(),
         dir,
+        state: running.state,
         tokens: Default::default(),
     }
 }
@@ -243,4 +246,30 @@ pub fn case(unit: &str, topic: &str, success: bool) -> Revision {
         deleted: false,
         content,
     }
+}
+
+/// The city above the seeded county (and its province), with a supervisor `city-CODE` whose
+/// password is [`PASSWORD`]; the city's code.
+pub async fn add_city_supervisor(app: &TestApp) -> &'static str {
+    const CITY: &str = "6103";
+    let path = app.dir.path().join("above.csv");
+    std::fs::write(
+        &path,
+        format!("code,name,level,parent_code\n61,陕西省,province,\n{CITY},宝鸡市,city,61\n"),
+    )
+    .unwrap();
+    let store = app.state.store.as_ref();
+    shequ_server::import_areas(store, &path).await.unwrap();
+    let account = shequ_model::auth::Account {
+        username: format!("city-{CITY}"),
+        name: "市督导".into(),
+        role: shequ_model::auth::Role::CitySupervisor,
+        unit: shequ_model::UnitCode::parse(CITY).unwrap(),
+    };
+    assert!(
+        shequ_server::auth::add_account(store, account, PASSWORD, false)
+            .await
+            .unwrap()
+    );
+    CITY
 }
