@@ -422,13 +422,21 @@ impl<'a> Rollups<'a> {
         counted(form, r, filter, as_of)
     }
 
-    fn term(&self, unit: &str, t: &Term, as_of: Option<Month>) -> f64 {
-        let form = self.form(&t.form);
-        self.records(unit, &t.form)
-            .filter(|r| Self::counts(form, r, &t.filter, as_of))
-            .map(|r| match &t.field {
+    /// The records of `form` in `unit` that `filter` takes in, counted, or their `field` added up.
+    fn term(
+        &self,
+        unit: &str,
+        form: &str,
+        field: Option<&str>,
+        filter: &[Condition],
+        as_of: Option<Month>,
+    ) -> f64 {
+        let f = self.form(form);
+        self.records(unit, form)
+            .filter(|r| Self::counts(f, r, filter, as_of))
+            .map(|r| match field {
                 None => 1.0,
-                Some(f) => r.content.get(f).and_then(Value::as_f64).unwrap_or(0.0),
+                Some(field) => r.content.get(field).and_then(Value::as_f64).unwrap_or(0.0),
             })
             .sum()
     }
@@ -436,36 +444,23 @@ impl<'a> Rollups<'a> {
     /// The figure of a unit at the indicator's own level, from its records, as of the end of
     /// `as_of` (none: now).
     fn base(&self, ind: &Indicator, unit: &str, as_of: Option<Month>) -> Figure {
+        let term = |t: &Term| self.term(unit, &t.form, t.field.as_deref(), &t.filter, as_of);
         match &ind.measure {
-            Measure::Count { form, filter } => Figure::Number(self.term(
-                unit,
-                &Term {
-                    form: form.clone(),
-                    field: None,
-                    filter: filter.clone(),
-                },
-                as_of,
-            )),
+            Measure::Count { form, filter } => {
+                Figure::Number(self.term(unit, form, None, filter, as_of))
+            }
             Measure::Sum {
                 form,
                 field,
                 filter,
-            } => Figure::Number(self.term(
-                unit,
-                &Term {
-                    form: form.clone(),
-                    field: Some(field.clone()),
-                    filter: filter.clone(),
-                },
-                as_of,
-            )),
+            } => Figure::Number(self.term(unit, form, Some(field), filter, as_of)),
             Measure::Ratio {
                 numerator,
                 denominator,
                 scale,
             } => Figure::Ratio {
-                num: self.term(unit, numerator, as_of),
-                den: self.term(unit, denominator, as_of),
+                num: term(numerator),
+                den: term(denominator),
                 scale: *scale,
             },
             Measure::Flag { form, filter } => {
