@@ -282,8 +282,7 @@ fn check_field(f: &Field, v: &Value, period: &Period) -> Result<(), String> {
             Uuid::parse_str(s).map_err(|_| "应选择一名人员".to_string())?;
         }
         Status => {
-            let st: StatusValue =
-                serde_json::from_value(v.clone()).map_err(|_| "状态格式不对".to_string())?;
+            let st = StatusValue::deserialize(v).map_err(|_| "状态格式不对".to_string())?;
             if !f.states.contains(&st.state) {
                 return Err(format!("“{}”不是可用的状态", st.state));
             }
@@ -304,6 +303,23 @@ fn check_field(f: &Field, v: &Value, period: &Period) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// What a date of a record is the date of, for a message.
+enum Dated<'a> {
+    /// A date field, by its label.
+    Field(&'a str),
+    /// A step of a dated status.
+    Step(&'a str),
+}
+
+impl std::fmt::Display for Dated<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Dated::Field(label) => write!(f, "“{label}”"),
+            Dated::Step(state) => write!(f, "“{state}”的日期"),
+        }
+    }
 }
 
 fn outside(period: &Period, earlier_ok: bool) -> String {
@@ -362,13 +378,14 @@ pub fn validate_content(
     for c in &form.checks {
         match c {
             Check::DatesInOrder { fields } => {
-                // (field, what is dated, date), in the order the dates must follow.
-                let mut dates: Vec<(&str, String, &str)> = Vec::new();
+                // (field, what is dated: a date field's label or a step, date), in the order the
+                // dates must follow; what is dated is written out only for a message.
+                let mut dates: Vec<(&str, Dated, &str)> = Vec::new();
                 for id in fields {
                     let Some((f, v)) = good(id) else { continue };
                     match (f.kind, v) {
                         (FieldKind::Date, Value::String(d)) => {
-                            dates.push((&f.id, format!("“{}”", f.label), d))
+                            dates.push((&f.id, Dated::Field(&f.label), d))
                         }
                         (FieldKind::Status, Value::Object(o)) => {
                             let Some(Value::Object(steps)) = o.get("dates") else {
@@ -376,14 +393,14 @@ pub fn validate_content(
                             };
                             for state in &f.states {
                                 if let Some(Value::String(d)) = steps.get(state) {
-                                    dates.push((&f.id, format!("“{state}”的日期"), d));
+                                    dates.push((&f.id, Dated::Step(state), d));
                                 }
                             }
                         }
                         _ => {}
                     }
                 }
-                let mut latest: Option<&(&str, String, &str)> = None;
+                let mut latest: Option<&(&str, Dated, &str)> = None;
                 let mut blamed = std::collections::HashSet::new();
                 for item in &dates {
                     match latest {
