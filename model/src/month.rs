@@ -161,7 +161,7 @@ pub fn month_counted(form: &Form, filter: &[Condition], r: &Revision) -> Option<
         let f = form
             .field(id)
             .filter(|f| f.kind == FieldKind::Status && f.dated)?;
-        let v = serde_json::from_value(r.content.get(id)?.clone()).ok()?;
+        let v = StatusValue::deserialize(r.content.get(id)?).ok()?;
         Some((f, v))
     };
     let earliest = |f: &crate::plan::Field, v: &StatusValue, from: usize| -> Option<Month> {

@@ -53,6 +53,12 @@ impl Revision {
     /// The revision as JSON with every object's keys sorted: what [`Revision::content_hash`]
     /// hashes, and a text that reads back as the same revision.
     pub fn canonical_json(&self) -> String {
+        // Written straight from the revision, its fields in key order, when its content's objects
+        // hold their keys sorted (serde_json's own maps do): the same text as the value tree
+        // sorted, without building the tree.
+        if self.content.values().all(sorted) {
+            return serde_json::to_string(&Canonical::of(self)).expect("a revision is JSON");
+        }
         let mut value = serde_json::to_value(self).expect("a revision is JSON");
         canonical(&mut value);
         serde_json::to_string(&value).expect("JSON encodes")
@@ -82,6 +88,54 @@ pub fn same_plan(stored: &PlanId, rev: &PlanId) -> Result<(), String> {
         Ok(())
     } else {
         Err(format!("这条记录属于计划“{stored}”,不能改到计划“{rev}”"))
+    }
+}
+
+/// A revision's fields in the order of their names, as [`Revision::canonical_json`] writes them;
+/// the same fields left out as [`Revision`]'s own JSON leaves out.
+#[derive(Serialize)]
+struct Canonical<'a> {
+    clock: u64,
+    content: &'a Content,
+    deleted: bool,
+    device: &'a str,
+    form: &'a str,
+    parent: Option<Uuid>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    plan: Option<&'a PlanId>,
+    record: Uuid,
+    #[serde(skip_serializing_if = "<[Uuid]>::is_empty")]
+    resolves: &'a [Uuid],
+    rev: Uuid,
+    unit: &'a UnitCode,
+}
+
+impl<'a> Canonical<'a> {
+    fn of(r: &'a Revision) -> Self {
+        Canonical {
+            clock: r.clock,
+            content: &r.content,
+            deleted: r.deleted,
+            device: &r.device,
+            form: &r.form,
+            parent: r.parent,
+            plan: Some(&r.plan).filter(|p| !p.is_empty()),
+            record: r.record,
+            resolves: &r.resolves,
+            rev: r.rev,
+            unit: &r.unit,
+        }
+    }
+}
+
+/// Whether every object within `v` holds its keys sorted.
+fn sorted(v: &Value) -> bool {
+    match v {
+        Value::Object(m) => {
+            m.keys().zip(m.keys().skip(1)).all(|(a, b)| a < b) && m.values().all(sorted)
+        }
+        Value::Array(a) => a.iter().all(sorted),
+        _ => true,
     }
 }
 
@@ -228,8 +282,7 @@ fn check_field(f: &Field, v: &Value, period: &Period) -> Result<(), String> {
             Uuid::parse_str(s).map_err(|_| "应选择一名人员".to_string())?;
         }
         Status => {
-            let st: StatusValue =
-                serde_json::from_value(v.clone()).map_err(|_| "状态格式不对".to_string())?;
+            let st = StatusValue::deserialize(v).map_err(|_| "状态格式不对".to_string())?;
             if !f.states.contains(&st.state) {
                 return Err(format!("“{}”不是可用的状态", st.state));
             }
@@ -250,6 +303,23 @@ fn check_field(f: &Field, v: &Value, period: &Period) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// What a date of a record is the date of, for a message.
+enum Dated<'a> {
+    /// A date field, by its label.
+    Field(&'a str),
+    /// A step of a dated status.
+    Step(&'a str),
+}
+
+impl std::fmt::Display for Dated<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Dated::Field(label) => write!(f, "“{label}”"),
+            Dated::Step(state) => write!(f, "“{state}”的日期"),
+        }
+    }
 }
 
 fn outside(period: &Period, earlier_ok: bool) -> String {
@@ -308,13 +378,14 @@ pub fn validate_content(
     for c in &form.checks {
         match c {
             Check::DatesInOrder { fields } => {
-                // (field, what is dated, date), in the order the dates must follow.
-                let mut dates: Vec<(&str, String, &str)> = Vec::new();
+                // (field, what is dated: a date field's label or a step, date), in the order the
+                // dates must follow; what is dated is written out only for a message.
+                let mut dates: Vec<(&str, Dated, &str)> = Vec::new();
                 for id in fields {
                     let Some((f, v)) = good(id) else { continue };
                     match (f.kind, v) {
                         (FieldKind::Date, Value::String(d)) => {
-                            dates.push((&f.id, format!("“{}”", f.label), d))
+                            dates.push((&f.id, Dated::Field(&f.label), d))
                         }
                         (FieldKind::Status, Value::Object(o)) => {
                             let Some(Value::Object(steps)) = o.get("dates") else {
@@ -322,14 +393,14 @@ pub fn validate_content(
                             };
                             for state in &f.states {
                                 if let Some(Value::String(d)) = steps.get(state) {
-                                    dates.push((&f.id, format!("“{state}”的日期"), d));
+                                    dates.push((&f.id, Dated::Step(state), d));
                                 }
                             }
                         }
                         _ => {}
                     }
                 }
-                let mut latest: Option<&(&str, String, &str)> = None;
+                let mut latest: Option<&(&str, Dated, &str)> = None;
                 let mut blamed = std::collections::HashSet::new();
                 for item in &dates {
                     match latest {
@@ -892,6 +963,51 @@ mod tests {
         assert_eq!(serde_json::from_str::<Revision>(&text).unwrap(), r);
         assert!(text.find("\"clock\"").unwrap() < text.find("\"device\"").unwrap());
         assert!(text.find("\"x\"").unwrap() < text.find("\"y\"").unwrap());
+    }
+
+    /// The canonical text the way it was first made: the revision as a value tree, every object's
+    /// keys sorted. Hashes stored since then are over this text.
+    fn sorted_tree_text(r: &Revision) -> String {
+        fn sort(v: &mut Value) {
+            match v {
+                Value::Object(m) => {
+                    m.values_mut().for_each(sort);
+                    let sorted: BTreeMap<String, Value> = std::mem::take(m).into_iter().collect();
+                    *m = sorted.into_iter().collect();
+                }
+                Value::Array(a) => a.iter_mut().for_each(sort),
+                _ => {}
+            }
+        }
+        let mut v = serde_json::to_value(r).unwrap();
+        sort(&mut v);
+        serde_json::to_string(&v).unwrap()
+    }
+
+    #[test]
+    fn the_canonical_text_is_the_sorted_tree_of_the_revision_byte_for_byte() {
+        let mut r = legacy_revision();
+        r.content = c(json!({
+            "z": [{"b": 1.5, "a": null}, "文字\"\n"], "a": {"y": -2, "x": {"q": true, "p": 1e300}}
+        }));
+        assert_eq!(r.canonical_json(), sorted_tree_text(&r));
+        r.plan = PlanId::parse("fufeng-2019").unwrap();
+        r.parent = Some(Uuid::from_u128(7));
+        r.resolves = vec![Uuid::from_u128(8), Uuid::from_u128(3)];
+        r.deleted = true;
+        r.clock = u64::MAX;
+        assert_eq!(r.canonical_json(), sorted_tree_text(&r));
+        assert_eq!(
+            r.canonical_json(),
+            concat!(
+                r#"{"clock":18446744073709551615,"content":{"a":{"x":{"p":1e+300,"q":true},"y":-2},"#,
+                r#""z":[{"a":null,"b":1.5},"文字\"\n"]},"deleted":true,"device":"d","form":"case","#,
+                r#""parent":"00000000-0000-0000-0000-000000000007","plan":"fufeng-2019","#,
+                r#""record":"00000000-0000-0000-0000-000000000000","#,
+                r#""resolves":["00000000-0000-0000-0000-000000000008","00000000-0000-0000-0000-000000000003"],"#,
+                r#""rev":"00000000-0000-0000-0000-000000000000","unit":"610324001001"}"#
+            )
+        );
     }
 
     fn legacy_revision() -> Revision {

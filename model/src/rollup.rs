@@ -421,13 +421,8 @@ impl<'a> Rollups<'a> {
         counted(form, r, filter, as_of)
     }
 
-    fn term(&self, unit: &str, t: &Term, as_of: Option<Month>) -> f64 {
-        self.sum(unit, &t.form, t.field.as_deref(), &t.filter, as_of)
-    }
-
-    /// The records of `unit` in `form` that match `filter` by the end of `as_of`, each counting
-    /// one, or its `field`.
-    fn sum(
+    /// The records of `form` in `unit` that `filter` takes in, counted, or their `field` added up.
+    fn term(
         &self,
         unit: &str,
         form: &str,
@@ -448,22 +443,23 @@ impl<'a> Rollups<'a> {
     /// The figure of a unit at the indicator's own level, from its records, as of the end of
     /// `as_of` (none: now).
     fn base(&self, ind: &Indicator, unit: &str, as_of: Option<Month>) -> Figure {
+        let term = |t: &Term| self.term(unit, &t.form, t.field.as_deref(), &t.filter, as_of);
         match &ind.measure {
             Measure::Count { form, filter } => {
-                Figure::Number(self.sum(unit, form, None, filter, as_of))
+                Figure::Number(self.term(unit, form, None, filter, as_of))
             }
             Measure::Sum {
                 form,
                 field,
                 filter,
-            } => Figure::Number(self.sum(unit, form, Some(field), filter, as_of)),
+            } => Figure::Number(self.term(unit, form, Some(field), filter, as_of)),
             Measure::Ratio {
                 numerator,
                 denominator,
                 scale,
             } => Figure::Ratio {
-                num: self.term(unit, numerator, as_of),
-                den: self.term(unit, denominator, as_of),
+                num: term(numerator),
+                den: term(denominator),
                 scale: *scale,
             },
             Measure::Flag { form, filter } => {

@@ -4,13 +4,14 @@
 //! answers and the records' new current revisions, which the store writes in one more.
 
 use super::PlanBook;
-use shequ_model::merge::RecordState;
+use shequ_model::merge::{self, RecordState};
 use shequ_model::plan::PlanId;
 use shequ_model::record::{
     plan_of, same_plan, sha256_hex, validate_content, validate_tombstone, validate_transition,
 };
 use shequ_model::sync::{Hlc, PushOutcome, PushResult, MAX_DEVICE_LEN, MAX_RESOLVES};
 use shequ_model::Revision;
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use uuid::Uuid;
 
@@ -68,18 +69,30 @@ pub struct ToStore {
     pub body: String,
 }
 
-/// The decisions of a batch: answers for the items not to be stored, and the revisions to store.
-pub struct Decisions {
-    decisions: Vec<(Uuid, Decision)>,
-    pub to_store: Vec<ToStore>,
-    records: HashMap<Uuid, RecordState>,
-    seqs: HashMap<Uuid, i64>,
+/// The known revisions of one record while a push decides: those stored, and those of the batch
+/// accepted so far, borrowed from the batch unless the plan had to be written into them.
+type Known<'c> = BTreeMap<Uuid, Cow<'c, Revision>>;
+
+fn revisions<'k>(known: &'k Known) -> impl Iterator<Item = &'k Revision> + Clone {
+    known.values().map(|r| &**r)
 }
 
-/// The current revision of a record after a push, to write to the records table.
+/// The decisions of a batch: answers for the items not to be stored, and the revisions to store.
+pub struct Decisions<'c> {
+    decisions: Vec<(Uuid, Decision)>,
+    pub to_store: Vec<ToStore>,
+    records: HashMap<Uuid, Known<'c>>,
+    seqs: HashMap<Uuid, i64>,
+    /// The winner of each stored record of the batch before the push.
+    before: HashMap<Uuid, Uuid>,
+}
+
+/// The current revision of a record after a push, to write to the records table, and its
+/// winner before the push (none for a new record).
 pub struct Current<'a> {
     pub record: Uuid,
     pub winner: &'a Revision,
+    pub was: Option<&'a Revision>,
     pub seq: i64,
     pub conflict: bool,
 }
@@ -90,7 +103,7 @@ fn admit(
     change: &Revision,
     sent_hash: &str,
     facts: &Facts,
-    state: &RecordState,
+    state: &Known,
     now_ms: u64,
 ) -> Result<PlanId, PushOutcome> {
     if let Some((seq, hash)) = facts.existing.get(&change.rev) {
@@ -112,7 +125,7 @@ fn admit(
             "这条修改的时间比服务器快了一天以上,请校正手机的日期和时间后再修改保存",
         ));
     }
-    let stored_plan = state.revisions.values().next().map(|r| &r.plan);
+    let stored_plan = state.values().next().map(|r| &r.plan);
     let plan_id = plan_of(change, stored_plan, &book.legacy);
     if let Some(stored) = stored_plan {
         same_plan(stored, &plan_id).map_err(reject)?;
@@ -134,7 +147,7 @@ fn admit(
         }
         _ => {}
     }
-    if let Some(other) = state.revisions.values().next() {
+    if let Some(other) = state.values().next() {
         if other.form != change.form || other.unit != change.unit {
             return Err(reject("记录不能改换表单或单位"));
         }
@@ -143,8 +156,8 @@ fn admit(
     // is not given), the record as it stands, so that leaving out `parent` skips no rule.
     let base = change
         .parent
-        .and_then(|p| state.revisions.get(&p))
-        .or_else(|| state.winner());
+        .and_then(|p| state.get(&p).map(|r| &**r))
+        .or_else(|| merge::winner(revisions(state)));
     if change.deleted {
         validate_tombstone(plan, form, base.map(|b| &b.content), &change.content).map_err(
             |errors| PushOutcome::Rejected {
@@ -172,13 +185,28 @@ fn admit(
 /// Decides every item of a batch, in order: an item sees the items accepted before it (a batch
 /// may carry several edits of one record, or the same revision twice). `sent` is [`sent`] of the
 /// changes; `now_ms` is the server's time.
-pub fn decide_batch(
+pub fn decide_batch<'c>(
     book: &PlanBook,
-    changes: &[Revision],
+    changes: &'c [Revision],
     sent: Vec<Sent>,
     mut facts: Facts,
     now_ms: u64,
-) -> Decisions {
+) -> Decisions<'c> {
+    let before = facts
+        .records
+        .iter()
+        .filter_map(|(id, state)| Some((*id, state.winner()?.rev)))
+        .collect();
+    let mut records: HashMap<Uuid, Known<'c>> = std::mem::take(&mut facts.records)
+        .into_iter()
+        .map(|(id, state)| {
+            let known = state
+                .revisions
+                .into_iter()
+                .map(|(rev, r)| (rev, Cow::Owned(r)));
+            (id, known.collect())
+        })
+        .collect();
     let mut decisions = Vec::with_capacity(changes.len());
     let mut to_store: Vec<ToStore> = Vec::with_capacity(changes.len());
     let mut in_batch: HashMap<Uuid, usize> = HashMap::new();
@@ -193,25 +221,23 @@ pub fn decide_batch(
             decisions.push((change.rev, answer));
             continue;
         }
-        let mut state = facts.records.remove(&change.record).unwrap_or_default();
+        let mut state = records.remove(&change.record).unwrap_or_default();
         let decision = match admit(book, change, &sent.hash, &facts, &state, now_ms) {
             Err(answer) => Decision::Answer(answer),
             Ok(plan) => {
                 // The text sent is the text to store when it names the plan; else the plan is
                 // written into it.
-                let body = if plan == change.plan {
-                    sent.json
+                let (body, known) = if plan == change.plan {
+                    (sent.json, Cow::Borrowed(change))
                 } else {
-                    serde_json::to_string(&Revision {
+                    let with_plan = Revision {
                         plan: plan.clone(),
                         ..change.clone()
-                    })
-                    .expect("a revision is JSON")
+                    };
+                    let body = serde_json::to_string(&with_plan).expect("a revision is JSON");
+                    (body, Cow::Owned(with_plan))
                 };
-                state.insert(Revision {
-                    plan: plan.clone(),
-                    ..change.clone()
-                });
+                state.entry(change.rev).or_insert(known);
                 in_batch.insert(change.rev, to_store.len());
                 to_store.push(ToStore {
                     index,
@@ -222,14 +248,15 @@ pub fn decide_batch(
                 Decision::Store
             }
         };
-        facts.records.insert(change.record, state);
+        records.insert(change.record, state);
         decisions.push((change.rev, decision));
     }
     Decisions {
         decisions,
         to_store,
-        records: facts.records,
+        records,
         seqs: facts.seqs,
+        before,
     }
 }
 
@@ -237,7 +264,7 @@ pub fn decide_batch(
 /// record the batch touched.
 pub fn finish_batch<'p>(
     changes: &[Revision],
-    decided: &'p mut Decisions,
+    decided: &'p mut Decisions<'_>,
     stored: &HashMap<Uuid, i64>,
 ) -> (Vec<PushResult>, Vec<Current<'p>>) {
     let results = decided
@@ -278,12 +305,14 @@ pub fn finish_batch<'p>(
         .keys()
         .filter_map(|id| {
             let state = decided.records.get(id)?;
-            let winner = state.winner()?;
+            let winner = merge::winner(revisions(state))?;
+            let was = decided.before.get(id).and_then(|rev| state.get(rev));
             Some(Current {
                 record: *id,
                 winner,
+                was: was.map(|r| &**r),
                 seq: *seqs.get(&winner.rev)?,
-                conflict: state.in_conflict(),
+                conflict: merge::heads(revisions(state)).len() > 1,
             })
         })
         .collect();

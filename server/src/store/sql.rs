@@ -274,7 +274,7 @@ where
     }
 
     /// Keeps the figures of the units whose records a push changed, in its transaction, from
-    /// each changed record's winner `before` the push and its winner now: a unit without figures
+    /// each changed record's winner before the push and its winner now: a unit without figures
     /// yet is computed whole; otherwise only the indicators that read a changed record's form
     /// change, the additive ones by their records' parts (taking away the old winner's, adding
     /// the new one's), the others recomputed from the unit's records of the forms they read.
@@ -283,13 +283,12 @@ where
         &self,
         tx: &mut D::Connection,
         plans: &Plans,
-        before: &HashMap<Uuid, Revision>,
         current: &[Current<'_>],
     ) -> Result<(), StoreError> {
         type Changes<'r> = Vec<(Option<&'r Revision>, &'r Revision)>;
         let mut touched: BTreeMap<(PlanId, String), (Level, Changes)> = BTreeMap::new();
         for c in current {
-            let old = before.get(&c.record);
+            let old = c.was;
             if old.map(|o| o.rev) == Some(c.winner.rev) {
                 continue;
             }
@@ -684,11 +683,6 @@ where
             }
         }
         let facts = self.facts(&mut tx, changes).await?;
-        let before: HashMap<Uuid, Revision> = facts
-            .records
-            .iter()
-            .filter_map(|(id, state)| Some((*id, state.winner()?.clone())))
-            .collect();
         let mut decided = decide_batch(plans, changes, sent, facts, now_ms().max(0) as u64);
         let mut stored: HashMap<Uuid, i64> = HashMap::new();
         let now = now_ms();
@@ -758,8 +752,7 @@ where
         }
         // The figures of every unit whose records changed, in the same transaction: a report
         // never sees records and figures that disagree.
-        self.keep_figures(&mut tx, &plans.plans, &before, &current)
-            .await?;
+        self.keep_figures(&mut tx, &plans.plans, &current).await?;
         if let (Some(key), Some(hash)) = (key, &hash) {
             sqlx::query(
                 "INSERT INTO push_keys (key, hash, response, received_at) VALUES ($1, $2, $3, $4)",
