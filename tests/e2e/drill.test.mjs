@@ -197,6 +197,9 @@ async function freshPhone(who) {
   }));
   await page.reload();
   await login(page, who);
+  // The login form goes once the session is kept on the phone: a test that goes elsewhere
+  // before that would find the phone logged out.
+  await page.waitForSelector('form[data-testid="login"]', { state: 'detached' });
   return page;
 }
 
