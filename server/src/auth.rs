@@ -335,7 +335,7 @@ impl FromRequestParts<AppState> for AnySession {
 }
 
 pub async fn caller_for(store: &dyn Store, token: &str) -> Result<Caller, ApiError> {
-    let session = store
+    let (session, row) = store
         .session(&token_hash(token))
         .await?
         .ok_or(ApiError::Unauthorized(AuthFailure::Unauthenticated))?;
@@ -345,10 +345,6 @@ pub async fn caller_for(store: &dyn Store, token: &str) -> Result<Caller, ApiErr
     if session.expires_at <= now_ms() {
         return Err(ApiError::Unauthorized(AuthFailure::Expired));
     }
-    let row = store
-        .account(&session.username)
-        .await?
-        .ok_or(ApiError::Unauthorized(AuthFailure::Unauthenticated))?;
     if row.disabled {
         return Err(ApiError::Unauthorized(AuthFailure::Revoked));
     }

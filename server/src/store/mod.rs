@@ -166,7 +166,12 @@ pub trait Store: Send + Sync + 'static {
         change: &(dyn for<'s> Fn(&'s [Strikes]) -> Vec<Strikes> + Send + Sync),
     ) -> Result<Vec<Strikes>, StoreError>;
     async fn create_session(&self, s: &SessionRow) -> Result<(), StoreError>;
-    async fn session(&self, token_hash: &str) -> Result<Option<SessionRow>, StoreError>;
+    /// The session a token's hash names, with its account: what every request reads first, in
+    /// one query. None when there is no such session or its account is gone.
+    async fn session(
+        &self,
+        token_hash: &str,
+    ) -> Result<Option<(SessionRow, AccountRow)>, StoreError>;
     /// Revokes a session; false when there is none with that id.
     async fn revoke_session(&self, id: &str, at: i64) -> Result<bool, StoreError>;
     /// Revokes every live session of an account but `keep`; how many were revoked.

@@ -1232,15 +1232,21 @@ where
         Ok(())
     }
 
-    async fn session(&self, token_hash: &str) -> Result<Option<SessionRow>, StoreError> {
+    async fn session(
+        &self,
+        token_hash: &str,
+    ) -> Result<Option<(SessionRow, AccountRow)>, StoreError> {
         let row = sqlx::query(
-            "SELECT id, token_hash, username, device, created_at, expires_at, revoked_at FROM sessions
-             WHERE token_hash = $1",
+            "SELECT s.id, s.token_hash, s.username, s.device, s.created_at, s.expires_at,
+                    s.revoked_at, a.name, a.role, a.unit, a.password_hash, a.must_change, a.disabled
+             FROM sessions s JOIN accounts a ON a.username = s.username
+             WHERE s.token_hash = $1",
         )
         .bind(token_hash)
         .fetch_optional(&self.pool)
         .await?;
-        Ok(row.map(|r| rows::session(&r)))
+        row.map(|r| Ok((rows::session(&r), rows::account(&r)?)))
+            .transpose()
     }
 
     async fn revoke_other_sessions(
