@@ -86,6 +86,15 @@ pub async fn token(base: &str, username: &str) -> String {
     t
 }
 
+/// The numbers given on a benchmark's command line, in order; words that are not numbers are
+/// skipped.
+pub fn numbers_given() -> Vec<usize> {
+    std::env::args()
+        .skip(1)
+        .filter_map(|a| a.parse().ok())
+        .collect()
+}
+
 pub fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }

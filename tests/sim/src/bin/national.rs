@@ -22,7 +22,9 @@ use shequ_model::plan::{Plan, PlanId};
 use shequ_model::rollup::{Report, Rollups};
 use shequ_model::sync::MAX_PUSH_BATCH;
 use shequ_model::Revision;
-use shequ_sim::bench::{ask, case, gzip_push, machine, p50_max, peak_rss_kib, push_batch};
+use shequ_sim::bench::{
+    ask, case, gzip_push, machine, numbers_given, p50_max, peak_rss_kib, push_batch,
+};
 use shequ_sim::server::{server_bin, workspace, ServerProcess};
 use sqlx::Connection;
 use std::process::Command;
@@ -280,10 +282,7 @@ async fn time_recompute(
 }
 
 fn main() {
-    let args: Vec<usize> = std::env::args()
-        .skip(1)
-        .filter_map(|a| a.parse().ok())
-        .collect();
+    let args = numbers_given();
     let n = args.first().copied().unwrap_or(100_000);
     let asks = args.get(1).copied().unwrap_or(20).max(1);
     let sample = args.get(2).copied().unwrap_or(300).max(4);

@@ -15,7 +15,7 @@ use shequ_model::plan::{Plan, PlanId};
 use shequ_model::rollup::{MonthSeries, Report, Rollups};
 use shequ_model::sync::MAX_PUSH_BATCH;
 use shequ_model::Revision;
-use shequ_sim::bench::{ask, case, gzip_push, machine, p50_max, push_batch, token};
+use shequ_sim::bench::{ask, case, gzip_push, machine, numbers_given, p50_max, push_batch, token};
 use shequ_sim::server::{server_bin, workspace, ServerProcess};
 use std::time::{Duration, Instant};
 
@@ -46,10 +46,7 @@ fn cpu_time(pid: u32) -> Duration {
 }
 
 fn main() {
-    let args: Vec<usize> = std::env::args()
-        .skip(1)
-        .filter_map(|a| a.parse().ok())
-        .collect();
+    let args = numbers_given();
     let n = args.first().copied().unwrap_or(10_000);
     let asks = args.get(1).copied().unwrap_or(20).max(1);
     let dir = tempfile::tempdir().unwrap();

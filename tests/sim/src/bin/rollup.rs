@@ -11,20 +11,17 @@ use shequ_model::area::{Area, AreaTree, Level};
 use shequ_model::plan::Plan;
 use shequ_model::rollup::{unit_figures, Report, Rollups, UnitFigures};
 use shequ_model::Revision;
-use shequ_sim::bench::{case, machine, p50_max};
+use shequ_sim::bench::{case, machine, numbers_given, p50_max};
 use shequ_sim::national::national_rows;
 use shequ_sim::rng::Rng;
 use shequ_sim::server::workspace;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 const PROVINCE: &str = "11";
 const CASES_PER_VILLAGE: usize = 25;
 
 fn main() {
-    let args: Vec<usize> = std::env::args()
-        .skip(1)
-        .filter_map(|a| a.parse().ok())
-        .collect();
+    let args = numbers_given();
     let with_records = args.first().copied().unwrap_or(300);
     let asks = args.get(1).copied().unwrap_or(20).max(1);
     let plan = Plan::parse(
@@ -75,26 +72,12 @@ fn main() {
         plan.id,
         plan.indicators.len()
     );
-    let mut kept_times = Vec::new();
-    let mut served: Option<Report> = None;
-    for _ in 0..asks {
-        let t = Instant::now();
-        let r = Rollups::from_figures(&plan, &tree, &kept)
-            .report(PROVINCE)
-            .unwrap();
-        kept_times.push(t.elapsed());
-        served = Some(r);
-    }
-    let mut scratch_times = Vec::new();
-    let mut scratch: Option<Report> = None;
-    for _ in 0..asks.min(3) {
-        let t = Instant::now();
-        let r = Rollups::new(&plan, &tree, &records)
-            .report(PROVINCE)
-            .unwrap();
-        scratch_times.push(t.elapsed());
-        scratch = Some(r);
-    }
+    let (served, kept_times) = timed(asks, || {
+        Rollups::from_figures(&plan, &tree, &kept).report(PROVINCE)
+    });
+    let (scratch, scratch_times) = timed(asks.min(3), || {
+        Rollups::new(&plan, &tree, &records).report(PROVINCE)
+    });
     assert_eq!(
         served, scratch,
         "the kept figures give another report than the records"
@@ -105,4 +88,16 @@ fn main() {
         "province report from kept figures ({asks} times): p50 {p50:.2} ms, max {max:.2} ms; \
          from the records: p50 {s50:.2} ms, max {smax:.2} ms"
     );
+}
+
+/// The last of `n` reports made by `report` (at least one), and how long each took.
+fn timed(n: usize, report: impl Fn() -> Option<Report>) -> (Report, Vec<Duration>) {
+    let mut times = Vec::new();
+    let mut last = None;
+    for _ in 0..n.max(1) {
+        let t = Instant::now();
+        last = report();
+        times.push(t.elapsed());
+    }
+    (last.expect("the province is in the tree"), times)
 }
