@@ -163,8 +163,16 @@ impl AppState {
     /// After a successful login: keep the session on the phone, then fetch and sync.
     pub fn logged_in(self, session: Session) {
         spawn_local(async move {
-            if let Ok(db) = Db::get().await {
-                let _ = db.set_meta("session", &session).await;
+            // Unkept, the session is gone at the next reload: the worker hears it now, while
+            // the network that logged them in is still there.
+            let kept = match Db::get().await {
+                Ok(db) => db.set_meta("session", &session).await.map_err(|e| e.to_string()),
+                Err(e) => Err(e.to_string()),
+            };
+            if let Err(e) = kept {
+                self.set
+                    .error
+                    .set(Some(format!("登录未能保存在本机,重新打开后需再次登录:{e}")));
             }
             self.set.blocked.set(None);
             self.use_session(Some(session));

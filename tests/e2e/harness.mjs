@@ -58,7 +58,7 @@ export function startServer({ db, listen = '127.0.0.1:0', env = {} }) {
 }
 
 export async function launchBrowser() {
-  return chromium.launchPersistentContext(tempDir('shequ-chromium-'), {
+  const context = await chromium.launchPersistentContext(tempDir('shequ-chromium-'), {
     executablePath: process.env.CHROMIUM_BIN || '/usr/bin/chromium',
     headless: true,
     viewport: { width: 390, height: 844 },
@@ -66,6 +66,21 @@ export async function launchBrowser() {
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
       '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'],
   });
+  // A failing test shows what the app itself complained of.
+  const watch = (page) => page.on('pageerror', (e) => console.error(`[page error] ${page.url()}: ${e.message}`));
+  context.pages().forEach(watch);
+  context.on('page', watch);
+  return context;
+}
+
+/** Waits for `selector`; when it does not come, the error says what the page showed instead. */
+export async function shown(page, selector, options = {}) {
+  try {
+    return await page.waitForSelector(selector, options);
+  } catch (e) {
+    const seen = await page.evaluate(() => document.querySelector('main')?.innerText ?? '(no main)').catch((x) => `(unreadable: ${x.message})`);
+    throw new Error(`${e.message}\n${page.url()} showed:\n${seen.slice(0, 2000)}`);
+  }
 }
 
 /** A fresh browser at a phone's size (360 × 740) opened on the app; its context joins `contexts`,

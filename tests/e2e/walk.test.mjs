@@ -6,7 +6,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { readFileSync } from 'node:fs';
-import { launchBrowser, startServer, tempDir, root, login, apiToken, apiGet } from './harness.mjs';
+import { launchBrowser, startServer, tempDir, root, login, apiToken, apiGet, shown } from './harness.mjs';
 
 const dir = tempDir('shequ-e2e-');
 const db = path.join(dir, 'e2e.db');
@@ -103,7 +103,7 @@ test('a case recorded offline reaches the county chart', async () => {
   await login(county, 'county');
   await county.waitForSelector('a:has-text("县级看板")');
   await county.goto(server.url + '/county');
-  await county.waitForSelector('[data-testid="chart-title"]:has-text("议事成功案例")');
+  await shown(county, '[data-testid="chart-title"]:has-text("议事成功案例")');
   await county.waitForSelector('g[data-testid="bar"]', { state: 'attached' });
   assert.equal(await county.locator('g[data-testid="bar"]').count(), 8, 'a bar per town');
   assert.equal(await county.locator('table[data-testid="figures"] tbody tr').count(), plan.indicators.length);
