@@ -166,7 +166,10 @@ impl AppState {
             // Unkept, the session is gone at the next reload: the worker hears it now, while
             // the network that logged them in is still there.
             let kept = match Db::get().await {
-                Ok(db) => db.set_meta("session", &session).await.map_err(|e| e.to_string()),
+                Ok(db) => db
+                    .set_meta("session", &session)
+                    .await
+                    .map_err(|e| e.to_string()),
                 Err(e) => Err(e.to_string()),
             };
             if let Err(e) = kept {

@@ -565,6 +565,11 @@ impl AreaTree {
         self.child_positions(code).map(|i| &self.areas[i])
     }
 
+    /// Every unit, in code order.
+    pub fn iter(&self) -> impl Iterator<Item = &Area> {
+        self.areas.iter()
+    }
+
     /// How many units the tree holds.
     pub fn len(&self) -> usize {
         self.areas.len()

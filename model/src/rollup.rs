@@ -329,6 +329,14 @@ fn filters(ind: &Indicator) -> Vec<(&str, &[Condition])> {
     }
 }
 
+/// A unit's figure and target for each indicator of the plan, in the plan's order (none for an
+/// indicator measured above the unit's level), as [`Rollups::known_unit`] computes them.
+pub type KnownUnit = Vec<Option<(Figure, Option<Target>)>>;
+
+/// Units already rolled up, by code: a roll-up takes their figures as they are instead of walking
+/// their subtrees again (a server keeps its counties' between reports of wider scopes).
+pub type Known = HashMap<String, KnownUnit>;
+
 /// Computes indicators over a set of live records (deleted ones are skipped), or over each unit's
 /// figures kept from them.
 pub struct Rollups<'a> {
@@ -336,6 +344,7 @@ pub struct Rollups<'a> {
     tree: &'a AreaTree,
     by_unit: HashMap<&'a str, Vec<&'a Revision>>,
     kept: Option<&'a UnitFigures>,
+    known: Option<&'a Known>,
     /// Per-town targets set since the plan was issued, over the plan's own.
     town_targets: Option<&'a TownTargets>,
     /// The month whose end the figures are as of; none for now.
@@ -358,6 +367,7 @@ impl<'a> Rollups<'a> {
             tree,
             by_unit,
             kept: None,
+            known: None,
             town_targets: None,
             as_of: None,
         }
@@ -380,6 +390,24 @@ impl<'a> Rollups<'a> {
         }
     }
 
+    /// Takes the figures of the units in `known` as they are: they must have been computed by
+    /// [`Rollups::known_unit`] from the same figures, targets and month as this roll-up's.
+    pub fn with_known(self, known: &'a Known) -> Self {
+        Rollups {
+            known: Some(known),
+            ..self
+        }
+    }
+
+    /// Every indicator's figure and target for `area`, in the plan's order, for [`Known`].
+    pub fn known_unit(&self, area: &Area) -> KnownUnit {
+        self.plan
+            .indicators
+            .iter()
+            .map(|i| self.figure(i, area))
+            .collect()
+    }
+
     /// Rolls up the figures kept per unit (see [`unit_figures`]) instead of records.
     pub fn from_figures(plan: &'a Plan, tree: &'a AreaTree, kept: &'a UnitFigures) -> Self {
         Rollups {
@@ -387,6 +415,7 @@ impl<'a> Rollups<'a> {
             tree,
             by_unit: HashMap::new(),
             kept: Some(kept),
+            known: None,
             town_targets: None,
             as_of: None,
         }
@@ -553,6 +582,11 @@ impl<'a> Rollups<'a> {
     ) -> Option<(Figure, Option<Target>)> {
         if area.level > ind.level {
             return None;
+        }
+        if let Some(unit) = self.known.and_then(|k| k.get(&area.code)) {
+            if let Some(at) = self.plan.indicators.iter().position(|i| i.id == ind.id) {
+                return unit.get(at).copied().flatten();
+            }
         }
         if area.level == ind.level {
             return Some((self.own(ind, &area.code), self.explicit_target(ind, area)));

@@ -103,6 +103,7 @@ struct World {
     book: PlanBook,
     other: PlanId,
     tree: AreaTree,
+    url: String,
     _dir: tempfile::TempDir,
 }
 
@@ -133,6 +134,7 @@ async fn world(database_url: Option<String>) -> World {
         },
         other,
         tree,
+        url,
         _dir: dir,
     }
 }
@@ -417,6 +419,142 @@ fn kept_figures_equal_the_records_after_every_history_on_postgres() {
             drop(rt);
             histories(Some(url))
         }
+        None => println!("SHEQU_TEST_POSTGRES_URL is not set: PostgreSQL not tested here"),
+    }
+}
+
+/// A second county beside Fufeng, and the city and province above both.
+const WIDER: &str = "code,name,level,parent_code\n61,陕西省,province,\n6103,宝鸡市,city,61\n610302,渭滨区,county,6103\n610302001,金陵街道,town,610302\n610302001001,金陵村委会,village,610302001\n";
+
+/// Reports above a county take the counties rolled up before as they were: what another process
+/// changes since — a push in either county, a town's target, a new village — is seen by the next
+/// report all the same, and a county nothing changed in is not rolled up again.
+async fn wide_reports(database_url: Option<String>) {
+    let w = world(database_url).await;
+    let file = w._dir.path().join("wider.csv");
+    std::fs::write(&file, WIDER).unwrap();
+    shequ_server::import_areas(w.store.as_ref(), &file)
+        .await
+        .unwrap();
+    // Another process on the same database.
+    let other = shequ_server::store::open(&w.url).await.unwrap();
+    let plan = w.book.plans.current().clone();
+    let by = Author {
+        account: "county".into(),
+        device: "wide".into(),
+    };
+    let served = |code: &'static str| {
+        let (store, plan) = (w.store.clone(), plan.clone());
+        async move {
+            shequ_server::store::report(store.as_ref(), &plan, code, None)
+                .await
+                .unwrap()
+                .unwrap()
+        }
+    };
+    let recomputed = |code: &'static str| {
+        let (store, plan) = (other.clone(), plan.clone());
+        async move {
+            let tree = AreaTree::new(store.areas(code).await.unwrap());
+            let records = store.live_records(&plan.id, code).await.unwrap();
+            let targets = store.town_targets(&plan.id).await.unwrap();
+            Rollups::new(&plan, &tree, &records)
+                .with_town_targets(&targets)
+                .report(code)
+                .unwrap()
+        }
+    };
+    let agree = |when: &'static str| {
+        let (served, recomputed) = (&served, &recomputed);
+        async move {
+            for code in ["6103", "61"] {
+                assert_eq!(served(code).await, recomputed(code).await, "{code} {when}");
+            }
+        }
+    };
+    agree("before any record").await;
+    assert_eq!(w.store.county_rollups().len(), 2, "both counties kept");
+    let kept = w.store.county_rollups().len();
+    agree("asked again").await;
+    assert_eq!(w.store.county_rollups().len(), kept);
+
+    for (unit, when) in [
+        (VILLAGE, "after a push in Fufeng"),
+        ("610302001001", "after a push in the other county"),
+    ] {
+        other
+            .push(&w.book, &by, None, &[case(unit, "议题", true)])
+            .await
+            .unwrap();
+        agree(when).await;
+    }
+    let served_city = served("6103").await;
+    let cases = |r: &shequ_model::rollup::Report| {
+        r.unit
+            .cells
+            .iter()
+            .find(|c| c.indicator == "deliberation_cases")
+            .and_then(|c| c.value)
+    };
+    assert_eq!(cases(&served_city), Some(2.0), "one case in each county");
+
+    // A town's target, set by another process.
+    let ind = plan
+        .indicators
+        .iter()
+        .find(|i| {
+            i.level == shequ_model::Level::Village && i.rollup == shequ_model::plan::Rollup::Sum
+        })
+        .unwrap();
+    let change = shequ_model::table::TargetChange {
+        indicator: ind.id.clone(),
+        indicator_name: ind.name.clone(),
+        town: "610302001".into(),
+        town_name: "金陵街道".into(),
+        before: None,
+        after: shequ_model::plan::Target {
+            min: Some(7.0),
+            goal: None,
+            max: None,
+        },
+    };
+    let action = shequ_model::auth::AdminAction {
+        seq: 0,
+        at: 1,
+        account: "county".into(),
+        device: "wide".into(),
+        unit: "610302".into(),
+        action: shequ_model::auth::AdminActionKind::ImportTargets,
+        detail: json!({}),
+    };
+    other
+        .set_town_targets(&plan.id, &[change], &action)
+        .await
+        .unwrap();
+    agree("after a town's target").await;
+
+    // A village more in the other county, imported beside the server.
+    let more = w._dir.path().join("more.csv");
+    std::fs::write(
+        &more,
+        "code,name,level,parent_code\n610302001002,新村委会,village,610302001\n",
+    )
+    .unwrap();
+    shequ_server::import_areas(other.as_ref(), &more)
+        .await
+        .unwrap();
+    agree("after a village more").await;
+}
+
+#[tokio::test]
+async fn wide_reports_follow_every_change_on_sqlite() {
+    wide_reports(None).await;
+}
+
+#[tokio::test]
+async fn wide_reports_follow_every_change_on_postgres() {
+    match common::fresh_postgres().await {
+        Some(url) => wide_reports(Some(url)).await,
         None => println!("SHEQU_TEST_POSTGRES_URL is not set: PostgreSQL not tested here"),
     }
 }

@@ -656,6 +656,38 @@ proptest! {
             prop_assert_eq!(from_kept.report(code), from_records.report(code));
         }
     }
+
+    /// Units taken as known roll up as if they had been walked, whichever of them are known;
+    /// a unit known with other figures than its parts' shows that it was not walked again.
+    #[test]
+    fn known_units_roll_up_as_walked_ones(
+        recs in proptest::collection::vec((0usize..3, 0usize..5, any::<u8>(), any::<u8>(), any::<bool>()), 0..50),
+        which in 1usize..4,
+    ) {
+        let (p, t) = (plan(), tree());
+        let mut r = Records::default();
+        for (unit, form, a, b, deleted) in recs {
+            any_record(&mut r, unit, form, a, b, deleted);
+        }
+        let walked = Rollups::new(&p, &t, &r.0);
+        let mut known = Known::new();
+        for (i, town) in [TOWN_A, TOWN_B].into_iter().enumerate() {
+            if which & (1 << i) != 0 {
+                known.insert(town.to_owned(), walked.known_unit(&area(&t, town)));
+            }
+        }
+        let from_known = Rollups::new(&p, &t, &r.0).with_known(&known);
+        for code in [COUNTY, TOWN_A, TOWN_B] {
+            prop_assert_eq!(from_known.report(code), walked.report(code));
+        }
+        let mut wrong = known.clone();
+        let town = if which & 1 != 0 { TOWN_A } else { TOWN_B };
+        let at = p.indicators.iter().position(|i| i.id == "cases").unwrap();
+        wrong.get_mut(town).unwrap()[at] = Some((Figure::Number(1e6), None));
+        let county = Rollups::new(&p, &t, &r.0).with_known(&wrong).report(COUNTY).unwrap();
+        let cell = county.unit.cells.iter().find(|c| c.indicator == "cases").unwrap();
+        prop_assert!(cell.value.unwrap() >= 1e6);
+    }
 }
 
 /// Gives every record an id made at the start of one of `days` (days from 1 Dec 2017, so some

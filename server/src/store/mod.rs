@@ -5,6 +5,7 @@
 
 mod area_trees;
 mod batch;
+pub mod county_rollups;
 pub mod dialect;
 mod figures;
 mod rows;
@@ -20,6 +21,7 @@ pub type SqliteStore = SqlStore<sqlx::Sqlite>;
 pub type PgStore = SqlStore<sqlx::Postgres>;
 
 use async_trait::async_trait;
+use county_rollups::{CountyRollups, CountyVersions};
 use shequ_model::area::Area;
 use shequ_model::area::AreaTree;
 use shequ_model::auth::{Account, AdminAction, AuditEntry, AuditFilter, SessionInfo};
@@ -27,9 +29,10 @@ use shequ_model::history::Stored;
 use shequ_model::month::Month;
 use shequ_model::plan::{Plan, TownTargets};
 use shequ_model::plan::{PlanId, Plans};
-use shequ_model::rollup::{Report, Rollups, UnitFigures};
+use shequ_model::rollup::{Known, Report, Rollups, UnitFigures};
 use shequ_model::sync::{Checksum, PushResult};
 use shequ_model::table::TargetChange;
+use shequ_model::Level;
 use shequ_model::Revision;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -119,6 +122,11 @@ pub trait Store: Send + Sync + 'static {
         scope: &str,
         indicator: &str,
     ) -> Result<BTreeMap<Month, UnitFigures>, StoreError>;
+    /// The numbers that say whether a county rolled up earlier still holds (see
+    /// [`county_rollups`]), for every county under `scope`.
+    async fn county_versions(&self, scope: &str) -> Result<CountyVersions, StoreError>;
+    /// The counties this store has rolled up for reports of wider scopes.
+    fn county_rollups(&self) -> &CountyRollups;
     /// Whether the kept figures were computed under other plans than these (a plan added or
     /// replaced since): then they are rebuilt.
     async fn rollups_stale(&self, plans: &Plans) -> Result<bool, StoreError>;
@@ -374,20 +382,79 @@ pub(crate) fn prefix_end(prefix: &str) -> String {
 /// The report of `code` under `plan`, now or as of the end of `as_of`: its figures and its
 /// children's, rolled up from the figures kept per unit, against the targets in force (the
 /// plan's, with the per-town targets set since over them). None when there is no such unit.
+///
+/// Above a county, the counties rolled up for an earlier report are taken as they were unless
+/// their figures, targets or areas have changed since ([`county_rollups`]).
 pub async fn report(
     store: &dyn Store,
     plan: &Plan,
     code: &str,
     as_of: Option<Month>,
 ) -> Result<Option<Report>, StoreError> {
+    if code.len() >= Level::County.code_len() {
+        let tree = store.area_tree(code).await?;
+        if tree.get(code).is_none() {
+            return Ok(None);
+        }
+        let kept = store.unit_figures(&plan.id, code, as_of).await?;
+        let targets = store.town_targets(&plan.id).await?;
+        return Ok(Rollups::from_figures(plan, &tree, &kept)
+            .with_town_targets(&targets)
+            .as_of(as_of)
+            .report(code));
+    }
+    // The numbers first: everything read after them is at least as new as they say.
+    let versions = store.county_versions(code).await?;
     let tree = store.area_tree(code).await?;
     if tree.get(code).is_none() {
         return Ok(None);
     }
-    let kept = store.unit_figures(&plan.id, code, as_of).await?;
     let targets = store.town_targets(&plan.id).await?;
-    Ok(Rollups::from_figures(plan, &tree, &kept)
+    let kept_counties = store.county_rollups();
+    let counties: Vec<&Area> = tree.iter().filter(|a| a.level == Level::County).collect();
+    let mut known = Known::with_capacity(counties.len());
+    let mut stale = Vec::new();
+    for county in counties {
+        match kept_counties.get(&plan.id, as_of, &county.code, &versions) {
+            Some(unit) => {
+                known.insert(county.code.clone(), (*unit).clone());
+            }
+            None => stale.push(county),
+        }
+    }
+    if !stale.is_empty() {
+        // A few counties are read one by one; many, with the whole scope at once.
+        let kept = if stale.len() <= STALE_COUNTIES_READ_ALONE {
+            let mut kept = UnitFigures::new();
+            for county in &stale {
+                kept.extend(store.unit_figures(&plan.id, &county.code, as_of).await?);
+            }
+            kept
+        } else {
+            store.unit_figures(&plan.id, code, as_of).await?
+        };
+        let rollups = Rollups::from_figures(plan, &tree, &kept)
+            .with_town_targets(&targets)
+            .as_of(as_of);
+        for county in stale {
+            let unit = rollups.known_unit(county);
+            kept_counties.keep(
+                &plan.id,
+                as_of,
+                &county.code,
+                &versions,
+                Arc::new(unit.clone()),
+            );
+            known.insert(county.code.clone(), unit);
+        }
+    }
+    let none = UnitFigures::new();
+    Ok(Rollups::from_figures(plan, &tree, &none)
         .with_town_targets(&targets)
         .as_of(as_of)
+        .with_known(&known)
         .report(code))
 }
+
+/// Up to this many counties rolled up again are read one query each; more, in one for the scope.
+const STALE_COUNTIES_READ_ALONE: usize = 32;

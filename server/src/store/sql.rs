@@ -4,6 +4,7 @@
 
 use super::area_trees::AreaTrees;
 use super::batch::{decide_batch, finish_batch, sent, Current, Facts};
+use super::county_rollups::{CountyRollups, CountyVersions};
 use super::dialect::{county_of, value_list, Dialect};
 use super::figures::{self, FigureKey, Kept, RebuildReport, Table};
 use super::rows::{self, now_ms, revision, Columns};
@@ -46,6 +47,8 @@ pub struct SqlStore<D: Dialect> {
     counties: Arc<std::sync::Mutex<HashMap<u32, Arc<Mutex<()>>>>>,
     /// The area trees of wide scopes, as the last import left them.
     area_trees: Arc<AreaTrees>,
+    /// Counties rolled up for reports of wider scopes.
+    county_rollups: Arc<CountyRollups>,
 }
 
 /// The turns of this process's pushes to their counties, given back when dropped.
@@ -182,6 +185,7 @@ where
             writer: Arc::new(Mutex::new(())),
             counties: Arc::default(),
             area_trees: Arc::default(),
+            county_rollups: Arc::default(),
         })
     }
 
@@ -308,6 +312,11 @@ where
                 .1
                 .push((old, c.winner));
         }
+        let counties: BTreeSet<&str> = touched
+            .keys()
+            .filter_map(|(_, unit)| unit.get(..Level::County.code_len()))
+            .collect();
+        self.bump_counties(tx, &counties).await?;
         let kept = self.units_with_figures(tx, touched.keys()).await?;
         let fresh: BTreeMap<(PlanId, String), Level> = touched
             .iter()
@@ -331,6 +340,25 @@ where
                 .partition(|i| additive(plan, i));
             self.add_parts(tx, plan, unit, &add, changes).await?;
             self.recompute(tx, plan, unit, &redo).await?;
+        }
+        Ok(())
+    }
+
+    /// Raises the number of each of these counties, in the transaction that changes what its
+    /// roll-up depends on (see [`super::county_rollups`]).
+    async fn bump_counties(
+        &self,
+        tx: &mut D::Connection,
+        counties: &BTreeSet<&str>,
+    ) -> Result<(), StoreError> {
+        for county in counties {
+            sqlx::query(
+                "INSERT INTO county_versions (county, version) VALUES ($1, 1)
+                 ON CONFLICT (county) DO UPDATE SET version = county_versions.version + 1",
+            )
+            .bind(*county)
+            .execute(&mut *tx)
+            .await?;
         }
         Ok(())
     }
@@ -640,6 +668,31 @@ where
         let tree = Arc::new(AreaTree::new(self.areas(scope).await?));
         self.area_trees.keep(version, scope, &tree);
         Ok(tree)
+    }
+
+    async fn county_versions(&self, scope: &str) -> Result<CountyVersions, StoreError> {
+        let areas = sqlx::query("SELECT version FROM areas_version WHERE id = 1")
+            .fetch_one(&self.pool)
+            .await?
+            .int("version");
+        let rows = sqlx::query(
+            "SELECT county, version FROM county_versions WHERE county >= $1 AND county < $2",
+        )
+        .bind(scope)
+        .bind(prefix_end(scope))
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(CountyVersions {
+            areas,
+            counties: rows
+                .iter()
+                .map(|r| (r.text("county"), r.int("version")))
+                .collect(),
+        })
+    }
+
+    fn county_rollups(&self) -> &CountyRollups {
+        &self.county_rollups
     }
 
     async fn begin_area_import(&self) -> Result<Box<dyn AreaImport>, StoreError> {
@@ -977,6 +1030,14 @@ where
             }
             self.insert_figures(&mut tx, &computed).await?;
         }
+        // Every county rolls up again, in every process.
+        sqlx::query(
+            "INSERT INTO county_versions (county, version)
+             SELECT DISTINCT substr(unit, 1, 6), 1 FROM records WHERE length(unit) >= 6
+             ON CONFLICT (county) DO UPDATE SET version = county_versions.version + 1",
+        )
+        .execute(&mut *tx)
+        .await?;
         sqlx::query("DELETE FROM rollup_plans")
             .execute(&mut *tx)
             .await?;
@@ -1457,6 +1518,11 @@ where
             .execute(&mut *tx)
             .await?;
         }
+        let counties: BTreeSet<&str> = changes
+            .iter()
+            .filter_map(|c| c.town.get(..Level::County.code_len()))
+            .collect();
+        self.bump_counties(&mut tx, &counties).await?;
         sqlx::query(
             "INSERT INTO admin_actions (at, account, device, unit, action, detail)
              VALUES ($1, $2, $3, $4, $5, $6)",
