@@ -458,7 +458,12 @@ fn main() {
     let mut pushes = Vec::new();
     for i in 0..asks {
         let village = &spread[(i + 1) % spread.len()];
-        let mut batch = build(&mut rng, std::slice::from_ref(village), PUSHED_BEFORE_ASK, 0);
+        let mut batch = build(
+            &mut rng,
+            std::slice::from_ref(village),
+            PUSHED_BEFORE_ASK,
+            0,
+        );
         for b in &mut batch {
             b.token = index(village);
         }
@@ -558,7 +563,9 @@ fn main() {
             None => println!("  {label}: p50 {p50:.1} ms, max {max:.1} ms; not recomputed"),
         }
     }
-    println!("  the nation's first sweep, every county rolled up from its kept figures: {first:.1} ms");
+    println!(
+        "  the nation's first sweep, every county rolled up from its kept figures: {first:.1} ms"
+    );
     println!(
         "scopes: province {province}, county {county}, town {town}; server peak RSS {}",
         peak.map_or("unknown".into(), |k| format!(
