@@ -344,6 +344,16 @@ where
         Ok(())
     }
 
+    /// The number every import of areas raises (migration 0010).
+    async fn areas_version(&self) -> Result<i64, StoreError> {
+        Ok(
+            sqlx::query("SELECT version FROM areas_version WHERE id = 1")
+                .fetch_one(&self.pool)
+                .await?
+                .int("version"),
+        )
+    }
+
     /// Raises the number of each of these counties, in the transaction that changes what its
     /// roll-up depends on (see [`super::county_rollups`]).
     async fn bump_counties(
@@ -658,10 +668,7 @@ where
 
     async fn area_tree(&self, scope: &str) -> Result<Arc<AreaTree>, StoreError> {
         // The number first: areas read after it are at least as new as it says.
-        let version = sqlx::query("SELECT version FROM areas_version WHERE id = 1")
-            .fetch_one(&self.pool)
-            .await?
-            .int("version");
+        let version = self.areas_version().await?;
         if let Some(tree) = self.area_trees.get(version, scope) {
             return Ok(tree);
         }
@@ -671,10 +678,7 @@ where
     }
 
     async fn county_versions(&self, scope: &str) -> Result<CountyVersions, StoreError> {
-        let areas = sqlx::query("SELECT version FROM areas_version WHERE id = 1")
-            .fetch_one(&self.pool)
-            .await?
-            .int("version");
+        let areas = self.areas_version().await?;
         let rows = sqlx::query(
             "SELECT county, version FROM county_versions WHERE county >= $1 AND county < $2",
         )
