@@ -306,11 +306,13 @@ pub async fn areas() -> Result<Vec<Area>> {
 
 /// A unit's figures under one plan: only that plan's records, against its targets.
 pub async fn report(code: &str, plan: &PlanId) -> Result<Report> {
+    let code = shequ_model::UnitCode::in_path(code);
     get(&format!("/api/report/{code}?plan={plan}")).await
 }
 
 /// A unit's decomposition table as .xlsx under one plan: the file's name and its bytes.
 pub async fn table(code: &str, plan: &PlanId) -> Result<(String, Vec<u8>)> {
+    let code = shequ_model::UnitCode::in_path(code);
     let url = format!("/api/report/{code}/table.xlsx?plan={plan}");
     let deadline = Deadline::start();
     let resp = deadline

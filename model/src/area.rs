@@ -13,6 +13,9 @@ use std::fmt;
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[serde(rename_all = "snake_case")]
 pub enum Level {
+    /// The whole country, above the provinces: no division row stands for it, and its code is
+    /// the empty one, under which every code lies. Only a national supervisor's account has it.
+    Nation,
     Province,
     City,
     County,
@@ -21,7 +24,8 @@ pub enum Level {
 }
 
 impl Level {
-    /// Every level, from the top of the hierarchy down.
+    /// Every level a division has (a row of an areas file), from the top of the hierarchy down;
+    /// the nation above them is not one.
     pub const ALL: [Level; 5] = [
         Level::Province,
         Level::City,
@@ -32,6 +36,7 @@ impl Level {
 
     pub fn parse(s: &str) -> Option<Level> {
         match s {
+            "nation" => Some(Level::Nation),
             "province" => Some(Level::Province),
             "city" => Some(Level::City),
             "county" => Some(Level::County),
@@ -42,6 +47,7 @@ impl Level {
     }
     pub fn as_str(self) -> &'static str {
         match self {
+            Level::Nation => "nation",
             Level::Province => "province",
             Level::City => "city",
             Level::County => "county",
@@ -52,6 +58,7 @@ impl Level {
     /// Chinese name, as the UI shows it.
     pub fn label(self) -> &'static str {
         match self {
+            Level::Nation => "全国",
             Level::Province => "省(区、市)",
             Level::City => "市",
             Level::County => "县(区)",
@@ -62,6 +69,7 @@ impl Level {
     /// Number of digits of a code at this level.
     pub fn code_len(self) -> usize {
         match self {
+            Level::Nation => 0,
             Level::Province => 2,
             Level::City => 4,
             Level::County => 6,
@@ -87,6 +95,16 @@ pub struct Area {
 }
 
 impl Area {
+    /// The whole country, above every province.
+    pub fn nation() -> Area {
+        Area {
+            code: String::new(),
+            name: Level::Nation.label().to_owned(),
+            level: Level::Nation,
+            parent: String::new(),
+        }
+    }
+
     /// Whether `code` is this unit or lies below it.
     pub fn contains(&self, code: &str) -> bool {
         UnitCode::covers(&self.code, code)
@@ -100,7 +118,7 @@ impl Area {
 /// parent's ([`parse_areas_csv`] refuses a file that breaks this), so a unit lies under a scope
 /// exactly when its code starts with the scope's code; and in byte order the subtree is one
 /// contiguous range of codes, which is how the server's tables and the phone's IndexedDB read it.
-/// Wire format: stable (a plain string of digits).
+/// Wire format: stable (a plain string of digits; the nation's is empty).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct UnitCode(String);
@@ -108,7 +126,7 @@ pub struct UnitCode(String);
 impl TryFrom<String> for UnitCode {
     type Error = String;
     fn try_from(s: String) -> Result<UnitCode, String> {
-        UnitCode::parse(&s)
+        UnitCode::parse_scope(&s)
     }
 }
 
@@ -145,6 +163,39 @@ impl UnitCode {
         Ok(UnitCode(code.to_string()))
     }
 
+    /// The nation's code, the empty one, under which every code lies (see [`Level::Nation`]).
+    pub fn nation() -> UnitCode {
+        UnitCode(String::new())
+    }
+
+    /// A code as a URL's path writes it: the nation's empty code as `nation`.
+    pub fn in_path(code: &str) -> &str {
+        if code.is_empty() {
+            NATION_IN_PATHS
+        } else {
+            code
+        }
+    }
+
+    /// The code a URL's path segment stands for ([`UnitCode::in_path`]).
+    pub fn from_path(segment: &str) -> &str {
+        if segment == NATION_IN_PATHS {
+            ""
+        } else {
+            segment
+        }
+    }
+
+    /// A division code, or the nation's: what an account's unit or a scope may be. Where only a
+    /// division will do (a record's unit, an area), [`UnitCode::parse`] refuses the nation's.
+    pub fn parse_scope(code: &str) -> Result<UnitCode, String> {
+        if code.is_empty() {
+            Ok(UnitCode::nation())
+        } else {
+            UnitCode::parse(code)
+        }
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -153,7 +204,7 @@ impl UnitCode {
         Level::ALL
             .into_iter()
             .find(|l| l.code_len() == self.0.len())
-            .expect("a parsed code has the length of a level")
+            .unwrap_or(Level::Nation)
     }
 
     /// The unit this one lies directly under; none for a province.
@@ -198,6 +249,9 @@ impl fmt::Display for UnitCode {
         f.write_str(&self.0)
     }
 }
+
+/// How a URL's path writes the nation's empty code, where a segment cannot be empty.
+pub const NATION_IN_PATHS: &str = "nation";
 
 /// The longest unit name taken, in characters (the longest real names are around 20).
 pub const MAX_AREA_NAME_CHARS: usize = 100;
@@ -528,7 +582,12 @@ impl AreaTree {
         }
         let areas = kept;
         let position = |code: &str| areas.binary_search_by(|a| a.code.as_str().cmp(code)).ok();
-        let parents: Vec<Option<usize>> = areas.iter().map(|a| position(&a.parent)).collect();
+        // The nation's parent is its own (empty) code; it is a root.
+        let parents: Vec<Option<usize>> = areas
+            .iter()
+            .enumerate()
+            .map(|(i, a)| position(&a.parent).filter(|&p| p != i))
+            .collect();
         let mut child_start = vec![0u32; areas.len() + 1];
         for p in parents.iter().flatten() {
             child_start[p + 1] += 1;
@@ -734,6 +793,42 @@ mod tests {
             assert!(a.contains(&village), "{a}");
             assert!(a.level() < village.level(), "{a}");
         }
+    }
+
+    #[test]
+    fn the_nation_is_a_scope_but_not_a_division() {
+        let nation = UnitCode::parse_scope("").unwrap();
+        assert_eq!(nation, UnitCode::nation());
+        assert_eq!(nation.level(), Level::Nation);
+        assert_eq!(nation.parent(), None);
+        assert!(nation.contains("61") && nation.contains("610324001001"));
+        assert!(!UnitCode::parse("61").unwrap().contains(""));
+        assert_eq!(serde_json::from_str::<UnitCode>("\"\"").unwrap(), nation);
+        assert_eq!(UnitCode::parse_scope("61"), UnitCode::parse("61"));
+        assert!(UnitCode::parse_scope("610").is_err());
+        assert_eq!(Level::parse("nation"), Some(Level::Nation));
+        assert!(!Level::ALL.contains(&Level::Nation));
+        assert!(Level::Nation < Level::Province);
+        // The nation above the provinces: a root, and the provinces its children.
+        let tree = AreaTree::new([
+            Area::nation(),
+            Area {
+                code: "61".into(),
+                name: "陕西省".into(),
+                level: Level::Province,
+                parent: "".into(),
+            },
+            Area {
+                code: "62".into(),
+                name: "甘肃省".into(),
+                level: Level::Province,
+                parent: "".into(),
+            },
+        ]);
+        let children: Vec<&str> = tree.children_of("").map(|a| a.code.as_str()).collect();
+        assert_eq!(children, ["61", "62"]);
+        assert_eq!(UnitCode::from_path(UnitCode::in_path("")), "");
+        assert_eq!(UnitCode::from_path(UnitCode::in_path("61")), "61");
     }
 
     #[test]

@@ -6,8 +6,8 @@
 //! their own village; a **town supervisor** reads everything in their town and writes the
 //! town-level records (publicity articles, fund audits, 示范村 designations); a **county
 //! administrator** reads everything in the county and manages the plan, the targets and the
-//! accounts; a **city** or **province supervisor** reads everything in the city or province and
-//! writes nothing. Division codes nest by prefix, so "inside the caller's subtree" is a prefix test.
+//! accounts; a **city**, **province** or **national supervisor** reads everything in the city,
+//! the province or the country and writes nothing. Division codes nest by prefix, so "inside the caller's subtree" is a prefix test.
 
 use crate::area::{Level, UnitCode};
 use serde::{Deserialize, Serialize};
@@ -21,16 +21,18 @@ pub enum Role {
     CountyAdmin,
     CitySupervisor,
     ProvinceSupervisor,
+    NationSupervisor,
 }
 
 impl Role {
     /// Every role, from the village up: one per level, so a role names its level.
-    pub const ALL: [Role; 5] = [
+    pub const ALL: [Role; 6] = [
         Role::VillageWorker,
         Role::TownSupervisor,
         Role::CountyAdmin,
         Role::CitySupervisor,
         Role::ProvinceSupervisor,
+        Role::NationSupervisor,
     ];
 
     pub fn parse(s: &str) -> Option<Role> {
@@ -43,6 +45,7 @@ impl Role {
             Role::CountyAdmin => "county_admin",
             Role::CitySupervisor => "city_supervisor",
             Role::ProvinceSupervisor => "province_supervisor",
+            Role::NationSupervisor => "nation_supervisor",
         }
     }
     pub fn label(self) -> &'static str {
@@ -52,6 +55,7 @@ impl Role {
             Role::CountyAdmin => "县级管理员",
             Role::CitySupervisor => "市级督导(只读)",
             Role::ProvinceSupervisor => "省级督导(只读)",
+            Role::NationSupervisor => "全国督导(只读)",
         }
     }
     /// Whether accounts of this role fill in forms for their unit; the others read only.
@@ -76,6 +80,7 @@ impl Role {
             Role::CountyAdmin => Level::County,
             Role::CitySupervisor => Level::City,
             Role::ProvinceSupervisor => Level::Province,
+            Role::NationSupervisor => Level::Nation,
         }
     }
 }
@@ -112,7 +117,10 @@ impl Account {
         match self.role {
             Role::VillageWorker => form_level == Level::Village && self.unit == unit,
             Role::TownSupervisor => form_level == Level::Town && self.unit == unit,
-            Role::CountyAdmin | Role::CitySupervisor | Role::ProvinceSupervisor => false,
+            Role::CountyAdmin
+            | Role::CitySupervisor
+            | Role::ProvinceSupervisor
+            | Role::NationSupervisor => false,
         }
     }
 
@@ -234,7 +242,7 @@ mod tests {
             username: "u".into(),
             name: "某人".into(),
             role,
-            unit: UnitCode::parse(unit).unwrap(),
+            unit: UnitCode::parse_scope(unit).unwrap(),
         }
     }
 
@@ -295,6 +303,27 @@ mod tests {
     }
 
     #[test]
+    fn a_national_supervisor_reads_every_unit_and_writes_nothing() {
+        let a = acct(Role::NationSupervisor, "");
+        assert_eq!(Role::NationSupervisor.level(), Level::Nation);
+        assert_eq!(crate::UnitCode::nation().level(), Level::Nation);
+        for code in ["", "61", "6201", "610324", "620102001", "610324001001"] {
+            assert!(a.may_read(code), "{code}");
+            for level in Level::ALL {
+                assert!(!a.may_write(level, code), "{code} {level}");
+            }
+        }
+        assert!(!a.is_admin() && !Role::NationSupervisor.records());
+        // No account below the nation reads it.
+        for (role, unit) in [
+            (Role::ProvinceSupervisor, "61"),
+            (Role::VillageWorker, "610324001001"),
+        ] {
+            assert!(!acct(role, unit).may_read(""), "{role:?}");
+        }
+    }
+
+    #[test]
     fn villages_and_towns_are_kept_on_the_phone_and_larger_scopes_are_read() {
         let kept: Vec<Role> = Role::ALL
             .into_iter()
@@ -305,6 +334,7 @@ mod tests {
             Role::CountyAdmin,
             Role::CitySupervisor,
             Role::ProvinceSupervisor,
+            Role::NationSupervisor,
         ] {
             assert_eq!(role.holding(), Holding::Read, "{role:?}");
         }

@@ -558,7 +558,7 @@ impl<'a> Rollups<'a> {
                 .or_else(|| ind.targets.towns.get(&area.code).copied())
                 .or(ind.targets.town),
             Level::County => ind.targets.county,
-            Level::City | Level::Province => None,
+            Level::Nation | Level::Province | Level::City => None,
         }
     }
 

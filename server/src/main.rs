@@ -422,15 +422,25 @@ async fn add_user(
     if let Err(e) = check_username(&username) {
         return fail(format!("username: {e}"));
     }
-    let unit = match shequ_model::UnitCode::parse(&unit) {
+    let unit = match shequ_model::UnitCode::parse_scope(&unit) {
         Ok(u) => u,
         Err(e) => return fail(format!("--unit: {e}")),
     };
+    // The nation has no row to look up: its code is the empty one, and only its role has it.
+    use shequ_model::Level;
+    if (unit.level() == Level::Nation) != (role.level() == Level::Nation) {
+        return fail(format!(
+            "--unit: a {} belongs to a {}; the nation's unit is the empty code `--unit \"\"`",
+            role.as_str(),
+            role.level()
+        ));
+    }
     let store = match shequ_server::store::open(&settings.database_url).await {
         Ok(s) => s,
         Err(e) => return fail(SettingError::new("database_url", e)),
     };
     match store.area(unit.as_str()).await {
+        _ if unit.level() == Level::Nation => {}
         Ok(Some(a)) if a.level == role.level() => {}
         Ok(Some(a)) => {
             return fail(format!(

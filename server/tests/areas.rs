@@ -154,7 +154,98 @@ async fn a_report_sees_the_units_another_process_imports(app: TestApp) {
     assert!(after.iter().any(|c| c == "610324901"), "{after:?}");
 }
 
+async fn a_national_supervisor_reads_the_nation_and_writes_nothing(app: TestApp) {
+    import(&app, "above.csv", ABOVE).await.unwrap();
+    let store = shequ_server::store::open(&app.database_url).await.unwrap();
+    for (username, role, unit) in [
+        (
+            "nation",
+            Role::NationSupervisor,
+            shequ_model::UnitCode::nation(),
+        ),
+        (
+            "province-61",
+            Role::ProvinceSupervisor,
+            shequ_model::UnitCode::parse(PROVINCE).unwrap(),
+        ),
+    ] {
+        let account = Account {
+            username: username.into(),
+            name: "督导".into(),
+            role,
+            unit,
+        };
+        assert!(
+            shequ_server::auth::add_account(store.as_ref(), account, PASSWORD, false)
+                .await
+                .unwrap()
+        );
+    }
+    let pushed = app
+        .post_as("village-610324001001", "/api/sync/push")
+        .await
+        .json(&json!({"device": "d", "changes": [case(VILLAGE, "全国可见", true)]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(pushed.status(), 200);
+
+    let r = app.get_as("nation", "/api/report/nation").await;
+    assert_eq!(r.status(), 200);
+    let nation: shequ_model::rollup::Report = r.json().await.unwrap();
+    assert_eq!(nation.unit.area.level, shequ_model::Level::Nation);
+    assert_eq!(nation.unit.area.code, "");
+    let children: Vec<&str> = nation
+        .children
+        .iter()
+        .map(|c| c.area.code.as_str())
+        .collect();
+    assert_eq!(children, ["61", "62"]);
+    let cases = |r: &shequ_model::rollup::UnitReport| {
+        r.cells
+            .iter()
+            .find(|c| c.indicator == "deliberation_cases")
+            .and_then(|c| c.value)
+    };
+    assert_eq!(cases(&nation.unit), Some(1.0));
+    assert_eq!(cases(&nation.children[0]), Some(1.0));
+    assert_eq!(cases(&nation.children[1]), Some(0.0));
+    // The nation's province is the province's own report.
+    let r = app.get_as("province-61", "/api/report/61").await;
+    let province: shequ_model::rollup::Report = r.json().await.unwrap();
+    assert_eq!(province.unit, nation.children[0]);
+
+    for (who, path, want) in [
+        ("nation", "/api/report/62", 200),
+        ("nation", "/api/report/610324001001", 200),
+        ("province-61", "/api/report/nation", 403),
+        ("county", "/api/report/nation", 403),
+        ("village-610324001001", "/api/report/nation", 403),
+    ] {
+        assert_eq!(app.get_as(who, path).await.status(), want, "{who} {path}");
+    }
+    // Its phone is given the provinces to name, not the country's every unit.
+    let areas: Vec<shequ_model::area::Area> = app
+        .get_as("nation", "/api/areas")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let codes: Vec<&str> = areas.iter().map(|a| a.code.as_str()).collect();
+    assert_eq!(codes, ["61", "62"]);
+    // And it writes nothing.
+    let r = app
+        .post_as("nation", "/api/sync/push")
+        .await
+        .json(&json!({"device": "d", "changes": [case(VILLAGE, "全国代填", true)]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+}
+
 common::conformance!(
+    a_national_supervisor_reads_the_nation_and_writes_nothing,
     a_report_sees_the_units_another_process_imports,
     an_error_on_the_last_line_of_a_long_file_leaves_nothing_imported,
     city_and_province_supervisors_read_their_subtree_and_write_nothing,

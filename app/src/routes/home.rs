@@ -31,9 +31,10 @@ fn ReaderHome(account: Account) -> impl IntoView {
     let board = if account.role == Role::CountyAdmin {
         "/county".to_string()
     } else {
-        format!("/unit/{}", account.unit)
+        format!("/unit/{}", UnitCode::in_path(account.unit.as_str()))
     };
     let label = match account.role {
+        Role::NationSupervisor => "全国看板",
         Role::ProvinceSupervisor => "省级看板",
         Role::CitySupervisor => "市级看板",
         _ => "县级看板",
@@ -50,7 +51,9 @@ fn ReaderHome(account: Account) -> impl IntoView {
             <a class="tile" href=board>{label}</a>
             {account.is_admin().then(|| view! { <a class="tile" href="/admin">"账号与设备"</a> })}
         </nav>
-        {(account.role.holding() == Holding::Read).then(|| view! { <RecordPages unit=account.unit.to_string()/> })}
+        // The whole country's records are no list to page through: its report leads to them.
+        {(account.role.holding() == Holding::Read && account.unit.level() != Level::Nation)
+            .then(|| view! { <RecordPages unit=account.unit.to_string()/> })}
     }
 }
 

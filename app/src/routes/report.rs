@@ -31,7 +31,10 @@ pub fn CountyPage() -> impl IntoView {
 pub fn TownPage() -> impl IntoView {
     let params = use_params_map();
     move || match params.read().get("code") {
-        Some(code) => view! { <ReportView code=code/> }.into_any(),
+        Some(code) => {
+            let code = shequ_model::UnitCode::from_path(&code).to_owned();
+            view! { <ReportView code=code/> }.into_any()
+        }
         None => view! { <p class="empty">"页面不存在"</p> }.into_any(),
     }
 }

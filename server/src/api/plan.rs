@@ -89,6 +89,12 @@ async fn areas(
         Ok(asked) if own.contains(&asked) => asked,
         _ => own.clone(),
     };
+    if under.level() == shequ_model::Level::Nation {
+        // The country's 660 k units are no list for a phone: its provinces, and each report
+        // names the units it shows.
+        let tree = state.store.area_tree(under.as_str()).await?;
+        return Ok(Json(tree.children_of(under.as_str()).cloned().collect()));
+    }
     let mut list = state.store.areas(under.as_str()).await?;
     let above: Vec<UnitCode> = own.ancestors().collect();
     for code in above.iter().rev() {

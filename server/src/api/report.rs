@@ -22,6 +22,7 @@ use std::sync::Arc;
 
 pub fn router() -> Router<AppState> {
     Router::new()
+        // `{code}` is a unit's code, or `nation` for the whole country (UnitCode::in_path).
         .route("/api/report/{code}", get(report))
         .route("/api/report/{code}/months", get(months))
         .route("/api/report/{code}/table.xlsx", get(table))
@@ -73,6 +74,7 @@ async fn report(
     Path(code): Path<String>,
     Query(q): Query<ReportQuery>,
 ) -> Result<Json<Report>, ApiError> {
+    let code = UnitCode::from_path(&code).to_owned();
     let (plan, as_of) = readable(&state, &caller, &code, &q)?;
     let _turn = wide_turn(&state, &code).await?;
     let report = crate::store::report(state.store.as_ref(), plan, &code, as_of).await?;
@@ -85,7 +87,7 @@ async fn report(
 /// such a report reads every village's figures of a city or a province. A county's report and
 /// those below it read a few hundred units' and are served at once.
 async fn wide_turn(state: &AppState, code: &str) -> Result<Option<Turn>, ApiError> {
-    let wide = UnitCode::parse(code).is_ok_and(|c| c.level() < Level::County);
+    let wide = UnitCode::parse_scope(code).is_ok_and(|c| c.level() < Level::County);
     if !wide {
         return Ok(None);
     }
@@ -112,6 +114,7 @@ async fn table(
     Path(code): Path<String>,
     Query(q): Query<ReportQuery>,
 ) -> Result<impl IntoResponse, ApiError> {
+    let code = UnitCode::from_path(&code).to_owned();
     let (plan, as_of) = readable(&state, &caller, &code, &q)?;
     let _turn = state.heavy.turn().await?;
     let Some(report) = crate::store::report(state.store.as_ref(), plan, &code, as_of).await? else {
@@ -186,6 +189,7 @@ async fn months(
     Path(code): Path<String>,
     Query(q): Query<MonthsQuery>,
 ) -> Result<Json<MonthSeries>, ApiError> {
+    let code = UnitCode::from_path(&code).to_owned();
     caller.require_read(&code)?;
     let _turn = wide_turn(&state, &code).await?;
     let tree = scope(&state, &caller, &code).await?;

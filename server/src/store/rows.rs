@@ -214,7 +214,7 @@ where
             username: r.text("username"),
             name: r.text("name"),
             role: role(&r.text("role"))?,
-            unit: UnitCode::parse(&r.text("unit")).map_err(StoreError::Corrupt)?,
+            unit: UnitCode::parse_scope(&r.text("unit")).map_err(StoreError::Corrupt)?,
         },
         password_hash: r.text("password_hash"),
         must_change: r.flag("must_change"),

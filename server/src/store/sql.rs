@@ -672,7 +672,12 @@ where
         if let Some(tree) = self.area_trees.get(version, scope) {
             return Ok(tree);
         }
-        let tree = Arc::new(AreaTree::new(self.areas(scope).await?));
+        let mut areas = self.areas(scope).await?;
+        if scope.is_empty() {
+            // The nation has no row: it stands above the provinces, for its report.
+            areas.push(Area::nation());
+        }
+        let tree = Arc::new(AreaTree::new(areas));
         self.area_trees.keep(version, scope, &tree);
         Ok(tree)
     }
