@@ -455,7 +455,11 @@ async fn wide_reports(database_url: Option<String>) {
     let recomputed = |code: &'static str| {
         let (store, plan) = (other.clone(), plan.clone());
         async move {
-            let tree = AreaTree::new(store.areas(code).await.unwrap());
+            let mut areas = store.areas(code).await.unwrap();
+            if code.is_empty() {
+                areas.push(shequ_model::area::Area::nation());
+            }
+            let tree = AreaTree::new(areas);
             let records = store.live_records(&plan.id, code).await.unwrap();
             let targets = store.town_targets(&plan.id).await.unwrap();
             Rollups::new(&plan, &tree, &records)
@@ -467,13 +471,17 @@ async fn wide_reports(database_url: Option<String>) {
     let agree = |when: &'static str| {
         let (served, recomputed) = (&served, &recomputed);
         async move {
-            for code in ["6103", "61"] {
+            for code in ["6103", "61", ""] {
                 assert_eq!(served(code).await, recomputed(code).await, "{code} {when}");
             }
         }
     };
     agree("before any record").await;
-    assert_eq!(w.store.county_rollups().len(), 2, "both counties kept");
+    assert_eq!(
+        w.store.county_rollups().len(),
+        3,
+        "both counties kept, and the province for the nation"
+    );
     let kept = w.store.county_rollups().len();
     agree("asked again").await;
     assert_eq!(w.store.county_rollups().len(), kept);

@@ -7,3 +7,6 @@ CREATE TABLE county_versions (
     county  TEXT PRIMARY KEY,
     version BIGINT NOT NULL
 );
+
+-- The nation's report reads the provinces, the units whose parent is the nation's empty code.
+CREATE INDEX areas_parent ON areas (parent);

@@ -92,8 +92,7 @@ async fn areas(
     if under.level() == shequ_model::Level::Nation {
         // The country's 660 k units are no list for a phone: its provinces, and each report
         // names the units it shows.
-        let tree = state.store.area_tree(under.as_str()).await?;
-        return Ok(Json(tree.children_of(under.as_str()).cloned().collect()));
+        return Ok(Json(state.store.children(under.as_str()).await?));
     }
     let mut list = state.store.areas(under.as_str()).await?;
     let above: Vec<UnitCode> = own.ancestors().collect();

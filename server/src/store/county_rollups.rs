@@ -1,6 +1,8 @@
 //! Counties rolled up, kept in memory between reports of the scopes above them (a city, a
 //! province): such a report rolls up again only the counties whose figures changed since, and
-//! takes the others as they were, so it walks a few thousand units instead of every village.
+//! takes the others as they were, so it walks a few thousand units instead of every village. The
+//! nation's report keeps its provinces here the same way, each under the sum of its counties'
+//! numbers.
 //!
 //! What a county's roll-up depends on is its units' kept figures, its towns' targets, its areas
 //! and the plan. The first two raise the county's number in `county_versions` (migration 0011) in
@@ -33,6 +35,16 @@ impl CountyVersions {
     pub fn of(&self, county: &str) -> i64 {
         self.counties.get(county).copied().unwrap_or(0)
     }
+
+    /// The sum of the numbers of the counties under `scope`: numbers only rise, so the sum moves
+    /// whenever one of them does. What a province is kept under for the nation's report.
+    pub fn sum_under(&self, scope: &str) -> i64 {
+        self.counties
+            .iter()
+            .filter(|(c, _)| c.starts_with(scope))
+            .map(|(_, v)| v)
+            .sum()
+    }
 }
 
 type Key = (PlanId, Option<Month>, String);
@@ -47,25 +59,28 @@ struct Entry {
 }
 
 impl CountyRollups {
-    /// The county as kept under these numbers, if it is.
+    /// The unit (a county, or a province for the nation) as kept under its `version` (a county's
+    /// number, a province's [`CountyVersions::sum_under`]) and the areas' number, if it is.
     pub fn get(
         &self,
         plan: &PlanId,
         as_of: Option<Month>,
-        county: &str,
+        unit: &str,
+        version: i64,
         versions: &CountyVersions,
     ) -> Option<Arc<KnownUnit>> {
         let kept = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        let e = kept.get(&(plan.clone(), as_of, county.to_owned()))?;
-        (e.areas == versions.areas && e.version == versions.of(county)).then(|| e.unit.clone())
+        let e = kept.get(&(plan.clone(), as_of, unit.to_owned()))?;
+        (e.areas == versions.areas && e.version == version).then(|| e.unit.clone())
     }
 
-    /// Keeps a county rolled up from what was read after `versions`.
+    /// Keeps a unit rolled up from what was read after `versions`, under its `version`.
     pub fn keep(
         &self,
         plan: &PlanId,
         as_of: Option<Month>,
         county: &str,
+        version: i64,
         versions: &CountyVersions,
         unit: Arc<KnownUnit>,
     ) {
@@ -74,7 +89,7 @@ impl CountyRollups {
         if kept.len() >= MAX_KEPT_COUNTIES && !kept.contains_key(&key) {
             kept.clear();
         }
-        let (areas, version) = (versions.areas, versions.of(county));
+        let areas = versions.areas;
         match kept.get(&key) {
             // A report that read newer numbers has kept this county already.
             Some(e) if (e.areas, e.version) > (areas, version) => {}

@@ -75,6 +75,8 @@ pub trait Store: Send + Sync + 'static {
     async fn area(&self, code: &str) -> Result<Option<Area>, StoreError>;
     /// Every org unit whose code starts with `under` (all of them for "").
     async fn areas(&self, under: &str) -> Result<Vec<Area>, StoreError>;
+    /// The units directly under `code` (the provinces for the nation's empty code).
+    async fn children(&self, code: &str) -> Result<Vec<Area>, StoreError>;
     /// The tree of the units whose code starts with `scope`, as the areas stand now: a wide
     /// scope's is kept in memory between calls while no import changes the areas.
     async fn area_tree(&self, scope: &str) -> Result<Arc<AreaTree>, StoreError>;
@@ -384,7 +386,8 @@ pub(crate) fn prefix_end(prefix: &str) -> String {
 /// plan's, with the per-town targets set since over them). None when there is no such unit.
 ///
 /// Above a county, the counties rolled up for an earlier report are taken as they were unless
-/// their figures, targets or areas have changed since ([`county_rollups`]).
+/// their figures, targets or areas have changed since; the nation's report takes its provinces
+/// so too, each kept under the sum of its counties' numbers ([`county_rollups`]).
 pub async fn report(
     store: &dyn Store,
     plan: &Plan,
@@ -405,17 +408,49 @@ pub async fn report(
     }
     // The numbers first: everything read after them is at least as new as they say.
     let versions = store.county_versions(code).await?;
+    let targets = store.town_targets(&plan.id).await?;
+    let none = UnitFigures::new();
+    if code.is_empty() {
+        return nation(store, plan, as_of, &versions, &targets)
+            .await
+            .map(Some);
+    }
+    let Some((tree, known)) = wide(store, plan, code, as_of, &versions, &targets).await? else {
+        return Ok(None);
+    };
+    Ok(Rollups::from_figures(plan, &tree, &none)
+        .with_town_targets(&targets)
+        .as_of(as_of)
+        .with_known(&known)
+        .report(code))
+}
+
+/// The tree of a scope above a county, and every county of it rolled up: as kept when its
+/// numbers have not moved, else rolled up again and kept. None when there is no such unit.
+async fn wide(
+    store: &dyn Store,
+    plan: &Plan,
+    code: &str,
+    as_of: Option<Month>,
+    versions: &CountyVersions,
+    targets: &TownTargets,
+) -> Result<Option<(Arc<AreaTree>, Known)>, StoreError> {
     let tree = store.area_tree(code).await?;
     if tree.get(code).is_none() {
         return Ok(None);
     }
-    let targets = store.town_targets(&plan.id).await?;
     let kept_counties = store.county_rollups();
     let counties: Vec<&Area> = tree.iter().filter(|a| a.level == Level::County).collect();
     let mut known = Known::with_capacity(counties.len());
     let mut stale = Vec::new();
     for county in counties {
-        match kept_counties.get(&plan.id, as_of, &county.code, &versions) {
+        match kept_counties.get(
+            &plan.id,
+            as_of,
+            &county.code,
+            versions.of(&county.code),
+            versions,
+        ) {
             Some(unit) => {
                 known.insert(county.code.clone(), (*unit).clone());
             }
@@ -434,26 +469,75 @@ pub async fn report(
             store.unit_figures(&plan.id, code, as_of).await?
         };
         let rollups = Rollups::from_figures(plan, &tree, &kept)
-            .with_town_targets(&targets)
+            .with_town_targets(targets)
             .as_of(as_of);
         for county in stale {
             let unit = rollups.known_unit(county);
+            let version = versions.of(&county.code);
             kept_counties.keep(
                 &plan.id,
                 as_of,
                 &county.code,
-                &versions,
+                version,
+                versions,
                 Arc::new(unit.clone()),
             );
             known.insert(county.code.clone(), unit);
         }
     }
+    Ok(Some((tree, known)))
+}
+
+/// The nation's report: its provinces, each as kept while none of its counties' numbers has
+/// moved (their sum has not), else rolled up again over its counties as [`wide`] keeps them. The
+/// country's 660 k units are never walked whole.
+async fn nation(
+    store: &dyn Store,
+    plan: &Plan,
+    as_of: Option<Month>,
+    versions: &CountyVersions,
+    targets: &TownTargets,
+) -> Result<Report, StoreError> {
+    let provinces = store.children("").await?;
+    let kept = store.county_rollups();
+    let mut known = Known::with_capacity(provinces.len());
+    for province in &provinces {
+        let version = versions.sum_under(&province.code);
+        if let Some(unit) = kept.get(&plan.id, as_of, &province.code, version, versions) {
+            known.insert(province.code.clone(), (*unit).clone());
+            continue;
+        }
+        let Some((tree, counties)) =
+            wide(store, plan, &province.code, as_of, versions, targets).await?
+        else {
+            continue;
+        };
+        let none = UnitFigures::new();
+        let unit = Rollups::from_figures(plan, &tree, &none)
+            .with_town_targets(targets)
+            .as_of(as_of)
+            .with_known(&counties)
+            .known_unit(province);
+        kept.keep(
+            &plan.id,
+            as_of,
+            &province.code,
+            version,
+            versions,
+            Arc::new(unit.clone()),
+        );
+        known.insert(province.code.clone(), unit);
+    }
+    let mut units = provinces;
+    units.push(Area::nation());
+    let tree = AreaTree::new(units);
     let none = UnitFigures::new();
     Ok(Rollups::from_figures(plan, &tree, &none)
-        .with_town_targets(&targets)
+        .with_town_targets(targets)
         .as_of(as_of)
         .with_known(&known)
-        .report(code))
+        .report("")
+        .expect("the nation is in its tree"))
 }
 
 /// Up to this many counties rolled up again are read one query each; more, in one for the scope.

@@ -666,6 +666,16 @@ where
         rows.iter().map(rows::area).collect()
     }
 
+    async fn children(&self, code: &str) -> Result<Vec<Area>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT code, name, level, parent FROM areas WHERE parent = $1 ORDER BY code",
+        )
+        .bind(code)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(rows::area).collect()
+    }
+
     async fn area_tree(&self, scope: &str) -> Result<Arc<AreaTree>, StoreError> {
         // The number first: areas read after it are at least as new as it says.
         let version = self.areas_version().await?;

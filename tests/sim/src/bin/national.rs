@@ -4,9 +4,10 @@
 //! pushed through the real push API (gzip batches of 500, built before the clock, several clients
 //! at once) by village workers spread over the country. Then pushes to villages of different
 //! counties are timed against pushes to villages of one county, and the reports of the nation
-//! (every province's, one after another, each sweep after a few cases pushed to one county), a
-//! province, a county and a town are asked for by province supervisors and recomputed from the
-//! records in the same run; both must agree.
+//! (its one report, asked by a national supervisor, and every province's one after another, each
+//! after a few cases pushed to one county), a province, a county and a town are asked for and
+//! recomputed from the records in the same run; both must agree, and the nation's provinces must
+//! be the provinces' own reports.
 //!
 //! Accounts are made with `shequ-server user add` and log in with their password, as people do.
 //! Each costs an argon2id hash to make and another to log in, so the villages given records are a
@@ -394,6 +395,10 @@ fn main() {
     let worker_tokens = rt.block_on(tokens(&client, &base, &worker_names));
     let province_names: Vec<String> = provinces.iter().map(|p| format!("province-{p}")).collect();
     let province_tokens = rt.block_on(tokens(&client, &base, &province_names));
+    add_user(&url, "nation", "nation_supervisor", "");
+    let nation_token = rt
+        .block_on(tokens(&client, &base, &["nation".to_owned()]))
+        .remove(0);
     println!(
         "logins: {} in {:.1} s",
         worker_tokens.len() + province_tokens.len(),
@@ -456,7 +461,7 @@ fn main() {
     // Before each sweep of the nation, a few cases pushed to one village (of another county each
     // time): what a server sees all day, and what makes it roll that county up again.
     let mut pushes = Vec::new();
-    for i in 0..asks {
+    for i in 0..2 * asks {
         let village = &spread[(i + 1) % spread.len()];
         let mut batch = build(
             &mut rng,
@@ -469,11 +474,18 @@ fn main() {
         }
         pushes.push(batch);
     }
-    let (nation_served, nation_times) = rt.block_on(async {
+    let (nation_served, nation_times, one_times, nation_now) = rt.block_on(async {
         let mut times = Vec::new();
+        let mut one = Vec::new();
         let mut last = Vec::new();
-        for batch in pushes {
-            push_all(&client, &base, &worker_tokens, batch, 1).await;
+        let mut pushes = pushes.into_iter();
+        while let (Some(a), Some(b)) = (pushes.next(), pushes.next()) {
+            // The nation's one report, after a push of its own.
+            push_all(&client, &base, &worker_tokens, a, 1).await;
+            let (_, t) =
+                ask::<Report>(&client, &base, &nation_token, "/api/report/nation", 1).await;
+            one.extend(t);
+            push_all(&client, &base, &worker_tokens, b, 1).await;
             let start = Instant::now();
             last.clear();
             for (p, t) in provinces.iter().zip(&province_tokens) {
@@ -482,8 +494,19 @@ fn main() {
             }
             times.push(start.elapsed());
         }
-        (last, times)
+        let (now, _) = ask::<Report>(&client, &base, &nation_token, "/api/report/nation", 1).await;
+        (last, times, one, now)
     });
+    // The nation's report, asked after the last sweep with nothing pushed between: each of its
+    // provinces is that province's own report, which is checked against the records below.
+    assert_eq!(nation_now.children.len(), nation_served.len());
+    for (child, province) in nation_now.children.iter().zip(&nation_served) {
+        assert_eq!(
+            *child, province.unit,
+            "the nation's {} is not the province's own report",
+            child.area.code
+        );
+    }
     let mut served = Vec::new();
     for scope in [&province, &county, &town] {
         let path = format!("/api/report/{scope}");
@@ -522,9 +545,14 @@ fn main() {
     } else {
         None
     };
-    let first = nation_times[0].as_secs_f64() * 1e3;
+    let first = one_times[0].as_secs_f64() * 1e3;
     lines.push((
-        "nation (31 province reports, each sweep after a push to one county)",
+        "nation, one report (`/api/report/nation`, each after a push to one county)",
+        one_times,
+        None,
+    ));
+    lines.push((
+        "nation as its 31 province reports (each sweep after a push to one county)",
         nation_times,
         nation_scratch,
     ));
@@ -564,7 +592,7 @@ fn main() {
         }
     }
     println!(
-        "  the nation's first sweep, every county rolled up from its kept figures: {first:.1} ms"
+        "  the nation's first report, every county rolled up from its kept figures: {first:.1} ms"
     );
     println!(
         "scopes: province {province}, county {county}, town {town}; server peak RSS {}",
