@@ -426,7 +426,7 @@ fn a_newline_in_a_username_cannot_forge_a_log_line() {
 }
 
 #[test]
-fn user_add_makes_city_and_province_supervisors_at_their_level_only() {
+fn user_add_makes_city_province_and_national_supervisors_at_their_level_only() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("e.db");
     let file = dir.path().join("above.csv");
@@ -448,12 +448,22 @@ fn user_add_makes_city_and_province_supervisors_at_their_level_only() {
     for (username, role, unit) in [
         ("city-6103", "city_supervisor", "6103"),
         ("province-61", "province_supervisor", "61"),
+        ("nation", "nation_supervisor", ""),
     ] {
         let (ok, out, err) = add(username, role, unit);
         assert!(ok && out.contains(&format!("added {username}")), "{err}");
     }
     let (ok, _, err) = add("wrong-level", "city_supervisor", "610324");
     assert!(!ok && err.contains("is a county"), "{err}");
+    // The empty code is the nation's role's alone, and that role has no other.
+    for (username, role, unit) in [
+        ("empty-village", "village_worker", ""),
+        ("empty-province", "province_supervisor", ""),
+        ("nation-61", "nation_supervisor", "61"),
+    ] {
+        let (ok, _, err) = add(username, role, unit);
+        assert!(!ok && err.contains("--unit"), "{username}: {err}");
+    }
 }
 
 #[tokio::test]
