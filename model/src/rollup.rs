@@ -399,6 +399,19 @@ impl<'a> Rollups<'a> {
         }
     }
 
+    /// Rolls up the units of `known` as they are, with no figure kept or record read below them.
+    pub fn from_known(plan: &'a Plan, tree: &'a AreaTree, known: &'a Known) -> Self {
+        Rollups {
+            plan,
+            tree,
+            by_unit: HashMap::new(),
+            kept: None,
+            known: Some(known),
+            town_targets: None,
+            as_of: None,
+        }
+    }
+
     /// Every indicator's figure and target for `area`, in the plan's order, for [`Known`].
     pub fn known_unit(&self, area: &Area) -> KnownUnit {
         self.plan

@@ -409,7 +409,6 @@ pub async fn report(
     // The numbers first: everything read after them is at least as new as they say.
     let versions = store.county_versions(code).await?;
     let targets = store.town_targets(&plan.id).await?;
-    let none = UnitFigures::new();
     if code.is_empty() {
         return nation(store, plan, as_of, &versions, &targets)
             .await
@@ -418,10 +417,9 @@ pub async fn report(
     let Some((tree, known)) = wide(store, plan, code, as_of, &versions, &targets).await? else {
         return Ok(None);
     };
-    Ok(Rollups::from_figures(plan, &tree, &none)
+    Ok(Rollups::from_known(plan, &tree, &known)
         .with_town_targets(&targets)
         .as_of(as_of)
-        .with_known(&known)
         .report(code))
 }
 
@@ -512,11 +510,9 @@ async fn nation(
         else {
             continue;
         };
-        let none = UnitFigures::new();
-        let unit = Rollups::from_figures(plan, &tree, &none)
+        let unit = Rollups::from_known(plan, &tree, &counties)
             .with_town_targets(targets)
             .as_of(as_of)
-            .with_known(&counties)
             .known_unit(province);
         kept.keep(
             &plan.id,
@@ -531,11 +527,9 @@ async fn nation(
     let mut units = provinces;
     units.push(Area::nation());
     let tree = AreaTree::new(units);
-    let none = UnitFigures::new();
-    Ok(Rollups::from_figures(plan, &tree, &none)
+    Ok(Rollups::from_known(plan, &tree, &known)
         .with_town_targets(targets)
         .as_of(as_of)
-        .with_known(&known)
         .report("")
         .expect("the nation is in its tree"))
 }
