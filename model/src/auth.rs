@@ -7,7 +7,8 @@
 //! town-level records (publicity articles, fund audits, 示范村 designations); a **county
 //! administrator** reads everything in the county and manages the plan, the targets and the
 //! accounts; a **city**, **province** or **national supervisor** reads everything in the city,
-//! the province or the country and writes nothing. Division codes nest by prefix, so "inside the caller's subtree" is a prefix test.
+//! the province or the country and writes nothing. Division codes nest by prefix, so "inside the
+//! caller's subtree" is a prefix test (the nation's code is the empty one, a prefix of every code).
 
 use crate::area::{Level, UnitCode};
 use serde::{Deserialize, Serialize};

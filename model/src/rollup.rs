@@ -335,7 +335,8 @@ pub type KnownUnit = Vec<Option<(Figure, Option<Target>)>>;
 
 /// Units already rolled up, by code: a roll-up takes their figures as they are instead of walking
 /// their subtrees again (a server keeps its counties' between reports of wider scopes).
-pub type Known = HashMap<String, KnownUnit>;
+/// Shared, so that units kept between reports are not copied into each.
+pub type Known = HashMap<String, std::sync::Arc<KnownUnit>>;
 
 /// Computes indicators over a set of live records (deleted ones are skipped), or over each unit's
 /// figures kept from them.

@@ -440,7 +440,7 @@ async fn add_user(
         Err(e) => return fail(SettingError::new("database_url", e)),
     };
     match store.area(unit.as_str()).await {
-        _ if unit.level() == Level::Nation => {}
+        Ok(None) if unit.level() == Level::Nation => {}
         Ok(Some(a)) if a.level == role.level() => {}
         Ok(Some(a)) => {
             return fail(format!(

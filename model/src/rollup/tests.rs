@@ -673,7 +673,7 @@ proptest! {
         let mut known = Known::new();
         for (i, town) in [TOWN_A, TOWN_B].into_iter().enumerate() {
             if which & (1 << i) != 0 {
-                known.insert(town.to_owned(), walked.known_unit(&area(&t, town)));
+                known.insert(town.to_owned(), walked.known_unit(&area(&t, town)).into());
             }
         }
         let from_known = Rollups::new(&p, &t, &r.0).with_known(&known);
@@ -683,7 +683,7 @@ proptest! {
         let mut wrong = known.clone();
         let town = if which & 1 != 0 { TOWN_A } else { TOWN_B };
         let at = p.indicators.iter().position(|i| i.id == "cases").unwrap();
-        wrong.get_mut(town).unwrap()[at] = Some((Figure::Number(1e6), None));
+        std::sync::Arc::make_mut(wrong.get_mut(town).unwrap())[at] = Some((Figure::Number(1e6), None));
         let county = Rollups::new(&p, &t, &r.0).with_known(&wrong).report(COUNTY).unwrap();
         let cell = county.unit.cells.iter().find(|c| c.indicator == "cases").unwrap();
         prop_assert!(cell.value.unwrap() >= 1e6);

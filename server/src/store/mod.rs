@@ -450,7 +450,7 @@ async fn wide(
             versions,
         ) {
             Some(unit) => {
-                known.insert(county.code.clone(), (*unit).clone());
+                known.insert(county.code.clone(), unit);
             }
             None => stale.push(county),
         }
@@ -470,7 +470,7 @@ async fn wide(
             .with_town_targets(targets)
             .as_of(as_of);
         for county in stale {
-            let unit = rollups.known_unit(county);
+            let unit = Arc::new(rollups.known_unit(county));
             let version = versions.of(&county.code);
             kept_counties.keep(
                 &plan.id,
@@ -478,7 +478,7 @@ async fn wide(
                 &county.code,
                 version,
                 versions,
-                Arc::new(unit.clone()),
+                unit.clone(),
             );
             known.insert(county.code.clone(), unit);
         }
@@ -502,7 +502,7 @@ async fn nation(
     for province in &provinces {
         let version = versions.sum_under(&province.code);
         if let Some(unit) = kept.get(&plan.id, as_of, &province.code, version, versions) {
-            known.insert(province.code.clone(), (*unit).clone());
+            known.insert(province.code.clone(), unit);
             continue;
         }
         let Some((tree, counties)) =
@@ -514,13 +514,14 @@ async fn nation(
             .with_town_targets(targets)
             .as_of(as_of)
             .known_unit(province);
+        let unit = Arc::new(unit);
         kept.keep(
             &plan.id,
             as_of,
             &province.code,
             version,
             versions,
-            Arc::new(unit.clone()),
+            unit.clone(),
         );
         known.insert(province.code.clone(), unit);
     }
