@@ -3,16 +3,19 @@
 //! the store inserts the accepted revisions in one statement, and [`finish_batch`] gives the
 //! answers and the records' new current revisions, which the store writes in one more.
 
+use super::figures;
 use super::PlanBook;
 use shequ_model::merge::{self, RecordState};
-use shequ_model::plan::PlanId;
+use shequ_model::plan::{Indicator, PlanId};
 use shequ_model::record::{
     plan_of, same_plan, sha256_hex, validate_content, validate_tombstone, validate_transition,
+    FieldError,
 };
+use shequ_model::rollup::record_parts;
 use shequ_model::sync::{Hlc, PushOutcome, PushResult, MAX_DEVICE_LEN, MAX_RESOLVES};
 use shequ_model::Revision;
 use std::borrow::Cow;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use uuid::Uuid;
 
 /// What a store knows about a batch before deciding.
@@ -41,20 +44,82 @@ enum Decision {
 
 /// A change of a batch as it was sent: its canonical JSON and that JSON's hash
 /// ([`Revision::content_hash`]), made once per change and used for the batch's hash, for
-/// recognising a re-sent revision and, when the change names its plan, as the text to store.
+/// recognising a re-sent revision and, when the change names its plan, as the text to store;
+/// and what needs no stored state, worked out before the push takes its turn: its content
+/// checked against the form of the plan it names, and what it adds to its unit's figures.
 pub struct Sent {
     pub json: String,
     pub hash: String,
+    /// [`validate_content`] under the plan the change names; none when it names none (or one
+    /// the server lacks) or is a deletion.
+    content: Option<Result<(), Vec<FieldError>>>,
+    parts: RecordParts,
+}
+
+/// What a change adds to its unit's figures of the additive indicators a push moves
+/// ([`figures::moved_by`], [`record_parts`]), under the plan it names.
+#[derive(Default)]
+pub struct RecordParts {
+    plan: PlanId,
+    by_indicator: Vec<(String, Vec<(f64, f64)>)>,
+}
+
+impl RecordParts {
+    /// The parts of `inds` under `plan` ([`record_parts`]'s answer), if all were worked out.
+    pub fn of(&self, plan: &PlanId, inds: &[&Indicator]) -> Option<Vec<Vec<(f64, f64)>>> {
+        if self.plan != *plan {
+            return None;
+        }
+        inds.iter()
+            .map(|ind| {
+                let (_, parts) = self.by_indicator.iter().find(|(id, _)| *id == ind.id)?;
+                Some(parts.clone())
+            })
+            .collect()
+    }
 }
 
 /// The [`Sent`] form of each change of a batch.
-pub fn sent(changes: &[Revision]) -> Vec<Sent> {
+pub fn prepare(book: &PlanBook, changes: &[Revision]) -> Vec<Sent> {
+    // The forms each unit's records are changed in, by the plan named: the indicators moved.
+    let mut forms: HashMap<(&PlanId, &str), BTreeSet<&str>> = HashMap::new();
+    for c in changes {
+        forms
+            .entry((&c.plan, c.unit.as_str()))
+            .or_default()
+            .insert(c.form.as_str());
+    }
     changes
         .iter()
         .map(|c| {
             let json = c.canonical_json();
             let hash = sha256_hex(json.as_bytes());
-            Sent { json, hash }
+            let named = book
+                .plans
+                .get(&c.plan)
+                .and_then(|plan| Some((plan, plan.form(&c.form)?)));
+            let (content, parts) = match named {
+                Some((plan, form)) if !c.deleted => {
+                    let (add, _) =
+                        figures::moved_by(plan, form.level, &forms[&(&c.plan, c.unit.as_str())]);
+                    let parts = RecordParts {
+                        plan: c.plan.clone(),
+                        by_indicator: add
+                            .iter()
+                            .map(|i| i.id.clone())
+                            .zip(record_parts(plan, &add, c))
+                            .collect(),
+                    };
+                    (Some(validate_content(plan, form, &c.content)), parts)
+                }
+                _ => (None, RecordParts::default()),
+            };
+            Sent {
+                json,
+                hash,
+                content,
+                parts,
+            }
         })
         .collect()
 }
@@ -67,6 +132,8 @@ pub struct ToStore {
     pub plan: PlanId,
     pub hash: String,
     pub body: String,
+    /// What it adds to its unit's figures, as far as [`prepare`] worked it out.
+    pub parts: RecordParts,
 }
 
 /// The known revisions of one record while a push decides: those stored, and those of the batch
@@ -101,13 +168,13 @@ pub struct Current<'a> {
 fn admit(
     book: &PlanBook,
     change: &Revision,
-    sent_hash: &str,
+    sent: &Sent,
     facts: &Facts,
     state: &Known,
     now_ms: u64,
 ) -> Result<PlanId, PushOutcome> {
     if let Some((seq, hash)) = facts.existing.get(&change.rev) {
-        return Err(if hash == sent_hash {
+        return Err(if *hash == sent.hash {
             PushOutcome::Duplicate { seq: *seq }
         } else {
             reject("同一修订号已用于不同的内容")
@@ -167,7 +234,11 @@ fn admit(
         )?;
         return Ok(plan_id);
     }
-    validate_content(plan, form, &change.content).map_err(|errors| PushOutcome::Rejected {
+    let checked = match &sent.content {
+        Some(checked) if plan_id == change.plan => checked.clone(),
+        _ => validate_content(plan, form, &change.content),
+    };
+    checked.map_err(|errors| PushOutcome::Rejected {
         reason: "内容未通过校验".into(),
         errors,
     })?;
@@ -222,7 +293,7 @@ pub fn decide_batch<'c>(
             continue;
         }
         let mut state = records.remove(&change.record).unwrap_or_default();
-        let decision = match admit(book, change, &sent.hash, &facts, &state, now_ms) {
+        let decision = match admit(book, change, &sent, &facts, &state, now_ms) {
             Err(answer) => Decision::Answer(answer),
             Ok(plan) => {
                 // The text sent is the text to store when it names the plan; else the plan is
@@ -244,6 +315,7 @@ pub fn decide_batch<'c>(
                     plan,
                     hash: sent.hash,
                     body,
+                    parts: sent.parts,
                 });
                 Decision::Store
             }

@@ -94,6 +94,10 @@ pub trait Dialect: Database {
         pool: &Pool<Self>,
     ) -> impl Future<Output = Result<Option<sqlx::Transaction<'static, Self>>, StoreError>> + Send;
 
+    /// Work the engine needs done beside the requests, for as long as the pool is open: none, or
+    /// a task the store aborts when it is dropped.
+    fn background(pool: &Pool<Self>) -> Option<tokio::task::JoinHandle<()>>;
+
     /// `n` parameters, the first numbered `from`, for a statement whose parameters are all
     /// listed this way and bound in order (an import's thousands). SQLite finds a numbered
     /// parameter (`$N`) by walking the statement's list of names, once for every value bound: at
@@ -128,6 +132,11 @@ pub fn value_list<D: Dialect>(rows: usize, cols: usize) -> String {
         .join(", ")
 }
 
+/// How often the log of a SQLite database is copied into its file.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
+/// How long the log may grow (in pages) before a commit copies it itself.
+const WAL_BOUND_PAGES: u32 = 8192;
+
 impl Dialect for Sqlite {
     const ONE_WRITER: bool = true;
     // The one writer holds the whole file.
@@ -139,13 +148,40 @@ impl Dialect for Sqlite {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
             .busy_timeout(Duration::from_secs(10))
-            .foreign_keys(true);
+            .foreign_keys(true)
+            // The checkpointer below copies the log into the file; a commit copies it only when
+            // that falls this far behind (pages of 4 KiB), so the log stays bounded.
+            .pragma("wal_autocheckpoint", WAL_BOUND_PAGES.to_string())
+            // A page cache of 16 MiB a connection (SQLite's own default is 2 MiB): the upper
+            // levels of the revision and record indexes stay in memory as they grow.
+            .pragma("cache_size", "-16384");
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
             .connect_with(opts)
             .await?;
         sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
         Ok(pool)
+    }
+
+    fn background(pool: &Pool<Self>) -> Option<tokio::task::JoinHandle<()>> {
+        // A commit that finds the log long copies it into the database file itself, while the one
+        // writer waits (6 % of a push's time in a profile of ingest). Copied here instead, on a
+        // connection of its own, the copy runs beside the writer: a passive checkpoint never
+        // blocks a writer or a reader, and copies what no reader still needs.
+        let pool = pool.clone();
+        Some(tokio::spawn(async move {
+            let mut tick = tokio::time::interval(CHECKPOINT_EVERY);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            while !pool.is_closed() {
+                tick.tick().await;
+                if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+                    .execute(&pool)
+                    .await
+                {
+                    tracing::warn!("checkpoint of the database's log failed: {e}");
+                }
+            }
+        }))
     }
 
     async fn order_pushes(
@@ -213,6 +249,10 @@ impl Dialect for Postgres {
             .await?;
         sqlx::migrate!("./migrations/postgres").run(&pool).await?;
         Ok(pool)
+    }
+
+    fn background(_: &Pool<Self>) -> Option<tokio::task::JoinHandle<()>> {
+        None
     }
 
     async fn order_pushes(

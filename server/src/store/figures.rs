@@ -4,10 +4,11 @@
 
 use super::StoreError;
 use sha2::{Digest, Sha256};
+use shequ_model::area::Level;
 use shequ_model::month::Month;
-use shequ_model::plan::Plan;
-use shequ_model::rollup::Figure;
-use std::collections::BTreeMap;
+use shequ_model::plan::{Indicator, Plan};
+use shequ_model::rollup::{additive, forms_read, Figure};
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Which figure: (plan, unit, indicator, the month it is as of, none for now).
 pub type FigureKey = (String, String, String, Option<Month>);
@@ -18,6 +19,19 @@ pub type Kept = BTreeMap<FigureKey, Figure>;
 /// The month a figure is as of, as written in its key.
 fn when(m: &Option<Month>) -> String {
     m.map_or_else(|| "now".to_owned(), |m| m.to_string())
+}
+
+/// The indicators a change of records of these forms at `level` moves: the [`additive`] ones,
+/// which move by the records' parts, and the others, recomputed from the unit's records.
+pub fn moved_by<'p>(
+    plan: &'p Plan,
+    level: Level,
+    forms: &BTreeSet<&str>,
+) -> (Vec<&'p Indicator>, Vec<&'p Indicator>) {
+    plan.indicators
+        .iter()
+        .filter(|i| i.level == level && forms_read(i).iter().any(|f| forms.contains(f)))
+        .partition(|i| additive(plan, i))
 }
 
 /// The two tables figures are kept in: as of now, and as of the end of each month of the plan

@@ -3,7 +3,7 @@
 //! changed rows comes from `RETURNING`, which both have.
 
 use super::area_trees::AreaTrees;
-use super::batch::{decide_batch, finish_batch, sent, Current, Facts};
+use super::batch::{decide_batch, finish_batch, prepare, Current, Facts, RecordParts};
 use super::county_rollups::{CountyRollups, CountyVersions};
 use super::dialect::{county_of, value_list, Dialect};
 use super::figures::{self, FigureKey, Kept, RebuildReport, Table};
@@ -19,9 +19,7 @@ use shequ_model::auth::{AdminAction, AdminActionKind, AuditEntry, AuditFilter, S
 use shequ_model::month::Month;
 use shequ_model::plan::{Indicator, Plan, Target, TownTargets};
 use shequ_model::plan::{PlanId, Plans};
-use shequ_model::rollup::{
-    additive, forms_read, record_parts, unit_figures_of, Figure, UnitFigures,
-};
+use shequ_model::rollup::{forms_read, record_parts, unit_figures_of, Figure, UnitFigures};
 use shequ_model::sync::{batch_hash_of, Checksum};
 use shequ_model::table::TargetChange;
 use shequ_model::Revision;
@@ -49,12 +47,22 @@ pub struct SqlStore<D: Dialect> {
     area_trees: Arc<AreaTrees>,
     /// Counties rolled up for reports of wider scopes.
     county_rollups: Arc<CountyRollups>,
+    /// The engine's work beside the requests ([`Dialect::background`]), ended with the store.
+    background: Option<tokio::task::JoinHandle<()>>,
 }
 
 /// The turns of this process's pushes to their counties, given back when dropped.
 struct CountyTurns {
     held: Vec<(u32, OwnedMutexGuard<()>)>,
     counties: Arc<std::sync::Mutex<HashMap<u32, Arc<Mutex<()>>>>>,
+}
+
+impl<D: Dialect> Drop for SqlStore<D> {
+    fn drop(&mut self) {
+        if let Some(task) = &self.background {
+            task.abort();
+        }
+    }
 }
 
 impl Drop for CountyTurns {
@@ -180,8 +188,10 @@ where
     for<'q> f64: Encode<'q, D> + Decode<'q, D> + Type<D>,
 {
     pub async fn open(url: &str) -> Result<Self, StoreError> {
+        let pool = D::open(url).await?;
         Ok(SqlStore {
-            pool: D::open(url).await?,
+            background: D::background(&pool),
+            pool,
             writer: Arc::new(Mutex::new(())),
             counties: Arc::default(),
             area_trees: Arc::default(),
@@ -288,6 +298,7 @@ where
         tx: &mut D::Connection,
         plans: &Plans,
         current: &[Current<'_>],
+        parts: &HashMap<Uuid, RecordParts>,
     ) -> Result<(), StoreError> {
         type Changes<'r> = Vec<(Option<&'r Revision>, &'r Revision)>;
         let mut touched: BTreeMap<(PlanId, String), (Level, Changes)> = BTreeMap::new();
@@ -333,12 +344,8 @@ where
                 continue;
             };
             let forms: BTreeSet<&str> = changes.iter().map(|(_, new)| new.form.as_str()).collect();
-            let (add, redo): (Vec<&Indicator>, Vec<&Indicator>) = plan
-                .indicators
-                .iter()
-                .filter(|i| i.level == *level && forms_read(i).iter().any(|f| forms.contains(f)))
-                .partition(|i| additive(plan, i));
-            self.add_parts(tx, plan, unit, &add, changes).await?;
+            let (add, redo) = figures::moved_by(plan, *level, &forms);
+            self.add_parts(tx, plan, unit, &add, changes, parts).await?;
             self.recompute(tx, plan, unit, &redo).await?;
         }
         Ok(())
@@ -411,6 +418,7 @@ where
         unit: &str,
         inds: &[&Indicator],
         changes: &[(Option<&Revision>, &Revision)],
+        known: &HashMap<Uuid, RecordParts>,
     ) -> Result<(), StoreError> {
         if inds.is_empty() {
             return Ok(());
@@ -419,7 +427,11 @@ where
         let mut delta = vec![vec![(0.0, 0.0); months.len() + 1]; inds.len()];
         for (old, new) in changes {
             let mut apply = |r: &Revision, sign: f64| {
-                for (i, parts) in record_parts(plan, inds, r).into_iter().enumerate() {
+                let parts = known
+                    .get(&r.rev)
+                    .and_then(|k| k.of(&plan.id, inds))
+                    .unwrap_or_else(|| record_parts(plan, inds, r));
+                for (i, parts) in parts.into_iter().enumerate() {
                     for (m, (a, b)) in parts.into_iter().enumerate() {
                         delta[i][m].0 += sign * a;
                         delta[i][m].1 += sign * b;
@@ -734,11 +746,12 @@ where
         // A record never changes unit, so every revision a push stores, and every unit whose
         // figures it rewrites, lies in these counties.
         let counties: BTreeSet<u32> = changes.iter().map(|c| county_of(c.unit.as_str())).collect();
+        // What needs no stored state is worked out before the turn, beside another push's.
+        let sent = prepare(plans, changes);
         let _turn = self.turn().await;
         let _counties = self.county_turns(&counties).await;
         let mut tx = self.pool.begin().await?;
         D::order_pushes(&mut tx, key, &counties).await?;
-        let sent = sent(changes);
         let hash = key.map(|_| batch_hash_of(sent.iter().map(|s| &s.hash)));
         if let (Some(key), Some(hash)) = (key, &hash) {
             if let Some(row) = sqlx::query("SELECT hash, response FROM push_keys WHERE key = $1")
@@ -792,6 +805,11 @@ where
             .iter_mut()
             .map(|s| (changes[s.index].rev, std::mem::take(&mut s.body)))
             .collect();
+        let parts: HashMap<Uuid, RecordParts> = decided
+            .to_store
+            .iter_mut()
+            .map(|s| (changes[s.index].rev, std::mem::take(&mut s.parts)))
+            .collect();
         let (results, current) = finish_batch(changes, &mut decided, &stored);
         for chunk in current.chunks(CHUNK) {
             let sql = format!(
@@ -824,7 +842,8 @@ where
         }
         // The figures of every unit whose records changed, in the same transaction: a report
         // never sees records and figures that disagree.
-        self.keep_figures(&mut tx, &plans.plans, &current).await?;
+        self.keep_figures(&mut tx, &plans.plans, &current, &parts)
+            .await?;
         if let (Some(key), Some(hash)) = (key, &hash) {
             sqlx::query(
                 "INSERT INTO push_keys (key, hash, response, received_at) VALUES ($1, $2, $3, $4)",
