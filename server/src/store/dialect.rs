@@ -157,6 +157,9 @@ impl Dialect for Sqlite {
             .pragma("cache_size", "-16384");
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
+            // A connection to a file does not go stale: asking it first would cost every
+            // transaction a round trip to its thread, inside the writer's turn.
+            .test_before_acquire(false)
             .connect_with(opts)
             .await?;
         sqlx::migrate!("./migrations/sqlite").run(&pool).await?;

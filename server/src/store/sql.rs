@@ -259,7 +259,8 @@ where
             };
             for chunk in units.chunks(FIGURE_UNITS) {
                 let sql = format!(
-                    "SELECT body, plan FROM records WHERE NOT deleted AND plan = $1 AND unit IN ({})",
+                    "SELECT v.body, r.plan FROM records r JOIN revisions v ON v.seq = r.seq
+                     WHERE NOT r.deleted AND r.plan = $1 AND r.unit IN ({})",
                     params(2, chunk.len())
                 );
                 let mut q = sqlx::query(&sql).bind(plan_id.to_string());
@@ -485,8 +486,8 @@ where
         }
         let forms: BTreeSet<&str> = inds.iter().flat_map(|i| forms_read(i)).collect();
         let sql = format!(
-            "SELECT body, plan FROM records WHERE NOT deleted AND plan = $1 AND unit = $2
-             AND form IN ({})",
+            "SELECT v.body, r.plan FROM records r JOIN revisions v ON v.seq = r.seq
+             WHERE NOT r.deleted AND r.plan = $1 AND r.unit = $2 AND r.form IN ({})",
             params(3, forms.len())
         );
         let mut q = sqlx::query(&sql).bind(plan.id.to_string()).bind(unit);
@@ -799,12 +800,6 @@ where
                 stored.insert(parse_id(&row.text("rev"))?, row.int("seq"));
             }
         }
-        // A record's winner is most often a revision of this push, whose text is at hand.
-        let mut bodies: HashMap<Uuid, String> = decided
-            .to_store
-            .iter_mut()
-            .map(|s| (changes[s.index].rev, std::mem::take(&mut s.body)))
-            .collect();
         let parts: HashMap<Uuid, RecordParts> = decided
             .to_store
             .iter_mut()
@@ -813,19 +808,14 @@ where
         let (results, current) = finish_batch(changes, &mut decided, &stored);
         for chunk in current.chunks(CHUNK) {
             let sql = format!(
-                "INSERT INTO records (id, rev, clock, form, unit, deleted, body, seq, conflict, plan)
+                "INSERT INTO records (id, rev, clock, form, unit, deleted, seq, conflict, plan)
                  VALUES {}
                  ON CONFLICT (id) DO UPDATE SET rev = excluded.rev, clock = excluded.clock,
-                   deleted = excluded.deleted, body = excluded.body, seq = excluded.seq,
-                   conflict = excluded.conflict",
-                value_list::<D>(chunk.len(), 10)
+                   deleted = excluded.deleted, seq = excluded.seq, conflict = excluded.conflict",
+                value_list::<D>(chunk.len(), 9)
             );
             let mut q = sqlx::query(&sql);
             for c in chunk {
-                let body = match bodies.remove(&c.winner.rev) {
-                    Some(b) => b,
-                    None => serde_json::to_string(c.winner).expect("a revision is JSON"),
-                };
                 q = q
                     .bind(c.record.to_string())
                     .bind(c.winner.rev.to_string())
@@ -833,7 +823,6 @@ where
                     .bind(c.winner.form.as_str())
                     .bind(c.winner.unit.as_str())
                     .bind(c.winner.deleted)
-                    .bind(body)
                     .bind(c.seq)
                     .bind(c.conflict)
                     .bind(c.winner.plan.to_string());
@@ -932,8 +921,8 @@ where
 
     async fn live_records(&self, plan: &PlanId, scope: &str) -> Result<Vec<Revision>, StoreError> {
         let rows = sqlx::query(
-            "SELECT body, plan FROM records
-             WHERE NOT deleted AND plan = $1 AND unit >= $2 AND unit < $3",
+            "SELECT v.body, r.plan FROM records r JOIN revisions v ON v.seq = r.seq
+             WHERE NOT r.deleted AND r.plan = $1 AND r.unit >= $2 AND r.unit < $3",
         )
         .bind(plan.to_string())
         .bind(scope)
@@ -1406,7 +1395,7 @@ where
             format!("AND r.form IN ({})", params(6, forms.len()))
         };
         let sql = format!(
-            "SELECT r.seq, r.body, r.plan, r.conflict, cur.received_at AS updated_at,
+            "SELECT r.seq, cur.body, r.plan, r.conflict, cur.received_at AS updated_at,
                     first.received_at AS created_at, COALESCE(a.name, first.account) AS author,
                     COALESCE(ar.name, r.unit) AS unit_name
              FROM records r
@@ -1452,10 +1441,13 @@ where
         const STORED: &str = "SELECT r.seq, r.body, r.plan, r.device, r.received_at,
                     COALESCE(a.name, r.account) AS author
              FROM revisions r LEFT JOIN accounts a ON a.username = r.account";
-        let Some(row) = sqlx::query("SELECT rev, body, plan, conflict FROM records WHERE id = $1")
-            .bind(record)
-            .fetch_optional(&self.pool)
-            .await?
+        let Some(row) = sqlx::query(
+            "SELECT v.body, r.plan, r.conflict FROM records r JOIN revisions v ON v.seq = r.seq
+             WHERE r.id = $1",
+        )
+        .bind(record)
+        .fetch_optional(&self.pool)
+        .await?
         else {
             return Ok(None);
         };

@@ -134,7 +134,8 @@ fn main() {
         for _ in 0..asks.min(5) {
             let start = Instant::now();
             let rows: Vec<(String, String)> = sqlx::query_as(
-                "SELECT body, plan FROM records WHERE NOT deleted AND plan = $1 AND unit >= $2 AND unit < $3",
+                "SELECT v.body, r.plan FROM records r JOIN revisions v ON v.seq = r.seq
+         WHERE NOT r.deleted AND r.plan = $1 AND r.unit >= $2 AND r.unit < $3",
             )
             .bind(plan.id.to_string())
             .bind(COUNTY)
