@@ -65,7 +65,7 @@ pub trait Dialect: Database {
     const SKIP_LOCKED: &'static str;
 
     /// Connects and brings the schema up to date.
-    fn open(url: &str) -> impl Future<Output = Result<Pool<Self>, StoreError>> + Send;
+    fn open(url: &str) -> impl Future<Output = Result<Pools<Self>, StoreError>> + Send;
 
     /// Called first in a push's transaction, with its idempotency key and the counties of its
     /// revisions' units ([`county_of`]): makes the pushes of a county, and of a key, take turns.
@@ -111,6 +111,12 @@ pub trait Dialect: Database {
     ) -> impl Future<Output = Result<Vec<Area>, StoreError>> + Send;
 }
 
+/// A store's connections: `all` for every query, `pushes` for the transactions of pushes.
+pub struct Pools<D: Database> {
+    pub all: Pool<D>,
+    pub pushes: Pool<D>,
+}
+
 /// The county a unit lies in, as the number its lock is keyed by: the unit's first six digits,
 /// and for a unit above the counties (a city, a province) its code padded with zeros, a number no
 /// county has (a county's code never ends in `00`).
@@ -142,7 +148,7 @@ impl Dialect for Sqlite {
     // The one writer holds the whole file.
     const SKIP_LOCKED: &'static str = "";
 
-    async fn open(url: &str) -> Result<Pool<Self>, StoreError> {
+    async fn open(url: &str) -> Result<Pools<Self>, StoreError> {
         let opts = SqliteConnectOptions::from_str(url)?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
@@ -160,10 +166,22 @@ impl Dialect for Sqlite {
             // A connection to a file does not go stale: asking it first would cost every
             // transaction a round trip to its thread, inside the writer's turn.
             .test_before_acquire(false)
-            .connect_with(opts)
+            .connect_with(opts.clone())
             .await?;
         sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
-        Ok(pool)
+        // Every push writes through this one connection, for good. A connection's page cache is
+        // dropped whenever another connection has written the file since its last transaction:
+        // pushes on any connection of the pool found the indexes they look up and extend gone
+        // from memory, and read them again inside the writer's turn.
+        let pushes = SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .test_before_acquire(false)
+            .connect_with(opts)
+            .await?;
+        Ok(Pools { all: pool, pushes })
     }
 
     fn background(pool: &Pool<Self>) -> Option<tokio::task::JoinHandle<()>> {
@@ -244,14 +262,17 @@ impl Dialect for Postgres {
     const ONE_WRITER: bool = false;
     const SKIP_LOCKED: &'static str = " FOR UPDATE SKIP LOCKED";
 
-    async fn open(url: &str) -> Result<Pool<Self>, StoreError> {
+    async fn open(url: &str) -> Result<Pools<Self>, StoreError> {
         let pool = PgPoolOptions::new()
             .max_connections(8)
             .acquire_timeout(Duration::from_secs(10))
             .connect(url)
             .await?;
         sqlx::migrate!("./migrations/postgres").run(&pool).await?;
-        Ok(pool)
+        Ok(Pools {
+            pushes: pool.clone(),
+            all: pool,
+        })
     }
 
     fn background(_: &Pool<Self>) -> Option<tokio::task::JoinHandle<()>> {

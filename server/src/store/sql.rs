@@ -36,6 +36,8 @@ const FIGURE_UNITS: usize = 50;
 
 pub struct SqlStore<D: Dialect> {
     pool: Pool<D>,
+    /// Where pushes write ([`super::dialect::Pools::pushes`]).
+    pushes: Pool<D>,
     /// The turn every write takes when the engine has one writer (see [`Dialect::ONE_WRITER`]).
     writer: Arc<Mutex<()>>,
     /// Where the engine has many writers: the pushes of this process to one county queue here,
@@ -188,10 +190,11 @@ where
     for<'q> f64: Encode<'q, D> + Decode<'q, D> + Type<D>,
 {
     pub async fn open(url: &str) -> Result<Self, StoreError> {
-        let pool = D::open(url).await?;
+        let pools = D::open(url).await?;
         Ok(SqlStore {
-            background: D::background(&pool),
-            pool,
+            background: D::background(&pools.all),
+            pool: pools.all,
+            pushes: pools.pushes,
             writer: Arc::new(Mutex::new(())),
             counties: Arc::default(),
             area_trees: Arc::default(),
@@ -751,7 +754,7 @@ where
         let sent = prepare(plans, changes);
         let _turn = self.turn().await;
         let _counties = self.county_turns(&counties).await;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.pushes.begin().await?;
         D::order_pushes(&mut tx, key, &counties).await?;
         let hash = key.map(|_| batch_hash_of(sent.iter().map(|s| &s.hash)));
         if let (Some(key), Some(hash)) = (key, &hash) {
