@@ -222,6 +222,10 @@ impl AppState {
     }
 
     pub fn area(&self, code: &str) -> Option<Area> {
+        // The nation is no row of any list of areas: its empty code names it.
+        if code.is_empty() {
+            return Some(Area::nation());
+        }
         self.areas
             .with(|a| a.iter().find(|x| x.code == code).cloned())
     }
