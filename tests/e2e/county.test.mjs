@@ -4,8 +4,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { randomUUID } from 'node:crypto';
-import { launchBrowser, startServer, tempDir, login, apiToken } from './harness.mjs';
+import { launchBrowser, startServer, tempDir, login, apiToken, deliberationCase } from './harness.mjs';
 
 const PHONE = { width: 360, height: 740 };
 const VILLAGES = ['610324001001', '610324001201', '610324103001'];
@@ -20,26 +19,7 @@ after(async () => {
   await server?.stop();
 });
 
-/** A deliberation case of `unit`, as a village worker's phone pushes it. */
-function deliberation(unit, topic, n) {
-  return {
-    record: randomUUID(),
-    rev: randomUUID(),
-    parent: null,
-    device: 'county-test',
-    clock: (1 << 16) + n,
-    form: 'deliberation_case',
-    unit,
-    deleted: false,
-    content: {
-      forum: '村(居)民议事会',
-      topic,
-      steps: { state: '民事民提', dates: { 民事民提: '2018-03-01' } },
-      feedback: false,
-      participants: 12,
-    },
-  };
-}
+const deliberation = (unit, topic, n) => deliberationCase(unit, topic, n, { device: 'county-test' });
 
 /** Pushes the cases one at a time, each as its village's worker: the last pushed is the newest. */
 async function recordCases() {

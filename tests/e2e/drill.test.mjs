@@ -7,7 +7,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { launchBrowser, startServer, tempDir, login, apiToken } from './harness.mjs';
+import { launchBrowser, startServer, tempDir, login, apiToken, deliberationCase } from './harness.mjs';
 
 const PHONE = { width: 360, height: 740 };
 const DESKTOP = { width: 1280, height: 800 };
@@ -24,28 +24,8 @@ after(async () => {
   await server?.stop();
 });
 
-const DONE = { 民事民提: '2018-03-01', 民事民议: '2018-03-05', 民事民决: '2018-03-09', 民事民办: '2018-04-01', 民事民评: '2018-05-01' };
-
 /** A deliberation case of `unit`; a successful one has all five steps and feedback given. */
-function deliberation(unit, topic, success) {
-  return {
-    record: randomUUID(),
-    rev: randomUUID(),
-    parent: null,
-    device: 'drill-test',
-    clock: 1 << 16,
-    form: 'deliberation_case',
-    unit,
-    deleted: false,
-    content: {
-      forum: '村(居)民议事会',
-      topic,
-      steps: success ? { state: '民事民评', dates: DONE } : { state: '民事民提', dates: { 民事民提: '2018-03-01' } },
-      feedback: success,
-      participants: 12,
-    },
-  };
-}
+const deliberation = (unit, topic, success) => deliberationCase(unit, topic, 0, { device: 'drill-test', success });
 
 /** The next revision of `of`, changed by `change`. */
 function edited(of, change) {

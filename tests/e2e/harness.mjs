@@ -1,6 +1,7 @@
 // Shared pieces of Shequ's browser tests: a real shequ-server on a free port with a fresh SQLite
 // file, and Debian's Chromium driven by playwright-core.
 import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -148,6 +149,33 @@ export async function apiToken(base, username, password = PASSWORD) {
 
 export async function apiGet(base, token, path) {
   return (await fetch(`${base}${path}`, { headers: { authorization: `Bearer ${token}` } })).json();
+}
+
+/** The dates of a deliberation case that went through all five steps. */
+const FIVE_STEPS = { 民事民提: '2018-03-01', 民事民议: '2018-03-05', 民事民决: '2018-03-09', 民事民办: '2018-04-01', 民事民评: '2018-05-01' };
+
+/**
+ * A new deliberation case of `unit`, as a village worker's phone pushes it: at its first step, or
+ * through all five with feedback given when `success`; `n` orders the clocks of a test's cases.
+ */
+export function deliberationCase(unit, topic, n, { device = 'test', participants = 12, success = false } = {}) {
+  return {
+    record: randomUUID(),
+    rev: randomUUID(),
+    parent: null,
+    device,
+    clock: (1 << 16) + n,
+    form: 'deliberation_case',
+    unit,
+    deleted: false,
+    content: {
+      forum: '村(居)民议事会',
+      topic,
+      steps: success ? { state: '民事民评', dates: FIVE_STEPS } : { state: '民事民提', dates: { 民事民提: '2018-03-01' } },
+      feedback: success,
+      participants,
+    },
+  };
 }
 
 /** Fills a deliberation case on the form page (without saving). */

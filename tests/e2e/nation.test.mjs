@@ -5,8 +5,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
-import { launchBrowser, startServer, tempDir, login, apiToken, shown, root, PASSWORD } from './harness.mjs';
+import { launchBrowser, startServer, tempDir, login, apiToken, shown, root, PASSWORD, deliberationCase } from './harness.mjs';
 
 const PHONE = { width: 360, height: 740 };
 const VILLAGES = ['610324001001', '610324103001'];
@@ -31,25 +30,7 @@ function cli(args, env = {}) {
   });
 }
 
-function deliberation(unit, n) {
-  return {
-    record: randomUUID(),
-    rev: randomUUID(),
-    parent: null,
-    device: 'nation-test',
-    clock: (1 << 16) + n,
-    form: 'deliberation_case',
-    unit,
-    deleted: false,
-    content: {
-      forum: '村(居)民议事会',
-      topic: `全国看到的议事${n}`,
-      steps: { state: '民事民提', dates: { 民事民提: '2018-03-01' } },
-      feedback: false,
-      participants: 9,
-    },
-  };
-}
+const deliberation = (unit, n) => deliberationCase(unit, `全国看到的议事${n}`, n, { device: 'nation-test', participants: 9 });
 
 const casesRow = (page) => page.locator('table[data-testid="figures"] tr[data-indicator="deliberation_cases"] td');
 
