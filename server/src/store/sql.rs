@@ -29,8 +29,10 @@ use std::sync::Arc;
 use tokio::sync::{Mutex, MutexGuard, OwnedMutexGuard};
 use uuid::Uuid;
 
-/// How many items one statement carries: well under SQLite's limit of parameters.
-const CHUNK: usize = 400;
+/// How many items one statement carries: a whole push, whose 13 columns a revision make 6,500
+/// parameters, well under SQLite's limit (32,766) and PostgreSQL's (65,535). Each statement more
+/// is a round trip inside the writer's turn.
+const CHUNK: usize = shequ_model::sync::MAX_PUSH_BATCH;
 /// How many units' records are read at once to compute their figures.
 const FIGURE_UNITS: usize = 50;
 
@@ -165,6 +167,68 @@ fn params(from: usize, n: usize) -> String {
         .map(|i| format!("${i}"))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// What a push adds to one kept figure of one unit: the sums of its records' parts, the new
+/// revision's counted in, the one it replaces counted out.
+struct Move<'a> {
+    plan: &'a PlanId,
+    unit: &'a str,
+    indicator: &'a str,
+    month: Option<Month>,
+    num: f64,
+    den: f64,
+}
+
+/// The moves of a unit's figures of these (additive) indicators that `changes` make; `known` are
+/// parts worked out before the turn.
+fn moves<'a>(
+    plan: &'a Plan,
+    unit: &'a str,
+    inds: &[&'a Indicator],
+    changes: &[(Option<&Revision>, &Revision)],
+    known: &HashMap<Uuid, RecordParts>,
+) -> Vec<Move<'a>> {
+    if inds.is_empty() {
+        return vec![];
+    }
+    let months = plan.period().months();
+    let mut delta = vec![vec![(0.0, 0.0); months.len() + 1]; inds.len()];
+    for (old, new) in changes {
+        let mut apply = |r: &Revision, sign: f64| {
+            let parts = known
+                .get(&r.rev)
+                .and_then(|k| k.of(&plan.id, inds))
+                .unwrap_or_else(|| record_parts(plan, inds, r));
+            for (i, parts) in parts.into_iter().enumerate() {
+                for (m, (a, b)) in parts.into_iter().enumerate() {
+                    delta[i][m].0 += sign * a;
+                    delta[i][m].1 += sign * b;
+                }
+            }
+        };
+        apply(new, 1.0);
+        if let Some(old) = old {
+            apply(old, -1.0);
+        }
+    }
+    let mut moved = vec![];
+    for (ind, by_month) in inds.iter().zip(delta) {
+        for (m, (num, den)) in by_month.into_iter().enumerate() {
+            if num == 0.0 && den == 0.0 {
+                continue;
+            }
+            moved.push(Move {
+                plan: &plan.id,
+                unit,
+                indicator: ind.id.as_str(),
+                month: m.checked_sub(1).map(|m| months[m]),
+                num,
+                den,
+            });
+        }
+    }
+    moved
 }
 
 /// The condition on the month a row of `table` is as of, its parameter numbered `n` (none for
@@ -340,6 +404,7 @@ where
             .collect();
         let computed = self.compute_figures(tx, plans, &fresh).await?;
         self.write_figures(tx, &fresh, &computed).await?;
+        let mut moved = Vec::new();
         for ((plan_id, unit), (level, changes)) in &touched {
             if fresh.contains_key(&(plan_id.clone(), unit.clone())) {
                 continue;
@@ -349,8 +414,54 @@ where
             };
             let forms: BTreeSet<&str> = changes.iter().map(|(_, new)| new.form.as_str()).collect();
             let (add, redo) = figures::moved_by(plan, *level, &forms);
-            self.add_parts(tx, plan, unit, &add, changes, parts).await?;
+            moved.extend(moves(plan, unit, &add, changes, parts));
             self.recompute(tx, plan, unit, &redo).await?;
+        }
+        self.add_moves(tx, &moved).await
+    }
+
+    /// Adds the moves to the kept figures they name, one statement per table and chunk for the
+    /// whole push: a statement per figure and month would each be a round trip in the turn.
+    async fn add_moves(
+        &self,
+        tx: &mut D::Connection,
+        moved: &[Move<'_>],
+    ) -> Result<(), StoreError> {
+        for table in [Table::Now, Table::Months] {
+            let of_table: Vec<&Move> = moved
+                .iter()
+                .filter(|m| Table::of(m.month) == table)
+                .collect();
+            for chunk in of_table.chunks(CHUNK) {
+                let (month, columns) = match table {
+                    Table::Now => ("", 5),
+                    Table::Months => (" AND t.month = d.column6", 6),
+                };
+                // The target is named `t` and the moves `d`, with VALUES' own column names, which
+                // both engines give alike. No two moves name the same figure (`moves` sums a
+                // unit's per figure and month, and a unit is touched once), as an UPDATE … FROM
+                // applies only one of the rows that match.
+                let sql = format!(
+                    "UPDATE {} AS t SET num = t.num + d.column4, den = t.den + d.column5
+                     FROM (VALUES {}) AS d
+                     WHERE t.plan = d.column1 AND t.unit = d.column2 AND t.indicator = d.column3{month}",
+                    table.name(),
+                    value_list::<D>(chunk.len(), columns)
+                );
+                let mut q = sqlx::query(&sql);
+                for m in chunk {
+                    q = q
+                        .bind(m.plan.as_str())
+                        .bind(m.unit)
+                        .bind(m.indicator)
+                        .bind(m.num)
+                        .bind(m.den);
+                    if let Some(month) = m.month {
+                        q = q.bind(month.to_string());
+                    }
+                }
+                q.execute(&mut *tx).await?;
+            }
         }
         Ok(())
     }
@@ -411,68 +522,6 @@ where
             }
         }
         Ok(kept)
-    }
-
-    /// Adds to a unit's kept figures of additive indicators what its changed records add now,
-    /// less what their old winners added.
-    async fn add_parts(
-        &self,
-        tx: &mut D::Connection,
-        plan: &Plan,
-        unit: &str,
-        inds: &[&Indicator],
-        changes: &[(Option<&Revision>, &Revision)],
-        known: &HashMap<Uuid, RecordParts>,
-    ) -> Result<(), StoreError> {
-        if inds.is_empty() {
-            return Ok(());
-        }
-        let months = plan.period().months();
-        let mut delta = vec![vec![(0.0, 0.0); months.len() + 1]; inds.len()];
-        for (old, new) in changes {
-            let mut apply = |r: &Revision, sign: f64| {
-                let parts = known
-                    .get(&r.rev)
-                    .and_then(|k| k.of(&plan.id, inds))
-                    .unwrap_or_else(|| record_parts(plan, inds, r));
-                for (i, parts) in parts.into_iter().enumerate() {
-                    for (m, (a, b)) in parts.into_iter().enumerate() {
-                        delta[i][m].0 += sign * a;
-                        delta[i][m].1 += sign * b;
-                    }
-                }
-            };
-            apply(new, 1.0);
-            if let Some(old) = old {
-                apply(old, -1.0);
-            }
-        }
-        for (ind, by_month) in inds.iter().zip(delta) {
-            for (m, (a, b)) in by_month.into_iter().enumerate() {
-                if a == 0.0 && b == 0.0 {
-                    continue;
-                }
-                let month = m.checked_sub(1).map(|m| months[m]);
-                let table = Table::of(month);
-                let sql = format!(
-                    "UPDATE {} SET num = num + $1, den = den + $2
-                     WHERE plan = $3 AND unit = $4 AND indicator = $5{}",
-                    table.name(),
-                    of_month(table, 6)
-                );
-                let mut q = sqlx::query(&sql)
-                    .bind(a)
-                    .bind(b)
-                    .bind(plan.id.to_string())
-                    .bind(unit)
-                    .bind(ind.id.as_str());
-                if let Some(month) = month {
-                    q = q.bind(month.to_string());
-                }
-                q.execute(&mut *tx).await?;
-            }
-        }
-        Ok(())
     }
 
     /// Recomputes a unit's kept figures of these indicators from its records of the forms they
@@ -776,9 +825,14 @@ where
         let mut stored: HashMap<Uuid, i64> = HashMap::new();
         let now = now_ms();
         for chunk in decided.to_store.chunks(CHUNK) {
+            let returning = if D::ROWS_HOP_THREADS {
+                ""
+            } else {
+                " RETURNING rev, seq"
+            };
             let sql = format!(
                 "INSERT INTO revisions (rev, record, parent, device, clock, form, unit, deleted, body, hash, received_at, account, plan)
-                 VALUES {} RETURNING rev, seq",
+                 VALUES {}{returning}",
                 value_list::<D>(chunk.len(), 13)
             );
             let mut q = sqlx::query(&sql);
@@ -799,8 +853,31 @@ where
                     .bind(by.account.as_str())
                     .bind(s.plan.to_string());
             }
-            for row in q.fetch_all(&mut *tx).await? {
-                stored.insert(parse_id(&row.text("rev"))?, row.int("seq"));
+            if !D::ROWS_HOP_THREADS {
+                for row in q.fetch_all(&mut *tx).await? {
+                    stored.insert(parse_id(&row.text("rev"))?, row.int("seq"));
+                }
+                continue;
+            }
+            q.execute(&mut *tx).await?;
+            let sql = format!(
+                "SELECT COALESCE({}, '') AS stored FROM revisions WHERE rev IN ({})",
+                D::joined("seq || ':' || rev"),
+                D::param_list(1, chunk.len())
+            );
+            let mut q = sqlx::query(&sql);
+            for s in chunk {
+                q = q.bind(changes[s.index].rev.to_string());
+            }
+            let row = q.fetch_one(&mut *tx).await?;
+            for pair in row.text("stored").split(',').filter(|p| !p.is_empty()) {
+                let (seq, rev) = pair
+                    .split_once(':')
+                    .ok_or_else(|| StoreError::Corrupt(format!("stored revision {pair}")))?;
+                let seq = seq
+                    .parse()
+                    .map_err(|e| StoreError::Corrupt(format!("revision number {seq}: {e}")))?;
+                stored.insert(parse_id(rev)?, seq);
             }
         }
         let parts: HashMap<Uuid, RecordParts> = decided
