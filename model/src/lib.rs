@@ -9,6 +9,8 @@
 //! * [`history`]: a record's revisions, who made them and what each changed, field by field;
 //! * [`listing`]: records read from the server a page at a time, for accounts that do not keep
 //!   their scope on the phone;
+//! * [`assessment`]: the unified assessment (综合考核评比), units ranked by points from their
+//!   figures;
 //! * [`rollup`]: the pure arithmetic that turns records into indicator values against targets,
 //!   now or as of the end of a month ([`month`]), and how a figure is written ([`shown`]).
 //!
@@ -16,6 +18,7 @@
 #![forbid(unsafe_code)]
 
 pub mod area;
+pub mod assessment;
 pub mod auth;
 pub mod client;
 pub mod device;

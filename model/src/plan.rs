@@ -100,6 +100,9 @@ pub struct Plan {
     pub period: Option<Period>,
     pub forms: Vec<Form>,
     pub indicators: Vec<Indicator>,
+    /// How units are scored in the unified assessment (综合考核评比), from these indicators.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assessment: Option<crate::assessment::Assessment>,
 }
 
 /// A record form. Wire format: stable.
@@ -673,6 +676,8 @@ enum Node {
     Targets,
     Towns,
     Target,
+    Assessment,
+    AssessmentItem,
 }
 
 impl Node {
@@ -691,6 +696,7 @@ impl Node {
                 ("period", Some(Period)),
                 ("forms", Some(Form)),
                 ("indicators", Some(Indicator)),
+                ("assessment", Some(Assessment)),
             ],
             Period => &[("from", None), ("to", None)],
             Form => &[
@@ -786,6 +792,19 @@ impl Node {
             ],
             Target => &[("min", None), ("goal", None), ("max", None)],
             Towns => return None,
+            Assessment => &[
+                ("name", None),
+                ("note", None),
+                ("items", Some(AssessmentItem)),
+            ],
+            AssessmentItem => &[
+                ("id", None),
+                ("name", None),
+                ("indicator", None),
+                ("points", None),
+                ("rule", None),
+                ("per", None),
+            ],
         })
     }
 }
@@ -949,6 +968,57 @@ impl Validator<'_> {
                 self.err(&path, format!("indicator id `{}` is used twice", ind.id));
             }
             self.indicator(p, ind, &path);
+        }
+        if let Some(a) = &p.assessment {
+            self.assessment(p, a);
+        }
+    }
+
+    fn assessment(&mut self, p: &Plan, a: &crate::assessment::Assessment) {
+        if a.name.trim().is_empty() {
+            self.err("assessment.name", "an assessment needs a name");
+        }
+        if a.items.is_empty() {
+            self.err("assessment.items", "an assessment needs at least one item");
+        }
+        let mut ids = HashSet::new();
+        for (i, item) in a.items.iter().enumerate() {
+            let path = format!("assessment.items[{i}] ({})", item.id);
+            if !is_id(&item.id) {
+                self.err(
+                    format!("{path}.id"),
+                    "ids are lower-case letters, digits and _",
+                );
+            }
+            if !ids.insert(item.id.as_str()) {
+                self.err(&path, format!("item id `{}` is used twice", item.id));
+            }
+            if item.name.trim().is_empty() {
+                self.err(format!("{path}.name"), "an item needs a name");
+            }
+            if p.indicator(&item.indicator).is_none() {
+                self.err(
+                    format!("{path}.indicator"),
+                    format!("no indicator `{}` in this plan", item.indicator),
+                );
+            }
+            if !(item.points.is_finite() && item.points > 0.0) {
+                self.err(format!("{path}.points"), "points must be more than 0");
+            }
+            match (item.rule.takes_per(), item.per) {
+                (true, None) => self.err(
+                    format!("{path}.per"),
+                    "this rule needs `per`, the points for each one of the figure",
+                ),
+                (true, Some(per)) if !(per.is_finite() && per > 0.0) => {
+                    self.err(format!("{path}.per"), "per must be more than 0")
+                }
+                (false, Some(_)) => self.err(
+                    format!("{path}.per"),
+                    "only the rules `each` and `deduct` take `per`",
+                ),
+                _ => {}
+            }
         }
     }
 

@@ -130,7 +130,101 @@ pub fn workbook(
     // A4.
     sheet.set_paper_size(9);
     sheet.set_print_fit_to_pages(1, 0);
+    if let Some(ranking) = shequ_model::assessment::rank(plan, report) {
+        write_ranking(&mut book, plan, &ranking, &as_of_text, now_ms, &formats)?;
+    }
     book.save_to_buffer()
+}
+
+/// The name of the sheet of the unified assessment, beside the table (the import reads only the
+/// table's sheet).
+pub const RANKING_SHEET: &str = "综合考核评比";
+
+/// The unified assessment of the report's parts, one row per unit in ranking order: place, code,
+/// name, total, the most it could be, then each item's points.
+fn write_ranking(
+    book: &mut Workbook,
+    plan: &Plan,
+    ranking: &shequ_model::assessment::Ranking,
+    as_of_text: &str,
+    now_ms: i64,
+    formats: &Formats,
+) -> Result<(), XlsxError> {
+    let Some(assessment) = plan.assessment.as_ref() else {
+        return Ok(());
+    };
+    // The items scored at this level: those of the first row (every row has the same).
+    let items: Vec<&shequ_model::assessment::Item> = ranking
+        .rows
+        .first()
+        .map(|r| {
+            r.items
+                .iter()
+                .filter_map(|s| assessment.items.iter().find(|i| i.id == s.item))
+                .collect()
+        })
+        .unwrap_or_default();
+    const LEFT: u16 = 5;
+    let last_col = LEFT + items.len().max(1) as u16 - 1;
+    let sheet = book.add_worksheet();
+    sheet.set_name(RANKING_SHEET)?;
+    sheet.merge_range(0, 0, 0, last_col, &ranking.name, &formats.title)?;
+    sheet.set_row_height(0, 28)?;
+    sheet.merge_range(
+        1,
+        0,
+        1,
+        last_col,
+        &format!(
+            "单位:{}({})    数据截至:{}    导出日期:{}",
+            ranking.unit.name,
+            ranking.unit.code,
+            as_of_text,
+            china_date(now_ms)
+        ),
+        &formats.note,
+    )?;
+    let head = 2;
+    for (c, text) in ["名次", CODE_HEADING, NAME_HEADING, "总分", "满分"]
+        .into_iter()
+        .enumerate()
+    {
+        sheet.write_string_with_format(head, c as u16, text, &formats.head)?;
+    }
+    for (i, item) in items.iter().enumerate() {
+        let text = format!("{}({}分)", item.name, shown::number(item.points));
+        sheet.write_string_with_format(head, LEFT + i as u16, &text, &formats.head)?;
+    }
+    sheet.set_row_height(head, 42)?;
+    for (r, unit) in ranking.rows.iter().enumerate() {
+        let row = head + 1 + r as u32;
+        sheet.write_number_with_format(row, 0, unit.rank as f64, &formats.number)?;
+        sheet.write_string_with_format(row, 1, &unit.area.code, &formats.text)?;
+        sheet.write_string_with_format(row, 2, &unit.area.name, &formats.text)?;
+        sheet.write_number_with_format(row, 3, unit.total, &formats.total_number)?;
+        sheet.write_number_with_format(row, 4, unit.most, &formats.number)?;
+        for (i, s) in unit.items.iter().enumerate() {
+            let col = LEFT + i as u16;
+            match s.score {
+                Some(p) => sheet.write_number_with_format(row, col, p, &formats.number)?,
+                None => sheet.write_string_with_format(row, col, "不计分", &formats.text)?,
+            };
+        }
+    }
+    sheet.set_column_width(0, 6)?;
+    sheet.set_column_width(1, 14)?;
+    sheet.set_column_width(2, 22)?;
+    sheet.set_column_width(3, 8)?;
+    sheet.set_column_width(4, 8)?;
+    for c in LEFT..=last_col {
+        sheet.set_column_width(c, 11)?;
+    }
+    sheet.set_freeze_panes(head + 1, 3)?;
+    sheet.set_repeat_rows(head, head)?;
+    sheet.set_landscape();
+    sheet.set_paper_size(9);
+    sheet.set_print_fit_to_pages(1, 0);
+    Ok(())
 }
 
 /// An indicator's heading: its name and, when its figures have one, their unit (`建立议事会(个)`;

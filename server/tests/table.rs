@@ -32,8 +32,13 @@ async fn push(app: &TestApp, unit: &str, successes: usize, others: usize) {
     assert_eq!(resp.status(), 200);
 }
 
-/// The sheet's cells as LibreOffice reads them, row by row (as shown: `50%`, `是`).
+/// The table's cells as LibreOffice reads them, row by row (as shown: `50%`, `是`).
 fn cells_of(xlsx: &Path) -> Vec<Vec<String>> {
+    sheet_cells(xlsx, 1)
+}
+
+/// The cells of the workbook's `sheet`th sheet (from 1) as LibreOffice reads them.
+fn sheet_cells(xlsx: &Path, sheet: usize) -> Vec<Vec<String>> {
     let out = tempfile::tempdir().unwrap();
     // A profile of its own, so that conversions running at once do not share one.
     let profile = format!(
@@ -46,7 +51,8 @@ fn cells_of(xlsx: &Path) -> Vec<Vec<String>> {
             "--headless",
             "--convert-to",
             // Comma-separated, quoted, UTF-8 (76), first line included.
-            "csv:Text - txt - csv (StarCalc):44,34,76,1",
+            // The twelfth option is the sheet to convert.
+            &format!("csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,false,false,false,{sheet}"),
             "--outdir",
         ])
         .arg(out.path())
@@ -60,9 +66,17 @@ fn cells_of(xlsx: &Path) -> Vec<Vec<String>> {
         "{}",
         String::from_utf8_lossy(&ran.stderr)
     );
-    let csv_path = out
-        .path()
-        .join(xlsx.with_extension("csv").file_name().unwrap());
+    // Named after the file, with the sheet's name appended when one sheet is asked for.
+    let csv_path = std::fs::read_dir(out.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "csv"))
+        .unwrap_or_else(|| {
+            panic!(
+                "LibreOffice wrote no CSV: {}",
+                String::from_utf8_lossy(&ran.stdout)
+            )
+        });
     let mut rows = Vec::new();
     for r in csv::ReaderBuilder::new()
         .has_headers(false)
@@ -234,9 +248,60 @@ async fn a_town_table_lists_its_villages_and_strangers_get_none(app: TestApp) {
     assert_eq!(none.status(), 404);
 }
 
+/// The unified assessment rides beside the table, on a sheet of its own: the town's villages in
+/// the order the report page ranks them, each with its total and its items' points.
+async fn the_table_carries_the_towns_ranking_on_a_sheet_of_its_own(app: TestApp) {
+    push(&app, VILLAGE, 1, 0).await;
+    push(&app, VILLAGE2, 2, 1).await;
+    let dir = tempfile::tempdir().unwrap();
+    let town = format!("town-{TOWN}");
+    let file = save(&app, &town, &format!("{TOWN}/table.xlsx"), dir.path()).await;
+    let rows = sheet_cells(&file, 2);
+    let plan: shequ_model::Plan = app.get_as(&town, "/api/plan").await.json().await.unwrap();
+    let report: Report = app
+        .get_as(&town, &format!("/api/report/{TOWN}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let ranking =
+        shequ_model::assessment::rank(&plan, &report).expect("the plan has an assessment");
+    assert_eq!(rows[0][0], ranking.name);
+    assert_eq!(
+        &rows[2][..5],
+        ["名次", "单位代码", "单位名称", "总分", "满分"]
+    );
+    assert!(rows[2][5].starts_with("议事协商("), "{:?}", rows[2]);
+    let listed: Vec<(String, String, String)> = rows[3..]
+        .iter()
+        .map(|r| (r[0].clone(), r[1].clone(), r[3].clone()))
+        .collect();
+    let expected: Vec<(String, String, String)> = ranking
+        .rows
+        .iter()
+        .map(|u| {
+            (
+                u.rank.to_string(),
+                u.area.code.clone(),
+                shown::number(u.total),
+            )
+        })
+        .collect();
+    assert_eq!(listed, expected);
+    // Two successful cases meet 西关's target of two: the first place, 15 points for the item.
+    assert_eq!(rows[3][1], VILLAGE2);
+    assert_eq!(rows[3][5], "15");
+    let first = rows
+        .iter()
+        .find(|r| r.get(1).map(String::as_str) == Some(VILLAGE))
+        .unwrap();
+    assert_eq!(first[5], "7.5");
+}
+
 common::conformance!(
     the_county_table_holds_each_towns_targets_and_figures,
-    a_town_table_lists_its_villages_and_strangers_get_none
+    a_town_table_lists_its_villages_and_strangers_get_none,
+    the_table_carries_the_towns_ranking_on_a_sheet_of_its_own
 );
 
 /// `shequ-server export-report` writes the same table as the web's button, as of a month too.

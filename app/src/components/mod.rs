@@ -1,4 +1,5 @@
 //! Reusable pieces of the pages.
+pub mod assessment;
 pub mod chart;
 pub mod field;
 pub mod format;

@@ -6,6 +6,7 @@
 //! Every report shows when its figures were read (数据截至). The last figures read of each unit
 //! and plan are kept on the phone: offline, the page shows those, and says so.
 
+use crate::components::assessment::AssessmentCard;
 use crate::components::chart::{Bar, BarChart};
 use crate::components::format;
 use crate::state::use_state;
@@ -182,6 +183,7 @@ fn ReportView(code: String) -> impl IntoView {
                 <BarChart bars=bars unit=unit/>
                 <p class="muted">"竖线为目标;绿色已达标,黄色过半,红色未过半。"</p>
             </section>
+            <AssessmentCard plan=plan.clone() report=report.clone()/>
             <section class="card wide">
                 <h2>"全部指标"</h2>
                 <ExportTable code=report.unit.area.code.clone() plan=plan.id.clone()/>

@@ -664,6 +664,19 @@ fn the_unknown_key_lists_match_the_types() {
         note: "n".into(),
         headline: true,
     };
+    let item = crate::assessment::Item {
+        id: "i".into(),
+        name: "n".into(),
+        indicator: "i".into(),
+        points: 1.0,
+        rule: crate::assessment::Rule::Each,
+        per: Some(1.0),
+    };
+    let assessment = crate::assessment::Assessment {
+        name: "n".into(),
+        note: "n".into(),
+        items: vec![item.clone()],
+    };
     let plan = Plan {
         id: PlanId::parse("p").unwrap(),
         year: 2018,
@@ -673,6 +686,7 @@ fn the_unknown_key_lists_match_the_types() {
         period: Some(period.clone()),
         forms: vec![form.clone()],
         indicators: vec![indicator.clone()],
+        assessment: Some(assessment.clone()),
     };
     assert_eq!(keys(&plan), listed(Node::Plan, None));
     assert_eq!(keys(&form), listed(Node::Form, None));
@@ -684,6 +698,8 @@ fn the_unknown_key_lists_match_the_types() {
     assert_eq!(keys(&threshold), listed(Node::Threshold, None));
     assert_eq!(keys(&targets), listed(Node::Targets, None));
     assert_eq!(keys(&target), listed(Node::Target, None));
+    assert_eq!(keys(&assessment), listed(Node::Assessment, None));
+    assert_eq!(keys(&item), listed(Node::AssessmentItem, None));
     for (shape, m) in &measures {
         assert_eq!(keys(m), listed(Node::Measure, Some(shape)), "{shape}");
     }

@@ -102,17 +102,30 @@ fn main() {
     // A month in the middle of the plan's year, and the headline indicator's months.
     let as_of = Month::new(2019, 6).unwrap();
     let indicator = "deliberation_success";
-    let (served, times, served_as_of, as_of_times, series, series_times) = rt.block_on(async {
-        let county = token(&base, "county").await;
-        let now = format!("/api/report/{COUNTY}");
-        let (served, times) = ask::<Report>(&client, &base, &county, &now, asks).await;
-        let then = format!("/api/report/{COUNTY}?as_of={as_of}");
-        let (then, then_times) = ask::<Report>(&client, &base, &county, &then, asks).await;
-        let months = format!("/api/report/{COUNTY}/months?indicator={indicator}");
-        let (series, series_times) =
-            ask::<MonthSeries>(&client, &base, &county, &months, asks).await;
-        (served, times, then, then_times, series, series_times)
-    });
+    let (served, times, served_as_of, as_of_times, series, series_times, drill_times) = rt
+        .block_on(async {
+            let county = token(&base, "county").await;
+            let now = format!("/api/report/{COUNTY}");
+            let (served, times) = ask::<Report>(&client, &base, &county, &now, asks).await;
+            let then = format!("/api/report/{COUNTY}?as_of={as_of}");
+            let (then, then_times) = ask::<Report>(&client, &base, &county, &then, asks).await;
+            let months = format!("/api/report/{COUNTY}/months?indicator={indicator}");
+            let (series, series_times) =
+                ask::<MonthSeries>(&client, &base, &county, &months, asks).await;
+            // The first page of the records behind the county's headline figure: the drill-down.
+            let drill = format!("/api/records?unit={COUNTY}&indicator={indicator}");
+            let (_, drill_times) =
+                ask::<serde_json::Value>(&client, &base, &county, &drill, asks).await;
+            (
+                served,
+                times,
+                then,
+                then_times,
+                series,
+                series_times,
+                drill_times,
+            )
+        });
 
     // From scratch: what a report cost before figures were kept, read from the same database.
     let root = workspace();
@@ -180,7 +193,18 @@ fn main() {
         }
     }
 
+    // The unified assessment of the county's towns, as the phone ranks them from the report.
+    let rank_times: Vec<std::time::Duration> = (0..asks)
+        .map(|_| {
+            let start = Instant::now();
+            let ranking = shequ_model::assessment::rank(&plan, &served);
+            std::hint::black_box(ranking);
+            start.elapsed()
+        })
+        .collect();
     let (p50, max) = p50_max(times);
+    let (d50, dmax) = p50_max(drill_times);
+    let (r50, rmax) = p50_max(rank_times);
     let (s50, smax) = p50_max(scratch_times);
     let (a50, amax) = p50_max(as_of_times);
     let (m50, mmax) = p50_max(series_times);
@@ -210,5 +234,13 @@ fn main() {
         "county month series of {indicator}, {} months × {} units (HTTP, {asks} asks): p50 {m50:.2} ms, max {mmax:.2} ms",
         series.months.len(),
         1 + series.children.len()
+    );
+    println!(
+        "first page of the records behind the county's {indicator} (HTTP, {asks} asks): p50 {d50:.2} ms, max {dmax:.2} ms"
+    );
+    println!(
+        "ranking of the county's towns from the report (in process, {asks} times): p50 {:.1} µs, max {:.1} µs",
+        r50 * 1e3,
+        rmax * 1e3
     );
 }
