@@ -15,8 +15,9 @@ use shequ_model::auth::{
 };
 use shequ_model::history::RecordHistory;
 use shequ_model::listing::{RecordPage, RecordQuery};
+use shequ_model::month::Month;
 use shequ_model::plan::{Plan, PlanId, PlanSummary};
-use shequ_model::rollup::Report;
+use shequ_model::rollup::{MonthSeries, Report};
 use shequ_model::sync::{Checksum, PullPage, PushRequest, PushResponse};
 use shequ_model::table::{SheetRefused, TargetsImported};
 use std::cell::RefCell;
@@ -305,9 +306,21 @@ pub async fn areas() -> Result<Vec<Area>> {
 }
 
 /// A unit's figures under one plan: only that plan's records, against its targets.
-pub async fn report(code: &str, plan: &PlanId) -> Result<Report> {
+pub async fn report(code: &str, plan: &PlanId, as_of: Option<Month>) -> Result<Report> {
     let code = shequ_model::UnitCode::in_path(code);
-    get(&format!("/api/report/{code}?plan={plan}")).await
+    match as_of {
+        None => get(&format!("/api/report/{code}?plan={plan}")).await,
+        Some(m) => get(&format!("/api/report/{code}?plan={plan}&as_of={m}")).await,
+    }
+}
+
+/// One indicator of a unit and its children month by month over the plan's period.
+pub async fn months(code: &str, plan: &PlanId, indicator: &str) -> Result<MonthSeries> {
+    let code = shequ_model::UnitCode::in_path(code);
+    get(&format!(
+        "/api/report/{code}/months?plan={plan}&indicator={indicator}"
+    ))
+    .await
 }
 
 /// A unit's decomposition table as .xlsx under one plan: the file's name and its bytes.

@@ -426,6 +426,10 @@ pub struct Indicator {
     /// Whether a report shows this indicator first, before the others.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub headline: bool,
+    /// `YYYY-MM`: the month by whose end the target is to be met (the notice's deadlines, e.g.
+    /// facilities in use by the end of October); the plan's last month when not given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub due: Option<String>,
 }
 
 /// One plan as listed by `GET /api/plans`. Wire format: stable.
@@ -621,6 +625,14 @@ impl Plan {
         }
     }
 
+    /// The month by whose end `ind`'s target is to be met: its `due`, else the plan's last.
+    pub fn due(&self, ind: &Indicator) -> Option<crate::month::Month> {
+        ind.due
+            .as_deref()
+            .and_then(|d| self.month(d).ok())
+            .or_else(|| self.period().months().last().copied())
+    }
+
     /// The indicators a report shows first ([`Indicator::headline`]), in plan order.
     pub fn headline_indicators(&self) -> impl Iterator<Item = &Indicator> {
         self.indicators.iter().filter(|i| i.headline)
@@ -742,6 +754,7 @@ impl Node {
                 ("targets", Some(Targets)),
                 ("note", None),
                 ("headline", None),
+                ("due", None),
             ],
             Measure => match t.get("shape").and_then(toml::Value::as_str) {
                 Some("count" | "flag") => {
@@ -1346,6 +1359,11 @@ impl Validator<'_> {
                 format!("{path}.level"),
                 "indicators are measured per village or per town",
             );
+        }
+        if let Some(due) = &ind.due {
+            if let Err(e) = p.month(due) {
+                self.err(format!("{path}.due"), e);
+            }
         }
         let mp = format!("{path}.measure");
         match &ind.measure {

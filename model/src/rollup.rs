@@ -131,6 +131,41 @@ pub fn against_target(value: Option<f64>, target: Option<&Target>) -> (Option<bo
     (Some(met), Some(progress))
 }
 
+/// Where `ind`'s figure should stand at the end of each of `months` to meet `target` by the
+/// indicator's due month ([`Plan::due`]): a count or a sum climbs evenly from nothing, reaching the
+/// target's minimum at the due month and staying there; any other figure (a share, a yes/no)
+/// should stand at its target from the due month on, and has no pace before it. None throughout
+/// without a minimum to reach.
+pub fn pace(
+    plan: &Plan,
+    ind: &Indicator,
+    target: Option<&Target>,
+    months: &[Month],
+) -> Vec<Option<f64>> {
+    let (Some(min), Some(due)) = (target.and_then(|t| t.min), plan.due(ind)) else {
+        return vec![None; months.len()];
+    };
+    let first = plan.period().months().first().copied();
+    let climbs = matches!(ind.measure, Measure::Count { .. } | Measure::Sum { .. });
+    months
+        .iter()
+        .map(|m| {
+            if *m >= due {
+                return Some(min);
+            }
+            if !climbs {
+                return None;
+            }
+            let first = first?;
+            let ordinal = |m: &Month| m.year() * 12 + i32::from(m.number());
+            // Months from the period's first through `m`, of those through the due month.
+            let done = (ordinal(m) - ordinal(&first) + 1).max(0);
+            let all = (ordinal(&due) - ordinal(&first) + 1).max(1);
+            Some(min * f64::from(done) / f64::from(all))
+        })
+        .collect()
+}
+
 /// Each unit's figures at its indicators' own level, by unit code then indicator id: what a
 /// store keeps. A unit or indicator missing counts as a unit without records.
 pub type UnitFigures = HashMap<String, HashMap<String, Figure>>;

@@ -9,11 +9,13 @@
 use crate::components::assessment::AssessmentCard;
 use crate::components::chart::{Bar, BarChart};
 use crate::components::format;
+use crate::components::month_chart::MonthChart;
 use crate::state::use_state;
 use crate::store::Db;
 use crate::{api, ids};
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
+use shequ_model::month::Month;
 use shequ_model::plan::{Indicator, PlanId};
 use shequ_model::rollup::Report;
 use shequ_model::Level;
@@ -61,10 +63,12 @@ fn ReportView(code: String) -> impl IntoView {
             .get()
             .or_else(|| state.plan.with(|p| p.as_ref().map(|p| p.id.clone())))
     });
+    // The month whose end the figures are as of; now when none.
+    let (as_of, set_as_of) = signal(None::<Month>);
     let report = {
         let code = code.clone();
         LocalResource::new(move || {
-            let (code, id) = (code.clone(), plan_id.get());
+            let (code, id, as_of) = (code.clone(), plan_id.get(), as_of.get());
             // Tracked: a session restored after the plans asks again, with its token.
             let may_read = state
                 .session
@@ -72,7 +76,7 @@ fn ReportView(code: String) -> impl IntoView {
             async move {
                 let id = id.ok_or_else(|| "本机还没有工作计划".to_string())?;
                 let plan = state.plan_by_id(&id).await?;
-                let figures = read_figures(&code, &id, may_read).await?;
+                let figures = read_figures(&code, &id, may_read, as_of).await?;
                 Ok::<_, String>((plan, figures))
             }
         })
@@ -109,6 +113,7 @@ fn ReportView(code: String) -> impl IntoView {
             }
         };
         let ind = plan.indicator(&selected).cloned()?;
+        let as_of_text = as_of.get_untracked().map(|m| m.to_string());
         let bars: Vec<Bar> = report
             .children
             .iter()
@@ -119,7 +124,12 @@ fn ReportView(code: String) -> impl IntoView {
                     .map(|cell| Bar {
                         label: c.area.name.clone(),
                         cell: cell.clone(),
-                        href: format::figure_records_href(&c.area.code, &selected, &plan.id, None),
+                        href: format::figure_records_href(
+                            &c.area.code,
+                            &selected,
+                            &plan.id,
+                            as_of_text.as_deref(),
+                        ),
                     })
             })
             .collect();
@@ -140,7 +150,7 @@ fn ReportView(code: String) -> impl IntoView {
             .collect_view();
         // Every figure opens the records behind it.
         let link = |unit: &str, ind: &str, text: String| {
-            let href = format::figure_records_href(unit, ind, &plan.id, None);
+            let href = format::figure_records_href(unit, ind, &plan.id, as_of_text.as_deref());
             view! { <a class="figure-link" href=href>{text}</a> }
         };
         let rows = indicators.iter().filter_map(|i| {
@@ -172,8 +182,12 @@ fn ReportView(code: String) -> impl IntoView {
                     {kept.then(|| view! {
                         <strong role="status" data-testid="kept-figures">"离线 · 显示本机保存的上次读取的数据"</strong>
                     })}
-                    <span class="muted" data-testid="figures-as-of">{format!("数据截至 {}", format::time(read_at))}</span>
+                    <span class="muted" data-testid="figures-as-of">{match as_of.get_untracked() {
+                        Some(m) => format!("{}年{}月底的数据 · 读取于 {}", m.year(), m.number(), format::time(read_at)),
+                        None => format!("数据截至 {}", format::time(read_at)),
+                    }}</span>
                 </div>
+
             </section>
             <section class="card">
                 <label>"指标 "
@@ -183,6 +197,7 @@ fn ReportView(code: String) -> impl IntoView {
                 <BarChart bars=bars unit=unit/>
                 <p class="muted">"竖线为目标;绿色已达标,黄色过半,红色未过半。"</p>
             </section>
+            <MonthCard code=report.unit.area.code.clone() plan=plan.clone() indicator=selected.clone()/>
             <AssessmentCard plan=plan.clone() report=report.clone()/>
             <section class="card wide">
                 <h2>"全部指标"</h2>
@@ -217,11 +232,33 @@ fn ReportView(code: String) -> impl IntoView {
         </header>
         <section class="card">
             <label>"工作计划 "
-                <select data-testid="plan-select" on:change=move |ev| set_chosen_plan.set(PlanId::parse(&event_target_value(&ev)).ok())>
+                <select data-testid="plan-select" on:change=move |ev| {
+                    // A month of one plan's period is no month of another's.
+                    set_as_of.set(None);
+                    set_chosen_plan.set(PlanId::parse(&event_target_value(&ev)).ok());
+                }>
                     {move || summaries.get().unwrap_or_default().into_iter().map(|s| {
                         let selected = plan_id.with(|id| id.as_ref() == Some(&s.id));
                         view! { <option value=s.id.to_string() selected=selected>{format!("{}年 · {}", s.year, s.title)}</option> }
                     }).collect_view()}
+                </select>
+            </label>
+            <label>"查看 "
+                <select data-testid="as-of-select" on:change=move |ev| set_as_of.set(Month::parse(&event_target_value(&ev)).ok())>
+                    <option value="" selected=move || as_of.get().is_none()>"当前"</option>
+                    {move || {
+                        let id = plan_id.get();
+                        summaries.get().unwrap_or_default().into_iter()
+                            .find(|s| Some(&s.id) == id.as_ref())
+                            .map(|s| s.period.months())
+                            .unwrap_or_default()
+                            .into_iter()
+                            .map(|m| {
+                                let chosen = move || as_of.get() == Some(m);
+                                view! { <option value=m.to_string() selected=chosen>{format!("{}年{}月底", m.year(), m.number())}</option> }
+                            })
+                            .collect_view()
+                    }}
                 </select>
             </label>
         </section>
@@ -240,9 +277,26 @@ struct Figures {
 
 /// The figures of `code` under `plan` from the server, kept on the phone as they arrive; offline,
 /// the last ones kept, if the account may read them (a shared phone keeps another account's).
-async fn read_figures(code: &str, plan: &PlanId, may_read: bool) -> Result<Figures, String> {
+async fn read_figures(
+    code: &str,
+    plan: &PlanId,
+    may_read: bool,
+    as_of: Option<Month>,
+) -> Result<Figures, String> {
+    if as_of.is_some() {
+        // Only today's figures are kept on the phone: a past month is read from the server.
+        return match api::report(code, plan, as_of).await {
+            Ok(report) => Ok(Figures {
+                report,
+                read_at: ids::now_ms(),
+                kept: false,
+            }),
+            Err(e) if e.retry => Err(format!("{}(离线时只能查看当前的数据)", e.message)),
+            Err(e) => Err(e.message),
+        };
+    }
     let db = Db::get().await.ok();
-    match api::report(code, plan).await {
+    match api::report(code, plan, None).await {
         Ok(report) => {
             let read_at = ids::now_ms();
             if let Some(db) = &db {
@@ -267,6 +321,38 @@ async fn read_figures(code: &str, plan: &PlanId, may_read: bool) -> Result<Figur
             .ok_or(e.message)
         }
         Err(e) => Err(e.message),
+    }
+}
+
+/// The month-by-month chart of the indicator chosen, read from the server when the page shows it.
+#[component]
+fn MonthCard(
+    code: String,
+    plan: std::sync::Arc<shequ_model::Plan>,
+    indicator: String,
+) -> impl IntoView {
+    let series = {
+        let (code, plan_id, indicator) = (code.clone(), plan.id.clone(), indicator.clone());
+        LocalResource::new(move || {
+            let (code, plan_id, indicator) = (code.clone(), plan_id.clone(), indicator.clone());
+            async move { api::months(&code, &plan_id, &indicator).await }
+        })
+    };
+    let title = plan
+        .indicator(&indicator)
+        .map(|i| format!("{} · 按月进度", i.name))
+        .unwrap_or_default();
+    view! {
+        <section class="card">
+            <h2 data-testid="month-chart-title">{title}</h2>
+            {move || match series.get() {
+                None => view! { <p class="muted">"读取中……"</p> }.into_any(),
+                Some(Ok(s)) => view! { <MonthChart plan=plan.clone() series=s/> }.into_any(),
+                Some(Err(e)) => view! {
+                    <p class="empty" data-testid="month-chart-error">{format!("无法读取按月进度:{}", e.message)}</p>
+                }.into_any(),
+            }}
+        </section>
     }
 }
 

@@ -663,6 +663,7 @@ fn the_unknown_key_lists_match_the_types() {
         targets: targets.clone(),
         note: "n".into(),
         headline: true,
+        due: Some("2018-10".into()),
     };
     let item = crate::assessment::Item {
         id: "i".into(),

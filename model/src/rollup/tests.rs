@@ -866,3 +866,65 @@ fn a_record_counts_toward_the_figures_whose_terms_take_it_in() {
     gone.deleted = true;
     assert!(!counts_toward(&p, ind("cases"), &gone, None));
 }
+
+#[test]
+fn a_count_climbs_evenly_to_its_target_by_the_due_month_and_a_share_stands_at_it_from_then() {
+    let plan = Plan::parse(
+        "plan-2018.toml",
+        include_str!("../../../seeds/plan-2018.toml"),
+    )
+    .unwrap();
+    let months = plan.period().months();
+    let at = |m: u8| Month::new(2018, m).unwrap();
+    let target = Target {
+        min: Some(7.0),
+        ..Target::default()
+    };
+    // Due at the end of October: 7 reached in ten months, a tenth of it a month.
+    let named = plan.indicator("named_projects_in_use").unwrap();
+    assert_eq!(plan.due(named), Some(at(10)));
+    let named_pace = pace(&plan, named, Some(&target), &months);
+    assert_eq!(named_pace.len(), 12);
+    assert!(
+        (named_pace[0].unwrap() - 0.7).abs() < 1e-9,
+        "{named_pace:?}"
+    );
+    assert!(
+        (named_pace[4].unwrap() - 3.5).abs() < 1e-9,
+        "{named_pace:?}"
+    );
+    assert_eq!(&named_pace[9..], [Some(7.0), Some(7.0), Some(7.0)]);
+    // Without a due month, the plan's last: twelve even steps.
+    let cases = plan.indicator("deliberation_success").unwrap();
+    let two = Target {
+        min: Some(2.0),
+        goal: Some(3.0),
+        max: None,
+    };
+    let pace_cases = pace(&plan, cases, Some(&two), &months);
+    assert!(
+        (pace_cases[5].unwrap() - 1.0).abs() < 1e-9,
+        "{pace_cases:?}"
+    );
+    assert_eq!(pace_cases[11], Some(2.0));
+    // A share has no pace before its due month, then stands at its target.
+    let training = plan.indicator("staff_training_hours").unwrap();
+    let hundred = Target {
+        min: Some(100.0),
+        ..Target::default()
+    };
+    let share = pace(&plan, training, Some(&hundred), &months);
+    assert!(share[..11].iter().all(Option::is_none), "{share:?}");
+    assert_eq!(share[11], Some(100.0));
+    // Nothing to reach: no pace.
+    assert!(pace(&plan, cases, None, &months)
+        .iter()
+        .all(Option::is_none));
+    let ceiling = Target {
+        max: Some(30.0),
+        ..Target::default()
+    };
+    assert!(pace(&plan, cases, Some(&ceiling), &months)
+        .iter()
+        .all(Option::is_none));
+}
