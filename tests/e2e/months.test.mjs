@@ -98,3 +98,41 @@ test('a town charts an indicator month by month against its pace, and reads the 
   await page.waitForSelector('[data-testid="kept-figures"]');
   await context.setOffline(false);
 });
+
+test('a report reads on a phone: long names wrap, the first column stays, an empty chart says why', async () => {
+  const page = await context.newPage();
+  await page.setViewportSize(PHONE);
+  await page.goto(`${server.url}/town/${TOWN}`);
+  await page.waitForSelector('[data-testid="bar"]');
+  // 胜利机械厂社区居委会 in two lines of the chart's labels, every character kept.
+  const label = page.locator('[data-testid="bar"] text.bar-label', { hasText: '胜利' });
+  const lines = await label.locator('tspan').allTextContents();
+  assert.ok(lines.length >= 2, lines.join('|'));
+  assert.equal(lines.join(''), '胜利机械厂社区居委会');
+  assert.equal(await page.locator('[data-testid="chart-title"]').textContent(), '议事成功案例(按村(社区))');
+  // The table scrolls sideways under a pinned column of indicators.
+  const pinned = await page.locator('table[data-testid="figures"] tbody th.ind').first().evaluate((e) => getComputedStyle(e).position);
+  assert.equal(pinned, 'sticky');
+  const scroller = page.locator('table[data-testid="figures"]').locator('xpath=..');
+  const before = await page.locator('table[data-testid="figures"] tbody th.ind').first().boundingBox();
+  assert.ok(await scroller.evaluate((e) => { e.scrollLeft = 200; return e.scrollLeft; }) > 0, 'the table is wider than the phone');
+  const afterScroll = await page.locator('table[data-testid="figures"] tbody th.ind').first().boundingBox();
+  assert.ok(Math.abs(afterScroll.x - before.x) < 1, `the indicators' column stays: ${before.x} → ${afterScroll.x}`);
+  await page.close();
+
+  // A town without villages on record: no "(按)" with nothing in it, and the chart says why.
+  const other = await launchBrowser();
+  try {
+    const county = await other.newPage();
+    await county.setViewportSize(PHONE);
+    await county.goto(server.url + '/');
+    await login(county, 'county');
+    await county.waitForSelector('a.tile:has-text("县级看板")');
+    await county.goto(`${server.url}/town/610324101`);
+    await county.waitForSelector('[data-testid="chart-title"]');
+    assert.equal(await county.locator('[data-testid="chart-title"]').textContent(), '议事成功案例');
+    await county.waitForSelector('[data-testid="chart-empty"]:has-text("没有下级单位")');
+  } finally {
+    await other.close();
+  }
+});

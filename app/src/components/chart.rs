@@ -14,9 +14,32 @@ pub struct Bar {
     pub href: String,
 }
 
+/// How many characters of a unit's name fit on one line of the labels' column.
+const LABEL_CHARS: usize = 7;
+
+/// A name in lines that fit the labels' column: wrapped, never cut (胜利机械厂社区居委会).
+fn label_lines(name: &str) -> Vec<String> {
+    let chars: Vec<char> = name.chars().collect();
+    chars
+        .chunks(LABEL_CHARS)
+        .map(|c| c.iter().collect())
+        .collect()
+}
+
 #[component]
 pub fn BarChart(bars: Vec<Bar>, unit: String) -> impl IntoView {
-    let row_h = 28.0;
+    if bars.is_empty() {
+        return view! { <p class="empty" data-testid="chart-empty">"没有下级单位,无图可画。"</p> }
+            .into_any();
+    }
+    let nothing = bars.iter().all(|b| b.cell.value.unwrap_or(0.0) == 0.0);
+    let line_h = 13.0;
+    let lines = bars
+        .iter()
+        .map(|b| label_lines(&b.label).len())
+        .max()
+        .unwrap_or(1);
+    let row_h = f64::max(28.0, line_h * lines as f64 + 10.0);
     let label_w = 96.0;
     let width = 340.0;
     let plot_w = width - label_w - 56.0;
@@ -48,7 +71,11 @@ pub fn BarChart(bars: Vec<Bar>, unit: String) -> impl IntoView {
             view! {
                 <g class=format::tone(&b.cell) data-testid="bar" role="link" data-href=b.href.clone()
                     on:click=move |_| navigate(&href, Default::default())>
-                    <text x=label_w - 6.0 y=y + row_h / 2.0 + 1.0 text-anchor="end" class="bar-label">{b.label.clone()}</text>
+                    <text x=label_w - 6.0 y=y + row_h / 2.0 + 1.0 - line_h * (label_lines(&b.label).len() as f64 - 1.0) / 2.0 text-anchor="end" class="bar-label">
+                        {label_lines(&b.label).into_iter().enumerate().map(|(k, l)| view! {
+                            <tspan x=label_w - 6.0 dy=if k == 0 { 0.0 } else { line_h }>{l}</tspan>
+                        }).collect_view()}
+                    </text>
                     <rect x=label_w y=y + 3.0 width=(x(v) - label_w).max(1.0) height=row_h - 12.0 rx="3"/>
                     {tick}
                     <text x=x(v) + 4.0 y=y + row_h / 2.0 + 1.0 class="bar-value">{format::value(&b.cell, &unit)}</text>
@@ -60,5 +87,9 @@ pub fn BarChart(bars: Vec<Bar>, unit: String) -> impl IntoView {
         <svg class="chart" viewBox=format!("0 0 {width} {height}") role="img" aria-label="按单位的柱状图">
             {rows}
         </svg>
+        {nothing.then(|| view! {
+            <p class="empty" data-testid="chart-empty">"各单位都还没有计入这一指标的记录,所以柱都是0。"</p>
+        })}
     }
+    .into_any()
 }

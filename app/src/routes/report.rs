@@ -193,7 +193,10 @@ fn ReportView(code: String) -> impl IntoView {
                 <label>"指标 "
                     <select data-testid="indicator-select" on:change=move |ev| set_chosen.set(event_target_value(&ev))>{options}</select>
                 </label>
-                <h2 data-testid="chart-title">{format!("{}(按{})", ind.name, child_label)}</h2>
+                <h2 data-testid="chart-title">{match child_label {
+                    "" => ind.name.clone(),
+                    by => format!("{}(按{by})", ind.name),
+                }}</h2>
                 <BarChart bars=bars unit=unit/>
                 <p class="muted">"竖线为目标;绿色已达标,黄色过半,红色未过半。"</p>
             </section>
