@@ -10,8 +10,8 @@ use gloo_timers::callback::Timeout;
 use serde::de::DeserializeOwned;
 use shequ_model::area::Area;
 use shequ_model::auth::{
-    Account, AuditEntry, AuditFilter, AuthFailure, LoginRequest, NewAccount, PasswordChange,
-    Session, SessionInfo,
+    Account, AccountChange, AuditEntry, AuditFilter, AuthFailure, LoginRequest, ManagedAccount,
+    NewAccount, PasswordChange, PasswordReset, Session, SessionInfo,
 };
 use shequ_model::history::RecordHistory;
 use shequ_model::listing::{RecordPage, RecordQuery};
@@ -225,8 +225,21 @@ pub async fn change_password(req: &PasswordChange) -> Result<serde_json::Value> 
     post("/api/auth/password", req).await
 }
 
-pub async fn accounts() -> Result<Vec<Account>> {
+pub async fn accounts() -> Result<Vec<ManagedAccount>> {
     get("/api/admin/accounts").await
+}
+
+pub async fn change_account(username: &str, change: &AccountChange) -> Result<ManagedAccount> {
+    post(&format!("/api/admin/accounts/{username}"), change).await
+}
+
+/// A new one-time password for an account, shown once.
+pub async fn reset_password(username: &str) -> Result<PasswordReset> {
+    post(
+        &format!("/api/admin/accounts/{username}/password"),
+        &serde_json::json!({}),
+    )
+    .await
 }
 
 pub async fn create_account(new: &NewAccount) -> Result<Account> {

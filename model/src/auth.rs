@@ -415,21 +415,60 @@ pub struct AuditEntry {
 pub enum AdminActionKind {
     /// Per-town targets set from an imported decomposition table.
     ImportTargets,
+    /// An account disabled or enabled, renamed, or given another role or unit (the detail holds
+    /// the account before and after).
+    ChangeAccount,
+    /// An account given a new one-time password (never written into the trail).
+    ResetPassword,
 }
 
 impl AdminActionKind {
     pub fn as_str(self) -> &'static str {
         match self {
             AdminActionKind::ImportTargets => "import_targets",
+            AdminActionKind::ChangeAccount => "change_account",
+            AdminActionKind::ResetPassword => "reset_password",
         }
     }
 
     pub fn parse(s: &str) -> Option<AdminActionKind> {
         match s {
             "import_targets" => Some(AdminActionKind::ImportTargets),
+            "change_account" => Some(AdminActionKind::ChangeAccount),
+            "reset_password" => Some(AdminActionKind::ResetPassword),
             _ => None,
         }
     }
+}
+
+/// An account as its administrator manages it: with whether it may log in. Wire format: stable.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct ManagedAccount {
+    #[serde(flatten)]
+    pub account: Account,
+    #[serde(default)]
+    pub disabled: bool,
+}
+
+/// What an administrator changes of an account; parts left out stay. Wire format: stable.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct AccountChange {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<Role>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disabled: Option<bool>,
+}
+
+/// A one-time password an administrator set, shown to them once. Wire format: stable.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct PasswordReset {
+    pub username: String,
+    pub password: String,
 }
 
 /// One administrator's change in the audit trail: who, from which device, when, over which unit,

@@ -5,7 +5,9 @@ use crate::api;
 use crate::components::format;
 use crate::state::use_state;
 use leptos::prelude::*;
-use shequ_model::auth::{Account, AuditFilter, NewAccount, Role, SessionInfo};
+use shequ_model::auth::{
+    Account, AccountChange, AuditFilter, ManagedAccount, NewAccount, Role, SessionInfo,
+};
 use shequ_model::Level;
 
 #[component]
@@ -20,7 +22,7 @@ pub fn AdminPage() -> impl IntoView {
 
 #[derive(Clone)]
 struct Tables {
-    accounts: Vec<Account>,
+    accounts: Vec<ManagedAccount>,
     sessions: Vec<SessionInfo>,
 }
 
@@ -59,7 +61,47 @@ fn AdminTables() -> impl IntoView {
             .map(|t| t.as_ref().map(|t| t.sessions.clone()).unwrap_or_default())
             .unwrap_or_default()
     };
-    let accounts_listed = Signal::derive(accounts);
+    let accounts_listed = Signal::derive(move || {
+        accounts()
+            .into_iter()
+            .map(|m| m.account)
+            .collect::<Vec<_>>()
+    });
+    // What the last change of an account said: done, refused, or the one-time password to hand
+    // over (shown once, never kept on the phone).
+    let changed = RwSignal::new(None::<Result<String, String>>);
+    let change = Action::new_local(move |(username, change): &(String, AccountChange)| {
+        let (username, change) = (username.clone(), change.clone());
+        async move {
+            let said = match api::change_account(&username, &change).await {
+                Ok(a) => Ok(format!(
+                    "已保存 {}:{} · {}{}",
+                    a.account.username,
+                    a.account.name,
+                    a.account.role.label(),
+                    if a.disabled { " · 已停用" } else { "" }
+                )),
+                Err(e) => Err(e.message),
+            };
+            changed.set(Some(said));
+            tables.refetch();
+        }
+    });
+    let reset = Action::new_local(move |username: &String| {
+        let username = username.clone();
+        async move {
+            let said = match api::reset_password(&username).await {
+                Ok(r) => Ok(format!(
+                    "{} 的新一次性密码:{}(只显示这一次,请当面告知本人;登录后须修改,原来的登录已全部退出)",
+                    r.username, r.password
+                )),
+                Err(e) => Err(e.message),
+            };
+            changed.set(Some(said));
+            tables.refetch();
+        }
+    });
+    let editing = RwSignal::new(None::<String>);
     let area_name = move |code: &str| {
         state
             .area(code)
@@ -75,10 +117,36 @@ fn AdminTables() -> impl IntoView {
         <NewAccountForm on_done=reload />
         <section class="card wide">
             <h2>"账号"</h2>
+            {move || changed.get().map(|m| match m {
+                Ok(text) => view! { <p class="notice" role="status" data-testid="account-changed">{text}</p> }.into_any(),
+                Err(text) => view! { <p class="error" role="alert" data-testid="account-refused">{text}</p> }.into_any(),
+            })}
             <div class="scroll"><table class="figures" data-testid="accounts">
-                <thead><tr><th>"用户名"</th><th>"姓名"</th><th>"角色"</th><th>"单位"</th></tr></thead>
-                <tbody>{move || accounts().into_iter().map(|a| view! {
-                    <tr><td>{a.username.clone()}</td><td>{a.name.clone()}</td><td>{a.role.label()}</td><td>{area_name(a.unit.as_str())}</td></tr>
+                <thead><tr><th>"用户名"</th><th>"姓名"</th><th>"角色"</th><th>"单位"</th><th>"状态"</th><th></th></tr></thead>
+                <tbody>{move || accounts().into_iter().map(|m| {
+                    let a = m.account.clone();
+                    let me = state.account().is_some_and(|s| s.username == a.username);
+                    let (toggle, set_to) = if m.disabled { ("启用", false) } else { ("停用", true) };
+                    let u1 = a.username.clone();
+                    let u2 = a.username.clone();
+                    let u3 = a.username.clone();
+                    let u4 = a.username.clone();
+                    view! {
+                        <tr data-account=a.username.clone() class:disabled=m.disabled>
+                            <td>{a.username.clone()}</td><td>{a.name.clone()}</td><td>{a.role.label()}</td><td>{area_name(a.unit.as_str())}</td>
+                            <td data-testid="account-state">{if m.disabled { "已停用" } else { "可登录" }}</td>
+                            <td class="actions">{(!me).then(|| view! {
+                                <button class="btn small" class:danger=set_to data-testid="toggle-account"
+                                    on:click=move |_| { change.dispatch_local((u1.clone(), AccountChange { disabled: Some(set_to), ..Default::default() })); }>{toggle}</button>
+                                <button class="btn small" data-testid="reset-password" on:click=move |_| { reset.dispatch_local(u2.clone()); }>"重置密码"</button>
+                                <button class="btn small" data-testid="edit-account" on:click=move |_| editing.set(Some(u3.clone()))>"修改"</button>
+                            })}</td>
+                        </tr>
+                        {move || (editing.get().as_deref() == Some(u4.as_str())).then(|| {
+                            let a = a.clone();
+                            view! { <tr class="edit-row"><td colspan="6"><EditAccount account=a editing=editing change=change/></td></tr> }
+                        })}
+                    }
                 }).collect_view()}</tbody>
             </table></div>
         </section>
@@ -103,6 +171,69 @@ fn AdminTables() -> impl IntoView {
             </table></div>
         </section>
         <AuditTrail accounts=accounts_listed/>
+    }
+}
+
+/// An account's name, role and unit changed in place, with the same checks as a new account's.
+#[component]
+fn EditAccount(
+    account: Account,
+    editing: RwSignal<Option<String>>,
+    change: Action<(String, AccountChange), ()>,
+) -> impl IntoView {
+    let state = use_state();
+    let own = state.account().map(|a| a.unit);
+    let roles: Vec<Role> = Role::ALL
+        .into_iter()
+        .filter(|r| own.as_ref().is_some_and(|u| r.level() >= u.level()))
+        .collect();
+    let (name, set_name) = signal(account.name.clone());
+    let (role, set_role) = signal(account.role.as_str().to_string());
+    let (unit, set_unit) = signal(account.unit.to_string());
+    let units = move || {
+        let level = Role::parse(&role.get()).map(|r| r.level());
+        state.areas.with(|a| {
+            a.iter()
+                .filter(|x| Some(x.level) == level)
+                .cloned()
+                .collect::<Vec<_>>()
+        })
+    };
+    let username = account.username.clone();
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let Some(r) = Role::parse(&role.get_untracked()) else {
+            return;
+        };
+        change.dispatch_local((
+            username.clone(),
+            AccountChange {
+                name: Some(name.get_untracked()),
+                role: Some(r),
+                unit: Some(unit.get_untracked()),
+                disabled: None,
+            },
+        ));
+        editing.set(None);
+    };
+    let current_role = account.role;
+    view! {
+        <form class="edit-account" on:submit=submit data-testid="edit-account-form">
+            <label>"姓名"<input name="edit-name" prop:value=name on:input=move |ev| set_name.set(event_target_value(&ev))/></label>
+            <label>"角色"
+                <select name="edit-role" on:change=move |ev| { set_role.set(event_target_value(&ev)); set_unit.set(String::new()); }>
+                    {roles.into_iter().map(|r| view! { <option value=r.as_str() selected=r == current_role>{r.label()}</option> }).collect_view()}
+                </select>
+            </label>
+            <label>"单位"
+                <select name="edit-unit" prop:value=unit on:change=move |ev| set_unit.set(event_target_value(&ev))>
+                    <option value="">"请选择"</option>
+                    {move || units().into_iter().map(|a| view! { <option value=a.code.clone()>{a.name.clone()}</option> }).collect_view()}
+                </select>
+            </label>
+            <button type="submit" class="btn primary small">"保存"</button>
+            <button type="button" class="btn small" on:click=move |_| editing.set(None)>"取消"</button>
+        </form>
     }
 }
 

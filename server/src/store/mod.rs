@@ -165,6 +165,15 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<(), StoreError>;
     /// The accounts whose unit lies under `under`.
     async fn accounts(&self, under: &str) -> Result<Vec<AccountRow>, StoreError>;
+    /// Writes an account as `row` gives it (its name, role, unit, password, whether it may log
+    /// in), revokes every live session of it when `revoke_at` is given, and keeps `action` in the
+    /// audit trail: all or nothing.
+    async fn update_account(
+        &self,
+        row: &AccountRow,
+        revoke_at: Option<i64>,
+        action: &AdminAction,
+    ) -> Result<(), StoreError>;
     /// The login strikes kept for `keys`, given to `change`, and what it answers kept instead, in
     /// one step: guesses sent at once, to any process on the database, are counted one after the
     /// other. Strikes last changed before `forget_before` are dropped along the way. Returns the

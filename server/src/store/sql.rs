@@ -1314,6 +1314,54 @@ where
         Ok(())
     }
 
+    async fn update_account(
+        &self,
+        row: &AccountRow,
+        revoke_at: Option<i64>,
+        action: &AdminAction,
+    ) -> Result<(), StoreError> {
+        let _turn = self.turn().await;
+        let mut tx = self.pool.begin().await?;
+        let a = &row.account;
+        sqlx::query(
+            "UPDATE accounts SET name = $1, role = $2, unit = $3, password_hash = $4,
+               must_change = $5, disabled = $6
+             WHERE username = $7",
+        )
+        .bind(a.name.as_str())
+        .bind(a.role.as_str())
+        .bind(a.unit.as_str())
+        .bind(row.password_hash.as_str())
+        .bind(row.must_change)
+        .bind(row.disabled)
+        .bind(a.username.as_str())
+        .execute(&mut *tx)
+        .await?;
+        if let Some(at) = revoke_at {
+            sqlx::query(
+                "UPDATE sessions SET revoked_at = $1 WHERE username = $2 AND revoked_at IS NULL",
+            )
+            .bind(at)
+            .bind(a.username.as_str())
+            .execute(&mut *tx)
+            .await?;
+        }
+        sqlx::query(
+            "INSERT INTO admin_actions (at, account, device, unit, action, detail)
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(action.at)
+        .bind(&action.account)
+        .bind(&action.device)
+        .bind(&action.unit)
+        .bind(action.action.as_str())
+        .bind(action.detail.to_string())
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     async fn accounts(&self, under: &str) -> Result<Vec<AccountRow>, StoreError> {
         let rows = sqlx::query(
             "SELECT username, name, role, unit, password_hash, must_change, disabled FROM accounts
