@@ -1,7 +1,8 @@
 //! The supervisors' pages: every indicator of a plan for a unit and its parts (the county and its
-//! towns, a town and its villages), value against target, with a bar chart by unit. A report
-//! counts only the chosen plan's records (the current plan unless another is chosen), and shows
-//! the plan's headline indicators first.
+//! towns, a town and its villages), value against target, now or as of the end of a month of the
+//! plan, with the chosen indicator charted by unit and month by month, and the parts ranked by the
+//! plan's unified assessment. A report counts only the chosen plan's records (the current plan
+//! unless another is chosen), and shows the plan's headline indicators first.
 //!
 //! Every report shows when its figures were read (数据截至). The last figures read of each unit
 //! and plan are kept on the phone: offline, the page shows those, and says so.
