@@ -5,7 +5,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { launchBrowser, startServer, tempDir, login, apiToken, deliberationCase } from './harness.mjs';
+import { launchBrowser, startServer, tempDir, login, pushAs, deliberationCase } from './harness.mjs';
 
 const PHONE = { width: 360, height: 740 };
 const TOWN = '610324001';
@@ -20,16 +20,7 @@ after(async () => {
   await server?.stop();
 });
 
-async function push(unit, changes) {
-  const token = await apiToken(server.url, `village-${unit}`);
-  const r = await fetch(`${server.url}/api/sync/push`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ device: 'assessment-test', changes }),
-  });
-  assert.equal(r.status, 200);
-  for (const res of (await r.json()).results) assert.equal(res.outcome, 'stored', JSON.stringify(res));
-}
+const push = (unit, changes) => pushAs(server.url, `village-${unit}`, changes, 'assessment-test');
 
 const success = (unit, topic, n) => deliberationCase(unit, topic, n, { device: 'assessment-test', success: true });
 

@@ -151,6 +151,20 @@ export async function apiGet(base, token, path) {
   return (await fetch(`${base}${path}`, { headers: { authorization: `Bearer ${token}` } })).json();
 }
 
+/** Pushes `changes` as `username` through the sync API, and checks each was stored. */
+export async function pushAs(base, username, changes, device = 'test') {
+  const token = await apiToken(base, username);
+  const r = await fetch(`${base}/api/sync/push`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ device, changes }),
+  });
+  if (r.status !== 200) throw new Error(`push as ${username}: ${r.status} ${await r.text()}`);
+  for (const res of (await r.json()).results) {
+    if (res.outcome !== 'stored') throw new Error(`push as ${username}: ${JSON.stringify(res)}`);
+  }
+}
+
 /** The dates of a deliberation case that went through all five steps. */
 const FIVE_STEPS = { 民事民提: '2018-03-01', 民事民议: '2018-03-05', 民事民决: '2018-03-09', 民事民办: '2018-04-01', 民事民评: '2018-05-01' };
 

@@ -5,7 +5,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { launchBrowser, startServer, tempDir, login, apiToken, deliberationCase } from './harness.mjs';
+import { launchBrowser, startServer, tempDir, login, pushAs, deliberationCase } from './harness.mjs';
 
 const PHONE = { width: 360, height: 740 };
 const TOWN = '610324001';
@@ -26,16 +26,7 @@ function doneIn(month, topic, n) {
   return c;
 }
 
-async function push(changes) {
-  const token = await apiToken(server.url, `village-${FEIFENG}`);
-  const r = await fetch(`${server.url}/api/sync/push`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ device: 'months-test', changes }),
-  });
-  assert.equal(r.status, 200);
-  for (const res of (await r.json()).results) assert.equal(res.outcome, 'stored', JSON.stringify(res));
-}
+const push = (changes) => pushAs(server.url, `village-${FEIFENG}`, changes, 'months-test');
 
 const points = (page) => page.locator('[data-testid="month-chart"] [data-testid="month-point"]').evaluateAll(
   (cs) => cs.map((c) => [c.dataset.month, Number(c.dataset.value)]),

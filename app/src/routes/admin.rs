@@ -181,24 +181,9 @@ fn EditAccount(
     editing: RwSignal<Option<String>>,
     change: Action<(String, AccountChange), ()>,
 ) -> impl IntoView {
-    let state = use_state();
-    let own = state.account().map(|a| a.unit);
-    let roles: Vec<Role> = Role::ALL
-        .into_iter()
-        .filter(|r| own.as_ref().is_some_and(|u| r.level() >= u.level()))
-        .collect();
     let (name, set_name) = signal(account.name.clone());
-    let (role, set_role) = signal(account.role.as_str().to_string());
-    let (unit, set_unit) = signal(account.unit.to_string());
-    let units = move || {
-        let level = Role::parse(&role.get()).map(|r| r.level());
-        state.areas.with(|a| {
-            a.iter()
-                .filter(|x| Some(x.level) == level)
-                .cloned()
-                .collect::<Vec<_>>()
-        })
-    };
+    let role = RwSignal::new(account.role.as_str().to_string());
+    let unit = RwSignal::new(account.unit.to_string());
     let username = account.username.clone();
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
@@ -216,24 +201,54 @@ fn EditAccount(
         ));
         editing.set(None);
     };
-    let current_role = account.role;
     view! {
         <form class="edit-account" on:submit=submit data-testid="edit-account-form">
             <label>"姓名"<input name="edit-name" prop:value=name on:input=move |ev| set_name.set(event_target_value(&ev))/></label>
-            <label>"角色"
-                <select name="edit-role" on:change=move |ev| { set_role.set(event_target_value(&ev)); set_unit.set(String::new()); }>
-                    {roles.into_iter().map(|r| view! { <option value=r.as_str() selected=r == current_role>{r.label()}</option> }).collect_view()}
-                </select>
-            </label>
-            <label>"单位"
-                <select name="edit-unit" prop:value=unit on:change=move |ev| set_unit.set(event_target_value(&ev))>
-                    <option value="">"请选择"</option>
-                    {move || units().into_iter().map(|a| view! { <option value=a.code.clone()>{a.name.clone()}</option> }).collect_view()}
-                </select>
-            </label>
+            <RoleAndUnit name="edit" role=role unit=unit/>
             <button type="submit" class="btn primary small">"保存"</button>
             <button type="button" class="btn small" on:click=move |_| editing.set(None)>"取消"</button>
         </form>
+    }
+}
+
+/// An account's role and unit, the unit chosen among the areas of the role's level, the roles
+/// those of the administrator's unit and below (an account above it would be out of scope).
+#[component]
+fn RoleAndUnit(
+    name: &'static str,
+    role: RwSignal<String>,
+    unit: RwSignal<String>,
+) -> impl IntoView {
+    let state = use_state();
+    let own = state.account().map(|a| a.unit);
+    let roles: Vec<Role> = Role::ALL
+        .into_iter()
+        .filter(|r| own.as_ref().is_some_and(|u| r.level() >= u.level()))
+        .collect();
+    let units = move || {
+        let level = Role::parse(&role.get()).map(|r| r.level());
+        state.areas.with(|a| {
+            a.iter()
+                .filter(|x| Some(x.level) == level)
+                .cloned()
+                .collect::<Vec<_>>()
+        })
+    };
+    view! {
+        <label>"角色"
+            <select name=format!("{name}-role") on:change=move |ev| { role.set(event_target_value(&ev)); unit.set(String::new()); }>
+                {roles.into_iter().map(|r| {
+                    let id = r.as_str();
+                    view! { <option value=id selected=move || role.get_untracked() == id>{r.label()}</option> }
+                }).collect_view()}
+            </select>
+        </label>
+        <label>"单位"
+            <select name=format!("{name}-unit") prop:value=unit on:change=move |ev| unit.set(event_target_value(&ev))>
+                <option value="">"请选择"</option>
+                {move || units().into_iter().map(|a| view! { <option value=a.code.clone()>{a.name.clone()}</option> }).collect_view()}
+            </select>
+        </label>
     }
 }
 
@@ -356,17 +371,10 @@ fn day_start(date: &str, days: u32) -> Option<i64> {
 
 #[component]
 fn NewAccountForm(on_done: impl Fn() + Copy + 'static) -> impl IntoView {
-    let state = use_state();
     let (username, set_username) = signal(String::new());
     let (name, set_name) = signal(String::new());
-    let (role, set_role) = signal("village_worker".to_string());
-    // The roles of the administrator's unit and below: an account above it would be out of scope.
-    let own = state.account().map(|a| a.unit);
-    let roles: Vec<Role> = Role::ALL
-        .into_iter()
-        .filter(|r| own.as_ref().is_some_and(|u| r.level() >= u.level()))
-        .collect();
-    let (unit, set_unit) = signal(String::new());
+    let role = RwSignal::new("village_worker".to_string());
+    let unit = RwSignal::new(String::new());
     let (password, set_password) = signal(String::new());
     let create = Action::new_local(move |new: &NewAccount| {
         let new = new.clone();
@@ -377,15 +385,6 @@ fn NewAccountForm(on_done: impl Fn() + Copy + 'static) -> impl IntoView {
         }
     });
     let message = move || create.value().get().map(|m| m.unwrap_or_else(|e| e));
-    let units = move || {
-        let level = Role::parse(&role.get()).map(|r| r.level());
-        state.areas.with(|a| {
-            a.iter()
-                .filter(|x| Some(x.level) == level)
-                .cloned()
-                .collect::<Vec<_>>()
-        })
-    };
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let Some(r) = Role::parse(&role.get_untracked()) else {
@@ -405,17 +404,7 @@ fn NewAccountForm(on_done: impl Fn() + Copy + 'static) -> impl IntoView {
             <h2>"新建账号"</h2>
             <label>"用户名"<input name="new-username" on:input=move |ev| set_username.set(event_target_value(&ev))/></label>
             <label>"姓名"<input name="new-name" on:input=move |ev| set_name.set(event_target_value(&ev))/></label>
-            <label>"角色"
-                <select name="new-role" on:change=move |ev| { set_role.set(event_target_value(&ev)); set_unit.set(String::new()); }>
-                    {roles.into_iter().map(|r| view! { <option value=r.as_str()>{r.label()}</option> }).collect_view()}
-                </select>
-            </label>
-            <label>"单位"
-                <select name="new-unit" prop:value=unit on:change=move |ev| set_unit.set(event_target_value(&ev))>
-                    <option value="">"请选择"</option>
-                    {move || units().into_iter().map(|a| view! { <option value=a.code.clone()>{a.name.clone()}</option> }).collect_view()}
-                </select>
-            </label>
+            <RoleAndUnit name="new" role=role unit=unit/>
             <label>"一次性密码"<input name="new-password" on:input=move |ev| set_password.set(event_target_value(&ev))/></label>
             {move || message().map(|m| view! { <p class="muted" role="status">{m}</p> })}
             <button type="submit" class="btn primary">"创建"</button>

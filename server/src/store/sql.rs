@@ -466,6 +466,23 @@ where
         Ok(())
     }
 
+    /// Keeps an administrator's change in the audit trail, in the transaction that makes it.
+    async fn keep_action(tx: &mut D::Connection, action: &AdminAction) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO admin_actions (at, account, device, unit, action, detail)
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(action.at)
+        .bind(&action.account)
+        .bind(&action.device)
+        .bind(&action.unit)
+        .bind(action.action.as_str())
+        .bind(action.detail.to_string())
+        .execute(&mut *tx)
+        .await?;
+        Ok(())
+    }
+
     /// The number every import of areas raises (migration 0010).
     async fn areas_version(&self) -> Result<i64, StoreError> {
         Ok(
@@ -1346,18 +1363,7 @@ where
             .execute(&mut *tx)
             .await?;
         }
-        sqlx::query(
-            "INSERT INTO admin_actions (at, account, device, unit, action, detail)
-             VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(action.at)
-        .bind(&action.account)
-        .bind(&action.device)
-        .bind(&action.unit)
-        .bind(action.action.as_str())
-        .bind(action.detail.to_string())
-        .execute(&mut *tx)
-        .await?;
+        Self::keep_action(&mut tx, action).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -1681,18 +1687,7 @@ where
             .filter_map(|c| c.town.get(..Level::County.code_len()))
             .collect();
         self.bump_counties(&mut tx, &counties).await?;
-        sqlx::query(
-            "INSERT INTO admin_actions (at, account, device, unit, action, detail)
-             VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(action.at)
-        .bind(&action.account)
-        .bind(&action.device)
-        .bind(&action.unit)
-        .bind(action.action.as_str())
-        .bind(action.detail.to_string())
-        .execute(&mut *tx)
-        .await?;
+        Self::keep_action(&mut tx, action).await?;
         tx.commit().await?;
         Ok(())
     }
