@@ -40,12 +40,17 @@ async fn accounts(
             .accounts(caller.account.unit.as_str())
             .await?
             .into_iter()
-            .map(|r| ManagedAccount {
-                account: r.account,
-                disabled: r.disabled,
-            })
+            .map(managed_of)
             .collect(),
     ))
+}
+
+/// An account as its administrator sees it.
+fn managed_of(row: AccountRow) -> ManagedAccount {
+    ManagedAccount {
+        account: row.account,
+        disabled: row.disabled,
+    }
 }
 
 fn checked_name(name: &str) -> Result<String, ApiError> {
@@ -148,10 +153,7 @@ async fn change_account(
         row.disabled = disabled;
     }
     if row == before {
-        return Ok(Json(ManagedAccount {
-            account: row.account,
-            disabled: row.disabled,
-        }));
+        return Ok(Json(managed_of(row)));
     }
     let shown = |r: &AccountRow| {
         serde_json::json!({
@@ -180,10 +182,7 @@ async fn change_account(
     let revoke = (row.disabled && !before.disabled || moved).then(auth::now_ms);
     state.store.update_account(&row, revoke, &action).await?;
     tracing::info!(by = ?caller.account.username, username = ?username, disabled = row.disabled, role = row.account.role.as_str(), unit = ?row.account.unit, "account changed");
-    Ok(Json(ManagedAccount {
-        account: row.account,
-        disabled: row.disabled,
-    }))
+    Ok(Json(managed_of(row)))
 }
 
 /// Gives an account a new one-time password, shown once to the administrator: the account must
