@@ -49,7 +49,11 @@ fn wasm_opt() -> Option<std::path::PathBuf> {
 }
 
 pub fn assemble(root: &Path) -> Result {
-    let wasm_in = root.join("target/wasm32-unknown-unknown/wasm-release/shequ-app.wasm");
+    // Cargo builds into CARGO_TARGET_DIR when it is set (worktrees share one to build in turn).
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| root.join("target"));
+    let wasm_in = target.join("wasm32-unknown-unknown/wasm-release/shequ-app.wasm");
     let bindgen = root.join("target/wasm-bindgen");
     let _ = std::fs::remove_dir_all(&bindgen);
     crate::sh(
