@@ -5,27 +5,41 @@
 pub mod api;
 pub mod components;
 pub mod ids;
+pub mod language;
 pub mod routes;
 pub mod state;
 pub mod store;
 pub mod sync;
 
+use crate::components::language_switch::LanguageSwitch;
+use crate::i18n::t;
 use leptos::prelude::*;
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::path;
 
+// The `i18n` module: the texts of app/locales, checked at compile time. The crate now prefers a
+// build script, whose generator brings ICU's data-export tooling into every build; the macro reads
+// the same files with none of it.
+#[allow(deprecated)]
+mod i18n_module {
+    leptos_i18n::load_locales!();
+}
+pub use i18n_module::i18n;
+
 #[component]
 pub fn App() -> impl IntoView {
+    let i18n = language::provide();
     let state = state::AppState::new();
     provide_context(state);
     state.start();
     view! {
         <Router>
             <main class="page">
+                <LanguageSwitch/>
                 // Nothing asks the server before the phone's session is read back.
-                <Show when=move || state.loaded.get() fallback=|| view! { <p class="muted">"读取中……"</p> }>
+                <Show when=move || state.loaded.get() fallback=move || view! { <p class="muted">{t!(i18n, app.loading)}</p> }>
                 <routes::login::SignedIn>
-                <Routes fallback=|| view! { <p class="empty">"页面不存在"</p> }>
+                <Routes fallback=move || view! { <p class="empty">{t!(i18n, app.not_found)}</p> }>
                     <Route path=path!("/") view=routes::home::Home/>
                     <Route path=path!("/new/:form") view=routes::record::NewRecord/>
                     <Route path=path!("/record/:id") view=routes::record::EditRecord/>

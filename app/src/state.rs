@@ -4,7 +4,7 @@
 //! button, and again after a failure with exponential backoff and jitter (5 s doubling to 5 min).
 
 use crate::store::{Db, LocalRecord};
-use crate::{api, ids, sync};
+use crate::{api, ids, sync, tc};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use shequ_model::area::Area;
@@ -35,7 +35,7 @@ pub struct AppState {
     pub pending: ReadSignal<u32>,
     pub last_sync: ReadSignal<Option<u64>>,
     pub syncing: ReadSignal<bool>,
-    pub progress: ReadSignal<Option<String>>,
+    pub progress: ReadSignal<Option<Progress>>,
     pub error: ReadSignal<Option<String>>,
     /// Whether the last sync found the phone and the server holding the same records.
     pub consistent: ReadSignal<Option<bool>>,
@@ -61,7 +61,7 @@ struct Setters {
     pending: WriteSignal<u32>,
     last_sync: WriteSignal<Option<u64>>,
     syncing: WriteSignal<bool>,
-    progress: WriteSignal<Option<String>>,
+    progress: WriteSignal<Option<Progress>>,
     error: WriteSignal<Option<String>>,
     consistent: WriteSignal<Option<bool>>,
     offline: WriteSignal<bool>,
@@ -175,7 +175,7 @@ impl AppState {
             if let Err(e) = kept {
                 self.set
                     .error
-                    .set(Some(format!("登录未能保存在本机,重新打开后需再次登录:{e}")));
+                    .set(Some(tc!(state.session_unsaved, error = e)));
             }
             self.set.blocked.set(None);
             self.use_session(Some(session));
@@ -189,7 +189,7 @@ impl AppState {
     pub fn log_out(self) {
         let pending = self.pending.get_untracked();
         if pending > 0 && self.blocked.get_untracked() != Some(AuthFailure::Revoked) {
-            let ask = format!("本机还有{pending}条未同步的记录。退出后它们仍保存在本机,同一账号再次登录后会同步。确定退出吗?");
+            let ask = tc!(state.log_out_pending, pending = pending);
             let ok = web_sys::window()
                 .and_then(|w| w.confirm_with_message(&ask).ok())
                 .unwrap_or(false);
@@ -311,7 +311,7 @@ impl AppState {
         }
         match api::plan_if_changed(id, None).await {
             Ok(Some((plan, _))) => Ok(Arc::new(plan)),
-            Ok(None) => Err(format!("服务器上没有计划 {id}")),
+            Ok(None) => Err(tc!(state.no_plan, id = id)),
             Err(e) => Err(e.message),
         }
     }
@@ -411,7 +411,9 @@ impl AppState {
                         &format!("shequ-unsynced-{unit}-{}.json", ids::now_ms()),
                         &text,
                     ) {
-                        self.set.error.set(Some(format!("导出失败:{e}")));
+                        self.set
+                            .error
+                            .set(Some(tc!(state.export_failed, error = e)));
                     }
                 }
                 Err(e) => self.set.error.set(Some(e.to_string())),
@@ -459,17 +461,7 @@ impl AppState {
         spawn_local(async move {
             let result = async {
                 let db = Db::get().await.map_err(|e| SyncError::Local(e.0))?;
-                sync::sync_once(&db, scope.as_str(), &|p| match p {
-                    Progress::Pushing { done, of } => self
-                        .set
-                        .progress
-                        .set(Some(format!("正在上传… {done}/{of}"))),
-                    Progress::Pulling { pages } => self
-                        .set
-                        .progress
-                        .set(Some(format!("正在下载… 第{pages}页"))),
-                })
-                .await
+                sync::sync_once(&db, scope.as_str(), &|p| self.set.progress.set(Some(p))).await
             }
             .await;
             self.set.syncing.set(false);
@@ -482,9 +474,9 @@ impl AppState {
                     RETRY_MS.with(|r| r.set(0));
                     self.set.last_sync.set(Some(ids::now_ms()));
                     self.set.consistent.set(report.consistent);
-                    self.set.error.set((report.refused > 0).then(|| {
-                        format!("有{}条记录被服务器拒收,请查看标红的记录", report.refused)
-                    }));
+                    self.set
+                        .error
+                        .set((report.refused > 0).then(|| tc!(state.refused, n = report.refused)));
                 }
                 Err(SyncError::Transport(e)) if e.auth.is_some() => {
                     // Revoked or expired: stop syncing, keep everything, tell the worker.

@@ -4,6 +4,7 @@ pub mod chart;
 pub mod field;
 pub mod format;
 pub mod held_records;
+pub mod language_switch;
 pub mod month_chart;
 pub mod record_pages;
 pub mod sync_bar;

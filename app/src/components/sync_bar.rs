@@ -3,9 +3,12 @@
 //! come from.
 
 use crate::components::format;
+use crate::i18n::{t, t_string, use_i18n};
 use crate::state::use_state;
+use crate::tf;
 use leptos::prelude::*;
 use shequ_model::auth::Holding;
+use shequ_model::client::Progress;
 
 #[component]
 pub fn SyncBar() -> impl IntoView {
@@ -21,11 +24,12 @@ pub fn SyncBar() -> impl IntoView {
 #[component]
 fn ReadBar() -> impl IntoView {
     let state = use_state();
+    let i18n = use_i18n();
     let status = move || {
         if state.offline.get() {
-            "离线 · 本机不保存辖区记录,只能查看上次读取的统计数据"
+            t_string!(i18n, sync.read_offline)
         } else {
-            "在线 · 统计数据和记录直接读取服务器"
+            t_string!(i18n, sync.read_online)
         }
     };
     view! {
@@ -42,30 +46,34 @@ fn ReadBar() -> impl IntoView {
 #[component]
 fn KeptBar() -> impl IntoView {
     let state = use_state();
+    let i18n = use_i18n();
     let status = move || {
         let offline = state.offline.get();
         if state.syncing.get() && offline {
-            "离线 · 正在尝试连接服务器…".to_string()
+            t_string!(i18n, sync.offline_trying).to_string()
         } else if state.syncing.get() {
-            state
-                .progress
-                .get()
-                .unwrap_or_else(|| "正在同步…".to_string())
+            match state.progress.get() {
+                Some(Progress::Pushing { done, of }) => {
+                    tf!(i18n, sync.pushing, done = done, of = of)
+                }
+                Some(Progress::Pulling { pages }) => tf!(i18n, sync.pulling, pages = pages),
+                None => t_string!(i18n, sync.syncing).to_string(),
+            }
         } else if offline && state.pending.get() == 0 {
-            "离线 · 使用本机保存的记录".to_string()
+            t_string!(i18n, sync.offline_none).to_string()
         } else if offline {
-            format!("离线 · {}条未同步,连上后自动同步", state.pending.get())
+            tf!(i18n, sync.offline_pending, n = state.pending.get())
         } else if state.pending.get() == 0 && state.consistent.get() == Some(true) {
-            "全部已同步 · 与服务器一致".to_string()
+            t_string!(i18n, sync.consistent).to_string()
         } else if state.pending.get() == 0 {
-            "全部已同步".to_string()
+            t_string!(i18n, sync.all_synced).to_string()
         } else {
-            format!("{}条未同步", state.pending.get())
+            tf!(i18n, sync.pending, n = state.pending.get())
         }
     };
     let last = move || match state.last_sync.get() {
-        Some(ms) => format!("上次同步:{}", format::time(ms)),
-        None => "尚未同步".to_string(),
+        Some(ms) => tf!(i18n, sync.last, time = format::time(ms)),
+        None => t_string!(i18n, sync.never).to_string(),
     };
     view! {
         <section class="sync-bar" class:offline=move || state.offline.get() data-testid="sync-bar" data-offline=move || state.offline.get().to_string()>
@@ -74,10 +82,10 @@ fn KeptBar() -> impl IntoView {
                 <span class="muted">{last}</span>
             </div>
             <button class="btn" on:click=move |_| state.sync_now() disabled=move || state.syncing.get()>
-                "同步"
+                {t!(i18n, sync.sync)}
             </button>
             <Show when=move || { state.pending.get() > 0 }>
-                <button class="btn small" data-testid="export" on:click=move |_| state.export_unsynced()>"导出未同步记录"</button>
+                <button class="btn small" data-testid="export" on:click=move |_| state.export_unsynced()>{t!(i18n, sync.export)}</button>
             </Show>
             {move || state.error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
         </section>
