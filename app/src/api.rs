@@ -5,6 +5,7 @@
 //! but never answers (a weak signal, a captive portal) must not leave a page waiting. After each
 //! request the app hears whether the server was reached ([`on_reach`]), which is its 离线 state.
 
+use crate::tc;
 use gloo_net::http::{Request, RequestBuilder, Response};
 use gloo_timers::callback::Timeout;
 use serde::de::DeserializeOwned;
@@ -119,15 +120,9 @@ impl Deadline {
     fn unreachable(&self) -> ApiError {
         reached(false);
         if self.passed() {
-            ApiError::new(
-                "离线:服务器没有回应(网络不稳),请稍后再试。本机的记录照常保存,连上后自动同步",
-                true,
-            )
+            ApiError::new(tc!(api.no_answer), true)
         } else {
-            ApiError::new(
-                "离线:无法连接服务器(可能没有网络),请稍后再试。本机的记录照常保存,连上后自动同步",
-                true,
-            )
+            ApiError::new(tc!(api.no_connection), true)
         }
     }
 
@@ -170,14 +165,14 @@ async fn answer<T: DeserializeOwned>(resp: gloo_net::http::Response) -> Result<T
         return resp
             .json::<T>()
             .await
-            .map_err(|e| ApiError::new(format!("服务器的回答无法识别:{e}"), true));
+            .map_err(|e| ApiError::new(tc!(api.unreadable_because, error = e), true));
     }
     let status = resp.status();
     let body = resp.json::<serde_json::Value>().await.ok();
     let msg = body
         .as_ref()
         .and_then(|v| v.get("error").and_then(|e| e.as_str()).map(str::to_owned))
-        .unwrap_or_else(|| format!("服务器返回错误 {status}"));
+        .unwrap_or_else(|| tc!(api.status, status = status));
     let auth = (status == 401)
         .then(|| {
             body.as_ref()
@@ -347,7 +342,7 @@ pub async fn table(code: &str, plan: &PlanId) -> Result<(String, Vec<u8>)> {
     if !resp.ok() {
         return match deadline.answer::<serde_json::Value>(resp).await {
             Err(e) => Err(e),
-            Ok(_) => Err(ApiError::new("服务器的回答无法识别", true)),
+            Ok(_) => Err(ApiError::new(tc!(api.unreadable), true)),
         };
     }
     let name = resp
@@ -355,7 +350,7 @@ pub async fn table(code: &str, plan: &PlanId) -> Result<(String, Vec<u8>)> {
         .get("content-disposition")
         .as_deref()
         .and_then(attachment_name)
-        .unwrap_or_else(|| "目标任务分解表.xlsx".into());
+        .unwrap_or_else(|| tc!(api.table_file));
     let bytes = resp.binary().await.map_err(|_| deadline.unreachable())?;
     Ok((name, bytes))
 }
@@ -382,7 +377,7 @@ pub async fn import_targets(
         return match resp.json::<SheetRefused>().await {
             Ok(refused) => Ok(Err(refused)),
             Err(_) if deadline.passed() => Err(deadline.unreachable()),
-            Err(_) => Err(ApiError::new("服务器的回答无法识别", true)),
+            Err(_) => Err(ApiError::new(tc!(api.unreadable), true)),
         };
     }
     deadline.answer(resp).await.map(Ok)

@@ -22,20 +22,47 @@ pub fn unit_of(kind: CellKind, unit: &str) -> &str {
     }
 }
 
+/// The words a figure or target is written with where it is no number.
+pub struct Words {
+    pub yes: &'static str,
+    pub no: &'static str,
+    /// A target the plan does not set.
+    pub not_set: &'static str,
+}
+
+/// The words of the decomposition table and of the phone in Chinese.
+pub const CHINESE: Words = Words {
+    yes: "是",
+    no: "否",
+    not_set: "未定",
+};
+
 /// A figure as shown: `12个`, `37.5%`, `是`, or `—` when there is none.
 pub fn value(cell: &Cell, unit: &str) -> String {
+    value_in(cell, unit, &CHINESE)
+}
+
+/// A figure as shown, a yes or no in `words`.
+pub fn value_in(cell: &Cell, unit: &str, words: &Words) -> String {
     match (cell.kind, cell.value) {
         (_, None) => "—".into(),
-        (CellKind::Flag, Some(v)) => if v >= 1.0 { "是" } else { "否" }.into(),
+        (CellKind::Flag, Some(v)) => if v >= 1.0 { words.yes } else { words.no }.into(),
         (kind, Some(v)) => format!("{}{}", number(v), unit_of(kind, unit)),
     }
 }
 
 /// A target as shown: `≥3个`, `≤5%`, `3–5个`, `是`, or `未定` when the plan sets none.
 pub fn target(t: Option<&Target>, kind: CellKind, unit: &str) -> String {
-    let Some(t) = t else { return "未定".into() };
+    target_in(t, kind, unit, &CHINESE)
+}
+
+/// A target as shown, a yes or an unset target in `words`.
+pub fn target_in(t: Option<&Target>, kind: CellKind, unit: &str, words: &Words) -> String {
+    let Some(t) = t else {
+        return words.not_set.into();
+    };
     if kind == CellKind::Flag {
-        return "是".into();
+        return words.yes.into();
     }
     let unit = unit_of(kind, unit);
     match (t.min, t.goal, t.max) {
@@ -43,7 +70,7 @@ pub fn target(t: Option<&Target>, kind: CellKind, unit: &str) -> String {
         (Some(lo), None, Some(hi)) => format!("{}–{}{unit}", number(lo), number(hi)),
         (Some(lo), None, None) => format!("≥{}{unit}", number(lo)),
         (None, _, Some(hi)) => format!("≤{}{unit}", number(hi)),
-        _ => "未定".into(),
+        _ => words.not_set.into(),
     }
 }
 

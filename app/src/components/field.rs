@@ -1,5 +1,7 @@
 //! One input for any field of any form: the plan decides which widget a field gets.
 
+use crate::i18n::{t, t_string, use_i18n};
+use crate::tf;
 use leptos::prelude::*;
 use serde_json::{json, Value};
 use shequ_model::plan::{Field, FieldKind};
@@ -40,6 +42,7 @@ pub fn FieldInput(
     #[prop(into)]
     people: Signal<Vec<PersonOption>>,
 ) -> impl IntoView {
+    let i18n = use_i18n();
     let id = field.id.clone();
     let label = if field.required {
         format!("{} *", field.label)
@@ -93,7 +96,7 @@ pub fn FieldInput(
             view! {
                 <select name=name.clone() prop:value=move || text_of(values, &a)
                     on:change=move |ev| { let v = event_target_value(&ev); set(values, &b, (!v.is_empty()).then(|| json!(v))); }>
-                    <option value="">"请选择"</option>
+                    <option value="">{t!(i18n, field.choose)}</option>
                     {options.into_iter().map(|o| view! { <option value=o.clone()>{o.clone()}</option> }).collect_view()}
                 </select>
             }
@@ -104,7 +107,7 @@ pub fn FieldInput(
             view! {
                 <select name=name.clone() prop:value=move || text_of(values, &a)
                     on:change=move |ev| { let v = event_target_value(&ev); set(values, &b, (!v.is_empty()).then(|| json!(v))); }>
-                    <option value="">{move || if people.with(|p| p.is_empty()) { "名册中还没有人员" } else { "请选择" }}</option>
+                    <option value="">{move || if people.with(|p| p.is_empty()) { t_string!(i18n, field.no_people) } else { t_string!(i18n, field.choose) }}</option>
                     {move || people.get().into_iter().map(|(v, l)| view! { <option value=v>{l}</option> }).collect_view()}
                 </select>
             }
@@ -118,9 +121,9 @@ pub fn FieldInput(
                         let v = event_target_value(&ev);
                         set(values, &b, match v.as_str() { "true" => Some(json!(true)), "false" => Some(json!(false)), _ => None });
                     }>
-                    <option value="">"未填"</option>
-                    <option value="true">"是"</option>
-                    <option value="false">"否"</option>
+                    <option value="">{t!(i18n, field.unanswered)}</option>
+                    <option value="true">{t!(i18n, shown.yes)}</option>
+                    <option value="false">{t!(i18n, shown.no)}</option>
                 </select>
             }
             .into_any()
@@ -157,6 +160,7 @@ pub fn FieldInput(
 }
 
 fn status_input(field: &Field, values: RwSignal<Content>, saved: Option<String>) -> impl IntoView {
+    let i18n = use_i18n();
     let id = field.id.clone();
     let current = {
         let id = id.clone();
@@ -187,9 +191,10 @@ fn status_input(field: &Field, values: RwSignal<Content>, saved: Option<String>)
             .iter()
             .map(|s| {
                 let (s1, s2, id2) = (s.clone(), s.clone(), sid.clone());
+                let step = s.clone();
                 let cur_for_value = cur.clone();
                 view! {
-                    <label class="sub">{format!("{s}日期")}
+                    <label class="sub">{move || tf!(i18n, field.step_date, step = step)}
                         <input type="date" name=format!("field-{}-{}", sid, s)
                             prop:value=move || cur_for_value.dates.get(&s1).cloned().unwrap_or_default()
                             on:input=move |ev| {
@@ -218,7 +223,7 @@ fn status_input(field: &Field, values: RwSignal<Content>, saved: Option<String>)
                         c.insert(id3.clone(), serde_json::to_value(st).expect("status is JSON"));
                     });
                 }>
-                <option value="">"请选择"</option>
+                <option value="">{t!(i18n, field.choose)}</option>
                 {choices.into_iter().map(|s| view! { <option value=s.clone()>{s.clone()}</option> }).collect_view()}
             </select>
             {move || if dated { date_inputs() } else { Vec::new() }}

@@ -4,8 +4,10 @@
 //! which order, is [`listing::held`]'s, and at most a page more is shown at each tap.
 
 use crate::components::format;
+use crate::i18n::{t, t_string, td_string, use_i18n, Locale};
 use crate::state::{use_state, AppState};
 use crate::store::{Db, LocalRecord, StoreError};
+use crate::tf;
 use leptos::prelude::*;
 use leptos_router::hooks::{use_location, use_navigate, use_query_map};
 use leptos_router::params::ParamsMap;
@@ -23,6 +25,7 @@ const SHOWN: usize = 50;
 #[component]
 pub fn HeldRecords(scope: UnitCode) -> impl IntoView {
     let state = use_state();
+    let i18n = use_i18n();
     let grouped = scope.level() != shequ_model::Level::Village;
     let scope = StoredValue::new(scope);
     let records = LocalResource::new(move || {
@@ -99,6 +102,7 @@ pub fn HeldRecords(scope: UnitCode) -> impl IntoView {
         let legacy = state.legacy_plan.get();
         let current = state.plan.get();
         let filter = filter.get();
+        let locale = i18n.get_locale();
         let account = state.account();
         state.plans.with(|plans| {
             let Some(plans) = plans.as_ref() else {
@@ -108,22 +112,22 @@ pub fn HeldRecords(scope: UnitCode) -> impl IntoView {
             let groups = list
                 .groups
                 .iter()
-                .map(|g| group(state, g, grouped, current.as_deref(), account.as_ref()))
+                .map(|g| group(state, g, grouped, current.as_deref(), account.as_ref(), locale))
                 .collect_view();
             let count = if list.matched == list.shown {
-                format!("共{}条", list.matched)
+                tf!(i18n, records.count, n = list.matched)
             } else {
-                format!("共{}条,显示前{}条", list.matched, list.shown)
+                tf!(i18n, records.count_shown, n = list.matched, shown = list.shown)
             };
             let more = (list.shown < list.matched).then(|| {
                 view! {
-                    <button class="btn" data-testid="show-more" on:click=move |_| set_limit.update(|n| *n += SHOWN)>"显示更多"</button>
+                    <button class="btn" data-testid="show-more" on:click=move |_| set_limit.update(|n| *n += SHOWN)>{t!(i18n, records.show_more)}</button>
                 }
             });
             let empty = if held.iter().all(|r| r.rev.deleted) {
-                "还没有记录。"
+                t_string!(i18n, records.none)
             } else {
-                "没有符合条件的记录。"
+                t_string!(i18n, records.none_matching)
             };
             view! {
                 <p class="muted" data-testid="record-count">{count}</p>
@@ -137,20 +141,20 @@ pub fn HeldRecords(scope: UnitCode) -> impl IntoView {
 
     view! {
         <div class="held-filters" data-testid="record-filters">
-            <label>"表单"
+            <label>{t!(i18n, records.form)}
                 <select data-testid="filter-form" on:change=change(|f, v| {
                     f.form = (!v.is_empty()).then_some(v);
                     f.step = None;
                 })>
-                    <option value="">"全部"</option>
+                    <option value="">{t!(i18n, records.all)}</option>
                     {move || state.form_choices().into_iter().map(|(id, name)| view! {
                         <option value=id.clone() selected=selected(|f| f.form.clone(), id)>{name}</option>
                     }).collect_view()}
                 </select>
             </label>
-            <label>"月份"
+            <label>{t!(i18n, records.month)}
                 <select data-testid="filter-month" on:change=change(|f, v| f.month = Month::parse(&v).ok())>
-                    <option value="">"全部"</option>
+                    <option value="">{t!(i18n, records.all)}</option>
                     {move || months().unwrap_or_default().into_iter().map(|m| {
                         let m = m.to_string();
                         view! {
@@ -159,16 +163,16 @@ pub fn HeldRecords(scope: UnitCode) -> impl IntoView {
                     }).collect_view()}
                 </select>
             </label>
-            <label>"进度"
+            <label>{t!(i18n, records.step)}
                 <select data-testid="filter-step" on:change=change(|f, v| f.step = (!v.is_empty()).then_some(v))>
-                    <option value="">"全部"</option>
+                    <option value="">{t!(i18n, records.all)}</option>
                     {move || steps().into_iter().map(|s| view! {
                         <option value=s.clone() selected=selected(|f| f.step.clone(), s.clone())>{s.clone()}</option>
                     }).collect_view()}
                 </select>
             </label>
-            <label>"标题"
-                <input type="search" data-testid="filter-title" placeholder="搜索标题"
+            <label>{t!(i18n, records.title)}
+                <input type="search" data-testid="filter-title" placeholder=move || t_string!(i18n, records.search_title)
                     prop:value=move || filter.with(|f| f.title.clone())
                     on:input=change(|f, v| f.title = v)/>
             </label>
@@ -184,11 +188,12 @@ fn group(
     grouped: bool,
     current: Option<&Plan>,
     account: Option<&Account>,
+    locale: Locale,
 ) -> AnyView {
     let rows = g
         .rows
         .iter()
-        .map(|r| row(r, current, account))
+        .map(|r| row(r, current, account, locale))
         .collect_view();
     if !grouped {
         return view! { <ul class="records">{rows}</ul> }.into_any();
@@ -206,7 +211,12 @@ fn group(
 
 /// A record: its title, step, form, the day it was recorded and by whom, and its sync state. It
 /// opens for editing where the account may change it, read-only elsewhere.
-fn row(r: &Row, current: Option<&Plan>, account: Option<&Account>) -> impl IntoView {
+fn row(
+    r: &Row,
+    current: Option<&Plan>,
+    account: Option<&Account>,
+    locale: Locale,
+) -> impl IntoView {
     let held = r.held;
     let id = held.rev.record;
     let editable = r
@@ -218,15 +228,21 @@ fn row(r: &Row, current: Option<&Plan>, account: Option<&Account>) -> impl IntoV
     } else {
         format!("/view/{id}")
     };
-    let title = r.title.unwrap_or("(无标题)").to_string();
+    let title = r
+        .title
+        .unwrap_or(td_string!(locale, records.untitled))
+        .to_string();
     let form_name = r
         .form
         .map(|f| f.name.clone())
         .unwrap_or_else(|| held.rev.form.clone());
     let date = r.made_at.map(china_date).unwrap_or_default();
-    let author = held.author.clone().unwrap_or_else(|| "填报人未知".into());
-    let other_plan = format::other_plan(r.plan, current);
-    let (mark, class) = format::sync_mark(held);
+    let author = held
+        .author
+        .clone()
+        .unwrap_or_else(|| td_string!(locale, records.author_unknown).into());
+    let other_plan = format::other_plan(r.plan, current, locale);
+    let (mark, class) = format::sync_mark(held, locale);
     view! {
         <li class="record listed" data-testid="record" data-synced=held.synced.to_string()>
             <a href=href>

@@ -5,8 +5,10 @@
 
 use crate::api;
 use crate::components::format;
+use crate::i18n::{t, t_string, use_i18n};
 use crate::state::use_state;
-use crate::store::Db;
+use crate::store::{Db, LocalRecord};
+use crate::{tc, tf};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use shequ_model::auth::Holding;
@@ -34,10 +36,11 @@ enum Read {
 #[component]
 pub fn RecordPages(unit: String, #[prop(optional)] behind: Option<Behind>) -> impl IntoView {
     let state = use_state();
+    let i18n = use_i18n();
     let (form, set_form) = signal(None::<String>);
     let (records, set_records) = signal(Vec::<ListedRecord>::new());
     // On a phone that keeps its scope: the sync mark of each listed record it holds.
-    let (marks, set_marks) = signal(HashMap::<Uuid, (&'static str, &'static str)>::new());
+    let (marks, set_marks) = signal(HashMap::<Uuid, LocalRecord>::new());
     let (next, set_next) = signal(None::<i64>);
     let (loading, set_loading) = signal(false);
     let (error, set_error) = signal(None::<String>);
@@ -86,7 +89,7 @@ pub fn RecordPages(unit: String, #[prop(optional)] behind: Option<Behind>) -> im
                         set_next.set(page.next);
                     }
                     Err(e) if e.retry && e.auth.is_none() => {
-                        set_error.set(Some("离线:连上网络后才能查看记录".into()))
+                        set_error.set(Some(tc!(pages.offline)))
                     }
                     Err(e) => set_error.set(Some(e.message)),
                 }
@@ -118,12 +121,18 @@ pub fn RecordPages(unit: String, #[prop(optional)] behind: Option<Behind>) -> im
         })
     };
     let item = move |r: ListedRecord| {
-        let title = r.title.clone().unwrap_or_else(|| "(无标题)".into());
+        let made = r.clone();
+        let title = r
+            .title
+            .clone()
+            .unwrap_or_else(|| t_string!(i18n, records.untitled).into());
         let id = r.record;
         let mark = move || {
-            marks.with(|m| m.get(&id).copied()).map(|(mark, class)| {
-                view! { <span class=class data-testid="sync-mark">{mark}</span> }
-            })
+            marks
+                .with(|m| m.get(&id).map(|l| format::sync_mark(l, i18n.get_locale())))
+                .map(|(mark, class)| {
+                    view! { <span class=class data-testid="sync-mark">{mark}</span> }
+                })
         };
         view! {
             <li class="record listed" data-testid="listed-record">
@@ -131,57 +140,59 @@ pub fn RecordPages(unit: String, #[prop(optional)] behind: Option<Behind>) -> im
                     <div>
                         <span class="title">{title}</span>
                         {r.step.clone().map(|s| view! { <span class="badge" data-testid="record-step">{s}</span> })}
-                        {r.conflict.then(|| view! { <span class="badge bad">"有冲突"</span> })}
+                        {r.conflict.then(|| view! { <span class="badge bad">{t!(i18n, format.conflict)}</span> })}
                         {mark}
                     </div>
                     <small class="muted">{format!("{} · {}", r.unit_name, form_name(&r.form))}</small>
-                    <small class="muted" data-testid="record-author">{dates(&r)}</small>
+                    <small class="muted" data-testid="record-author">{move || dates(&made)}</small>
                 </a>
             </li>
         }
     };
-    let heading = if behind.with_value(Option::is_some) {
-        "这个数字背后的记录"
-    } else {
-        "辖区记录"
+    let heading = move || {
+        if behind.with_value(Option::is_some) {
+            t_string!(i18n, pages.behind)
+        } else {
+            t_string!(i18n, pages.area_records)
+        }
     };
 
     view! {
         <section class="card" data-testid="record-pages">
             <h2>{heading}</h2>
-            <label>"表单 "
+            <label>{t!(i18n, pages.form)}
                 <select data-testid="record-form" on:change=move |ev| {
                     let v = event_target_value(&ev);
                     set_form.set((!v.is_empty()).then_some(v));
                 }>
-                    <option value="">"全部"</option>
+                    <option value="">{t!(i18n, records.all)}</option>
                     {move || forms().into_iter().map(|(id, name)| view! { <option value=id>{name}</option> }).collect_view()}
                 </select>
             </label>
             <ul class="records">{move || records.get().into_iter().map(item).collect_view()}</ul>
             <Show when=move || !loading.get() && error.get().is_none() && next.get().is_none() && records.with(Vec::is_empty)>
-                <p class="muted">"还没有记录。"</p>
+                <p class="muted">{t!(i18n, records.none)}</p>
             </Show>
             {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
             <Show when=move || loading.get()>
-                <p class="muted">"读取中……"</p>
+                <p class="muted">{t!(i18n, app.loading)}</p>
             </Show>
             <Show when=move || next.get().is_some() && !loading.get()>
-                <button class="btn" data-testid="load-more" on:click=more>"加载更多"</button>
+                <button class="btn" data-testid="load-more" on:click=more>{t!(i18n, pages.load_more)}</button>
             </Show>
         </section>
     }
 }
 
 /// The sync marks of the listed records the phone holds; the others were never on it.
-async fn held_marks(records: &[ListedRecord]) -> Vec<(Uuid, (&'static str, &'static str))> {
+async fn held_marks(records: &[ListedRecord]) -> Vec<(Uuid, LocalRecord)> {
     let Ok(db) = Db::get().await else {
         return Vec::new();
     };
     let mut marks = Vec::new();
     for r in records {
         if let Ok(Some(local)) = db.record(&r.record.to_string()).await {
-            marks.push((r.record, format::sync_mark(&local)));
+            marks.push((r.record, local));
         }
     }
     marks
@@ -189,11 +200,18 @@ async fn held_marks(records: &[ListedRecord]) -> Vec<(Uuid, (&'static str, &'sta
 
 /// Who made a record and when; when it was last changed, if that was later.
 fn dates(r: &ListedRecord) -> String {
+    let i18n = use_i18n();
     let created = format::time(r.created_at.max(0) as u64);
     let updated = format::time(r.updated_at.max(0) as u64);
     if updated == created {
-        format!("{} 填报于 {created}", r.author)
+        tf!(i18n, pages.made, author = r.author, created = created)
     } else {
-        format!("{} 填报于 {created} · 更新于 {updated}", r.author)
+        tf!(
+            i18n,
+            pages.made_changed,
+            author = r.author,
+            created = created,
+            updated = updated
+        )
     }
 }

@@ -3,7 +3,9 @@
 
 use crate::api;
 use crate::components::format;
+use crate::i18n::{t, t_string, use_i18n};
 use crate::state::use_state;
+use crate::{language, tc};
 use leptos::prelude::*;
 use shequ_model::auth::{
     Account, AccountChange, AuditFilter, ManagedAccount, NewAccount, Role, SessionInfo,
@@ -12,11 +14,12 @@ use shequ_model::Level;
 
 #[component]
 pub fn AdminPage() -> impl IntoView {
+    let i18n = use_i18n();
     let state = use_state();
     let admin = Memo::new(move |_| state.account().is_some_and(|a| a.is_admin()));
     move || match admin.get() {
         true => view! { <AdminTables/> }.into_any(),
-        false => view! { <p class="empty">"只有县级管理员可以打开此页"</p> }.into_any(),
+        false => view! { <p class="empty">{t!(i18n, admin.only_county)}</p> }.into_any(),
     }
 }
 
@@ -28,6 +31,7 @@ struct Tables {
 
 #[component]
 fn AdminTables() -> impl IntoView {
+    let i18n = use_i18n();
     let state = use_state();
     let tables = LocalResource::new(|| async {
         Ok::<_, String>(Tables {
@@ -74,13 +78,21 @@ fn AdminTables() -> impl IntoView {
         let (username, change) = (username.clone(), change.clone());
         async move {
             let said = match api::change_account(&username, &change).await {
-                Ok(a) => Ok(format!(
-                    "已保存 {}:{} · {}{}",
-                    a.account.username,
-                    a.account.name,
-                    a.account.role.label(),
-                    if a.disabled { " · 已停用" } else { "" }
-                )),
+                Ok(a) => Ok(if a.disabled {
+                    tc!(
+                        admin.saved_disabled,
+                        username = a.account.username,
+                        name = a.account.name,
+                        role = format::role(a.account.role, language::current())
+                    )
+                } else {
+                    tc!(
+                        admin.saved,
+                        username = a.account.username,
+                        name = a.account.name,
+                        role = format::role(a.account.role, language::current())
+                    )
+                }),
                 Err(e) => Err(e.message),
             };
             changed.set(Some(said));
@@ -91,9 +103,10 @@ fn AdminTables() -> impl IntoView {
         let username = username.clone();
         async move {
             let said = match api::reset_password(&username).await {
-                Ok(r) => Ok(format!(
-                    "{} 的新一次性密码:{}(只显示这一次,请当面告知本人;登录后须修改,原来的登录已全部退出)",
-                    r.username, r.password
+                Ok(r) => Ok(tc!(
+                    admin.new_password,
+                    username = r.username,
+                    password = r.password
                 )),
                 Err(e) => Err(e.message),
             };
@@ -110,36 +123,36 @@ fn AdminTables() -> impl IntoView {
     };
     view! {
         <header class="bar">
-            <a href="/" class="back">"‹ 返回"</a>
-            <h1>"账号与设备"</h1>
+            <a href="/" class="back">{t!(i18n, app.back)}</a>
+            <h1>{t!(i18n, home.admin)}</h1>
         </header>
         {move || error().map(|e| view! { <p class="error card" role="alert">{e}</p> })}
         <NewAccountForm on_done=reload />
         <section class="card wide">
-            <h2>"账号"</h2>
+            <h2>{t!(i18n, admin.accounts)}</h2>
             {move || changed.get().map(|m| match m {
                 Ok(text) => view! { <p class="notice" role="status" data-testid="account-changed">{text}</p> }.into_any(),
                 Err(text) => view! { <p class="error" role="alert" data-testid="account-refused">{text}</p> }.into_any(),
             })}
             <div class="scroll"><table class="figures" data-testid="accounts">
-                <thead><tr><th>"用户名"</th><th>"姓名"</th><th>"角色"</th><th>"单位"</th><th>"状态"</th><th></th></tr></thead>
+                <thead><tr><th>{t!(i18n, admin.username)}</th><th>{t!(i18n, admin.name)}</th><th>{t!(i18n, admin.role)}</th><th>{t!(i18n, admin.unit)}</th><th>{t!(i18n, admin.state)}</th><th></th></tr></thead>
                 <tbody>{move || accounts().into_iter().map(|m| {
                     let a = m.account.clone();
                     let me = state.account().is_some_and(|s| s.username == a.username);
-                    let (toggle, set_to) = if m.disabled { ("启用", false) } else { ("停用", true) };
+                    let (toggle, set_to) = if m.disabled { (t_string!(i18n, admin.enable), false) } else { (t_string!(i18n, admin.disable), true) };
                     let u1 = a.username.clone();
                     let u2 = a.username.clone();
                     let u3 = a.username.clone();
                     let u4 = a.username.clone();
                     view! {
                         <tr data-account=a.username.clone() class:disabled=m.disabled>
-                            <td>{a.username.clone()}</td><td>{a.name.clone()}</td><td>{a.role.label()}</td><td>{area_name(a.unit.as_str())}</td>
-                            <td data-testid="account-state">{if m.disabled { "已停用" } else { "可登录" }}</td>
+                            <td>{a.username.clone()}</td><td>{a.name.clone()}</td><td>{format::role(a.role, i18n.get_locale())}</td><td>{area_name(a.unit.as_str())}</td>
+                            <td data-testid="account-state">{if m.disabled { t_string!(i18n, admin.disabled) } else { t_string!(i18n, admin.may_log_in) }}</td>
                             <td class="actions">{(!me).then(|| view! {
                                 <button class="btn small" class:danger=set_to data-testid="toggle-account"
                                     on:click=move |_| { change.dispatch_local((u1.clone(), AccountChange { disabled: Some(set_to), ..Default::default() })); }>{toggle}</button>
-                                <button class="btn small" data-testid="reset-password" on:click=move |_| { reset.dispatch_local(u2.clone()); }>"重置密码"</button>
-                                <button class="btn small" data-testid="edit-account" on:click=move |_| editing.set(Some(u3.clone()))>"修改"</button>
+                                <button class="btn small" data-testid="reset-password" on:click=move |_| { reset.dispatch_local(u2.clone()); }>{t!(i18n, admin.reset_password)}</button>
+                                <button class="btn small" data-testid="edit-account" on:click=move |_| editing.set(Some(u3.clone()))>{t!(i18n, admin.edit)}</button>
                             })}</td>
                         </tr>
                         {move || (editing.get().as_deref() == Some(u4.as_str())).then(|| {
@@ -151,10 +164,10 @@ fn AdminTables() -> impl IntoView {
             </table></div>
         </section>
         <section class="card wide">
-            <h2>"登录设备"</h2>
-            <p class="muted">"手机丢失时停用它:它不能再同步,已同步的记录不受影响。"</p>
+            <h2>{t!(i18n, admin.devices)}</h2>
+            <p class="muted">{t!(i18n, admin.devices_help)}</p>
             <div class="scroll"><table class="figures" data-testid="sessions">
-                <thead><tr><th>"用户名"</th><th>"设备"</th><th>"登录时间"</th><th>"状态"</th><th></th></tr></thead>
+                <thead><tr><th>{t!(i18n, admin.username)}</th><th>{t!(i18n, admin.device)}</th><th>{t!(i18n, admin.logged_in_at)}</th><th>{t!(i18n, admin.state)}</th><th></th></tr></thead>
                 <tbody>{move || sessions().into_iter().map(|s| {
                     let id = s.id.clone();
                     let active = s.revoked_at.is_none();
@@ -163,8 +176,8 @@ fn AdminTables() -> impl IntoView {
                             <td>{s.username.clone()}</td>
                             <td>{s.device.chars().take(8).collect::<String>()}</td>
                             <td>{format::time(s.created_at as u64)}</td>
-                            <td>{if active { "使用中" } else { "已停用" }}</td>
-                            <td>{active.then(|| view! { <button class="btn small danger" on:click=move |_| { revoke.dispatch_local(id.clone()); }>"停用"</button> })}</td>
+                            <td>{if active { t_string!(i18n, admin.in_use) } else { t_string!(i18n, admin.disabled) }}</td>
+                            <td>{active.then(|| view! { <button class="btn small danger" on:click=move |_| { revoke.dispatch_local(id.clone()); }>{t!(i18n, admin.disable)}</button> })}</td>
                         </tr>
                     }
                 }).collect_view()}</tbody>
@@ -181,6 +194,7 @@ fn EditAccount(
     editing: RwSignal<Option<String>>,
     change: Action<(String, AccountChange), ()>,
 ) -> impl IntoView {
+    let i18n = use_i18n();
     let (name, set_name) = signal(account.name.clone());
     let role = RwSignal::new(account.role.as_str().to_string());
     let unit = RwSignal::new(account.unit.to_string());
@@ -203,10 +217,10 @@ fn EditAccount(
     };
     view! {
         <form class="edit-account" on:submit=submit data-testid="edit-account-form">
-            <label>"姓名"<input name="edit-name" prop:value=name on:input=move |ev| set_name.set(event_target_value(&ev))/></label>
+            <label>{t!(i18n, admin.name)}<input name="edit-name" prop:value=name on:input=move |ev| set_name.set(event_target_value(&ev))/></label>
             <RoleAndUnit name="edit" role=role unit=unit/>
-            <button type="submit" class="btn primary small">"保存"</button>
-            <button type="button" class="btn small" on:click=move |_| editing.set(None)>"取消"</button>
+            <button type="submit" class="btn primary small">{t!(i18n, record.save)}</button>
+            <button type="button" class="btn small" on:click=move |_| editing.set(None)>{t!(i18n, admin.cancel)}</button>
         </form>
     }
 }
@@ -219,6 +233,7 @@ fn RoleAndUnit(
     role: RwSignal<String>,
     unit: RwSignal<String>,
 ) -> impl IntoView {
+    let i18n = use_i18n();
     let state = use_state();
     let own = state.account().map(|a| a.unit);
     let roles: Vec<Role> = Role::ALL
@@ -235,17 +250,17 @@ fn RoleAndUnit(
         })
     };
     view! {
-        <label>"角色"
+        <label>{t!(i18n, admin.role)}
             <select name=format!("{name}-role") on:change=move |ev| { role.set(event_target_value(&ev)); unit.set(String::new()); }>
                 {roles.into_iter().map(|r| {
                     let id = r.as_str();
-                    view! { <option value=id selected=move || role.get_untracked() == id>{r.label()}</option> }
+                    view! { <option value=id selected=move || role.get_untracked() == id>{move || format::role(r, i18n.get_locale())}</option> }
                 }).collect_view()}
             </select>
         </label>
-        <label>"单位"
+        <label>{t!(i18n, admin.unit)}
             <select name=format!("{name}-unit") prop:value=unit on:change=move |ev| unit.set(event_target_value(&ev))>
-                <option value="">"请选择"</option>
+                <option value="">{t!(i18n, field.choose)}</option>
                 {move || units().into_iter().map(|a| view! { <option value=a.code.clone()>{a.name.clone()}</option> }).collect_view()}
             </select>
         </label>
@@ -255,6 +270,7 @@ fn RoleAndUnit(
 /// The audit trail, filtered by unit, account, form and dates; each entry opens its record.
 #[component]
 fn AuditTrail(accounts: Signal<Vec<Account>>) -> impl IntoView {
+    let i18n = use_i18n();
     let state = use_state();
     let (unit, set_unit) = signal(String::new());
     let (account, set_account) = signal(String::new());
@@ -314,8 +330,8 @@ fn AuditTrail(accounts: Signal<Vec<Account>>) -> impl IntoView {
                     <td>{e.device.chars().take(8).collect::<String>()}</td>
                     <td>{area_name(&e.unit)}</td>
                     <td>{form}</td>
-                    <td>{if e.deleted { "删除" } else { "保存" }}</td>
-                    <td><a href=format!("/view/{}", e.record) data-testid="audit-record">"查看记录"</a></td>
+                    <td>{if e.deleted { t_string!(i18n, record.delete) } else { t_string!(i18n, record.save) }}</td>
+                    <td><a href=format!("/view/{}", e.record) data-testid="audit-record">{t!(i18n, admin.view_record)}</a></td>
                 </tr>
             }
         }).collect_view()
@@ -323,32 +339,32 @@ fn AuditTrail(accounts: Signal<Vec<Account>>) -> impl IntoView {
     let error = move || trail.get().and_then(Result::err);
     view! {
         <section class="card wide">
-            <h2>"修改记录(审计)"</h2>
+            <h2>{t!(i18n, admin.audit)}</h2>
             <div class="filters">
-                <label>"单位 "
+                <label>{t!(i18n, admin.unit_pick)}
                     <select data-testid="audit-unit" on:change=move |ev| set_unit.set(event_target_value(&ev))>
-                        <option value="">"全部"</option>
+                        <option value="">{t!(i18n, records.all)}</option>
                         {move || units().into_iter().map(|(code, name, _)| view! { <option value=code>{name}</option> }).collect_view()}
                     </select>
                 </label>
-                <label>"账号 "
+                <label>{t!(i18n, admin.account_pick)}
                     <select data-testid="audit-account" on:change=move |ev| set_account.set(event_target_value(&ev))>
-                        <option value="">"全部"</option>
+                        <option value="">{t!(i18n, records.all)}</option>
                         {move || accounts.get().into_iter().map(|a| view! { <option value=a.username.clone()>{format!("{}({})", a.name, a.username)}</option> }).collect_view()}
                     </select>
                 </label>
-                <label>"表单 "
+                <label>{t!(i18n, pages.form)}
                     <select data-testid="audit-form" on:change=move |ev| set_form.set(event_target_value(&ev))>
-                        <option value="">"全部"</option>
+                        <option value="">{t!(i18n, records.all)}</option>
                         {move || forms().into_iter().map(|(id, name)| view! { <option value=id>{name}</option> }).collect_view()}
                     </select>
                 </label>
-                <label>"从 "<input type="date" data-testid="audit-from" on:change=move |ev| set_from.set(event_target_value(&ev))/></label>
-                <label>"到 "<input type="date" data-testid="audit-to" on:change=move |ev| set_to.set(event_target_value(&ev))/></label>
+                <label>{t!(i18n, admin.from)}<input type="date" data-testid="audit-from" on:change=move |ev| set_from.set(event_target_value(&ev))/></label>
+                <label>{t!(i18n, admin.to)}<input type="date" data-testid="audit-to" on:change=move |ev| set_to.set(event_target_value(&ev))/></label>
             </div>
             {move || error().map(|e| view! { <p class="error" role="alert">{e}</p> })}
             <div class="scroll"><table class="figures" data-testid="audit">
-                <thead><tr><th>"时间"</th><th>"账号"</th><th>"设备"</th><th>"单位"</th><th>"表单"</th><th>"操作"</th><th></th></tr></thead>
+                <thead><tr><th>{t!(i18n, admin.time)}</th><th>{t!(i18n, admin.account)}</th><th>{t!(i18n, admin.device)}</th><th>{t!(i18n, admin.unit)}</th><th>{t!(i18n, records.form)}</th><th>{t!(i18n, admin.action)}</th><th></th></tr></thead>
                 <tbody>{rows}</tbody>
             </table></div>
         </section>
@@ -371,6 +387,7 @@ fn day_start(date: &str, days: u32) -> Option<i64> {
 
 #[component]
 fn NewAccountForm(on_done: impl Fn() + Copy + 'static) -> impl IntoView {
+    let i18n = use_i18n();
     let (username, set_username) = signal(String::new());
     let (name, set_name) = signal(String::new());
     let role = RwSignal::new("village_worker".to_string());
@@ -381,7 +398,7 @@ fn NewAccountForm(on_done: impl Fn() + Copy + 'static) -> impl IntoView {
         async move {
             let a = api::create_account(&new).await.map_err(|e| e.message)?;
             on_done();
-            Ok::<_, String>(format!("已创建 {}(首次登录需改密码)", a.username))
+            Ok::<_, String>(tc!(admin.created, username = a.username))
         }
     });
     let message = move || create.value().get().map(|m| m.unwrap_or_else(|e| e));
@@ -401,13 +418,13 @@ fn NewAccountForm(on_done: impl Fn() + Copy + 'static) -> impl IntoView {
     };
     view! {
         <form class="card" on:submit=submit data-testid="new-account">
-            <h2>"新建账号"</h2>
-            <label>"用户名"<input name="new-username" on:input=move |ev| set_username.set(event_target_value(&ev))/></label>
-            <label>"姓名"<input name="new-name" on:input=move |ev| set_name.set(event_target_value(&ev))/></label>
+            <h2>{t!(i18n, admin.new_account)}</h2>
+            <label>{t!(i18n, admin.username)}<input name="new-username" on:input=move |ev| set_username.set(event_target_value(&ev))/></label>
+            <label>{t!(i18n, admin.name)}<input name="new-name" on:input=move |ev| set_name.set(event_target_value(&ev))/></label>
             <RoleAndUnit name="new" role=role unit=unit/>
-            <label>"一次性密码"<input name="new-password" on:input=move |ev| set_password.set(event_target_value(&ev))/></label>
+            <label>{t!(i18n, admin.one_time_password)}<input name="new-password" on:input=move |ev| set_password.set(event_target_value(&ev))/></label>
             {move || message().map(|m| view! { <p class="muted" role="status">{m}</p> })}
-            <button type="submit" class="btn primary">"创建"</button>
+            <button type="submit" class="btn primary">{t!(i18n, admin.create)}</button>
         </form>
     }
 }

@@ -3,13 +3,16 @@
 //! (`/records?unit=..&indicator=..&plan=..&as_of=..`).
 
 use crate::components::record_pages::{Behind, RecordPages};
+use crate::i18n::{t, use_i18n};
 use crate::state::use_state;
+use crate::tf;
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 use shequ_model::plan::PlanId;
 
 #[component]
 pub fn FigureRecords() -> impl IntoView {
+    let i18n = use_i18n();
     let query = use_query_map();
     let asked = Memo::new(move |_| {
         let q = query.read();
@@ -23,12 +26,13 @@ pub fn FigureRecords() -> impl IntoView {
     });
     move || match asked.get() {
         Some((unit, behind)) => view! { <Listing unit=unit behind=behind/> }.into_any(),
-        None => view! { <p class="empty">"页面不存在"</p> }.into_any(),
+        None => view! { <p class="empty">{t!(i18n, app.not_found)}</p> }.into_any(),
     }
 }
 
 #[component]
 fn Listing(unit: String, behind: Behind) -> impl IntoView {
+    let i18n = use_i18n();
     let state = use_state();
     let title = {
         let (unit, behind) = (unit.clone(), behind.clone());
@@ -48,7 +52,13 @@ fn Listing(unit: String, behind: Behind) -> impl IntoView {
                     .unwrap_or_else(|| behind.indicator.clone())
             });
             match &behind.as_of {
-                Some(m) => format!("{unit_name} · {indicator}(截至 {m} 月底)"),
+                Some(m) => tf!(
+                    i18n,
+                    figure.title_as_of,
+                    unit = unit_name,
+                    indicator = indicator,
+                    month = m
+                ),
                 None => format!("{unit_name} · {indicator}"),
             }
         }
@@ -56,7 +66,7 @@ fn Listing(unit: String, behind: Behind) -> impl IntoView {
     let back = format!("/unit/{unit}");
     view! {
         <header class="bar">
-            <a href=back class="back">"‹ 进度"</a>
+            <a href=back class="back">{t!(i18n, figure.back)}</a>
             <h1 data-testid="figure-records-title">{title}</h1>
         </header>
         <RecordPages unit=unit behind=behind/>

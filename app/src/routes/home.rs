@@ -3,7 +3,9 @@
 use crate::components::held_records::HeldRecords;
 use crate::components::record_pages::RecordPages;
 use crate::components::sync_bar::SyncBar;
+use crate::i18n::{t, t_string, use_i18n};
 use crate::state::use_state;
+use crate::tf;
 use leptos::prelude::*;
 use shequ_model::auth::{Account, AuthFailure, Holding, Role};
 use shequ_model::{Level, UnitCode};
@@ -28,28 +30,30 @@ pub fn Home() -> impl IntoView {
 #[component]
 fn ReaderHome(account: Account) -> impl IntoView {
     let state = use_state();
+    let i18n = use_i18n();
     let board = if account.role == Role::CountyAdmin {
         "/county".to_string()
     } else {
         format!("/unit/{}", UnitCode::in_path(account.unit.as_str()))
     };
-    let label = match account.role {
-        Role::NationSupervisor => "全国看板",
-        Role::ProvinceSupervisor => "省级看板",
-        Role::CitySupervisor => "市级看板",
-        _ => "县级看板",
+    let role = account.role;
+    let label = move || match role {
+        Role::NationSupervisor => t_string!(i18n, home.nation_board),
+        Role::ProvinceSupervisor => t_string!(i18n, home.province_board),
+        Role::CitySupervisor => t_string!(i18n, home.city_board),
+        _ => t_string!(i18n, home.county_board),
     };
     view! {
         <header class="bar">
-            <h1>"社区建设工作台"</h1>
+            <h1>{t!(i18n, app.name)}</h1>
             <span class="muted">{account.name.clone()}</span>
-            <button class="btn small" on:click=move |_| state.log_out()>"退出"</button>
+            <button class="btn small" on:click=move |_| state.log_out()>{t!(i18n, home.log_out)}</button>
         </header>
         <Blocked/>
         <SyncBar/>
         <nav class="card tiles">
             <a class="tile" href=board>{label}</a>
-            {account.is_admin().then(|| view! { <a class="tile" href="/admin">"账号与设备"</a> })}
+            {account.is_admin().then(|| view! { <a class="tile" href="/admin">{t!(i18n, home.admin)}</a> })}
         </nav>
         // The whole country's records are no list to page through: its report leads to them.
         {(account.role.holding() == Holding::Read && account.unit.level() != Level::Nation)
@@ -61,21 +65,22 @@ fn ReaderHome(account: Account) -> impl IntoView {
 #[component]
 fn Blocked() -> impl IntoView {
     let state = use_state();
+    let i18n = use_i18n();
     move || {
         state.blocked.get().map(|b| match b {
             AuthFailure::Revoked => view! {
                 <section class="conflict" role="alert" data-testid="revoked">
-                    <strong>"此设备已被管理员停用,不能再同步。"</strong>
-                    <p>"未同步的记录仍保存在本机。请导出后交给管理员,或换用别的手机登录。"</p>
-                    <button class="btn" on:click=move |_| state.export_unsynced()>"导出未同步记录"</button>
-                    <button class="btn" on:click=move |_| state.log_out()>"退出登录"</button>
+                    <strong>{t!(i18n, home.revoked)}</strong>
+                    <p>{t!(i18n, home.revoked_help)}</p>
+                    <button class="btn" on:click=move |_| state.export_unsynced()>{t!(i18n, sync.export)}</button>
+                    <button class="btn" on:click=move |_| state.log_out()>{t!(i18n, home.log_out_full)}</button>
                 </section>
             }.into_any(),
             _ => view! {
                 <section class="conflict" role="alert" data-testid="expired">
-                    <strong>"登录已过期,请重新登录。"</strong>
-                    <p>"本机的记录不会丢失,重新登录后继续同步。"</p>
-                    <button class="btn primary" on:click=move |_| state.log_out()>"重新登录"</button>
+                    <strong>{t!(i18n, home.expired)}</strong>
+                    <p>{t!(i18n, home.expired_help)}</p>
+                    <button class="btn primary" on:click=move |_| state.log_out()>{t!(i18n, home.log_in_again)}</button>
                 </section>
             }.into_any(),
         })
@@ -87,6 +92,7 @@ fn Blocked() -> impl IntoView {
 #[component]
 fn UnitHome(code: String) -> impl IntoView {
     let state = use_state();
+    let i18n = use_i18n();
     let name = {
         let code = code.clone();
         move || {
@@ -107,10 +113,13 @@ fn UnitHome(code: String) -> impl IntoView {
         move || state.area(&code).map(|a| a.level)
     };
     let scope = UnitCode::parse(&code).ok();
-    let heading = if scope.as_ref().is_some_and(|s| s.level() == Level::Village) {
-        "本单位记录"
-    } else {
-        "辖区记录(按村、社区)"
+    let village = scope.as_ref().is_some_and(|s| s.level() == Level::Village);
+    let heading = move || {
+        if village {
+            t_string!(i18n, home.own_records)
+        } else {
+            t_string!(i18n, home.area_records)
+        }
     };
     let forms = move || {
         let level = level();
@@ -130,12 +139,12 @@ fn UnitHome(code: String) -> impl IntoView {
         <header class="bar">
             <h1>{name}</h1>
             <span class="muted">{let town = town.clone(); move || town().map(|t| t.name)}</span>
-            <button class="btn small" on:click=move |_| state.log_out()>"退出"</button>
+            <button class="btn small" on:click=move |_| state.log_out()>{t!(i18n, home.log_out)}</button>
         </header>
         <Blocked/>
         <SyncBar/>
         <section class="card">
-            <h2>"填报"</h2>
+            <h2>{t!(i18n, home.fill_in)}</h2>
             <div class="form-grid">
                 {move || forms().into_iter().map(|f| view! {
                     <a class="tile" href=format!("/new/{}", f.id) data-form=f.id.clone()>{f.name.clone()}</a>
@@ -147,7 +156,7 @@ fn UnitHome(code: String) -> impl IntoView {
             {scope.map(|scope| view! { <HeldRecords scope=scope/> })}
         </section>
         <nav class="links">
-            <a href=format!("/unit/{code}")>{move || format!("{}进度", name_for_link())}</a>
+            <a href=format!("/unit/{code}")>{move || tf!(i18n, home.progress, unit = name_for_link())}</a>
         </nav>
     }
 }

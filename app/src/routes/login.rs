@@ -2,6 +2,7 @@
 //! every page passes through.
 
 use crate::api;
+use crate::i18n::{t, use_i18n};
 use crate::state::use_state;
 use crate::store::Db;
 use leptos::prelude::*;
@@ -38,6 +39,7 @@ pub fn SignedIn(children: ChildrenFn) -> impl IntoView {
 #[component]
 fn Login() -> impl IntoView {
     let state = use_state();
+    let i18n = use_i18n();
     let (username, set_username) = signal(String::new());
     let (password, set_password) = signal(String::new());
     let login = Action::new_local(move |(username, password): &(String, String)| {
@@ -63,20 +65,20 @@ fn Login() -> impl IntoView {
         login.dispatch_local((username.get_untracked(), password.get_untracked()));
     };
     view! {
-        <header class="bar"><h1>"社区建设工作台"</h1></header>
+        <header class="bar"><h1>{t!(i18n, app.name)}</h1></header>
         <form class="card" on:submit=submit data-testid="login">
-            <h2>"登录"</h2>
-            <label>"用户名"
+            <h2>{t!(i18n, login.title)}</h2>
+            <label>{t!(i18n, login.username)}
                 <input name="username" autocomplete="username" autocapitalize="none" prop:value=username
                     on:input=move |ev| set_username.set(event_target_value(&ev))/>
             </label>
-            <label>"密码"
+            <label>{t!(i18n, login.password)}
                 <input name="password" type="password" autocomplete="current-password" prop:value=password
                     on:input=move |ev| set_password.set(event_target_value(&ev))/>
             </label>
             {move || (!login.pending().get()).then(error).flatten().map(|e| view! { <p class="error" role="alert">{e}</p> })}
-            <button type="submit" class="btn primary big" disabled=move || login.pending().get()>"登录"</button>
-            <p class="muted">"登录后,本机可在没有网络时继续填报。"</p>
+            <button type="submit" class="btn primary big" disabled=move || login.pending().get()>{t!(i18n, login.submit)}</button>
+            <p class="muted">{t!(i18n, login.offline_note)}</p>
         </form>
     }
 }
@@ -84,6 +86,7 @@ fn Login() -> impl IntoView {
 #[component]
 fn ChangePassword() -> impl IntoView {
     let state = use_state();
+    let i18n = use_i18n();
     let (old, set_old) = signal(String::new());
     let (new, set_new) = signal(String::new());
     let change = Action::new_local(move |req: &PasswordChange| {
@@ -106,13 +109,13 @@ fn ChangePassword() -> impl IntoView {
         });
     };
     view! {
-        <header class="bar"><h1>"设置新密码"</h1></header>
+        <header class="bar"><h1>{t!(i18n, login.new_password_title)}</h1></header>
         <form class="card" on:submit=submit>
-            <p>"这是一次性密码,请先设置自己的密码。"</p>
-            <label>"当前密码"<input type="password" name="old" on:input=move |ev| set_old.set(event_target_value(&ev))/></label>
-            <label>"新密码(至少8位,含字母、数字、符号中的两种)"<input type="password" name="new" on:input=move |ev| set_new.set(event_target_value(&ev))/></label>
+            <p>{t!(i18n, login.one_time)}</p>
+            <label>{t!(i18n, login.current_password)}<input type="password" name="old" on:input=move |ev| set_old.set(event_target_value(&ev))/></label>
+            <label>{t!(i18n, login.new_password)}<input type="password" name="new" on:input=move |ev| set_new.set(event_target_value(&ev))/></label>
             {move || message().map(|e| view! { <p class="error" role="alert">{e}</p> })}
-            <button type="submit" class="btn primary big" disabled=move || change.pending().get()>"保存新密码"</button>
+            <button type="submit" class="btn primary big" disabled=move || change.pending().get()>{t!(i18n, login.save_password)}</button>
         </form>
     }
 }

@@ -5,9 +5,11 @@
 
 use crate::components::field::{FieldInput, PersonOption};
 use crate::components::format;
+use crate::i18n::{t, td_string, use_i18n, Locale};
 use crate::ids;
 use crate::state::use_state;
 use crate::store::{Db, LocalRecord};
+use crate::{tc, tf};
 use leptos::prelude::*;
 use leptos_router::hooks::{use_navigate, use_params_map};
 use serde_json::Value;
@@ -23,6 +25,7 @@ use wasm_bindgen::JsCast;
 #[component]
 pub fn NewRecord() -> impl IntoView {
     let state = use_state();
+    let i18n = use_i18n();
     let params = use_params_map();
     let form = move || {
         let id = params.read().get("form")?;
@@ -33,7 +36,7 @@ pub fn NewRecord() -> impl IntoView {
     view! {
         {move || match (form(), state.unit.get()) {
             (Some((plan, form)), Some(unit)) => view! { <RecordForm plan=plan form=form unit=unit existing=None /> }.into_any(),
-            _ => view! { <p class="empty">"找不到这个表单"</p> }.into_any(),
+            _ => view! { <p class="empty">{t!(i18n, record.no_form)}</p> }.into_any(),
         }}
     }
 }
@@ -41,6 +44,7 @@ pub fn NewRecord() -> impl IntoView {
 #[component]
 pub fn EditRecord() -> impl IntoView {
     let state = use_state();
+    let i18n = use_i18n();
     let params = use_params_map();
     let found = LocalResource::new(move || {
         let id = params.read().get("id");
@@ -51,14 +55,14 @@ pub fn EditRecord() -> impl IntoView {
     });
     view! {
         {move || match found.get() {
-            None => view! { <p class="muted">"读取中……"</p> }.into_any(),
-            Some(None) => view! { <p class="empty">"找不到这条记录"</p> }.into_any(),
+            None => view! { <p class="muted">{t!(i18n, app.loading)}</p> }.into_any(),
+            Some(None) => view! { <p class="empty">{t!(i18n, record.no_record)}</p> }.into_any(),
             // A record opens under its own plan, whichever plan is current now.
             Some(Some(rec)) => match state.plan_of(&rec) {
-                None => view! { <p class="empty">"本机还没有这条记录所属的工作计划,请联网同步后再打开"</p> }.into_any(),
+                None => view! { <p class="empty">{t!(i18n, record.no_plan)}</p> }.into_any(),
                 Some(plan) => match plan.form(&rec.rev.form).cloned() {
                     Some(form) => view! { <RecordForm plan=plan form=form unit=rec.rev.unit.clone() existing=Some(rec) /> }.into_any(),
-                    None => view! { <p class="empty">"计划中没有这个表单"</p> }.into_any(),
+                    None => view! { <p class="empty">{t!(i18n, record.form_not_in_plan)}</p> }.into_any(),
                 },
             },
         }}
@@ -222,6 +226,7 @@ fn RecordForm(
     existing: Option<LocalRecord>,
 ) -> impl IntoView {
     let state = use_state();
+    let i18n = use_i18n();
     let navigate = use_navigate();
     let initial: Content = existing
         .as_ref()
@@ -320,7 +325,7 @@ fn RecordForm(
             .value()
             .get()
             .and_then(Result::err)
-            .map(|e| format!("{e}。内容仍在表单中,请重试。"))
+            .map(|e| tf!(i18n, record.save_failed, error = e))
     };
 
     let plan_for_title = plan.clone();
@@ -384,19 +389,19 @@ fn RecordForm(
         .collect();
     let conflict_box = (!rivals.is_empty()).then(|| {
         let versions = rivals.into_iter().map(|r| {
-            let summary: Vec<String> = labels.iter().filter_map(|(id, label)| r.content.get(id).map(|v| format!("{label}:{}", show(v)))).collect();
+            let summary: Vec<String> = labels.iter().filter_map(|(id, label)| r.content.get(id).map(|v| format!("{label}:{}", show(v, i18n.get_locale())))).collect();
             let content = r.content.clone();
             view! {
                 <li>
                     <p>{summary.join(";")}</p>
-                    <button type="button" class="btn small" on:click=move |_| values.set(content.clone())>"采用这个版本"</button>
+                    <button type="button" class="btn small" on:click=move |_| values.set(content.clone())>{t!(i18n, record.take_version)}</button>
                 </li>
             }
         }).collect_view();
         view! {
             <section class="conflict" data-testid="conflict" role="alert">
-                <strong>"这条记录在别的手机上也被修改过。"</strong>
-                <p class="muted">"下面是另外的版本;选定要保留的内容后保存,其余版本仍留有记录。"</p>
+                <strong>{t!(i18n, record.changed_elsewhere)}</strong>
+                <p class="muted">{t!(i18n, record.other_versions)}</p>
                 <ul>{versions}</ul>
             </section>
         }
@@ -404,7 +409,7 @@ fn RecordForm(
     let delete = existing.clone().map(|old| {
         view! {
             <button type="button" class="btn danger big" on:click=move |_| {
-                let ok = web_sys::window().and_then(|w| w.confirm_with_message("确定删除这条记录吗?").ok()).unwrap_or(false);
+                let ok = web_sys::window().and_then(|w| w.confirm_with_message(&tc!(record.confirm_delete)).ok()).unwrap_or(false);
                 if !ok { return; }
                 write.dispatch_local(Revision {
                     rev: ids::new_id(),
@@ -413,27 +418,37 @@ fn RecordForm(
                     deleted: true,
                     ..old.rev.clone()
                 });
-            }>"删除"</button>
+            }>{t!(i18n, record.delete)}</button>
         }
     });
     let fields = form.fields.clone();
-    let title = if existing.is_some() {
-        format!("修改:{}", form.name)
-    } else {
-        format!("新建:{}", form.name)
+    let editing = existing.is_some();
+    let form_name = form.name.clone();
+    let title = move || {
+        if editing {
+            tf!(i18n, record.edit_title, form = form_name)
+        } else {
+            tf!(i18n, record.new_title, form = form_name)
+        }
     };
     let title_field = form.title_field.clone();
-    let other_plan =
-        format::other_plan(Some(&plan_for_title), state.plan.get_untracked().as_deref());
+    let current_plan = state.plan.get_untracked();
+    let other_plan = move || {
+        format::other_plan(
+            Some(&plan_for_title),
+            current_plan.as_deref(),
+            i18n.get_locale(),
+        )
+    };
     let draft_offer = move || {
         offer().map(|d| d.get(&title_field).and_then(Value::as_str).unwrap_or("").to_string()).map(|name| {
             let discard_draft = discard_draft.clone();
             view! {
                 <section class="card draft-offer" data-testid="draft-offer">
-                    <strong>"这个表单有上次没填完的内容"</strong>
-                    {(!name.is_empty()).then(|| view! { <p class="muted">{format!("上次填到:{name}")}</p> })}
-                    <button type="button" class="btn primary big" on:click=take_draft>"继续上次填写"</button>
-                    <button type="button" class="btn big" on:click=discard_draft>"丢弃"</button>
+                    <strong>{t!(i18n, record.draft)}</strong>
+                    {(!name.is_empty()).then(|| view! { <p class="muted">{tf!(i18n, record.draft_title, name = name)}</p> })}
+                    <button type="button" class="btn primary big" on:click=take_draft>{t!(i18n, record.draft_take)}</button>
+                    <button type="button" class="btn big" on:click=discard_draft>{t!(i18n, record.draft_discard)}</button>
                 </section>
             }
         })
@@ -452,7 +467,7 @@ fn RecordForm(
                     .collect_view();
                 view! {
                     <section class="form-errors" role="alert" data-testid="form-errors">
-                        <strong>{format!("有{}处需要修改,还没有保存:", found.len())}</strong>
+                        <strong>{tf!(i18n, record.problems, n = found.len())}</strong>
                         <ul>{items}</ul>
                     </section>
                 }
@@ -461,11 +476,11 @@ fn RecordForm(
     };
     view! {
         <header class="bar">
-            <a href="/" class="back">"‹ 返回"</a>
+            <a href="/" class="back">{t!(i18n, app.back)}</a>
             <h1>{title}</h1>
         </header>
-        {other_plan.map(|p| view! { <p class="muted" data-testid="record-plan">{format!("这条记录属于{p}")}</p> })}
-        {move || (!looked()).then(|| view! { <p class="muted">"读取中……"</p> })}
+        {move || other_plan().map(|p| view! { <p class="muted" data-testid="record-plan">{tf!(i18n, record.of_plan, plan = p)}</p> })}
+        {move || (!looked()).then(|| view! { <p class="muted">{t!(i18n, app.loading)}</p> })}
         {draft_offer}
         <div hidden=move || !looked() || offer().is_some()>
             {conflict_box}
@@ -480,19 +495,28 @@ fn RecordForm(
                     }
                 }).collect_view()}
                 {move || message().map(|m| view! { <p class="error" role="alert">{m}</p> })}
-                <button type="button" class="btn primary big" on:click=save disabled=move || write.pending().get()>"保存"</button>
+                <button type="button" class="btn primary big" on:click=save disabled=move || write.pending().get()>{t!(i18n, record.save)}</button>
                 {delete}
             </form>
         </div>
     }
 }
 
-fn show(v: &serde_json::Value) -> String {
+fn show(v: &serde_json::Value, locale: Locale) -> String {
     match v {
         serde_json::Value::String(s) => s.clone(),
-        serde_json::Value::Bool(b) => if *b { "是" } else { "否" }.into(),
-        serde_json::Value::Array(a) => a.iter().map(show).collect::<Vec<_>>().join("、"),
-        serde_json::Value::Object(o) => o.get("state").map(show).unwrap_or_default(),
+        serde_json::Value::Bool(b) => if *b {
+            td_string!(locale, shown.yes)
+        } else {
+            td_string!(locale, shown.no)
+        }
+        .into(),
+        serde_json::Value::Array(a) => a
+            .iter()
+            .map(|x| show(x, locale))
+            .collect::<Vec<_>>()
+            .join("、"),
+        serde_json::Value::Object(o) => o.get("state").map(|x| show(x, locale)).unwrap_or_default(),
         other => other.to_string(),
     }
 }

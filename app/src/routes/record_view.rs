@@ -6,8 +6,10 @@
 
 use crate::api;
 use crate::components::format;
+use crate::i18n::{t, t_string, use_i18n};
 use crate::state::use_state;
 use crate::store::Db;
+use crate::tf;
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 use shequ_model::auth::Holding;
@@ -17,10 +19,11 @@ use shequ_model::record::Content;
 
 #[component]
 pub fn RecordView() -> impl IntoView {
+    let i18n = use_i18n();
     let params = use_params_map();
     move || match params.read().get("id") {
         Some(id) => view! { <Viewed id=id/> }.into_any(),
-        None => view! { <p class="empty">"页面不存在"</p> }.into_any(),
+        None => view! { <p class="empty">{t!(i18n, app.not_found)}</p> }.into_any(),
     }
 }
 
@@ -36,6 +39,7 @@ struct Shown {
 
 #[component]
 fn Viewed(id: String) -> impl IntoView {
+    let i18n = use_i18n();
     let state = use_state();
     let kept = state.holding() == Some(Holding::Kept);
     let id = StoredValue::new(id);
@@ -104,21 +108,21 @@ fn Viewed(id: String) -> impl IntoView {
         Some(view! {
             <section class="card" data-testid="record-view">
                 <h2>{format!("{name} · {unit_name}")}</h2>
-                {s.deleted.then(|| view! { <p class="badge bad">"已删除"</p> })}
+                {s.deleted.then(|| view! { <p class="badge bad">{t!(i18n, view.deleted)}</p> })}
                 <dl class="fields">{rows}</dl>
-                <p class="muted">"只读:督导查看,不能修改。"</p>
+                <p class="muted">{t!(i18n, view.read_only)}</p>
             </section>
         })
     };
     let past = move || {
         match history.get().flatten() {
-        None if asked.get() => view! { <p class="muted">"读取中……"</p> }.into_any(),
+        None if asked.get() => view! { <p class="muted">{t!(i18n, app.loading)}</p> }.into_any(),
         None => view! {
-            <button class="btn" data-testid="ask-history" on:click=move |_| set_asked.set(true)>"查看修改历史"</button>
+            <button class="btn" data-testid="ask-history" on:click=move |_| set_asked.set(true)>{t!(i18n, view.ask_history)}</button>
         }
         .into_any(),
         Some(Err(e)) if e.retry && e.auth.is_none() => {
-            view! { <p class="error" role="alert">"离线:连上网络后才能查看修改历史"</p> }.into_any()
+            view! { <p class="error" role="alert">{t!(i18n, view.history_offline)}</p> }.into_any()
         }
         Some(Err(e)) => view! { <p class="error" role="alert">{e.message}</p> }.into_any(),
         Some(Ok(h)) => view! { <History history=h/> }.into_any(),
@@ -130,12 +134,12 @@ fn Viewed(id: String) -> impl IntoView {
                 if let Some(h) = web_sys::window().and_then(|w| w.history().ok()) {
                     let _ = h.back();
                 }
-            }>"‹ 返回"</button>
-            <h1>"查看记录"</h1>
+            }>{t!(i18n, app.back)}</button>
+            <h1>{t!(i18n, admin.view_record)}</h1>
         </header>
         {current}
         <section class="card">
-            <h2>"修改历史"</h2>
+            <h2>{t!(i18n, view.history)}</h2>
             {past}
         </section>
     }
@@ -143,11 +147,12 @@ fn Viewed(id: String) -> impl IntoView {
 
 #[component]
 fn History(history: RecordHistory) -> impl IntoView {
+    let i18n = use_i18n();
     let conflict = history.conflict.then(|| {
-        view! { <p class="conflict" role="status" data-testid="history-conflict">"这条记录有在不同手机上同时修改的版本,均保留如下。"</p> }
+        view! { <p class="conflict" role="status" data-testid="history-conflict">{t!(i18n, view.history_conflict)}</p> }
     });
     let omitted = (history.omitted > 0).then(|| {
-        view! { <p class="muted" data-testid="history-omitted">{format!("更早的 {} 次修改未列出", history.omitted)}</p> }
+        view! { <p class="muted" data-testid="history-omitted">{move || tf!(i18n, view.omitted, n = history.omitted)}</p> }
     });
     // Newest first: what changed last is read first.
     let entries = history
@@ -165,13 +170,26 @@ fn History(history: RecordHistory) -> impl IntoView {
 
 #[component]
 fn Entry(entry: HistoryEntry) -> impl IntoView {
+    let i18n = use_i18n();
     let when = format::time(entry.received_at.max(0) as u64);
     let badges = [
-        (entry.current, "当前版本", "badge ok"),
-        (entry.head && !entry.current, "冲突版本", "badge bad"),
-        (!entry.resolves.is_empty(), "解决了冲突", "badge"),
-        (entry.parent.is_none(), "新建", "badge"),
-        (entry.deleted, "删除", "badge bad"),
+        (entry.current, t_string!(i18n, view.current), "badge ok"),
+        (
+            entry.head && !entry.current,
+            t_string!(i18n, view.rival),
+            "badge bad",
+        ),
+        (
+            !entry.resolves.is_empty(),
+            t_string!(i18n, view.resolved),
+            "badge",
+        ),
+        (
+            entry.parent.is_none(),
+            t_string!(i18n, view.created),
+            "badge",
+        ),
+        (entry.deleted, t_string!(i18n, record.delete), "badge bad"),
     ]
     .into_iter()
     .filter(|(on, _, _)| *on)
@@ -191,8 +209,9 @@ fn Entry(entry: HistoryEntry) -> impl IntoView {
 }
 
 fn change(c: FieldChange) -> impl IntoView {
-    let old = c.old.unwrap_or_else(|| "(空)".into());
-    let new = c.new.unwrap_or_else(|| "(空)".into());
+    let i18n = use_i18n();
+    let old = c.old.unwrap_or_else(|| t_string!(i18n, view.empty).into());
+    let new = c.new.unwrap_or_else(|| t_string!(i18n, view.empty).into());
     view! {
         <li data-testid="field-change">
             <span class="label">{format!("{}:", c.label)}</span>

@@ -11,9 +11,11 @@ use crate::components::assessment::AssessmentCard;
 use crate::components::chart::{Bar, BarChart};
 use crate::components::format;
 use crate::components::month_chart::MonthChart;
+use crate::i18n::{t, use_i18n};
 use crate::state::use_state;
 use crate::store::Db;
 use crate::{api, ids};
+use crate::{tc, tf};
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 use shequ_model::month::Month;
@@ -24,28 +26,31 @@ use shequ_model::Level;
 #[component]
 pub fn CountyPage() -> impl IntoView {
     let state = use_state();
+    let i18n = use_i18n();
     let county = Memo::new(move |_| state.plan.with(|p| p.as_ref().map(|p| p.county.clone())));
     move || match county.get() {
         Some(code) => view! { <ReportView code=code/> }.into_any(),
-        None => view! { <p class="muted">"正在读取工作计划……"</p> }.into_any(),
+        None => view! { <p class="muted">{t!(i18n, report.reading_plan)}</p> }.into_any(),
     }
 }
 
 #[component]
 pub fn TownPage() -> impl IntoView {
+    let i18n = use_i18n();
     let params = use_params_map();
     move || match params.read().get("code") {
         Some(code) => {
             let code = shequ_model::UnitCode::from_path(&code).to_owned();
             view! { <ReportView code=code/> }.into_any()
         }
-        None => view! { <p class="empty">"页面不存在"</p> }.into_any(),
+        None => view! { <p class="empty">{t!(i18n, app.not_found)}</p> }.into_any(),
     }
 }
 
 #[component]
 fn ReportView(code: String) -> impl IntoView {
     let state = use_state();
+    let i18n = use_i18n();
     // The plans to choose from: the server's list, or what the phone holds when it is offline.
     let summaries = LocalResource::new(move || async move {
         match api::plans().await {
@@ -75,7 +80,7 @@ fn ReportView(code: String) -> impl IntoView {
                 .session
                 .with(|s| s.as_ref().is_some_and(|s| s.account.may_read(&code)));
             async move {
-                let id = id.ok_or_else(|| "本机还没有工作计划".to_string())?;
+                let id = id.ok_or_else(|| tc!(report.no_plan))?;
                 let plan = state.plan_by_id(&id).await?;
                 let figures = read_figures(&code, &id, may_read, as_of).await?;
                 Ok::<_, String>((plan, figures))
@@ -88,6 +93,7 @@ fn ReportView(code: String) -> impl IntoView {
     let is_admin = move || state.account().is_some_and(|a| a.is_admin());
     let report_refetch = move || report.refetch();
     let body = move || {
+        let locale = i18n.get_locale();
         let (
             plan,
             Figures {
@@ -99,7 +105,7 @@ fn ReportView(code: String) -> impl IntoView {
             Ok(r) => r,
             Err(e) => {
                 return Some(
-                    view! { <p class="error" role="alert">{format!("无法读取数据:{e}")}</p> }
+                    view! { <p class="error" role="alert">{tf!(i18n, report.unreadable, error = e)}</p> }
                         .into_any(),
                 )
             }
@@ -159,15 +165,15 @@ fn ReportView(code: String) -> impl IntoView {
             let unit = i.unit.clone();
             let cells = report.children.iter().map(|c| match c.cells.iter().find(|x| x.indicator == i.id) {
                 Some(cell) => view! {
-                    <td class=format::tone(cell) title=format!("目标 {}", format::target(cell.target.as_ref(), cell.kind, &unit))>{link(&c.area.code, &i.id, format::value(cell, &unit))}</td>
+                    <td class=format::tone(cell) title=tf!(i18n, report.target_is, target = format::target(cell.target.as_ref(), cell.kind, &unit, locale))>{link(&c.area.code, &i.id, format::value(cell, &unit, locale))}</td>
                 }.into_any(),
                 None => view! { <td class="tone-none">"—"</td> }.into_any(),
             }).collect_view();
             Some(view! {
                 <tr data-indicator=i.id.clone()>
                     <th class="ind">{i.name.clone()}</th>
-                    <td class=format::tone(&own)>{link(&report.unit.area.code, &i.id, format::value(&own, &i.unit))}</td>
-                    <td class="target">{format::target(own.target.as_ref(), own.kind, &i.unit)}</td>
+                    <td class=format::tone(&own)>{link(&report.unit.area.code, &i.id, format::value(&own, &i.unit, locale))}</td>
+                    <td class="target">{format::target(own.target.as_ref(), own.kind, &i.unit, locale)}</td>
                     {cells}
                 </tr>
             })
@@ -175,36 +181,36 @@ fn ReportView(code: String) -> impl IntoView {
         let options = indicators.iter().map(|i| {
             view! { <option value=i.id.clone() selected=i.id == selected>{i.name.clone()}</option> }
         }).collect_view();
-        let child_label = child_level.map(|l| l.label()).unwrap_or("");
+        let by_level = child_level.map(|l| format::level(l, locale));
         let unit = ind.unit.clone();
         Some(view! {
             <section class="sync-bar" class:offline=kept>
                 <div>
                     {kept.then(|| view! {
-                        <strong role="status" data-testid="kept-figures">"离线 · 显示本机保存的上次读取的数据"</strong>
+                        <strong role="status" data-testid="kept-figures">{t!(i18n, report.kept)}</strong>
                     })}
                     <span class="muted" data-testid="figures-as-of">{match as_of.get_untracked() {
-                        Some(m) => format!("{}年{}月底的数据 · 读取于 {}", m.year(), m.number(), format::time(read_at)),
-                        None => format!("数据截至 {}", format::time(read_at)),
+                        Some(m) => tf!(i18n, report.as_of_month, end = format::month_end(m, locale), time = format::time(read_at)),
+                        None => tf!(i18n, report.as_of_now, time = format::time(read_at)),
                     }}</span>
                 </div>
 
             </section>
             <section class="card">
-                <label>"指标 "
+                <label>{t!(i18n, report.indicator_pick)}
                     <select data-testid="indicator-select" on:change=move |ev| set_chosen.set(event_target_value(&ev))>{options}</select>
                 </label>
-                <h2 data-testid="chart-title">{match child_label {
-                    "" => ind.name.clone(),
-                    by => format!("{}(按{by})", ind.name),
+                <h2 data-testid="chart-title">{match by_level {
+                    None => ind.name.clone(),
+                    Some(by) => tf!(i18n, report.by, indicator = ind.name, level = by),
                 }}</h2>
                 <BarChart bars=bars unit=unit/>
-                <p class="muted">"竖线为目标;绿色已达标,黄色过半,红色未过半。"</p>
+                <p class="muted">{t!(i18n, report.legend)}</p>
             </section>
             <MonthCard code=report.unit.area.code.clone() plan=plan.clone() indicator=selected.clone()/>
             <AssessmentCard plan=plan.clone() report=report.clone()/>
             <section class="card wide">
-                <h2>"全部指标"</h2>
+                <h2>{t!(i18n, report.all_indicators)}</h2>
                 <ExportTable code=report.unit.area.code.clone() plan=plan.id.clone()/>
                 {(is_admin() && report.unit.area.code == plan.county).then(|| view! {
                     <ImportTargets code=report.unit.area.code.clone() plan=plan.id.clone()
@@ -212,7 +218,7 @@ fn ReportView(code: String) -> impl IntoView {
                 })}
                 <div class="scroll">
                     <table class="figures" data-testid="figures" data-plan=plan.id.to_string()>
-                        <thead><tr><th>"指标"</th><th>"合计"</th><th>"目标"</th>{headers}</tr></thead>
+                        <thead><tr><th>{t!(i18n, report.indicator)}</th><th>{t!(i18n, report.total)}</th><th>{t!(i18n, report.target)}</th>{headers}</tr></thead>
                         <tbody>{rows}</tbody>
                     </table>
                 </div>
@@ -226,16 +232,16 @@ fn ReportView(code: String) -> impl IntoView {
                 .area(&code)
                 .map(|a| a.name)
                 .unwrap_or_else(|| code.clone());
-            format!("{name} · 工作进度")
+            tf!(i18n, report.title, unit = name)
         }
     };
     view! {
         <header class="bar">
-            <a href="/" class="back">"‹ 返回"</a>
+            <a href="/" class="back">{t!(i18n, app.back)}</a>
             <h1 data-testid="report-title">{title}</h1>
         </header>
         <section class="card">
-            <label>"工作计划 "
+            <label>{t!(i18n, report.plan_pick)}
                 <select data-testid="plan-select" on:change=move |ev| {
                     // A month of one plan's period is no month of another's.
                     set_as_of.set(None);
@@ -243,13 +249,13 @@ fn ReportView(code: String) -> impl IntoView {
                 }>
                     {move || summaries.get().unwrap_or_default().into_iter().map(|s| {
                         let selected = plan_id.with(|id| id.as_ref() == Some(&s.id));
-                        view! { <option value=s.id.to_string() selected=selected>{format!("{}年 · {}", s.year, s.title)}</option> }
+                        view! { <option value=s.id.to_string() selected=selected>{tf!(i18n, report.plan_option, year = s.year, title = s.title)}</option> }
                     }).collect_view()}
                 </select>
             </label>
-            <label>"查看 "
+            <label>{t!(i18n, report.as_of_pick)}
                 <select data-testid="as-of-select" on:change=move |ev| set_as_of.set(Month::parse(&event_target_value(&ev)).ok())>
-                    <option value="" selected=move || as_of.get().is_none()>"当前"</option>
+                    <option value="" selected=move || as_of.get().is_none()>{t!(i18n, report.now)}</option>
                     {move || {
                         let id = plan_id.get();
                         summaries.get().unwrap_or_default().into_iter()
@@ -259,14 +265,14 @@ fn ReportView(code: String) -> impl IntoView {
                             .into_iter()
                             .map(|m| {
                                 let chosen = move || as_of.get() == Some(m);
-                                view! { <option value=m.to_string() selected=chosen>{format!("{}年{}月底", m.year(), m.number())}</option> }
+                                view! { <option value=m.to_string() selected=chosen>{move || format::month_end(m, i18n.get_locale())}</option> }
                             })
                             .collect_view()
                     }}
                 </select>
             </label>
         </section>
-        {move || body().unwrap_or_else(|| view! { <p class="muted">"读取中……"</p> }.into_any())}
+        {move || body().unwrap_or_else(|| view! { <p class="muted">{t!(i18n, app.loading)}</p> }.into_any())}
     }
 }
 
@@ -295,7 +301,7 @@ async fn read_figures(
                 read_at: ids::now_ms(),
                 kept: false,
             }),
-            Err(e) if e.retry => Err(format!("{}(离线时只能查看当前的数据)", e.message)),
+            Err(e) if e.retry => Err(tc!(report.past_offline, error = e.message)),
             Err(e) => Err(e.message),
         };
     }
@@ -342,18 +348,21 @@ fn MonthCard(
             async move { api::months(&code, &plan_id, &indicator).await }
         })
     };
-    let title = plan
-        .indicator(&indicator)
-        .map(|i| format!("{} · 按月进度", i.name))
-        .unwrap_or_default();
+    let i18n = use_i18n();
+    let name = plan.indicator(&indicator).map(|i| i.name.clone());
+    let title = move || {
+        name.as_ref()
+            .map(|n| tf!(i18n, report.by_month, indicator = n))
+            .unwrap_or_default()
+    };
     view! {
         <section class="card">
             <h2 data-testid="month-chart-title">{title}</h2>
             {move || match series.get() {
-                None => view! { <p class="muted">"读取中……"</p> }.into_any(),
+                None => view! { <p class="muted">{t!(i18n, app.loading)}</p> }.into_any(),
                 Some(Ok(s)) => view! { <MonthChart plan=plan.clone() series=s/> }.into_any(),
                 Some(Err(e)) => view! {
-                    <p class="empty" data-testid="month-chart-error">{format!("无法读取按月进度:{}", e.message)}</p>
+                    <p class="empty" data-testid="month-chart-error">{tf!(i18n, report.months_unreadable, error = e.message)}</p>
                 }.into_any(),
             }}
         </section>
@@ -363,11 +372,12 @@ fn MonthCard(
 /// The decomposition table of the unit shown, downloaded as the .xlsx a county office prints.
 #[component]
 fn ExportTable(code: String, plan: PlanId) -> impl IntoView {
+    let i18n = use_i18n();
     let (note, set_note) = signal(None::<String>);
     let export = Action::new_local(move |_: &()| {
         let (code, plan) = (code.clone(), plan.clone());
         async move {
-            set_note.set(Some("正在导出……".into()));
+            set_note.set(Some(tc!(report.exporting)));
             let result = match api::table(&code, &plan).await {
                 Ok((name, bytes)) => {
                     let parts = js_sys::Array::of1(&js_sys::Uint8Array::from(&bytes[..]));
@@ -376,15 +386,15 @@ fn ExportTable(code: String, plan: PlanId) -> impl IntoView {
                 Err(e) => Err(e.message),
             };
             set_note.set(Some(match result {
-                Ok(name) => format!("已导出 {name}"),
-                Err(e) => format!("未能导出:{e}"),
+                Ok(name) => tc!(report.exported, file = name),
+                Err(e) => tc!(report.export_failed, error = e),
             }));
         }
     });
     view! {
         <p>
             <button class="btn small" data-testid="export-table" disabled=move || export.pending().get()
-                on:click=move |_| { export.dispatch(()); }>"导出目标任务分解表(Excel)"</button>
+                on:click=move |_| { export.dispatch(()); }>{t!(i18n, report.export)}</button>
             " "
             <span class="muted" role="status" data-testid="export-note">{move || note.get()}</span>
         </p>
@@ -418,7 +428,7 @@ fn ImportTargets(
             let bytes = match wasm_bindgen_futures::JsFuture::from(file.array_buffer()).await {
                 Ok(buf) => js_sys::Uint8Array::new(&buf).to_vec(),
                 Err(_) => {
-                    outcome.set(Some(Imported::Failed("无法读取所选文件".into())));
+                    outcome.set(Some(Imported::Failed(tc!(report.file_unreadable))));
                     return;
                 }
             };
@@ -444,12 +454,13 @@ fn ImportTargets(
         // The same file, picked again after a fix, is sent again.
         input.set_value("");
     };
+    let i18n = use_i18n();
     let shown = move || {
         outcome.get().map(|o| match o {
-            Imported::Sending => view! { <p class="muted" role="status">"正在导入……"</p> }.into_any(),
-            Imported::Done(0) => view! { <p role="status" data-testid="import-note">"目标没有变化"</p> }.into_any(),
-            Imported::Done(n) => view! { <p role="status" data-testid="import-note">{format!("已导入 {n} 个目标")}</p> }.into_any(),
-            Imported::Failed(e) => view! { <p class="error" role="alert" data-testid="import-note">{format!("未能导入:{e}")}</p> }.into_any(),
+            Imported::Sending => view! { <p class="muted" role="status">{t!(i18n, report.importing)}</p> }.into_any(),
+            Imported::Done(0) => view! { <p role="status" data-testid="import-note">{t!(i18n, report.import_none)}</p> }.into_any(),
+            Imported::Done(n) => view! { <p role="status" data-testid="import-note">{tf!(i18n, report.imported, n = n)}</p> }.into_any(),
+            Imported::Failed(e) => view! { <p class="error" role="alert" data-testid="import-note">{tf!(i18n, report.import_failed, error = e)}</p> }.into_any(),
             Imported::Refused(summary, cells) => view! {
                 <div class="error" role="alert" data-testid="import-errors">
                     <p>{summary}</p>
@@ -461,7 +472,7 @@ fn ImportTargets(
     view! {
         <p>
             <label class="btn small">
-                "导入分解表中的目标(Excel)"
+                {t!(i18n, report.import)}
                 <input type="file" hidden accept=".xlsx" data-testid="import-targets"
                     disabled=move || send.pending().get() on:change=picked/>
             </label>

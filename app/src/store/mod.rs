@@ -16,6 +16,7 @@
 //! outbox entry and marks the record synced together; applying a pulled page stores the records
 //! and the new cursor together.
 
+use crate::tc;
 use rexie::{Index, KeyRange, ObjectStore, Rexie, Transaction, TransactionMode};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -46,7 +47,7 @@ pub struct StoreError(pub String);
 
 impl std::fmt::Display for StoreError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "本机存储出错:{}", self.0)
+        f.write_str(&tc!(store.failed, error = self.0))
     }
 }
 
@@ -135,7 +136,7 @@ impl From<rexie::Error> for StoreError {
     fn from(e: rexie::Error) -> Self {
         let text = e.to_string();
         if text.contains("Quota") {
-            StoreError("手机存储空间不足,请清理空间后重试(已保存的记录不会丢失)".into())
+            StoreError(tc!(store.full))
         } else {
             StoreError(text)
         }
@@ -144,7 +145,7 @@ impl From<rexie::Error> for StoreError {
 
 impl From<serde_json::Error> for StoreError {
     fn from(e: serde_json::Error) -> Self {
-        StoreError(format!("数据格式错误:{e}"))
+        StoreError(tc!(store.format, error = e))
     }
 }
 
@@ -244,7 +245,7 @@ impl Db {
         if tx.done().await?.is_committed() {
             Ok(())
         } else {
-            Err(StoreError("写入未完成,请重试".into()))
+            Err(StoreError(tc!(store.unfinished)))
         }
     }
 
