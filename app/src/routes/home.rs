@@ -49,7 +49,10 @@ fn ReaderHome(account: Account) -> impl IntoView {
         <SyncBar/>
         <nav class="card tiles">
             <a class="tile" href=board>{label}</a>
-            {account.is_admin().then(|| view! { <a class="tile" href="/admin">"账号与设备"</a> })}
+            {account.is_admin().then(|| view! {
+                <a class="tile" href="/targets">"各镇目标"</a>
+                <a class="tile" href="/admin">"账号与设备"</a>
+            })}
         </nav>
         // The whole country's records are no list to page through: its report leads to them.
         {(account.role.holding() == Holding::Read && account.unit.level() != Level::Nation)
