@@ -4,6 +4,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod demo;
 pub mod error;
 pub mod pool;
 pub mod serve;
@@ -536,6 +537,16 @@ pub async fn launch(s: &Settings) -> Result<Running, SettingError> {
             .await
             .map_err(|e| SettingError::new("demo", e))?;
         tracing::info!(made, "demo accounts ready (see the README)");
+        if let Some(file) = &s.demo_records {
+            let setting = |e: String| SettingError::new("demo_records", e);
+            let values = demo::DemoValues::read(file).map_err(setting)?;
+            if let Some(filled) = demo::fill(store.as_ref(), &plans, &values)
+                .await
+                .map_err(|e| setting(e.to_string()))?
+            {
+                tracing::info!(%filled, "a year of demo records stored");
+            }
+        }
     }
     turn.end().await.map_err(database)?;
     let listener = tokio::net::TcpListener::bind(&s.listen)
