@@ -38,6 +38,25 @@ pub struct TargetChange {
     pub after: Target,
 }
 
+impl TargetChange {
+    /// `town`'s target of `ind` going from the one in `cell` to `after`.
+    pub fn of(
+        ind: &Indicator,
+        town: &crate::area::Area,
+        cell: &crate::rollup::Cell,
+        after: Target,
+    ) -> TargetChange {
+        TargetChange {
+            indicator: ind.id.clone(),
+            indicator_name: ind.name.clone(),
+            town: town.code.clone(),
+            town_name: town.name.clone(),
+            before: cell.target,
+            after,
+        }
+    }
+}
+
 /// What an import did: every target it changed (none for a sheet that matches the targets in
 /// force). Wire format: stable.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]

@@ -322,14 +322,7 @@ pub async fn edit_targets(
             Err(message) => errors.push(named(message)),
             // As the table shows it already: nothing changes.
             Ok(after) if cell.target == Some(after) => {}
-            Ok(after) => changes.push(TargetChange {
-                indicator: ind.id.clone(),
-                indicator_name: ind.name.clone(),
-                town: town.area.code.clone(),
-                town_name: town.area.name.clone(),
-                before: cell.target,
-                after,
-            }),
+            Ok(after) => changes.push(TargetChange::of(ind, &town.area, cell, after)),
         }
     }
     if !errors.is_empty() {

@@ -556,14 +556,9 @@ pub fn read_targets(plan: &Plan, report: &Report, bytes: &[u8]) -> Reading {
             if target_number(cell) == Some(number) {
                 continue;
             }
-            reading.changes.push(TargetChange {
-                indicator: ind.id.clone(),
-                indicator_name: ind.name.clone(),
-                town: town.area.code.clone(),
-                town_name: town.area.name.clone(),
-                before: cell.target,
-                after,
-            });
+            reading
+                .changes
+                .push(TargetChange::of(ind, &town.area, cell, after));
         }
     }
     reading
