@@ -20,7 +20,7 @@ use shequ_model::month::Month;
 use shequ_model::plan::{Plan, PlanId, PlanSummary};
 use shequ_model::rollup::{MonthSeries, Report};
 use shequ_model::sync::{Checksum, PullPage, PushRequest, PushResponse};
-use shequ_model::table::{SheetRefused, TargetsImported};
+use shequ_model::table::{SheetRefused, TargetEdits, TargetsImported};
 use std::cell::RefCell;
 use std::rc::Rc;
 use web_sys::AbortController;
@@ -373,6 +373,28 @@ pub async fn import_targets(
                 .body(body),
         )
         .await?;
+    targets_answer(deadline, resp).await
+}
+
+/// Sets towns' targets as typed on the target page: what changed, or the server's list of wrong
+/// targets (nothing changed then).
+pub async fn edit_targets(
+    code: &str,
+    edits: &TargetEdits,
+) -> Result<std::result::Result<TargetsImported, SheetRefused>> {
+    let url = format!("/api/report/{code}/targets");
+    let deadline = Deadline::start();
+    let resp = deadline
+        .send(deadline.on(authorised(Request::post(&url))).json(edits))
+        .await?;
+    targets_answer(deadline, resp).await
+}
+
+/// The answer to targets sent: what changed, or every wrong one.
+async fn targets_answer(
+    deadline: Deadline,
+    resp: gloo_net::http::Response,
+) -> Result<std::result::Result<TargetsImported, SheetRefused>> {
     if resp.status() == 400 {
         return match resp.json::<SheetRefused>().await {
             Ok(refused) => Ok(Err(refused)),

@@ -49,6 +49,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/town/:code") view=routes::report::TownPage/>
                     <Route path=path!("/unit/:code") view=routes::report::TownPage/>
                     <Route path=path!("/admin") view=routes::admin::AdminPage/>
+                    <Route path=path!("/targets") view=routes::targets::TargetsPage/>
                 </Routes>
                 </routes::login::SignedIn>
                 </Show>

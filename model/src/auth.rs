@@ -415,6 +415,8 @@ pub struct AuditEntry {
 pub enum AdminActionKind {
     /// Per-town targets set from an imported decomposition table.
     ImportTargets,
+    /// Per-town targets typed on the target page (the detail is shaped as an import's).
+    EditTargets,
     /// An account disabled or enabled, renamed, or given another role or unit (the detail holds
     /// the account before and after).
     ChangeAccount,
@@ -426,6 +428,7 @@ impl AdminActionKind {
     pub fn as_str(self) -> &'static str {
         match self {
             AdminActionKind::ImportTargets => "import_targets",
+            AdminActionKind::EditTargets => "edit_targets",
             AdminActionKind::ChangeAccount => "change_account",
             AdminActionKind::ResetPassword => "reset_password",
         }
@@ -434,6 +437,7 @@ impl AdminActionKind {
     pub fn parse(s: &str) -> Option<AdminActionKind> {
         match s {
             "import_targets" => Some(AdminActionKind::ImportTargets),
+            "edit_targets" => Some(AdminActionKind::EditTargets),
             "change_account" => Some(AdminActionKind::ChangeAccount),
             "reset_password" => Some(AdminActionKind::ResetPassword),
             _ => None,

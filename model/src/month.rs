@@ -143,6 +143,28 @@ fn china_day(ms: i64) -> (i32, u8, u8) {
     (year, month, day)
 }
 
+/// The first moment, in milliseconds since 1970 (UTC), of a `YYYY-MM-DD` day in China: the
+/// inverse of [`china_date`]. None when `date` is not a date.
+pub fn china_midnight(date: &str) -> Option<i64> {
+    if !is_date(date) {
+        return None;
+    }
+    let (y, m, d): (i64, i64, i64) = (
+        date[..4].parse().ok()?,
+        date[5..7].parse().ok()?,
+        date[8..].parse().ok()?,
+    );
+    // Howard Hinnant's days-from-civil.
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Some(days * DAY_MS - CHINA_OFFSET_MS)
+}
+
 /// The date, in China, of a moment in milliseconds since 1970 (UTC), as `YYYY-MM-DD`.
 pub fn china_date(ms: i64) -> String {
     let (y, m, d) = china_day(ms);
@@ -223,6 +245,29 @@ mod tests {
     use super::*;
     use crate::plan::Plan;
     use serde_json::json;
+
+    #[test]
+    fn a_day_in_china_starts_where_its_date_says() {
+        for date in [
+            "1970-01-01",
+            "2000-02-29",
+            "2018-01-01",
+            "2018-12-31",
+            "2024-03-01",
+        ] {
+            let ms = china_midnight(date).unwrap();
+            assert_eq!(china_date(ms), date);
+            assert_eq!(
+                china_date(ms - 1),
+                china_date(ms - DAY_MS),
+                "{date}: the day before"
+            );
+            assert_ne!(china_date(ms - 1), date);
+        }
+        // Midnight in Beijing is four in the afternoon, UTC, the day before.
+        assert_eq!(china_midnight("2018-01-01"), Some(1_514_736_000_000));
+        assert_eq!(china_midnight("2018-02-30"), None);
+    }
 
     const PLAN: &str = r#"
 id = "t"

@@ -57,7 +57,7 @@ pub enum ApiError {
     #[error("{}", unauthorized_message(&AuthFailure::MustChangePassword))]
     MustChangePassword,
     /// A sheet that cannot be imported (400 with every problem, by cell).
-    #[error("表格有 {} 处错误,未导入任何内容", .0.len())]
+    #[error("有 {} 处错误,未作任何改动", .0.len())]
     Cells(Vec<CellError>),
 }
 

@@ -4,6 +4,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod demo;
 pub mod error;
 pub mod pool;
 pub mod serve;
@@ -247,11 +248,7 @@ pub async fn import_targets(
     bytes: &[u8],
     by: &store::Author,
 ) -> Result<Vec<shequ_model::table::TargetChange>, TargetImportError> {
-    let county = &plan.county;
-    let no_county = || TargetImportError::NoCounty(plan.id.clone(), county.clone());
-    let report = store::report(store, plan, county, None)
-        .await?
-        .ok_or_else(no_county)?;
+    let report = county_report(store, plan).await?;
     let county_area = report.unit.area.clone();
     let (sheet_plan, sheet) = (plan.clone(), bytes.to_vec());
     // Unpacking a sheet holds a core for a while: not one of those serving requests.
@@ -272,6 +269,94 @@ pub async fn import_targets(
     let changes = reading
         .finish(&county_area, &found)
         .map_err(TargetImportError::Cells)?;
+    keep_targets(
+        store,
+        plan,
+        changes,
+        by,
+        shequ_model::auth::AdminActionKind::ImportTargets,
+    )
+    .await
+}
+
+/// Sets towns' targets of `plan` as the county typed them on the target page, by the same rule
+/// as an imported table ([`shequ_model::table::town_target`]): every target that changes, kept in
+/// one transaction with the edit in the administrators' trail; nothing when any is wrong.
+pub async fn edit_targets(
+    store: &dyn Store,
+    plan: &Plan,
+    edits: &[shequ_model::table::TargetEdit],
+    by: &store::Author,
+) -> Result<Vec<shequ_model::table::TargetChange>, TargetImportError> {
+    use shequ_model::table::{town_target, CellError, TargetChange};
+    let report = county_report(store, plan).await?;
+    let mut changes: Vec<TargetChange> = Vec::new();
+    let mut errors = Vec::new();
+    let mut seen = HashSet::new();
+    for edit in edits {
+        let named = |message: String| CellError {
+            cell: format!("{} · {}", edit.town, edit.indicator),
+            message,
+        };
+        if !seen.insert((edit.town.as_str(), edit.indicator.as_str())) {
+            errors.push(named("同一目标填了两次".into()));
+            continue;
+        }
+        let Some(ind) = plan.indicator(&edit.indicator) else {
+            errors.push(named(format!("计划中没有指标“{}”", edit.indicator)));
+            continue;
+        };
+        let Some(town) = report.children.iter().find(|c| c.area.code == edit.town) else {
+            errors.push(named(format!("单位 {} 不是本县的镇(街道)", edit.town)));
+            continue;
+        };
+        let named = |message: &str| CellError {
+            cell: format!("{} · {}", town.area.name, ind.name),
+            message: message.to_owned(),
+        };
+        let Some(cell) = town.cells.iter().find(|c| c.indicator == ind.id) else {
+            errors.push(named("此指标不分解到镇"));
+            continue;
+        };
+        match town_target(plan, ind, cell.kind, edit.min) {
+            Err(message) => errors.push(named(message)),
+            // As the table shows it already: nothing changes.
+            Ok(after) if cell.target == Some(after) => {}
+            Ok(after) => changes.push(TargetChange::of(ind, &town.area, cell, after)),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(TargetImportError::Cells(errors));
+    }
+    keep_targets(
+        store,
+        plan,
+        changes,
+        by,
+        shequ_model::auth::AdminActionKind::EditTargets,
+    )
+    .await
+}
+
+/// The county's report under `plan`, its towns' targets in force laid over the plan's.
+async fn county_report(
+    store: &dyn Store,
+    plan: &Plan,
+) -> Result<shequ_model::rollup::Report, TargetImportError> {
+    store::report(store, plan, &plan.county, None)
+        .await?
+        .ok_or_else(|| TargetImportError::NoCounty(plan.id.clone(), plan.county.clone()))
+}
+
+/// Keeps the towns' targets `changes` sets, with `action` in the administrators' trail, in one
+/// transaction.
+async fn keep_targets(
+    store: &dyn Store,
+    plan: &Plan,
+    changes: Vec<shequ_model::table::TargetChange>,
+    by: &store::Author,
+    action: shequ_model::auth::AdminActionKind,
+) -> Result<Vec<shequ_model::table::TargetChange>, TargetImportError> {
     if !changes.is_empty() {
         let detail = shequ_model::table::TargetsImported {
             plan: plan.id.clone(),
@@ -282,9 +367,9 @@ pub async fn import_targets(
             at: auth::now_ms(),
             account: by.account.clone(),
             device: by.device.clone(),
-            unit: county.clone(),
-            action: shequ_model::auth::AdminActionKind::ImportTargets,
-            detail: serde_json::to_value(&detail).expect("an import is JSON"),
+            unit: plan.county.clone(),
+            action,
+            detail: serde_json::to_value(&detail).expect("targets are JSON"),
         };
         store.set_town_targets(&plan.id, &changes, &action).await?;
     }
@@ -445,6 +530,16 @@ pub async fn launch(s: &Settings) -> Result<Running, SettingError> {
             .await
             .map_err(|e| SettingError::new("demo", e))?;
         tracing::info!(made, "demo accounts ready (see the README)");
+        if let Some(file) = &s.demo_records {
+            let setting = |e: String| SettingError::new("demo_records", e);
+            let values = demo::DemoValues::read(file).map_err(setting)?;
+            if let Some(filled) = demo::fill(store.as_ref(), &plans, &values)
+                .await
+                .map_err(|e| setting(e.to_string()))?
+            {
+                tracing::info!(%filled, "a year of demo records stored");
+            }
+        }
     }
     turn.end().await.map_err(database)?;
     let listener = tokio::net::TcpListener::bind(&s.listen)

@@ -38,6 +38,9 @@ pub struct Settings {
     /// Demo mode: creates the demo accounts (see README) at start-up.
     #[serde(deserialize_with = "switch")]
     pub demo: bool,
+    /// In demo mode: the values file a year of records is made from (see [`crate::demo`]), when
+    /// the current plan's county holds none yet.
+    pub demo_records: Option<PathBuf>,
     /// The reverse proxy's address: requests from it are taken to come from the address in its
     /// `X-Forwarded-For` header (for the login limits), all others from their own address.
     #[serde(deserialize_with = "proxy")]
@@ -58,6 +61,7 @@ impl Default for Settings {
             dist: "dist".into(),
             seed_areas: None,
             demo: false,
+            demo_records: None,
             trusted_proxy: None,
             limits: Limits::default(),
         }
@@ -166,6 +170,10 @@ pub struct Flags {
     #[arg(long, global = true)]
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub demo: bool,
+    /// In demo mode, fill an empty county with a year of records made from this values file.
+    #[arg(long, global = true)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub demo_records: Option<PathBuf>,
 }
 
 /// A setting that stops start-up: which one, and why, in one line.

@@ -13,10 +13,10 @@ use rust_xlsxwriter::{
 };
 use shequ_model::area::Area;
 use shequ_model::month::{china_date, Month};
-use shequ_model::plan::{Indicator, Plan, Target, MAX_NUMBER_BOUND};
+use shequ_model::plan::{Indicator, Plan, Target};
 use shequ_model::rollup::{Cell, CellKind, Report, UnitReport};
 use shequ_model::shown;
-use shequ_model::table::{CellError, TargetChange};
+use shequ_model::table::{town_target, typed_number, CellError, TargetChange};
 use std::collections::{HashMap, HashSet};
 use std::io::Cursor;
 
@@ -533,10 +533,10 @@ pub fn read_targets(plan: &Plan, report: &Report, bytes: &[u8]) -> Reading {
                     if t.is_empty() || t == target_text(cell) {
                         continue;
                     }
-                    match t.parse::<f64>() {
-                        Ok(n) if n.is_finite() => n,
-                        _ => {
-                            reading.error(row, col, "应为数字");
+                    match typed_number(t) {
+                        Ok(n) => n,
+                        Err(message) => {
+                            reading.error(row, col, message);
                             continue;
                         }
                     }
@@ -546,37 +546,19 @@ pub fn read_targets(plan: &Plan, report: &Report, bytes: &[u8]) -> Reading {
                     continue;
                 }
             };
-            if cell.kind == CellKind::Flag {
-                reading.error(row, col, "是否类指标的目标不能改为数字");
-                continue;
-            }
-            if number < 0.0 {
-                reading.error(row, col, "目标不能为负数");
-                continue;
-            }
-            if number > MAX_NUMBER_BOUND {
-                reading.error(row, col, "目标太大");
-                continue;
-            }
-            if plan.counts_whole(ind) && cell.kind == CellKind::Number && number.fract() != 0.0 {
-                reading.error(row, col, "应为整数");
-                continue;
-            }
+            let after = match town_target(plan, ind, cell.kind, number) {
+                Ok(after) => after,
+                Err(message) => {
+                    reading.error(row, col, message);
+                    continue;
+                }
+            };
             if target_number(cell) == Some(number) {
                 continue;
             }
-            reading.changes.push(TargetChange {
-                indicator: ind.id.clone(),
-                indicator_name: ind.name.clone(),
-                town: town.area.code.clone(),
-                town_name: town.area.name.clone(),
-                before: cell.target,
-                after: Target {
-                    min: Some(number),
-                    goal: None,
-                    max: None,
-                },
-            });
+            reading
+                .changes
+                .push(TargetChange::of(ind, &town.area, cell, after));
         }
     }
     reading

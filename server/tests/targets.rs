@@ -383,7 +383,139 @@ async fn only_the_county_administrator_imports(app: TestApp) {
     assert_eq!(report(&app).await, before);
 }
 
+const EDIT: &str = "/api/report/610324/targets";
+
+async fn type_targets(app: &TestApp, who: &str, targets: Value) -> reqwest::Response {
+    app.post_as(who, EDIT)
+        .await
+        .json(&serde_json::json!({"plan": "fufeng-2018", "targets": targets}))
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn a_target_typed_on_the_page_reaches_the_report_the_table_and_the_trail(app: TestApp) {
+    let before = report(&app).await;
+    let was = target_of(&before, TOWN, "deliberation_success");
+    let resp = type_targets(
+        &app,
+        "county",
+        serde_json::json!([{"indicator": "deliberation_success", "town": TOWN, "min": 9}]),
+    )
+    .await;
+    assert_eq!(resp.status(), 200);
+    let done: TargetsImported = resp.json().await.unwrap();
+    assert_eq!(done.changes.len(), 1, "{:?}", done.changes);
+    assert_eq!(
+        (done.changes[0].before, Some(done.changes[0].after)),
+        (was, at_least(9.0))
+    );
+    let after = report(&app).await;
+    assert_eq!(
+        target_of(&after, TOWN, "deliberation_success"),
+        at_least(9.0)
+    );
+    assert_eq!(
+        target_of(&after, OTHER_TOWN, "deliberation_success"),
+        target_of(&before, OTHER_TOWN, "deliberation_success")
+    );
+    // The exported table carries it as if it had been imported.
+    let sheet = Sheet::of(&export(&app).await);
+    assert_eq!(sheet.text(sheet.row_of(TOWN), sheet.target_col(CASES)), "9");
+    let trail = actions(&app).await;
+    assert_eq!(trail.len(), 1);
+    assert_eq!(trail[0].action, AdminActionKind::EditTargets);
+    assert_eq!(trail[0].account, "county");
+    let kept: TargetsImported = serde_json::from_value(trail[0].detail.clone()).unwrap();
+    assert_eq!(kept, done);
+
+    // The same target again changes nothing and adds nothing to the trail.
+    let resp = type_targets(
+        &app,
+        "county",
+        serde_json::json!([{"indicator": "deliberation_success", "town": TOWN, "min": 9}]),
+    )
+    .await;
+    let again: TargetsImported = resp.json().await.unwrap();
+    assert_eq!(again.changes, vec![]);
+    assert_eq!(actions(&app).await.len(), 1);
+}
+
+async fn wrong_typed_targets_are_each_named_and_nothing_changes(app: TestApp) {
+    let before = report(&app).await;
+    let resp = type_targets(
+        &app,
+        "county",
+        serde_json::json!([
+            {"indicator": "deliberation_success", "town": OTHER_TOWN, "min": 4},
+            {"indicator": "deliberation_success", "town": TOWN, "min": -1},
+            {"indicator": "deliberation_cases", "town": TOWN, "min": 2.5},
+            {"indicator": "no_such_indicator", "town": TOWN, "min": 1},
+            {"indicator": "deliberation_success", "town": VILLAGE, "min": 1},
+            {"indicator": "deliberation_success", "town": OTHER_TOWN, "min": 5},
+            {"indicator": "deliberation_cases", "town": OTHER_TOWN, "min": 1e300}
+        ]),
+    )
+    .await;
+    assert_eq!(resp.status(), 400);
+    let refused: SheetRefused = resp.json().await.unwrap();
+    let said: Vec<String> = refused.cells.iter().map(|c| c.to_string()).collect();
+    assert_eq!(said.len(), 6, "{said:?}");
+    for (i, words) in [
+        ("城关街道 · 议事成功案例", "负数"),
+        ("城关街道 · 议事案例", "整数"),
+        ("no_such_indicator", "没有指标"),
+        (VILLAGE, "不是本县的镇"),
+        (OTHER_TOWN, "两次"),
+        ("议事案例", "太大"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        assert!(
+            said[i].contains(words.0) && said[i].contains(words.1),
+            "{i}: {said:?}"
+        );
+    }
+    assert_eq!(
+        report(&app).await,
+        before,
+        "the good target is not kept either"
+    );
+    assert!(actions(&app).await.is_empty());
+
+    // A body past the limit, an unknown key, and strangers to the county are refused.
+    let many: Vec<Value> = (0..=shequ_model::table::MAX_TARGET_EDITS)
+        .map(|_| serde_json::json!({"indicator": "deliberation_cases", "town": TOWN, "min": 1}))
+        .collect();
+    assert_eq!(
+        type_targets(&app, "county", Value::Array(many))
+            .await
+            .status(),
+        422
+    );
+    let resp = app
+        .post_as("county", EDIT)
+        .await
+        .json(&serde_json::json!({"plan": "fufeng-2018", "targets": [], "extra": 1}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 422);
+    let one = serde_json::json!([{"indicator": "deliberation_cases", "town": TOWN, "min": 3}]);
+    for who in [format!("town-{TOWN}"), format!("village-{VILLAGE}")] {
+        assert_eq!(
+            type_targets(&app, &who, one.clone()).await.status(),
+            403,
+            "{who}"
+        );
+    }
+    assert_eq!(report(&app).await, before);
+}
+
 common::conformance!(
+    a_target_typed_on_the_page_reaches_the_report_the_table_and_the_trail,
+    wrong_typed_targets_are_each_named_and_nothing_changes,
     an_exported_table_imports_unchanged,
     an_edited_target_reaches_the_report_and_the_next_export,
     a_bad_sheet_is_refused_cell_by_cell_and_changes_nothing,

@@ -94,3 +94,42 @@ test('the county sends back an edited table from the report page and the new tar
   const own = await page.locator('table[data-testid="figures"] tr[data-indicator="deliberation_success"] td.target').textContent();
   assert.equal(own.trim(), '≥7个');
 });
+
+test('the county types a town target on the target page: a wrong one says why, a good one reaches the report', async () => {
+  const page = await context.newPage();
+  await page.setViewportSize(PHONE);
+  await page.goto(server.url + '/');
+  await page.click('a.tile:has-text("各镇目标")');
+  await page.selectOption('[data-testid="target-indicator"]', 'deliberation_success');
+  const box = page.locator(`tr[data-town="${TOWN}"] [data-testid="town-target"]`);
+  assert.equal(await box.inputValue(), '7', 'the target imported above');
+  const save = page.locator('[data-testid="save-targets"]');
+  assert.ok(await save.isDisabled(), 'nothing typed, nothing to save');
+
+  // Typed as a worker types: a fraction for a count of cases.
+  await box.click();
+  await page.keyboard.press('End');
+  await page.keyboard.type('.5');
+  await page.locator(`tr[data-town="${TOWN}"] [data-testid="target-error"]:has-text("应为整数")`).waitFor();
+  assert.ok(await save.isDisabled(), 'a wrong target is not sent');
+  await page.keyboard.press('Backspace');
+  await page.keyboard.press('Backspace');
+  await page.keyboard.press('Backspace');
+  await page.keyboard.type('12');
+  assert.equal(await page.locator('[data-testid="target-error"]').count(), 0);
+
+  // A second indicator's box keeps what was typed in the first when shown again.
+  await page.selectOption('[data-testid="target-indicator"]', 'deliberation_cases');
+  await page.selectOption('[data-testid="target-indicator"]', 'deliberation_success');
+  assert.equal(await box.inputValue(), '12');
+  assert.equal((await save.textContent()).trim(), '保存 1 个改动');
+  await save.click();
+  await page.waitForSelector('[data-testid="targets-note"]:has-text("已保存 1 个目标")');
+  assert.equal(await box.inputValue(), '12');
+  assert.ok(await save.isDisabled());
+
+  await page.goto(server.url + '/county');
+  await page.waitForSelector('table[data-testid="figures"]');
+  assert.equal(await townTarget(page, 'deliberation_success'), '目标 ≥12个');
+  await page.close();
+});

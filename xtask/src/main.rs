@@ -95,11 +95,12 @@ fn run(extra: &[String]) -> Result {
     // Defaults for the demo; SHEQU_* set by the caller win.
     for (k, v) in [
         ("SHEQU_DATABASE_URL", "sqlite://shequ-demo.db"),
-        ("SHEQU_SEED_AREAS", "seeds/fufeng-areas.csv"),
+        ("SHEQU_SEED_AREAS", "seeds/fufeng-county.csv"),
         ("SHEQU_PLAN", "seeds/plan-2018.toml"),
         ("SHEQU_PLANS", "seeds"),
         ("SHEQU_DIST", "dist"),
         ("SHEQU_DEMO", "1"),
+        ("SHEQU_DEMO_RECORDS", "seeds/demo/records.toml"),
     ] {
         if std::env::var_os(k).is_none() {
             cmd.env(k, v);

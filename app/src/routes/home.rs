@@ -53,7 +53,10 @@ fn ReaderHome(account: Account) -> impl IntoView {
         <SyncBar/>
         <nav class="card tiles">
             <a class="tile" href=board>{label}</a>
-            {account.is_admin().then(|| view! { <a class="tile" href="/admin">{t!(i18n, home.admin)}</a> })}
+            {account.is_admin().then(|| view! {
+                <a class="tile" href="/targets">{t!(i18n, targets.tile)}</a>
+                <a class="tile" href="/admin">{t!(i18n, home.admin)}</a>
+            })}
         </nav>
         // The whole country's records are no list to page through: its report leads to them.
         {(account.role.holding() == Holding::Read && account.unit.level() != Level::Nation)

@@ -6,3 +6,4 @@ pub mod login;
 pub mod record;
 pub mod record_view;
 pub mod report;
+pub mod targets;

@@ -215,6 +215,7 @@ fn ReportView(code: String) -> impl IntoView {
                 {(is_admin() && report.unit.area.code == plan.county).then(|| view! {
                     <ImportTargets code=report.unit.area.code.clone() plan=plan.id.clone()
                         outcome=imported on_done=Callback::new(move |()| report_refetch())/>
+                    <p><a href="/targets" data-testid="edit-targets">{t!(i18n, targets.on_web)}</a></p>
                 })}
                 <div class="scroll">
                     <table class="figures" data-testid="figures" data-plan=plan.id.to_string()>

@@ -2,7 +2,7 @@
 //! as of the end of a month, and one indicator month by month.
 
 use crate::auth::Caller;
-use crate::error::ApiError;
+use crate::error::{ApiError, AppJson};
 use crate::pool::{blocking, Turn};
 use crate::AppState;
 use axum::extract::DefaultBodyLimit;
@@ -16,7 +16,7 @@ use shequ_model::area::{AreaTree, Level};
 use shequ_model::month::Month;
 use shequ_model::plan::Plan;
 use shequ_model::rollup::{MonthSeries, Report, Rollups, UnitFigures, UnitMonths};
-use shequ_model::table::TargetsImported;
+use shequ_model::table::{TargetEdits, TargetsImported, MAX_TARGET_EDITS};
 use shequ_model::UnitCode;
 use std::sync::Arc;
 
@@ -30,6 +30,7 @@ pub fn router() -> Router<AppState> {
             "/api/report/{code}/targets.xlsx",
             post(import_targets).layer(DefaultBodyLimit::max(crate::table::MAX_IMPORT_BYTES)),
         )
+        .route("/api/report/{code}/targets", post(edit_targets))
 }
 
 #[derive(Deserialize)]
@@ -155,23 +156,61 @@ async fn import_targets(
     Query(q): Query<PlanQuery>,
     body: axum::body::Bytes,
 ) -> Result<Json<TargetsImported>, ApiError> {
-    caller.require_admin()?;
-    caller.require_read(&code)?;
     let plan = plan_of(&state, &q.plan)?;
+    let by = county_admin(&caller, &code, plan)?;
+    let _turn = state.heavy.turn().await?;
+    let done = crate::import_targets(state.store.as_ref(), plan, &body, &by).await;
+    targets_set(plan, &by, done)
+}
+
+/// Towns' targets typed on the target page: every target that changes, or every wrong one and
+/// nothing changed.
+async fn edit_targets(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(code): Path<String>,
+    AppJson(edits): AppJson<TargetEdits>,
+) -> Result<Json<TargetsImported>, ApiError> {
+    if edits.targets.len() > MAX_TARGET_EDITS {
+        return Err(ApiError::Unprocessable(format!(
+            "一次最多保存 {MAX_TARGET_EDITS} 个目标"
+        )));
+    }
+    let plan = super::kept_plan(&state, edits.plan.as_str())?;
+    let by = county_admin(&caller, &code, plan)?;
+    let _turn = state.heavy.turn().await?;
+    let done = crate::edit_targets(state.store.as_ref(), plan, &edits.targets, &by).await;
+    targets_set(plan, &by, done)
+}
+
+/// The county administrator setting the towns' targets of `plan` for county `code`: who, or why not.
+fn county_admin(
+    caller: &Caller,
+    code: &str,
+    plan: &Plan,
+) -> Result<crate::store::Author, ApiError> {
+    caller.require_admin()?;
+    caller.require_read(code)?;
     if code != plan.county {
         return Err(ApiError::Unprocessable(format!(
-            "计划“{}”由县 {} 下达,只有该县的分解表可以导入目标",
+            "计划“{}”由县 {} 下达,只有该县可以设定目标",
             plan.title, plan.county
         )));
     }
-    let by = crate::store::Author {
+    Ok(crate::store::Author {
         account: caller.account.username.clone(),
         device: caller.device.clone(),
-    };
-    let _turn = state.heavy.turn().await?;
-    match crate::import_targets(state.store.as_ref(), plan, &body, &by).await {
+    })
+}
+
+fn targets_set(
+    plan: &Plan,
+    by: &crate::store::Author,
+    done: Result<Vec<shequ_model::table::TargetChange>, crate::TargetImportError>,
+) -> Result<Json<TargetsImported>, ApiError> {
+    match done {
         Ok(changes) => {
-            tracing::info!(by = ?by.account, plan = %plan.id, changed = changes.len(), "targets imported");
+            tracing::info!(by = ?by.account, plan = %plan.id, changed = changes.len(), "targets set");
             Ok(Json(TargetsImported {
                 plan: plan.id.clone(),
                 changes,
