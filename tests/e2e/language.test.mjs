@@ -100,7 +100,7 @@ test('a village worker switches to English: the home and a form speak it, after 
   await shown(page, '[data-testid="language"]:has-text("English")');
 });
 
-test('the county administrator reads the report and the accounts in English', async () => {
+test('the county administrator reads the report, the towns\' targets and the accounts in English', async () => {
   const data = await dataTexts();
   const page = await openPhone(server, contexts);
   await login(page, 'county');
@@ -114,6 +114,10 @@ test('the county administrator reads the report and the accounts in English', as
   await shown(page, '[data-testid="assessment"]');
   await shown(page, '[data-testid="month-chart"], [data-testid="month-chart-error"]');
   await assertEnglish(page, data, 'the county report');
+
+  await page.goto(server.url + '/targets');
+  await shown(page, 'table[data-testid="town-targets"] tbody tr');
+  await assertEnglish(page, data, 'the towns\' targets');
 
   await page.goto(server.url + '/admin');
   await shown(page, 'table[data-testid="accounts"] tbody tr');

@@ -515,7 +515,7 @@ fn show(v: &serde_json::Value, locale: Locale) -> String {
             .iter()
             .map(|x| show(x, locale))
             .collect::<Vec<_>>()
-            .join(&td_string!(locale, format.list).to_string()),
+            .join(td_string!(locale, format.list)),
         serde_json::Value::Object(o) => o.get("state").map(|x| show(x, locale)).unwrap_or_default(),
         other => other.to_string(),
     }

@@ -4,9 +4,10 @@
 //! server checks it again, and a save changes every target it carries or none.
 
 use crate::api;
+use crate::components::format;
 use crate::i18n::{t, t_string, use_i18n};
-use crate::tf;
 use crate::state::use_state;
+use crate::tf;
 use leptos::prelude::*;
 use shequ_model::plan::{Indicator, Plan};
 use shequ_model::rollup::{Cell, CellKind, Report, UnitReport};
@@ -151,7 +152,11 @@ fn TownTargets(plan: Arc<Plan>) -> impl IntoView {
                 .and_then(|t| t.cells.iter().find(|c| c.indicator == ind.id))
             {
                 Some(cell) if !shown::unit_of(cell.kind, &ind.unit).is_empty() => {
-                    tf!(i18n, targets.target_in, unit = shown::unit_of(cell.kind, &ind.unit))
+                    tf!(
+                        i18n,
+                        targets.target_in,
+                        unit = shown::unit_of(cell.kind, &ind.unit)
+                    )
                 }
                 _ => t_string!(i18n, targets.target).to_string(),
             };
@@ -279,8 +284,14 @@ fn TownRow(
                 .unwrap_or_else(|| start.clone())
         }
     };
-    let figure = shown::value(&cell, &ind.unit);
-    let target = shown::target(cell.target.as_ref(), cell.kind, &ind.unit);
+    let figure = {
+        let (cell, unit) = (cell.clone(), ind.unit.clone());
+        move || format::value(&cell, &unit, i18n.get_locale())
+    };
+    let target = {
+        let (cell, unit) = (cell.clone(), ind.unit.clone());
+        move || format::target(cell.target.as_ref(), cell.kind, &unit, i18n.get_locale())
+    };
     let error = {
         let value = value.clone();
         let cell = cell.clone();
