@@ -8,6 +8,12 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
+// A push allocates and frees a few hundred small blocks a revision (its JSON, the revision, the
+// statements' values): with the system's allocator that was a fifth of the server's processor
+// time during ingest (see docs/benchmarks.md, "Ingest with another allocator").
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "shequ-server",

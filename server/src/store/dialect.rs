@@ -1,8 +1,10 @@
 //! What truly differs between the engines; everything else is the one SQL in [`super::sql`],
 //! written with `$N` parameters, which both engines read by number. Both keep ids as text.
 //!
-//! - Opening: SQLite is one file in WAL mode with `synchronous = FULL`, so that a push the server
-//!   acknowledged survives a crash of the process or of the machine; PostgreSQL is a pool.
+//! - Opening: SQLite is one file in WAL mode with `synchronous = FULL`, so that what the server
+//!   acknowledged survives a crash of the process or of the machine; pushes commit on their own
+//!   connection with `NORMAL` and wait for the disk after the writer's turn ([`LogSync`]).
+//!   PostgreSQL is a pool.
 //! - The writer's turn: SQLite has one writer at a time, so every write of this process takes
 //!   its turn on a lock here, pushes and session writes alike (a deferred transaction that read
 //!   before another connection wrote cannot upgrade to a write, and SQLite answers that with
@@ -45,6 +47,7 @@
 //!   run one process after the other.
 //! - The migrations: one folder per engine (autoincrement vs serial, integer vs boolean columns).
 
+use super::log_sync::LogSync;
 use super::{rows, StoreError};
 use shequ_model::area::{Area, Level};
 use sqlx::postgres::{PgPoolOptions, Postgres};
@@ -120,10 +123,13 @@ pub trait Dialect: Database {
     ) -> impl Future<Output = Result<Vec<Area>, StoreError>> + Send;
 }
 
-/// A store's connections: `all` for every query, `pushes` for the transactions of pushes.
+/// A store's connections: `all` for every query, `pushes` for the transactions of pushes; and,
+/// where pushes commit without waiting for the disk, the log to write out before a push or a pull
+/// answers ([`LogSync`]).
 pub struct Pools<D: Database> {
     pub all: Pool<D>,
     pub pushes: Pool<D>,
+    pub log: Option<LogSync>,
 }
 
 /// The county a unit lies in, as the number its lock is keyed by: the unit's first six digits,
@@ -188,15 +194,22 @@ impl Dialect for Sqlite {
         // dropped whenever another connection has written the file since its last transaction:
         // pushes on any connection of the pool found the indexes they look up and extend gone
         // from memory, and read them again inside the writer's turn.
+        // Its commits do not wait for the disk inside the writer's turn: a push is acknowledged
+        // only once `LogSync` has the log on disk, outside the turn (see `log_sync`).
+        let log = LogSync::of(opts.get_filename());
         let pushes = SqlitePoolOptions::new()
             .max_connections(1)
             .min_connections(1)
             .idle_timeout(None)
             .max_lifetime(None)
             .test_before_acquire(false)
-            .connect_with(opts)
+            .connect_with(opts.synchronous(SqliteSynchronous::Normal))
             .await?;
-        Ok(Pools { all: pool, pushes })
+        Ok(Pools {
+            all: pool,
+            pushes,
+            log: Some(log),
+        })
     }
 
     fn background(pool: &Pool<Self>) -> Option<tokio::task::JoinHandle<()>> {
@@ -293,6 +306,7 @@ impl Dialect for Postgres {
         Ok(Pools {
             pushes: pool.clone(),
             all: pool,
+            log: None,
         })
     }
 

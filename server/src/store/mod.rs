@@ -8,6 +8,7 @@ mod batch;
 pub mod county_rollups;
 pub mod dialect;
 mod figures;
+mod log_sync;
 mod rows;
 mod sql;
 

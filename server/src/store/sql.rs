@@ -7,6 +7,7 @@ use super::batch::{decide_batch, finish_batch, prepare, Current, Facts, RecordPa
 use super::county_rollups::{CountyRollups, CountyVersions};
 use super::dialect::{county_of, value_list, Dialect};
 use super::figures::{self, FigureKey, Kept, RebuildReport, Table};
+use super::log_sync::LogSync;
 use super::rows::{self, now_ms, revision, Columns};
 use super::StoredPage;
 use super::{
@@ -53,6 +54,8 @@ pub struct SqlStore<D: Dialect> {
     county_rollups: Arc<CountyRollups>,
     /// The engine's work beside the requests ([`Dialect::background`]), ended with the store.
     background: Option<tokio::task::JoinHandle<()>>,
+    /// The log a push or a pull waits for before it answers ([`super::dialect::Pools::log`]).
+    log: Option<LogSync>,
 }
 
 /// The turns of this process's pushes to their counties, given back when dropped.
@@ -259,6 +262,7 @@ where
             background: D::background(&pools.all),
             pool: pools.all,
             pushes: pools.pushes,
+            log: pools.log,
             writer: Arc::new(Mutex::new(())),
             counties: Arc::default(),
             area_trees: Arc::default(),
@@ -294,6 +298,157 @@ where
             turns.held.push((*county, turn.lock_owned().await));
         }
         Some(turns)
+    }
+
+    /// A push in the writer's turn, up to its commit.
+    async fn push_in_turn(
+        &self,
+        plans: &PlanBook,
+        by: &Author,
+        key: Option<&str>,
+        changes: &[Revision],
+    ) -> Result<PushAnswer, StoreError> {
+        // A record never changes unit, so every revision a push stores, and every unit whose
+        // figures it rewrites, lies in these counties.
+        let counties: BTreeSet<u32> = changes.iter().map(|c| county_of(c.unit.as_str())).collect();
+        // What needs no stored state is worked out before the turn, beside another push's.
+        let sent = prepare(plans, changes);
+        let _turn = self.turn().await;
+        let _counties = self.county_turns(&counties).await;
+        let mut tx = self.pushes.begin().await?;
+        D::order_pushes(&mut tx, key, &counties).await?;
+        let hash = key.map(|_| batch_hash_of(sent.iter().map(|s| &s.hash)));
+        if let (Some(key), Some(hash)) = (key, &hash) {
+            if let Some(row) = sqlx::query("SELECT hash, response FROM push_keys WHERE key = $1")
+                .bind(key)
+                .fetch_optional(&mut *tx)
+                .await?
+            {
+                if row.text("hash") != *hash {
+                    return Ok(PushAnswer::KeyReused);
+                }
+                let results = serde_json::from_str(&row.text("response"))
+                    .map_err(|e| StoreError::Corrupt(format!("stored push answer: {e}")))?;
+                return Ok(PushAnswer::Replayed(results));
+            }
+        }
+        let facts = self.facts(&mut tx, changes).await?;
+        let mut decided = decide_batch(plans, changes, sent, facts, now_ms().max(0) as u64);
+        let mut stored: HashMap<Uuid, i64> = HashMap::new();
+        let now = now_ms();
+        for chunk in decided.to_store.chunks(CHUNK) {
+            let returning = if D::ROWS_HOP_THREADS {
+                ""
+            } else {
+                " RETURNING rev, seq"
+            };
+            let sql = format!(
+                "INSERT INTO revisions (rev, record, parent, device, clock, form, unit, deleted, body, hash, received_at, account, plan)
+                 VALUES {}{returning}",
+                value_list::<D>(chunk.len(), 13)
+            );
+            let mut q = sqlx::query(&sql);
+            for s in chunk {
+                let r = &changes[s.index];
+                q = q
+                    .bind(r.rev.to_string())
+                    .bind(r.record.to_string())
+                    .bind(r.parent.map(|p| p.to_string()))
+                    .bind(by.device.as_str())
+                    .bind(r.clock as i64)
+                    .bind(r.form.as_str())
+                    .bind(r.unit.as_str())
+                    .bind(r.deleted)
+                    .bind(s.body.as_str())
+                    .bind(s.hash.as_str())
+                    .bind(now)
+                    .bind(by.account.as_str())
+                    .bind(s.plan.to_string());
+            }
+            if !D::ROWS_HOP_THREADS {
+                for row in q.fetch_all(&mut *tx).await? {
+                    stored.insert(parse_id(&row.text("rev"))?, row.int("seq"));
+                }
+                continue;
+            }
+            q.execute(&mut *tx).await?;
+            let sql = format!(
+                "SELECT COALESCE({}, '') AS stored FROM revisions WHERE rev IN ({})",
+                D::joined("seq || ':' || rev"),
+                D::param_list(1, chunk.len())
+            );
+            let mut q = sqlx::query(&sql);
+            for s in chunk {
+                q = q.bind(changes[s.index].rev.to_string());
+            }
+            let row = q.fetch_one(&mut *tx).await?;
+            for pair in row.text("stored").split(',').filter(|p| !p.is_empty()) {
+                let (seq, rev) = pair
+                    .split_once(':')
+                    .ok_or_else(|| StoreError::Corrupt(format!("stored revision {pair}")))?;
+                let seq = seq
+                    .parse()
+                    .map_err(|e| StoreError::Corrupt(format!("revision number {seq}: {e}")))?;
+                stored.insert(parse_id(rev)?, seq);
+            }
+        }
+        let parts: HashMap<Uuid, RecordParts> = decided
+            .to_store
+            .iter_mut()
+            .map(|s| (changes[s.index].rev, std::mem::take(&mut s.parts)))
+            .collect();
+        let (results, current) = finish_batch(changes, &mut decided, &stored);
+        for chunk in current.chunks(CHUNK) {
+            let sql = format!(
+                "INSERT INTO records (id, rev, clock, form, unit, deleted, seq, conflict, plan)
+                 VALUES {}
+                 ON CONFLICT (id) DO UPDATE SET rev = excluded.rev, clock = excluded.clock,
+                   deleted = excluded.deleted, seq = excluded.seq, conflict = excluded.conflict",
+                value_list::<D>(chunk.len(), 9)
+            );
+            let mut q = sqlx::query(&sql);
+            for c in chunk {
+                q = q
+                    .bind(c.record.to_string())
+                    .bind(c.winner.rev.to_string())
+                    .bind(c.winner.clock as i64)
+                    .bind(c.winner.form.as_str())
+                    .bind(c.winner.unit.as_str())
+                    .bind(c.winner.deleted)
+                    .bind(c.seq)
+                    .bind(c.conflict)
+                    .bind(c.winner.plan.to_string());
+            }
+            q.execute(&mut *tx).await?;
+        }
+        // The figures of every unit whose records changed, in the same transaction: a report
+        // never sees records and figures that disagree.
+        self.keep_figures(&mut tx, &plans.plans, &current, &parts)
+            .await?;
+        if let (Some(key), Some(hash)) = (key, &hash) {
+            sqlx::query(
+                "INSERT INTO push_keys (key, hash, response, received_at) VALUES ($1, $2, $3, $4)",
+            )
+            .bind(key)
+            .bind(hash.as_str())
+            .bind(serde_json::to_string(&results).expect("results are JSON"))
+            .bind(now_ms())
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(PushAnswer::Applied(results))
+    }
+
+    /// Returns once what this store committed or read so far is on disk (see [`LogSync`]).
+    async fn log_on_disk(&self) -> Result<(), StoreError> {
+        match &self.log {
+            Some(log) => log
+                .sync()
+                .await
+                .map_err(|e| StoreError::Database(sqlx::Error::Io(e))),
+            None => Ok(()),
+        }
     }
 
     /// [`SqlStore::turn`], held by what outlives the call.
@@ -813,136 +968,11 @@ where
         key: Option<&str>,
         changes: &[Revision],
     ) -> Result<PushAnswer, StoreError> {
-        // A record never changes unit, so every revision a push stores, and every unit whose
-        // figures it rewrites, lies in these counties.
-        let counties: BTreeSet<u32> = changes.iter().map(|c| county_of(c.unit.as_str())).collect();
-        // What needs no stored state is worked out before the turn, beside another push's.
-        let sent = prepare(plans, changes);
-        let _turn = self.turn().await;
-        let _counties = self.county_turns(&counties).await;
-        let mut tx = self.pushes.begin().await?;
-        D::order_pushes(&mut tx, key, &counties).await?;
-        let hash = key.map(|_| batch_hash_of(sent.iter().map(|s| &s.hash)));
-        if let (Some(key), Some(hash)) = (key, &hash) {
-            if let Some(row) = sqlx::query("SELECT hash, response FROM push_keys WHERE key = $1")
-                .bind(key)
-                .fetch_optional(&mut *tx)
-                .await?
-            {
-                if row.text("hash") != *hash {
-                    return Ok(PushAnswer::KeyReused);
-                }
-                let results = serde_json::from_str(&row.text("response"))
-                    .map_err(|e| StoreError::Corrupt(format!("stored push answer: {e}")))?;
-                return Ok(PushAnswer::Replayed(results));
-            }
-        }
-        let facts = self.facts(&mut tx, changes).await?;
-        let mut decided = decide_batch(plans, changes, sent, facts, now_ms().max(0) as u64);
-        let mut stored: HashMap<Uuid, i64> = HashMap::new();
-        let now = now_ms();
-        for chunk in decided.to_store.chunks(CHUNK) {
-            let returning = if D::ROWS_HOP_THREADS {
-                ""
-            } else {
-                " RETURNING rev, seq"
-            };
-            let sql = format!(
-                "INSERT INTO revisions (rev, record, parent, device, clock, form, unit, deleted, body, hash, received_at, account, plan)
-                 VALUES {}{returning}",
-                value_list::<D>(chunk.len(), 13)
-            );
-            let mut q = sqlx::query(&sql);
-            for s in chunk {
-                let r = &changes[s.index];
-                q = q
-                    .bind(r.rev.to_string())
-                    .bind(r.record.to_string())
-                    .bind(r.parent.map(|p| p.to_string()))
-                    .bind(by.device.as_str())
-                    .bind(r.clock as i64)
-                    .bind(r.form.as_str())
-                    .bind(r.unit.as_str())
-                    .bind(r.deleted)
-                    .bind(s.body.as_str())
-                    .bind(s.hash.as_str())
-                    .bind(now)
-                    .bind(by.account.as_str())
-                    .bind(s.plan.to_string());
-            }
-            if !D::ROWS_HOP_THREADS {
-                for row in q.fetch_all(&mut *tx).await? {
-                    stored.insert(parse_id(&row.text("rev"))?, row.int("seq"));
-                }
-                continue;
-            }
-            q.execute(&mut *tx).await?;
-            let sql = format!(
-                "SELECT COALESCE({}, '') AS stored FROM revisions WHERE rev IN ({})",
-                D::joined("seq || ':' || rev"),
-                D::param_list(1, chunk.len())
-            );
-            let mut q = sqlx::query(&sql);
-            for s in chunk {
-                q = q.bind(changes[s.index].rev.to_string());
-            }
-            let row = q.fetch_one(&mut *tx).await?;
-            for pair in row.text("stored").split(',').filter(|p| !p.is_empty()) {
-                let (seq, rev) = pair
-                    .split_once(':')
-                    .ok_or_else(|| StoreError::Corrupt(format!("stored revision {pair}")))?;
-                let seq = seq
-                    .parse()
-                    .map_err(|e| StoreError::Corrupt(format!("revision number {seq}: {e}")))?;
-                stored.insert(parse_id(rev)?, seq);
-            }
-        }
-        let parts: HashMap<Uuid, RecordParts> = decided
-            .to_store
-            .iter_mut()
-            .map(|s| (changes[s.index].rev, std::mem::take(&mut s.parts)))
-            .collect();
-        let (results, current) = finish_batch(changes, &mut decided, &stored);
-        for chunk in current.chunks(CHUNK) {
-            let sql = format!(
-                "INSERT INTO records (id, rev, clock, form, unit, deleted, seq, conflict, plan)
-                 VALUES {}
-                 ON CONFLICT (id) DO UPDATE SET rev = excluded.rev, clock = excluded.clock,
-                   deleted = excluded.deleted, seq = excluded.seq, conflict = excluded.conflict",
-                value_list::<D>(chunk.len(), 9)
-            );
-            let mut q = sqlx::query(&sql);
-            for c in chunk {
-                q = q
-                    .bind(c.record.to_string())
-                    .bind(c.winner.rev.to_string())
-                    .bind(c.winner.clock as i64)
-                    .bind(c.winner.form.as_str())
-                    .bind(c.winner.unit.as_str())
-                    .bind(c.winner.deleted)
-                    .bind(c.seq)
-                    .bind(c.conflict)
-                    .bind(c.winner.plan.to_string());
-            }
-            q.execute(&mut *tx).await?;
-        }
-        // The figures of every unit whose records changed, in the same transaction: a report
-        // never sees records and figures that disagree.
-        self.keep_figures(&mut tx, &plans.plans, &current, &parts)
-            .await?;
-        if let (Some(key), Some(hash)) = (key, &hash) {
-            sqlx::query(
-                "INSERT INTO push_keys (key, hash, response, received_at) VALUES ($1, $2, $3, $4)",
-            )
-            .bind(key)
-            .bind(hash.as_str())
-            .bind(serde_json::to_string(&results).expect("results are JSON"))
-            .bind(now_ms())
-            .execute(&mut *tx)
-            .await?;
-        }
-        tx.commit().await?;
-        Ok(PushAnswer::Applied(results))
+        let answer = self.push_in_turn(plans, by, key, changes).await?;
+        // Outside the turn: what the push stored or found stored is on disk before it is
+        // acknowledged, a replayed answer and a revision already stored included.
+        self.log_on_disk().await?;
+        Ok(answer)
     }
 
     async fn checksum(&self, scope: &str) -> Result<Checksum, StoreError> {
@@ -1013,6 +1043,9 @@ where
             )
         })
         .collect();
+        // A revision a power cut could still take back would be numbered again after it, and the
+        // device's cursor would pass the new one by.
+        self.log_on_disk().await?;
         rows::pull_page(page, after, more)
     }
 
