@@ -6,7 +6,7 @@
 //! ([`month_counted`]). Both the phone's own reports and the server's kept figures use it.
 
 use crate::plan::{Condition, FieldKind, Form, Period};
-use crate::record::{is_date, Revision, StatusValue};
+use crate::record::{is_date, Revision, StatusDates};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use uuid::Uuid;
@@ -179,17 +179,16 @@ pub fn china_date(ms: i64) -> String {
 /// 3. else the month it was first stored, on the phone that made it (its id's time). A record
 ///    whose id carries no time counts from the start.
 pub fn month_counted(form: &Form, filter: &[Condition], r: &Revision) -> Option<Month> {
-    let status = |id: &str| -> Option<(&crate::plan::Field, StatusValue)> {
+    let status = |id: &str| -> Option<(&crate::plan::Field, StatusDates)> {
         let f = form
             .field(id)
             .filter(|f| f.kind == FieldKind::Status && f.dated)?;
-        let v = StatusValue::deserialize(r.content.get(id)?).ok()?;
-        Some((f, v))
+        Some((f, StatusDates::of(r.content.get(id)?)?))
     };
-    let earliest = |f: &crate::plan::Field, v: &StatusValue, from: usize| -> Option<Month> {
+    let earliest = |f: &crate::plan::Field, v: &StatusDates, from: usize| -> Option<Month> {
         f.states[from..]
             .iter()
-            .filter_map(|s| v.dates.get(s).and_then(|d| Month::of_date(d)))
+            .filter_map(|s| v.get(s).and_then(Month::of_date))
             .min()
     };
     for c in filter {

@@ -185,6 +185,37 @@ pub struct StatusValue {
     pub dates: BTreeMap<String, String>,
 }
 
+/// The dates of a status value read where it lies, as [`StatusValue`] reads them: none where
+/// deserializing a [`StatusValue`] from it fails. Counting a record's month asks this of every
+/// record a figure counts, and a [`StatusValue`] would copy its dates each time.
+#[derive(Clone, Copy, Debug)]
+pub struct StatusDates<'v>(Option<&'v serde_json::Map<String, Value>>);
+
+impl<'v> StatusDates<'v> {
+    pub fn of(v: &'v Value) -> Option<Self> {
+        // A struct deserializes from an object by its fields' names (others ignored), or from an
+        // array of its fields in order, the defaulted last one optional.
+        let (state, dates) = match v {
+            Value::Object(o) => (o.get("state")?, o.get("dates")),
+            Value::Array(a) if (1..=2).contains(&a.len()) => (&a[0], a.get(1)),
+            _ => return None,
+        };
+        state.as_str()?;
+        match dates {
+            None => Some(StatusDates(None)),
+            Some(Value::Object(d)) if d.values().all(Value::is_string) => {
+                Some(StatusDates(Some(d)))
+            }
+            Some(_) => None,
+        }
+    }
+
+    /// The date `state` was reached, as written.
+    pub fn get(&self, state: &str) -> Option<&'v str> {
+        self.0?.get(state)?.as_str()
+    }
+}
+
 /// Whether `s` is a real calendar date written `YYYY-MM-DD`.
 pub fn is_date(s: &str) -> bool {
     let b = s.as_bytes();
@@ -580,6 +611,44 @@ fn num_eq(a: Option<&Value>, b: &Value) -> bool {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn status_dates_read_what_a_status_value_reads() {
+        let values = [
+            json!({"state": "议题收集", "dates": {"议题收集": "2018-03-02", "实施": "2018-04-01"}}),
+            json!({"state": "议题收集"}),
+            json!({"state": "议题收集", "other": 1}),
+            json!({"state": "议题收集", "dates": {}}),
+            json!({"state": "议题收集", "dates": {"实施": 3}}),
+            json!({"state": "议题收集", "dates": null}),
+            json!({"state": "议题收集", "dates": ["2018-03-02"]}),
+            json!({"state": 7, "dates": {"实施": "2018-04-01"}}),
+            json!({"dates": {"实施": "2018-04-01"}}),
+            json!(["实施"]),
+            json!(["实施", {"实施": "2018-04-01"}]),
+            json!(["实施", {"实施": "2018-04-01"}, 1]),
+            json!(["实施", null]),
+            json!([]),
+            json!([3]),
+            json!("实施"),
+            json!(null),
+            json!(3),
+        ];
+        for v in values {
+            let whole = StatusValue::deserialize(&v).ok();
+            let read = StatusDates::of(&v);
+            assert_eq!(whole.is_some(), read.is_some(), "{v}");
+            if let (Some(whole), Some(read)) = (whole, read) {
+                for state in ["议题收集", "实施", "完成"] {
+                    assert_eq!(
+                        whole.dates.get(state).map(String::as_str),
+                        read.get(state),
+                        "{v}"
+                    );
+                }
+            }
+        }
+    }
+
     use super::*;
     use serde_json::json;
 

@@ -156,19 +156,44 @@ where
     type Rejection = ApiError;
 
     async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, Self::Rejection> {
-        match Json::<T>::from_request(req, state).await {
-            Ok(Json(v)) => Ok(AppJson(v)),
-            Err(rejection) => {
-                if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                    Err(ApiError::body_too_large())
-                } else {
-                    Err(ApiError::Unprocessable(format!(
-                        "提交的内容格式不对:{}",
-                        rejection.body_text()
-                    )))
-                }
-            }
+        if !plain_json(req.headers()) {
+            // Whatever else the request says it is, axum's extractor decides and words it.
+            return match Json::<T>::from_request(req, state).await {
+                Ok(Json(v)) => Ok(AppJson(v)),
+                Err(rejection) => Err(refusal(rejection.status(), rejection.body_text())),
+            };
         }
+        let body = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|r| refusal(r.status(), r.body_text()))?;
+        // Read without tracking where it is (a push of 500 revisions spent a tenth of the
+        // server's time in that bookkeeping); only a body that fails is read again for the
+        // path to the fault that axum's message names.
+        match serde_json::from_slice(&body) {
+            Ok(v) => Ok(AppJson(v)),
+            Err(_) => match Json::<T>::from_bytes(&body) {
+                Ok(Json(v)) => Ok(AppJson(v)),
+                Err(rejection) => Err(refusal(rejection.status(), rejection.body_text())),
+            },
+        }
+    }
+}
+
+/// Whether a request says its body is `application/json` in so many words.
+fn plain_json(headers: &axum::http::HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"))
+}
+
+/// A body refused for `status`, which axum explains in `text`.
+fn refusal(status: StatusCode, text: String) -> ApiError {
+    if status == StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::body_too_large()
+    } else {
+        ApiError::Unprocessable(format!("提交的内容格式不对:{text}"))
     }
 }
 

@@ -153,6 +153,26 @@ async fn malformed_or_oversized_bodies_get_clear_errors(app: TestApp) {
         .await
         .unwrap();
     assert_eq!(r.status(), 422);
+    // The message names where the fault lies.
+    let body: Value = r.json().await.unwrap();
+    assert!(
+        body["error"].as_str().unwrap().contains("changes[0]"),
+        "{body}"
+    );
+    let r = app
+        .post_as(&who, "/api/sync/push")
+        .await
+        .header("content-type", "text/plain")
+        .body(json!({"device": "d", "changes": []}).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+    let body: Value = r.json().await.unwrap();
+    assert!(
+        body["error"].as_str().unwrap().contains("Content-Type"),
+        "{body}"
+    );
     let huge = "议".repeat(3_000_000);
     let r = app
         .post_as(&who, "/api/sync/push")

@@ -5,6 +5,7 @@
 
 use super::figures;
 use super::PlanBook;
+use shequ_model::area::Level;
 use shequ_model::merge::{self, RecordState};
 use shequ_model::plan::{Indicator, PlanId};
 use shequ_model::record::{
@@ -89,6 +90,8 @@ pub fn prepare(book: &PlanBook, changes: &[Revision]) -> Vec<Sent> {
             .or_default()
             .insert(c.form.as_str());
     }
+    // The additive indicators moved in a unit, the same for each of its changes.
+    let mut moved: HashMap<(&PlanId, &str, Level), Vec<&Indicator>> = HashMap::new();
     changes
         .iter()
         .map(|c| {
@@ -100,14 +103,18 @@ pub fn prepare(book: &PlanBook, changes: &[Revision]) -> Vec<Sent> {
                 .and_then(|plan| Some((plan, plan.form(&c.form)?)));
             let (content, parts) = match named {
                 Some((plan, form)) if !c.deleted => {
-                    let (add, _) =
-                        figures::moved_by(plan, form.level, &forms[&(&c.plan, c.unit.as_str())]);
+                    let add = moved
+                        .entry((&c.plan, c.unit.as_str(), form.level))
+                        .or_insert_with(|| {
+                            figures::moved_by(plan, form.level, &forms[&(&c.plan, c.unit.as_str())])
+                                .0
+                        });
                     let parts = RecordParts {
                         plan: c.plan.clone(),
                         by_indicator: add
                             .iter()
                             .map(|i| i.id.clone())
-                            .zip(record_parts(plan, &add, c))
+                            .zip(record_parts(plan, add, c))
                             .collect(),
                     };
                     (Some(validate_content(plan, form, &c.content)), parts)
