@@ -133,3 +133,52 @@ test('the county types a town target on the target page: a wrong one says why, a
   assert.equal(await townTarget(page, 'deliberation_success'), '目标 ≥12个');
   await page.close();
 });
+
+test('targets typed while the link fails or stays silent are kept on the page until a save reaches the server', async () => {
+  const page = await context.newPage();
+  await page.setViewportSize(PHONE);
+  await page.goto(server.url + '/targets');
+  await page.selectOption('[data-testid="target-indicator"]', 'deliberation_success');
+  const box = page.locator(`tr[data-town="${TOWN}"] [data-testid="town-target"]`);
+  const save = page.locator('[data-testid="save-targets"]');
+  const note = page.locator('[data-testid="targets-note"]');
+  await box.click();
+  await page.keyboard.press('Control+A');
+  await page.keyboard.type('15');
+
+  // The link drops: the save fails, says so, and what was typed stays to be sent again.
+  const saves = /\/api\/report\/\d+\/targets$/;
+  await page.route(saves, (route) => route.abort('internetdisconnected'));
+  await save.click();
+  await note.filter({ hasText: '未能保存' }).waitFor();
+  assert.equal(await box.inputValue(), '15');
+  assert.equal((await save.textContent()).trim(), '保存 1 个改动');
+  await page.unroute(saves);
+
+  // Lie-fi: the request goes out and nothing comes back. The save gives up in the app's time
+  // limit, not never, and the typed target is still there.
+  let heard = 0;
+  await page.route(saves, () => { heard += 1; });
+  const sent = Date.now();
+  await save.click();
+  assert.ok(await save.isDisabled(), 'one save at a time');
+  await note.filter({ hasText: '未能保存' }).waitFor({ timeout: 20_000 });
+  assert.equal(heard, 1);
+  assert.ok(Date.now() - sent >= 7_000, 'gave up before the time limit');
+  assert.equal(await box.inputValue(), '15');
+  await page.unroute(saves);
+
+  // The server had none of it; the link back, the same click saves it.
+  await save.click();
+  await note.filter({ hasText: '已保存 1 个目标' }).waitFor();
+  await page.goto(server.url + '/county');
+  await page.waitForSelector('table[data-testid="figures"]');
+  assert.equal(await townTarget(page, 'deliberation_success'), '目标 ≥15个');
+
+  // Offline from the start: the page says it cannot read the towns' targets, and does not hang.
+  await context.setOffline(true);
+  await page.goto(server.url + '/targets').catch(() => {});
+  await page.locator('[role="alert"]:has-text("无法读取")').waitFor({ timeout: 20_000 });
+  await context.setOffline(false);
+  await page.close();
+});
