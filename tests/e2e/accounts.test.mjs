@@ -71,6 +71,8 @@ test('the county administrator disables, enables, resets and moves an account on
   await form.locator('select[name="edit-unit"]').selectOption('610324001001');
   await form.locator('button[type="submit"]').click();
   await page.waitForSelector('[data-testid="account-changed"]:has-text("李四")');
+  // The list is read again after the answer, so its row follows the note.
+  await row(page).filter({ hasText: '李四' }).waitFor();
   assert.match(await row(page).textContent(), /李四.*飞凤社区居委会/);
   const accounts = await apiGet(server.url, await apiToken(server.url, 'county'), '/api/admin/accounts');
   const moved = accounts.find((a) => a.username === WORKER);

@@ -68,7 +68,13 @@ export async function launchBrowser() {
       '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'],
   });
   // A failing test shows what the app itself complained of.
-  const watch = (page) => page.on('pageerror', (e) => console.error(`[page error] ${page.url()}: ${e.message}`));
+  const watch = (page) => {
+    page.on('pageerror', (e) => console.error(`[page error] ${page.url()}: ${e.message}`));
+    // A panic of the wasm is an `unreachable` above; what it said went to the console.
+    page.on('console', (m) => {
+      if (m.type() === 'error' && m.text().includes('panicked')) console.error(`[panic] ${page.url()}: ${m.text()}`);
+    });
+  };
   context.pages().forEach(watch);
   context.on('page', watch);
   return context;

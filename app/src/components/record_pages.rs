@@ -75,7 +75,8 @@ pub fn RecordPages(unit: String, #[prop(optional)] behind: Option<Behind>) -> im
             set_error.set(None);
             spawn_local(async move {
                 let page = api::records(&query).await;
-                if listing.get_untracked() != this {
+                // Another listing began meanwhile, or the list is gone (its signals disposed).
+                if listing.try_get_untracked() != Some(this) {
                     return;
                 }
                 set_loading.set(false);

@@ -434,16 +434,20 @@ fn ImportTargets(
                 }
             };
             let result = api::import_targets(&code, &plan, &bytes).await;
-            outcome.set(Some(match result {
+            let said = match result {
                 Ok(Ok(done)) => Imported::Done(done.changes.len()),
                 Ok(Err(refused)) => Imported::Refused(
                     refused.error,
                     refused.cells.iter().map(|c| c.to_string()).collect(),
                 ),
                 Err(e) => Imported::Failed(e.message),
-            }));
-            if matches!(outcome.get_untracked(), Some(Imported::Done(n)) if n > 0) {
-                on_done.run(());
+            };
+            let changed = matches!(said, Imported::Done(n) if n > 0);
+            // The page may have been left or drawn again during the await: its signals are then
+            // gone, and only writing to them (a no-op) is safe, not reading them.
+            outcome.set(Some(said));
+            if changed {
+                on_done.try_run(());
             }
         }
     });
