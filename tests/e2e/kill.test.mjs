@@ -80,8 +80,14 @@ test('killed during a save and during a sync, nothing is lost or doubled', async
     () => document.querySelectorAll('li[data-testid="record"]').length === 6
       && [...document.querySelectorAll('li[data-testid="record"]')].every((r) => r.dataset.synced === 'true'),
     null,
-    { timeout: 30_000 },
-  );
+    { timeout: 60_000 },
+  ).catch(async (e) => {
+    // What the phone shows instead: which cases, which of them synced, and what its sync says.
+    const shownNow = await page.$$eval('li[data-testid="record"]',
+      (rs) => rs.map((r) => `${r.textContent.trim().slice(0, 12)} synced=${r.dataset.synced}`));
+    const status = await page.textContent('[data-testid="sync-status"]').catch(() => '?');
+    throw new Error(`${e.message}\nthe phone shows ${shownNow.length}: ${shownNow.join(' | ')}\nsync: ${status}`);
+  });
   list = await titles(page);
   assert.equal(list.length, 6, `six cases, each once: ${list}`);
   assert.equal(new Set(list).size, 6);
