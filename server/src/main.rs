@@ -10,7 +10,8 @@ use std::sync::Arc;
 
 // A push allocates and frees a few hundred small blocks a revision (its JSON, the revision, the
 // statements' values): with the system's allocator that was a fifth of the server's processor
-// time during ingest (see docs/benchmarks.md, "Ingest with another allocator").
+// time during ingest (see docs/benchmarks.md, "Ingest with the disk after the turn and another
+// allocator").
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
