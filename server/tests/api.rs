@@ -892,6 +892,69 @@ async fn the_body_limit_is_the_documented_one_and_every_refusal_is_the_same_json
     }
 }
 
+/// The numbers a full push answers are the numbers the revisions are pulled under, for new ones
+/// among earlier ones sent again and refused ones.
+async fn a_full_push_answers_the_numbers_its_revisions_are_pulled_under(app: TestApp) {
+    let earlier: Vec<Revision> = (0..3)
+        .map(|i| case(VILLAGE, &format!("先前的议题{i}"), true))
+        .collect();
+    let first = app.push(&earlier).await;
+    let mut batch = Vec::new();
+    for i in 0..shequ_model::sync::MAX_PUSH_BATCH - 4 {
+        batch.push(case(VILLAGE, &format!("议题{i}"), i % 3 == 0));
+        if i % 160 == 80 {
+            batch.push(earlier[i / 160].clone());
+        }
+    }
+    let mut bad = case(VILLAGE, "", false);
+    bad.content.insert("participants".into(), json!(-3));
+    batch.insert(250, bad);
+    assert_eq!(batch.len(), shequ_model::sync::MAX_PUSH_BATCH);
+    let answer = app.push(&batch).await;
+    assert_eq!(answer.results.len(), batch.len());
+
+    let mut answered = std::collections::HashMap::new();
+    let mut new_seqs = Vec::new();
+    for (sent, result) in batch.iter().zip(&answer.results) {
+        assert_eq!(sent.rev, result.rev);
+        match result.outcome {
+            PushOutcome::Stored { seq } => {
+                new_seqs.push(seq);
+                answered.insert(sent.rev, seq);
+            }
+            PushOutcome::Duplicate { seq } => {
+                answered.insert(sent.rev, seq);
+            }
+            PushOutcome::Rejected { .. } => assert_eq!(sent.rev, batch[250].rev),
+            ref other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(new_seqs.len(), batch.len() - 4);
+    assert!(
+        new_seqs.windows(2).all(|w| w[0] < w[1]),
+        "numbered in order"
+    );
+    for (e, r) in earlier.iter().zip(&first.results) {
+        let PushOutcome::Stored { seq } = r.outcome else {
+            panic!("{r:?}")
+        };
+        assert_eq!(answered[&e.rev], seq, "sent again: its first number");
+    }
+
+    let mut pulled = std::collections::HashMap::new();
+    let mut cursor = 0;
+    loop {
+        let page = app.pull(VILLAGE, cursor, 1000).await;
+        pulled.extend(page.changes.iter().map(|c| (c.revision.rev, c.seq)));
+        cursor = page.cursor;
+        if !page.more {
+            break;
+        }
+    }
+    assert_eq!(pulled.len(), batch.len() - 1);
+    assert_eq!(pulled, answered);
+}
+
 impl TestApp {
     /// Pushes as the worker of the first change's village.
     async fn push(&self, changes: &[shequ_model::Revision]) -> PushResponse {
@@ -922,6 +985,7 @@ impl TestApp {
 }
 
 common::conformance!(
+    a_full_push_answers_the_numbers_its_revisions_are_pulled_under,
     malformed_or_oversized_bodies_get_clear_errors,
     a_pulled_revision_names_the_account_that_pushed_it,
     health_plan_and_areas,

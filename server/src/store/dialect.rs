@@ -67,11 +67,23 @@ pub trait Dialect: Database {
     /// What ends a query that locks the rows it reads, skipping those another transaction holds.
     const SKIP_LOCKED: &'static str;
 
-    /// Whether each row a query returns is handed from the connection's thread to the task on
-    /// its own (SQLite's connections run on threads of their own): a statement that returns
-    /// hundreds of rows then wakes the task hundreds of times, inside the writer's turn, where
-    /// one row joining them costs one wake.
-    const ROWS_HOP_THREADS: bool;
+    /// Whether the numbers the rows of one multi-row `INSERT INTO revisions` took are known
+    /// from the statement's result ([`Dialect::inserted_seqs`]) rather than returned by it
+    /// (`RETURNING`).
+    ///
+    /// SQLite's connections run on threads of their own and hand each row a query returns to
+    /// the task on its own: returning hundreds of rows woke the task hundreds of times inside the
+    /// writer's turn, and asking for them again afterwards cost a second statement of hundreds
+    /// of lookups. Under the one writer, an `AUTOINCREMENT` key gives the rows of one statement
+    /// consecutive numbers ending at the last one inserted, so the numbers are known from that.
+    const NUMBERS_INSERTED: bool;
+
+    /// Where [`Dialect::NUMBERS_INSERTED`]: the numbers the `rows` rows of one statement took,
+    /// in the order of its `VALUES`.
+    fn inserted_seqs(
+        result: &Self::QueryResult,
+        rows: usize,
+    ) -> Result<std::ops::RangeInclusive<i64>, StoreError>;
 
     /// The aggregate joining a text expression's values with commas.
     fn joined(expr: &str) -> String;
@@ -162,7 +174,23 @@ impl Dialect for Sqlite {
     const ONE_WRITER: bool = true;
     // The one writer holds the whole file.
     const SKIP_LOCKED: &'static str = "";
-    const ROWS_HOP_THREADS: bool = true;
+    const NUMBERS_INSERTED: bool = true;
+
+    fn inserted_seqs(
+        result: &Self::QueryResult,
+        rows: usize,
+    ) -> Result<std::ops::RangeInclusive<i64>, StoreError> {
+        // The statement has no `OR IGNORE`: it stores every row or fails. Fewer would leave the
+        // numbers unknown.
+        if result.rows_affected() != rows as u64 {
+            return Err(StoreError::Corrupt(format!(
+                "{} of {rows} revisions stored by one statement",
+                result.rows_affected()
+            )));
+        }
+        let last = result.last_insert_rowid();
+        Ok(last - rows as i64 + 1..=last)
+    }
 
     fn joined(expr: &str) -> String {
         format!("group_concat({expr}, ',')")
@@ -290,7 +318,16 @@ const START_LOCK: i64 = 0x5348_4551_5501;
 impl Dialect for Postgres {
     const ONE_WRITER: bool = false;
     const SKIP_LOCKED: &'static str = " FOR UPDATE SKIP LOCKED";
-    const ROWS_HOP_THREADS: bool = false;
+    const NUMBERS_INSERTED: bool = false;
+
+    fn inserted_seqs(
+        _: &Self::QueryResult,
+        rows: usize,
+    ) -> Result<std::ops::RangeInclusive<i64>, StoreError> {
+        Err(StoreError::Corrupt(format!(
+            "the numbers of {rows} revisions come back with the statement on PostgreSQL"
+        )))
+    }
 
     fn joined(expr: &str) -> String {
         format!("string_agg({expr}, ',')")

@@ -337,7 +337,7 @@ where
         let mut stored: HashMap<Uuid, i64> = HashMap::new();
         let now = now_ms();
         for chunk in decided.to_store.chunks(CHUNK) {
-            let returning = if D::ROWS_HOP_THREADS {
+            let returning = if D::NUMBERS_INSERTED {
                 ""
             } else {
                 " RETURNING rev, seq"
@@ -365,31 +365,16 @@ where
                     .bind(by.account.as_str())
                     .bind(s.plan.to_string());
             }
-            if !D::ROWS_HOP_THREADS {
+            if D::NUMBERS_INSERTED {
+                let done = q.execute(&mut *tx).await?;
+                let seqs = D::inserted_seqs(&done, chunk.len())?;
+                for (s, seq) in chunk.iter().zip(seqs) {
+                    stored.insert(changes[s.index].rev, seq);
+                }
+            } else {
                 for row in q.fetch_all(&mut *tx).await? {
                     stored.insert(parse_id(&row.text("rev"))?, row.int("seq"));
                 }
-                continue;
-            }
-            q.execute(&mut *tx).await?;
-            let sql = format!(
-                "SELECT COALESCE({}, '') AS stored FROM revisions WHERE rev IN ({})",
-                D::joined("seq || ':' || rev"),
-                D::param_list(1, chunk.len())
-            );
-            let mut q = sqlx::query(&sql);
-            for s in chunk {
-                q = q.bind(changes[s.index].rev.to_string());
-            }
-            let row = q.fetch_one(&mut *tx).await?;
-            for pair in row.text("stored").split(',').filter(|p| !p.is_empty()) {
-                let (seq, rev) = pair
-                    .split_once(':')
-                    .ok_or_else(|| StoreError::Corrupt(format!("stored revision {pair}")))?;
-                let seq = seq
-                    .parse()
-                    .map_err(|e| StoreError::Corrupt(format!("revision number {seq}: {e}")))?;
-                stored.insert(parse_id(rev)?, seq);
             }
         }
         let parts: HashMap<Uuid, RecordParts> = decided
