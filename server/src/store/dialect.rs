@@ -85,9 +85,6 @@ pub trait Dialect: Database {
         rows: usize,
     ) -> Result<std::ops::RangeInclusive<i64>, StoreError>;
 
-    /// The aggregate joining a text expression's values with commas.
-    fn joined(expr: &str) -> String;
-
     /// Connects and brings the schema up to date.
     fn open(url: &str) -> impl Future<Output = Result<Pools<Self>, StoreError>> + Send;
 
@@ -190,10 +187,6 @@ impl Dialect for Sqlite {
         }
         let last = result.last_insert_rowid();
         Ok(last - rows as i64 + 1..=last)
-    }
-
-    fn joined(expr: &str) -> String {
-        format!("group_concat({expr}, ',')")
     }
 
     async fn open(url: &str) -> Result<Pools<Self>, StoreError> {
@@ -327,10 +320,6 @@ impl Dialect for Postgres {
         Err(StoreError::Corrupt(format!(
             "the numbers of {rows} revisions come back with the statement on PostgreSQL"
         )))
-    }
-
-    fn joined(expr: &str) -> String {
-        format!("string_agg({expr}, ',')")
     }
 
     async fn open(url: &str) -> Result<Pools<Self>, StoreError> {
