@@ -37,8 +37,9 @@ fn main() -> ExitCode {
         "fuzz" => fuzz(args.get(1).and_then(|s| s.parse().ok()).unwrap_or(60)),
         "attack" => attack::attack(),
         "bench-import" => bench_import::bench_import(),
+        "bench-phone" => bench_phone(&args[1..]),
         _ => {
-            eprintln!("usage: cargo xtask <run|test|build|size|fuzz [seconds per target]|attack|bench-import>");
+            eprintln!("usage: cargo xtask <run|test|build|size|fuzz [seconds per target]|attack|bench-import|bench-phone [records] [delay ms] [saves]>");
             return ExitCode::from(2);
         }
     };
@@ -108,6 +109,18 @@ fn run(extra: &[String]) -> Result {
     }
     cmd.args(extra);
     sh(&mut cmd)
+}
+
+/// The real app in headless Chromium against the release server through a slow, counting link
+/// (`tests/e2e/bench-phone.mjs`).
+fn bench_phone(extra: &[String]) -> Result {
+    setup::chromium()?;
+    build()?;
+    sh(cargo().args(["build", "--release", "-p", "shequ-server"]))?;
+    sh(Command::new("node")
+        .arg("tests/e2e/bench-phone.mjs")
+        .args(extra)
+        .env("SHEQU_SERVER_BIN", root().join("target/release/shequ-server")))
 }
 
 fn test() -> Result {

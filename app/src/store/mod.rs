@@ -39,6 +39,29 @@ const RECORDS: &str = "records";
 const OUTBOX: &str = "outbox";
 const META: &str = "meta";
 
+/// The name under which each save's time, from opening its transaction to its commit, is left in
+/// the page's performance timeline (a `PerformanceMeasure`), where `cargo xtask bench-phone`
+/// reads it: the save as the phone does it, not as a test driving the page sees it.
+const SAVE_TIMING: &str = "shequ-save";
+
+/// A span of the page's performance timeline; nothing where the browser has none.
+struct Timed(Option<(web_sys::Performance, &'static str, String)>);
+
+impl Timed {
+    fn start(name: &'static str) -> Timed {
+        let mark = format!("{name}:start");
+        let performance = web_sys::window().and_then(|w| w.performance());
+        Timed(performance.filter(|p| p.mark(&mark).is_ok()).map(|p| (p, name, mark)))
+    }
+
+    fn end(self) {
+        if let Some((p, name, mark)) = self.0 {
+            let _ = p.measure_with_start_mark(name, &mark);
+            p.clear_marks_with_mark_name(&mark);
+        }
+    }
+}
+
 pub use shequ_model::device::LocalRecord;
 
 /// A storage failure, worded for the worker.
@@ -315,6 +338,7 @@ impl Db {
         draft: Option<&str>,
         author: Option<&str>,
     ) -> Result<Revision> {
+        let timed = Timed::start(SAVE_TIMING);
         let tx = self.tx(&[RECORDS, OUTBOX, META], true)?;
         let meta = tx.store(META)?;
         if let Some(key) = draft {
@@ -333,6 +357,7 @@ impl Db {
         };
         tx.store(OUTBOX)?.put(&to_js(&out)?, None).await?;
         Self::finish(tx).await?;
+        timed.end();
         Ok(rev)
     }
 

@@ -1,0 +1,248 @@
+// The phone measured as a worker uses it: the real app (wasm, IndexedDB through rexie, the
+// browser's own compression) in headless Chromium at 360 × 740, talking to a real shequ-server
+// through a proxy that adds a delay to every request and counts the bytes on the phone's side of
+// the link. Prints its figures; `cargo xtask bench-phone` runs it (a benchmark, not a test).
+//
+//   node tests/e2e/bench-phone.mjs [records=10000] [delay_ms=50] [saves=20]
+import http from 'node:http';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { chromium } from 'playwright-core';
+import { startServer, tempDir, login, fillCase, apiToken, deliberationCase, PASSWORD } from './harness.mjs';
+
+const [RECORDS = 10_000, DELAY = 50, SAVES = 20] = process.argv.slice(2).map(Number);
+const PHONE = { width: 360, height: 740 };
+// Four villages of 城关街道, one a phone: each phone starts empty and holds only its village.
+const PULLED = '610324001001'; // gets RECORDS from the server
+const SMALL = '610324001201'; // gets RECORDS / 10
+const EMPTY = '610324001202'; // holds nothing
+const PUSHER = '610324001203'; // sends RECORDS it made
+
+const dir = tempDir('shequ-bench-phone-');
+const server = await startServer({ db: path.join(dir, 'bench.db') });
+
+/** The link: DELAY ms before each request goes on, and every byte counted on the phone's side. */
+function proxy(target) {
+  const counts = { requests: {}, bytes: 0 };
+  const sockets = new Set();
+  const relay = http.createServer((req, res) => {
+    const kind = new URL(req.url, 'http://x').pathname.replace(/^\/api\/(sync\/)?/, '').split('/')[0] || 'page';
+    counts.requests[kind] = (counts.requests[kind] ?? 0) + 1;
+    const chunks = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', () => setTimeout(() => {
+      const up = http.request(target + req.url, { method: req.method, headers: req.headers }, (r) => {
+        res.writeHead(r.statusCode, r.rawHeaders);
+        r.pipe(res);
+      });
+      up.on('error', () => res.destroy());
+      up.end(Buffer.concat(chunks));
+    }, DELAY));
+  });
+  relay.on('connection', (s) => {
+    sockets.add(s);
+    s.on('close', () => { counts.bytes += s.bytesRead + s.bytesWritten; sockets.delete(s); });
+  });
+  return new Promise((resolve) => relay.listen(0, '127.0.0.1', () => resolve({
+    url: `http://127.0.0.1:${relay.address().port}`,
+    /** Requests by kind and bytes both ways since the last call. */
+    take() {
+      let bytes = counts.bytes;
+      for (const s of sockets) bytes += s.bytesRead + s.bytesWritten - (s.counted ?? 0);
+      for (const s of sockets) s.counted = s.bytesRead + s.bytesWritten;
+      const out = { requests: counts.requests, bytes };
+      counts.requests = {};
+      counts.bytes = 0;
+      return out;
+    },
+    close: () => new Promise((done) => { for (const s of sockets) s.destroy(); relay.close(done); }),
+  })));
+}
+const link = await proxy(server.url);
+
+async function seed(unit, n) {
+  const token = await apiToken(server.url, `village-${unit}`);
+  for (let from = 0; from < n; from += 500) {
+    const changes = [];
+    for (let i = from; i < Math.min(n, from + 500); i++) {
+      changes.push(deliberationCase(unit, `议题${i}:修缮小区第${i % 40}号路灯`, i, { device: 'seed', success: i % 3 === 0 }));
+    }
+    const r = await fetch(`${server.url}/api/sync/push`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ device: 'seed', changes }),
+    });
+    if (r.status !== 200) throw new Error(`seeding ${unit}: ${r.status} ${await r.text()}`);
+  }
+}
+await seed(PULLED, RECORDS);
+await seed(SMALL, RECORDS / 10);
+
+const phones = [];
+async function phone() {
+  const context = await chromium.launchPersistentContext(tempDir('shequ-bench-chromium-'), {
+    executablePath: process.env.CHROMIUM_BIN || '/usr/bin/chromium',
+    headless: true,
+    viewport: PHONE,
+    locale: 'zh-CN',
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage', '--enable-precise-memory-info'],
+  });
+  phones.push(context);
+  const page = context.pages()[0] ?? await context.newPage();
+  page.on('pageerror', (e) => console.error(`[page error] ${e.message}`));
+  await page.goto(link.url + '/');
+  return { context, page };
+}
+
+/** What the phone's IndexedDB holds in `store`. */
+const held = (page, store) => page.evaluate((name) => new Promise((resolve, reject) => {
+  const open = indexedDB.open('shequ');
+  open.onupgradeneeded = () => open.transaction.abort();
+  open.onerror = () => reject(open.error);
+  open.onsuccess = () => {
+    const count = open.result.transaction(name).objectStore(name).count();
+    count.onsuccess = () => { open.result.close(); resolve(count.result); };
+    count.onerror = () => reject(count.error);
+  };
+}), store);
+
+async function until(what, ok, timeout = 600_000) {
+  const started = Date.now();
+  for (;;) {
+    if (await ok()) return;
+    if (Date.now() - started > timeout) throw new Error(`${what}: not within ${timeout / 1000} s`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+const status = (page) => page.locator('[data-testid="sync-status"]').textContent();
+const settled = async (page) => /全部已同步/.test(await status(page));
+
+/** Logs a fresh phone in as the worker of `unit` and waits until it holds `n` records, settled. */
+async function loggedIn(unit, n) {
+  const p = await phone();
+  link.take();
+  const started = performance.now();
+  await login(p.page, `village-${unit}`, PASSWORD);
+  await until(`pull of ${n}`, async () => (await held(p.page, 'records')) >= n && settled(p.page));
+  return { ...p, pull: { ms: performance.now() - started, ...link.take() } };
+}
+
+const quantile = (xs, q) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(q * s.length))];
+};
+const spread = (xs) => `p50 ${quantile(xs, 0.5).toFixed(1)} ms, p95 ${quantile(xs, 0.95).toFixed(1)} ms, max ${Math.max(...xs).toFixed(1)} ms`;
+
+/** SAVES cases typed and saved through the form; the store's time of each (the app's
+ * `shequ-save` measures) and the time from the save button to the case in the list. */
+async function saves(page, tag) {
+  const shown = [];
+  await page.evaluate(() => performance.clearMeasures('shequ-save'));
+  for (let i = 0; i < SAVES; i++) {
+    await page.click('a[data-form="deliberation_case"]');
+    await fillCase(page, `${tag}第${i}次保存`);
+    const t = performance.now();
+    await page.click('button:has-text("保存")');
+    await page.waitForSelector(`li[data-testid="record"]:has-text("${tag}第${i}次保存")`);
+    shown.push(performance.now() - t);
+  }
+  const store = await page.evaluate(() => performance.getEntriesByName('shequ-save', 'measure').map((e) => e.duration));
+  if (store.length !== SAVES) throw new Error(`${store.length} saves timed of ${SAVES}`);
+  return { store, shown };
+}
+
+/** The tab's memory: the JS heap, and the resident set of the page's renderer process. */
+async function memory(page) {
+  const cdp = await page.context().newCDPSession(page);
+  const { metrics } = await cdp.send('Performance.getMetrics').catch(async () => {
+    await cdp.send('Performance.enable');
+    return cdp.send('Performance.getMetrics');
+  });
+  const heap = metrics.find((m) => m.name === 'JSHeapUsedSize')?.value ?? 0;
+  const { processInfo } = await cdp.send('SystemInfo.getProcessInfo').catch(() => ({ processInfo: [] }));
+  const rss = processInfo.filter((p) => p.type === 'renderer').map((p) => {
+    try {
+      return Number(readFileSync(`/proc/${p.id}/status`, 'utf8').match(/VmRSS:\s+(\d+)/)[1]) * 1024;
+    } catch { return 0; }
+  });
+  return { heap, renderer: Math.max(0, ...rss) };
+}
+const mib = (b) => `${(b / 1048576).toFixed(1)} MiB`;
+
+console.log(`machine: ${os.cpus()[0].model.trim()}, ${os.cpus().length} cores; Chromium ${execFileSync(process.env.CHROMIUM_BIN || '/usr/bin/chromium', ['--version']).toString().trim()}`);
+console.log(`link: +${DELAY} ms a request; ${RECORDS} records of ~${JSON.stringify(deliberationCase(PULLED, '议题1:修缮小区第1号路灯', 1)).length} B JSON`);
+
+const empty = await loggedIn(EMPTY, 0);
+const atEmpty = await saves(empty.page, '空');
+const small = await loggedIn(SMALL, RECORDS / 10);
+const atSmall = await saves(small.page, '千');
+const full = await loggedIn(PULLED, RECORDS);
+console.log(`fresh phone pulls ${RECORDS}: ${(full.pull.ms / 1000).toFixed(2)} s from the login, requests ${JSON.stringify(full.pull.requests)}, ${full.pull.bytes} B (${(full.pull.bytes / RECORDS).toFixed(0)} B a record)`);
+console.log(`fresh phone pulls ${RECORDS / 10}: ${(small.pull.ms / 1000).toFixed(2)} s from the login, requests ${JSON.stringify(small.pull.requests)}`);
+const atFull = await saves(full.page, '万');
+for (const [n, s] of [[0, atEmpty], [RECORDS / 10, atSmall], [RECORDS, atFull]]) {
+  console.log(`save with ${n} stored (${SAVES} saves): store ${spread(s.store)}; button to the case in the list ${spread(s.shown)}`);
+}
+
+// The home screen again with all of them stored, the app from the service worker's cache.
+const opened = performance.now();
+await full.page.reload();
+await full.page.waitForSelector('li[data-testid="record"]');
+const home = performance.now() - opened;
+const rows = await full.page.locator('li[data-testid="record"]').count();
+console.log(`home screen with ${RECORDS + SAVES} stored: first records shown ${home.toFixed(0)} ms after the reload, ${rows} rows drawn`);
+const mem = await memory(full.page);
+console.log(`tab memory with ${RECORDS + SAVES} stored: JS heap ${mib(mem.heap)}, renderer resident ${mem.renderer ? mib(mem.renderer) : 'not read'}`);
+
+// A phone that made RECORDS offline sends them: one saved through the form, the others its
+// copies under new ids written beside it in the app's own stores, in one transaction.
+const pusher = await loggedIn(PUSHER, 0);
+await pusher.context.setOffline(true);
+await pusher.page.click('a[data-form="deliberation_case"]');
+await fillCase(pusher.page, '离线记的议事');
+await pusher.page.click('button:has-text("保存")');
+await pusher.page.waitForSelector('li[data-testid="record"]:has-text("离线记的议事")');
+await pusher.page.evaluate((n) => new Promise((resolve, reject) => {
+  const v7 = (ms) => {
+    const id = crypto.randomUUID();
+    return `${ms.toString(16).padStart(12, '0').replace(/^(.{8})/, '$1-')}-7${id.slice(15)}`;
+  };
+  const open = indexedDB.open('shequ');
+  open.onerror = () => reject(open.error);
+  open.onsuccess = () => {
+    const db = open.result;
+    const tx = db.transaction(['records', 'outbox'], 'readwrite');
+    tx.objectStore('outbox').getAll().onsuccess = (e) => {
+      const [out] = e.target.result;
+      tx.objectStore('records').get(out.record).onsuccess = (r) => {
+        const record = JSON.stringify(r.target.result);
+        const sent = JSON.stringify(out);
+        const base = Date.now();
+        for (let i = 1; i < n; i++) {
+          const id = v7(base + i);
+          const rev = v7(base + i);
+          const swap = (s) => JSON.parse(s.replaceAll(out.record, id).replaceAll(out.rev, rev));
+          tx.objectStore('records').put(swap(record));
+          tx.objectStore('outbox').put(swap(sent));
+        }
+      };
+    };
+    tx.oncomplete = () => { db.close(); resolve(); };
+    tx.onerror = () => reject(tx.error);
+  };
+}), RECORDS);
+if ((await held(pusher.page, 'outbox')) !== RECORDS) throw new Error('the outbox was not filled');
+link.take();
+const pushStarted = performance.now();
+await pusher.context.setOffline(false);
+await pusher.page.click('button:has-text("同步")').catch(() => {});
+await until(`push of ${RECORDS}`, async () => (await held(pusher.page, 'outbox')) === 0 && settled(pusher.page));
+const pushed = { ms: performance.now() - pushStarted, ...link.take() };
+console.log(`push of ${RECORDS}: ${(pushed.ms / 1000).toFixed(2)} s, requests ${JSON.stringify(pushed.requests)}, ${pushed.bytes} B (${(pushed.bytes / RECORDS).toFixed(0)} B a record)`);
+
+for (const c of phones) await c.close();
+await link.close();
+await server.stop();
