@@ -6,7 +6,7 @@
 //   node tests/e2e/bench-phone.mjs [records=10000] [delay_ms=50] [saves=20]
 import http from 'node:http';
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
@@ -14,31 +14,39 @@ import { startServer, tempDir, login, fillCase, apiToken, deliberationCase, PASS
 
 const [RECORDS = 10_000, DELAY = 50, SAVES = 20] = process.argv.slice(2).map(Number);
 const PHONE = { width: 360, height: 740 };
-// Four villages of 城关街道, one a phone: each phone starts empty and holds only its village.
+// The demo's four villages, one a phone each: a phone starts empty and holds only its village.
 const PULLED = '610324001001'; // gets RECORDS from the server
 const SMALL = '610324001201'; // gets RECORDS / 10
-const EMPTY = '610324001202'; // holds nothing
-const PUSHER = '610324001203'; // sends RECORDS it made
+const EMPTY = '610324001004'; // holds nothing
+const PUSHER = '610324103001'; // sends RECORDS it made
+
+const began = Date.now();
+/** Where the run is, on stderr, so a slow step shows itself. */
+const step = (what) => console.error(`[${((Date.now() - began) / 1000).toFixed(1)} s] ${what}`);
 
 const dir = tempDir('shequ-bench-phone-');
 const server = await startServer({ db: path.join(dir, 'bench.db') });
 
 /** The link: DELAY ms before each request goes on, and every byte counted on the phone's side. */
 function proxy(target) {
-  const counts = { requests: {}, bytes: 0 };
+  const counts = { requests: {}, body: {}, bytes: 0 };
   const sockets = new Set();
   const relay = http.createServer((req, res) => {
     const kind = new URL(req.url, 'http://x').pathname.replace(/^\/api\/(sync\/)?/, '').split('/')[0] || 'page';
     counts.requests[kind] = (counts.requests[kind] ?? 0) + 1;
+    const body = (n) => { counts.body[kind] = (counts.body[kind] ?? 0) + n; };
     const chunks = [];
     req.on('data', (c) => chunks.push(c));
     req.on('end', () => setTimeout(() => {
       const up = http.request(target + req.url, { method: req.method, headers: req.headers }, (r) => {
         res.writeHead(r.statusCode, r.rawHeaders);
+        r.on('data', (c) => body(c.length));
         r.pipe(res);
       });
       up.on('error', () => res.destroy());
-      up.end(Buffer.concat(chunks));
+      const sent = Buffer.concat(chunks);
+      body(sent.length);
+      up.end(sent);
     }, DELAY));
   });
   relay.on('connection', (s) => {
@@ -47,13 +55,15 @@ function proxy(target) {
   });
   return new Promise((resolve) => relay.listen(0, '127.0.0.1', () => resolve({
     url: `http://127.0.0.1:${relay.address().port}`,
-    /** Requests by kind and bytes both ways since the last call. */
+    /** Requests and body bytes (as sent, compressed or not) by kind, and every byte both ways on
+     * the sockets, since the last call. */
     take() {
       let bytes = counts.bytes;
       for (const s of sockets) bytes += s.bytesRead + s.bytesWritten - (s.counted ?? 0);
       for (const s of sockets) s.counted = s.bytesRead + s.bytesWritten;
-      const out = { requests: counts.requests, bytes };
+      const out = { requests: counts.requests, body: counts.body, bytes };
       counts.requests = {};
+      counts.body = {};
       counts.bytes = 0;
       return out;
     },
@@ -63,6 +73,7 @@ function proxy(target) {
 const link = await proxy(server.url);
 
 async function seed(unit, n) {
+  step(`seeding ${n} records of ${unit}`);
   const token = await apiToken(server.url, `village-${unit}`);
   for (let from = 0; from < n; from += 500) {
     const changes = [];
@@ -82,7 +93,8 @@ await seed(SMALL, RECORDS / 10);
 
 const phones = [];
 async function phone() {
-  const context = await chromium.launchPersistentContext(tempDir('shequ-bench-chromium-'), {
+  const profile = tempDir('shequ-bench-chromium-');
+  const context = await chromium.launchPersistentContext(profile, {
     executablePath: process.env.CHROMIUM_BIN || '/usr/bin/chromium',
     headless: true,
     viewport: PHONE,
@@ -94,7 +106,7 @@ async function phone() {
   const page = context.pages()[0] ?? await context.newPage();
   page.on('pageerror', (e) => console.error(`[page error] ${e.message}`));
   await page.goto(link.url + '/');
-  return { context, page };
+  return { context, page, profile };
 }
 
 /** What the phone's IndexedDB holds in `store`. */
@@ -109,24 +121,30 @@ const held = (page, store) => page.evaluate((name) => new Promise((resolve, reje
   };
 }), store);
 
-async function until(what, ok, timeout = 600_000) {
+/** Waits for `ok`; past the timeout, fails with what `page` shows. */
+async function until(what, ok, page, timeout = Number(process.env.BENCH_TIMEOUT_MS ?? 300_000)) {
   const started = Date.now();
   for (;;) {
     if (await ok()) return;
-    if (Date.now() - started > timeout) throw new Error(`${what}: not within ${timeout / 1000} s`);
+    if (Date.now() - started > timeout) {
+      const shows = await page.evaluate(() => document.body.innerText).catch((e) => `(unread: ${e.message})`);
+      throw new Error(`${what}: not within ${timeout / 1000} s; the phone shows:\n${shows}`);
+    }
     await new Promise((r) => setTimeout(r, 25));
   }
 }
-const status = (page) => page.locator('[data-testid="sync-status"]').textContent();
-const settled = async (page) => /全部已同步/.test(await status(page));
+const status = (page) => page.evaluate(() => document.querySelector('[data-testid="sync-status"]')?.textContent ?? '');
+// Nothing waits to be sent and the phone's checksum matched the server's after its last pull.
+const settled = async (page) => /与服务器一致/.test(await status(page));
 
 /** Logs a fresh phone in as the worker of `unit` and waits until it holds `n` records, settled. */
 async function loggedIn(unit, n) {
+  step(`a fresh phone logs in as the worker of ${unit}`);
   const p = await phone();
   link.take();
   const started = performance.now();
   await login(p.page, `village-${unit}`, PASSWORD);
-  await until(`pull of ${n}`, async () => (await held(p.page, 'records')) >= n && settled(p.page));
+  await until(`pull of ${n}`, async () => (await held(p.page, 'records')) >= n && settled(p.page), p.page);
   return { ...p, pull: { ms: performance.now() - started, ...link.take() } };
 }
 
@@ -139,6 +157,7 @@ const spread = (xs) => `p50 ${quantile(xs, 0.5).toFixed(1)} ms, p95 ${quantile(x
 /** SAVES cases typed and saved through the form; the store's time of each (the app's
  * `shequ-save` measures) and the time from the save button to the case in the list. */
 async function saves(page, tag) {
+  step(`${SAVES} saves (${tag})`);
   const shown = [];
   await page.evaluate(() => performance.clearMeasures('shequ-save'));
   for (let i = 0; i < SAVES; i++) {
@@ -154,21 +173,37 @@ async function saves(page, tag) {
   return { store, shown };
 }
 
-/** The tab's memory: the JS heap, and the resident set of the page's renderer process. */
-async function memory(page) {
-  const cdp = await page.context().newCDPSession(page);
-  const { metrics } = await cdp.send('Performance.getMetrics').catch(async () => {
-    await cdp.send('Performance.enable');
-    return cdp.send('Performance.getMetrics');
-  });
+/** The tab's memory: the JS heap in use, and the resident set of the phone's largest renderer
+ * process (the app's tab), found under the browser process that owns the phone's profile. */
+async function memory(phone) {
+  const cdp = await phone.context.newCDPSession(phone.page);
+  await cdp.send('Performance.enable');
+  const { metrics } = await cdp.send('Performance.getMetrics');
   const heap = metrics.find((m) => m.name === 'JSHeapUsedSize')?.value ?? 0;
-  const { processInfo } = await cdp.send('SystemInfo.getProcessInfo').catch(() => ({ processInfo: [] }));
-  const rss = processInfo.filter((p) => p.type === 'renderer').map((p) => {
+  const procs = readdirSync('/proc').filter((d) => /^\d+$/.test(d)).flatMap((pid) => {
     try {
-      return Number(readFileSync(`/proc/${p.id}/status`, 'utf8').match(/VmRSS:\s+(\d+)/)[1]) * 1024;
-    } catch { return 0; }
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const ppid = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1];
+      const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      const rss = Number(readFileSync(`/proc/${pid}/status`, 'utf8').match(/VmRSS:\s+(\d+)/)?.[1] ?? 0) * 1024;
+      return [{ pid, ppid, cmd, rss }];
+    } catch { return []; }
   });
-  return { heap, renderer: Math.max(0, ...rss) };
+  const mine = new Set(procs.filter((p) => p.cmd.includes(`--user-data-dir=${phone.profile}`) && !p.cmd.includes('--type=')).map((p) => p.pid));
+  for (let grew = true; grew;) {
+    grew = false;
+    for (const p of procs) if (mine.has(p.ppid) && !mine.has(p.pid)) { mine.add(p.pid); grew = true; }
+  }
+  const renderers = procs.filter((p) => mine.has(p.pid) && p.cmd.includes('--type=renderer'));
+  return { heap, renderer: Math.max(0, ...renderers.map((p) => p.rss)) };
+}
+const SYNC = ['push', 'pull', 'checksum'];
+/** Requests made, and the sync's own bytes a record beside everything the link carried. */
+function traffic(t, records) {
+  const requests = Object.values(t.requests).reduce((a, b) => a + b, 0);
+  const sync = SYNC.reduce((a, k) => a + (t.body[k] ?? 0), 0);
+  return `${requests} requests ${JSON.stringify(t.requests)}; sync bodies ${sync} B (${(sync / records).toFixed(0)} B a record), `
+    + `everything on the link ${t.bytes} B`;
 }
 const mib = (b) => `${(b / 1048576).toFixed(1)} MiB`;
 
@@ -180,8 +215,8 @@ const atEmpty = await saves(empty.page, '空');
 const small = await loggedIn(SMALL, RECORDS / 10);
 const atSmall = await saves(small.page, '千');
 const full = await loggedIn(PULLED, RECORDS);
-console.log(`fresh phone pulls ${RECORDS}: ${(full.pull.ms / 1000).toFixed(2)} s from the login, requests ${JSON.stringify(full.pull.requests)}, ${full.pull.bytes} B (${(full.pull.bytes / RECORDS).toFixed(0)} B a record)`);
-console.log(`fresh phone pulls ${RECORDS / 10}: ${(small.pull.ms / 1000).toFixed(2)} s from the login, requests ${JSON.stringify(small.pull.requests)}`);
+console.log(`fresh phone pulls ${RECORDS}: ${(full.pull.ms / 1000).toFixed(2)} s from the login; ${traffic(full.pull, RECORDS)}`);
+console.log(`fresh phone pulls ${RECORDS / 10}: ${(small.pull.ms / 1000).toFixed(2)} s from the login; ${traffic(small.pull, RECORDS / 10)}`);
 const atFull = await saves(full.page, '万');
 for (const [n, s] of [[0, atEmpty], [RECORDS / 10, atSmall], [RECORDS, atFull]]) {
   console.log(`save with ${n} stored (${SAVES} saves): store ${spread(s.store)}; button to the case in the list ${spread(s.shown)}`);
@@ -194,14 +229,16 @@ await full.page.waitForSelector('li[data-testid="record"]');
 const home = performance.now() - opened;
 const rows = await full.page.locator('li[data-testid="record"]').count();
 console.log(`home screen with ${RECORDS + SAVES} stored: first records shown ${home.toFixed(0)} ms after the reload, ${rows} rows drawn`);
-const mem = await memory(full.page);
+const mem = await memory(full);
 console.log(`tab memory with ${RECORDS + SAVES} stored: JS heap ${mib(mem.heap)}, renderer resident ${mem.renderer ? mib(mem.renderer) : 'not read'}`);
 
 // A phone that made RECORDS offline sends them: one saved through the form, the others its
 // copies under new ids written beside it in the app's own stores, in one transaction.
 const pusher = await loggedIn(PUSHER, 0);
 await pusher.context.setOffline(true);
-await pusher.page.click('a[data-form="deliberation_case"]');
+await pusher.page.click('a[data-form="deliberation_case"]', { timeout: 10_000 }).catch(async (e) => {
+  throw new Error(`${e.message}; the phone shows:\n${await pusher.page.evaluate(() => document.body.innerText)}`);
+});
 await fillCase(pusher.page, '离线记的议事');
 await pusher.page.click('button:has-text("保存")');
 await pusher.page.waitForSelector('li[data-testid="record"]:has-text("离线记的议事")');
@@ -239,9 +276,9 @@ link.take();
 const pushStarted = performance.now();
 await pusher.context.setOffline(false);
 await pusher.page.click('button:has-text("同步")').catch(() => {});
-await until(`push of ${RECORDS}`, async () => (await held(pusher.page, 'outbox')) === 0 && settled(pusher.page));
+await until(`push of ${RECORDS}`, async () => (await held(pusher.page, 'outbox')) === 0 && settled(pusher.page), pusher.page);
 const pushed = { ms: performance.now() - pushStarted, ...link.take() };
-console.log(`push of ${RECORDS}: ${(pushed.ms / 1000).toFixed(2)} s, requests ${JSON.stringify(pushed.requests)}, ${pushed.bytes} B (${(pushed.bytes / RECORDS).toFixed(0)} B a record)`);
+console.log(`push of ${RECORDS}: ${(pushed.ms / 1000).toFixed(2)} s from the sync button; ${traffic(pushed, RECORDS)}`);
 
 for (const c of phones) await c.close();
 await link.close();
