@@ -244,3 +244,48 @@ async fn a_change_a_pull_brings_back_leaves_the_outbox_and_counts_once_on_the_se
         shequ_model::sync::Checksum::of([mine.rev])
     );
 }
+
+/// Each record's id and whether it is synced, in id order.
+fn listed(records: Vec<shequ_app::store::LocalRecord>) -> Vec<(uuid::Uuid, bool)> {
+    let mut out: Vec<_> = records.iter().map(|r| (r.rev.record, r.synced)).collect();
+    out.sort();
+    out
+}
+
+#[wasm_bindgen_test]
+async fn a_list_shows_what_this_tab_and_another_tab_wrote() {
+    let one = fresh("t-tabs").await;
+    let other = Db::open("t-tabs").await.unwrap();
+    let a = one.save(rev("本页先记"), 1).await.unwrap();
+    assert_eq!(
+        listed(one.records_in(UNIT).await.unwrap()),
+        vec![(a.record, false)]
+    );
+    // The other tab writes while this page keeps its list; this page then writes too.
+    let b = other.save(rev("另一页记"), 2).await.unwrap();
+    let c = one.save(rev("本页再记"), 3).await.unwrap();
+    let mut want = vec![(a.record, false), (b.record, false), (c.record, false)];
+    want.sort();
+    assert_eq!(listed(one.records_in(UNIT).await.unwrap()), want);
+    // This page's own acknowledgement shows without reading the store again, as the store has it.
+    one.take_results(&[PushResult {
+        rev: c.rev,
+        outcome: PushOutcome::Stored { seq: 1 },
+    }])
+    .await
+    .unwrap();
+    let shown = listed(one.records_in(UNIT).await.unwrap());
+    assert!(shown.contains(&(c.record, true)), "{shown:?}");
+    assert_eq!(shown, listed(other.records_in(UNIT).await.unwrap()));
+    assert_eq!(
+        listed(
+            Db::open("t-tabs")
+                .await
+                .unwrap()
+                .records_in(UNIT)
+                .await
+                .unwrap()
+        ),
+        shown
+    );
+}

@@ -120,7 +120,10 @@ fn bench_phone(extra: &[String]) -> Result {
     sh(Command::new("node")
         .arg("tests/e2e/bench-phone.mjs")
         .args(extra)
-        .env("SHEQU_SERVER_BIN", root().join("target/release/shequ-server")))
+        .env(
+            "SHEQU_SERVER_BIN",
+            root().join("target/release/shequ-server"),
+        ))
 }
 
 fn test() -> Result {

@@ -15,8 +15,15 @@
 //! writes the record, its outbox entry and the clock together; acknowledging a push removes the
 //! outbox entry and marks the record synced together; applying a pulled page stores the records
 //! and the new cursor together.
+//!
+//! Inside a transaction, requests are issued together and awaited together: IndexedDB runs them in
+//! the order given, and a page of 500 records costs one wait, not 1,500. The page also keeps the
+//! records it read or wrote in memory, with the store's generation (a `meta` counter every write
+//! of records advances in its own transaction): a list drawn after a save reads one counter, not
+//! every record, and another tab's write shows as a generation this page did not make.
 
 use crate::tc;
+use futures_util::future::try_join_all;
 use rexie::{Index, KeyRange, ObjectStore, Rexie, Transaction, TransactionMode};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -24,7 +31,7 @@ use shequ_model::device::{self, Held};
 use shequ_model::sync::{Checksum, Hlc, PullPage, PushResult};
 use shequ_model::{Revision, UnitCode};
 use std::cell::RefCell;
-use std::collections::hash_map::{Entry, HashMap};
+use std::collections::HashMap;
 use std::rc::Rc;
 use uuid::Uuid;
 use wasm_bindgen::JsValue;
@@ -38,6 +45,8 @@ const DB_NAME: &str = "shequ";
 const RECORDS: &str = "records";
 const OUTBOX: &str = "outbox";
 const META: &str = "meta";
+/// The `meta` key of the records' generation.
+const GENERATION: &str = "generation";
 
 /// The name under which each save's time, from opening its transaction to its commit, is left in
 /// the page's performance timeline (a `PerformanceMeasure`), where `cargo xtask bench-phone`
@@ -51,7 +60,11 @@ impl Timed {
     fn start(name: &'static str) -> Timed {
         let mark = format!("{name}:start");
         let performance = web_sys::window().and_then(|w| w.performance());
-        Timed(performance.filter(|p| p.mark(&mark).is_ok()).map(|p| (p, name, mark)))
+        Timed(
+            performance
+                .filter(|p| p.mark(&mark).is_ok())
+                .map(|p| (p, name, mark)),
+        )
     }
 
     fn end(self) {
@@ -82,6 +95,24 @@ async fn hlc_in(meta: &rexie::Store) -> Result<Hlc> {
     })
 }
 
+/// The records' generation, read inside a transaction.
+async fn generation_in(meta: &rexie::Store) -> Result<u64> {
+    Ok(match meta.get(JsValue::from_str(GENERATION)).await? {
+        Some(v) if !v.is_undefined() => from_js::<MetaRow>(v)?.value.parse().unwrap_or(0),
+        _ => 0,
+    })
+}
+
+/// Sets the records' generation inside the transaction that writes them.
+async fn put_generation_in(meta: &rexie::Store, generation: u64) -> Result<()> {
+    let row = MetaRow {
+        key: GENERATION.into(),
+        value: generation.to_string(),
+    };
+    meta.put(&to_js(&row)?, None).await?;
+    Ok(())
+}
+
 async fn put_hlc_in(meta: &rexie::Store, hlc: &Hlc) -> Result<()> {
     let row = MetaRow {
         key: "hlc".into(),
@@ -99,25 +130,56 @@ async fn record_in(records: &rexie::Store, id: &str) -> Result<Option<LocalRecor
     }
 }
 
-async fn put_record_in(records: &rexie::Store, local: &LocalRecord) -> Result<()> {
-    let row = Row {
-        id: local.rev.record.to_string(),
-        unit: local.rev.unit.to_string(),
-        body: serde_json::to_string(local)?,
-    };
-    records.put(&to_js(&row)?, None).await?;
+/// Writes records inside a transaction, all requests issued before the one wait.
+async fn put_records_in(records: &rexie::Store, locals: &[LocalRecord]) -> Result<()> {
+    let rows = locals
+        .iter()
+        .map(|local| {
+            let row = Row {
+                id: local.rev.record.to_string(),
+                unit: local.rev.unit.to_string(),
+                body: serde_json::to_string(local)?,
+            };
+            Ok((to_js(&row)?, None))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    records.put_all(rows.into_iter()).await?;
     Ok(())
+}
+
+/// Deletes outbox entries inside a transaction, the requests issued together.
+async fn delete_outbox_in(outbox: &rexie::Store, revs: &[Uuid]) -> Result<()> {
+    try_join_all(
+        revs.iter()
+            .map(|rev| outbox.delete(JsValue::from_str(&rev.to_string()))),
+    )
+    .await?;
+    Ok(())
+}
+
+/// What the device holds of each of `ids`, read with requests issued together.
+async fn held_all_in(
+    records: &rexie::Store,
+    outbox: &rexie::Store,
+    ids: impl IntoIterator<Item = Uuid>,
+) -> Result<HashMap<Uuid, Held>> {
+    let mut unique: Vec<Uuid> = ids.into_iter().collect();
+    unique.sort_unstable();
+    unique.dedup();
+    let held = try_join_all(unique.iter().map(|&id| held_in(records, outbox, id))).await?;
+    Ok(unique.into_iter().zip(held).collect())
 }
 
 /// What the device holds of record `id`, with its changes waiting in the outbox.
 async fn held_in(records: &rexie::Store, outbox: &rexie::Store, id: Uuid) -> Result<Held> {
     let key = JsValue::from_str(&id.to_string());
-    let waiting = outbox
-        .index("record")?
-        .get_all_keys(Some(only(&key)?), None)
-        .await?;
+    let index = outbox.index("record")?;
+    let id = id.to_string();
+    let (record, waiting) = futures_util::try_join!(record_in(records, &id), async {
+        Ok(index.get_all_keys(Some(only(&key)?), None).await?)
+    })?;
     Ok(Held {
-        record: record_in(records, &id.to_string()).await?,
+        record,
         waiting: rev_ids(waiting)?,
     })
 }
@@ -130,29 +192,6 @@ fn rev_ids(keys: Vec<JsValue>) -> Result<Vec<Uuid>> {
             Uuid::parse_str(&text).map_err(|e| StoreError(format!("{text}:{e}")))
         })
         .collect()
-}
-
-/// The records whose unit lies in `units`, read inside a transaction.
-async fn records_within(records: &rexie::Store, units: KeyRange) -> Result<Vec<LocalRecord>> {
-    let rows = records.index("unit")?.get_all(Some(units), None).await?;
-    let mut out = Vec::with_capacity(rows.len());
-    for r in rows {
-        let row: Row = from_js(r)?;
-        out.push(serde_json::from_str(&row.body)?);
-    }
-    Ok(out)
-}
-
-/// A scope's subtree as a range of the `unit` index.
-fn subtree(scope: &UnitCode) -> Result<KeyRange> {
-    let (start, end) = scope.key_range();
-    KeyRange::bound(
-        &JsValue::from_str(&start),
-        &JsValue::from_str(&end),
-        Some(false),
-        Some(true),
-    )
-    .map_err(|e| StoreError(e.to_string()))
 }
 
 impl From<rexie::Error> for StoreError {
@@ -206,10 +245,19 @@ fn from_js<T: DeserializeOwned>(v: JsValue) -> Result<T> {
     serde_wasm_bindgen::from_value(v).map_err(|e| StoreError(e.to_string()))
 }
 
+/// The records this page last read or wrote, as of a generation of the store; `None` when
+/// nothing is kept, or what is kept may be behind another tab's write.
+#[derive(Default)]
+struct Kept {
+    generation: Option<u64>,
+    records: HashMap<Uuid, LocalRecord>,
+}
+
 /// The device's database.
 #[derive(Clone)]
 pub struct Db {
     rexie: Rc<Rexie>,
+    kept: Rc<RefCell<Kept>>,
 }
 
 thread_local! {
@@ -246,6 +294,7 @@ impl Db {
             .await?;
         Ok(Db {
             rexie: Rc::new(rexie),
+            kept: Rc::default(),
         })
     }
 
@@ -340,35 +389,89 @@ impl Db {
     ) -> Result<Revision> {
         let timed = Timed::start(SAVE_TIMING);
         let tx = self.tx(&[RECORDS, OUTBOX, META], true)?;
-        let meta = tx.store(META)?;
-        if let Some(key) = draft {
-            meta.delete(JsValue::from_str(key)).await?;
-        }
-        let records = tx.store(RECORDS)?;
-        let held = record_in(&records, &rev.record.to_string()).await?;
-        let mut hlc = hlc_in(&meta).await?;
+        let (meta, records, outbox) = (tx.store(META)?, tx.store(RECORDS)?, tx.store(OUTBOX)?);
+        let id = rev.record.to_string();
+        let ((), held, mut hlc, generation) = futures_util::try_join!(
+            async {
+                if let Some(key) = draft {
+                    meta.delete(JsValue::from_str(key)).await?;
+                }
+                Ok(())
+            },
+            record_in(&records, &id),
+            hlc_in(&meta),
+            generation_in(&meta),
+        )?;
         let (rev, local) = device::save_by(held.as_ref(), rev, &mut hlc, now_ms, author);
-        put_hlc_in(&meta, &hlc).await?;
-        put_record_in(&records, &local).await?;
         let out = OutRow {
             rev: rev.rev.to_string(),
             record: rev.record.to_string(),
             body: serde_json::to_string(&rev)?,
         };
-        tx.store(OUTBOX)?.put(&to_js(&out)?, None).await?;
+        let local = [local];
+        futures_util::try_join!(
+            put_hlc_in(&meta, &hlc),
+            put_records_in(&records, &local),
+            async { Ok(outbox.put(&to_js(&out)?, None).await?) },
+            put_generation_in(&meta, generation + 1),
+        )?;
         Self::finish(tx).await?;
+        self.kept_after(generation, local);
         timed.end();
         Ok(rev)
     }
 
-    /// The records of a unit.
-    pub async fn records_in(&self, unit: &str) -> Result<Vec<LocalRecord>> {
-        self.records_of_units(only(&JsValue::from_str(unit))?).await
+    /// Brings what the page keeps up to a write of `written` that moved the store from
+    /// `generation` to the next; forgets it when it was not at `generation` (another tab wrote).
+    fn kept_after(&self, generation: u64, written: impl IntoIterator<Item = LocalRecord>) {
+        let mut kept = self.kept.borrow_mut();
+        if kept.generation != Some(generation) {
+            *kept = Kept::default();
+            return;
+        }
+        kept.generation = Some(generation + 1);
+        for local in written {
+            kept.records.insert(local.rev.record, local);
+        }
     }
 
-    async fn records_of_units(&self, units: KeyRange) -> Result<Vec<LocalRecord>> {
-        let tx = self.tx(&[RECORDS], false)?;
-        records_within(&tx.store(RECORDS)?, units).await
+    /// The records `wanted` keeps, from memory when the store is at the generation kept, read
+    /// (and kept) otherwise, inside a transaction over `records` and `meta`.
+    async fn held_where(
+        &self,
+        records: &rexie::Store,
+        meta: &rexie::Store,
+        wanted: impl Fn(&LocalRecord) -> bool,
+    ) -> Result<Vec<LocalRecord>> {
+        let generation = generation_in(meta).await?;
+        if self.kept.borrow().generation != Some(generation) {
+            let rows = records.get_all(None, None).await?;
+            let mut all = HashMap::with_capacity(rows.len());
+            for r in rows {
+                let local: LocalRecord = serde_json::from_str(&from_js::<Row>(r)?.body)?;
+                all.insert(local.rev.record, local);
+            }
+            *self.kept.borrow_mut() = Kept {
+                generation: Some(generation),
+                records: all,
+            };
+        }
+        let kept = self.kept.borrow();
+        Ok(kept
+            .records
+            .values()
+            .filter(|r| wanted(r))
+            .cloned()
+            .collect())
+    }
+
+    /// The records of a unit.
+    pub async fn records_in(&self, unit: &str) -> Result<Vec<LocalRecord>> {
+        let tx = self.tx(&[RECORDS, META], false)?;
+        self.held_where(&tx.store(RECORDS)?, &tx.store(META)?, |r| {
+            r.rev.unit.as_str() == unit
+        })
+        .await
     }
 
     pub async fn record(&self, id: &str) -> Result<Option<LocalRecord>> {
@@ -396,33 +499,38 @@ impl Db {
     /// leaves the outbox and its record is marked synced once nothing of it waits there; a refused
     /// one stays, with the reason shown on the record. All in one transaction.
     pub async fn take_results(&self, results: &[PushResult]) -> Result<()> {
-        let tx = self.tx(&[RECORDS, OUTBOX], true)?;
-        let records = tx.store(RECORDS)?;
-        let outbox = tx.store(OUTBOX)?;
+        let tx = self.tx(&[RECORDS, OUTBOX, META], true)?;
+        let (records, outbox, meta) = (tx.store(RECORDS)?, tx.store(OUTBOX)?, tx.store(META)?);
+        let (sent, generation) = futures_util::try_join!(
+            async {
+                Ok(try_join_all(
+                    results
+                        .iter()
+                        .map(|r| outbox.get(JsValue::from_str(&r.rev.to_string()))),
+                )
+                .await?)
+            },
+            generation_in(&meta),
+        )?;
         let mut waiting = HashMap::new();
-        let mut held = HashMap::new();
-        for r in results {
-            let Some(v) = outbox.get(JsValue::from_str(&r.rev.to_string())).await? else {
+        for (r, v) in results.iter().zip(sent) {
+            let Some(v) = v.filter(|v| !v.is_undefined()) else {
                 continue;
             };
-            if v.is_undefined() {
-                continue;
-            }
             let record = Uuid::parse_str(&from_js::<OutRow>(v)?.record)
                 .map_err(|e| StoreError(e.to_string()))?;
             waiting.insert(r.rev, record);
-            if let Entry::Vacant(e) = held.entry(record) {
-                e.insert(held_in(&records, &outbox, record).await?);
-            }
         }
+        let held = held_all_in(&records, &outbox, waiting.values().copied()).await?;
         let taken = device::take_results(results, &waiting, held);
-        for rev in &taken.acknowledged {
-            outbox.delete(JsValue::from_str(&rev.to_string())).await?;
-        }
-        for local in &taken.records {
-            put_record_in(&records, local).await?;
-        }
-        Self::finish(tx).await
+        futures_util::try_join!(
+            delete_outbox_in(&outbox, &taken.acknowledged),
+            put_records_in(&records, &taken.records),
+            put_generation_in(&meta, generation + 1),
+        )?;
+        Self::finish(tx).await?;
+        self.kept_after(generation, taken.records);
+        Ok(())
     }
 
     /// Applies one pulled page ([`device::apply_page`]) and stores the new cursor for `scope`, in
@@ -430,33 +538,34 @@ impl Db {
     /// unsynced changes here keeps showing them.
     pub async fn apply_page(&self, scope: &str, page: PullPage) -> Result<usize> {
         let tx = self.tx(&[RECORDS, OUTBOX, META], true)?;
-        let records = tx.store(RECORDS)?;
-        let outbox = tx.store(OUTBOX)?;
-        let meta = tx.store(META)?;
-        let mut held = HashMap::new();
-        for c in &page.changes {
-            let id = c.revision.record;
-            if let Entry::Vacant(e) = held.entry(id) {
-                e.insert(held_in(&records, &outbox, id).await?);
-            }
-        }
-        let writes = device::apply_page(page, held, hlc_in(&meta).await?);
-        for local in &writes.records {
-            put_record_in(&records, local).await?;
-        }
-        for rev in &writes.acknowledged {
-            outbox.delete(JsValue::from_str(&rev.to_string())).await?;
-        }
-        if let Some(hlc) = &writes.clock {
-            put_hlc_in(&meta, hlc).await?;
-        }
+        let (records, outbox, meta) = (tx.store(RECORDS)?, tx.store(OUTBOX)?, tx.store(META)?);
+        let ids = page.changes.iter().map(|c| c.revision.record);
+        let (held, hlc, generation) = futures_util::try_join!(
+            held_all_in(&records, &outbox, ids),
+            hlc_in(&meta),
+            generation_in(&meta),
+        )?;
+        let writes = device::apply_page(page, held, hlc);
         let cursor = MetaRow {
             key: format!("cursor:{scope}"),
             value: writes.cursor.to_string(),
         };
-        meta.put(&to_js(&cursor)?, None).await?;
+        futures_util::try_join!(
+            put_records_in(&records, &writes.records),
+            delete_outbox_in(&outbox, &writes.acknowledged),
+            async {
+                match &writes.clock {
+                    Some(hlc) => put_hlc_in(&meta, hlc).await,
+                    None => Ok(()),
+                }
+            },
+            async { Ok(meta.put(&to_js(&cursor)?, None).await?) },
+            put_generation_in(&meta, generation + 1),
+        )?;
         Self::finish(tx).await?;
-        Ok(writes.taken)
+        let taken = writes.taken;
+        self.kept_after(generation, writes.records);
+        Ok(taken)
     }
 
     pub async fn set_cursor(&self, scope: &str, cursor: i64) -> Result<()> {
@@ -466,16 +575,23 @@ impl Db {
     /// The records of a unit's whole subtree (a town's own and its villages'), read as one range
     /// of the `unit` index.
     pub async fn records_under(&self, scope: &UnitCode) -> Result<Vec<LocalRecord>> {
-        self.records_of_units(subtree(scope)?).await
+        let tx = self.tx(&[RECORDS, META], false)?;
+        self.held_where(&tx.store(RECORDS)?, &tx.store(META)?, |r| {
+            scope.contains(&r.rev.unit)
+        })
+        .await
     }
 
     /// The checksum of what the phone holds under `scope`, by the rule the server counts by
     /// ([`device::checksum`]), read in one transaction with the outbox.
     pub async fn checksum(&self, scope: &str) -> Result<Checksum> {
         let scope = UnitCode::parse(scope).map_err(StoreError)?;
-        let tx = self.tx(&[RECORDS, OUTBOX], false)?;
-        let held = records_within(&tx.store(RECORDS)?, subtree(&scope)?).await?;
-        let waiting = rev_ids(tx.store(OUTBOX)?.get_all_keys(None, None).await?)?;
+        let tx = self.tx(&[RECORDS, OUTBOX, META], false)?;
+        let (records, outbox, meta) = (tx.store(RECORDS)?, tx.store(OUTBOX)?, tx.store(META)?);
+        let (held, waiting) = futures_util::try_join!(
+            self.held_where(&records, &meta, |r| { scope.contains(&r.rev.unit) }),
+            async { rev_ids(outbox.get_all_keys(None, None).await?) },
+        )?;
         Ok(device::checksum(
             &scope,
             &held,
