@@ -2,12 +2,21 @@
 //! store and the browser's fetch. The fault simulation in `tests/` runs the same engine.
 
 use crate::api;
-use crate::store::Db;
+use crate::store::{Db, Timed};
 use shequ_model::client::{
     self, Limits, Progress, Replica, SyncError, SyncReport, Transport, TransportError,
 };
 use shequ_model::sync::{Checksum, PullPage, PushRequest, PushResponse, PushResult};
 use shequ_model::Revision;
+
+/// Each step of a sync leaves its time in the page's performance timeline under `shequ-sync:…`,
+/// where `cargo xtask bench-phone` adds them up: where a slow sync spends its time, on the phone.
+async fn timed<T>(name: &'static str, step: impl std::future::Future<Output = T>) -> T {
+    let span = Timed::start(name);
+    let out = step.await;
+    span.end();
+    out
+}
 
 impl Replica for Db {
     async fn device_id(&self) -> Result<String, String> {
@@ -16,7 +25,9 @@ impl Replica for Db {
     async fn outbox(&self, scope: &str, limit: u32) -> Result<Vec<Revision>, String> {
         // Almost always everything waiting is this account's: read only a batch then. Only a
         // shared phone holding another account's work needs the whole outbox read and filtered.
-        let first = Db::outbox(self, limit).await.map_err(|e| e.0)?;
+        let first = timed("shequ-sync:outbox", Db::outbox(self, limit))
+            .await
+            .map_err(|e| e.0)?;
         if first.len() < limit as usize
             || first.iter().all(|r| client::pushes(scope, r.unit.as_str()))
         {
@@ -36,19 +47,25 @@ impl Replica for Db {
         Ok(Replica::outbox(self, scope, u32::MAX).await?.len() as u32)
     }
     async fn take_results(&self, results: &[PushResult]) -> Result<(), String> {
-        Db::take_results(self, results).await.map_err(|e| e.0)
+        timed("shequ-sync:take-results", Db::take_results(self, results))
+            .await
+            .map_err(|e| e.0)
     }
     async fn cursor(&self, scope: &str) -> Result<i64, String> {
         Db::cursor(self, scope).await.map_err(|e| e.0)
     }
     async fn apply_page(&self, scope: &str, page: PullPage) -> Result<usize, String> {
-        Db::apply_page(self, scope, page).await.map_err(|e| e.0)
+        timed("shequ-sync:apply-page", Db::apply_page(self, scope, page))
+            .await
+            .map_err(|e| e.0)
     }
     async fn set_cursor(&self, scope: &str, cursor: i64) -> Result<(), String> {
         Db::set_cursor(self, scope, cursor).await.map_err(|e| e.0)
     }
     async fn checksum(&self, scope: &str) -> Result<Checksum, String> {
-        Db::checksum(self, scope).await.map_err(|e| e.0)
+        timed("shequ-sync:checksum", Db::checksum(self, scope))
+            .await
+            .map_err(|e| e.0)
     }
 }
 
@@ -66,13 +83,19 @@ fn transport(e: api::ApiError) -> TransportError {
 
 impl Transport for Http {
     async fn push(&self, key: &str, req: &PushRequest) -> Result<PushResponse, TransportError> {
-        api::push(key, req).await.map_err(transport)
+        timed("shequ-sync:push-request", api::push(key, req))
+            .await
+            .map_err(transport)
     }
     async fn pull(&self, scope: &str, after: i64, limit: u32) -> Result<PullPage, TransportError> {
-        api::pull(scope, after, limit).await.map_err(transport)
+        timed("shequ-sync:pull-request", api::pull(scope, after, limit))
+            .await
+            .map_err(transport)
     }
     async fn checksum(&self, scope: &str) -> Result<Checksum, TransportError> {
-        api::checksum(scope).await.map_err(transport)
+        timed("shequ-sync:checksum-request", api::checksum(scope))
+            .await
+            .map_err(transport)
     }
 }
 
@@ -82,7 +105,11 @@ pub async fn sync_once(
     scope: &str,
     progress: &dyn Fn(Progress),
 ) -> Result<SyncReport, SyncError> {
-    let report = client::sync_once(db, &Http, scope, &Limits::default(), progress).await?;
+    let report = timed(
+        "shequ-sync",
+        client::sync_once(db, &Http, scope, &Limits::default(), progress),
+    )
+    .await?;
     let _ = db.set_meta("last_sync", &crate::ids::now_ms()).await;
     Ok(report)
 }

@@ -145,8 +145,20 @@ async fn only_an_acknowledgement_takes_a_change_out_of_the_outbox() {
 
 #[wasm_bindgen_test]
 async fn a_pull_never_overwrites_unsynced_work_and_stores_its_cursor() {
-    let db = fresh("t-pull").await;
+    pull_keeps_unsynced_work(fresh("t-pull").await, false).await;
+}
+
+/// The same with a list drawn first: the page then writes from what it keeps in memory.
+#[wasm_bindgen_test]
+async fn a_pull_never_overwrites_unsynced_work_a_listing_page_keeps() {
+    pull_keeps_unsynced_work(fresh("t-pull-kept").await, true).await;
+}
+
+async fn pull_keeps_unsynced_work(db: Db, listed_first: bool) {
     let mine = db.save(rev("本机未同步"), 10).await.unwrap();
+    if listed_first {
+        assert_eq!(db.records_in(UNIT).await.unwrap().len(), 1);
+    }
     let mut theirs = mine.clone();
     theirs.rev = shequ_app::ids::new_id();
     theirs.clock = mine.clock + 1_000_000;
@@ -189,6 +201,15 @@ async fn a_pull_never_overwrites_unsynced_work_and_stores_its_cursor() {
     let got = db.record(&other.record.to_string()).await.unwrap().unwrap();
     assert!(got.synced);
     assert_eq!(got.rev, other);
+    if listed_first {
+        let shown = db.records_in(UNIT).await.unwrap();
+        let kept = shown.iter().find(|r| r.rev.record == mine.record).unwrap();
+        assert_eq!(
+            (&kept.rev, kept.synced),
+            (&mine, false),
+            "the list shows it too"
+        );
+    }
     // Once the local edit is acknowledged, the record shows the winner by the shared rule and
     // says it had a conflict, with the other version there to choose.
     db.take_results(&[PushResult {
@@ -200,6 +221,9 @@ async fn a_pull_never_overwrites_unsynced_work_and_stores_its_cursor() {
     let after = db.record(&mine.record.to_string()).await.unwrap().unwrap();
     assert_eq!(after.rev, theirs);
     assert!(after.conflict && after.synced);
+    let shown = db.records_in(UNIT).await.unwrap();
+    let listed = shown.iter().find(|r| r.rev.record == mine.record).unwrap();
+    assert_eq!(listed, &after, "the list shows what the store holds");
     assert_eq!(after.rivals(), vec![mine.clone()]);
     assert_eq!(
         db.checksum(UNIT).await.unwrap(),

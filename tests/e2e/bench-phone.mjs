@@ -6,7 +6,7 @@
 //   node tests/e2e/bench-phone.mjs [records=10000] [delay_ms=50] [saves=20]
 import http from 'node:http';
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
@@ -70,7 +70,6 @@ function proxy(target) {
     close: () => new Promise((done) => { for (const s of sockets) s.destroy(); relay.close(done); }),
   })));
 }
-const link = await proxy(server.url);
 
 async function seed(unit, n) {
   step(`seeding ${n} records of ${unit}`);
@@ -92,7 +91,9 @@ await seed(PULLED, RECORDS);
 await seed(SMALL, RECORDS / 10);
 
 const phones = [];
+/** A fresh phone on a link of its own, so that what one phone sends is never counted for another. */
 async function phone() {
+  const link = await proxy(server.url);
   const profile = tempDir('shequ-bench-chromium-');
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: process.env.CHROMIUM_BIN || '/usr/bin/chromium',
@@ -102,11 +103,11 @@ async function phone() {
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
       '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage', '--enable-precise-memory-info'],
   });
-  phones.push(context);
+  phones.push({ context, link });
   const page = context.pages()[0] ?? await context.newPage();
   page.on('pageerror', (e) => console.error(`[page error] ${e.message}`));
   await page.goto(link.url + '/');
-  return { context, page, profile };
+  return { context, page, profile, link };
 }
 
 /** What the phone's IndexedDB holds in `store`. */
@@ -141,11 +142,12 @@ const settled = async (page) => /与服务器一致/.test(await status(page));
 async function loggedIn(unit, n) {
   step(`a fresh phone logs in as the worker of ${unit}`);
   const p = await phone();
-  link.take();
+  p.link.take();
+  await p.page.evaluate(() => performance.clearMeasures());
   const started = performance.now();
   await login(p.page, `village-${unit}`, PASSWORD);
   await until(`pull of ${n}`, async () => (await held(p.page, 'records')) >= n && settled(p.page), p.page);
-  return { ...p, pull: { ms: performance.now() - started, ...link.take() } };
+  return { ...p, pull: { ms: performance.now() - started, ...p.link.take(), steps: await steps(p.page) } };
 }
 
 const quantile = (xs, q) => {
@@ -197,13 +199,55 @@ async function memory(phone) {
   const renderers = procs.filter((p) => mine.has(p.pid) && p.cmd.includes('--type=renderer'));
   return { heap, renderer: Math.max(0, ...renderers.map((p) => p.rss)) };
 }
+/** The app's own sync timings (its `shequ-sync:…` measures) since they were last cleared: how
+ * many of each step and the milliseconds they took together. */
+const steps = (page) => page.evaluate(() => {
+  const out = {};
+  for (const m of performance.getEntriesByType('measure')) {
+    if (!m.name.startsWith('shequ-sync')) continue;
+    const k = m.name.replace('shequ-sync:', '') || 'whole sync';
+    out[k] = out[k] ?? [0, 0];
+    out[k][0] += 1;
+    out[k][1] += m.duration;
+  }
+  return Object.entries(out).map(([k, [n, ms]]) => `${k} ${n}× ${ms.toFixed(0)} ms`).join(', ');
+});
+
+/** With BENCH_PROFILE=FILE, the push is profiled by Chromium's sampling profiler: the profile is
+ * written to FILE (open it in DevTools) and the functions with the most self time printed. */
+async function profile(page) {
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('Profiler.enable');
+  await cdp.send('Profiler.setSamplingInterval', { interval: 200 });
+  await cdp.send('Profiler.start');
+  return {
+    async stop() {
+      const { profile: p } = await cdp.send('Profiler.stop');
+      writeFileSync(process.env.BENCH_PROFILE, JSON.stringify(p));
+      const self = new Map();
+      const dt = new Map();
+      p.samples.forEach((id, i) => dt.set(id, (dt.get(id) ?? 0) + (p.timeDeltas[i] ?? 0)));
+      for (const n of p.nodes) {
+        const f = n.callFrame;
+        const k = `${f.functionName || '(anonymous)'} ${f.url.split('/').pop()}`;
+        self.set(k, (self.get(k) ?? 0) + (dt.get(n.id) ?? 0) / 1000);
+      }
+      const total = [...self.values()].reduce((a, b) => a + b, 0);
+      console.log(`profile of the push (${total.toFixed(0)} ms sampled), most self time:`);
+      for (const [k, ms] of [...self].sort((a, b) => b[1] - a[1]).slice(0, 25)) {
+        console.log(`  ${ms.toFixed(0).padStart(6)} ms ${(100 * ms / total).toFixed(1).padStart(5)} %  ${k}`);
+      }
+    },
+  };
+}
+
 const SYNC = ['push', 'pull', 'checksum'];
 /** Requests made, and the sync's own bytes a record beside everything the link carried. */
 function traffic(t, records) {
   const requests = Object.values(t.requests).reduce((a, b) => a + b, 0);
   const sync = SYNC.reduce((a, k) => a + (t.body[k] ?? 0), 0);
   return `${requests} requests ${JSON.stringify(t.requests)}; sync bodies ${sync} B (${(sync / records).toFixed(0)} B a record), `
-    + `everything on the link ${t.bytes} B`;
+    + `everything on the link ${t.bytes} B\n  on the phone: ${t.steps}`;
 }
 const mib = (b) => `${(b / 1048576).toFixed(1)} MiB`;
 
@@ -212,8 +256,10 @@ console.log(`link: +${DELAY} ms a request; ${RECORDS} records of ~${JSON.stringi
 
 const empty = await loggedIn(EMPTY, 0);
 const atEmpty = await saves(empty.page, '空');
+await empty.context.close();
 const small = await loggedIn(SMALL, RECORDS / 10);
 const atSmall = await saves(small.page, '千');
+await small.context.close();
 const full = await loggedIn(PULLED, RECORDS);
 console.log(`fresh phone pulls ${RECORDS}: ${(full.pull.ms / 1000).toFixed(2)} s from the login; ${traffic(full.pull, RECORDS)}`);
 console.log(`fresh phone pulls ${RECORDS / 10}: ${(small.pull.ms / 1000).toFixed(2)} s from the login; ${traffic(small.pull, RECORDS / 10)}`);
@@ -231,6 +277,7 @@ const rows = await full.page.locator('li[data-testid="record"]').count();
 console.log(`home screen with ${RECORDS + SAVES} stored: first records shown ${home.toFixed(0)} ms after the reload, ${rows} rows drawn`);
 const mem = await memory(full);
 console.log(`tab memory with ${RECORDS + SAVES} stored: JS heap ${mib(mem.heap)}, renderer resident ${mem.renderer ? mib(mem.renderer) : 'not read'}`);
+await full.context.close();
 
 // A phone that made RECORDS offline sends them: one saved through the form, the others its
 // copies under new ids written beside it in the app's own stores, in one transaction.
@@ -272,14 +319,19 @@ await pusher.page.evaluate((n) => new Promise((resolve, reject) => {
   };
 }), RECORDS);
 if ((await held(pusher.page, 'outbox')) !== RECORDS) throw new Error('the outbox was not filled');
-link.take();
+pusher.link.take();
+await pusher.page.evaluate(() => performance.clearMeasures());
+const profiler = process.env.BENCH_PROFILE ? await profile(pusher.page) : null;
 const pushStarted = performance.now();
 await pusher.context.setOffline(false);
 await pusher.page.click('button:has-text("同步")').catch(() => {});
 await until(`push of ${RECORDS}`, async () => (await held(pusher.page, 'outbox')) === 0 && settled(pusher.page), pusher.page);
-const pushed = { ms: performance.now() - pushStarted, ...link.take() };
+const pushed = { ms: performance.now() - pushStarted, ...pusher.link.take(), steps: await steps(pusher.page) };
+if (profiler) await profiler.stop();
 console.log(`push of ${RECORDS}: ${(pushed.ms / 1000).toFixed(2)} s from the sync button; ${traffic(pushed, RECORDS)}`);
 
-for (const c of phones) await c.close();
-await link.close();
+for (const p of phones) {
+  await p.context.close();
+  await p.link.close();
+}
 await server.stop();

@@ -37,7 +37,10 @@ use uuid::Uuid;
 use wasm_bindgen::JsValue;
 
 mod figures;
+mod kept;
 mod plans;
+
+use kept::{Kept, Written};
 
 pub use figures::KeptFigures;
 
@@ -54,10 +57,10 @@ const GENERATION: &str = "generation";
 const SAVE_TIMING: &str = "shequ-save";
 
 /// A span of the page's performance timeline; nothing where the browser has none.
-struct Timed(Option<(web_sys::Performance, &'static str, String)>);
+pub(crate) struct Timed(Option<(web_sys::Performance, &'static str, String)>);
 
 impl Timed {
-    fn start(name: &'static str) -> Timed {
+    pub(crate) fn start(name: &'static str) -> Timed {
         let mark = format!("{name}:start");
         let performance = web_sys::window().and_then(|w| w.performance());
         Timed(
@@ -67,7 +70,7 @@ impl Timed {
         )
     }
 
-    fn end(self) {
+    pub(crate) fn end(self) {
         if let Some((p, name, mark)) = self.0 {
             let _ = p.measure_with_start_mark(name, &mark);
             p.clear_marks_with_mark_name(&mark);
@@ -227,6 +230,13 @@ struct OutRow {
     body: String,
 }
 
+/// An outbox entry's keys, read without its body.
+#[derive(Deserialize)]
+struct OutKey {
+    rev: String,
+    record: String,
+}
+
 #[derive(Serialize, Deserialize)]
 struct MetaRow {
     key: String,
@@ -243,14 +253,6 @@ fn to_js<T: Serialize>(v: &T) -> Result<JsValue> {
 
 fn from_js<T: DeserializeOwned>(v: JsValue) -> Result<T> {
     serde_wasm_bindgen::from_value(v).map_err(|e| StoreError(e.to_string()))
-}
-
-/// The records this page last read or wrote, as of a generation of the store; `None` when
-/// nothing is kept, or what is kept may be behind another tab's write.
-#[derive(Default)]
-struct Kept {
-    generation: Option<u64>,
-    records: HashMap<Uuid, LocalRecord>,
 }
 
 /// The device's database.
@@ -416,62 +418,51 @@ impl Db {
             put_generation_in(&meta, generation + 1),
         )?;
         Self::finish(tx).await?;
-        self.kept_after(generation, local);
+        let written = Written {
+            records: local.into(),
+            queued: vec![(rev.rev, rev.record)],
+            acknowledged: vec![],
+        };
+        self.kept.borrow_mut().after(generation, written);
         timed.end();
         Ok(rev)
     }
 
-    /// Brings what the page keeps up to a write of `written` that moved the store from
-    /// `generation` to the next; forgets it when it was not at `generation` (another tab wrote).
-    fn kept_after(&self, generation: u64, written: impl IntoIterator<Item = LocalRecord>) {
-        let mut kept = self.kept.borrow_mut();
-        if kept.generation != Some(generation) {
-            *kept = Kept::default();
-            return;
-        }
-        kept.generation = Some(generation + 1);
-        for local in written {
-            kept.records.insert(local.rev.record, local);
-        }
-    }
-
     /// The records `wanted` keeps, from memory when the store is at the generation kept, read
-    /// (and kept) otherwise, inside a transaction over `records` and `meta`.
+    /// (and kept, with the outbox) otherwise, inside a transaction over all three stores.
     async fn held_where(
         &self,
-        records: &rexie::Store,
-        meta: &rexie::Store,
+        tx: &Transaction,
         wanted: impl Fn(&LocalRecord) -> bool,
     ) -> Result<Vec<LocalRecord>> {
-        let generation = generation_in(meta).await?;
-        if self.kept.borrow().generation != Some(generation) {
-            let rows = records.get_all(None, None).await?;
-            let mut all = HashMap::with_capacity(rows.len());
-            for r in rows {
-                let local: LocalRecord = serde_json::from_str(&from_js::<Row>(r)?.body)?;
-                all.insert(local.rev.record, local);
-            }
-            *self.kept.borrow_mut() = Kept {
-                generation: Some(generation),
-                records: all,
-            };
+        let (records, outbox, meta) = (tx.store(RECORDS)?, tx.store(OUTBOX)?, tx.store(META)?);
+        let generation = generation_in(&meta).await?;
+        if !self.kept.borrow().at(generation) {
+            let (rows, waiting) =
+                futures_util::try_join!(records.get_all(None, None), outbox.get_all(None, None))?;
+            let rows = rows
+                .into_iter()
+                .map(|r| Ok(serde_json::from_str(&from_js::<Row>(r)?.body)?))
+                .collect::<Result<Vec<LocalRecord>>>()?;
+            let waiting = waiting
+                .into_iter()
+                .map(|r| {
+                    let key: OutKey = from_js(r)?;
+                    let parse =
+                        |s: &str| Uuid::parse_str(s).map_err(|e| StoreError(format!("{s}:{e}")));
+                    Ok((parse(&key.rev)?, parse(&key.record)?))
+                })
+                .collect::<Result<Vec<_>>>()?;
+            *self.kept.borrow_mut() = Kept::load(generation, rows, waiting);
         }
         let kept = self.kept.borrow();
-        Ok(kept
-            .records
-            .values()
-            .filter(|r| wanted(r))
-            .cloned()
-            .collect())
+        Ok(kept.records().filter(|r| wanted(r)).cloned().collect())
     }
 
     /// The records of a unit.
     pub async fn records_in(&self, unit: &str) -> Result<Vec<LocalRecord>> {
-        let tx = self.tx(&[RECORDS, META], false)?;
-        self.held_where(&tx.store(RECORDS)?, &tx.store(META)?, |r| {
-            r.rev.unit.as_str() == unit
-        })
-        .await
+        let tx = self.tx(&[RECORDS, OUTBOX, META], false)?;
+        self.held_where(&tx, |r| r.rev.unit.as_str() == unit).await
     }
 
     pub async fn record(&self, id: &str) -> Result<Option<LocalRecord>> {
@@ -501,27 +492,38 @@ impl Db {
     pub async fn take_results(&self, results: &[PushResult]) -> Result<()> {
         let tx = self.tx(&[RECORDS, OUTBOX, META], true)?;
         let (records, outbox, meta) = (tx.store(RECORDS)?, tx.store(OUTBOX)?, tx.store(META)?);
-        let (sent, generation) = futures_util::try_join!(
-            async {
-                Ok(try_join_all(
+        let generation = generation_in(&meta).await?;
+        let kept = {
+            let kept = self.kept.borrow();
+            let waiting: HashMap<Uuid, Uuid> = results
+                .iter()
+                .filter_map(|r| Some((r.rev, kept.waiting_record(&r.rev)?)))
+                .collect();
+            let held = kept.held_at(generation, waiting.values().copied());
+            held.map(|held| (waiting, held))
+        };
+        let (waiting, held) = match kept {
+            Some(kept) => kept,
+            None => {
+                let sent = try_join_all(
                     results
                         .iter()
                         .map(|r| outbox.get(JsValue::from_str(&r.rev.to_string()))),
                 )
-                .await?)
-            },
-            generation_in(&meta),
-        )?;
-        let mut waiting = HashMap::new();
-        for (r, v) in results.iter().zip(sent) {
-            let Some(v) = v.filter(|v| !v.is_undefined()) else {
-                continue;
-            };
-            let record = Uuid::parse_str(&from_js::<OutRow>(v)?.record)
-                .map_err(|e| StoreError(e.to_string()))?;
-            waiting.insert(r.rev, record);
-        }
-        let held = held_all_in(&records, &outbox, waiting.values().copied()).await?;
+                .await?;
+                let mut waiting = HashMap::new();
+                for (r, v) in results.iter().zip(sent) {
+                    let Some(v) = v.filter(|v| !v.is_undefined()) else {
+                        continue;
+                    };
+                    let record = Uuid::parse_str(&from_js::<OutKey>(v)?.record)
+                        .map_err(|e| StoreError(e.to_string()))?;
+                    waiting.insert(r.rev, record);
+                }
+                let held = held_all_in(&records, &outbox, waiting.values().copied()).await?;
+                (waiting, held)
+            }
+        };
         let taken = device::take_results(results, &waiting, held);
         futures_util::try_join!(
             delete_outbox_in(&outbox, &taken.acknowledged),
@@ -529,7 +531,12 @@ impl Db {
             put_generation_in(&meta, generation + 1),
         )?;
         Self::finish(tx).await?;
-        self.kept_after(generation, taken.records);
+        let written = Written {
+            records: taken.records,
+            queued: vec![],
+            acknowledged: taken.acknowledged,
+        };
+        self.kept.borrow_mut().after(generation, written);
         Ok(())
     }
 
@@ -540,11 +547,12 @@ impl Db {
         let tx = self.tx(&[RECORDS, OUTBOX, META], true)?;
         let (records, outbox, meta) = (tx.store(RECORDS)?, tx.store(OUTBOX)?, tx.store(META)?);
         let ids = page.changes.iter().map(|c| c.revision.record);
-        let (held, hlc, generation) = futures_util::try_join!(
-            held_all_in(&records, &outbox, ids),
-            hlc_in(&meta),
-            generation_in(&meta),
-        )?;
+        let (hlc, generation) = futures_util::try_join!(hlc_in(&meta), generation_in(&meta))?;
+        let kept = self.kept.borrow().held_at(generation, ids.clone());
+        let held = match kept {
+            Some(held) => held,
+            None => held_all_in(&records, &outbox, ids).await?,
+        };
         let writes = device::apply_page(page, held, hlc);
         let cursor = MetaRow {
             key: format!("cursor:{scope}"),
@@ -564,7 +572,12 @@ impl Db {
         )?;
         Self::finish(tx).await?;
         let taken = writes.taken;
-        self.kept_after(generation, writes.records);
+        let written = Written {
+            records: writes.records,
+            queued: vec![],
+            acknowledged: writes.acknowledged,
+        };
+        self.kept.borrow_mut().after(generation, written);
         Ok(taken)
     }
 
@@ -572,14 +585,10 @@ impl Db {
         self.set_meta(&format!("cursor:{scope}"), &cursor).await
     }
 
-    /// The records of a unit's whole subtree (a town's own and its villages'), read as one range
-    /// of the `unit` index.
+    /// The records of a unit's whole subtree (a town's own and its villages').
     pub async fn records_under(&self, scope: &UnitCode) -> Result<Vec<LocalRecord>> {
-        let tx = self.tx(&[RECORDS, META], false)?;
-        self.held_where(&tx.store(RECORDS)?, &tx.store(META)?, |r| {
-            scope.contains(&r.rev.unit)
-        })
-        .await
+        let tx = self.tx(&[RECORDS, OUTBOX, META], false)?;
+        self.held_where(&tx, |r| scope.contains(&r.rev.unit)).await
     }
 
     /// The checksum of what the phone holds under `scope`, by the rule the server counts by
@@ -587,9 +596,9 @@ impl Db {
     pub async fn checksum(&self, scope: &str) -> Result<Checksum> {
         let scope = UnitCode::parse(scope).map_err(StoreError)?;
         let tx = self.tx(&[RECORDS, OUTBOX, META], false)?;
-        let (records, outbox, meta) = (tx.store(RECORDS)?, tx.store(OUTBOX)?, tx.store(META)?);
+        let outbox = tx.store(OUTBOX)?;
         let (held, waiting) = futures_util::try_join!(
-            self.held_where(&records, &meta, |r| { scope.contains(&r.rev.unit) }),
+            self.held_where(&tx, |r| scope.contains(&r.rev.unit)),
             async { rev_ids(outbox.get_all_keys(None, None).await?) },
         )?;
         Ok(device::checksum(
