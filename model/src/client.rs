@@ -11,7 +11,7 @@
 #![allow(async_fn_in_trait)]
 
 use crate::sync::{
-    batch_key, Checksum, PullPage, PushOutcome, PushRequest, PushResponse, PushResult,
+    batch_key, Checksum, OwnRevisions, PullPage, PushOutcome, PushRequest, PushResponse, PushResult,
 };
 use crate::Revision;
 use std::collections::HashSet;
@@ -62,7 +62,13 @@ pub fn pushes(scope: &str, unit: &str) -> bool {
 
 pub trait Transport {
     async fn push(&self, key: &str, req: &PushRequest) -> Result<PushResponse, TransportError>;
-    async fn pull(&self, scope: &str, after: i64, limit: u32) -> Result<PullPage, TransportError>;
+    async fn pull(
+        &self,
+        scope: &str,
+        after: i64,
+        limit: u32,
+        own: OwnRevisions,
+    ) -> Result<PullPage, TransportError>;
     async fn checksum(&self, scope: &str) -> Result<Checksum, TransportError>;
 }
 
@@ -215,18 +221,19 @@ pub async fn pull_all<R: Replica, T: Transport>(
     replica: &R,
     transport: &T,
     scope: &str,
+    own: OwnRevisions,
     limits: &Limits,
     report: &mut SyncReport,
     progress: &dyn Fn(Progress),
 ) -> Result<(), SyncError> {
     let mut pages = 0;
     let cursor = local(replica.cursor(scope).await)?;
-    let mut page = transport.pull(scope, cursor, limits.pull_page).await?;
+    let mut page = transport.pull(scope, cursor, limits.pull_page, own).await?;
     loop {
         let (more, after) = (page.more, page.cursor);
         let following = async {
             match more {
-                true => Some(transport.pull(scope, after, limits.pull_page).await),
+                true => Some(transport.pull(scope, after, limits.pull_page, own).await),
                 false => None,
             }
         };
@@ -251,18 +258,49 @@ pub async fn sync_once<R: Replica, T: Transport>(
 ) -> Result<SyncReport, SyncError> {
     let mut report = SyncReport::default();
     push_all(replica, transport, scope, limits, &mut report, progress).await?;
-    pull_all(replica, transport, scope, limits, &mut report, progress).await?;
+    // The phone holds what it pushed: those come back by number. A repair from the start asks for
+    // them whole, in case the phone lost one.
+    let own = OwnRevisions::Numbers;
+    pull_all(
+        replica,
+        transport,
+        scope,
+        own,
+        limits,
+        &mut report,
+        progress,
+    )
+    .await?;
     if local(replica.pending_count(scope).await)? > 0 {
         return Ok(report);
     }
     let mut agree = local(replica.checksum(scope).await)? == transport.checksum(scope).await?;
     if !agree {
         // Others may have pushed since the pull: catch up first, then repair from the start.
-        pull_all(replica, transport, scope, limits, &mut report, progress).await?;
+        pull_all(
+            replica,
+            transport,
+            scope,
+            own,
+            limits,
+            &mut report,
+            progress,
+        )
+        .await?;
         agree = local(replica.checksum(scope).await)? == transport.checksum(scope).await?;
         if !agree {
             local(replica.set_cursor(scope, 0).await)?;
-            pull_all(replica, transport, scope, limits, &mut report, progress).await?;
+            let whole = OwnRevisions::Whole;
+            pull_all(
+                replica,
+                transport,
+                scope,
+                whole,
+                limits,
+                &mut report,
+                progress,
+            )
+            .await?;
             agree = local(replica.checksum(scope).await)? == transport.checksum(scope).await?;
             report.repaired = agree;
         }

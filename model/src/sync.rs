@@ -81,6 +81,40 @@ pub struct PullQuery {
     pub after: i64,
     #[serde(default = "default_limit")]
     pub limit: u32,
+    /// How the calling device's own revisions come back.
+    #[serde(default)]
+    pub own: OwnRevisions,
+}
+
+/// How a pull answers with the revisions the calling device pushed (by the device its session
+/// was opened with). Wire format: stable.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum OwnRevisions {
+    /// Whole, as every other revision: what a phone asks for when it repairs from the start.
+    #[default]
+    Whole,
+    /// By number only, in [`PullPage::returned`]: the phone holds them already, and on a slow
+    /// link they would double what a push costs.
+    Numbers,
+}
+
+impl OwnRevisions {
+    /// The query parameter that asks for it, empty for the default.
+    pub fn query(self) -> &'static str {
+        match self {
+            OwnRevisions::Whole => "",
+            OwnRevisions::Numbers => "&own=numbers",
+        }
+    }
+}
+
+/// A revision of the calling device's own, returned by number only. Wire format: stable.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Returned {
+    pub seq: i64,
+    pub rev: uuid::Uuid,
+    pub record: uuid::Uuid,
 }
 
 fn default_limit() -> u32 {
@@ -102,6 +136,10 @@ pub struct PulledRevision {
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 pub struct PullPage {
     pub changes: Vec<PulledRevision>,
+    /// The calling device's own revisions, when it asked for them by number
+    /// ([`OwnRevisions::Numbers`]); each still in its outbox is acknowledged by being here.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub returned: Vec<Returned>,
     /// The cursor to send next time.
     pub cursor: i64,
     /// Whether more pages follow.

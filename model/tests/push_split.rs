@@ -4,7 +4,9 @@
 
 use serde_json::json;
 use shequ_model::client::{push_all, Limits, Replica, SyncReport, Transport, TransportError};
-use shequ_model::sync::{Checksum, PullPage, PushOutcome, PushRequest, PushResponse, PushResult};
+use shequ_model::sync::{
+    Checksum, OwnRevisions, PullPage, PushOutcome, PushRequest, PushResponse, PushResult,
+};
 use shequ_model::Revision;
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -114,7 +116,13 @@ impl Transport for Server {
             .collect();
         Ok(PushResponse { results })
     }
-    async fn pull(&self, _: &str, _: i64, _: u32) -> Result<PullPage, TransportError> {
+    async fn pull(
+        &self,
+        _: &str,
+        _: i64,
+        _: u32,
+        _: OwnRevisions,
+    ) -> Result<PullPage, TransportError> {
         unreachable!("only pushing here")
     }
     async fn checksum(&self, _: &str) -> Result<Checksum, TransportError> {

@@ -207,6 +207,121 @@ async fn pull_pages_by_cursor_within_the_scope(app: TestApp) {
     );
 }
 
+/// A phone's own revisions (pushed in its sessions) come back to it by number when it asks so,
+/// and whole otherwise; the cursor passes them either way.
+async fn a_devices_own_revisions_come_back_by_number_when_it_asks(app: TestApp) {
+    let worker = format!("village-{VILLAGE}");
+    let mine: Vec<_> = (0..3)
+        .map(|i| case(VILLAGE, &format!("本机{i}"), false))
+        .collect();
+    let other = case(VILLAGE, "别的手机", false);
+    let login = app
+        .client
+        .post(app.url("/api/auth/login"))
+        .json(&json!({"username": worker, "password": common::PASSWORD, "device": "另一台手机"}))
+        .send()
+        .await
+        .unwrap();
+    let elsewhere = login.json::<Value>().await.unwrap()["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let batch = [
+        mine[0].clone(),
+        other.clone(),
+        mine[1].clone(),
+        mine[2].clone(),
+    ];
+    for change in &batch {
+        let push = match change.rev == other.rev {
+            true => app
+                .client
+                .post(app.url("/api/sync/push"))
+                .bearer_auth(&elsewhere),
+            false => app.post_as(&worker, "/api/sync/push").await,
+        };
+        let resp = push
+            .json(&json!({"device": change.device, "changes": [change]}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200);
+    }
+    let pull = |own: &'static str| {
+        let (app, worker) = (&app, &worker);
+        async move {
+            let path = format!("/api/sync/pull?scope={VILLAGE}&after=0&limit=3{own}");
+            let resp = app.get_as(worker, &path).await;
+            assert_eq!(resp.status(), 200);
+            resp.json::<PullPage>().await.unwrap()
+        }
+    };
+    let whole = pull("").await;
+    assert_eq!(
+        whole
+            .changes
+            .iter()
+            .map(|c| c.revision.rev)
+            .collect::<Vec<_>>(),
+        batch[..3].iter().map(|c| c.rev).collect::<Vec<_>>()
+    );
+    assert!(whole.returned.is_empty() && whole.more);
+    let numbered = pull("&own=numbers").await;
+    assert_eq!(
+        numbered
+            .changes
+            .iter()
+            .map(|c| c.revision.rev)
+            .collect::<Vec<_>>(),
+        vec![other.rev]
+    );
+    assert_eq!(
+        numbered
+            .returned
+            .iter()
+            .map(|r| (r.rev, r.record))
+            .collect::<Vec<_>>(),
+        vec![(mine[0].rev, mine[0].record), (mine[1].rev, mine[1].record)]
+    );
+    assert_eq!(
+        numbered.cursor, whole.cursor,
+        "the same three revisions are passed"
+    );
+    assert_eq!(
+        numbered.returned.last().map(|r| r.seq),
+        Some(numbered.cursor)
+    );
+    let rest = app
+        .get_as(
+            &worker,
+            &format!(
+                "/api/sync/pull?scope={VILLAGE}&after={}&own=numbers",
+                numbered.cursor
+            ),
+        )
+        .await
+        .json::<PullPage>()
+        .await
+        .unwrap();
+    assert!(rest.changes.is_empty() && !rest.more);
+    assert_eq!(
+        rest.returned.iter().map(|r| r.rev).collect::<Vec<_>>(),
+        vec![mine[2].rev]
+    );
+    // Another account on another phone gets every revision whole.
+    let town = app
+        .get_as(
+            "town-610324001",
+            &format!("/api/sync/pull?scope={VILLAGE}&after=0&own=numbers"),
+        )
+        .await
+        .json::<PullPage>()
+        .await
+        .unwrap();
+    assert_eq!(town.changes.len(), 4);
+    assert!(town.returned.is_empty());
+}
+
 /// A phone keeps who made each record it syncs down, by the name the drill-down lists show.
 async fn a_pulled_revision_names_the_account_that_pushed_it(app: TestApp) {
     app.push(&[case(VILLAGE, "修缮路灯", false)]).await;
@@ -992,6 +1107,7 @@ common::conformance!(
     bad_items_are_refused_in_chinese_and_nothing_of_them_is_stored,
     an_oversized_batch_gets_413,
     pull_pages_by_cursor_within_the_scope,
+    a_devices_own_revisions_come_back_by_number_when_it_asks,
     the_later_edit_wins_and_every_revision_is_kept,
     county_report_counts_successful_cases_per_town_against_targets,
     a_report_as_of_a_month_counts_what_was_done_by_its_end,

@@ -221,7 +221,8 @@ async fn a_pull_never_skips_a_revision_committed_late_with_a_lower_number() {
     // A pull of the city, over both counties, from the cursor a device held before either push,
     // while the lower number is still in flight and the higher one committed.
     let store = w.store.clone();
-    let pull = tokio::spawn(async move { store.pull("6103", None, cursor, 50).await.unwrap() });
+    let pull =
+        tokio::spawn(async move { store.pull("6103", None, cursor, 50, None).await.unwrap() });
     ends_or_waits(&mut watch, &pull).await;
     sqlx::query("ROLLBACK").execute(&mut holder).await.unwrap();
     let held_seq = held.await.unwrap();
@@ -231,7 +232,11 @@ async fn a_pull_never_skips_a_revision_committed_late_with_a_lower_number() {
     let mut page = pull.await.unwrap();
     let mut pulled: BTreeSet<i64> = page.changes.iter().map(|c| c.seq).collect();
     while page.more || page.cursor < elsewhere_seq.max(held_seq) {
-        let next = w.store.pull("6103", None, page.cursor, 50).await.unwrap();
+        let next = w
+            .store
+            .pull("6103", None, page.cursor, 50, None)
+            .await
+            .unwrap();
         if next.changes.is_empty() {
             break;
         }

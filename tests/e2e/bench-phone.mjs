@@ -298,7 +298,7 @@ await pusher.page.evaluate((n) => new Promise((resolve, reject) => {
   open.onerror = () => reject(open.error);
   open.onsuccess = () => {
     const db = open.result;
-    const tx = db.transaction(['records', 'outbox'], 'readwrite');
+    const tx = db.transaction(['records', 'outbox', 'meta'], 'readwrite');
     tx.objectStore('outbox').getAll().onsuccess = (e) => {
       const [out] = e.target.result;
       tx.objectStore('records').get(out.record).onsuccess = (r) => {
@@ -312,6 +312,11 @@ await pusher.page.evaluate((n) => new Promise((resolve, reject) => {
           tx.objectStore('records').put(swap(record));
           tx.objectStore('outbox').put(swap(sent));
         }
+        // As the app's own writes do: a page that keeps the records in memory sees them changed.
+        const meta = tx.objectStore('meta');
+        meta.get('generation').onsuccess = (g) => {
+          meta.put({ key: 'generation', value: String(Number(g.target.result?.value ?? 0) + 1) });
+        };
       };
     };
     tx.oncomplete = () => { db.close(); resolve(); };

@@ -493,14 +493,18 @@ impl Db {
         let tx = self.tx(&[RECORDS, OUTBOX, META], true)?;
         let (records, outbox, meta) = (tx.store(RECORDS)?, tx.store(OUTBOX)?, tx.store(META)?);
         let generation = generation_in(&meta).await?;
+        // Every answered change was read from the outbox to be sent; one the page does not know
+        // waiting there (taken by a pull meanwhile) sends the page to the store for all of them.
         let kept = {
             let kept = self.kept.borrow();
-            let waiting: HashMap<Uuid, Uuid> = results
+            let waiting: Option<HashMap<Uuid, Uuid>> = results
                 .iter()
-                .filter_map(|r| Some((r.rev, kept.waiting_record(&r.rev)?)))
+                .map(|r| Some((r.rev, kept.waiting_record(&r.rev)?)))
                 .collect();
-            let held = kept.held_at(generation, waiting.values().copied());
-            held.map(|held| (waiting, held))
+            waiting.and_then(|waiting| {
+                let held = kept.held_at(generation, waiting.values().copied())?;
+                Some((waiting, held))
+            })
         };
         let (waiting, held) = match kept {
             Some(kept) => kept,

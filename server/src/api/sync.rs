@@ -11,7 +11,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use shequ_model::sync::{
-    Checksum, PullQuery, PushRequest, PushResponse, MAX_PULL_PAGE, MAX_PUSH_BATCH,
+    Checksum, OwnRevisions, PullQuery, PushRequest, PushResponse, MAX_PULL_PAGE, MAX_PUSH_BATCH,
 };
 use shequ_model::UnitCode;
 
@@ -107,10 +107,11 @@ async fn pull(
         .map(|id| super::kept_plan(&state, &id).map(|p| p.id.clone()))
         .transpose()?;
     let limit = q.limit.clamp(1, MAX_PULL_PAGE);
+    let own = (q.own == OwnRevisions::Numbers).then_some(caller.device.as_str());
     Ok(Json(
         state
             .store
-            .pull(&q.scope, plan.as_ref(), q.after.max(0), limit)
+            .pull(&q.scope, plan.as_ref(), q.after.max(0), limit, own)
             .await?,
     ))
 }

@@ -98,13 +98,14 @@ pub trait Store: Send + Sync + 'static {
     /// The checksum of the current revisions under `scope`.
     async fn checksum(&self, scope: &str) -> Result<Checksum, StoreError>;
     /// The revisions stored after `after` for units under `scope` (of one plan, or of all),
-    /// oldest first, each carrying its plan.
+    /// oldest first, each carrying its plan; those pushed by device `own`, by number only.
     async fn pull(
         &self,
         scope: &str,
         plan: Option<&PlanId>,
         after: i64,
         limit: u32,
+        own: Option<&str>,
     ) -> Result<StoredPage, StoreError>;
     /// The current (winning) revision of every live record of `plan` under `scope`.
     async fn live_records(&self, plan: &PlanId, scope: &str) -> Result<Vec<Revision>, StoreError>;

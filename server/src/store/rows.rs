@@ -9,7 +9,7 @@ use shequ_model::history::Stored;
 use shequ_model::month::Month;
 use shequ_model::plan::PlanId;
 use shequ_model::rollup::Figure;
-use shequ_model::sync::{PullPage, MAX_PULL_BYTES};
+use shequ_model::sync::{PullPage, Returned, MAX_PULL_BYTES};
 use shequ_model::Revision;
 use sqlx::{ColumnIndex, Decode, Row, Type};
 use std::collections::BTreeMap;
@@ -125,6 +125,8 @@ pub fn page_len(sizes: &[i64], limit: u32) -> (usize, bool) {
 #[derive(Serialize, Debug)]
 pub struct StoredPage {
     pub changes: Vec<StoredChange>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub returned: Vec<Returned>,
     pub cursor: i64,
     pub more: bool,
 }
@@ -145,9 +147,11 @@ impl StoredPage {
     }
 }
 
-/// A pull page from its `(seq, body, plan, author)` rows, oldest first.
+/// A pull page from its `(seq, body, plan, author)` rows and the calling device's own revisions
+/// by number, each oldest first.
 pub fn pull_page(
     rows: Vec<(i64, String, String, String)>,
+    returned: Vec<Returned>,
     after: i64,
     more: bool,
 ) -> Result<StoredPage, StoreError> {
@@ -161,9 +165,11 @@ pub fn pull_page(
             })
         })
         .collect::<Result<Vec<_>, StoreError>>()?;
-    let cursor = changes.last().map_or(after, |c| c.seq);
+    let last = |seq: Option<i64>| seq.unwrap_or(after);
+    let cursor = last(changes.last().map(|c| c.seq)).max(last(returned.last().map(|r| r.seq)));
     Ok(StoredPage {
         changes,
+        returned,
         cursor,
         more,
     })
@@ -306,6 +312,7 @@ mod tests {
                 (4, unnamed.clone(), "fufeng-2018".into(), "张三".into()),
                 (5, unnamed, String::new(), "李四".into()),
             ],
+            vec![],
             2,
             false,
         )

@@ -21,7 +21,7 @@ use shequ_model::month::Month;
 use shequ_model::plan::{Indicator, Plan, Target, TownTargets};
 use shequ_model::plan::{PlanId, Plans};
 use shequ_model::rollup::{forms_read, record_parts, unit_figures_of, Figure, UnitFigures};
-use shequ_model::sync::{batch_hash_of, Checksum};
+use shequ_model::sync::{batch_hash_of, Checksum, Returned};
 use shequ_model::table::TargetChange;
 use shequ_model::Revision;
 use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Pool, Type};
@@ -979,6 +979,7 @@ where
         plan: Option<&PlanId>,
         after: i64,
         limit: u32,
+        own: Option<&str>,
     ) -> Result<StoredPage, StoreError> {
         // No plan is the empty id, which no stored revision carries once the legacy plan is settled.
         let plan = plan.map(|p| p.to_string()).unwrap_or_default();
@@ -1002,10 +1003,13 @@ where
         .collect();
         let (n, more) = rows::page_len(&sizes.iter().map(|s| s.1).collect::<Vec<_>>(), limit);
         let Some(&(last, _)) = sizes[..n].last() else {
-            return rows::pull_page(vec![], after, more);
+            return rows::pull_page(vec![], vec![], after, more);
         };
-        let page = sqlx::query(
-            "SELECT r.seq, r.body, r.plan, COALESCE(a.name, r.account) AS author
+        // The device's own revisions leave their bodies behind: `body` is read as empty for them.
+        let rows = sqlx::query(
+            "SELECT r.seq, CASE WHEN r.device = $6 THEN '' ELSE r.body END AS body,
+                    r.plan, COALESCE(a.name, r.account) AS author, r.device = $6 AS own,
+                    CAST(r.rev AS TEXT) AS rev, CAST(r.record AS TEXT) AS record
              FROM revisions r LEFT JOIN accounts a ON a.username = r.account
              WHERE r.seq > $1 AND r.seq <= $2 AND r.unit >= $3 AND r.unit < $4
                AND ($5 = '' OR r.plan = $5)
@@ -1016,22 +1020,31 @@ where
         .bind(scope)
         .bind(prefix_end(scope))
         .bind(&plan)
+        // No device is named by an empty id (a push refuses one).
+        .bind(own.unwrap_or_default())
         .fetch_all(&self.pool)
-        .await?
-        .iter()
-        .map(|r| {
-            (
-                r.int("seq"),
-                r.text("body"),
-                r.text("plan"),
-                r.text("author"),
-            )
-        })
-        .collect();
+        .await?;
+        let (mut page, mut returned) = (Vec::with_capacity(rows.len()), Vec::new());
+        for r in &rows {
+            if r.flag("own") {
+                returned.push(Returned {
+                    seq: r.int("seq"),
+                    rev: parse_id(&r.text("rev"))?,
+                    record: parse_id(&r.text("record"))?,
+                });
+            } else {
+                page.push((
+                    r.int("seq"),
+                    r.text("body"),
+                    r.text("plan"),
+                    r.text("author"),
+                ));
+            }
+        }
         // A revision a power cut could still take back would be numbered again after it, and the
         // device's cursor would pass the new one by.
         self.log_on_disk().await?;
-        rows::pull_page(page, after, more)
+        rows::pull_page(page, returned, after, more)
     }
 
     async fn live_records(&self, plan: &PlanId, scope: &str) -> Result<Vec<Revision>, StoreError> {

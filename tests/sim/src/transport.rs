@@ -3,7 +3,7 @@
 
 use crate::rng::Rng;
 use shequ_model::client::{Transport, TransportError};
-use shequ_model::sync::{Checksum, PullPage, PushRequest, PushResponse};
+use shequ_model::sync::{Checksum, OwnRevisions, PullPage, PushRequest, PushResponse};
 use std::cell::{Cell, RefCell};
 
 #[derive(Clone, Copy, Debug)]
@@ -247,19 +247,32 @@ impl Transport for FaultyHttp {
         Ok(answer)
     }
 
-    async fn pull(&self, scope: &str, after: i64, limit: u32) -> Result<PullPage, TransportError> {
+    async fn pull(
+        &self,
+        scope: &str,
+        after: i64,
+        limit: u32,
+        own: OwnRevisions,
+    ) -> Result<PullPage, TransportError> {
         if after == 0 {
             self.count(|c| c.pulls_from_start += 1);
         }
         let page: PullPage = self
             .get(&format!(
-                "/api/sync/pull?scope={scope}&after={after}&limit={limit}"
+                "/api/sync/pull?scope={scope}&after={after}&limit={limit}{}",
+                own.query()
             ))
             .await?;
         self.pages.borrow_mut().push(PulledPage {
             scope: scope.to_owned(),
             after,
-            seqs: page.changes.iter().map(|c| c.seq).collect(),
+            // Its own revisions by number are answered as much as the others.
+            seqs: {
+                let whole = page.changes.iter().map(|c| c.seq);
+                let mut seqs: Vec<i64> = whole.chain(page.returned.iter().map(|r| r.seq)).collect();
+                seqs.sort_unstable();
+                seqs
+            },
         });
         Ok(page)
     }
