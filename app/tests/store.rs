@@ -182,7 +182,6 @@ async fn pull_keeps_unsynced_work(db: Db, listed_first: bool) {
                 author: None,
             },
         ],
-        returned: vec![],
         cursor: 8,
         more: false,
     };
@@ -252,7 +251,6 @@ async fn a_change_a_pull_brings_back_leaves_the_outbox_and_counts_once_on_the_se
             revision: mine.clone(),
             author: None,
         }],
-        returned: vec![],
         cursor: 3,
         more: false,
     };

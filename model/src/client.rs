@@ -258,9 +258,9 @@ pub async fn sync_once<R: Replica, T: Transport>(
 ) -> Result<SyncReport, SyncError> {
     let mut report = SyncReport::default();
     push_all(replica, transport, scope, limits, &mut report, progress).await?;
-    // The phone holds what it pushed: those come back by number. A repair from the start asks for
-    // them whole, in case the phone lost one.
-    let own = OwnRevisions::Numbers;
+    // The phone holds what it pushed: a pull leaves those out. A repair from the start asks for
+    // them too, in case the phone lost one.
+    let own = OwnRevisions::Omitted;
     pull_all(
         replica,
         transport,

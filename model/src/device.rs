@@ -189,25 +189,18 @@ pub fn apply_page(page: PullPage, mut held: HashMap<Uuid, Held>, hlc: Hlc) -> Pa
     let mut acknowledged = Vec::new();
     let mut taken = 0;
     let seen = page.changes.iter().map(|c| c.revision.clock).max();
-    // The device's own revisions by number are ones it holds: the same as pulled whole, never new.
-    let whole = page.changes.into_iter().map(|c| {
-        let record = c.revision.record;
-        (record, c.revision.rev, Some(c.revision), c.author)
-    });
-    let numbered = page.returned.iter().map(|r| (r.record, r.rev, None, None));
-    for (id, rev, revision, author) in whole.chain(numbered) {
+    for c in page.changes {
+        let id = c.revision.record;
         let h = held.entry(id).or_default();
-        let back = h.waiting.iter().position(|w| *w == rev);
+        let back = h.waiting.iter().position(|w| *w == c.revision.rev);
         if let Some(at) = back {
             acknowledged.push(h.waiting.swap_remove(at));
         }
-        let new = revision.is_some() && !h.record.as_ref().is_some_and(|l| l.holds(rev));
+        let new = !h.record.as_ref().is_some_and(|l| l.holds(c.revision.rev));
         // The server names who made a record with its first revision.
-        let first = revision
-            .as_ref()
-            .is_some_and(|r: &Revision| r.parent.is_none());
-        let made_by = author
-            .filter(|_| first)
+        let made_by = c
+            .author
+            .filter(|_| c.revision.parent.is_none())
             .filter(|_| h.record.as_ref().is_none_or(|l| l.author.is_none()));
         if !new && back.is_none() && made_by.is_none() {
             continue;
@@ -217,8 +210,8 @@ pub fn apply_page(page: PullPage, mut held: HashMap<Uuid, Held>, hlc: Hlc) -> Pa
         let error = before.as_ref().and_then(|l| l.error.clone());
         let before_author = before.as_ref().and_then(|l| l.author.clone());
         let mut revs = before.map(LocalRecord::into_revisions).unwrap_or_default();
-        if let Some(revision) = revision.filter(|_| new) {
-            revs.push(revision);
+        if new {
+            revs.push(c.revision);
         }
         let waiting = !h.waiting.is_empty();
         let author = made_by.or_else(|| before_author.clone());
@@ -380,7 +373,6 @@ mod tests {
                     author: None,
                 })
                 .collect(),
-            returned: vec![],
             cursor,
             more: false,
         }
@@ -417,7 +409,6 @@ mod tests {
                 revision: r.clone(),
                 author: Some(author.into()),
             }],
-            returned: vec![],
             cursor: 1,
             more: false,
         };
@@ -594,56 +585,6 @@ mod tests {
         assert_eq!(w.acknowledged, vec![second.rev]);
         assert!(w.records[0].synced);
         assert_eq!(w.records[0].error, None);
-    }
-
-    /// The same, with the device's own revisions coming back by number only.
-    #[test]
-    fn a_waiting_change_returned_by_number_is_acknowledged_as_if_pulled_whole() {
-        let numbered = |revs: &[&Revision], cursor: i64| PullPage {
-            changes: vec![],
-            returned: revs
-                .iter()
-                .map(|r| crate::sync::Returned {
-                    seq: cursor,
-                    rev: r.rev,
-                    record: r.record,
-                })
-                .collect(),
-            cursor,
-            more: false,
-        };
-        let mut hlc = Hlc::default();
-        let (first, held) = save(None, rev(1, 1, None, 0), &mut hlc, 1);
-        let (second, mut held) = save(Some(&held), rev(1, 2, Some(1), 0), &mut hlc, 2);
-        held.error = Some("内容未通过校验".into());
-        let w = apply_page(
-            numbered(&[&first], 3),
-            holding(&held, &[&first, &second]),
-            hlc,
-        );
-        assert_eq!(
-            (w.acknowledged.clone(), w.taken, w.cursor),
-            (vec![first.rev], 0, 3)
-        );
-        assert_eq!(w.records[0].rev, second);
-        assert!(!w.records[0].synced && w.records[0].error.is_some());
-        assert_eq!(w.clock, None, "nothing new was seen");
-
-        let w = apply_page(
-            numbered(&[&second], 4),
-            holding(&w.records[0], &[&second]),
-            hlc,
-        );
-        assert_eq!(w.acknowledged, vec![second.rev]);
-        assert!(w.records[0].synced);
-        assert_eq!(w.records[0].error, None);
-        assert!(w.records[0].holds(first.rev) && w.records[0].holds(second.rev));
-
-        // One the device does not hold (it never should) makes nothing up.
-        let unknown = rev(9, 9, None, 5);
-        let w = apply_page(numbered(&[&unknown], 5), HashMap::new(), hlc);
-        assert!(w.records.is_empty() && w.acknowledged.is_empty());
-        assert_eq!(w.cursor, 5);
     }
 
     #[test]

@@ -86,17 +86,18 @@ pub struct PullQuery {
     pub own: OwnRevisions,
 }
 
-/// How a pull answers with the revisions the calling device pushed (by the device its session
-/// was opened with). Wire format: stable.
+/// Whether a pull sends the revisions the calling device pushed (in sessions opened with its
+/// device id). Wire format: stable.
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 pub enum OwnRevisions {
-    /// Whole, as every other revision: what a phone asks for when it repairs from the start.
+    /// Sent as every other revision: what a phone asks for when it repairs from the start.
     #[default]
     Whole,
-    /// By number only, in [`PullPage::returned`]: the phone holds them already, and on a slow
-    /// link they would double what a push costs.
-    Numbers,
+    /// Left out, the cursor passing them: the phone holds what it pushed, and on a slow link
+    /// they would nearly double what a push costs. One whose answer was lost is still in the
+    /// phone's outbox; the next push sends it again and the answer (`duplicate`) takes it out.
+    Omitted,
 }
 
 impl OwnRevisions {
@@ -104,17 +105,9 @@ impl OwnRevisions {
     pub fn query(self) -> &'static str {
         match self {
             OwnRevisions::Whole => "",
-            OwnRevisions::Numbers => "&own=numbers",
+            OwnRevisions::Omitted => "&own=omitted",
         }
     }
-}
-
-/// A revision of the calling device's own, returned by number only. Wire format: stable.
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Returned {
-    pub seq: i64,
-    pub rev: uuid::Uuid,
-    pub record: uuid::Uuid,
 }
 
 fn default_limit() -> u32 {
@@ -136,10 +129,6 @@ pub struct PulledRevision {
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 pub struct PullPage {
     pub changes: Vec<PulledRevision>,
-    /// The calling device's own revisions, when it asked for them by number
-    /// ([`OwnRevisions::Numbers`]); each still in its outbox is acknowledged by being here.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub returned: Vec<Returned>,
     /// The cursor to send next time.
     pub cursor: i64,
     /// Whether more pages follow.

@@ -207,9 +207,9 @@ async fn pull_pages_by_cursor_within_the_scope(app: TestApp) {
     );
 }
 
-/// A phone's own revisions (pushed in its sessions) come back to it by number when it asks so,
-/// and whole otherwise; the cursor passes them either way.
-async fn a_devices_own_revisions_come_back_by_number_when_it_asks(app: TestApp) {
+/// A phone's own revisions (pushed in its sessions) are left out of its pulls when it asks so,
+/// and sent otherwise; the cursor passes them either way.
+async fn a_devices_own_revisions_are_left_out_of_its_pull_when_it_asks(app: TestApp) {
     let worker = format!("village-{VILLAGE}");
     let mine: Vec<_> = (0..3)
         .map(|i| case(VILLAGE, &format!("本机{i}"), false))
@@ -247,79 +247,49 @@ async fn a_devices_own_revisions_come_back_by_number_when_it_asks(app: TestApp) 
             .unwrap();
         assert_eq!(resp.status(), 200);
     }
-    let pull = |own: &'static str| {
+    let pull = |query: String| {
         let (app, worker) = (&app, &worker);
         async move {
-            let path = format!("/api/sync/pull?scope={VILLAGE}&after=0&limit=3{own}");
+            let path = format!("/api/sync/pull?scope={VILLAGE}&{query}");
             let resp = app.get_as(worker, &path).await;
             assert_eq!(resp.status(), 200);
             resp.json::<PullPage>().await.unwrap()
         }
     };
-    let whole = pull("").await;
+    let revs = |p: &PullPage| p.changes.iter().map(|c| c.revision.rev).collect::<Vec<_>>();
+    let whole = pull("after=0&limit=3".into()).await;
     assert_eq!(
-        whole
-            .changes
-            .iter()
-            .map(|c| c.revision.rev)
-            .collect::<Vec<_>>(),
+        revs(&whole),
         batch[..3].iter().map(|c| c.rev).collect::<Vec<_>>()
     );
-    assert!(whole.returned.is_empty() && whole.more);
-    let numbered = pull("&own=numbers").await;
+    assert!(whole.more);
+    let omitted = pull("after=0&limit=3&own=omitted".into()).await;
+    assert_eq!(revs(&omitted), vec![other.rev]);
     assert_eq!(
-        numbered
-            .changes
-            .iter()
-            .map(|c| c.revision.rev)
-            .collect::<Vec<_>>(),
-        vec![other.rev]
-    );
-    assert_eq!(
-        numbered
-            .returned
-            .iter()
-            .map(|r| (r.rev, r.record))
-            .collect::<Vec<_>>(),
-        vec![(mine[0].rev, mine[0].record), (mine[1].rev, mine[1].record)]
-    );
-    assert_eq!(
-        numbered.cursor, whole.cursor,
+        omitted.cursor, whole.cursor,
         "the same three revisions are passed"
     );
-    assert_eq!(
-        numbered.returned.last().map(|r| r.seq),
-        Some(numbered.cursor)
-    );
-    let rest = app
-        .get_as(
-            &worker,
-            &format!(
-                "/api/sync/pull?scope={VILLAGE}&after={}&own=numbers",
-                numbered.cursor
-            ),
-        )
-        .await
-        .json::<PullPage>()
-        .await
-        .unwrap();
+    let rest = pull(format!("after={}&own=omitted", omitted.cursor)).await;
     assert!(rest.changes.is_empty() && !rest.more);
-    assert_eq!(
-        rest.returned.iter().map(|r| r.rev).collect::<Vec<_>>(),
-        vec![mine[2].rev]
+    assert!(
+        rest.cursor > omitted.cursor,
+        "the last one of its own is passed too"
     );
-    // Another account on another phone gets every revision whole.
+    assert!(pull(format!("after={}&own=omitted", rest.cursor))
+        .await
+        .changes
+        .is_empty());
+    // Another account, on another phone, gets every revision.
     let town = app
         .get_as(
             "town-610324001",
-            &format!("/api/sync/pull?scope={VILLAGE}&after=0&own=numbers"),
+            &format!("/api/sync/pull?scope={VILLAGE}&after=0&own=omitted"),
         )
         .await
         .json::<PullPage>()
         .await
         .unwrap();
     assert_eq!(town.changes.len(), 4);
-    assert!(town.returned.is_empty());
 }
 
 /// A phone keeps who made each record it syncs down, by the name the drill-down lists show.
@@ -1107,7 +1077,7 @@ common::conformance!(
     bad_items_are_refused_in_chinese_and_nothing_of_them_is_stored,
     an_oversized_batch_gets_413,
     pull_pages_by_cursor_within_the_scope,
-    a_devices_own_revisions_come_back_by_number_when_it_asks,
+    a_devices_own_revisions_are_left_out_of_its_pull_when_it_asks,
     the_later_edit_wins_and_every_revision_is_kept,
     county_report_counts_successful_cases_per_town_against_targets,
     a_report_as_of_a_month_counts_what_was_done_by_its_end,

@@ -40,7 +40,9 @@ function proxy(target) {
     req.on('end', () => setTimeout(() => {
       const up = http.request(target + req.url, { method: req.method, headers: req.headers }, (r) => {
         res.writeHead(r.statusCode, r.rawHeaders);
-        r.on('data', (c) => body(c.length));
+        let got = 0;
+        r.on('data', (c) => { body(c.length); got += c.length; });
+        if (process.env.BENCH_TRACE) r.on('end', () => console.error(`[link] ${req.method} ${req.url} ${r.statusCode} ${got} B`));
         r.pipe(res);
       });
       up.on('error', () => res.destroy());
@@ -246,7 +248,8 @@ const SYNC = ['push', 'pull', 'checksum'];
 function traffic(t, records) {
   const requests = Object.values(t.requests).reduce((a, b) => a + b, 0);
   const sync = SYNC.reduce((a, k) => a + (t.body[k] ?? 0), 0);
-  return `${requests} requests ${JSON.stringify(t.requests)}; sync bodies ${sync} B (${(sync / records).toFixed(0)} B a record), `
+  const each = SYNC.filter((k) => t.body[k]).map((k) => `${k} ${(t.body[k] / records).toFixed(0)}`).join(', ');
+  return `${requests} requests ${JSON.stringify(t.requests)}; sync bodies ${sync} B (${(sync / records).toFixed(0)} B a record: ${each}), `
     + `everything on the link ${t.bytes} B\n  on the phone: ${t.steps}`;
 }
 const mib = (b) => `${(b / 1048576).toFixed(1)} MiB`;

@@ -107,7 +107,7 @@ async fn pull(
         .map(|id| super::kept_plan(&state, &id).map(|p| p.id.clone()))
         .transpose()?;
     let limit = q.limit.clamp(1, MAX_PULL_PAGE);
-    let own = (q.own == OwnRevisions::Numbers).then_some(caller.device.as_str());
+    let own = (q.own == OwnRevisions::Omitted).then_some(caller.device.as_str());
     Ok(Json(
         state
             .store

@@ -9,7 +9,7 @@ use shequ_model::history::Stored;
 use shequ_model::month::Month;
 use shequ_model::plan::PlanId;
 use shequ_model::rollup::Figure;
-use shequ_model::sync::{PullPage, Returned, MAX_PULL_BYTES};
+use shequ_model::sync::{PullPage, MAX_PULL_BYTES};
 use shequ_model::Revision;
 use sqlx::{ColumnIndex, Decode, Row, Type};
 use std::collections::BTreeMap;
@@ -125,8 +125,6 @@ pub fn page_len(sizes: &[i64], limit: u32) -> (usize, bool) {
 #[derive(Serialize, Debug)]
 pub struct StoredPage {
     pub changes: Vec<StoredChange>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub returned: Vec<Returned>,
     pub cursor: i64,
     pub more: bool,
 }
@@ -147,11 +145,11 @@ impl StoredPage {
     }
 }
 
-/// A pull page from its `(seq, body, plan, author)` rows and the calling device's own revisions
-/// by number, each oldest first.
+/// A pull page from its `(seq, body, plan, author)` rows, oldest first, and the last revision it
+/// passes without sending (the calling device's own), if any.
 pub fn pull_page(
     rows: Vec<(i64, String, String, String)>,
-    returned: Vec<Returned>,
+    passed: Option<i64>,
     after: i64,
     more: bool,
 ) -> Result<StoredPage, StoreError> {
@@ -166,10 +164,9 @@ pub fn pull_page(
         })
         .collect::<Result<Vec<_>, StoreError>>()?;
     let last = |seq: Option<i64>| seq.unwrap_or(after);
-    let cursor = last(changes.last().map(|c| c.seq)).max(last(returned.last().map(|r| r.seq)));
+    let cursor = last(changes.last().map(|c| c.seq)).max(last(passed));
     Ok(StoredPage {
         changes,
-        returned,
         cursor,
         more,
     })
@@ -312,7 +309,7 @@ mod tests {
                 (4, unnamed.clone(), "fufeng-2018".into(), "张三".into()),
                 (5, unnamed, String::new(), "李四".into()),
             ],
-            vec![],
+            None,
             2,
             false,
         )

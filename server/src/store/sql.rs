@@ -21,7 +21,7 @@ use shequ_model::month::Month;
 use shequ_model::plan::{Indicator, Plan, Target, TownTargets};
 use shequ_model::plan::{PlanId, Plans};
 use shequ_model::rollup::{forms_read, record_parts, unit_figures_of, Figure, UnitFigures};
-use shequ_model::sync::{batch_hash_of, Checksum, Returned};
+use shequ_model::sync::{batch_hash_of, Checksum};
 use shequ_model::table::TargetChange;
 use shequ_model::Revision;
 use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Pool, Type};
@@ -1003,13 +1003,12 @@ where
         .collect();
         let (n, more) = rows::page_len(&sizes.iter().map(|s| s.1).collect::<Vec<_>>(), limit);
         let Some(&(last, _)) = sizes[..n].last() else {
-            return rows::pull_page(vec![], vec![], after, more);
+            return rows::pull_page(vec![], None, after, more);
         };
-        // The device's own revisions leave their bodies behind: `body` is read as empty for them.
+        // The device's own revisions are passed, not sent.
         let rows = sqlx::query(
             "SELECT r.seq, CASE WHEN r.device = $6 THEN '' ELSE r.body END AS body,
-                    r.plan, COALESCE(a.name, r.account) AS author, r.device = $6 AS own,
-                    CAST(r.rev AS TEXT) AS rev, CAST(r.record AS TEXT) AS record
+                    r.plan, COALESCE(a.name, r.account) AS author, r.device = $6 AS own
              FROM revisions r LEFT JOIN accounts a ON a.username = r.account
              WHERE r.seq > $1 AND r.seq <= $2 AND r.unit >= $3 AND r.unit < $4
                AND ($5 = '' OR r.plan = $5)
@@ -1024,14 +1023,10 @@ where
         .bind(own.unwrap_or_default())
         .fetch_all(&self.pool)
         .await?;
-        let (mut page, mut returned) = (Vec::with_capacity(rows.len()), Vec::new());
+        let (mut page, mut passed) = (Vec::with_capacity(rows.len()), None);
         for r in &rows {
             if r.flag("own") {
-                returned.push(Returned {
-                    seq: r.int("seq"),
-                    rev: parse_id(&r.text("rev"))?,
-                    record: parse_id(&r.text("record"))?,
-                });
+                passed = Some(r.int("seq"));
             } else {
                 page.push((
                     r.int("seq"),
@@ -1044,7 +1039,7 @@ where
         // A revision a power cut could still take back would be numbered again after it, and the
         // device's cursor would pass the new one by.
         self.log_on_disk().await?;
-        rows::pull_page(page, returned, after, more)
+        rows::pull_page(page, passed, after, more)
     }
 
     async fn live_records(&self, plan: &PlanId, scope: &str) -> Result<Vec<Revision>, StoreError> {

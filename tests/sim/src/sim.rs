@@ -428,17 +428,22 @@ pub async fn run(cfg: Config) -> Result<Figures, String> {
         }
     }
     // No pull page skipped a revision: every one of its scope numbered after the cursor it was
-    // asked from and up to its last was in it. (A skipped one would be found again by the next
-    // checksum, from cursor 0, which hides it from every other check.)
+    // asked from and up to the cursor it answered was in it, but the device's own when it asked
+    // for those to be left out. (A skipped one would be found again by the next checksum, from
+    // cursor 0, which hides it from every other check.)
     for d in &everyone {
         for page in d.1.pages.borrow().iter() {
-            let Some(&last) = page.seqs.last() else {
-                continue;
-            };
+            let last = page.cursor;
             let scope = UnitCode::parse(&page.scope)?;
             let got: HashSet<i64> = page.seqs.iter().copied().collect();
+            let left_out =
+                |r: &Revision| page.own == OwnRevisions::Omitted && r.device == d.0.device;
             if let Some((seq, _)) = stored.iter().find(|(seq, r)| {
-                *seq > page.after && *seq <= last && scope.contains(&r.unit) && !got.contains(seq)
+                *seq > page.after
+                    && *seq <= last
+                    && scope.contains(&r.unit)
+                    && !got.contains(seq)
+                    && !left_out(r)
             }) {
                 return Err(format!(
                     "{}'s pull of {} after {} answered up to {last} without {seq}, which was \

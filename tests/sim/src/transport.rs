@@ -44,13 +44,15 @@ pub struct Counts {
     pub answered_pushes: u64,
 }
 
-/// A pull page as the device received it: its scope, the cursor it was asked from, and the
-/// numbers it carried (the last one is the device's next cursor).
+/// A pull page as the device received it: its scope, the cursor it was asked from, whether it
+/// left out the device's own revisions, the numbers it carried and the cursor it answered.
 #[derive(Clone, Debug)]
 pub struct PulledPage {
     pub scope: String,
     pub after: i64,
+    pub own: OwnRevisions,
     pub seqs: Vec<i64>,
+    pub cursor: i64,
 }
 
 pub struct FaultyHttp {
@@ -266,13 +268,9 @@ impl Transport for FaultyHttp {
         self.pages.borrow_mut().push(PulledPage {
             scope: scope.to_owned(),
             after,
-            // Its own revisions by number are answered as much as the others.
-            seqs: {
-                let whole = page.changes.iter().map(|c| c.seq);
-                let mut seqs: Vec<i64> = whole.chain(page.returned.iter().map(|r| r.seq)).collect();
-                seqs.sort_unstable();
-                seqs
-            },
+            own,
+            seqs: page.changes.iter().map(|c| c.seq).collect(),
+            cursor: page.cursor,
         });
         Ok(page)
     }
