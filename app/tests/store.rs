@@ -148,7 +148,7 @@ async fn a_pull_never_overwrites_unsynced_work_and_stores_its_cursor() {
     pull_keeps_unsynced_work(fresh("t-pull").await, false).await;
 }
 
-/// The same with a list drawn first: the page then writes from what it keeps in memory.
+/// The same with a list drawn first, which the writes after it keep up to date in memory.
 #[wasm_bindgen_test]
 async fn a_pull_never_overwrites_unsynced_work_a_listing_page_keeps() {
     pull_keeps_unsynced_work(fresh("t-pull-kept").await, true).await;

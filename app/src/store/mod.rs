@@ -24,10 +24,10 @@
 
 use crate::tc;
 use futures_util::future::try_join_all;
-use rexie::{Index, KeyRange, ObjectStore, Rexie, Transaction, TransactionMode};
+use rexie::{Index, ObjectStore, Rexie, Transaction, TransactionMode};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use shequ_model::device::{self, Held};
+use shequ_model::device;
 use shequ_model::sync::{Checksum, Hlc, PullPage, PushResult};
 use shequ_model::{Revision, UnitCode};
 use std::cell::RefCell;
@@ -160,33 +160,6 @@ async fn delete_outbox_in(outbox: &rexie::Store, revs: &[Uuid]) -> Result<()> {
     Ok(())
 }
 
-/// What the device holds of each of `ids`, read with requests issued together.
-async fn held_all_in(
-    records: &rexie::Store,
-    outbox: &rexie::Store,
-    ids: impl IntoIterator<Item = Uuid>,
-) -> Result<HashMap<Uuid, Held>> {
-    let mut unique: Vec<Uuid> = ids.into_iter().collect();
-    unique.sort_unstable();
-    unique.dedup();
-    let held = try_join_all(unique.iter().map(|&id| held_in(records, outbox, id))).await?;
-    Ok(unique.into_iter().zip(held).collect())
-}
-
-/// What the device holds of record `id`, with its changes waiting in the outbox.
-async fn held_in(records: &rexie::Store, outbox: &rexie::Store, id: Uuid) -> Result<Held> {
-    let key = JsValue::from_str(&id.to_string());
-    let index = outbox.index("record")?;
-    let id = id.to_string();
-    let (record, waiting) = futures_util::try_join!(record_in(records, &id), async {
-        Ok(index.get_all_keys(Some(only(&key)?), None).await?)
-    })?;
-    Ok(Held {
-        record,
-        waiting: rev_ids(waiting)?,
-    })
-}
-
 /// Outbox keys (revision ids) as read from IndexedDB.
 fn rev_ids(keys: Vec<JsValue>) -> Result<Vec<Uuid>> {
     keys.into_iter()
@@ -241,10 +214,6 @@ struct OutKey {
 struct MetaRow {
     key: String,
     value: String,
-}
-
-fn only(key: &JsValue) -> Result<KeyRange> {
-    KeyRange::only(key).map_err(|e| StoreError(e.to_string()))
 }
 
 fn to_js<T: Serialize>(v: &T) -> Result<JsValue> {
@@ -428,33 +397,41 @@ impl Db {
         Ok(rev)
     }
 
-    /// The records `wanted` keeps, from memory when the store is at the generation kept, read
-    /// (and kept, with the outbox) otherwise, inside a transaction over all three stores.
+    /// Brings what the page keeps to the store's generation inside `tx` (over all three stores),
+    /// reading everything when it is behind: once a page, or after another tab wrote. The
+    /// generation.
+    async fn keep_up(&self, tx: &Transaction) -> Result<u64> {
+        let (records, outbox, meta) = (tx.store(RECORDS)?, tx.store(OUTBOX)?, tx.store(META)?);
+        let generation = generation_in(&meta).await?;
+        if self.kept.borrow().at(generation) {
+            return Ok(generation);
+        }
+        let (rows, waiting) =
+            futures_util::try_join!(records.get_all(None, None), outbox.get_all(None, None))?;
+        let rows = rows
+            .into_iter()
+            .map(|r| Ok(serde_json::from_str(&from_js::<Row>(r)?.body)?))
+            .collect::<Result<Vec<LocalRecord>>>()?;
+        let waiting = waiting
+            .into_iter()
+            .map(|r| {
+                let key: OutKey = from_js(r)?;
+                let parse =
+                    |s: &str| Uuid::parse_str(s).map_err(|e| StoreError(format!("{s}:{e}")));
+                Ok((parse(&key.rev)?, parse(&key.record)?))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        *self.kept.borrow_mut() = Kept::load(generation, rows, waiting);
+        Ok(generation)
+    }
+
+    /// The records `wanted` keeps, read inside `tx`.
     async fn held_where(
         &self,
         tx: &Transaction,
         wanted: impl Fn(&LocalRecord) -> bool,
     ) -> Result<Vec<LocalRecord>> {
-        let (records, outbox, meta) = (tx.store(RECORDS)?, tx.store(OUTBOX)?, tx.store(META)?);
-        let generation = generation_in(&meta).await?;
-        if !self.kept.borrow().at(generation) {
-            let (rows, waiting) =
-                futures_util::try_join!(records.get_all(None, None), outbox.get_all(None, None))?;
-            let rows = rows
-                .into_iter()
-                .map(|r| Ok(serde_json::from_str(&from_js::<Row>(r)?.body)?))
-                .collect::<Result<Vec<LocalRecord>>>()?;
-            let waiting = waiting
-                .into_iter()
-                .map(|r| {
-                    let key: OutKey = from_js(r)?;
-                    let parse =
-                        |s: &str| Uuid::parse_str(s).map_err(|e| StoreError(format!("{s}:{e}")));
-                    Ok((parse(&key.rev)?, parse(&key.record)?))
-                })
-                .collect::<Result<Vec<_>>>()?;
-            *self.kept.borrow_mut() = Kept::load(generation, rows, waiting);
-        }
+        self.keep_up(tx).await?;
         let kept = self.kept.borrow();
         Ok(kept.records().filter(|r| wanted(r)).cloned().collect())
     }
@@ -492,41 +469,19 @@ impl Db {
     pub async fn take_results(&self, results: &[PushResult]) -> Result<()> {
         let tx = self.tx(&[RECORDS, OUTBOX, META], true)?;
         let (records, outbox, meta) = (tx.store(RECORDS)?, tx.store(OUTBOX)?, tx.store(META)?);
-        let generation = generation_in(&meta).await?;
-        // Every answered change was read from the outbox to be sent; one the page does not know
-        // waiting there (taken by a pull meanwhile) sends the page to the store for all of them.
-        let kept = {
+        let generation = self.keep_up(&tx).await?;
+        let (waiting, held) = {
             let kept = self.kept.borrow();
-            let waiting: Option<HashMap<Uuid, Uuid>> = results
+            // An answered change no longer waiting was taken by a pull meanwhile.
+            let waiting: HashMap<Uuid, Uuid> = results
                 .iter()
-                .map(|r| Some((r.rev, kept.waiting_record(&r.rev)?)))
+                .filter_map(|r| Some((r.rev, kept.waiting_record(&r.rev)?)))
                 .collect();
-            waiting.and_then(|waiting| {
-                let held = kept.held_at(generation, waiting.values().copied())?;
-                Some((waiting, held))
-            })
-        };
-        let (waiting, held) = match kept {
-            Some(kept) => kept,
-            None => {
-                let sent = try_join_all(
-                    results
-                        .iter()
-                        .map(|r| outbox.get(JsValue::from_str(&r.rev.to_string()))),
-                )
-                .await?;
-                let mut waiting = HashMap::new();
-                for (r, v) in results.iter().zip(sent) {
-                    let Some(v) = v.filter(|v| !v.is_undefined()) else {
-                        continue;
-                    };
-                    let record = Uuid::parse_str(&from_js::<OutKey>(v)?.record)
-                        .map_err(|e| StoreError(e.to_string()))?;
-                    waiting.insert(r.rev, record);
-                }
-                let held = held_all_in(&records, &outbox, waiting.values().copied()).await?;
-                (waiting, held)
-            }
+            let held = kept.held_at(generation, waiting.values().copied());
+            (
+                waiting,
+                held.ok_or_else(|| StoreError(tc!(store.unfinished)))?,
+            )
         };
         let taken = device::take_results(results, &waiting, held);
         futures_util::try_join!(
@@ -551,12 +506,9 @@ impl Db {
         let tx = self.tx(&[RECORDS, OUTBOX, META], true)?;
         let (records, outbox, meta) = (tx.store(RECORDS)?, tx.store(OUTBOX)?, tx.store(META)?);
         let ids = page.changes.iter().map(|c| c.revision.record);
-        let (hlc, generation) = futures_util::try_join!(hlc_in(&meta), generation_in(&meta))?;
-        let kept = self.kept.borrow().held_at(generation, ids.clone());
-        let held = match kept {
-            Some(held) => held,
-            None => held_all_in(&records, &outbox, ids).await?,
-        };
+        let (generation, hlc) = futures_util::try_join!(self.keep_up(&tx), hlc_in(&meta))?;
+        let held = self.kept.borrow().held_at(generation, ids);
+        let held = held.ok_or_else(|| StoreError(tc!(store.unfinished)))?;
         let writes = device::apply_page(page, held, hlc);
         let cursor = MetaRow {
             key: format!("cursor:{scope}"),
