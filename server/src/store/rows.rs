@@ -106,15 +106,18 @@ pub fn month(s: &str) -> Result<Month, StoreError> {
 }
 
 /// How many of the revisions after a pull's cursor go in its page, and whether more follow, from
-/// their sizes in bytes in order (the store reads `limit + 1` of them): at most `limit`, and at
-/// most [`MAX_PULL_BYTES`], but always the first, so the cursor moves on.
-pub fn page_len(sizes: &[i64], limit: u32) -> (usize, bool) {
-    let mut bytes = 0u64;
+/// their sizes in bytes in order (the store reads `limit + 1` of them sent, `None` for one passed
+/// and not sent): at most `limit` sent, and at most [`MAX_PULL_BYTES`], but always the first, so
+/// the cursor moves on.
+pub fn page_len(sizes: &[Option<i64>], limit: u32) -> (usize, bool) {
+    let (mut bytes, mut sent) = (0u64, 0usize);
     for (n, size) in sizes.iter().enumerate() {
+        let Some(size) = size else { continue };
         bytes += (*size).max(0) as u64;
-        if n == limit as usize || (n > 0 && bytes > MAX_PULL_BYTES) {
+        if sent == limit as usize || (sent > 0 && bytes > MAX_PULL_BYTES) {
             return (n, true);
         }
+        sent += 1;
     }
     (sizes.len(), false)
 }
@@ -265,17 +268,28 @@ mod tests {
 
     #[test]
     fn a_page_stops_at_its_count_or_its_bytes_but_always_moves_on() {
-        let small = 100;
+        let small = Some(100);
         let big = MAX_PULL_BYTES as i64;
+        let (half, over) = (Some(big / 2), Some(big * 3));
         assert_eq!(page_len(&[], 10), (0, false));
         assert_eq!(page_len(&[small; 3], 10), (3, false));
         assert_eq!(page_len(&[small; 11], 10), (10, true));
         // Over the bytes: the page ends before the revision that would pass them.
-        assert_eq!(page_len(&[small, big, small], 10), (1, true));
-        assert_eq!(page_len(&[big / 2, big / 2, small], 10), (2, true));
+        assert_eq!(page_len(&[small, Some(big), small], 10), (1, true));
+        assert_eq!(page_len(&[half, half, small], 10), (2, true));
         // One revision larger than a page still makes a page of its own.
-        assert_eq!(page_len(&[big * 3, small], 10), (1, true));
-        assert_eq!(page_len(&[big * 3], 10), (1, false));
+        assert_eq!(page_len(&[over, small], 10), (1, true));
+        assert_eq!(page_len(&[over], 10), (1, false));
+        // Revisions passed and not sent count for neither the number nor the bytes.
+        assert_eq!(
+            page_len(&[None, small, None, None, small, None], 2),
+            (6, false)
+        );
+        assert_eq!(
+            page_len(&[None, small, None, small, None, small], 2),
+            (5, true)
+        );
+        assert_eq!(page_len(&[None; 4], 2), (4, false));
     }
 
     /// A pulled revision is the one pushed, with its row's plan, whether or not its stored body

@@ -21,7 +21,7 @@ use shequ_model::month::Month;
 use shequ_model::plan::{Indicator, Plan, Target, TownTargets};
 use shequ_model::plan::{PlanId, Plans};
 use shequ_model::rollup::{forms_read, record_parts, unit_figures_of, Figure, UnitFigures};
-use shequ_model::sync::{batch_hash_of, Checksum};
+use shequ_model::sync::{batch_hash_of, Checksum, MAX_PULL_PAGE};
 use shequ_model::table::TargetChange;
 use shequ_model::Revision;
 use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Pool, Type};
@@ -984,28 +984,38 @@ where
         // No plan is the empty id, which no stored revision carries once the legacy plan is settled.
         let plan = plan.map(|p| p.to_string()).unwrap_or_default();
         let bound = D::pull_bound(&self.pool, scope).await?.unwrap_or(i64::MAX);
-        // The sizes first, so that a page never reads more bodies than it sends.
-        let sizes: Vec<(i64, i64)> = sqlx::query(
-            "SELECT seq, CAST(octet_length(body) AS BIGINT) AS size FROM revisions
+        // The sizes first, so that a page never reads more bodies than it sends; the calling
+        // device's own revisions, passed and not sent, have none, and a page passes at most
+        // `OWN_PASSED` of them.
+        const OWN_PASSED: i64 = 10 * MAX_PULL_PAGE as i64;
+        let read = limit as i64 + 1 + own.map_or(0, |_| OWN_PASSED);
+        let sizes: Vec<(i64, Option<i64>)> = sqlx::query(
+            "SELECT seq,
+                    CASE WHEN device = $7 THEN NULL ELSE CAST(octet_length(body) AS BIGINT) END
+                      AS size
+             FROM revisions
              WHERE seq > $1 AND seq <= $6 AND unit >= $2 AND unit < $3 AND ($5 = '' OR plan = $5)
              ORDER BY seq LIMIT $4",
         )
         .bind(after)
         .bind(scope)
         .bind(prefix_end(scope))
-        .bind(limit as i64 + 1)
+        .bind(read)
         .bind(&plan)
         .bind(bound)
+        // No device is named by an empty id (a push refuses one).
+        .bind(own.unwrap_or_default())
         .fetch_all(&self.pool)
         .await?
         .iter()
-        .map(|r| (r.int("seq"), r.int("size")))
+        .map(|r| (r.int("seq"), r.maybe_int("size")))
         .collect();
         let (n, more) = rows::page_len(&sizes.iter().map(|s| s.1).collect::<Vec<_>>(), limit);
+        // Every row read and none left for the page's count: more may follow the last.
+        let more = more || (n == sizes.len() && sizes.len() as i64 == read);
         let Some(&(last, _)) = sizes[..n].last() else {
             return rows::pull_page(vec![], None, after, more);
         };
-        // The device's own revisions are passed, not sent.
         let rows = sqlx::query(
             "SELECT r.seq, CASE WHEN r.device = $6 THEN '' ELSE r.body END AS body,
                     r.plan, COALESCE(a.name, r.account) AS author, r.device = $6 AS own
@@ -1019,7 +1029,6 @@ where
         .bind(scope)
         .bind(prefix_end(scope))
         .bind(&plan)
-        // No device is named by an empty id (a push refuses one).
         .bind(own.unwrap_or_default())
         .fetch_all(&self.pool)
         .await?;
