@@ -135,7 +135,9 @@ fn local<T>(r: Result<T, String>) -> Result<T, SyncError> {
 
 /// Pushes the whole outbox. Changes the server refused stay in the outbox and are not sent again
 /// in this round. A batch the server finds too large (413) is halved until it passes; a single
-/// change still too large is marked refused, and the rest goes on.
+/// change still too large is marked refused, and the rest goes on. The answers to one batch are
+/// taken while the next is sent: the next is read past the changes answered, wherever their
+/// taking has got to, and a failure of either ends the round with nothing half taken.
 pub async fn push_all<R: Replica, T: Transport>(
     replica: &R,
     transport: &T,
@@ -147,70 +149,99 @@ pub async fn push_all<R: Replica, T: Transport>(
     let device = local(replica.device_id().await)?;
     let total = local(replica.pending_count(scope).await)? as usize;
     let mut answered: HashSet<uuid::Uuid> = HashSet::new();
-    let mut refused = 0u32;
+    // Answered changes that may still be in the outbox: refused ones, and the last batch's until
+    // its answers are taken.
+    let mut still_there = 0u32;
     // Once a batch was too large, the rest of this round goes in the smaller size that passed.
     let mut size = limits.push_batch.max(1);
-    let mut passed = size;
+    let mut untaken: Vec<PushResult> = Vec::new();
     loop {
-        // Acknowledged changes have left the outbox; refused ones stay there and are skipped.
-        let batch: Vec<Revision> = local(replica.outbox(scope, size + refused).await)?
-            .into_iter()
-            .filter(|r| !answered.contains(&r.rev))
-            .take(size as usize)
-            .collect();
-        if batch.is_empty() {
-            return Ok(());
-        }
-        let key = batch_key(&batch);
-        let (sent, only) = (batch.len() as u32, (batch.len() == 1).then(|| batch[0].rev));
-        let results = match transport
-            .push(
-                &key,
-                &PushRequest {
-                    device: device.clone(),
-                    changes: batch,
-                },
-            )
-            .await
-        {
-            Ok(resp) => {
-                passed = size;
-                resp.results
+        let taking = async {
+            match untaken.is_empty() {
+                true => Ok(()),
+                false => replica.take_results(&untaken).await,
             }
-            Err(e) if e.too_large => match only {
-                None => {
-                    size = sent / 2;
-                    continue;
-                }
-                // Too large even alone: refused, and the changes after it go as before.
-                Some(rev) => {
-                    size = passed;
-                    vec![PushResult {
-                        rev,
-                        outcome: PushOutcome::Rejected {
-                            reason: "这条记录太大,服务器无法接收;请删减较长的文字后重新保存".into(),
-                            errors: vec![],
-                        },
-                    }]
-                }
-            },
-            Err(e) => return Err(e.into()),
         };
-        local(replica.take_results(&results).await)?;
+        let sending = send_batch(
+            replica,
+            transport,
+            scope,
+            &device,
+            &mut size,
+            still_there,
+            &answered,
+        );
+        let (taken, sent) = futures_util::join!(taking, sending);
+        local(taken)?;
+        let last_refused = untaken.iter().filter(|r| !r.outcome.acknowledged()).count() as u32;
+        let Some(results) = sent? else {
+            return Ok(());
+        };
+        // The last batch's acknowledged changes have left the outbox now; this batch's have not.
+        still_there = still_there - untaken.len() as u32 + last_refused + results.len() as u32;
         for r in &results {
             answered.insert(r.rev);
             if r.outcome.acknowledged() {
                 report.pushed += 1;
             } else {
                 report.refused += 1;
-                refused += 1;
             }
         }
+        untaken = results;
         // Changes saved during the push make the total grow.
         progress(Progress::Pushing {
             done: answered.len(),
             of: total.max(answered.len()),
         });
+    }
+}
+
+/// Sends the next batch of the outbox past the changes `answered` (`still_there` of which may not
+/// have left it yet), in `size`, halved while the server finds it too large; its answers, or
+/// none when nothing is left to send.
+async fn send_batch<R: Replica, T: Transport>(
+    replica: &R,
+    transport: &T,
+    scope: &str,
+    device: &str,
+    size: &mut u32,
+    still_there: u32,
+    answered: &HashSet<uuid::Uuid>,
+) -> Result<Option<Vec<PushResult>>, SyncError> {
+    let passed = *size;
+    loop {
+        let batch: Vec<Revision> = local(replica.outbox(scope, *size + still_there).await)?
+            .into_iter()
+            .filter(|r| !answered.contains(&r.rev))
+            .take(*size as usize)
+            .collect();
+        if batch.is_empty() {
+            return Ok(None);
+        }
+        let key = batch_key(&batch);
+        let (sent, only) = (batch.len() as u32, (batch.len() == 1).then(|| batch[0].rev));
+        let request = PushRequest {
+            device: device.to_owned(),
+            changes: batch,
+        };
+        match transport.push(&key, &request).await {
+            Ok(resp) => return Ok(Some(resp.results)),
+            Err(e) if e.too_large => match only {
+                None => *size = sent / 2,
+                // Too large even alone: refused, and the changes after it go as before.
+                Some(rev) => {
+                    *size = passed;
+                    return Ok(Some(vec![PushResult {
+                        rev,
+                        outcome: PushOutcome::Rejected {
+                            reason: "这条记录太大,服务器无法接收;请删减较长的文字后重新保存".into(),
+                            errors: vec![],
+                        },
+                    }]));
+                }
+            },
+            Err(e) => return Err(e.into()),
+        }
     }
 }
 
