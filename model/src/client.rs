@@ -136,8 +136,8 @@ fn local<T>(r: Result<T, String>) -> Result<T, SyncError> {
 /// Pushes the whole outbox. Changes the server refused stay in the outbox and are not sent again
 /// in this round. A batch the server finds too large (413) is halved until it passes; a single
 /// change still too large is marked refused, and the rest goes on. The answers to one batch are
-/// taken while the next is sent: the next is read past the changes answered, wherever their
-/// taking has got to, and a failure of either ends the round with nothing half taken.
+/// taken while the next is sent: the next is read first, past the changes already answered, and a
+/// failure of either ends the round with nothing half taken.
 pub async fn push_all<R: Replica, T: Transport>(
     replica: &R,
     transport: &T,
@@ -149,36 +149,32 @@ pub async fn push_all<R: Replica, T: Transport>(
     let device = local(replica.device_id().await)?;
     let total = local(replica.pending_count(scope).await)? as usize;
     let mut answered: HashSet<uuid::Uuid> = HashSet::new();
-    // Answered changes that may still be in the outbox: refused ones, and the last batch's until
-    // its answers are taken.
+    // Answered changes still in the outbox: refused ones, and the last batch's until its answers
+    // are taken.
     let mut still_there = 0u32;
     // Once a batch was too large, the rest of this round goes in the smaller size that passed.
     let mut size = limits.push_batch.max(1);
     let mut untaken: Vec<PushResult> = Vec::new();
     loop {
+        let batch: Vec<Revision> = local(replica.outbox(scope, size + still_there).await)?
+            .into_iter()
+            .filter(|r| !answered.contains(&r.rev))
+            .take(size as usize)
+            .collect();
         let taking = async {
             match untaken.is_empty() {
                 true => Ok(()),
                 false => replica.take_results(&untaken).await,
             }
         };
-        let sending = send_batch(
-            replica,
-            transport,
-            scope,
-            &device,
-            &mut size,
-            still_there,
-            &answered,
-        );
+        let sending = send_batch(transport, &device, batch, &mut size);
         let (taken, sent) = futures_util::join!(taking, sending);
         local(taken)?;
-        let last_refused = untaken.iter().filter(|r| !r.outcome.acknowledged()).count() as u32;
+        let refused_last = untaken.iter().filter(|r| !r.outcome.acknowledged()).count() as u32;
         let Some(results) = sent? else {
             return Ok(());
         };
-        // The last batch's acknowledged changes have left the outbox now; this batch's have not.
-        still_there = still_there - untaken.len() as u32 + last_refused + results.len() as u32;
+        still_there = still_there - untaken.len() as u32 + refused_last + results.len() as u32;
         for r in &results {
             answered.insert(r.rev);
             if r.outcome.acknowledged() {
@@ -196,25 +192,16 @@ pub async fn push_all<R: Replica, T: Transport>(
     }
 }
 
-/// Sends the next batch of the outbox past the changes `answered` (`still_there` of which may not
-/// have left it yet), in `size`, halved while the server finds it too large; its answers, or
-/// none when nothing is left to send.
-async fn send_batch<R: Replica, T: Transport>(
-    replica: &R,
+/// Sends `batch` (none when it is empty), halved while the server finds it too large, and keeps
+/// in `size` what passed; the server's answers to what was sent.
+async fn send_batch<T: Transport>(
     transport: &T,
-    scope: &str,
     device: &str,
+    mut batch: Vec<Revision>,
     size: &mut u32,
-    still_there: u32,
-    answered: &HashSet<uuid::Uuid>,
 ) -> Result<Option<Vec<PushResult>>, SyncError> {
     let passed = *size;
     loop {
-        let batch: Vec<Revision> = local(replica.outbox(scope, *size + still_there).await)?
-            .into_iter()
-            .filter(|r| !answered.contains(&r.rev))
-            .take(*size as usize)
-            .collect();
         if batch.is_empty() {
             return Ok(None);
         }
@@ -227,7 +214,11 @@ async fn send_batch<R: Replica, T: Transport>(
         match transport.push(&key, &request).await {
             Ok(resp) => return Ok(Some(resp.results)),
             Err(e) if e.too_large => match only {
-                None => *size = sent / 2,
+                None => {
+                    *size = sent / 2;
+                    batch = request.changes;
+                    batch.truncate(*size as usize);
+                }
                 // Too large even alone: refused, and the changes after it go as before.
                 Some(rev) => {
                     *size = passed;
