@@ -19,7 +19,7 @@ use shequ_model::listing::{RecordPage, RecordQuery};
 use shequ_model::month::Month;
 use shequ_model::plan::{Plan, PlanId, PlanSummary};
 use shequ_model::rollup::{MonthSeries, Report};
-use shequ_model::sync::{Checksum, OwnRevisions, PullPage, PushRequest, PushResponse};
+use shequ_model::sync::{Checksum, PullPage, PullQuery, PushRequest, PushResponse};
 use shequ_model::table::{SheetRefused, TargetEdits, TargetsImported};
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -466,12 +466,8 @@ pub async fn checksum(scope: &str) -> Result<Checksum> {
     get(&format!("/api/sync/checksum?scope={scope}")).await
 }
 
-pub async fn pull(scope: &str, after: i64, limit: u32, own: OwnRevisions) -> Result<PullPage> {
-    get(&format!(
-        "/api/sync/pull?scope={scope}&after={after}&limit={limit}{}",
-        own.query()
-    ))
-    .await
+pub async fn pull(ask: &PullQuery) -> Result<PullPage> {
+    get(&ask.path()).await
 }
 
 #[wasm_bindgen::prelude::wasm_bindgen]

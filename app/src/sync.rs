@@ -6,7 +6,7 @@ use crate::store::{Db, Timed};
 use shequ_model::client::{
     self, Limits, Progress, Replica, SyncError, SyncReport, Transport, TransportError,
 };
-use shequ_model::sync::{Checksum, OwnRevisions, PullPage, PushRequest, PushResponse, PushResult};
+use shequ_model::sync::{Checksum, PullPage, PullQuery, PushRequest, PushResponse, PushResult};
 use shequ_model::Revision;
 
 /// Each step of a sync leaves its time in the page's performance timeline under `shequ-sync:…`,
@@ -87,19 +87,10 @@ impl Transport for Http {
             .await
             .map_err(transport)
     }
-    async fn pull(
-        &self,
-        scope: &str,
-        after: i64,
-        limit: u32,
-        own: OwnRevisions,
-    ) -> Result<PullPage, TransportError> {
-        timed(
-            "shequ-sync:pull-request",
-            api::pull(scope, after, limit, own),
-        )
-        .await
-        .map_err(transport)
+    async fn pull(&self, ask: &PullQuery) -> Result<PullPage, TransportError> {
+        timed("shequ-sync:pull-request", api::pull(ask))
+            .await
+            .map_err(transport)
     }
     async fn checksum(&self, scope: &str) -> Result<Checksum, TransportError> {
         timed("shequ-sync:checksum-request", api::checksum(scope))

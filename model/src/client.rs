@@ -11,7 +11,8 @@
 #![allow(async_fn_in_trait)]
 
 use crate::sync::{
-    batch_key, Checksum, OwnRevisions, PullPage, PushOutcome, PushRequest, PushResponse, PushResult,
+    batch_key, Checksum, OwnRevisions, PullPage, PullQuery, PushOutcome, PushRequest, PushResponse,
+    PushResult,
 };
 use crate::Revision;
 use std::collections::HashSet;
@@ -62,13 +63,7 @@ pub fn pushes(scope: &str, unit: &str) -> bool {
 
 pub trait Transport {
     async fn push(&self, key: &str, req: &PushRequest) -> Result<PushResponse, TransportError>;
-    async fn pull(
-        &self,
-        scope: &str,
-        after: i64,
-        limit: u32,
-        own: OwnRevisions,
-    ) -> Result<PullPage, TransportError>;
+    async fn pull(&self, ask: &PullQuery) -> Result<PullPage, TransportError>;
     async fn checksum(&self, scope: &str) -> Result<Checksum, TransportError>;
 }
 
@@ -249,13 +244,22 @@ pub async fn pull_all<R: Replica, T: Transport>(
     progress: &dyn Fn(Progress),
 ) -> Result<(), SyncError> {
     let mut pages = 0;
-    let cursor = local(replica.cursor(scope).await)?;
-    let mut page = transport.pull(scope, cursor, limits.pull_page, own).await?;
+    let ask = PullQuery {
+        scope: scope.to_owned(),
+        after: local(replica.cursor(scope).await)?,
+        limit: limits.pull_page,
+        own,
+    };
+    let mut page = transport.pull(&ask).await?;
     loop {
-        let (more, after) = (page.more, page.cursor);
+        let next = PullQuery {
+            after: page.cursor,
+            ..ask.clone()
+        };
+        let more = page.more;
         let following = async {
             match more {
-                true => Some(transport.pull(scope, after, limits.pull_page, own).await),
+                true => Some(transport.pull(&next).await),
                 false => None,
             }
         };
@@ -280,49 +284,23 @@ pub async fn sync_once<R: Replica, T: Transport>(
 ) -> Result<SyncReport, SyncError> {
     let mut report = SyncReport::default();
     push_all(replica, transport, scope, limits, &mut report, progress).await?;
+    let pull = async |own, report: &mut SyncReport| {
+        pull_all(replica, transport, scope, own, limits, report, progress).await
+    };
     // The phone holds what it pushed: a pull leaves those out. A repair from the start asks for
     // them too, in case the phone lost one.
-    let own = OwnRevisions::Omitted;
-    pull_all(
-        replica,
-        transport,
-        scope,
-        own,
-        limits,
-        &mut report,
-        progress,
-    )
-    .await?;
+    pull(OwnRevisions::Omitted, &mut report).await?;
     if local(replica.pending_count(scope).await)? > 0 {
         return Ok(report);
     }
     let mut agree = local(replica.checksum(scope).await)? == transport.checksum(scope).await?;
     if !agree {
         // Others may have pushed since the pull: catch up first, then repair from the start.
-        pull_all(
-            replica,
-            transport,
-            scope,
-            own,
-            limits,
-            &mut report,
-            progress,
-        )
-        .await?;
+        pull(OwnRevisions::Omitted, &mut report).await?;
         agree = local(replica.checksum(scope).await)? == transport.checksum(scope).await?;
         if !agree {
             local(replica.set_cursor(scope, 0).await)?;
-            let whole = OwnRevisions::Whole;
-            pull_all(
-                replica,
-                transport,
-                scope,
-                whole,
-                limits,
-                &mut report,
-                progress,
-            )
-            .await?;
+            pull(OwnRevisions::Whole, &mut report).await?;
             agree = local(replica.checksum(scope).await)? == transport.checksum(scope).await?;
             report.repaired = agree;
         }

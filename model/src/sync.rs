@@ -86,6 +86,19 @@ pub struct PullQuery {
     pub own: OwnRevisions,
 }
 
+impl PullQuery {
+    /// The request's path and query, as a device sends it (unit codes are digits).
+    pub fn path(&self) -> String {
+        format!(
+            "/api/sync/pull?scope={}&after={}&limit={}{}",
+            self.scope,
+            self.after,
+            self.limit,
+            self.own.query()
+        )
+    }
+}
+
 /// Whether a pull sends the revisions the calling device pushed (in sessions opened with its
 /// device id). Wire format: stable.
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -5,7 +5,7 @@
 use serde_json::json;
 use shequ_model::client::{push_all, Limits, Replica, SyncReport, Transport, TransportError};
 use shequ_model::sync::{
-    Checksum, OwnRevisions, PullPage, PushOutcome, PushRequest, PushResponse, PushResult,
+    Checksum, PullPage, PullQuery, PushOutcome, PushRequest, PushResponse, PushResult,
 };
 use shequ_model::Revision;
 use std::cell::RefCell;
@@ -116,13 +116,7 @@ impl Transport for Server {
             .collect();
         Ok(PushResponse { results })
     }
-    async fn pull(
-        &self,
-        _: &str,
-        _: i64,
-        _: u32,
-        _: OwnRevisions,
-    ) -> Result<PullPage, TransportError> {
+    async fn pull(&self, _: &PullQuery) -> Result<PullPage, TransportError> {
         unreachable!("only pushing here")
     }
     async fn checksum(&self, _: &str) -> Result<Checksum, TransportError> {

@@ -12,7 +12,7 @@ use serde_json::json;
 use shequ_model::client::{sync_once, Limits, Replica, SyncReport, Transport};
 use shequ_model::merge::RecordState;
 use shequ_model::plan::{Plan, PlanId};
-use shequ_model::sync::{Checksum, OwnRevisions};
+use shequ_model::sync::{Checksum, OwnRevisions, PullQuery};
 use shequ_model::{Revision, UnitCode};
 use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -212,7 +212,12 @@ async fn pull_everything(server: &FaultyHttp, scope: &str) -> Result<Vec<(i64, R
     let mut out = Vec::new();
     loop {
         let page = server
-            .pull(scope, after, 1000, OwnRevisions::Whole)
+            .pull(&PullQuery {
+                scope: scope.to_owned(),
+                after,
+                limit: 1000,
+                own: OwnRevisions::Whole,
+            })
             .await
             .map_err(|e| e.message)?;
         out.extend(page.changes.into_iter().map(|c| (c.seq, c.revision)));

@@ -3,7 +3,7 @@
 
 use crate::rng::Rng;
 use shequ_model::client::{Transport, TransportError};
-use shequ_model::sync::{Checksum, OwnRevisions, PullPage, PushRequest, PushResponse};
+use shequ_model::sync::{Checksum, OwnRevisions, PullPage, PullQuery, PushRequest, PushResponse};
 use std::cell::{Cell, RefCell};
 
 #[derive(Clone, Copy, Debug)]
@@ -249,26 +249,15 @@ impl Transport for FaultyHttp {
         Ok(answer)
     }
 
-    async fn pull(
-        &self,
-        scope: &str,
-        after: i64,
-        limit: u32,
-        own: OwnRevisions,
-    ) -> Result<PullPage, TransportError> {
-        if after == 0 {
+    async fn pull(&self, ask: &PullQuery) -> Result<PullPage, TransportError> {
+        if ask.after == 0 {
             self.count(|c| c.pulls_from_start += 1);
         }
-        let page: PullPage = self
-            .get(&format!(
-                "/api/sync/pull?scope={scope}&after={after}&limit={limit}{}",
-                own.query()
-            ))
-            .await?;
+        let page: PullPage = self.get(&ask.path()).await?;
         self.pages.borrow_mut().push(PulledPage {
-            scope: scope.to_owned(),
-            after,
-            own,
+            scope: ask.scope.clone(),
+            after: ask.after,
+            own: ask.own,
             seqs: page.changes.iter().map(|c| c.seq).collect(),
             cursor: page.cursor,
         });

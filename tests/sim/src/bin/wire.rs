@@ -7,9 +7,7 @@
 
 use serde_json::json;
 use shequ_model::client::{push_all, Limits, SyncReport, Transport, TransportError};
-use shequ_model::sync::{
-    Checksum, OwnRevisions, PullPage, PushRequest, PushResponse, MAX_PUSH_BATCH,
-};
+use shequ_model::sync::{Checksum, PullPage, PullQuery, PushRequest, PushResponse, MAX_PUSH_BATCH};
 use shequ_model::Revision;
 use shequ_sim::replica::MemReplica;
 use shequ_sim::server::{server_bin, ServerProcess};
@@ -99,13 +97,7 @@ impl Transport for GzipHttp {
             too_large: false,
         })
     }
-    async fn pull(
-        &self,
-        _: &str,
-        _: i64,
-        _: u32,
-        _: OwnRevisions,
-    ) -> Result<PullPage, TransportError> {
+    async fn pull(&self, _: &PullQuery) -> Result<PullPage, TransportError> {
         unreachable!("the wire benchmark only pushes")
     }
     async fn checksum(&self, _: &str) -> Result<Checksum, TransportError> {
