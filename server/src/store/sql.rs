@@ -1016,12 +1016,13 @@ where
         let Some(&(last, _)) = sizes[..n].last() else {
             return rows::pull_page(vec![], None, after, more);
         };
-        let rows = sqlx::query(
-            "SELECT r.seq, CASE WHEN r.device = $6 THEN '' ELSE r.body END AS body,
-                    r.plan, COALESCE(a.name, r.account) AS author, r.device = $6 AS own
+        // The sizes say which the page passes without sending; only the others are read.
+        let passed = sizes[..n].iter().rev().find(|s| s.1.is_none()).map(|s| s.0);
+        let page = sqlx::query(
+            "SELECT r.seq, r.body, r.plan, COALESCE(a.name, r.account) AS author
              FROM revisions r LEFT JOIN accounts a ON a.username = r.account
              WHERE r.seq > $1 AND r.seq <= $2 AND r.unit >= $3 AND r.unit < $4
-               AND ($5 = '' OR r.plan = $5)
+               AND ($5 = '' OR r.plan = $5) AND r.device <> $6
              ORDER BY r.seq",
         )
         .bind(after)
@@ -1031,20 +1032,17 @@ where
         .bind(&plan)
         .bind(own.unwrap_or_default())
         .fetch_all(&self.pool)
-        .await?;
-        let (mut page, mut passed) = (Vec::with_capacity(rows.len()), None);
-        for r in &rows {
-            if r.flag("own") {
-                passed = Some(r.int("seq"));
-            } else {
-                page.push((
-                    r.int("seq"),
-                    r.text("body"),
-                    r.text("plan"),
-                    r.text("author"),
-                ));
-            }
-        }
+        .await?
+        .iter()
+        .map(|r| {
+            (
+                r.int("seq"),
+                r.text("body"),
+                r.text("plan"),
+                r.text("author"),
+            )
+        })
+        .collect();
         // A revision a power cut could still take back would be numbered again after it, and the
         // device's cursor would pass the new one by.
         self.log_on_disk().await?;
