@@ -43,6 +43,19 @@ self.addEventListener('fetch', (event) => {
     return;
   }
   event.respondWith(
-    caches.match(request, { cacheName: CACHE }).then((hit) => hit || fetch(request)),
+    caches.match(request, { cacheName: CACHE }).then((hit) => hit || fetchAndKeep(request, url)),
   );
 });
+
+// A piece of the app fetched when a page first needs it (the administrator's pages) is kept
+// beside the shell, so the page opens offline from then on. Assets are content-hashed: a kept
+// copy never goes stale, and it goes with the cache of its version.
+function fetchAndKeep(request, url) {
+  return fetch(request).then((response) => {
+    if (response.ok && url.pathname.startsWith('/assets/')) {
+      const copy = response.clone();
+      caches.open(CACHE).then((cache) => cache.put(request, copy)).catch(() => {});
+    }
+    return response;
+  });
+}

@@ -15,7 +15,7 @@ use crate::components::language_switch::LanguageSwitch;
 use crate::i18n::t;
 use leptos::prelude::*;
 use leptos_router::components::{Route, Router, Routes};
-use leptos_router::path;
+use leptos_router::{path, Lazy};
 
 // The `i18n` module: the texts of app/locales, checked at compile time. The crate now prefers a
 // build script, whose generator brings ICU's data-export tooling into every build; the macro reads
@@ -44,12 +44,12 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/new/:form") view=routes::record::NewRecord/>
                     <Route path=path!("/record/:id") view=routes::record::EditRecord/>
                     <Route path=path!("/view/:id") view=routes::record_view::RecordView/>
-                    <Route path=path!("/records") view=routes::figure_records::FigureRecords/>
-                    <Route path=path!("/county") view=routes::report::CountyPage/>
-                    <Route path=path!("/town/:code") view=routes::report::TownPage/>
-                    <Route path=path!("/unit/:code") view=routes::report::TownPage/>
-                    <Route path=path!("/admin") view=routes::admin::AdminPage/>
-                    <Route path=path!("/targets") view=routes::targets::TargetsPage/>
+                    <Route path=path!("/records") view={Lazy::<routes::later::Records>::new()}/>
+                    <Route path=path!("/county") view={Lazy::<routes::later::County>::new()}/>
+                    <Route path=path!("/town/:code") view={Lazy::<routes::later::Town>::new()}/>
+                    <Route path=path!("/unit/:code") view={Lazy::<routes::later::Town>::new()}/>
+                    <Route path=path!("/admin") view={Lazy::<routes::later::Admin>::new()}/>
+                    <Route path=path!("/targets") view={Lazy::<routes::later::Targets>::new()}/>
                 </Routes>
                 </routes::login::SignedIn>
                 </Show>

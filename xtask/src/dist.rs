@@ -54,54 +54,25 @@ pub fn assemble(root: &Path) -> Result {
         .map(std::path::PathBuf::from)
         .unwrap_or_else(|| root.join("target"));
     let wasm_in = target.join("wasm32-unknown-unknown/wasm-release/shequ-app.wasm");
-    let bindgen = root.join("target/wasm-bindgen");
-    let _ = std::fs::remove_dir_all(&bindgen);
-    crate::sh(
-        Command::new("wasm-bindgen")
-            .args([
-                "--target",
-                "web",
-                "--no-typescript",
-                "--out-name",
-                "shequ",
-                "--out-dir",
-            ])
-            .arg(&bindgen)
-            .arg(&wasm_in),
-    )?;
-    let wasm_path = bindgen.join("shequ_bg.wasm");
-    let optimised = bindgen.join("shequ_opt.wasm");
-    let wasm = match wasm_opt() {
-        Some(opt) => {
-            crate::sh(
-                Command::new(opt)
-                    .args([
-                        "-Oz",
-                        "--enable-bulk-memory",
-                        "--enable-nontrapping-float-to-int",
-                        "--enable-sign-ext",
-                        "--enable-mutable-globals",
-                        "--enable-reference-types",
-                        "--enable-multivalue",
-                    ])
-                    .arg(&wasm_path)
-                    .arg("-o")
-                    .arg(&optimised),
-            )?;
-            read(&optimised)?
-        }
-        None => {
-            eprintln!("wasm-opt not found (npm package binaryen): the .wasm is left unoptimised");
-            read(&wasm_path)?
-        }
-    };
-    let js = read(&bindgen.join("shequ.js"))?;
-    let css = read(&root.join("app/style.css"))?;
+    let app = split_and_bind(root, &wasm_in)?;
 
     let dist = root.join("dist");
     let _ = std::fs::remove_dir_all(&dist);
-    let js_name = format!("assets/shequ-{}.js", hash(&js));
-    let wasm_name = format!("assets/shequ-{}.wasm", hash(&wasm));
+    // The split pieces find each other by relative names, so the app's files share one folder,
+    // named after all of them: a new build is a new folder, and every file in it can be cached
+    // for good.
+    let mut all = Vec::new();
+    for (name, bytes) in &app.files {
+        all.extend_from_slice(name.as_bytes());
+        all.extend_from_slice(bytes);
+    }
+    let app_dir = format!("assets/app-{}", hash(&all));
+    for (name, bytes) in &app.files {
+        write(&dist.join(&app_dir).join(name), bytes)?;
+    }
+    let js_name = format!("{app_dir}/shequ.js");
+    let wasm_name = format!("{app_dir}/shequ_bg.wasm");
+    let css = read(&root.join("app/style.css"))?;
     let css_name = format!("assets/style-{}.css", hash(&css));
     let boot = format!(
         "import init from '/{js_name}';\n\
@@ -109,8 +80,6 @@ pub fn assemble(root: &Path) -> Result {
          if ('serviceWorker' in navigator) {{\n  navigator.serviceWorker.register('/sw.js').catch((e) => console.warn('service worker', e));\n}}\n"
     );
     let boot_name = format!("assets/boot-{}.js", hash(boot.as_bytes()));
-    write(&dist.join(&js_name), &js)?;
-    write(&dist.join(&wasm_name), &wasm)?;
     write(&dist.join(&css_name), &css)?;
     write(&dist.join(&boot_name), boot.as_bytes())?;
 
@@ -128,11 +97,16 @@ pub fn assemble(root: &Path) -> Result {
     let mut shell = vec![
         "/".to_string(),
         "/index.html".into(),
-        format!("/{js_name}"),
-        format!("/{wasm_name}"),
         format!("/{css_name}"),
         format!("/{boot_name}"),
     ];
+    // The pieces a village worker may open offline come with the shell; the administrator's come
+    // when first opened.
+    for (name, _) in &app.files {
+        if !app.on_demand.contains(name) {
+            shell.push(format!("/{app_dir}/{name}"));
+        }
+    }
     copy_dir(&public, &dist, &public, &mut shell)?;
 
     // The service worker precaches the whole shell; its version changes with any file of it.
@@ -150,10 +124,135 @@ pub fn assemble(root: &Path) -> Result {
 
     precompress(&dist)?;
     eprintln!(
-        "built dist/ ({} files in the app shell, version {version})",
-        shell.len()
+        "built dist/ ({} files in the app shell, {} on demand, version {version})",
+        shell.len(),
+        app.on_demand.len()
     );
     Ok(())
+}
+
+/// The splits whose pieces are fetched only when a page needs them (see app/src/routes/later.rs).
+const ON_DEMAND: &[&str] = &["admin"];
+
+/// The app's files, by name in their folder: the wasm-bindgen glue `shequ.js`, the main module
+/// `shequ_bg.wasm`, the splitter's loader and each split piece.
+struct App {
+    files: Vec<(String, Vec<u8>)>,
+    /// Files of the pieces in [`ON_DEMAND`] and in no other split.
+    on_demand: Vec<String>,
+}
+
+/// Splits the linked wasm at its `wasm_split` points, runs wasm-bindgen over the main module and
+/// wasm-opt over every module.
+fn split_and_bind(root: &Path, wasm_in: &Path) -> Result<App> {
+    let work = root.join("target/wasm-split");
+    let _ = std::fs::remove_dir_all(&work);
+    std::fs::create_dir_all(&work).map_err(|e| format!("{}: {e}", work.display()))?;
+    let input = read(wasm_in)?;
+    let main_split = work.join("main.wasm");
+    let split = wasm_split_cli_support::transform({
+        let mut opts = wasm_split_cli_support::Options::new(&input);
+        opts.output_dir = &work;
+        opts.main_out_path = &main_split;
+        opts.link_name = "./__wasm_split.js";
+        opts.main_module = "./shequ.js";
+        opts
+    })
+    .map_err(|e| format!("splitting {}: {e:#}", wasm_in.display()))?;
+    if split.split_modules.is_empty() {
+        return Err("the app's wasm has no split points: was it linked with --emit-relocs?".into());
+    }
+
+    let bindgen = root.join("target/wasm-bindgen");
+    let _ = std::fs::remove_dir_all(&bindgen);
+    crate::sh(
+        Command::new("wasm-bindgen")
+            .args([
+                "--target",
+                "web",
+                "--no-typescript",
+                // The pieces call the main module's functions by the names the linker gave them.
+                "--keep-lld-exports",
+                "--out-name",
+                "shequ",
+                "--out-dir",
+            ])
+            .arg(&bindgen)
+            .arg(&main_split),
+    )?;
+    let mut files = vec![
+        ("shequ.js".to_string(), read(&bindgen.join("shequ.js"))?),
+        (
+            "shequ_bg.wasm".to_string(),
+            optimise(&bindgen.join("shequ_bg.wasm"))?,
+        ),
+        (
+            "__wasm_split.js".to_string(),
+            read(&work.join("__wasm_split.js"))?,
+        ),
+    ];
+    for piece in &split.split_modules {
+        let name = piece
+            .file_name()
+            .ok_or("a split piece without a name")?
+            .to_string_lossy()
+            .into_owned();
+        files.push((name, optimise(piece)?));
+    }
+    let stem = |f: &str| f.trim_end_matches(".wasm").to_string();
+    let needed_by_others: Vec<String> = split
+        .prefetch_map
+        .iter()
+        .filter(|(s, _)| !ON_DEMAND.iter().any(|o| split_named(s, o)))
+        .flat_map(|(_, pieces)| pieces.clone())
+        .collect();
+    let on_demand = files
+        .iter()
+        .map(|(f, _)| f.clone())
+        .filter(|f| f.ends_with(".wasm") && f != "shequ_bg.wasm")
+        .filter(|f| {
+            split.prefetch_map.iter().any(|(s, pieces)| {
+                ON_DEMAND.iter().any(|o| split_named(s, o)) && pieces.contains(&stem(f))
+            }) && !needed_by_others.contains(&stem(f))
+        })
+        .collect();
+    Ok(App { files, on_demand })
+}
+
+/// Whether the splitter's name for a split is the one `#[wasm_split(name, ..)]` gave.
+fn split_named(split: &str, name: &str) -> bool {
+    split == name
+        || split
+            .strip_prefix(name)
+            .is_some_and(|rest| rest.starts_with('_'))
+}
+
+/// The module after `wasm-opt -Oz`, or as it is when wasm-opt is not installed.
+fn optimise(wasm: &Path) -> Result<Vec<u8>> {
+    let Some(opt) = wasm_opt() else {
+        eprintln!(
+            "wasm-opt not found (npm package binaryen): {} is left unoptimised",
+            wasm.display()
+        );
+        return read(wasm);
+    };
+    let out = wasm.with_extension("opt.wasm");
+    crate::sh(
+        Command::new(opt)
+            .args([
+                "-Oz",
+                "--enable-bulk-memory",
+                "--enable-nontrapping-float-to-int",
+                "--enable-sign-ext",
+                "--enable-mutable-globals",
+                "--enable-reference-types",
+                "--enable-multivalue",
+            ])
+            .arg(wasm)
+            .arg("-o")
+            .arg(&out),
+    )?;
+    read(&out)
 }
 
 fn copy_dir(from: &Path, to: &Path, base: &Path, shell: &mut Vec<String>) -> Result {
@@ -198,12 +297,12 @@ fn precompress(dir: &Path) -> Result {
     Ok(())
 }
 
-/// Prints the bytes a phone downloads before the app is usable: html, js, wasm and css, as
-/// brotli sends them.
+/// Prints the bytes a phone downloads before the app is usable (html, boot script, css, glue,
+/// the splitter's loader and the main wasm, as brotli sends them), then each piece a page loads
+/// when it first opens.
 pub fn print_size(dist: &Path) -> Result {
-    let mut total_raw = 0;
-    let mut total_br = 0;
-    let mut rows = Vec::new();
+    let mut critical = Vec::new();
+    let mut pieces = Vec::new();
     let mut walk = vec![dist.to_path_buf()];
     while let Some(d) = walk.pop() {
         for entry in std::fs::read_dir(&d).map_err(|e| e.to_string())? {
@@ -213,32 +312,40 @@ pub fn print_size(dist: &Path) -> Result {
                 continue;
             }
             let ext = p.extension().and_then(|e| e.to_str()).unwrap_or("");
-            if matches!(ext, "html" | "js" | "wasm" | "css") && !p.ends_with("sw.js") {
-                let raw = read(&p)?;
-                let br = brotli(&raw).len();
-                total_raw += raw.len();
-                total_br += br;
-                rows.push((
-                    p.strip_prefix(dist).unwrap().display().to_string(),
-                    raw.len(),
-                    br,
-                ));
+            if !matches!(ext, "html" | "js" | "wasm" | "css") || p.ends_with("sw.js") {
+                continue;
+            }
+            let raw = read(&p)?;
+            let row = (
+                p.strip_prefix(dist).unwrap().display().to_string(),
+                raw.len(),
+                brotli(&raw).len(),
+            );
+            if ext == "wasm" && !p.ends_with("shequ_bg.wasm") {
+                pieces.push(row);
+            } else {
+                critical.push(row);
             }
         }
     }
-    rows.sort();
+    critical.sort();
+    pieces.sort();
     let opt = if wasm_opt().is_some() {
         "wasm-opt -Oz (binaryen from npm)"
     } else {
         "no wasm-opt"
     };
     println!("Critical path of the field worker's first visit (profile wasm-release: opt-level \"z\", fat LTO, codegen-units 1; {opt}; brotli quality 11):");
-    for (name, raw, br) in &rows {
-        println!("  {name:<40} {raw:>9} B raw {br:>9} B brotli");
-    }
-    println!(
-        "  {:<40} {total_raw:>9} B raw {total_br:>9} B brotli",
-        "total"
-    );
+    let print = |rows: &[(String, usize, usize)]| {
+        for (name, raw, br) in rows {
+            println!("  {name:<48} {raw:>9} B raw {br:>9} B brotli");
+        }
+        let raw: usize = rows.iter().map(|r| r.1).sum();
+        let br: usize = rows.iter().map(|r| r.2).sum();
+        println!("  {:<48} {raw:>9} B raw {br:>9} B brotli", "total");
+    };
+    print(&critical);
+    println!("Loaded when a page first needs it (split_*: one page group's own code; chunk_*: code pages share):");
+    print(&pieces);
     Ok(())
 }

@@ -77,14 +77,21 @@ fn build() -> Result {
     setup::wasm_target()?;
     setup::wasm_bindgen()?;
     setup::node_packages()?;
+    // The splitter follows calls by the linker's relocations, which only the final link needs to
+    // keep: given to `cargo rustc`, the flag leaves every dependency's build as it is.
     sh(cargo().args([
-        "build",
+        "rustc",
         "-p",
+        "shequ-app",
+        "--bin",
         "shequ-app",
         "--target",
         "wasm32-unknown-unknown",
         "--profile",
         "wasm-release",
+        "--",
+        "-C",
+        "link-arg=--emit-relocs",
     ]))?;
     dist::assemble(&root())
 }

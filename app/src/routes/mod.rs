@@ -2,6 +2,7 @@
 pub mod admin;
 pub mod figure_records;
 pub mod home;
+pub mod later;
 pub mod login;
 pub mod record;
 pub mod record_view;

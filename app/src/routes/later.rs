@@ -1,0 +1,72 @@
+//! The supervisors' and administrators' pages, each in a piece of wasm of its own: a village
+//! worker's phone downloads them only when it opens one (a worker's own progress page is a
+//! report). `cargo xtask build` splits them off (`wasm_split_cli_support`, as cargo-leptos does);
+//! the service worker keeps each piece once it has been fetched.
+//!
+//! The router awaits a page's piece, then draws the page in the route's own reactive owner, so the
+//! page reads its context (state, language, route parameters) as if it had been there from the
+//! start. A piece that cannot be fetched (offline before it was ever opened) leaves the app
+//! running and says so: a failed load must not abort the wasm the worker's records live in.
+
+use crate::i18n::{t, use_i18n};
+use leptos::prelude::*;
+use leptos::wasm_split::{wasm_split, SplitLoaderError};
+use leptos_router::LazyRoute;
+
+/// A page's piece of wasm could not be fetched.
+pub struct NotLoaded;
+
+impl From<SplitLoaderError> for NotLoaded {
+    fn from(_: SplitLoaderError) -> Self {
+        NotLoaded
+    }
+}
+
+fn not_loaded() -> AnyView {
+    let i18n = use_i18n();
+    view! {
+        <section class="conflict" role="alert" data-testid="page-not-loaded">
+            <strong>{t!(i18n, app.page_not_loaded)}</strong>
+            <p>{t!(i18n, app.page_not_loaded_help)}</p>
+            <button class="btn" on:click=|_| {
+                if let Some(w) = web_sys::window() {
+                    let _ = w.location().reload();
+                }
+            }>{t!(i18n, app.retry)}</button>
+        </section>
+    }
+    .into_any()
+}
+
+macro_rules! later {
+    ($route:ident, $piece:ident, $load:ident, $page:path) => {
+        pub struct $route;
+
+        #[wasm_split($piece, wasm_split_path = ::leptos::wasm_split, fallible)]
+        fn $load() -> Result<AnyView, NotLoaded> {
+            Ok(view! { <$page/> }.into_any())
+        }
+
+        impl LazyRoute for $route {
+            fn data() -> Self {
+                $route
+            }
+
+            async fn view(_: Self) -> AnyView {
+                $load().await.unwrap_or_else(|NotLoaded| not_loaded())
+            }
+        }
+    };
+}
+
+// Pages that share most of their code share a piece.
+later!(County, report, county_page, super::report::CountyPage);
+later!(Town, report, town_page, super::report::TownPage);
+later!(
+    Records,
+    records,
+    records_page,
+    super::figure_records::FigureRecords
+);
+later!(Admin, admin, admin_page, super::admin::AdminPage);
+later!(Targets, admin, targets_page, super::targets::TargetsPage);
