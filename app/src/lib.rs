@@ -6,6 +6,7 @@ pub mod api;
 pub mod components;
 pub mod ids;
 pub mod language;
+pub mod piece;
 pub mod routes;
 pub mod state;
 pub mod store;

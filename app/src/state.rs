@@ -461,7 +461,12 @@ impl AppState {
         spawn_local(async move {
             let result = async {
                 let db = Db::get().await.map_err(|e| SyncError::Local(e.0))?;
-                sync::sync_once(&db, scope.as_str(), &|p| self.set.progress.set(Some(p))).await
+                sync::sync_once(
+                    &db,
+                    scope.as_str(),
+                    Box::new(move |p| self.set.progress.set(Some(p))),
+                )
+                .await
             }
             .await;
             self.set.syncing.set(false);

@@ -2,12 +2,16 @@
 //! store and the browser's fetch. The fault simulation in `tests/` runs the same engine.
 
 use crate::api;
+use crate::piece::NotLoaded;
 use crate::store::{Db, Timed};
+use leptos::wasm_split::wasm_split;
 use shequ_model::client::{
     self, Limits, Progress, Replica, SyncError, SyncReport, Transport, TransportError,
 };
 use shequ_model::sync::{Checksum, PullPage, PullQuery, PushRequest, PushResponse, PushResult};
 use shequ_model::Revision;
+use std::future::Future;
+use std::pin::Pin;
 
 /// Each step of a sync leaves its time in the page's performance timeline under `shequ-sync:…`,
 /// where `cargo xtask bench-phone` adds them up: where a slow sync spends its time, on the phone.
@@ -99,17 +103,38 @@ impl Transport for Http {
     }
 }
 
-/// One full sync of the village.
+/// One full sync of the village. The engine is a piece of its own, fetched (and kept by the
+/// service worker) as the app starts: the first form is usable before it arrives. A piece that
+/// cannot be fetched is a connection that failed, and is retried as one.
 pub async fn sync_once(
     db: &Db,
     scope: &str,
-    progress: &dyn Fn(Progress),
+    progress: Box<dyn Fn(Progress)>,
 ) -> Result<SyncReport, SyncError> {
-    let report = timed(
-        "shequ-sync",
-        client::sync_once(db, &Http, scope, &Limits::default(), progress),
-    )
-    .await?;
-    let _ = db.set_meta("last_sync", &crate::ids::now_ms()).await;
-    Ok(report)
+    let run = engine(db.clone(), scope.to_string(), progress)
+        .await
+        .map_err(|NotLoaded| {
+            SyncError::Transport(TransportError {
+                message: crate::tc!(state.sync_not_loaded),
+                retry: true,
+                auth: None,
+                too_large: false,
+            })
+        })?;
+    run.await
+}
+
+type Running = Pin<Box<dyn Future<Output = Result<SyncReport, SyncError>>>>;
+
+#[wasm_split(sync, wasm_split_path = ::leptos::wasm_split, fallible)]
+fn engine(db: Db, scope: String, progress: Box<dyn Fn(Progress)>) -> Result<Running, NotLoaded> {
+    Ok(Box::pin(async move {
+        let report = timed(
+            "shequ-sync",
+            client::sync_once(&db, &Http, &scope, &Limits::default(), &*progress),
+        )
+        .await?;
+        let _ = db.set_meta("last_sync", &crate::ids::now_ms()).await;
+        Ok(report)
+    }))
 }

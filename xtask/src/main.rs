@@ -5,11 +5,13 @@
 //! * `cargo xtask test`: installs what is missing and runs every test (shared crate, server,
 //!   the app's store in headless Chromium, and the end-to-end test in real Chromium);
 //! * `cargo xtask build`: builds the app into `dist/`;
-//! * `cargo xtask size`: prints the field worker's critical path in bytes (brotli);
+//! * `cargo xtask size`: prints the field worker's critical path in bytes (brotli), and each
+//!   piece of the app loaded when a page first needs it;
 //! * `cargo xtask attack`: floods a release server and prints what it held (see `attack.rs`).
 //!
 //! The app is built without trunk: cargo, then wasm-bindgen (the exact version in Cargo.lock),
-//! then wasm-opt from the npm package `binaryen` when it is there.
+//! then wasm-opt from the npm package `binaryen` when it is there. The wasm is split at its
+//! `#[wasm_split]` functions (`wasm_split_cli_support`) before wasm-bindgen runs.
 
 mod attack;
 mod bench_import;
@@ -38,8 +40,9 @@ fn main() -> ExitCode {
         "attack" => attack::attack(),
         "bench-import" => bench_import::bench_import(),
         "bench-phone" => bench_phone(&args[1..]),
+        "bench-lighthouse" => bench_lighthouse(&args[1..]),
         _ => {
-            eprintln!("usage: cargo xtask <run|test|build|size|fuzz [seconds per target]|attack|bench-import|bench-phone [records] [delay ms] [saves]>");
+            eprintln!("usage: cargo xtask <run|test|build|size|fuzz [seconds per target]|attack|bench-import|bench-phone [records] [delay ms] [saves]|bench-lighthouse [visits]>");
             return ExitCode::from(2);
         }
     };
@@ -126,6 +129,36 @@ fn bench_phone(extra: &[String]) -> Result {
     sh(cargo().args(["build", "--release", "-p", "shequ-server"]))?;
     sh(Command::new("node")
         .arg("tests/e2e/bench-phone.mjs")
+        .args(extra)
+        .env(
+            "SHEQU_SERVER_BIN",
+            root().join("target/release/shequ-server"),
+        ))
+}
+
+/// Lighthouse on the login page and a worker's home, and the offline repeat visit
+/// (`tests/e2e/bench-lighthouse.mjs`). Lighthouse is installed from npm into target/lighthouse,
+/// apart from the test command's packages, which do not need it.
+fn bench_lighthouse(extra: &[String]) -> Result {
+    setup::chromium()?;
+    build()?;
+    sh(cargo().args(["build", "--release", "-p", "shequ-server"]))?;
+    let dir = root().join("target/lighthouse");
+    if !dir.join("node_modules/.bin/lighthouse").exists() {
+        std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        sh(Command::new("npm")
+            .args([
+                "install",
+                "--no-audit",
+                "--no-fund",
+                "--no-save",
+                "--prefix",
+            ])
+            .arg(&dir)
+            .arg("lighthouse@12.8.2"))?;
+    }
+    sh(Command::new("node")
+        .arg("tests/e2e/bench-lighthouse.mjs")
         .args(extra)
         .env(
             "SHEQU_SERVER_BIN",

@@ -9,18 +9,10 @@
 //! running and says so: a failed load must not abort the wasm the worker's records live in.
 
 use crate::i18n::{t, use_i18n};
+use crate::piece::NotLoaded;
 use leptos::prelude::*;
-use leptos::wasm_split::{wasm_split, SplitLoaderError};
+use leptos::wasm_split::wasm_split;
 use leptos_router::LazyRoute;
-
-/// A page's piece of wasm could not be fetched.
-pub struct NotLoaded;
-
-impl From<SplitLoaderError> for NotLoaded {
-    fn from(_: SplitLoaderError) -> Self {
-        NotLoaded
-    }
-}
 
 fn not_loaded() -> AnyView {
     let i18n = use_i18n();
