@@ -148,13 +148,82 @@ impl Period {
 
 /// A rule over several fields of one record. Wire format: stable.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
-#[serde(tag = "check", rename_all = "snake_case", deny_unknown_fields)]
+#[serde(
+    tag = "check",
+    rename_all = "snake_case",
+    deny_unknown_fields,
+    try_from = "CheckWire"
+)]
 pub enum Check {
     /// The dates never go back along `fields`: each a date field, or a status field standing for
     /// its steps' dates in the order of its states. Dates not given are skipped.
     DatesInOrder { fields: Vec<String> },
     /// The number field `total` equals the sum of the number fields `parts`, when all are given.
     Total { total: String, parts: Vec<String> },
+}
+
+/// A check as a plan writes it, read in one pass (see [`MeasureWire`]).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CheckWire {
+    check: CheckKind,
+    fields: Option<Vec<String>>,
+    total: Option<String>,
+    parts: Option<Vec<String>>,
+}
+
+#[derive(Deserialize, Clone, Copy)]
+#[serde(rename_all = "snake_case")]
+enum CheckKind {
+    DatesInOrder,
+    Total,
+}
+
+impl TryFrom<CheckWire> for Check {
+    type Error = String;
+
+    fn try_from(w: CheckWire) -> Result<Self, String> {
+        let (check, takes): (&str, &[&str]) = match w.check {
+            CheckKind::DatesInOrder => ("dates_in_order", &["fields"]),
+            CheckKind::Total => ("total", &["total", "parts"]),
+        };
+        only_fields_of(
+            "check",
+            check,
+            takes,
+            &[
+                ("fields", w.fields.is_some()),
+                ("total", w.total.is_some()),
+                ("parts", w.parts.is_some()),
+            ],
+        )?;
+        let missing = |name: &str| format!("missing field `{name}` for check `{check}`");
+        Ok(match w.check {
+            CheckKind::DatesInOrder => Check::DatesInOrder {
+                fields: w.fields.ok_or_else(|| missing("fields"))?,
+            },
+            CheckKind::Total => Check::Total {
+                total: w.total.ok_or_else(|| missing("total"))?,
+                parts: w.parts.ok_or_else(|| missing("parts"))?,
+            },
+        })
+    }
+}
+
+/// Refuses a field given to a variant that does not take it, as serde would for the variant.
+fn only_fields_of(
+    tag: &str,
+    variant: &str,
+    takes: &[&str],
+    given: &[(&str, bool)],
+) -> Result<(), String> {
+    match given.iter().find(|(n, g)| *g && !takes.contains(n)) {
+        Some((name, _)) => Err(format!(
+            "unknown field `{name}` for {tag} `{variant}`, expected one of: {}",
+            takes.join(", ")
+        )),
+        None => Ok(()),
+    }
 }
 
 fn village() -> Level {
@@ -286,7 +355,12 @@ pub struct Threshold {
 
 /// The five indicator shapes. Wire format: stable.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
-#[serde(tag = "shape", rename_all = "snake_case", deny_unknown_fields)]
+#[serde(
+    tag = "shape",
+    rename_all = "snake_case",
+    deny_unknown_fields,
+    try_from = "MeasureWire"
+)]
 pub enum Measure {
     /// The number of records matching a filter.
     Count {
@@ -329,6 +403,92 @@ pub enum Measure {
 
 fn one() -> f64 {
     1.0
+}
+
+/// A measure as a plan writes it, read in one pass: the shape, and every shape's fields, which
+/// [`Measure::try_from`] then hands to the shape that takes them. serde's own reading of a tagged
+/// enum buffers each value before it knows the shape, with code of its own for every type inside:
+/// code the phone's wasm no longer carries (docs/benchmarks.md).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MeasureWire {
+    shape: Shape,
+    form: Option<String>,
+    field: Option<String>,
+    filter: Option<Vec<Condition>>,
+    numerator: Option<Term>,
+    denominator: Option<Term>,
+    scale: Option<f64>,
+    meets: Option<Vec<Condition>>,
+    linked: Option<Linked>,
+}
+
+#[derive(Deserialize, Clone, Copy)]
+#[serde(rename_all = "snake_case")]
+enum Shape {
+    Count,
+    Sum,
+    Ratio,
+    Share,
+    Flag,
+}
+
+impl TryFrom<MeasureWire> for Measure {
+    type Error = String;
+
+    fn try_from(w: MeasureWire) -> Result<Self, String> {
+        let (shape, takes): (&str, &[&str]) = match w.shape {
+            Shape::Count => ("count", &["form", "filter"]),
+            Shape::Sum => ("sum", &["form", "field", "filter"]),
+            Shape::Ratio => ("ratio", &["numerator", "denominator", "scale"]),
+            Shape::Share => ("share", &["form", "filter", "meets", "linked"]),
+            Shape::Flag => ("flag", &["form", "filter"]),
+        };
+        only_fields_of(
+            "shape",
+            shape,
+            takes,
+            &[
+                ("form", w.form.is_some()),
+                ("field", w.field.is_some()),
+                ("filter", w.filter.is_some()),
+                ("numerator", w.numerator.is_some()),
+                ("denominator", w.denominator.is_some()),
+                ("scale", w.scale.is_some()),
+                ("meets", w.meets.is_some()),
+                ("linked", w.linked.is_some()),
+            ],
+        )?;
+        let missing = |name: &str| format!("missing field `{name}` for shape `{shape}`");
+        let form = || w.form.clone().ok_or_else(|| missing("form"));
+        let filter = w.filter.clone().unwrap_or_default();
+        Ok(match w.shape {
+            Shape::Count => Measure::Count {
+                form: form()?,
+                filter,
+            },
+            Shape::Sum => Measure::Sum {
+                form: form()?,
+                field: w.field.ok_or_else(|| missing("field"))?,
+                filter,
+            },
+            Shape::Ratio => Measure::Ratio {
+                numerator: w.numerator.ok_or_else(|| missing("numerator"))?,
+                denominator: w.denominator.ok_or_else(|| missing("denominator"))?,
+                scale: w.scale.unwrap_or_else(one),
+            },
+            Shape::Share => Measure::Share {
+                form: form()?,
+                filter,
+                meets: w.meets.unwrap_or_default(),
+                linked: w.linked,
+            },
+            Shape::Flag => Measure::Flag {
+                form: form()?,
+                filter,
+            },
+        })
+    }
 }
 
 /// How a figure goes up from units to their parents. Wire format: stable.

@@ -89,7 +89,8 @@ pub fn assemble(root: &Path) -> Result {
         .replace("{{css}}", &format!("/{css_name}"))
         .replace("{{boot}}", &format!("/{boot_name}"))
         .replace("{{js}}", &format!("/{js_name}"))
-        .replace("{{wasm}}", &format!("/{wasm_name}"));
+        .replace("{{wasm}}", &format!("/{wasm_name}"))
+        .replace("{{split}}", &format!("/{app_dir}/__wasm_split.js"));
     write(&dist.join("index.html"), index.as_bytes())?;
 
     // Static files: the manifest and icons.

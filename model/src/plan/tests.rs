@@ -1007,3 +1007,136 @@ fn counts_and_sums_of_whole_fields_take_whole_targets() {
     }
     assert_eq!(seen, [true; 3], "the seed has every kind");
 }
+
+#[test]
+fn every_measure_shape_reads_back_what_it_writes_and_refuses_another_shapes_fields() {
+    let cond = || Condition {
+        field: "f".into(),
+        is: Some(Value::Bool(true)),
+        any_of: None,
+        has: None,
+        at_least: None,
+        reached: None,
+    };
+    let term = |field: Option<&str>| Term {
+        form: "f".into(),
+        field: field.map(Into::into),
+        filter: vec![cond()],
+    };
+    let shapes = [
+        Measure::Count {
+            form: "f".into(),
+            filter: vec![],
+        },
+        Measure::Count {
+            form: "f".into(),
+            filter: vec![cond()],
+        },
+        Measure::Sum {
+            form: "f".into(),
+            field: "n".into(),
+            filter: vec![cond()],
+        },
+        Measure::Ratio {
+            numerator: term(None),
+            denominator: term(Some("n")),
+            scale: 100.0,
+        },
+        Measure::Share {
+            form: "f".into(),
+            filter: vec![],
+            meets: vec![cond()],
+            linked: None,
+        },
+        Measure::Share {
+            form: "f".into(),
+            filter: vec![cond()],
+            meets: vec![],
+            linked: Some(Linked {
+                form: "t".into(),
+                via: "p".into(),
+                sum: "h".into(),
+                thresholds: vec![Threshold {
+                    when: vec![],
+                    at_least: 2.0,
+                }],
+            }),
+        },
+        Measure::Flag {
+            form: "f".into(),
+            filter: vec![cond()],
+        },
+    ];
+    for m in shapes {
+        let json = serde_json::to_value(&m).unwrap();
+        assert_eq!(
+            serde_json::from_value::<Measure>(json.clone()).unwrap(),
+            m,
+            "{json}"
+        );
+    }
+    let read =
+        |v: serde_json::Value| serde_json::from_value::<Measure>(v).map_err(|e| e.to_string());
+    assert_eq!(
+        read(
+            serde_json::json!({"shape": "ratio", "numerator": {"form": "f"}, "denominator": {"form": "g"}})
+        ),
+        Ok(Measure::Ratio {
+            numerator: Term {
+                form: "f".into(),
+                field: None,
+                filter: vec![]
+            },
+            denominator: Term {
+                form: "g".into(),
+                field: None,
+                filter: vec![]
+            },
+            scale: 1.0,
+        }),
+        "a ratio's scale is 1 unless given"
+    );
+    let refused =
+        read(serde_json::json!({"shape": "count", "form": "f", "field": "n"})).unwrap_err();
+    assert!(
+        refused.contains("`field`") && refused.contains("`count`"),
+        "{refused}"
+    );
+    let refused = read(serde_json::json!({"shape": "sum", "form": "f"})).unwrap_err();
+    assert!(refused.contains("missing field `field`"), "{refused}");
+    let refused =
+        read(serde_json::json!({"shape": "count", "form": "f", "colour": "red"})).unwrap_err();
+    assert!(refused.contains("colour"), "{refused}");
+    let refused = read(serde_json::json!({"shape": "mean", "form": "f"})).unwrap_err();
+    assert!(refused.contains("mean"), "{refused}");
+}
+
+#[test]
+fn every_check_reads_back_what_it_writes_and_refuses_another_checks_fields() {
+    for c in [
+        Check::DatesInOrder {
+            fields: vec!["a".into(), "b".into()],
+        },
+        Check::Total {
+            total: "t".into(),
+            parts: vec!["a".into(), "b".into()],
+        },
+    ] {
+        let json = serde_json::to_value(&c).unwrap();
+        assert_eq!(
+            serde_json::from_value::<Check>(json.clone()).unwrap(),
+            c,
+            "{json}"
+        );
+    }
+    let read = |v: serde_json::Value| serde_json::from_value::<Check>(v).map_err(|e| e.to_string());
+    let refused = read(serde_json::json!({"check": "dates_in_order", "fields": [], "total": "t"}))
+        .unwrap_err();
+    assert!(
+        refused.contains("`total`") && refused.contains("`dates_in_order`"),
+        "{refused}"
+    );
+    let refused = read(serde_json::json!({"check": "total", "total": "t"})).unwrap_err();
+    assert!(refused.contains("missing field `parts`"), "{refused}");
+    assert!(read(serde_json::json!({"check": "sorted", "fields": []})).is_err());
+}
