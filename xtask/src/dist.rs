@@ -132,7 +132,8 @@ pub fn assemble(root: &Path) -> Result {
     Ok(())
 }
 
-/// The splits whose pieces are fetched only when a page needs them (see app/src/routes/later.rs).
+/// The splits whose pieces the service worker does not precache: only a county administrator opens
+/// their pages, and the piece is kept once fetched (app/src/routes/later.rs, app/sw.js).
 const ON_DEMAND: &[&str] = &["admin"];
 
 /// The app's files, by name in their folder: the wasm-bindgen glue `shequ.js`, the main module

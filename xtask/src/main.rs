@@ -124,25 +124,13 @@ fn run(extra: &[String]) -> Result {
 /// The real app in headless Chromium against the release server through a slow, counting link
 /// (`tests/e2e/bench-phone.mjs`).
 fn bench_phone(extra: &[String]) -> Result {
-    setup::chromium()?;
-    build()?;
-    sh(cargo().args(["build", "--release", "-p", "shequ-server"]))?;
-    sh(Command::new("node")
-        .arg("tests/e2e/bench-phone.mjs")
-        .args(extra)
-        .env(
-            "SHEQU_SERVER_BIN",
-            root().join("target/release/shequ-server"),
-        ))
+    browser_bench("tests/e2e/bench-phone.mjs", extra)
 }
 
 /// Lighthouse on the login page and a worker's home, and the offline repeat visit
 /// (`tests/e2e/bench-lighthouse.mjs`). Lighthouse is installed from npm into target/lighthouse,
 /// apart from the test command's packages, which do not need it.
 fn bench_lighthouse(extra: &[String]) -> Result {
-    setup::chromium()?;
-    build()?;
-    sh(cargo().args(["build", "--release", "-p", "shequ-server"]))?;
     let dir = root().join("target/lighthouse");
     if !dir.join("node_modules/.bin/lighthouse").exists() {
         std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
@@ -157,13 +145,18 @@ fn bench_lighthouse(extra: &[String]) -> Result {
             .arg(&dir)
             .arg("lighthouse@12.8.2"))?;
     }
-    sh(Command::new("node")
-        .arg("tests/e2e/bench-lighthouse.mjs")
-        .args(extra)
-        .env(
-            "SHEQU_SERVER_BIN",
-            root().join("target/release/shequ-server"),
-        ))
+    browser_bench("tests/e2e/bench-lighthouse.mjs", extra)
+}
+
+/// Runs a browser benchmark script against the app as built for phones and the release server.
+fn browser_bench(script: &str, extra: &[String]) -> Result {
+    setup::chromium()?;
+    build()?;
+    sh(cargo().args(["build", "--release", "-p", "shequ-server"]))?;
+    sh(Command::new("node").arg(script).args(extra).env(
+        "SHEQU_SERVER_BIN",
+        root().join("target/release/shequ-server"),
+    ))
 }
 
 fn test() -> Result {

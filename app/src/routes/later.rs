@@ -1,7 +1,8 @@
-//! The supervisors' and administrators' pages, each in a piece of wasm of its own: a village
-//! worker's phone downloads them only when it opens one (a worker's own progress page is a
-//! report). `cargo xtask build` splits them off (`wasm_split_cli_support`, as cargo-leptos does);
-//! the service worker keeps each piece once it has been fetched.
+//! The supervisors' and administrators' pages, each in a piece of wasm of its own, off a village
+//! worker's critical path: the phone shows its first form before any of them arrives. `cargo xtask
+//! build` splits them off (`wasm_split_cli_support`, as cargo-leptos does). The service worker
+//! precaches every piece but the administrator's after the first screen (a worker's own progress
+//! page is a report, and opens offline), and keeps the administrator's once it is fetched.
 //!
 //! The router awaits a page's piece, then draws the page in the route's own reactive owner, so the
 //! page reads its context (state, language, route parameters) as if it had been there from the
