@@ -131,3 +131,29 @@ test('on a link that never answers the app opens from the phone, says 离线 and
   await page.waitForSelector('[data-testid="sync-bar"][data-offline="false"]');
   assert.doesNotMatch(await status(page), /离线/);
 });
+
+test('on a link that never answers, a page whose piece is not on the phone says so within its time limit', async () => {
+  server ??= await startServer({ db: path.join(dir, 'network.db') });
+  const quiet = await silentRelay(server.port);
+  try {
+    const { page } = await phone();
+    await page.goto(quiet.url + '/');
+    await login(page, 'county');
+    await page.waitForSelector('a.tile:has-text("县级看板")');
+    await page.evaluate(() => navigator.serviceWorker.ready);
+    await page.waitForFunction(() => navigator.serviceWorker.controller !== null);
+    // The administrator's piece is not precached: under lie-fi its fetch never gets an answer.
+    quiet.silence();
+    const asked = Date.now();
+    await page.click('a.tile[href="/admin"]');
+    await page.waitForSelector('[data-testid="page-not-loaded"]', { timeout: 45_000 });
+    const waited = Date.now() - asked;
+    assert.ok(waited >= 25_000 && waited < 45_000, `given up after the piece's time limit, not before: ${waited} ms`);
+    // The link answers again: the retry brings the page.
+    quiet.speak();
+    await page.click('[data-testid="page-not-loaded"] button');
+    await page.waitForSelector('tr[data-account="county"]', { timeout: 30_000 });
+  } finally {
+    await quiet.close();
+  }
+});

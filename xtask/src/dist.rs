@@ -190,7 +190,7 @@ fn split_and_bind(root: &Path, wasm_in: &Path) -> Result<App> {
         ),
         (
             "__wasm_split.js".to_string(),
-            read(&work.join("__wasm_split.js"))?,
+            loader_with_time_limit(&work.join("__wasm_split.js"), split.split_modules.len())?,
         ),
     ];
     for piece in &split.split_modules {
@@ -219,6 +219,31 @@ fn split_and_bind(root: &Path, wasm_in: &Path) -> Result<App> {
         })
         .collect();
     Ok(App { files, on_demand })
+}
+
+/// How long the phone waits for a piece, in ms: on a link that connects but never answers, the
+/// fetch is given up and the page says the piece is missing (a sync is retried later) instead of
+/// waiting for ever. The largest piece is some 60 KB: 30 s is 16 kbit/s.
+const PIECE_TIME_LIMIT_MS: u32 = 30_000;
+
+/// The splitter's loader with a time limit on every fetch of a piece. The splitter writes
+/// `fetch(new URL("./piece.wasm", import.meta.url))`; a loader with any other number of such
+/// fetches than pieces is refused, so a new version of the splitter cannot drop the limit unseen.
+fn loader_with_time_limit(path: &Path, pieces: usize) -> Result<Vec<u8>> {
+    let js = String::from_utf8(read(path)?).map_err(|e| format!("{}: {e}", path.display()))?;
+    let call = ", import.meta.url))";
+    let found = js.matches(call).count();
+    if found != pieces {
+        return Err(format!(
+            "{}: {found} fetches of a piece for {pieces} pieces; the time limit cannot be set",
+            path.display()
+        ));
+    }
+    // Browsers without AbortSignal.timeout fetch without a limit rather than not at all.
+    let limited = format!(
+        ", import.meta.url), {{ signal: AbortSignal.timeout ? AbortSignal.timeout({PIECE_TIME_LIMIT_MS}) : undefined }})"
+    );
+    Ok(js.replace(call, &limited).into_bytes())
 }
 
 /// Whether the splitter's name for a split is the one `#[wasm_split(name, ..)]` gave.
