@@ -201,22 +201,20 @@ fn split_and_bind(root: &Path, wasm_in: &Path) -> Result<App> {
             .into_owned();
         files.push((name, optimise(piece)?));
     }
-    let stem = |f: &str| f.trim_end_matches(".wasm").to_string();
-    let needed_by_others: Vec<String> = split
-        .prefetch_map
-        .iter()
-        .filter(|(s, _)| !ON_DEMAND.iter().any(|o| split_named(s, o)))
-        .flat_map(|(_, pieces)| pieces.clone())
-        .collect();
-    let on_demand = files
-        .iter()
-        .map(|(f, _)| f.clone())
-        .filter(|f| f.ends_with(".wasm") && f != "shequ_bg.wasm")
-        .filter(|f| {
-            split.prefetch_map.iter().any(|(s, pieces)| {
-                ON_DEMAND.iter().any(|o| split_named(s, o)) && pieces.contains(&stem(f))
-            }) && !needed_by_others.contains(&stem(f))
-        })
+    // The pieces (by stem) of the on-demand splits, or of every other split.
+    let pieces_of = |on_demand: bool| -> std::collections::HashSet<&String> {
+        split
+            .prefetch_map
+            .iter()
+            .filter(|(s, _)| ON_DEMAND.iter().any(|o| split_named(s, o)) == on_demand)
+            .flat_map(|(_, pieces)| pieces)
+            .collect()
+    };
+    let precached = pieces_of(false);
+    let on_demand = pieces_of(true)
+        .into_iter()
+        .filter(|p| !precached.contains(p))
+        .map(|p| format!("{p}.wasm"))
         .collect();
     Ok(App { files, on_demand })
 }
