@@ -33,6 +33,16 @@ pub fn App() -> impl IntoView {
     let state = state::AppState::new();
     provide_context(state);
     state.start();
+    // index.html's first screen stands until the app can show the right page in its place: the
+    // login form typed into stays in front of the app's "reading" line, and the app's login takes
+    // over what was typed before the screen goes.
+    Effect::new(move || {
+        if state.loaded.get() {
+            if let Some(boot) = document().get_element_by_id("boot") {
+                boot.remove();
+            }
+        }
+    });
     view! {
         <Router>
             <main class="page">

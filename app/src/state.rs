@@ -74,6 +74,20 @@ thread_local! {
     static RETRY_GEN: Cell<u32> = const { Cell::new(0) };
 }
 
+/// Tells index.html's gate.js, which cannot read IndexedDB before the first paint, whether this
+/// phone holds a session: it then shows the opening message rather than the login form. Only a
+/// hint for that first screen; the session itself is read from the store.
+fn signed_in_hint(yes: bool) {
+    const KEY: &str = "shequ.signed_in";
+    if let Some(s) = web_sys::window().and_then(|w| w.local_storage().ok().flatten()) {
+        let _ = if yes {
+            s.set_item(KEY, "1")
+        } else {
+            s.remove_item(KEY)
+        };
+    }
+}
+
 impl AppState {
     pub fn new() -> Self {
         let (plans, set_plans) = signal(None::<Arc<Plans>>);
@@ -151,6 +165,7 @@ impl AppState {
 
     fn use_session(self, session: Option<Session>) {
         api::set_token(session.as_ref().map(|s| s.token.clone()));
+        signed_in_hint(session.is_some());
         // Only a scope the phone keeps is synced down; the others are read from the server.
         let unit = session
             .as_ref()
@@ -242,8 +257,9 @@ impl AppState {
                 Ok(db) => {
                     // The session first: a page the plans open asks the server at once, and
                     // must ask with the session's token.
-                    if let Ok(Some(Some(session))) = db.meta::<Option<Session>>("session").await {
-                        self.use_session(Some(session));
+                    match db.meta::<Option<Session>>("session").await {
+                        Ok(Some(Some(session))) => self.use_session(Some(session)),
+                        _ => signed_in_hint(false),
                     }
                     self.load_plans(&db).await;
                     if let Ok(Some(a)) = db.meta::<Vec<Area>>("areas").await {

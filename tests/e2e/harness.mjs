@@ -138,8 +138,8 @@ export const PASSWORD = 'shequ2018';
 /** Logs in on the app's login form. */
 export async function login(page, username, password = PASSWORD) {
   await page.waitForSelector('form[data-testid="login"]');
-  await page.fill('input[name="username"]', username);
-  await page.fill('input[name="password"]', password);
+  await page.fill('form[data-testid="login"] input[name="username"]', username);
+  await page.fill('form[data-testid="login"] input[name="password"]', password);
   await page.click('form[data-testid="login"] button[type="submit"]');
 }
 

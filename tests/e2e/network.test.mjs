@@ -1,12 +1,13 @@
 // The app opens whatever the network does. On a link that connects but never answers (lie-fi: a
 // weak signal, a captive portal), the shell comes from the service worker's cache at once, the
 // app says 离线, lists what the phone stores and saves new records; before the wasm arrives,
-// index.html already says in Chinese that the app is opening.
+// index.html already shows the login form (and the app takes over what was typed into it), or on a
+// logged-in phone says in Chinese that the app is opening.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import path from 'node:path';
-import { launchBrowser, startServer, tempDir, login, fillCase } from './harness.mjs';
+import { launchBrowser, startServer, tempDir, login, fillCase, PASSWORD } from './harness.mjs';
 
 const PHONE = { width: 360, height: 740 };
 const dir = tempDir('shequ-network-');
@@ -65,22 +66,86 @@ async function phone() {
 
 const status = (page) => page.locator('[data-testid="sync-status"]').textContent();
 
-test('index.html says the app is opening before the wasm runs, within the CSP', async () => {
+/** Holds every request for the app's wasm until `release()`: a slow first download. */
+async function holdWasm(page) {
+  let release;
+  const released = new Promise((r) => { release = r; });
+  await page.route(/\.wasm$/, async (route) => { await released; await route.continue(); });
+  return release;
+}
+
+test('index.html shows the login form before the wasm runs, within the CSP', async () => {
   server ??= await startServer({ db: path.join(dir, 'network.db') });
   const html = await (await fetch(server.url + '/')).text();
-  assert.match(html, /正在打开社区建设工作台/, 'the message is in the page itself');
+  assert.match(html, /正在打开社区建设工作台/, 'the opening message is in the page itself');
+  assert.match(html, /<h2>登录<\/h2>/, 'the login form is in the page itself, in the app\'s words');
 
   const { page } = await phone();
   const refused = [];
   page.on('console', (m) => { if (/Content Security Policy/i.test(m.text())) refused.push(m.text()); });
-  // The wasm never arrives, as on a slow link: the message is what the worker sees.
+  // The wasm never arrives, as on a slow link: the form is what the worker sees and types into.
   await page.route(/\.wasm$/, (route) => route.abort());
   await page.goto(server.url + '/');
-  const boot = page.locator('[data-testid="boot"]');
-  await boot.waitFor();
-  assert.ok(await boot.isVisible());
-  assert.match(await boot.textContent(), /正在打开社区建设工作台…/);
+  const form = page.locator('[data-testid="boot-login"]');
+  await form.waitFor();
+  assert.ok(await form.isVisible());
+  assert.equal(await page.locator('#boot .boot').isVisible(), false, 'a phone never logged in is not told to wait');
+  await page.click('#boot-username');
+  await page.keyboard.type('village-610324001001');
+  await page.keyboard.press('Tab');
+  await page.keyboard.type(PASSWORD);
+  await page.keyboard.press('Enter');
+  const sent = form.locator('.boot-sent');
+  await sent.waitFor();
+  assert.match(await sent.textContent(), /打开后自动登录/);
+  assert.equal(page.url(), server.url + '/', 'nothing is sent by the page itself, the password least of all');
   assert.deepEqual(refused, [], 'nothing of the page is refused by the CSP');
+});
+
+test('what a worker types before the app arrives is kept: the cursor and the keys go on into the app', async () => {
+  server ??= await startServer({ db: path.join(dir, 'network.db') });
+  const { page } = await phone();
+  const release = await holdWasm(page);
+  await page.goto(server.url + '/');
+  await page.click('#boot-username');
+  await page.keyboard.type('village-610324001001');
+  await page.keyboard.press('Tab');
+  await page.keyboard.type(PASSWORD.slice(0, 5));
+  release();
+  await page.waitForSelector('form[data-testid="login"]');
+  assert.equal(await page.locator('[data-testid="boot"]').count(), 0, 'the first screen gives way to the app');
+  assert.equal(await page.inputValue('form[data-testid="login"] input[name="username"]'), 'village-610324001001');
+  // The rest of the password, typed into whichever field has the cursor now.
+  await page.keyboard.type(PASSWORD.slice(5));
+  await page.keyboard.press('Enter');
+  await page.waitForSelector('h1:has-text("飞凤社区居委会")');
+});
+
+test('a login sent before the app arrives is made when it does; a logged-in phone then opens on the message', async () => {
+  server ??= await startServer({ db: path.join(dir, 'network.db') });
+  const { page } = await phone();
+  const release = await holdWasm(page);
+  await page.goto(server.url + '/');
+  await page.click('#boot-username');
+  await page.keyboard.type('village-610324001004');
+  await page.keyboard.press('Tab');
+  await page.keyboard.type(PASSWORD);
+  await page.keyboard.press('Enter');
+  await page.locator('#boot-login .boot-sent').waitFor();
+  release();
+  await page.waitForSelector('[data-testid="record-forms"], a[data-form]');
+  assert.equal(await page.locator('form[data-testid="login"]').count(), 0, 'logged in without a second press');
+
+  await page.reload();
+  assert.ok(await page.evaluate(() => document.documentElement.classList.contains('boot-wait')),
+    'a logged-in phone\'s first screen is the opening message, not a login form');
+  await page.waitForSelector('a[data-form]');
+  await page.click('button:has-text("退出")');
+  await page.waitForSelector('form[data-testid="login"]');
+  await page.reload();
+  await page.waitForSelector('form[data-testid="login"]');
+  assert.equal(await page.evaluate(() => document.documentElement.classList.contains('boot-wait')), false,
+    'after logging out, the first screen is the login form again');
 });
 
 test('on a link that never answers the app opens from the phone, says 离线 and saves', async () => {

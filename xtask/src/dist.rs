@@ -80,13 +80,17 @@ pub fn assemble(root: &Path) -> Result {
          if ('serviceWorker' in navigator) {{\n  navigator.serviceWorker.register('/sw.js').catch((e) => console.warn('service worker', e));\n}}\n"
     );
     let boot_name = format!("assets/boot-{}.js", hash(boot.as_bytes()));
+    let gate = read(&root.join("app/gate.js"))?;
+    let gate_name = format!("assets/gate-{}.js", hash(&gate));
     write(&dist.join(&css_name), &css)?;
     write(&dist.join(&boot_name), boot.as_bytes())?;
+    write(&dist.join(&gate_name), &gate)?;
 
     let template =
         String::from_utf8(read(&root.join("app/index.html"))?).map_err(|e| e.to_string())?;
-    let index = template
+    let index = with_texts(&template, &root.join("app/locales/zh-CN.json"))?
         .replace("{{css}}", &format!("/{css_name}"))
+        .replace("{{gate}}", &format!("/{gate_name}"))
         .replace("{{boot}}", &format!("/{boot_name}"))
         .replace("{{js}}", &format!("/{js_name}"))
         .replace("{{wasm}}", &format!("/{wasm_name}"))
@@ -100,6 +104,7 @@ pub fn assemble(root: &Path) -> Result {
         "/index.html".into(),
         format!("/{css_name}"),
         format!("/{boot_name}"),
+        format!("/{gate_name}"),
     ];
     // The pieces a village worker may open offline come with the shell; the administrator's come
     // when first opened.
@@ -130,6 +135,42 @@ pub fn assemble(root: &Path) -> Result {
         app.on_demand.len()
     );
     Ok(())
+}
+
+/// `template` with each `{{t:ns.key}}` replaced by the app's text of that key in `locale` (a
+/// leptos_i18n file), so index.html's first screen says what the app's pages say.
+fn with_texts(template: &str, locale: &Path) -> Result<String> {
+    let texts: serde_json::Value =
+        serde_json::from_slice(&read(locale)?).map_err(|e| format!("{}: {e}", locale.display()))?;
+    let mut out = String::with_capacity(template.len());
+    let mut rest = template;
+    while let Some(at) = rest.find("{{t:") {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + 4..];
+        let end = after.find("}}").ok_or_else(|| {
+            format!(
+                "index.html: an unclosed {{{{t:{}",
+                &after[..after.len().min(20)]
+            )
+        })?;
+        let key = &after[..end];
+        let text = key
+            .split('.')
+            .try_fold(&texts, |v, part| v.get(part))
+            .and_then(|v| v.as_str())
+            .ok_or_else(|| format!("index.html: {key} is not a text of {}", locale.display()))?;
+        out.push_str(&html_escape(text));
+        rest = &after[end + 2..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+fn html_escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 /// The splits whose pieces the service worker does not precache: only a county administrator opens

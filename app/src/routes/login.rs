@@ -6,6 +6,7 @@ use crate::i18n::{t, use_i18n};
 use crate::state::use_state;
 use crate::store::Db;
 use leptos::prelude::*;
+use leptos::wasm_bindgen::JsCast;
 use shequ_model::auth::{LoginRequest, PasswordChange};
 
 /// Where the account stands before any page shows.
@@ -36,12 +37,49 @@ pub fn SignedIn(children: ChildrenFn) -> impl IntoView {
     }
 }
 
+/// What was typed into index.html's login form before the app ran (its inputs are
+/// `#boot-username` and `#boot-password`; gate.js marks a sent form `data-sent`).
+#[derive(Default)]
+struct Typed {
+    username: String,
+    password: String,
+    sent: bool,
+    /// The input the cursor was in, by its `name`.
+    focused: Option<String>,
+}
+
+impl Typed {
+    fn before_app() -> Self {
+        let doc = document();
+        let value = |id: &str| {
+            doc.get_element_by_id(id)
+                .and_then(|e| e.dyn_into::<web_sys::HtmlInputElement>().ok())
+                .map(|i| i.value())
+                .unwrap_or_default()
+        };
+        let Some(form) = doc.get_element_by_id("boot-login") else {
+            return Self::default();
+        };
+        Self {
+            username: value("boot-username"),
+            password: value("boot-password"),
+            sent: form.has_attribute("data-sent"),
+            focused: doc
+                .active_element()
+                .filter(|e| form.contains(Some(e)))
+                .and_then(|e| e.get_attribute("name")),
+        }
+    }
+}
+
 #[component]
 fn Login() -> impl IntoView {
     let state = use_state();
     let i18n = use_i18n();
-    let (username, set_username) = signal(String::new());
-    let (password, set_password) = signal(String::new());
+    let typed = Typed::before_app();
+    let (username, set_username) = signal(typed.username.clone());
+    let (password, set_password) = signal(typed.password.clone());
+    let (username_input, password_input) = (NodeRef::new(), NodeRef::new());
     let login = Action::new_local(move |(username, password): &(String, String)| {
         let (username, password) = (username.trim().to_string(), password.clone());
         async move {
@@ -64,16 +102,31 @@ fn Login() -> impl IntoView {
         ev.prevent_default();
         login.dispatch_local((username.get_untracked(), password.get_untracked()));
     };
+    if typed.sent && !typed.username.trim().is_empty() {
+        login.dispatch_local((typed.username, typed.password));
+    }
+    // The cursor stays in the field it was in, so typing goes on across the change of screen.
+    let focused = typed.focused;
+    Effect::new(move || {
+        let input: Option<web_sys::HtmlInputElement> = match focused.as_deref() {
+            Some("username") => username_input.get(),
+            Some("password") => password_input.get(),
+            _ => None,
+        };
+        if let Some(input) = input {
+            let _ = input.focus();
+        }
+    });
     view! {
         <header class="bar"><h1>{t!(i18n, app.name)}</h1></header>
         <form class="card" on:submit=submit data-testid="login">
             <h2>{t!(i18n, login.title)}</h2>
             <label>{t!(i18n, login.username)}
-                <input name="username" autocomplete="username" autocapitalize="none" prop:value=username
+                <input name="username" autocomplete="username" autocapitalize="none" prop:value=username node_ref=username_input
                     on:input=move |ev| set_username.set(event_target_value(&ev))/>
             </label>
             <label>{t!(i18n, login.password)}
-                <input name="password" type="password" autocomplete="current-password" prop:value=password
+                <input name="password" type="password" autocomplete="current-password" prop:value=password node_ref=password_input
                     on:input=move |ev| set_password.set(event_target_value(&ev))/>
             </label>
             {move || (!login.pending().get()).then(error).flatten().map(|e| view! { <p class="error" role="alert">{e}</p> })}
