@@ -74,9 +74,13 @@ pub fn assemble(root: &Path) -> Result {
     let wasm_name = format!("{app_dir}/shequ_bg.wasm");
     let css = read(&root.join("app/style.css"))?;
     let css_name = format!("assets/style-{}.css", hash(&css));
+    // The wasm's download starts once the first screen has painted: on a slow link, its bytes
+    // would otherwise hold back the login form's (index.html), which a worker can already type
+    // into. A hidden tab paints nothing, so it starts at once.
     let boot = format!(
         "import init from '/{js_name}';\n\
-         init({{ module_or_path: '/{wasm_name}' }});\n\
+         const start = () => init({{ module_or_path: '/{wasm_name}' }});\n\
+         if (document.visibilityState === 'hidden') start(); else requestAnimationFrame(() => setTimeout(start));\n\
          if ('serviceWorker' in navigator) {{\n  navigator.serviceWorker.register('/sw.js').catch((e) => console.warn('service worker', e));\n}}\n"
     );
     let boot_name = format!("assets/boot-{}.js", hash(boot.as_bytes()));
@@ -93,7 +97,6 @@ pub fn assemble(root: &Path) -> Result {
         .replace("{{gate}}", &format!("/{gate_name}"))
         .replace("{{boot}}", &format!("/{boot_name}"))
         .replace("{{js}}", &format!("/{js_name}"))
-        .replace("{{wasm}}", &format!("/{wasm_name}"))
         .replace("{{split}}", &format!("/{app_dir}/__wasm_split.js"));
     write(&dist.join("index.html"), index.as_bytes())?;
 
