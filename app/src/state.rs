@@ -195,8 +195,10 @@ impl AppState {
             self.set.blocked.set(None);
             self.use_session(Some(session));
             self.records.notify();
-            self.refresh_reference().await;
+            // The sync and the plan and areas go out together, as at start: a fresh phone's
+            // records come down while its forms do.
             self.sync_now();
+            self.refresh_reference().await;
         });
     }
 

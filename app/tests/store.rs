@@ -313,3 +313,61 @@ async fn a_list_shows_what_this_tab_and_another_tab_wrote() {
         shown
     );
 }
+
+#[wasm_bindgen_test]
+async fn a_save_never_misses_another_tabs_edit_of_the_same_record_or_its_clock() {
+    let one = fresh("t-kept-save").await;
+    let other = Db::open("t-kept-save").await.unwrap();
+    let a = one.save(rev("先记"), 1_000).await.unwrap();
+    // This page now keeps what the store holds, and another tab then writes behind it.
+    one.records_in(UNIT).await.unwrap();
+    let edit = |of: &Revision, topic: &str| Revision {
+        record: of.record,
+        parent: Some(of.rev),
+        ..rev(topic)
+    };
+    let a2 = one.save(edit(&a, "本页改"), 1_001).await.unwrap();
+    assert!(a2.clock > a.clock);
+    // Another tab edits the same record, its clock far ahead; this page edits it from what it
+    // kept before that write.
+    let b = other.save(edit(&a2, "另一页改"), 5_000_000).await.unwrap();
+    let c = one.save(edit(&a2, "本页又改"), 1_002).await.unwrap();
+    assert!(
+        c.clock > b.clock,
+        "this page's clock moved past the other tab's: {} ≤ {}",
+        c.clock,
+        b.clock
+    );
+    let reopened = Db::open("t-kept-save").await.unwrap();
+    let held = reopened
+        .record(&a.record.to_string())
+        .await
+        .unwrap()
+        .unwrap();
+    let mut revs: Vec<_> = std::iter::once(&held.rev)
+        .chain(&held.others)
+        .map(|r| r.rev)
+        .collect();
+    revs.sort();
+    let mut both = vec![b.rev, c.rev];
+    both.sort();
+    assert!(
+        both.iter().all(|r| revs.contains(r)),
+        "both edits are held, as a conflict to resolve: {revs:?}"
+    );
+    assert_eq!(
+        reopened
+            .outbox(10)
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.rev)
+            .collect::<Vec<_>>(),
+        vec![a.rev, a2.rev, b.rev, c.rev],
+        "each save once in the outbox, none half-written"
+    );
+    assert_eq!(
+        listed(one.records_in(UNIT).await.unwrap()),
+        listed(reopened.records_in(UNIT).await.unwrap())
+    );
+}
