@@ -349,7 +349,7 @@ async fn a_save_never_misses_another_tabs_edit_of_the_same_record_or_its_clock()
         .map(|r| r.rev)
         .collect();
     revs.sort();
-    let mut both = vec![b.rev, c.rev];
+    let mut both = [b.rev, c.rev];
     both.sort();
     assert!(
         both.iter().all(|r| revs.contains(r)),
