@@ -74,6 +74,14 @@ async function holdWasm(page) {
   return release;
 }
 
+/** Types, key by key, into index.html's login form: the name, Tab, then `password`. */
+async function typeIntoFirstScreen(page, username, password) {
+  await page.click('#boot-username');
+  await page.keyboard.type(username);
+  await page.keyboard.press('Tab');
+  await page.keyboard.type(password);
+}
+
 test('index.html shows the login form before the wasm runs, within the CSP', async () => {
   server ??= await startServer({ db: path.join(dir, 'network.db') });
   const html = await (await fetch(server.url + '/')).text();
@@ -90,10 +98,7 @@ test('index.html shows the login form before the wasm runs, within the CSP', asy
   await form.waitFor();
   assert.ok(await form.isVisible());
   assert.equal(await page.locator('#boot .boot').isVisible(), false, 'a phone never logged in is not told to wait');
-  await page.click('#boot-username');
-  await page.keyboard.type('village-610324001001');
-  await page.keyboard.press('Tab');
-  await page.keyboard.type(PASSWORD);
+  await typeIntoFirstScreen(page, 'village-610324001001', PASSWORD);
   await page.keyboard.press('Enter');
   const sent = form.locator('.boot-sent');
   await sent.waitFor();
@@ -107,10 +112,7 @@ test('what a worker types before the app arrives is kept: the cursor and the key
   const { page } = await phone();
   const release = await holdWasm(page);
   await page.goto(server.url + '/');
-  await page.click('#boot-username');
-  await page.keyboard.type('village-610324001001');
-  await page.keyboard.press('Tab');
-  await page.keyboard.type(PASSWORD.slice(0, 5));
+  await typeIntoFirstScreen(page, 'village-610324001001', PASSWORD.slice(0, 5));
   release();
   await page.waitForSelector('form[data-testid="login"]');
   assert.equal(await page.locator('[data-testid="boot"]').count(), 0, 'the first screen gives way to the app');
@@ -126,10 +128,7 @@ test('a login sent before the app arrives is made when it does; a logged-in phon
   const { page } = await phone();
   const release = await holdWasm(page);
   await page.goto(server.url + '/');
-  await page.click('#boot-username');
-  await page.keyboard.type('village-610324001004');
-  await page.keyboard.press('Tab');
-  await page.keyboard.type(PASSWORD);
+  await typeIntoFirstScreen(page, 'village-610324001004', PASSWORD);
   await page.keyboard.press('Enter');
   await page.locator('#boot-login .boot-sent').waitFor();
   release();
