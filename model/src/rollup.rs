@@ -22,7 +22,9 @@
 
 use crate::area::{Area, AreaTree, Level};
 use crate::month::{counted_by, month_counted, Month};
-use crate::plan::{Condition, Form, Indicator, Measure, Plan, Rollup, Target, Term, TownTargets};
+use crate::plan::{
+    Condition, Field, Form, Indicator, Linked, Measure, Plan, Rollup, Target, Term, TownTargets,
+};
 use crate::record::{matches, Revision};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -297,6 +299,108 @@ pub fn record_parts(plan: &Plan, inds: &[&Indicator], r: &Revision) -> Vec<Vec<(
         .collect()
 }
 
+/// What a linked record adds to its member's total: the member it points at (their record id)
+/// and its number, 0 when not given.
+fn linked_part<'r>(l: &Linked, r: &'r Revision) -> Option<(&'r str, f64)> {
+    let who = r.content.get(&l.via).and_then(Value::as_str)?;
+    Some((
+        who,
+        r.content.get(&l.sum).and_then(Value::as_f64).unwrap_or(0.0),
+    ))
+}
+
+/// What the plan asks of a member of a share over people: the first threshold whose `when` the
+/// member matches; none when no threshold applies to them.
+fn required_of(l: &Linked, member_form: &Form, member: &Revision) -> Option<f64> {
+    l.thresholds
+        .iter()
+        .find(|t| matches(member_form, &member.content, &t.when))
+        .map(|t| t.at_least)
+}
+
+/// One member's total of a share over people, beside what is asked of them.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct MemberTotal {
+    pub total: f64,
+    /// None when no threshold applies to the member: they never meet.
+    pub required: Option<f64>,
+}
+
+impl MemberTotal {
+    /// Whether the member counts as meeting the share.
+    pub fn met(&self) -> bool {
+        self.required.is_some_and(|need| self.total >= need)
+    }
+}
+
+/// A person's archive for one share over people of the plan (for 社区工作人员年度培训课时达标率:
+/// the person's 继续教育档案): the linked records that point at them, oldest first by id, and their
+/// total beside what the plan asks of them, by the very rule the share's figure counts them with.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PersonArchive<'p, 'r> {
+    pub indicator: &'p Indicator,
+    /// The linked form (training records) and its summed field (class hours).
+    pub form: &'p Form,
+    pub sum_field: &'p Field,
+    pub records: Vec<&'r Revision>,
+    pub total: MemberTotal,
+}
+
+/// The archives of `member` (a record of a register form): one for each share over people of
+/// `plan` whose members are records of its form, read from `held`, the live records of the
+/// plan the device holds (records of other units, forms or members are passed over). None when
+/// the member's form is no such register.
+pub fn person_archives<'p, 'r>(
+    plan: &'p Plan,
+    member: &Revision,
+    held: impl IntoIterator<Item = &'r Revision> + Clone,
+) -> Vec<PersonArchive<'p, 'r>> {
+    let Some(member_form) = plan.form(&member.form) else {
+        return Vec::new();
+    };
+    let id = member.record.to_string();
+    plan.indicators
+        .iter()
+        .filter_map(|ind| {
+            let Measure::Share {
+                form,
+                linked: Some(l),
+                ..
+            } = &ind.measure
+            else {
+                return None;
+            };
+            if *form != member.form {
+                return None;
+            }
+            let lf = plan.form(&l.form)?;
+            let mut records: Vec<&Revision> = held
+                .clone()
+                .into_iter()
+                .filter(|r| r.form == l.form && r.unit == member.unit && !r.deleted)
+                .filter(|r| counted(lf, r, &[], None))
+                .filter(|r| linked_part(l, r).is_some_and(|(who, _)| who == id))
+                .collect();
+            records.sort_by_key(|r| r.record);
+            let total = records
+                .iter()
+                .filter_map(|r| linked_part(l, r))
+                .map(|(_, n)| n)
+                .sum();
+            Some(PersonArchive {
+                indicator: ind,
+                form: lf,
+                sum_field: lf.field(&l.sum)?,
+                records,
+                total: MemberTotal {
+                    total,
+                    required: required_of(l, member_form, member),
+                },
+            })
+        })
+        .collect()
+}
+
 /// Whether a record is among those a unit's figure of `ind` counts, as of the end of `as_of`
 /// (none: now): the evidence behind the figure. A record counts when it is live and it is a
 /// member of one of the figure's terms by the very test the figure is computed with: matched by
@@ -565,25 +669,24 @@ impl<'a> Rollups<'a> {
                         .count(),
                     Some(l) => {
                         let lf = self.form(&l.form);
-                        let mut sums: HashMap<String, f64> = HashMap::new();
+                        let mut sums: HashMap<&str, f64> = HashMap::new();
                         for r in self
                             .records(unit, &l.form)
                             .filter(|r| Self::counts(lf, r, &[], as_of))
                         {
-                            if let Some(who) = r.content.get(&l.via).and_then(Value::as_str) {
-                                let n =
-                                    r.content.get(&l.sum).and_then(Value::as_f64).unwrap_or(0.0);
-                                *sums.entry(who.to_owned()).or_default() += n;
+                            if let Some((who, n)) = linked_part(l, r) {
+                                *sums.entry(who).or_default() += n;
                             }
                         }
                         members
                             .iter()
                             .filter(|m| {
-                                let got = sums.get(&m.record.to_string()).copied().unwrap_or(0.0);
-                                l.thresholds
-                                    .iter()
-                                    .find(|t| matches(f, &m.content, &t.when))
-                                    .is_some_and(|t| got >= t.at_least)
+                                let got = sums.get(m.record.to_string().as_str()).copied();
+                                MemberTotal {
+                                    total: got.unwrap_or(0.0),
+                                    required: required_of(l, f, m),
+                                }
+                                .met()
                             })
                             .count()
                     }

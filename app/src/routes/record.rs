@@ -5,6 +5,7 @@
 
 use crate::components::field::{FieldInput, PersonOption};
 use crate::components::format;
+use crate::components::person_archive::PersonArchives;
 use crate::i18n::{t, td_string, use_i18n, Locale};
 use crate::ids;
 use crate::state::use_state;
@@ -331,6 +332,9 @@ fn RecordForm(
     let plan_for_title = plan.clone();
     let form_for_save = form.clone();
     let existing_for_save = existing.clone();
+    let archives = existing
+        .clone()
+        .map(|member| view! { <PersonArchives plan=plan.clone() member=member/> });
     let save = move |_| {
         let old = existing_for_save.as_ref().map(|r| &r.rev.content);
         let content = match to_save(&plan, &form_for_save, &values.get_untracked(), old) {
@@ -499,6 +503,7 @@ fn RecordForm(
                 {delete}
             </form>
         </div>
+        {archives}
     }
 }
 

@@ -405,6 +405,61 @@ fn a_share_of_people_with_linked_hours_uses_each_ones_threshold() {
     );
 }
 
+/// A person's archive (继续教育档案) counts them by the share's own rule: as many people meet in
+/// their archives as the figure counts, each with their own records and threshold.
+#[test]
+fn a_persons_archive_holds_their_linked_records_and_what_is_asked_of_them() {
+    let (p, t) = (plan(), tree());
+    let mut r = Records::default();
+    let staff = |r: &mut Records, unit: &str, role: &str| {
+        r.add(unit, "staff", json!({"name": "某人", "role": role}))
+    };
+    let train = |r: &mut Records, unit: &str, who: Uuid, hours: Option<f64>| {
+        let mut c = json!({"person": who.to_string(), "course": "培训"});
+        if let Some(h) = hours {
+            c["hours"] = json!(h);
+        }
+        r.add(unit, "training", c)
+    };
+    let a = staff(&mut r, V1, "两委成员");
+    let b = staff(&mut r, V1, "其他工作人员");
+    let c = staff(&mut r, V1, "两委成员");
+    let a1 = train(&mut r, V1, a, Some(24.0));
+    let a2 = train(&mut r, V1, a, Some(16.0));
+    let b1 = train(&mut r, V1, b, Some(12.5));
+    let b2 = train(&mut r, V1, b, None);
+    let gone = train(&mut r, V1, b, Some(30.0));
+    r.0.iter_mut().find(|x| x.record == gone).unwrap().deleted = true;
+    // Another village's record that names b counts for nobody here.
+    train(&mut r, V3, b, Some(30.0));
+    let of = |who: Uuid| {
+        let member = r.0.iter().find(|x| x.record == who).unwrap();
+        let archives = person_archives(&p, member, &r.0);
+        assert_eq!(archives.len(), 1, "one share over people in the plan");
+        let a = &archives[0];
+        assert_eq!(
+            (a.indicator.id.as_str(), a.form.id.as_str()),
+            ("trained", "training")
+        );
+        assert_eq!(a.sum_field.id, "hours");
+        let ids: Vec<Uuid> = a.records.iter().map(|x| x.record).collect();
+        (ids, a.total)
+    };
+    let total = |total: f64, need: f64| MemberTotal {
+        total,
+        required: Some(need),
+    };
+    assert_eq!(of(a), (vec![a1, a2], total(40.0, 40.0)));
+    assert_eq!(of(b), (vec![b1, b2], total(12.5, 20.0)));
+    assert_eq!(of(c), (vec![], total(0.0, 40.0)));
+    assert!(of(a).1.met() && !of(b).1.met() && !of(c).1.met());
+    let v1 = cell(&p, &t, &r.0, "trained", V1);
+    assert_eq!((v1.num, v1.den), (Some(1.0), Some(3.0)));
+    // A record of a form no share is over has no archive.
+    let training = r.0.iter().find(|x| x.record == a1).unwrap();
+    assert!(person_archives(&p, training, &r.0).is_empty());
+}
+
 #[test]
 fn units_meeting_target_is_the_share_of_units_on_target() {
     let (p, t) = (plan(), tree());
