@@ -1,11 +1,14 @@
-// A person's continuing-education archive (继续教育档案, work point 19) on a 360 × 740 phone with
-// no network: the worker adds two staff and their trainings with real keystrokes, opens each
-// person and sees their trainings, their hours and the hours the plan asks of them; once online,
-// the county reads the same judgement in the village's figure.
+// Work points 17 and 19 on a 360 × 740 phone with no network. A person's continuing-education
+// archive (继续教育档案): the worker adds two staff and their trainings with real keystrokes, opens
+// each person and sees their trainings, their hours and the hours the plan asks of them; once
+// online, the county reads the same judgement in the village's figure. The cleanup that lightens
+// the community's burden (减负): what the worker records reaches the county's figures.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { launchBrowser, startServer, tempDir, login, apiToken, apiGet, shown } from './harness.mjs';
+
+const PHONE = { width: 360, height: 740 };
 
 const VILLAGE = '610324001001';
 let server;
@@ -16,7 +19,7 @@ before(async () => {
   server = await startServer({ db: path.join(tempDir('shequ-archive-'), 'archive.db') });
   context = await launchBrowser();
   page = await context.newPage();
-  await page.setViewportSize({ width: 360, height: 740 });
+  await page.setViewportSize(PHONE);
   await page.goto(server.url + '/');
   await login(page, `village-${VILLAGE}`);
   await shown(page, 'a[data-form="training"]');
@@ -109,3 +112,53 @@ test('each person shows their trainings and hours against what the plan asks, of
   const cell = village.cells.find((c) => c.indicator === 'staff_training_hours');
   assert.deepEqual([cell.num, cell.den, cell.value], [1, 2, 50]);
 });
+
+test('the signboards and meetings a village cleared show on the county\'s figures', async () => {
+  await context.setOffline(true);
+  await page.click('a[data-form="burden_cut"]');
+  await type('item', '部门加挂的工作站牌子');
+  await input('kind').selectOption('撤除加挂牌子');
+  await type('department', '县综治办');
+  // A quantity of 0 is refused on its field, and nothing is saved.
+  await type('quantity', '0');
+  await input('date').fill('2018-05-10');
+  await page.click('button:has-text("保存")');
+  await shown(page, '[data-testid="form-errors"]:has-text("清理数量")');
+  await input('quantity').fill('');
+  await type('quantity', '3');
+  await save('部门加挂的工作站牌子');
+  await page.click('a[data-form="burden_cut"]');
+  await type('item', '部门单独召开的推进会');
+  await input('kind').selectOption('精简会议');
+  await type('quantity', '6');
+  await input('date').fill('2018-06-01');
+  await save('部门单独召开的推进会');
+
+  await context.setOffline(false);
+  await page.click('button:has-text("同步")').catch(() => {});
+  await page.waitForFunction(
+    () => [...document.querySelectorAll('li[data-testid="record"]')].every((r) => r.dataset.synced === 'true'),
+    null,
+    { timeout: 30_000 },
+  );
+
+  const county = await launchBrowser();
+  try {
+    const p = await county.newPage();
+    await p.setViewportSize(PHONE);
+    await p.goto(server.url + '/');
+    await login(p, 'county');
+    await p.click('a.tile:has-text("县级看板")');
+    await p.waitForSelector('table[data-testid="figures"]');
+    const figure = async (id) => {
+      const row = p.locator(`table[data-testid="figures"] tr[data-indicator="${id}"]`);
+      return [(await row.locator('th, td').first().textContent()).trim(), (await row.locator('td').first().textContent()).trim()];
+    };
+    assert.deepEqual(await figure('signboards_removed'), ['减负:撤除加挂牌子', '3块']);
+    assert.deepEqual(await figure('meetings_cut'), ['减负:精简社区会议', '6次/年']);
+    assert.equal((await figure('ledgers_cut'))[1], '0个');
+  } finally {
+    await county.close();
+  }
+});
+
