@@ -32,6 +32,7 @@ pub mod rollup;
 pub mod shown;
 pub mod sync;
 pub mod table;
+pub mod wall;
 
 pub use area::{Area, Level, UnitCode};
 pub use plan::Plan;

@@ -124,6 +124,24 @@ pub struct Form {
     /// [`crate::record::validate_content`].
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub checks: Vec<Check>,
+    /// How the form's records appear on the public wish wall, when they do ([`crate::wall`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wall: Option<Wall>,
+}
+
+/// The public wish wall's view of a form (心愿墙, work points 12 and 14): the fields a stranger
+/// may read, and the state of its status field from which a record is published. Nothing else
+/// of a record (the resident's name, a helper's phone number) is ever in a public answer.
+/// Wire format: stable.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Wall {
+    /// The fields shown, in this order; the title field first among them.
+    pub shown: Vec<String>,
+    /// The status field whose state publishes a record.
+    pub status: String,
+    /// The state from which a record is on the wall (it stays there in the states after it).
+    pub from: String,
 }
 
 /// The longest period a plan may cover: figures are kept for each of its months.
@@ -850,6 +868,7 @@ enum Node {
     Target,
     Assessment,
     AssessmentItem,
+    Wall,
 }
 
 impl Node {
@@ -879,6 +898,7 @@ impl Node {
                 ("title_field", None),
                 ("fields", Some(Field)),
                 ("checks", Some(Check)),
+                ("wall", Some(Wall)),
             ],
             Check => match t.get("check").and_then(toml::Value::as_str) {
                 Some("dates_in_order") => &[("check", None), ("fields", None)],
@@ -957,6 +977,7 @@ impl Node {
                 ("thresholds", Some(Threshold)),
             ],
             Threshold => &[("when", CONDITIONS), ("at_least", None)],
+            Wall => &[("shown", None), ("status", None), ("from", None)],
             Targets => &[
                 ("village", Some(Target)),
                 ("town", Some(Target)),
@@ -1235,6 +1256,47 @@ impl Validator<'_> {
         }
         for (k, c) in f.checks.iter().enumerate() {
             self.check(f, c, &format!("{path}.checks[{k}]"));
+        }
+        if let Some(w) = &f.wall {
+            self.wall(f, w, &format!("{path}.wall"));
+        }
+    }
+
+    fn wall(&mut self, f: &Form, w: &Wall, path: &str) {
+        if w.shown.first() != Some(&f.title_field) {
+            self.err(
+                format!("{path}.shown"),
+                format!("the wall shows the title field `{}` first", f.title_field),
+            );
+        }
+        let mut seen = HashSet::new();
+        for (k, id) in w.shown.iter().enumerate() {
+            let at = format!("{path}.shown[{k}]");
+            match f.field(id) {
+                None => self.err(at, format!("no field `{id}` in this form")),
+                Some(fld) if fld.kind == FieldKind::Person => {
+                    self.err(at, "a person field names someone: it is never shown in public")
+                }
+                Some(_) if !seen.insert(id.as_str()) => {
+                    self.err(at, format!("`{id}` is shown twice"))
+                }
+                Some(_) => {}
+            }
+        }
+        match f.field(&w.status) {
+            Some(fld) if fld.kind == FieldKind::Status => {
+                if !fld.states.contains(&w.from) {
+                    self.err(
+                        format!("{path}.from"),
+                        format!("`{}` is not a state of `{}`", w.from, w.status),
+                    );
+                }
+            }
+            Some(_) => self.err(format!("{path}.status"), "the wall's status must be a status field"),
+            None => self.err(
+                format!("{path}.status"),
+                format!("no field `{}` in this form", w.status),
+            ),
         }
     }
 

@@ -651,6 +651,11 @@ fn the_unknown_key_lists_match_the_types() {
             },
         ),
     ];
+    let wall = Wall {
+        shown: vec!["f".into()],
+        status: "s".into(),
+        from: "s".into(),
+    };
     let form = Form {
         id: "f".into(),
         name: "n".into(),
@@ -659,6 +664,7 @@ fn the_unknown_key_lists_match_the_types() {
         title_field: "f".into(),
         fields: vec![field.clone()],
         checks: vec![checks[0].1.clone()],
+        wall: Some(wall.clone()),
     };
     let period = Period {
         from: "2018-01-01".into(),
@@ -754,6 +760,7 @@ fn the_unknown_key_lists_match_the_types() {
     assert_eq!(keys(&target), listed(Node::Target, None));
     assert_eq!(keys(&assessment), listed(Node::Assessment, None));
     assert_eq!(keys(&item), listed(Node::AssessmentItem, None));
+    assert_eq!(keys(&wall), listed(Node::Wall, None));
     for (shape, m) in &measures {
         assert_eq!(keys(m), listed(Node::Measure, Some(shape)), "{shape}");
     }
@@ -928,7 +935,7 @@ fn an_unknown_key_of_a_check_is_reported_with_its_path() {
     let text = SEED.replacen("check = \"total\"", "check = \"total\"\ntolerance = 0.1", 1);
     let e = Plan::parse("p.toml", &text).unwrap_err().0;
     assert_eq!(e.len(), 1, "{e:?}");
-    assert_eq!(e[0].path, "forms[9] (facility).checks[0].tolerance");
+    assert_eq!(e[0].path, "forms[10] (facility).checks[0].tolerance");
     let text = SEED.replacen("check = \"total\"", "check = \"average\"", 1);
     assert!(Plan::parse("p.toml", &text).is_err());
 }
