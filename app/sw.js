@@ -30,9 +30,11 @@ self.addEventListener('fetch', (event) => {
   const request = event.request;
   if (request.method !== 'GET') return;
   const url = new URL(request.url);
-  if (url.origin !== self.location.origin || url.pathname.startsWith('/api/') || url.pathname === '/healthz') {
+  if (url.origin !== self.location.origin || url.pathname.startsWith('/api/') || url.pathname === '/healthz'
+    || url.pathname.startsWith('/wall/') || url.pathname === '/wall.css') {
     // Data goes straight to the network, untouched here: the app gives each request a time limit
-    // and falls back to its own copy in IndexedDB.
+    // and falls back to its own copy in IndexedDB. The public wish wall is the server's own page,
+    // not the app's, and always as it is now.
     return;
   }
   if (request.mode === 'navigate') {

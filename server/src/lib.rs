@@ -63,6 +63,9 @@ pub struct AppState {
     pub heavy: Arc<pool::Pool>,
     /// The reverse proxy whose `X-Forwarded-For` names the client.
     pub trusted_proxy: Option<std::net::IpAddr>,
+    /// The bounded pool the public wish wall's reads run in: anyone may ask, so a flood is told
+    /// to come back rather than queued.
+    pub public: Arc<pool::Pool>,
 }
 
 impl AppState {
@@ -80,9 +83,18 @@ impl AppState {
             hashers: Arc::new(auth::Hashers::new(limits.hash_workers)),
             heavy: Arc::new(heavy_requests(limits.heavy_requests)),
             trusted_proxy: None,
+            public: Arc::new(pool::Pool::new(
+                PUBLIC_READS,
+                4,
+                "看心愿墙的人太多,请稍后再试",
+                5,
+            )),
         }
     }
 }
+
+/// Public wish wall pages read at once: each reads at most a bounded scan of records.
+const PUBLIC_READS: usize = 4;
 
 /// The pool of heavy requests, `at_once` of them served at once. None waits: each holds a
 /// request's worth of memory, and its client is better told at once to come back.
@@ -108,6 +120,7 @@ pub fn app(state: AppState, dist: &Path) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .merge(api)
+        .merge(api::wall_pages())
         .with_state(state)
         .merge(web::router(dist))
         .layer(axum::middleware::from_fn(web::security_headers))

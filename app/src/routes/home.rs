@@ -116,6 +116,12 @@ fn UnitHome(code: String) -> impl IntoView {
         move || state.area(&code).map(|a| a.level)
     };
     let scope = UnitCode::parse(&code).ok();
+    // The public wish wall of the worker's town (a village's parent), or of the town itself.
+    let wall = scope.as_ref().and_then(|s| match s.level() {
+        Level::Village => s.parent(),
+        Level::Town => Some(s.clone()),
+        _ => None,
+    });
     let village = scope.as_ref().is_some_and(|s| s.level() == Level::Village);
     let heading = move || {
         if village {
@@ -160,6 +166,8 @@ fn UnitHome(code: String) -> impl IntoView {
         </section>
         <nav class="links">
             <a href=format!("/unit/{code}")>{move || tf!(i18n, home.progress, unit = name_for_link())}</a>
+            // The server's own page, outside the app: what residents and helpers see.
+            {wall.map(|w| view! { <a href=format!("/wall/{w}") rel="external" data-testid="wall-link">{t!(i18n, home.wall)}</a> })}
         </nav>
     }
 }

@@ -6,6 +6,9 @@ mod plan;
 mod records;
 mod report;
 mod sync;
+mod wall;
+
+pub use wall::pages as wall_pages;
 
 use crate::error::ApiError;
 use crate::AppState;
@@ -20,6 +23,7 @@ pub fn router() -> Router<AppState> {
         .merge(records::router())
         .merge(auth::router())
         .merge(admin::router())
+        .merge(wall::router())
         .route("/api", any(no_such_endpoint))
         .route("/api/", any(no_such_endpoint))
         .route("/api/{*rest}", any(no_such_endpoint))
