@@ -141,7 +141,17 @@ pub struct Wall {
     /// The status field whose state publishes a record.
     pub status: String,
     /// The state from which a record is on the wall (it stays there in the states after it).
+    /// While a record is in it, helpers may offer to take it up.
     pub from: String,
+    /// The state an accepted offer moves the record to (认领).
+    pub taken: String,
+    /// The text field the accepted helper's name is recorded in (kept private, like everything
+    /// not shown).
+    pub helper: String,
+    /// A choice field for what kind of helper took it up (社会组织, 在职党员 …): the offer form asks
+    /// for one of its options.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub helper_kind: Option<String>,
 }
 
 /// The longest period a plan may cover: figures are kept for each of its months.
@@ -977,7 +987,14 @@ impl Node {
                 ("thresholds", Some(Threshold)),
             ],
             Threshold => &[("when", CONDITIONS), ("at_least", None)],
-            Wall => &[("shown", None), ("status", None), ("from", None)],
+            Wall => &[
+                ("shown", None),
+                ("status", None),
+                ("from", None),
+                ("taken", None),
+                ("helper", None),
+                ("helper_kind", None),
+            ],
             Targets => &[
                 ("village", Some(Target)),
                 ("town", Some(Target)),
@@ -1274,9 +1291,10 @@ impl Validator<'_> {
             let at = format!("{path}.shown[{k}]");
             match f.field(id) {
                 None => self.err(at, format!("no field `{id}` in this form")),
-                Some(fld) if fld.kind == FieldKind::Person => {
-                    self.err(at, "a person field names someone: it is never shown in public")
-                }
+                Some(fld) if fld.kind == FieldKind::Person => self.err(
+                    at,
+                    "a person field names someone: it is never shown in public",
+                ),
                 Some(_) if !seen.insert(id.as_str()) => {
                     self.err(at, format!("`{id}` is shown twice"))
                 }
@@ -1291,12 +1309,52 @@ impl Validator<'_> {
                         format!("`{}` is not a state of `{}`", w.from, w.status),
                     );
                 }
+                let moves = fld
+                    .transitions
+                    .iter()
+                    .any(|[a, b]| *a == w.from && *b == w.taken);
+                if !moves {
+                    self.err(
+                        format!("{path}.taken"),
+                        format!(
+                            "`{}` does not move on to `{}` in `{}`",
+                            w.from, w.taken, w.status
+                        ),
+                    );
+                }
             }
-            Some(_) => self.err(format!("{path}.status"), "the wall's status must be a status field"),
+            Some(_) => self.err(
+                format!("{path}.status"),
+                "the wall's status must be a status field",
+            ),
             None => self.err(
                 format!("{path}.status"),
                 format!("no field `{}` in this form", w.status),
             ),
+        }
+        match f.field(&w.helper) {
+            Some(fld) if fld.kind == FieldKind::Text => {
+                if w.shown.contains(&w.helper) {
+                    self.err(
+                        format!("{path}.helper"),
+                        "the helper's name is never shown in public",
+                    );
+                }
+            }
+            _ => self.err(
+                format!("{path}.helper"),
+                format!("`{}` is not a text field of this form", w.helper),
+            ),
+        }
+        if let Some(kind) = &w.helper_kind {
+            if f.field(kind)
+                .is_none_or(|fld| fld.kind != FieldKind::Choice)
+            {
+                self.err(
+                    format!("{path}.helper_kind"),
+                    format!("`{kind}` is not a choice field of this form"),
+                );
+            }
         }
     }
 

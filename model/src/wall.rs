@@ -6,7 +6,7 @@
 //! resident's name, a helper's phone — can leave.
 
 use crate::plan::{Condition, Field, FieldKind, Form, Wall};
-use crate::record::{matches, Revision};
+use crate::record::{matches, Content, FieldError, Revision, StatusValue};
 use crate::shown::number;
 use crate::UnitCode;
 use serde::{Deserialize, Serialize};
@@ -125,6 +125,214 @@ fn shown_value(f: &Field, v: &Value) -> Option<String> {
     (!text.trim().is_empty()).then_some(text)
 }
 
+/// Whether helpers may offer to take up a live record of `form`: it is on the wall and still in
+/// the wall's own state (published, not yet taken up).
+pub fn open_to_offers(form: &Form, rev: &Revision) -> bool {
+    let Some(w) = &form.wall else {
+        return false;
+    };
+    published(form, rev) && state_of(&rev.content, w).as_deref() == Some(w.from.as_str())
+}
+
+fn state_of(content: &Content, w: &Wall) -> Option<String> {
+    let v = content.get(&w.status)?.get("state")?.as_str()?;
+    Some(v.to_owned())
+}
+
+/// The longest helper's name, and note, an offer may carry, in characters.
+pub const MAX_HELPER_NAME: usize = 20;
+pub const MAX_OFFER_NOTE: usize = 200;
+
+/// What a helper sends to take up a record on the wall. Wire format: stable.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
+#[serde(deny_unknown_fields)]
+pub struct OfferInput {
+    pub record: String,
+    pub name: String,
+    pub phone: String,
+    /// One of the helper kinds the form offers, when it asks for one.
+    #[serde(default)]
+    pub kind: String,
+    #[serde(default)]
+    pub note: String,
+}
+
+/// The offer's problems, each on its field (`name`, `phone`, `kind`, `note`), in Chinese; none
+/// when it may be kept. The record it names is checked by the caller.
+pub fn check_offer(form: &Form, o: &OfferInput) -> Vec<FieldError> {
+    let mut errors = Vec::new();
+    let mut wrong = |field: &str, message: &str| {
+        errors.push(FieldError {
+            field: field.into(),
+            message: message.into(),
+        })
+    };
+    let name = o.name.trim();
+    if name.is_empty() {
+        wrong("name", "请填写姓名或单位名称");
+    } else if name.chars().count() > MAX_HELPER_NAME || name.chars().any(char::is_control) {
+        wrong("name", "姓名或单位名称最多 20 个字");
+    }
+    if !phone_ok(o.phone.trim()) {
+        wrong("phone", "请填写 11 位手机号码,或带区号的固定电话");
+    }
+    let kinds = form
+        .wall
+        .as_ref()
+        .and_then(|w| w.helper_kind.as_ref())
+        .and_then(|k| form.field(k))
+        .map(|f| f.options.as_slice());
+    match kinds {
+        Some(options) if !options.iter().any(|k| *k == o.kind) => wrong("kind", "请选择认领方"),
+        None if !o.kind.is_empty() => wrong("kind", "这一项不用选择认领方"),
+        _ => {}
+    }
+    let note = o.note.trim();
+    if note.chars().count() > MAX_OFFER_NOTE
+        || note
+            .chars()
+            .any(|c| c.is_control() && c != '\n' && c != '\r')
+    {
+        wrong("note", "留言最多 200 个字");
+    }
+    errors
+}
+
+/// A mobile number (11 digits from 1) or a landline with its area code (from 0, 10 to 12
+/// digits), dashes and spaces allowed between.
+fn phone_ok(p: &str) -> bool {
+    if p.len() > 20
+        || !p
+            .chars()
+            .all(|c| c.is_ascii_digit() || c == '-' || c == ' ')
+    {
+        return false;
+    }
+    let digits: String = p.chars().filter(char::is_ascii_digit).collect();
+    match digits.as_bytes().first() {
+        Some(b'1') => digits.len() == 11,
+        Some(b'0') => (10..=12).contains(&digits.len()),
+        _ => false,
+    }
+}
+
+/// Where an offer stands. Wire format: stable.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum OfferState {
+    /// Sent; the village has not answered.
+    Waiting,
+    Accepted,
+    Declined,
+    /// Hidden by the village as abuse: the helper is told it was not accepted.
+    Hidden,
+}
+
+impl OfferState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OfferState::Waiting => "waiting",
+            OfferState::Accepted => "accepted",
+            OfferState::Declined => "declined",
+            OfferState::Hidden => "hidden",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<OfferState> {
+        [
+            OfferState::Waiting,
+            OfferState::Accepted,
+            OfferState::Declined,
+            OfferState::Hidden,
+        ]
+        .into_iter()
+        .find(|o| o.as_str() == s)
+    }
+
+    /// What the helper is told, in Chinese.
+    pub fn told(self) -> &'static str {
+        match self {
+            OfferState::Waiting => "已收到,等待村(社区)确认",
+            OfferState::Accepted => "村(社区)已接受您的认领,工作人员会按您留下的电话与您联系",
+            OfferState::Declined | OfferState::Hidden => "这次没有被接受,感谢您的爱心",
+        }
+    }
+}
+
+/// A village's answer to an offer. Wire format: stable.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Decision {
+    Accept,
+    Decline,
+    Hide,
+}
+
+impl Decision {
+    pub fn state(self) -> OfferState {
+        match self {
+            Decision::Accept => OfferState::Accepted,
+            Decision::Decline => OfferState::Declined,
+            Decision::Hide => OfferState::Hidden,
+        }
+    }
+}
+
+/// An offer as the village worker sees it, with the helper's contact. Wire format: stable.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct OfferView {
+    pub id: Uuid,
+    pub record: Uuid,
+    /// The record's form id and title.
+    pub form: String,
+    pub what: String,
+    pub name: String,
+    pub phone: String,
+    pub kind: String,
+    pub note: String,
+    pub made_at: i64,
+    pub state: OfferState,
+}
+
+/// A decision on an offer, as the worker's phone sends it. Wire format: stable.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct DecisionInput {
+    pub decision: Decision,
+}
+
+/// The record's content once the village accepts `helper`'s offer on `today` (`YYYY-MM-DD`): its
+/// status moved on to the wall's `taken` state, dated, with the helper's name and kind recorded.
+/// None when the record is no longer open to offers.
+pub fn take_up(
+    form: &Form,
+    content: &Content,
+    helper: &str,
+    kind: &str,
+    today: &str,
+) -> Option<Content> {
+    let w = form.wall.as_ref()?;
+    if state_of(content, w).as_deref() != Some(w.from.as_str()) {
+        return None;
+    }
+    let mut status: StatusValue = serde_json::from_value(content.get(&w.status)?.clone()).ok()?;
+    status.state = w.taken.clone();
+    status.dates.insert(w.taken.clone(), today.to_owned());
+    let mut next = content.clone();
+    next.insert(w.status.clone(), serde_json::to_value(status).ok()?);
+    next.insert(w.helper.clone(), Value::String(helper.trim().to_owned()));
+    let kinds = w
+        .helper_kind
+        .as_ref()
+        .and_then(|k| Some((k, form.field(k)?)));
+    if let Some((k, f)) = kinds {
+        if f.options.iter().any(|o| o == kind) {
+            next.insert(k.clone(), Value::String(kind.to_owned()));
+        }
+    }
+    Some(next)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -164,11 +372,19 @@ id = "status"
 label = "办理情况"
 kind = "status"
 states = ["收集", "发布", "认领", "完成"]
+transitions = [["收集", "发布"], ["发布", "认领"], ["认领", "完成"]]
 dated = true
+[[forms.fields]]
+id = "helper"
+label = "认领人"
+kind = "text"
 [forms.wall]
 shown = ["wish", "category", "people"]
 status = "status"
 from = "发布"
+taken = "认领"
+helper = "helper"
+helper_kind = "category"
 
 [[indicators]]
 id = "wishes"
@@ -214,9 +430,7 @@ form = "wish"
     fn a_record_is_on_the_wall_from_the_walls_state_on_and_shows_only_what_the_plan_lists() {
         let plan = Plan::parse("p.toml", PLAN).unwrap();
         let form = plan.form("wish").unwrap();
-        let content = |state: &str| {
-            json!({"wish": "一台电暖器", "category": "助老", "resident": "张大爷", "people": 2, "status": at(state)})
-        };
+        let content = |state: &str| json!({"wish": "一台电暖器", "category": "助老", "resident": "张大爷", "people": 2, "status": at(state)});
         assert_eq!(item(form, &rev(content("收集")), "飞凤社区"), None);
         for state in ["发布", "认领", "完成"] {
             let got = item(form, &rev(content(state)), "飞凤社区").unwrap();
@@ -286,10 +500,103 @@ form = "wish"
             )
             .replace(r#"status = "status""#, r#"status = "category""#);
         let e = Plan::parse("p.toml", &person).unwrap_err().to_string();
-        assert!(e.contains("wall.shown[1]: a person field names someone"), "{e}");
-        assert!(e.contains("wall.status: the wall's status must be a status field"), "{e}");
+        assert!(
+            e.contains("wall.shown[1]: a person field names someone"),
+            "{e}"
+        );
+        assert!(
+            e.contains("wall.status: the wall's status must be a status field"),
+            "{e}"
+        );
         let unknown = PLAN.replace(r#"from = "发布""#, "from = \"发布\"\nphone = true");
         let e = Plan::parse("p.toml", &unknown).unwrap_err().to_string();
         assert!(e.contains("wall.phone"), "{e}");
+    }
+
+    #[test]
+    fn an_offer_is_checked_field_by_field_and_taking_up_moves_the_record_on() {
+        let plan = Plan::parse("p.toml", PLAN).unwrap();
+        let form = plan.form("wish").unwrap();
+        let good = OfferInput {
+            record: Uuid::from_u128(7).to_string(),
+            name: "爱心人士刘先生".into(),
+            phone: "138 0000 1234".into(),
+            kind: "助老".into(),
+            note: "周末可以送到。\n谢谢".into(),
+        };
+        assert_eq!(check_offer(form, &good), []);
+        for phone in ["029-8765-4321", "13800001234", "0917 1234567"] {
+            let o = OfferInput {
+                phone: phone.into(),
+                ..good.clone()
+            };
+            assert_eq!(check_offer(form, &o), [], "{phone}");
+        }
+        let fields = |o: OfferInput| -> Vec<String> {
+            check_offer(form, &o).into_iter().map(|e| e.field).collect()
+        };
+        let bad = OfferInput {
+            record: good.record.clone(),
+            name: " ".into(),
+            phone: "12345".into(),
+            kind: "助孤".into(),
+            note: "很长".repeat(101),
+        };
+        assert_eq!(fields(bad), ["name", "phone", "kind", "note"]);
+        for phone in [
+            "2380000123",
+            "138000012345",
+            "<script>",
+            "1380000123\u{0}",
+            "+86 13800001234",
+        ] {
+            let o = OfferInput {
+                phone: phone.into(),
+                ..good.clone()
+            };
+            assert_eq!(fields(o), ["phone"], "{phone}");
+        }
+        let long = OfferInput {
+            name: "名".repeat(21),
+            ..good.clone()
+        };
+        assert_eq!(fields(long), ["name"]);
+        let bell = OfferInput {
+            note: "\u{7}".into(),
+            ..good.clone()
+        };
+        assert_eq!(fields(bell), ["note"]);
+
+        let open = |state: &str| {
+            rev(json!({"wish": "一台电暖器", "resident": "张大爷", "status": at(state)}))
+        };
+        assert!(open_to_offers(form, &open("发布")));
+        for state in ["收集", "认领", "完成"] {
+            assert!(!open_to_offers(form, &open(state)), "{state}");
+        }
+        let taken = take_up(
+            form,
+            &open("发布").content,
+            " 刘先生 ",
+            "助老",
+            "2018-05-02",
+        )
+        .unwrap();
+        assert_eq!(taken["helper"], json!("刘先生"));
+        assert_eq!(taken["category"], json!("助老"));
+        assert_eq!(
+            taken["status"],
+            json!({"state": "认领", "dates": {"收集": "2018-03-01", "发布": "2018-03-05", "认领": "2018-05-02"}})
+        );
+        assert_eq!(taken["resident"], json!("张大爷"));
+        // What the plan's own rules say of the result: it saves.
+        assert_eq!(crate::record::validate_content(&plan, form, &taken), Ok(()));
+        // A kind not among the options is left out; a record already taken up is not taken again.
+        let other = take_up(form, &open("发布").content, "某人", "乱填", "2018-05-02").unwrap();
+        assert!(!other.contains_key("category"));
+        assert_eq!(
+            take_up(form, &open("认领").content, "某人", "助老", "2018-05-02"),
+            None
+        );
     }
 }

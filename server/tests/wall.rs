@@ -95,7 +95,11 @@ struct Seen(Vec<String>);
 
 impl Seen {
     /// A public GET with no session: its status, and its headers and body as text.
-    async fn get(&mut self, app: &TestApp, path: &str) -> (u16, reqwest::header::HeaderMap, String) {
+    async fn get(
+        &mut self,
+        app: &TestApp,
+        path: &str,
+    ) -> (u16, reqwest::header::HeaderMap, String) {
         let resp = reqwest::get(app.url(path)).await.unwrap();
         let (status, headers) = (resp.status().as_u16(), resp.headers().clone());
         let body = resp.text().await.unwrap();
@@ -126,7 +130,18 @@ async fn the_wall_shows_exactly_what_is_published_and_nothing_private(app: TestA
         "staff",
         json!({"name": format!("{PRIVATE}工作人员"), "role": "两委成员"}),
     );
-    push(&app, VILLAGE, &[collected, published.clone(), claimed.clone(), gone.clone(), staff]).await;
+    push(
+        &app,
+        VILLAGE,
+        &[
+            collected,
+            published.clone(),
+            claimed.clone(),
+            gone.clone(),
+            staff,
+        ],
+    )
+    .await;
     push(&app, VILLAGE2, &[done.clone(), hostile.clone()]).await;
     push(&app, VILLAGE, std::slice::from_ref(&needed)).await;
     push(&app, FAR_VILLAGE, std::slice::from_ref(&far)).await;
@@ -145,12 +160,26 @@ async fn the_wall_shows_exactly_what_is_published_and_nothing_private(app: TestA
     // Newest first: the order they were pushed, backwards.
     assert_eq!(
         ids,
-        [needed.record, hostile.record, done.record, claimed.record, published.record]
+        [
+            needed.record,
+            hostile.record,
+            done.record,
+            claimed.record,
+            published.record
+        ]
     );
     assert_eq!(town.next, None);
-    let heater = town.items.iter().find(|i| i.record == published.record).unwrap();
+    let heater = town
+        .items
+        .iter()
+        .find(|i| i.record == published.record)
+        .unwrap();
     assert_eq!(
-        (heater.form.as_str(), heater.what.as_str(), heater.state.as_str()),
+        (
+            heater.form.as_str(),
+            heater.what.as_str(),
+            heater.state.as_str()
+        ),
         ("微心愿", "一台电暖器", "发布")
     );
     assert_eq!(heater.since.as_deref(), Some("2018-03-05"));
@@ -161,7 +190,11 @@ async fn the_wall_shows_exactly_what_is_published_and_nothing_private(app: TestA
         .collect();
     assert_eq!(details, [("类别", "助老"), ("认领方", "在职党员")]);
     assert!(heater.unit_name.starts_with("飞凤"), "{}", heater.unit_name);
-    let meal = town.items.iter().find(|i| i.record == needed.record).unwrap();
+    let meal = town
+        .items
+        .iter()
+        .find(|i| i.record == needed.record)
+        .unwrap();
     assert_eq!(
         (meal.form.as_str(), meal.since.as_deref()),
         ("志愿服务需求", Some("2018-03-06"))
@@ -173,7 +206,10 @@ async fn the_wall_shows_exactly_what_is_published_and_nothing_private(app: TestA
     assert_eq!(county.items.len(), 6);
     assert_eq!(county.items[0].record, far.record);
     let other = seen.page(&app, &format!("/api/wall/{OTHER_TOWN}")).await;
-    assert_eq!(other.items.iter().map(|i| i.record).collect::<Vec<_>>(), [far.record]);
+    assert_eq!(
+        other.items.iter().map(|i| i.record).collect::<Vec<_>>(),
+        [far.record]
+    );
 
     // Paged two at a time, every item once, in the same order.
     let mut paged = Vec::new();
@@ -187,17 +223,29 @@ async fn the_wall_shows_exactly_what_is_published_and_nothing_private(app: TestA
             None => break,
         }
     }
-    assert_eq!(paged, county.items.iter().map(|i| i.record).collect::<Vec<_>>());
+    assert_eq!(
+        paged,
+        county.items.iter().map(|i| i.record).collect::<Vec<_>>()
+    );
 
     // The page: what a stranger typed is text, and the page may run no script at all.
     let (status, headers, html) = seen.get(&app, &format!("/wall/{TOWN}")).await;
     assert_eq!(status, 200);
     assert!(html.contains("城关街道心愿墙"), "{html}");
     assert!(html.contains("一台电暖器") && html.contains("独居老人冬季送餐"));
-    assert!(!html.contains("<script") && !html.contains("<img"), "{html}");
-    assert!(html.contains("&lt;script&gt;alert(&quot;墙&quot;)&lt;/script&gt;"), "{html}");
+    assert!(
+        !html.contains("<script") && !html.contains("<img"),
+        "{html}"
+    );
+    assert!(
+        html.contains("&lt;script&gt;alert(&quot;墙&quot;)&lt;/script&gt;"),
+        "{html}"
+    );
     let csp = headers["content-security-policy"].to_str().unwrap();
-    assert!(csp.starts_with("default-src 'none'") && !csp.contains("script-src"), "{csp}");
+    assert!(
+        csp.starts_with("default-src 'none'") && !csp.contains("script-src"),
+        "{csp}"
+    );
     assert!(!html.contains("只收集未发布的心愿") && !html.contains("后来删除的心愿"));
 
     // Refusals, as a stranger may provoke them.
@@ -215,11 +263,17 @@ async fn the_wall_shows_exactly_what_is_published_and_nothing_private(app: TestA
     ] {
         let (status, _, body) = seen.get(&app, &path).await;
         assert_eq!(status, want, "{path}: {body}");
-        assert!(body.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)), "{path}: {body}");
+        assert!(
+            body.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)),
+            "{path}: {body}"
+        );
     }
 
     for answer in &seen.0 {
-        assert!(!answer.contains(PRIVATE), "a private value left in: {answer}");
+        assert!(
+            !answer.contains(PRIVATE),
+            "a private value left in: {answer}"
+        );
     }
     // And the private values are in the records, so their absence above means something.
     let pulled: Value = app

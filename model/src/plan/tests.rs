@@ -655,6 +655,9 @@ fn the_unknown_key_lists_match_the_types() {
         shown: vec!["f".into()],
         status: "s".into(),
         from: "s".into(),
+        taken: "s".into(),
+        helper: "f".into(),
+        helper_kind: Some("f".into()),
     };
     let form = Form {
         id: "f".into(),
