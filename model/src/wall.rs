@@ -32,6 +32,10 @@ pub struct WallItem {
     pub since: Option<String>,
     /// Its state now: 发布, 认领, 完成 …
     pub state: String,
+    /// When helpers may offer to take it up ([`open_to_offers`]): the kinds of helper an offer
+    /// names one of (none when the form asks for no kind).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offers: Option<Vec<String>>,
 }
 
 /// Wire format: stable.
@@ -95,6 +99,13 @@ pub fn item(form: &Form, rev: &Revision, unit_name: &str) -> Option<WallItem> {
             })
         })
         .collect();
+    let offers = open_to_offers(form, rev).then(|| {
+        w.helper_kind
+            .as_ref()
+            .and_then(|k| form.field(k))
+            .map(|f| f.options.clone())
+            .unwrap_or_default()
+    });
     Some(WallItem {
         record: rev.record,
         form: form.name.clone(),
@@ -104,6 +115,7 @@ pub fn item(form: &Form, rev: &Revision, unit_name: &str) -> Option<WallItem> {
         unit_name: unit_name.to_owned(),
         since,
         state,
+        offers,
     })
 }
 
@@ -454,6 +466,7 @@ form = "wish"
                     unit_name: "飞凤社区".into(),
                     since: Some("2018-03-05".into()),
                     state: state.into(),
+                    offers: (state == "发布").then(|| vec!["助老".into(), "帮困".into()]),
                 }
             );
             let text = serde_json::to_string(&got).unwrap();

@@ -160,15 +160,50 @@ impl GuessKeys {
 
 const FREE: [u32; 2] = [FREE_PER_ACCOUNT_ADDRESS, FREE_PER_ADDRESS];
 
+/// Offers on the public wish wall per address and per phone number before the delay starts:
+/// anyone may send one, so each is counted as a guess is, under keys of their own.
+pub const FREE_OFFERS_PER_ADDRESS: u32 = 5;
+pub const FREE_OFFERS_PER_PHONE: u32 = 3;
+
+/// Allows an offer from `address` giving `phone` and counts it against both, or says how long to
+/// wait (429, in Chinese).
+pub async fn attempt_offer(
+    store: &dyn Store,
+    address: std::net::IpAddr,
+    phone: &str,
+) -> Result<(), ApiError> {
+    let now = now_ms();
+    let forget_before = now - FORGET_AFTER.as_millis() as i64;
+    let (by_address, by_phone) = (format!("offer@{address}"), format!("offer-phone:{phone}"));
+    let free = [FREE_OFFERS_PER_ADDRESS, FREE_OFFERS_PER_PHONE];
+    let kept = store
+        .change_strikes(&[&by_address, &by_phone], forget_before, &|kept| {
+            judge_with(kept, now, &free).unwrap_or_else(|_| kept.to_vec())
+        })
+        .await?;
+    judge_with(&kept, now, &free).map(|_| ()).map_err(|wait| {
+        let secs = (wait.as_millis() as u64).div_ceil(1000);
+        ApiError::Throttled {
+            message: format!("提交太频繁,请{}后再试", wait_in_words(secs)),
+            retry_after: secs,
+        }
+    })
+}
+
 /// A guess at `now` against the strikes kept for its keys: how long it must wait, or the strikes
 /// with it counted.
 fn judge(kept: &[Strikes], now: i64) -> Result<Vec<Strikes>, Duration> {
+    judge_with(kept, now, &FREE)
+}
+
+/// [`judge`] with `free` attempts for each key.
+fn judge_with(kept: &[Strikes], now: i64, free: &[u32]) -> Result<Vec<Strikes>, Duration> {
     let forget = FORGET_AFTER.as_millis() as i64;
     let live = |s: &Strikes| now - s.last_at < forget;
     let wait = kept
         .iter()
-        .zip(FREE)
-        .map(|(s, free)| (s, delay(s.count, free)))
+        .zip(free)
+        .map(|(s, free)| (s, delay(s.count, *free)))
         // A strike counted by another process, or a moment later by this one, may carry a later
         // time than `now`: only a delay that has begun makes a guess wait.
         .filter(|(s, delay)| live(s) && !delay.is_zero())

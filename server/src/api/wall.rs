@@ -3,22 +3,33 @@
 //! a stranger's phone reads it at once and nothing typed into a record can run on it. Every item
 //! is made by [`shequ_model::wall::item`], which takes only the fields the plan shows. Reads run
 //! in the bounded public pool, and a page scans a bounded number of records.
+//!
+//! A helper offers to take a published record up from its card (`POST /wall/{code}/offer`, a
+//! plain form): the offer is checked field by field, limited per address and per phone number,
+//! and bounded per record and per village, and the helper keeps a receipt page
+//! (`/wall/offer/{id}`) that says how the village answered and nothing else. The village's worker
+//! reads the offers waiting with their contact (`GET /api/offers?unit=`) and answers each
+//! (`POST /api/offers/{id}`): accept, decline, or hide one that is abuse.
 
-use crate::error::ApiError;
-use crate::store::ListedRow;
+use crate::auth::{Caller, ClientAddress};
+use crate::error::{ApiError, AppJson};
+use crate::store::{ListedRow, OfferRow};
 use crate::AppState;
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::rejection::{FormRejection, QueryRejection};
+use axum::extract::{DefaultBodyLimit, Form, Path, Query, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use maud::{html, Markup, DOCTYPE};
 use serde::Deserialize;
 use shequ_model::area::Level;
 use shequ_model::plan::Plan;
-use shequ_model::wall::{self, WallPage, MAX_WALL_PAGE};
+use shequ_model::wall::{
+    self, DecisionInput, OfferInput, OfferState, OfferView, WallPage, MAX_WALL_PAGE,
+};
 use shequ_model::UnitCode;
+use uuid::Uuid;
 
 /// Items on a page when the request names no number.
 const PAGE: u32 = 20;
@@ -34,14 +45,31 @@ form-action 'self'; frame-ancestors 'none'";
 
 const STYLE: &str = include_str!("wall.css");
 
+/// An offer's form is a few short fields.
+const MAX_OFFER_BODY: usize = 4096;
+/// Offers waiting at once for one record, and for one village: past these, a new one is
+/// refused until the village answers some.
+const MOST_OFFERS_PER_RECORD: u32 = 20;
+const MOST_OFFERS_PER_UNIT: u32 = 200;
+/// Offers a worker's list shows at once.
+const OFFER_LIST: u32 = 100;
+
 pub fn router() -> Router<AppState> {
-    Router::new().route("/api/wall/{code}", get(wall_json))
+    Router::new()
+        .route("/api/wall/{code}", get(wall_json))
+        .route("/api/offers", get(offers))
+        .route("/api/offers/{id}", post(decide))
 }
 
 /// The pages, outside the JSON API.
 pub fn pages() -> Router<AppState> {
     Router::new()
         .route("/wall/{code}", get(wall_html))
+        .route(
+            "/wall/{code}/offer",
+            post(offer).layer(DefaultBodyLimit::max(MAX_OFFER_BODY)),
+        )
+        .route("/wall/offer/{id}", get(receipt))
         .route("/wall.css", get(style))
 }
 
@@ -143,20 +171,31 @@ async fn wall_html(
         Ok(Query(q)) => read(&state, &code, &q).await,
         Err(_) => Err(ApiError::Unprocessable("网址中的参数不对".into())),
     };
-    let (status, body) = match read {
-        Ok(page) => (StatusCode::OK, page_of(&code, &page)),
-        Err(e) => (e.status_code(), refusal(&e.to_string())),
-    };
+    match read {
+        Ok(page) => page_response(StatusCode::OK, page_of(&code, &page), "public, max-age=60"),
+        Err(e) => refused(&e),
+    }
+}
+
+/// A page of the wall's, under its own policy.
+fn page_response(status: StatusCode, body: Markup, cache: &'static str) -> Response {
     let mut res = (status, axum::response::Html(body.into_string())).into_response();
     let h = res.headers_mut();
     h.insert(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(CSP),
     );
-    h.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("public, max-age=60"),
-    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
+    res
+}
+
+/// A refusal as a page, with its status (and Retry-After when it has one).
+fn refused(e: &ApiError) -> Response {
+    let mut res = page_response(e.status_code(), refusal(&e.to_string()), "no-store");
+    if let ApiError::Throttled { retry_after, .. } | ApiError::Busy { retry_after, .. } = e {
+        res.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
+    }
     res
 }
 
@@ -201,6 +240,9 @@ fn page_of(code: &str, page: &WallPage) -> Markup {
                                 (item.unit_name)
                                 @if let Some(since) = &item.since { " · " (since) "发布" }
                             }
+                            @if let Some(kinds) = &item.offers {
+                                (offer_form(code, item.record, kinds))
+                            }
                         }
                     }
                 }
@@ -227,4 +269,232 @@ async fn style() -> impl IntoResponse {
         ],
         STYLE,
     )
+}
+
+/// The form a helper offers with, folded under its card until opened.
+fn offer_form(code: &str, record: Uuid, kinds: &[String]) -> Markup {
+    html! {
+        details.offer {
+            summary { "我来认领" }
+            form method="post" action={ "/wall/" (code) "/offer" } {
+                input type="hidden" name="record" value=(record);
+                label { "姓名或单位" input name="name" required maxlength="20" autocomplete="name"; }
+                label { "联系电话" input name="phone" type="tel" required maxlength="20" inputmode="tel" autocomplete="tel"; }
+                @if !kinds.is_empty() {
+                    label { "认领方"
+                        select name="kind" required {
+                            option value="" { "请选择" }
+                            @for k in kinds { option value=(k) { (k) } }
+                        }
+                    }
+                }
+                label { "留言(可不填)" textarea name="note" maxlength="200" rows="2" {} }
+                p.hint { "电话只给这个村(社区)的工作人员,不会公开。" }
+                button type="submit" { "提交认领申请" }
+            }
+        }
+    }
+}
+
+/// A helper's offer from the wall's page: kept and answered with its receipt, or refused as a
+/// page that names each field to put right.
+async fn offer(
+    State(state): State<AppState>,
+    ClientAddress(address): ClientAddress,
+    Path(code): Path<String>,
+    form: Result<Form<OfferInput>, FormRejection>,
+) -> Response {
+    let Ok(Form(input)) = form else {
+        return refused(&ApiError::Unprocessable("提交的内容不完整,请回到心愿墙重新填写".into()));
+    };
+    match take_offer(&state, address, &code, input).await {
+        Ok(id) => {
+            let mut res = StatusCode::SEE_OTHER.into_response();
+            let to = format!("/wall/offer/{id}");
+            res.headers_mut().insert(
+                header::LOCATION,
+                HeaderValue::from_str(&to).expect("a uuid is a header value"),
+            );
+            res
+        }
+        Err(e) => refused(&e),
+    }
+}
+
+async fn take_offer(
+    state: &AppState,
+    address: std::net::IpAddr,
+    code: &str,
+    input: OfferInput,
+) -> Result<Uuid, ApiError> {
+    let plan = state.plans.plans.current();
+    let gone = || ApiError::NotFound("这个心愿或需求已不在心愿墙上".into());
+    let wall_unit = UnitCode::parse(code).map_err(|_| gone())?;
+    let record = Uuid::parse_str(input.record.trim()).map_err(|_| gone())?;
+    let history = state.store.record_history(&record.to_string(), 0).await?;
+    let current = history.map(|h| h.current).ok_or_else(gone)?;
+    let form = plan
+        .form(&current.form)
+        .filter(|_| current.plan.is_empty() || current.plan == plan.id)
+        .filter(|_| wall_unit.contains(&current.unit))
+        .ok_or_else(gone)?;
+    if !wall::open_to_offers(form, &current) {
+        return Err(ApiError::Conflict(
+            "这个心愿或需求已经有人认领了,感谢您的爱心".into(),
+        ));
+    }
+    let problems = wall::check_offer(form, &input);
+    if !problems.is_empty() {
+        let labels = |f: &str| match f {
+            "name" => "姓名或单位",
+            "phone" => "联系电话",
+            "kind" => "认领方",
+            _ => "留言",
+        };
+        let listed: Vec<String> = problems
+            .iter()
+            .map(|e| format!("{}:{}", labels(&e.field), e.message))
+            .collect();
+        return Err(ApiError::Unprocessable(format!(
+            "请修改后重新提交:{}",
+            listed.join(";")
+        )));
+    }
+    let phone: String = input.phone.chars().filter(char::is_ascii_digit).collect();
+    crate::auth::attempt_offer(state.store.as_ref(), address, &phone).await?;
+    // The receipt's address is all a helper needs to read the answer: random, not guessable.
+    let mut bytes = [0u8; 16];
+    rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut bytes);
+    let id = uuid::Builder::from_random_bytes(bytes).into_uuid();
+    let row = OfferRow {
+        id: id.to_string(),
+        record: record.to_string(),
+        unit: current.unit.to_string(),
+        plan: plan.id.to_string(),
+        form: form.id.clone(),
+        what: shequ_model::listing::title(form, &current.content)
+            .unwrap_or_default()
+            .to_owned(),
+        name: input.name.trim().to_owned(),
+        phone,
+        kind: input.kind,
+        note: input.note.trim().to_owned(),
+        state: OfferState::Waiting.as_str().to_owned(),
+        made_at: crate::auth::now_ms(),
+        decided_at: None,
+        decided_by: String::new(),
+    };
+    let kept = state
+        .store
+        .add_offer(&row, MOST_OFFERS_PER_RECORD, MOST_OFFERS_PER_UNIT)
+        .await?;
+    if !kept {
+        return Err(ApiError::Conflict(
+            "这里的认领申请已经很多,村(社区)处理后再来看看吧".into(),
+        ));
+    }
+    Ok(id)
+}
+
+/// The helper's receipt: the record offered for and how the village answered; never the
+/// helper's own contact, since anyone with the address may read it.
+async fn receipt(State(state): State<AppState>, Path(id): Path<String>) -> Response {
+    let missing = ApiError::NotFound("找不到这条认领申请".into());
+    let Ok(id) = Uuid::parse_str(&id) else {
+        return refused(&missing);
+    };
+    let row = match state.store.offer(&id.to_string()).await {
+        Ok(Some(row)) => row,
+        Ok(None) => return refused(&missing),
+        Err(e) => return refused(&e.into()),
+    };
+    let told = OfferState::parse(&row.state).unwrap_or(OfferState::Waiting).told();
+    let town = UnitCode::parse(&row.unit)
+        .ok()
+        .and_then(|u| u.parent())
+        .map(|t| t.to_string())
+        .unwrap_or_default();
+    let body = frame(
+        "认领申请",
+        html! {
+            header { h1 { "认领申请" } }
+            main {
+                section.item data-testid="receipt" {
+                    h2 { (row.what) }
+                    p.told role="status" { (told) }
+                    p.hint { "请收藏本页,随时回来查看结果。" }
+                }
+                a.next href={ "/wall/" (town) } { "回到心愿墙" }
+            }
+        },
+    );
+    page_response(StatusCode::OK, body, "no-store")
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OffersQuery {
+    unit: String,
+}
+
+fn view(row: OfferRow) -> Result<OfferView, ApiError> {
+    let bad = |what: &str| ApiError::Internal(format!("a stored offer has a bad {what}"));
+    Ok(OfferView {
+        id: Uuid::parse_str(&row.id).map_err(|_| bad("id"))?,
+        record: Uuid::parse_str(&row.record).map_err(|_| bad("record"))?,
+        form: row.form,
+        what: row.what,
+        name: row.name,
+        phone: row.phone,
+        kind: row.kind,
+        note: row.note,
+        made_at: row.made_at,
+        state: OfferState::parse(&row.state).ok_or_else(|| bad("state"))?,
+    })
+}
+
+/// The offers waiting in a unit the caller may read, oldest first.
+async fn offers(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(q): Query<OffersQuery>,
+) -> Result<Json<Vec<OfferView>>, ApiError> {
+    let unit = UnitCode::parse(&q.unit)
+        .map_err(|_| ApiError::Unprocessable("unit 应为单位代码".into()))?;
+    caller.require_read(&unit)?;
+    let rows = state.store.waiting_offers(unit.as_str(), OFFER_LIST).await?;
+    Ok(Json(rows.into_iter().map(view).collect::<Result<_, _>>()?))
+}
+
+/// The village's answer to an offer, by an account that records that village's records.
+async fn decide(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    AppJson(input): AppJson<DecisionInput>,
+) -> Result<Json<OfferView>, ApiError> {
+    let missing = || ApiError::NotFound("找不到这条认领申请".into());
+    let id = Uuid::parse_str(&id).map_err(|_| missing())?.to_string();
+    let row = state.store.offer(&id).await?.ok_or_else(missing)?;
+    let level = state
+        .plans
+        .plans
+        .iter()
+        .find(|p| p.id.to_string() == row.plan)
+        .and_then(|p| p.form(&row.form))
+        .map(|f| f.level);
+    if !level.is_some_and(|l| caller.account.may_write(l, &row.unit)) {
+        return Err(ApiError::Forbidden("只有这个村(社区)的工作人员可以处理认领申请".into()));
+    }
+    let decided = input.decision.state();
+    let at = crate::auth::now_ms();
+    if !state
+        .store
+        .decide_offer(&id, decided.as_str(), &caller.account.username, at)
+        .await?
+    {
+        return Err(ApiError::Conflict("这条认领申请已经处理过了".into()));
+    }
+    let row = state.store.offer(&id).await?.ok_or_else(missing)?;
+    Ok(Json(view(row)?))
 }

@@ -186,6 +186,25 @@ pub trait Store: Send + Sync + 'static {
         forget_before: i64,
         change: &(dyn for<'s> Fn(&'s [Strikes]) -> Vec<Strikes> + Send + Sync),
     ) -> Result<Vec<Strikes>, StoreError>;
+    /// Keeps a helper's offer, unless its record already has `most_per_record` offers waiting or
+    /// its unit `most_per_unit` (then false, and nothing is kept).
+    async fn add_offer(
+        &self,
+        o: &OfferRow,
+        most_per_record: u32,
+        most_per_unit: u32,
+    ) -> Result<bool, StoreError>;
+    async fn offer(&self, id: &str) -> Result<Option<OfferRow>, StoreError>;
+    /// The offers waiting under `scope`, oldest first, at most `limit`.
+    async fn waiting_offers(&self, scope: &str, limit: u32) -> Result<Vec<OfferRow>, StoreError>;
+    /// Answers a waiting offer with `state`; false when it no longer waits.
+    async fn decide_offer(
+        &self,
+        id: &str,
+        state: &str,
+        by: &str,
+        at: i64,
+    ) -> Result<bool, StoreError>;
     async fn create_session(&self, s: &SessionRow) -> Result<(), StoreError>;
     /// The session a token's hash names, with its account: what every request reads first, in
     /// one query. None when there is no such session or its account is gone.
@@ -307,6 +326,27 @@ pub struct PlanBook {
 pub struct Author {
     pub account: String,
     pub device: String,
+}
+
+/// A helper's offer on the public wish wall, as kept ([`Store::add_offer`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct OfferRow {
+    pub id: String,
+    pub record: String,
+    pub unit: String,
+    pub plan: String,
+    pub form: String,
+    pub what: String,
+    pub name: String,
+    pub phone: String,
+    pub kind: String,
+    pub note: String,
+    /// [`shequ_model::wall::OfferState::as_str`].
+    pub state: String,
+    pub made_at: i64,
+    pub decided_at: Option<i64>,
+    /// The account that answered it; empty while it waits.
+    pub decided_by: String,
 }
 
 /// A live record as [`Store::record_page`] lists it.

@@ -11,8 +11,8 @@ use super::log_sync::LogSync;
 use super::rows::{self, now_ms, revision, Columns};
 use super::StoredPage;
 use super::{
-    prefix_end, AccountRow, AreaImport, Author, HistoryRows, ListedRow, PlanAdded, PlanBook,
-    PlanRole, PushAnswer, SessionRow, StartTurn, Store, StoreError, Strikes,
+    prefix_end, AccountRow, AreaImport, Author, HistoryRows, ListedRow, OfferRow, PlanAdded,
+    PlanBook, PlanRole, PushAnswer, SessionRow, StartTurn, Store, StoreError, Strikes,
 };
 use async_trait::async_trait;
 use shequ_model::area::{Area, AreaTree, Level};
@@ -1469,6 +1469,96 @@ where
         Ok(before)
     }
 
+    async fn add_offer(
+        &self,
+        o: &OfferRow,
+        most_per_record: u32,
+        most_per_unit: u32,
+    ) -> Result<bool, StoreError> {
+        let _turn = self.turn().await;
+        let mut tx = self.pool.begin().await?;
+        let waiting = |col: &'static str, value: &str| {
+            let sql = format!("SELECT COUNT(*) AS n FROM wall_offers WHERE state = 'waiting' AND {col} = $1");
+            let value = value.to_owned();
+            (sql, value)
+        };
+        for ((sql, value), most) in [
+            (waiting("record", &o.record), most_per_record),
+            (waiting("unit", &o.unit), most_per_unit),
+        ] {
+            let n = sqlx::query(&sql).bind(value).fetch_one(&mut *tx).await?.int("n");
+            if n >= most as i64 {
+                return Ok(false);
+            }
+        }
+        sqlx::query(
+            "INSERT INTO wall_offers (id, record, unit, plan, form, what, name, phone, kind, note,
+                                      state, made_at, decided_at, decided_by)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+        )
+        .bind(&o.id)
+        .bind(&o.record)
+        .bind(&o.unit)
+        .bind(&o.plan)
+        .bind(&o.form)
+        .bind(&o.what)
+        .bind(&o.name)
+        .bind(&o.phone)
+        .bind(&o.kind)
+        .bind(&o.note)
+        .bind(&o.state)
+        .bind(o.made_at)
+        .bind(o.decided_at)
+        .bind(&o.decided_by)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn offer(&self, id: &str) -> Result<Option<OfferRow>, StoreError> {
+        let row = sqlx::query(&format!("SELECT {OFFER_COLUMNS} FROM wall_offers WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|r| offer_row(&r)))
+    }
+
+    async fn waiting_offers(&self, scope: &str, limit: u32) -> Result<Vec<OfferRow>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {OFFER_COLUMNS} FROM wall_offers
+             WHERE state = 'waiting' AND unit >= $1 AND unit < $2
+             ORDER BY made_at, id LIMIT $3"
+        ))
+        .bind(scope)
+        .bind(prefix_end(scope))
+        .bind(limit as i64)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.iter().map(offer_row).collect())
+    }
+
+    async fn decide_offer(
+        &self,
+        id: &str,
+        state: &str,
+        by: &str,
+        at: i64,
+    ) -> Result<bool, StoreError> {
+        let _turn = self.turn().await;
+        let done = sqlx::query(
+            "UPDATE wall_offers SET state = $1, decided_by = $2, decided_at = $3
+             WHERE id = $4 AND state = 'waiting' RETURNING id",
+        )
+        .bind(state)
+        .bind(by)
+        .bind(at)
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(done.is_some())
+    }
+
     async fn create_session(&self, s: &SessionRow) -> Result<(), StoreError> {
         let _turn = self.turn().await;
         sqlx::query(
@@ -1790,5 +1880,30 @@ where
                 received_at: r.int("received_at"),
             })
             .collect())
+    }
+}
+
+const OFFER_COLUMNS: &str = "id, record, unit, plan, form, what, name, phone, kind, note, state, \
+made_at, decided_at, decided_by";
+
+fn offer_row<R: Columns>(r: &R) -> OfferRow
+where
+    for<'a> &'a str: ColumnIndex<R>,
+{
+    OfferRow {
+        id: r.text("id"),
+        record: r.text("record"),
+        unit: r.text("unit"),
+        plan: r.text("plan"),
+        form: r.text("form"),
+        what: r.text("what"),
+        name: r.text("name"),
+        phone: r.text("phone"),
+        kind: r.text("kind"),
+        note: r.text("note"),
+        state: r.text("state"),
+        made_at: r.int("made_at"),
+        decided_at: r.maybe_int("decided_at"),
+        decided_by: r.text("decided_by"),
     }
 }
