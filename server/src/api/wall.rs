@@ -304,8 +304,16 @@ async fn offer(
     Path(code): Path<String>,
     form: Result<Form<OfferInput>, FormRejection>,
 ) -> Response {
-    let Ok(Form(input)) = form else {
-        return refused(&ApiError::Unprocessable("提交的内容不完整,请回到心愿墙重新填写".into()));
+    let input = match form {
+        Ok(Form(input)) => input,
+        Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            return refused(&ApiError::TooLarge("提交的内容太长,请删减留言后重试".into()))
+        }
+        Err(_) => {
+            return refused(&ApiError::Unprocessable(
+                "提交的内容不完整,请回到心愿墙重新填写".into(),
+            ))
+        }
     };
     match take_offer(&state, address, &code, input).await {
         Ok(id) => {
@@ -338,6 +346,9 @@ async fn take_offer(
         .filter(|_| current.plan.is_empty() || current.plan == plan.id)
         .filter(|_| wall_unit.contains(&current.unit))
         .ok_or_else(gone)?;
+    if !wall::published(form, &current) {
+        return Err(gone());
+    }
     if !wall::open_to_offers(form, &current) {
         return Err(ApiError::Conflict(
             "这个心愿或需求已经有人认领了,感谢您的爱心".into(),
