@@ -241,6 +241,19 @@ pub async fn create_account(new: &NewAccount) -> Result<Account> {
     post("/api/admin/accounts", new).await
 }
 
+/// The helpers' offers waiting in `unit` (on the public wish wall), with their contacts.
+pub async fn offers(unit: &str) -> Result<Vec<shequ_model::wall::OfferView>> {
+    get(&format!("/api/offers?unit={unit}")).await
+}
+
+pub async fn decide_offer(
+    id: &uuid::Uuid,
+    decision: shequ_model::wall::Decision,
+) -> Result<shequ_model::wall::OfferView> {
+    let body = shequ_model::wall::DecisionInput { decision };
+    post(&format!("/api/offers/{id}"), &body).await
+}
+
 pub async fn sessions() -> Result<Vec<SessionInfo>> {
     get("/api/admin/sessions").await
 }

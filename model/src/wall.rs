@@ -195,7 +195,7 @@ pub fn check_offer(form: &Form, o: &OfferInput) -> Vec<FieldError> {
         .and_then(|k| form.field(k))
         .map(|f| f.options.as_slice());
     match kinds {
-        Some(options) if !options.iter().any(|k| *k == o.kind) => wrong("kind", "请选择认领方"),
+        Some(options) if !options.contains(&o.kind) => wrong("kind", "请选择认领方"),
         None if !o.kind.is_empty() => wrong("kind", "这一项不用选择认领方"),
         _ => {}
     }

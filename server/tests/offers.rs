@@ -77,7 +77,11 @@ async fn send(app: &TestApp, from: [u8; 4], wall: &str, fields: &[(&str, &str)])
         .send()
         .await
         .unwrap();
-    let header = |h: &str| resp.headers().get(h).map(|v| v.to_str().unwrap().to_owned());
+    let header = |h: &str| {
+        resp.headers()
+            .get(h)
+            .map(|v| v.to_str().unwrap().to_owned())
+    };
     let (location, retry_after) = (header("location"), header("retry-after"));
     Sent {
         status: resp.status().as_u16(),
@@ -120,39 +124,82 @@ async fn a_helpers_offer_reaches_the_village_and_the_helper_is_told_its_answer(a
     let open = wish(VILLAGE, "一台电暖器", "发布");
     let collected = wish(VILLAGE, "还在收集的心愿", "收集");
     let taken = wish(VILLAGE, "已被认领的心愿", "认领");
-    push(&app, VILLAGE, &[open.clone(), collected.clone(), taken.clone()]).await;
+    push(
+        &app,
+        VILLAGE,
+        &[open.clone(), collected.clone(), taken.clone()],
+    )
+    .await;
     let far = wish(FAR_VILLAGE, "另一个镇的心愿", "发布");
     push(&app, FAR_VILLAGE, std::slice::from_ref(&far)).await;
     let id = open.record.to_string();
 
     // The wall's card carries the form, and the collected or taken wishes none.
-    let page = reqwest::get(app.url(&format!("/wall/{TOWN}"))).await.unwrap();
+    let page = reqwest::get(app.url(&format!("/wall/{TOWN}")))
+        .await
+        .unwrap();
     let page = page.text().await.unwrap();
     assert_eq!(page.matches(r#"name="record""#).count(), 1, "{page}");
     assert!(page.contains(&format!(r#"value="{id}""#)));
 
-    let sent = send(&app, [127, 0, 0, 2], TOWN, &offer(&id, "刘先生", "13800001234")).await;
+    let sent = send(
+        &app,
+        [127, 0, 0, 2],
+        TOWN,
+        &offer(&id, "刘先生", "13800001234"),
+    )
+    .await;
     assert_eq!(sent.status, 303, "{}", sent.body);
     let location = sent.location.unwrap();
     assert!(location.starts_with("/wall/offer/"), "{location}");
     let told = receipt(&app, &location).await;
-    assert!(told.contains("一台电暖器") && told.contains("等待村(社区)确认"), "{told}");
-    assert!(!told.contains("刘先生") && !told.contains("13800001234"), "{told}");
+    assert!(
+        told.contains("一台电暖器") && told.contains("等待村(社区)确认"),
+        "{told}"
+    );
+    assert!(
+        !told.contains("刘先生") && !told.contains("13800001234"),
+        "{told}"
+    );
 
     // Refused on the field, or for the record, and nothing kept.
     for (fields, want, says) in [
         (offer(&id, "刘先生", "123"), 422, "联系电话"),
         (offer(&id, "", "13800001234"), 422, "姓名或单位"),
         (
-            vec![("record", id.as_str()), ("name", "刘先生"), ("phone", "13800001234")],
+            vec![
+                ("record", id.as_str()),
+                ("name", "刘先生"),
+                ("phone", "13800001234"),
+            ],
             422,
             "认领方",
         ),
-        (offer(&collected.record.to_string(), "刘先生", "13800001235"), 404, "不在心愿墙上"),
-        (offer(&taken.record.to_string(), "刘先生", "13800001235"), 409, "已经有人认领"),
-        (offer(&far.record.to_string(), "刘先生", "13800001235"), 404, "不在心愿墙上"),
-        (offer(&Uuid::nil().to_string(), "刘先生", "13800001235"), 404, "不在心愿墙上"),
-        (offer("not-an-id", "刘先生", "13800001235"), 404, "不在心愿墙上"),
+        (
+            offer(&collected.record.to_string(), "刘先生", "13800001235"),
+            404,
+            "不在心愿墙上",
+        ),
+        (
+            offer(&taken.record.to_string(), "刘先生", "13800001235"),
+            409,
+            "已经有人认领",
+        ),
+        (
+            offer(&far.record.to_string(), "刘先生", "13800001235"),
+            404,
+            "不在心愿墙上",
+        ),
+        (
+            offer(&Uuid::nil().to_string(), "刘先生", "13800001235"),
+            404,
+            "不在心愿墙上",
+        ),
+        (
+            offer("not-an-id", "刘先生", "13800001235"),
+            404,
+            "不在心愿墙上",
+        ),
         (vec![("record", id.as_str())], 422, "不完整"),
     ] {
         let sent = send(&app, [127, 0, 0, 3], TOWN, &fields).await;
@@ -172,41 +219,114 @@ async fn a_helpers_offer_reaches_the_village_and_the_helper_is_told_its_answer(a
     assert_eq!(listed.len(), 1, "the refused ones were not kept");
     let o = &listed[0];
     assert_eq!(
-        (o.record, o.what.as_str(), o.name.as_str(), o.phone.as_str(), o.kind.as_str()),
-        (open.record, "一台电暖器", "刘先生", "13800001234", "在职党员")
+        (
+            o.record,
+            o.what.as_str(),
+            o.name.as_str(),
+            o.phone.as_str(),
+            o.kind.as_str()
+        ),
+        (
+            open.record,
+            "一台电暖器",
+            "刘先生",
+            "13800001234",
+            "在职党员"
+        )
     );
-    assert_eq!((o.note.as_str(), o.state), ("周末可以送到", OfferState::Waiting));
-    assert_eq!(offers_of(&app, &format!("town-{TOWN}"), VILLAGE).await.status(), 200);
-    assert_eq!(offers_of(&app, &format!("village-{VILLAGE2}"), VILLAGE).await.status(), 403);
-    let anonymous = reqwest::get(app.url(&format!("/api/offers?unit={VILLAGE}"))).await.unwrap();
+    assert_eq!(
+        (o.note.as_str(), o.state),
+        ("周末可以送到", OfferState::Waiting)
+    );
+    assert_eq!(
+        offers_of(&app, &format!("town-{TOWN}"), VILLAGE)
+            .await
+            .status(),
+        200
+    );
+    assert_eq!(
+        offers_of(&app, &format!("village-{VILLAGE2}"), VILLAGE)
+            .await
+            .status(),
+        403
+    );
+    let anonymous = reqwest::get(app.url(&format!("/api/offers?unit={VILLAGE}")))
+        .await
+        .unwrap();
     assert_eq!(anonymous.status(), 401);
 
     // Only the village's worker answers, once.
-    for who in [format!("village-{VILLAGE2}"), format!("town-{TOWN}"), "county".into()] {
-        assert_eq!(decide(&app, &who, o.id, "accept").await.status(), 403, "{who}");
+    for who in [
+        format!("village-{VILLAGE2}"),
+        format!("town-{TOWN}"),
+        "county".into(),
+    ] {
+        assert_eq!(
+            decide(&app, &who, o.id, "accept").await.status(),
+            403,
+            "{who}"
+        );
     }
     let worker = format!("village-{VILLAGE}");
-    let accepted: OfferView = decide(&app, &worker, o.id, "accept").await.json().await.unwrap();
+    let accepted: OfferView = decide(&app, &worker, o.id, "accept")
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(accepted.state, OfferState::Accepted);
     assert_eq!(decide(&app, &worker, o.id, "decline").await.status(), 409);
-    assert_eq!(decide(&app, &worker, Uuid::nil(), "accept").await.status(), 404);
+    assert_eq!(
+        decide(&app, &worker, Uuid::nil(), "accept").await.status(),
+        404
+    );
     assert_eq!(decide(&app, &worker, o.id, "maybe").await.status(), 422);
     assert!(receipt(&app, &location).await.contains("已接受您的认领"));
-    assert!(offers_of(&app, &worker, VILLAGE).await.json::<Vec<Value>>().await.unwrap().is_empty());
+    assert!(offers_of(&app, &worker, VILLAGE)
+        .await
+        .json::<Vec<Value>>()
+        .await
+        .unwrap()
+        .is_empty());
 
     // A hidden offer is told it was not accepted, as a declined one is.
-    let again = send(&app, [127, 0, 0, 4], TOWN, &offer(&id, "骚扰者", "13900001234")).await;
+    let again = send(
+        &app,
+        [127, 0, 0, 4],
+        TOWN,
+        &offer(&id, "骚扰者", "13900001234"),
+    )
+    .await;
     let hidden_at = again.location.unwrap();
-    let listed: Vec<OfferView> = offers_of(&app, &worker, VILLAGE).await.json().await.unwrap();
-    let hidden: OfferView = decide(&app, &worker, listed[0].id, "hide").await.json().await.unwrap();
+    let listed: Vec<OfferView> = offers_of(&app, &worker, VILLAGE)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let hidden: OfferView = decide(&app, &worker, listed[0].id, "hide")
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(hidden.state, OfferState::Hidden);
     assert!(receipt(&app, &hidden_at).await.contains("这次没有被接受"));
     assert_eq!(receipt_status(&app, "/wall/offer/not-an-id").await, 404);
-    assert_eq!(receipt_status(&app, &format!("/wall/offer/{}", Uuid::nil())).await, 404);
+    assert_eq!(
+        receipt_status(&app, &format!("/wall/offer/{}", Uuid::nil())).await,
+        404
+    );
 
     // Nothing public carries a helper's contact.
-    for path in [format!("/wall/{TOWN}"), format!("/api/wall/{TOWN}"), location.clone()] {
-        let text = reqwest::get(app.url(&path)).await.unwrap().text().await.unwrap();
+    for path in [
+        format!("/wall/{TOWN}"),
+        format!("/api/wall/{TOWN}"),
+        location.clone(),
+    ] {
+        let text = reqwest::get(app.url(&path))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
         for private in ["刘先生", "13800001234", "骚扰者", "13900001234", "张大爷"] {
             assert!(!text.contains(private), "{private} in {path}");
         }
@@ -231,27 +351,60 @@ async fn strangers_are_limited_per_address_per_phone_and_per_record(app: TestApp
     let sent = send(&app, [127, 0, 1, 1], TOWN, &offer(&id, "某人", &phone(5))).await;
     assert_eq!(sent.status, 429, "{}", sent.body);
     assert!(sent.body.contains("提交太频繁"), "{}", sent.body);
-    assert!(sent.retry_after.is_some_and(|s| s.parse::<u64>().unwrap() > 0));
+    assert!(sent
+        .retry_after
+        .is_some_and(|s| s.parse::<u64>().unwrap() > 0));
 
     // One phone number from many addresses: three, then a wait.
     for n in 0..3 {
-        let sent = send(&app, [127, 0, 2, n + 1], TOWN, &offer(&id, "某人", "13911112222")).await;
+        let sent = send(
+            &app,
+            [127, 0, 2, n + 1],
+            TOWN,
+            &offer(&id, "某人", "13911112222"),
+        )
+        .await;
         assert_eq!(sent.status, 303, "{n}: {}", sent.body);
     }
-    let sent = send(&app, [127, 0, 2, 9], TOWN, &offer(&id, "某人", "139-1111-2222")).await;
-    assert_eq!(sent.status, 429, "the same number written otherwise: {}", sent.body);
+    let sent = send(
+        &app,
+        [127, 0, 2, 9],
+        TOWN,
+        &offer(&id, "某人", "139-1111-2222"),
+    )
+    .await;
+    assert_eq!(
+        sent.status, 429,
+        "the same number written otherwise: {}",
+        sent.body
+    );
 
     // One record takes 20 offers waiting at once (8 so far), then none until some are answered.
     for n in 0..12 {
-        let sent = send(&app, [127, 0, 3, n + 1], TOWN, &offer(&id, "某人", &phone(100 + n as u32))).await;
+        let sent = send(
+            &app,
+            [127, 0, 3, n + 1],
+            TOWN,
+            &offer(&id, "某人", &phone(100 + n as u32)),
+        )
+        .await;
         assert_eq!(sent.status, 303, "{n}: {}", sent.body);
     }
     let sent = send(&app, [127, 0, 4, 1], TOWN, &offer(&id, "某人", &phone(200))).await;
     assert_eq!(sent.status, 409, "{}", sent.body);
     let worker = format!("village-{VILLAGE}");
-    let listed: Vec<OfferView> = offers_of(&app, &worker, VILLAGE).await.json().await.unwrap();
+    let listed: Vec<OfferView> = offers_of(&app, &worker, VILLAGE)
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(listed.len(), 20);
-    assert_eq!(decide(&app, &worker, listed[0].id, "decline").await.status(), 200);
+    assert_eq!(
+        decide(&app, &worker, listed[0].id, "decline")
+            .await
+            .status(),
+        200
+    );
     let sent = send(&app, [127, 0, 4, 1], TOWN, &offer(&id, "某人", &phone(200))).await;
     assert_eq!(sent.status, 303, "{}", sent.body);
 }

@@ -6,6 +6,7 @@ pub mod format;
 pub mod held_records;
 pub mod language_switch;
 pub mod month_chart;
+pub mod offers;
 pub mod person_archive;
 pub mod record_pages;
 pub mod sync_bar;

@@ -172,7 +172,7 @@ async fn wall_html(
         Err(_) => Err(ApiError::Unprocessable("网址中的参数不对".into())),
     };
     match read {
-        Ok(page) => page_response(StatusCode::OK, page_of(&code, &page), "public, max-age=60"),
+        Ok(page) => page_response(StatusCode::OK, page_of(&code, &page), "no-cache"),
         Err(e) => refused(&e),
     }
 }
@@ -307,7 +307,9 @@ async fn offer(
     let input = match form {
         Ok(Form(input)) => input,
         Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-            return refused(&ApiError::TooLarge("提交的内容太长,请删减留言后重试".into()))
+            return refused(&ApiError::TooLarge(
+                "提交的内容太长,请删减留言后重试".into(),
+            ))
         }
         Err(_) => {
             return refused(&ApiError::Unprocessable(
@@ -419,7 +421,9 @@ async fn receipt(State(state): State<AppState>, Path(id): Path<String>) -> Respo
         Ok(None) => return refused(&missing),
         Err(e) => return refused(&e.into()),
     };
-    let told = OfferState::parse(&row.state).unwrap_or(OfferState::Waiting).told();
+    let told = OfferState::parse(&row.state)
+        .unwrap_or(OfferState::Waiting)
+        .told();
     let town = UnitCode::parse(&row.unit)
         .ok()
         .and_then(|u| u.parent())
@@ -473,7 +477,10 @@ async fn offers(
     let unit = UnitCode::parse(&q.unit)
         .map_err(|_| ApiError::Unprocessable("unit 应为单位代码".into()))?;
     caller.require_read(&unit)?;
-    let rows = state.store.waiting_offers(unit.as_str(), OFFER_LIST).await?;
+    let rows = state
+        .store
+        .waiting_offers(unit.as_str(), OFFER_LIST)
+        .await?;
     Ok(Json(rows.into_iter().map(view).collect::<Result<_, _>>()?))
 }
 
@@ -495,7 +502,9 @@ async fn decide(
         .and_then(|p| p.form(&row.form))
         .map(|f| f.level);
     if !level.is_some_and(|l| caller.account.may_write(l, &row.unit)) {
-        return Err(ApiError::Forbidden("只有这个村(社区)的工作人员可以处理认领申请".into()));
+        return Err(ApiError::Forbidden(
+            "只有这个村(社区)的工作人员可以处理认领申请".into(),
+        ));
     }
     let decided = input.decision.state();
     let at = crate::auth::now_ms();

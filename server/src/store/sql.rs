@@ -1478,7 +1478,9 @@ where
         let _turn = self.turn().await;
         let mut tx = self.pool.begin().await?;
         let waiting = |col: &'static str, value: &str| {
-            let sql = format!("SELECT COUNT(*) AS n FROM wall_offers WHERE state = 'waiting' AND {col} = $1");
+            let sql = format!(
+                "SELECT COUNT(*) AS n FROM wall_offers WHERE state = 'waiting' AND {col} = $1"
+            );
             let value = value.to_owned();
             (sql, value)
         };
@@ -1486,7 +1488,11 @@ where
             (waiting("record", &o.record), most_per_record),
             (waiting("unit", &o.unit), most_per_unit),
         ] {
-            let n = sqlx::query(&sql).bind(value).fetch_one(&mut *tx).await?.int("n");
+            let n = sqlx::query(&sql)
+                .bind(value)
+                .fetch_one(&mut *tx)
+                .await?
+                .int("n");
             if n >= most as i64 {
                 return Ok(false);
             }
@@ -1517,10 +1523,12 @@ where
     }
 
     async fn offer(&self, id: &str) -> Result<Option<OfferRow>, StoreError> {
-        let row = sqlx::query(&format!("SELECT {OFFER_COLUMNS} FROM wall_offers WHERE id = $1"))
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row = sqlx::query(&format!(
+            "SELECT {OFFER_COLUMNS} FROM wall_offers WHERE id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
         Ok(row.map(|r| offer_row(&r)))
     }
 
