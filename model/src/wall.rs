@@ -88,10 +88,12 @@ pub fn item(form: &Form, rev: &Revision, unit_name: &str) -> Option<WallItem> {
         .and_then(|d| d.get(&w.from))
         .and_then(Value::as_str)
         .map(str::to_owned);
+    // The title is the first field shown (the plan's check): a record without one is not shown.
+    let what = rev.content.get(w.shown.first()?)?.as_str()?.to_owned();
     let shown = |id: &String| Some((form.field(id)?, rev.content.get(id)?));
-    let mut fields = w.shown.iter().filter_map(shown);
-    let what = fields.next().and_then(|(_, v)| v.as_str())?.to_owned();
-    let details = fields
+    let details = w.shown[1..]
+        .iter()
+        .filter_map(shown)
         .filter_map(|(f, v)| {
             Some(WallDetail {
                 label: f.label.clone(),
@@ -182,8 +184,10 @@ pub fn check_offer(form: &Form, o: &OfferInput) -> Vec<FieldError> {
     let name = o.name.trim();
     if name.is_empty() {
         wrong("name", "请填写姓名或单位名称");
-    } else if name.chars().count() > MAX_HELPER_NAME || name.chars().any(char::is_control) {
+    } else if name.chars().count() > MAX_HELPER_NAME {
         wrong("name", "姓名或单位名称最多 20 个字");
+    } else if name.chars().any(hidden) {
+        wrong("name", "姓名中有不能显示的字符");
     }
     if !phone_ok(o.phone.trim()) {
         wrong("phone", "请填写 11 位手机号码,或带区号的固定电话");
@@ -200,14 +204,19 @@ pub fn check_offer(form: &Form, o: &OfferInput) -> Vec<FieldError> {
         _ => {}
     }
     let note = o.note.trim();
-    if note.chars().count() > MAX_OFFER_NOTE
-        || note
-            .chars()
-            .any(|c| c.is_control() && c != '\n' && c != '\r')
-    {
+    if note.chars().count() > MAX_OFFER_NOTE {
         wrong("note", "留言最多 200 个字");
+    } else if note.chars().any(|c| c != '\n' && c != '\r' && hidden(c)) {
+        wrong("note", "留言中有不能显示的字符");
     }
     errors
+}
+
+/// A character that shows nothing or turns the text around it: control characters, and the
+/// invisible and direction marks a stranger could use to make a name read as another.
+fn hidden(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{200B}'..='\u{200F}' | '\u{2028}'..='\u{202E}' | '\u{2060}'..='\u{206F}' | '\u{FEFF}')
 }
 
 /// A mobile number (11 digits from 1) or a landline with its area code (from 0, 10 to 12
@@ -579,6 +588,19 @@ form = "wish"
             ..good.clone()
         };
         assert_eq!(fields(bell), ["note"]);
+        let turned = OfferInput {
+            name: "刘\u{202E}生先".into(),
+            ..good.clone()
+        };
+        assert_eq!(fields(turned), ["name"]);
+        let crlf = OfferInput {
+            note: "周末\r\n送到".into(),
+            ..good.clone()
+        };
+        assert!(
+            fields(crlf).is_empty(),
+            "a browser sends a textarea's lines so"
+        );
 
         let open = |state: &str| {
             rev(json!({"wish": "一台电暖器", "resident": "张大爷", "status": at(state)}))

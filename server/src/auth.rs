@@ -174,6 +174,14 @@ pub async fn attempt_offer(
 ) -> Result<(), ApiError> {
     let now = now_ms();
     let forget_before = now - FORGET_AFTER.as_millis() as i64;
+    // One IPv6 subscriber holds a whole /64: counted as one address.
+    let address = match address {
+        std::net::IpAddr::V6(a) => {
+            let s = a.segments();
+            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+        }
+        a => a.to_string(),
+    };
     let (by_address, by_phone) = (format!("offer@{address}"), format!("offer-phone:{phone}"));
     let free = [FREE_OFFERS_PER_ADDRESS, FREE_OFFERS_PER_PHONE];
     let kept = store

@@ -210,7 +210,7 @@ async fn a_helpers_offer_reaches_the_village_and_the_helper_is_told_its_answer(a
     let sent = send(&app, [127, 0, 0, 3], TOWN, &offer(&id, "刘先生", &big)).await;
     assert_eq!(sent.status, 413);
 
-    // Only the village's own worker reads the contacts; a town supervisor reads them too.
+    // Only the village's own worker reads the contacts: not even the town above it.
     let listed: Vec<OfferView> = offers_of(&app, &format!("village-{VILLAGE}"), VILLAGE)
         .await
         .json()
@@ -238,12 +238,11 @@ async fn a_helpers_offer_reaches_the_village_and_the_helper_is_told_its_answer(a
         (o.note.as_str(), o.state),
         ("周末可以送到", OfferState::Waiting)
     );
-    assert_eq!(
-        offers_of(&app, &format!("town-{TOWN}"), VILLAGE)
-            .await
-            .status(),
-        200
-    );
+    for who in [format!("town-{TOWN}"), "county".into()] {
+        assert_eq!(offers_of(&app, &who, VILLAGE).await.status(), 403, "{who}");
+    }
+    let town_own = offers_of(&app, &format!("town-{TOWN}"), TOWN).await;
+    assert_eq!(town_own.status(), 200);
     assert_eq!(
         offers_of(&app, &format!("village-{VILLAGE2}"), VILLAGE)
             .await
@@ -309,6 +308,37 @@ async fn a_helpers_offer_reaches_the_village_and_the_helper_is_told_its_answer(a
         .unwrap();
     assert_eq!(hidden.state, OfferState::Hidden);
     assert!(receipt(&app, &hidden_at).await.contains("这次没有被接受"));
+
+    // Once the take-up reached the server, no other offer is accepted for it.
+    let late = send(
+        &app,
+        [127, 0, 0, 5],
+        TOWN,
+        &offer(&id, "王女士", "13700001234"),
+    )
+    .await;
+    assert_eq!(late.status, 303, "{}", late.body);
+    let mut taken_up = open.clone();
+    taken_up.rev = Uuid::now_v7();
+    taken_up.parent = Some(open.rev);
+    taken_up.content.insert(
+        "status".into(),
+        json!({"state": "认领", "dates": {"收集": "2018-03-01", "发布": "2018-03-05", "认领": "2018-05-01"}}),
+    );
+    taken_up.content.insert("claimant".into(), json!("刘先生"));
+    push(&app, VILLAGE, &[taken_up]).await;
+    let listed: Vec<OfferView> = offers_of(&app, &worker, VILLAGE)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let refused = decide(&app, &worker, listed[0].id, "accept").await;
+    assert_eq!(refused.status(), 409);
+    assert!(refused.text().await.unwrap().contains("不在“发布”状态"));
+    // The receipt reads the record as the wall does: taken up, it is still on the wall.
+    assert!(receipt(&app, &late.location.unwrap())
+        .await
+        .contains("一台电暖器"));
     assert_eq!(receipt_status(&app, "/wall/offer/not-an-id").await, 404);
     assert_eq!(
         receipt_status(&app, &format!("/wall/offer/{}", Uuid::nil())).await,
@@ -407,6 +437,28 @@ async fn strangers_are_limited_per_address_per_phone_and_per_record(app: TestApp
     );
     let sent = send(&app, [127, 0, 4, 1], TOWN, &offer(&id, "某人", &phone(200))).await;
     assert_eq!(sent.status, 303, "{}", sent.body);
+
+    // Accepting one declines the others waiting for the same record.
+    let listed: Vec<OfferView> = offers_of(&app, &worker, VILLAGE)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed.len(), 20);
+    assert_eq!(
+        decide(&app, &worker, listed[3].id, "accept").await.status(),
+        200
+    );
+    let left: Vec<OfferView> = offers_of(&app, &worker, VILLAGE)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(left.is_empty(), "{left:?}");
+    assert_eq!(
+        decide(&app, &worker, listed[4].id, "accept").await.status(),
+        409
+    );
 }
 
 common::conformance!(

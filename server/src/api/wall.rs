@@ -191,7 +191,15 @@ fn page_response(status: StatusCode, body: Markup, cache: &'static str) -> Respo
 
 /// A refusal as a page, with its status (and Retry-After when it has one).
 fn refused(e: &ApiError) -> Response {
-    let mut res = page_response(e.status_code(), refusal(&e.to_string()), "no-store");
+    let message = match e {
+        // As the JSON API answers them: logged here, never shown to a stranger.
+        ApiError::Store(_) | ApiError::Internal(_) => {
+            tracing::error!(error = %e, "wish wall failure");
+            "服务器内部错误,请稍后重试".to_string()
+        }
+        e => e.to_string(),
+    };
+    let mut res = page_response(e.status_code(), refusal(&message), "no-store");
     if let ApiError::Throttled { retry_after, .. } | ApiError::Busy { retry_after, .. } = e {
         res.headers_mut()
             .insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
@@ -317,7 +325,11 @@ async fn offer(
             ))
         }
     };
-    match take_offer(&state, address, &code, input).await {
+    let taken = match state.public.turn().await {
+        Ok(_turn) => take_offer(&state, address, &code, input).await,
+        Err(busy) => Err(busy),
+    };
+    match taken {
         Ok(id) => {
             let mut res = StatusCode::SEE_OTHER.into_response();
             let to = format!("/wall/offer/{id}");
@@ -391,7 +403,7 @@ async fn take_offer(
         name: input.name.trim().to_owned(),
         phone,
         kind: input.kind,
-        note: input.note.trim().to_owned(),
+        note: input.note.trim().replace("\r\n", "\n"),
         state: OfferState::Waiting.as_str().to_owned(),
         made_at: crate::auth::now_ms(),
         decided_at: None,
@@ -416,9 +428,22 @@ async fn receipt(State(state): State<AppState>, Path(id): Path<String>) -> Respo
     let Ok(id) = Uuid::parse_str(&id) else {
         return refused(&missing);
     };
+    let _turn = match state.public.turn().await {
+        Ok(turn) => turn,
+        Err(busy) => return refused(&busy),
+    };
     let row = match state.store.offer(&id.to_string()).await {
         Ok(Some(row)) => row,
         Ok(None) => return refused(&missing),
+        Err(e) => return refused(&e.into()),
+    };
+    // What the wall shows of the record now: a record edited, unpublished or deleted since is
+    // shown as the wall shows it, or not at all.
+    let what = match state.store.record_history(&row.record, 0).await {
+        Ok(h) => h.and_then(|h| {
+            let form = state.plans.plans.current().form(&h.current.form)?;
+            wall::item(form, &h.current, "").map(|i| i.what)
+        }),
         Err(e) => return refused(&e.into()),
     };
     let told = OfferState::parse(&row.state)
@@ -435,7 +460,7 @@ async fn receipt(State(state): State<AppState>, Path(id): Path<String>) -> Respo
             header { h1 { "认领申请" } }
             main {
                 section.item data-testid="receipt" {
-                    h2 { (row.what) }
+                    h2 { (what.as_deref().unwrap_or("这个心愿或需求已不在心愿墙上")) }
                     p.told role="status" { (told) }
                     p.hint { "请收藏本页,随时回来查看结果。" }
                 }
@@ -476,7 +501,12 @@ async fn offers(
 ) -> Result<Json<Vec<OfferView>>, ApiError> {
     let unit = UnitCode::parse(&q.unit)
         .map_err(|_| ApiError::Unprocessable("unit 应为单位代码".into()))?;
-    caller.require_read(&unit)?;
+    // The helpers were told their phone goes to this village only: not to those above it.
+    if !(caller.account.role.records() && caller.account.unit == unit) {
+        return Err(ApiError::Forbidden(
+            "只有本村(社区)的工作人员可以查看认领申请".into(),
+        ));
+    }
     let rows = state
         .store
         .waiting_offers(unit.as_str(), OFFER_LIST)
@@ -508,12 +538,40 @@ async fn decide(
     }
     let decided = input.decision.state();
     let at = crate::auth::now_ms();
+    let by = &caller.account.username;
+    if decided == OfferState::Accepted {
+        // As the server holds the record: one another phone took up already is not taken again.
+        let history = state.store.record_history(&row.record, 0).await?;
+        let open = history.is_some_and(|h| {
+            state
+                .plans
+                .plans
+                .current()
+                .form(&h.current.form)
+                .is_some_and(|f| wall::open_to_offers(f, &h.current))
+        });
+        if !open {
+            return Err(ApiError::Conflict(
+                "这条记录已不在“发布”状态,不能再接受认领".into(),
+            ));
+        }
+    }
     if !state
         .store
-        .decide_offer(&id, decided.as_str(), &caller.account.username, at)
+        .decide_offer(&id, decided.as_str(), by, at)
         .await?
     {
         return Err(ApiError::Conflict("这条认领申请已经处理过了".into()));
+    }
+    if decided == OfferState::Accepted {
+        // One helper takes a record up: the others waiting for it are told it was not theirs.
+        let others = state.store.waiting_offers(&row.unit, OFFER_LIST).await?;
+        for o in others.iter().filter(|o| o.record == row.record) {
+            state
+                .store
+                .decide_offer(&o.id, OfferState::Declined.as_str(), by, at)
+                .await?;
+        }
     }
     let row = state.store.offer(&id).await?.ok_or_else(missing)?;
     Ok(Json(view(row)?))
