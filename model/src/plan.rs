@@ -152,6 +152,11 @@ pub struct Wall {
     /// for one of its options.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub helper_kind: Option<String>,
+    /// The fields a resident fills to send one in from the wall, the title field among them
+    /// (none: residents send none of this form). What they send reaches the village's worker to
+    /// check, never the wall itself.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub submit: Vec<String>,
 }
 
 /// The longest period a plan may cover: figures are kept for each of its months.
@@ -994,6 +999,7 @@ impl Node {
                 ("taken", None),
                 ("helper", None),
                 ("helper_kind", None),
+                ("submit", None),
             ],
             Targets => &[
                 ("village", Some(Target)),
@@ -1345,6 +1351,26 @@ impl Validator<'_> {
                 format!("{path}.helper"),
                 format!("`{}` is not a text field of this form", w.helper),
             ),
+        }
+        if !w.submit.is_empty() && !w.submit.contains(&f.title_field) {
+            self.err(
+                format!("{path}.submit"),
+                format!("a resident sends the title field `{}` too", f.title_field),
+            );
+        }
+        for (k, id) in w.submit.iter().enumerate() {
+            let fine = f.field(id).is_some_and(|fld| {
+                matches!(
+                    fld.kind,
+                    FieldKind::Text | FieldKind::LongText | FieldKind::Choice | FieldKind::Number
+                )
+            });
+            if !fine {
+                self.err(
+                    format!("{path}.submit[{k}]"),
+                    format!("`{id}` is not a text, choice or number field of this form"),
+                );
+            }
         }
         if let Some(kind) = &w.helper_kind {
             if f.field(kind)

@@ -245,7 +245,7 @@ pub fn is_date(s: &str) -> bool {
     (1900..=2200).contains(&y) && (1..=days).contains(&d)
 }
 
-fn check_field(f: &Field, v: &Value, period: &Period) -> Result<(), String> {
+pub(crate) fn check_field(f: &Field, v: &Value, period: &Period) -> Result<(), String> {
     use FieldKind::*;
     match f.kind {
         Text | LongText => {

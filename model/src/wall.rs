@@ -354,6 +354,83 @@ pub fn take_up(
     Some(next)
 }
 
+/// What a resident sends in from the wall for a record of `form`: the typed text of each field
+/// the wall's `submit` lists (by field id), read as the form reads it and checked by the form's own
+/// field rules. The content it makes has nothing else: the worker who checks it adds the rest
+/// (the status and its date) on the phone. Problems come on their fields, in Chinese.
+pub fn check_submission(
+    plan: &crate::plan::Plan,
+    form: &Form,
+    typed: &std::collections::BTreeMap<String, String>,
+) -> Result<Content, Vec<FieldError>> {
+    let Some(w) = form.wall.as_ref().filter(|w| !w.submit.is_empty()) else {
+        return Err(vec![FieldError {
+            field: String::new(),
+            message: "这一项不能在心愿墙上提交".into(),
+        }]);
+    };
+    let period = plan.period();
+    let mut content = Content::new();
+    let mut errors = Vec::new();
+    let mut wrong = |field: &str, message: String| {
+        errors.push(FieldError {
+            field: field.into(),
+            message,
+        })
+    };
+    for key in typed.keys().filter(|k| !w.submit.contains(k)) {
+        wrong(key, "表单中没有这一项".into());
+    }
+    for f in w.submit.iter().filter_map(|id| form.field(id)) {
+        let text = typed.get(&f.id).map(|t| t.trim()).unwrap_or_default();
+        if text.is_empty() {
+            if f.required {
+                wrong(&f.id, "必填".into());
+            }
+            continue;
+        }
+        if text.chars().any(|c| c != '\n' && c != '\r' && hidden(c)) {
+            wrong(&f.id, "有不能显示的字符".into());
+            continue;
+        }
+        let value = match f.kind {
+            FieldKind::Number => match crate::record::parse_number(text) {
+                Ok(n) => Value::Number(n),
+                Err(m) => {
+                    wrong(&f.id, m);
+                    continue;
+                }
+            },
+            _ => Value::String(text.replace("\r\n", "\n")),
+        };
+        match crate::record::check_field(f, &value, &period) {
+            Ok(()) => {
+                content.insert(f.id.clone(), value);
+            }
+            Err(m) => wrong(&f.id, m),
+        }
+    }
+    if errors.is_empty() {
+        Ok(content)
+    } else {
+        Err(errors)
+    }
+}
+
+/// A resident's submission as the village's worker sees it: what they sent and their phone, to
+/// check before it becomes a record. Wire format: stable.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct SubmissionView {
+    pub id: Uuid,
+    /// The form's id.
+    pub form: String,
+    pub unit: UnitCode,
+    pub content: Content,
+    pub phone: String,
+    pub made_at: i64,
+    pub state: OfferState,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -633,5 +710,61 @@ form = "wish"
             take_up(form, &open("认领").content, "某人", "助老", "2018-05-02"),
             None
         );
+    }
+
+    #[test]
+    fn a_residents_submission_takes_only_the_walls_fields_by_the_forms_rules() {
+        let with_submit = PLAN.replace(
+            "helper_kind = \"category\"",
+            "helper_kind = \"category\"\nsubmit = [\"wish\", \"category\", \"people\", \"resident\"]",
+        );
+        let plan = Plan::parse("p.toml", &with_submit).unwrap();
+        let form = plan.form("wish").unwrap();
+        let typed = |pairs: &[(&str, &str)]| -> std::collections::BTreeMap<String, String> {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        let got = check_submission(
+            &plan,
+            form,
+            &typed(&[
+                ("wish", " 一副老花镜 "),
+                ("category", "助老"),
+                ("people", "2"),
+                ("resident", "王阿姨"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(
+            serde_json::to_value(&got).unwrap(),
+            json!({"wish": "一副老花镜", "category": "助老", "people": 2, "resident": "王阿姨"})
+        );
+        let fields = |pairs: &[(&str, &str)]| -> Vec<String> {
+            check_submission(&plan, form, &typed(pairs))
+                .unwrap_err()
+                .into_iter()
+                .map(|e| e.field)
+                .collect()
+        };
+        assert_eq!(
+            fields(&[
+                ("category", "乱填"),
+                ("people", "两个"),
+                ("status", "发布"),
+                ("helper", "x")
+            ]),
+            ["helper", "status", "category", "people"]
+        );
+        assert_eq!(fields(&[("wish", "a\u{202E}b")]), ["wish"]);
+        // A form whose wall takes no submissions takes none.
+        let plain = Plan::parse("p.toml", PLAN).unwrap();
+        assert!(check_submission(
+            &plain,
+            plain.form("wish").unwrap(),
+            &typed(&[("wish", "x")])
+        )
+        .is_err());
     }
 }

@@ -658,6 +658,7 @@ fn the_unknown_key_lists_match_the_types() {
         taken: "s".into(),
         helper: "f".into(),
         helper_kind: Some("f".into()),
+        submit: vec!["f".into()],
     };
     let form = Form {
         id: "f".into(),
