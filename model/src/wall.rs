@@ -221,7 +221,7 @@ fn hidden(c: char) -> bool {
 
 /// A mobile number (11 digits from 1) or a landline with its area code (from 0, 10 to 12
 /// digits), dashes and spaces allowed between.
-fn phone_ok(p: &str) -> bool {
+pub fn phone_ok(p: &str) -> bool {
     if p.len() > 20
         || !p
             .chars()
@@ -268,6 +268,15 @@ impl OfferState {
         ]
         .into_iter()
         .find(|o| o.as_str() == s)
+    }
+
+    /// What a resident who sent something in is told, in Chinese.
+    pub fn told_resident(self) -> &'static str {
+        match self {
+            OfferState::Waiting => "已收到,等待村(社区)工作人员核实",
+            OfferState::Accepted => "村(社区)已采纳,核实后会发布到心愿墙上",
+            OfferState::Declined | OfferState::Hidden => "这次没有被采纳,感谢您的信任",
+        }
     }
 
     /// What the helper is told, in Chinese.

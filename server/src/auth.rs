@@ -172,6 +172,24 @@ pub async fn attempt_offer(
     address: std::net::IpAddr,
     phone: &str,
 ) -> Result<(), ApiError> {
+    attempt_public(store, "offer", address, phone).await
+}
+
+/// A resident's submission from the wall, counted as an offer is, under keys of its own.
+pub async fn attempt_submission(
+    store: &dyn Store,
+    address: std::net::IpAddr,
+    phone: &str,
+) -> Result<(), ApiError> {
+    attempt_public(store, "submit", address, phone).await
+}
+
+async fn attempt_public(
+    store: &dyn Store,
+    what: &str,
+    address: std::net::IpAddr,
+    phone: &str,
+) -> Result<(), ApiError> {
     let now = now_ms();
     let forget_before = now - FORGET_AFTER.as_millis() as i64;
     // One IPv6 subscriber holds a whole /64: counted as one address.
@@ -182,7 +200,7 @@ pub async fn attempt_offer(
         }
         a => a.to_string(),
     };
-    let (by_address, by_phone) = (format!("offer@{address}"), format!("offer-phone:{phone}"));
+    let (by_address, by_phone) = (format!("{what}@{address}"), format!("{what}-phone:{phone}"));
     let free = [FREE_OFFERS_PER_ADDRESS, FREE_OFFERS_PER_PHONE];
     let kept = store
         .change_strikes(&[&by_address, &by_phone], forget_before, &|kept| {

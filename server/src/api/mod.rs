@@ -7,6 +7,7 @@ mod records;
 mod report;
 mod sync;
 mod wall;
+mod wall_submit;
 
 pub use wall::pages as wall_pages;
 

@@ -59,11 +59,13 @@ pub fn router() -> Router<AppState> {
         .route("/api/wall/{code}", get(wall_json))
         .route("/api/offers", get(offers))
         .route("/api/offers/{id}", post(decide))
+        .merge(super::wall_submit::router())
 }
 
 /// The pages, outside the JSON API.
 pub fn pages() -> Router<AppState> {
     Router::new()
+        .merge(super::wall_submit::pages())
         .route("/wall/{code}", get(wall_html))
         .route(
             "/wall/{code}/offer",
@@ -97,22 +99,32 @@ async fn read(state: &AppState, code: &str, q: &WallQuery) -> Result<WallPage, A
         )));
     }
     let plan = state.plans.plans.current();
-    let missing = || ApiError::NotFound("没有这个镇(街)或县的心愿墙".into());
-    let unit = UnitCode::parse(code).map_err(|_| missing())?;
-    if !UnitCode::parse(&plan.county).is_ok_and(|c| c.contains(&unit)) {
-        return Err(missing());
-    }
     let _turn = state.public.turn().await?;
-    let area = state.store.area(unit.as_str()).await?.ok_or_else(missing)?;
-    if !matches!(area.level, Level::Town | Level::County) {
-        return Err(missing());
-    }
+    let (unit, area) = wall_area(state, code).await?;
     let (items, next) = published(state, plan, &unit, q.before.unwrap_or(i64::MAX), limit).await?;
     Ok(WallPage {
         unit_name: area.name,
         items,
         next,
     })
+}
+
+/// The town or county of the current plan a wall's address names.
+pub(super) async fn wall_area(
+    state: &AppState,
+    code: &str,
+) -> Result<(UnitCode, shequ_model::area::Area), ApiError> {
+    let plan = state.plans.plans.current();
+    let missing = || ApiError::NotFound("没有这个镇(街)或县的心愿墙".into());
+    let unit = UnitCode::parse(code).map_err(|_| missing())?;
+    if !UnitCode::parse(&plan.county).is_ok_and(|c| c.contains(&unit)) {
+        return Err(missing());
+    }
+    let area = state.store.area(unit.as_str()).await?.ok_or_else(missing)?;
+    if !matches!(area.level, Level::Town | Level::County) {
+        return Err(missing());
+    }
+    Ok((unit, area))
 }
 
 /// The published records under `unit`, newest first, from `before`.
@@ -172,13 +184,22 @@ async fn wall_html(
         Err(_) => Err(ApiError::Unprocessable("网址中的参数不对".into())),
     };
     match read {
-        Ok(page) => page_response(StatusCode::OK, page_of(&code, &page), "no-cache"),
+        Ok(page) => {
+            let plan = state.plans.plans.current();
+            let submits: Vec<(&str, &str)> = plan
+                .forms
+                .iter()
+                .filter(|f| f.wall.as_ref().is_some_and(|w| !w.submit.is_empty()))
+                .map(|f| (f.id.as_str(), f.name.as_str()))
+                .collect();
+            page_response(StatusCode::OK, page_of(&code, &page, &submits), "no-cache")
+        }
         Err(e) => refused(&e),
     }
 }
 
 /// A page of the wall's, under its own policy.
-fn page_response(status: StatusCode, body: Markup, cache: &'static str) -> Response {
+pub(super) fn page_response(status: StatusCode, body: Markup, cache: &'static str) -> Response {
     let mut res = (status, axum::response::Html(body.into_string())).into_response();
     let h = res.headers_mut();
     h.insert(
@@ -190,7 +211,7 @@ fn page_response(status: StatusCode, body: Markup, cache: &'static str) -> Respo
 }
 
 /// A refusal as a page, with its status (and Retry-After when it has one).
-fn refused(e: &ApiError) -> Response {
+pub(super) fn refused(e: &ApiError) -> Response {
     let message = match e {
         // As the JSON API answers them: logged here, never shown to a stranger.
         ApiError::Store(_) | ApiError::Internal(_) => {
@@ -207,7 +228,7 @@ fn refused(e: &ApiError) -> Response {
     res
 }
 
-fn frame(title: &str, body: Markup) -> Markup {
+pub(super) fn frame(title: &str, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang="zh-CN" {
@@ -222,12 +243,23 @@ fn frame(title: &str, body: Markup) -> Markup {
     }
 }
 
-fn page_of(code: &str, page: &WallPage) -> Markup {
+/// The wall's page; `submits` are the forms a resident may send one in for (id, name).
+fn page_of(code: &str, page: &WallPage, submits: &[(&str, &str)]) -> Markup {
     let title = format!("{}心愿墙", page.unit_name);
     frame(
         &title,
         html! {
-            header { h1 { (title) } p { "居民的微心愿和志愿服务需求,欢迎社会组织、在职党员、爱心企业和爱心人士认领。" } }
+            header {
+                h1 { (title) }
+                p { "居民的微心愿和志愿服务需求,欢迎社会组织、在职党员、爱心企业和爱心人士认领。" }
+                @if !submits.is_empty() {
+                    nav.send {
+                        @for (id, name) in submits {
+                            a href={ "/wall/" (code) "/submit?form=" (id) } { "我要提交" (name) }
+                        }
+                    }
+                }
+            }
             main {
                 @if page.items.is_empty() {
                     p.empty { "现在没有发布的心愿或需求。" }

@@ -205,6 +205,28 @@ pub trait Store: Send + Sync + 'static {
         by: &str,
         at: i64,
     ) -> Result<bool, StoreError>;
+    /// Keeps a resident's submission, unless its unit already has `most_per_unit` waiting (then
+    /// false, and nothing is kept).
+    async fn add_submission(
+        &self,
+        row: &SubmissionRow,
+        most_per_unit: u32,
+    ) -> Result<bool, StoreError>;
+    async fn submission(&self, id: &str) -> Result<Option<SubmissionRow>, StoreError>;
+    /// The submissions waiting in `unit`, oldest first, at most `limit`.
+    async fn waiting_submissions(
+        &self,
+        unit: &str,
+        limit: u32,
+    ) -> Result<Vec<SubmissionRow>, StoreError>;
+    /// Answers a waiting submission with `state`; false when it no longer waits.
+    async fn decide_submission(
+        &self,
+        id: &str,
+        state: &str,
+        by: &str,
+        at: i64,
+    ) -> Result<bool, StoreError>;
     async fn create_session(&self, s: &SessionRow) -> Result<(), StoreError>;
     /// The session a token's hash names, with its account: what every request reads first, in
     /// one query. None when there is no such session or its account is gone.
@@ -346,6 +368,23 @@ pub struct OfferRow {
     pub made_at: i64,
     pub decided_at: Option<i64>,
     /// The account that answered it; empty while it waits.
+    pub decided_by: String,
+}
+
+/// A resident's submission from the public wish wall, as kept ([`Store::add_submission`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SubmissionRow {
+    pub id: String,
+    pub unit: String,
+    pub plan: String,
+    pub form: String,
+    /// The fields sent, as JSON.
+    pub content: String,
+    pub phone: String,
+    /// [`shequ_model::wall::OfferState::as_str`].
+    pub state: String,
+    pub made_at: i64,
+    pub decided_at: Option<i64>,
     pub decided_by: String,
 }
 

@@ -13,6 +13,7 @@ use super::StoredPage;
 use super::{
     prefix_end, AccountRow, AreaImport, Author, HistoryRows, ListedRow, OfferRow, PlanAdded,
     PlanBook, PlanRole, PushAnswer, SessionRow, StartTurn, Store, StoreError, Strikes,
+    SubmissionRow,
 };
 use async_trait::async_trait;
 use shequ_model::area::{Area, AreaTree, Level};
@@ -1567,6 +1568,91 @@ where
         Ok(done.is_some())
     }
 
+    async fn add_submission(
+        &self,
+        row: &SubmissionRow,
+        most_per_unit: u32,
+    ) -> Result<bool, StoreError> {
+        let _turn = self.turn().await;
+        let mut tx = self.pool.begin().await?;
+        let waiting = sqlx::query(
+            "SELECT COUNT(*) AS n FROM wall_submissions WHERE state = 'waiting' AND unit = $1",
+        )
+        .bind(&row.unit)
+        .fetch_one(&mut *tx)
+        .await?
+        .int("n");
+        if waiting >= most_per_unit as i64 {
+            return Ok(false);
+        }
+        sqlx::query(
+            "INSERT INTO wall_submissions (id, unit, plan, form, content, phone, state, made_at,
+                                           decided_at, decided_by)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .bind(&row.id)
+        .bind(&row.unit)
+        .bind(&row.plan)
+        .bind(&row.form)
+        .bind(&row.content)
+        .bind(&row.phone)
+        .bind(&row.state)
+        .bind(row.made_at)
+        .bind(row.decided_at)
+        .bind(&row.decided_by)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn submission(&self, id: &str) -> Result<Option<SubmissionRow>, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT {SUBMISSION_COLUMNS} FROM wall_submissions WHERE id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|r| submission_row(&r)))
+    }
+
+    async fn waiting_submissions(
+        &self,
+        unit: &str,
+        limit: u32,
+    ) -> Result<Vec<SubmissionRow>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {SUBMISSION_COLUMNS} FROM wall_submissions
+             WHERE state = 'waiting' AND unit = $1 ORDER BY made_at, id LIMIT $2"
+        ))
+        .bind(unit)
+        .bind(limit as i64)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.iter().map(submission_row).collect())
+    }
+
+    async fn decide_submission(
+        &self,
+        id: &str,
+        state: &str,
+        by: &str,
+        at: i64,
+    ) -> Result<bool, StoreError> {
+        let _turn = self.turn().await;
+        let done = sqlx::query(
+            "UPDATE wall_submissions SET state = $1, decided_by = $2, decided_at = $3
+             WHERE id = $4 AND state = 'waiting' RETURNING id",
+        )
+        .bind(state)
+        .bind(by)
+        .bind(at)
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(done.is_some())
+    }
+
     async fn create_session(&self, s: &SessionRow) -> Result<(), StoreError> {
         let _turn = self.turn().await;
         sqlx::query(
@@ -1909,6 +1995,27 @@ where
         phone: r.text("phone"),
         kind: r.text("kind"),
         note: r.text("note"),
+        state: r.text("state"),
+        made_at: r.int("made_at"),
+        decided_at: r.maybe_int("decided_at"),
+        decided_by: r.text("decided_by"),
+    }
+}
+
+const SUBMISSION_COLUMNS: &str =
+    "id, unit, plan, form, content, phone, state, made_at, decided_at, decided_by";
+
+fn submission_row<R: Columns>(r: &R) -> SubmissionRow
+where
+    for<'a> &'a str: ColumnIndex<R>,
+{
+    SubmissionRow {
+        id: r.text("id"),
+        unit: r.text("unit"),
+        plan: r.text("plan"),
+        form: r.text("form"),
+        content: r.text("content"),
+        phone: r.text("phone"),
         state: r.text("state"),
         made_at: r.int("made_at"),
         decided_at: r.maybe_int("decided_at"),
