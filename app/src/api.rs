@@ -254,6 +254,19 @@ pub async fn decide_offer(
     post(&format!("/api/offers/{id}"), &body).await
 }
 
+/// What residents sent in from the wall for `unit`, waiting to be checked, with their phones.
+pub async fn submissions(unit: &str) -> Result<Vec<shequ_model::wall::SubmissionView>> {
+    get(&format!("/api/submissions?unit={unit}")).await
+}
+
+pub async fn decide_submission(
+    id: &uuid::Uuid,
+    decision: shequ_model::wall::Decision,
+) -> Result<shequ_model::wall::SubmissionView> {
+    let body = shequ_model::wall::DecisionInput { decision };
+    post(&format!("/api/submissions/{id}"), &body).await
+}
+
 pub async fn sessions() -> Result<Vec<SessionInfo>> {
     get("/api/admin/sessions").await
 }

@@ -9,4 +9,5 @@ pub mod month_chart;
 pub mod offers;
 pub mod person_archive;
 pub mod record_pages;
+pub mod submissions;
 pub mod sync_bar;

@@ -7,12 +7,12 @@ use crate::components::field::{FieldInput, PersonOption};
 use crate::components::format;
 use crate::components::person_archive::PersonArchives;
 use crate::i18n::{t, td_string, use_i18n, Locale};
-use crate::ids;
 use crate::state::use_state;
 use crate::store::{Db, LocalRecord};
+use crate::{api, ids};
 use crate::{tc, tf};
 use leptos::prelude::*;
-use leptos_router::hooks::{use_navigate, use_params_map};
+use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
 use serde_json::Value;
 use shequ_model::plan::{FieldKind, Form, Plan};
 use shequ_model::record::{
@@ -21,6 +21,7 @@ use shequ_model::record::{
 use shequ_model::{Revision, UnitCode};
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use uuid::Uuid;
 use wasm_bindgen::JsCast;
 
 #[component]
@@ -28,15 +29,37 @@ pub fn NewRecord() -> impl IntoView {
     let state = use_state();
     let i18n = use_i18n();
     let params = use_params_map();
+    let query = use_query_map();
     let form = move || {
         let id = params.read().get("form")?;
         let plan = state.plan.get()?;
         let form = plan.form(&id).cloned()?;
         Some((plan, form))
     };
+    // A record made from what a resident sent in from the wall (`?from=ID`) starts with it.
+    let from = move || {
+        query
+            .read()
+            .get("from")
+            .and_then(|id| Uuid::parse_str(&id).ok())
+    };
+    let sent = LocalResource::new(move || {
+        let (from, unit) = (from(), state.unit.get());
+        async move {
+            let (id, unit) = (from?, unit?);
+            let all = api::submissions(unit.as_str()).await.ok()?;
+            all.into_iter()
+                .find(|s| s.id == id)
+                .map(|s| (id, s.content))
+        }
+    });
     view! {
-        {move || match (form(), state.unit.get()) {
-            (Some((plan, form)), Some(unit)) => view! { <RecordForm plan=plan form=form unit=unit existing=None /> }.into_any(),
+        {move || match (form(), state.unit.get(), from()) {
+            (Some(_), Some(_), Some(_)) if sent.get().is_none() => view! { <p class="muted">{t!(i18n, app.loading)}</p> }.into_any(),
+            (Some((plan, form)), Some(unit), _) => {
+                let (from_submission, seed) = sent.get().flatten().unzip();
+                view! { <RecordForm plan=plan form=form unit=unit existing=None seed=seed from_submission=from_submission /> }.into_any()
+            }
             _ => view! { <p class="empty">{t!(i18n, record.no_form)}</p> }.into_any(),
         }}
     }
@@ -225,6 +248,12 @@ fn RecordForm(
     form: Form,
     unit: UnitCode,
     existing: Option<LocalRecord>,
+    /// What a new record starts with (a resident's submission from the wall).
+    #[prop(default = None)]
+    seed: Option<Content>,
+    /// The submission a new record is made from: answered as taken once the record is saved.
+    #[prop(default = None)]
+    from_submission: Option<Uuid>,
 ) -> impl IntoView {
     let state = use_state();
     let i18n = use_i18n();
@@ -232,6 +261,7 @@ fn RecordForm(
     let initial: Content = existing
         .as_ref()
         .map(|r| r.rev.content.clone())
+        .or(seed)
         .unwrap_or_default();
     // What the worker has entered; a number field holds its text as typed until save.
     let values = RwSignal::new(initial.clone());
@@ -315,6 +345,10 @@ fn RecordForm(
             async move {
                 let author = state.account().map(|a| a.name).unwrap_or_default();
                 store(rev, &key, &author).await?;
+                if let Some(id) = from_submission {
+                    // Saved here whatever the answer: the worker can hide it later if this fails.
+                    let _ = api::decide_submission(&id, shequ_model::wall::Decision::Accept).await;
+                }
                 state.record_saved().await;
                 navigate("/", Default::default());
                 Ok::<_, crate::store::StoreError>(())
