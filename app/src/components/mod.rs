@@ -5,6 +5,7 @@ pub mod field;
 pub mod format;
 pub mod held_records;
 pub mod language_switch;
+pub mod later;
 pub mod month_chart;
 pub mod offers;
 pub mod person_archive;

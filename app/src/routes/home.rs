@@ -1,9 +1,8 @@
 //! The worker's home: the unit's records, what is not yet synced, and the forms to fill in.
 
 use crate::components::held_records::HeldRecords;
-use crate::components::offers::OfferInbox;
+use crate::components::later::WallInboxes;
 use crate::components::record_pages::RecordPages;
-use crate::components::submissions::SubmissionInbox;
 use crate::components::sync_bar::SyncBar;
 use crate::i18n::{t, t_string, use_i18n};
 use crate::state::use_state;
@@ -154,7 +153,7 @@ fn UnitHome(code: String) -> impl IntoView {
         </header>
         <Blocked/>
         <SyncBar/>
-        {village.then(|| view! { <OfferInbox unit=code.clone()/> <SubmissionInbox unit=code.clone()/> })}
+        {village.then(|| view! { <WallInboxes unit=code.clone()/> })}
         <section class="card">
             <h2>{t!(i18n, home.fill_in)}</h2>
             <div class="form-grid">

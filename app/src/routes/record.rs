@@ -5,7 +5,7 @@
 
 use crate::components::field::{FieldInput, PersonOption};
 use crate::components::format;
-use crate::components::person_archive::PersonArchives;
+use crate::components::later::LaterArchives;
 use crate::i18n::{t, td_string, use_i18n, Locale};
 use crate::state::use_state;
 use crate::store::{Db, LocalRecord};
@@ -368,7 +368,7 @@ fn RecordForm(
     let existing_for_save = existing.clone();
     let archives = existing
         .clone()
-        .map(|member| view! { <PersonArchives plan=plan.clone() member=member/> });
+        .map(|member| view! { <LaterArchives plan=plan.clone() member=member/> });
     let save = move |_| {
         let old = existing_for_save.as_ref().map(|r| &r.rev.content);
         let content = match to_save(&plan, &form_for_save, &values.get_untracked(), old) {

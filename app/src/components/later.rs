@@ -1,0 +1,62 @@
+//! Pieces of pages a village worker's first screen does without, each in a piece of wasm of its
+//! own (see [`crate::routes::later`] for whole pages): the wish wall's offers and residents'
+//! submissions on the home page (read from the server, so nothing to show offline anyway), and a
+//! person's archive on a register record. A piece is fetched when its page is drawn and drawn in
+//! that page's reactive owner once it arrives; one that cannot be fetched leaves nothing.
+
+use crate::components::offers::OfferInbox;
+use crate::components::person_archive::PersonArchives;
+use crate::components::submissions::SubmissionInbox;
+use crate::piece::NotLoaded;
+use crate::store::LocalRecord;
+use leptos::prelude::*;
+use leptos::wasm_split::wasm_split;
+use shequ_model::Plan;
+use std::future::Future;
+use std::sync::Arc;
+
+#[wasm_split(inbox, wasm_split_path = ::leptos::wasm_split, fallible)]
+fn inboxes(owner: Owner, unit: String) -> Result<AnyView, NotLoaded> {
+    Ok(owner
+        .with(|| view! { <OfferInbox unit=unit.clone()/> <SubmissionInbox unit=unit/> }.into_any()))
+}
+
+#[wasm_split(archive, wasm_split_path = ::leptos::wasm_split, fallible)]
+fn archives(owner: Owner, plan: Arc<Plan>, member: LocalRecord) -> Result<AnyView, NotLoaded> {
+    Ok(owner.with(|| view! { <PersonArchives plan=plan member=member/> }.into_any()))
+}
+
+/// Draws what `load` makes once its piece has arrived, in the caller's owner.
+fn drawn<F>(load: impl FnOnce(Owner) -> F) -> impl IntoView
+where
+    F: Future<Output = Result<AnyView, NotLoaded>> + 'static,
+{
+    let slot: StoredValue<Option<AnyView>, LocalStorage> = StoredValue::new_local(None);
+    let (arrived, set_arrived) = signal(false);
+    if let Some(owner) = Owner::current() {
+        let loading = load(owner);
+        leptos::task::spawn_local(async move {
+            if let Ok(view) = loading.await {
+                slot.set_value(Some(view));
+                set_arrived.set(true);
+            }
+        });
+    }
+    move || {
+        arrived
+            .get()
+            .then(|| slot.try_update_value(Option::take).flatten())
+    }
+}
+
+/// The wish wall's offers and residents' submissions waiting for the village `unit`.
+#[component]
+pub fn WallInboxes(unit: String) -> impl IntoView {
+    drawn(move |owner| inboxes(owner, unit))
+}
+
+/// The archives of a person of a register ([`PersonArchives`]).
+#[component]
+pub fn LaterArchives(plan: Arc<Plan>, member: LocalRecord) -> impl IntoView {
+    drawn(move |owner| archives(owner, plan, member))
+}
