@@ -10,7 +10,7 @@ use common::{TestApp, VILLAGE, VILLAGE2};
 use reqwest::redirect::Policy;
 use serde_json::{json, Value};
 use shequ_model::wall::{OfferState, OfferView};
-use shequ_model::{Revision, UnitCode};
+use shequ_model::Revision;
 use uuid::Uuid;
 
 const TOWN: &str = "610324001";
@@ -24,23 +24,11 @@ fn wish(unit: &str, what: &str, state: &str) -> Revision {
         .zip(["2018-03-01", "2018-03-05", "2018-03-20", "2018-04-01"])
         .map(|(s, d)| (s.to_string(), json!(d)))
         .collect();
-    Revision {
-        record: Uuid::now_v7(),
-        rev: Uuid::now_v7(),
-        parent: None,
-        resolves: vec![],
-        device: "offers-test".into(),
-        clock: 1 << 16,
-        plan: Default::default(),
-        form: "micro_wish".into(),
-        unit: UnitCode::parse(unit).unwrap(),
-        deleted: false,
-        content: serde_json::from_value(json!({
-            "wish": what, "category": "助老", "resident": "张大爷",
-            "status": {"state": state, "dates": dates}
-        }))
-        .unwrap(),
-    }
+    common::new_record(
+        unit,
+        "micro_wish",
+        json!({"wish": what, "category": "助老", "resident": "张大爷", "status": {"state": state, "dates": dates}}),
+    )
 }
 
 async fn push(app: &TestApp, unit: &str, changes: &[Revision]) {

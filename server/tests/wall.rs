@@ -9,7 +9,7 @@ use common::{TestApp, VILLAGE, VILLAGE2};
 use serde_json::{json, Value};
 use shequ_model::sync::PushResponse;
 use shequ_model::wall::WallPage;
-use shequ_model::{Revision, UnitCode};
+use shequ_model::Revision;
 use std::collections::BTreeSet;
 use uuid::Uuid;
 
@@ -21,19 +21,7 @@ const FAR_VILLAGE: &str = "610324103001";
 const PRIVATE: &str = "隐私";
 
 fn record(unit: &str, form: &str, content: Value) -> Revision {
-    Revision {
-        record: Uuid::now_v7(),
-        rev: Uuid::now_v7(),
-        parent: None,
-        resolves: vec![],
-        device: "wall-test".into(),
-        clock: 1 << 16,
-        plan: Default::default(),
-        form: form.into(),
-        unit: UnitCode::parse(unit).unwrap(),
-        deleted: false,
-        content: serde_json::from_value(content).unwrap(),
-    }
+    common::new_record(unit, form, content)
 }
 
 fn status(state: &str) -> Value {

@@ -10,8 +10,7 @@ use common::{TestApp, VILLAGE, VILLAGE2};
 use serde_json::{json, Value};
 use shequ_model::rollup::Report;
 use shequ_model::sync::{PushOutcome, PushResponse};
-use shequ_model::{Revision, UnitCode};
-use uuid::Uuid;
+use shequ_model::Revision;
 
 const COUNTY: &str = "610324";
 const TOWN: &str = "610324001";
@@ -20,19 +19,7 @@ const OTHER_TOWN: &str = "610324103";
 const FAR_VILLAGE: &str = "610324103001";
 
 fn record(unit: &str, form: &str, content: Value) -> Revision {
-    Revision {
-        record: Uuid::now_v7(),
-        rev: Uuid::now_v7(),
-        parent: None,
-        resolves: vec![],
-        device: "work-points-test".into(),
-        clock: 1 << 16,
-        plan: Default::default(),
-        form: form.into(),
-        unit: UnitCode::parse(unit).unwrap(),
-        deleted: false,
-        content: serde_json::from_value(content).unwrap(),
-    }
+    common::new_record(unit, form, content)
 }
 
 fn cleanup(unit: &str, kind: &str, item: &str, quantity: f64) -> Revision {

@@ -101,6 +101,16 @@ export async function openPhone(server, contexts) {
   return page;
 }
 
+/** A fresh browser at a phone's size (360 × 740) on a blank page; its context joins `contexts`,
+ * which the test closes after. */
+export async function newPhone(contexts) {
+  const context = await launchBrowser();
+  contexts.push(context);
+  const page = await context.newPage();
+  await page.setViewportSize({ width: 360, height: 740 });
+  return page;
+}
+
 /**
  * Starts Chromium as a process of our own on `userDataDir` and connects to it, so a test can kill
  * it with SIGKILL — as a phone kills a tab or the whole browser — and start it again on the same

@@ -7,9 +7,8 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
-import { launchBrowser, startServer, tempDir, login, pushAs, apiToken, apiGet, shown, root } from './harness.mjs';
+import { newPhone, startServer, tempDir, login, pushAs, apiToken, apiGet, shown, root } from './harness.mjs';
 
-const PHONE = { width: 360, height: 740 };
 const VILLAGE = '610324001001';
 const TOWN = '610324001';
 const YEAR = new Date().getFullYear();
@@ -48,13 +47,7 @@ after(async () => {
   await server?.stop();
 });
 
-async function phone() {
-  const context = await launchBrowser();
-  contexts.push(context);
-  const page = await context.newPage();
-  await page.setViewportSize(PHONE);
-  return page;
-}
+const phone = () => newPhone(contexts);
 
 test('a helper\'s offer from the wall is accepted on the worker\'s phone and the wish is taken up', async () => {
   const helper = await phone();

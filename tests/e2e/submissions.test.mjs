@@ -5,9 +5,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { launchBrowser, startServer, tempDir, login, shown } from './harness.mjs';
+import { newPhone, startServer, tempDir, login, shown } from './harness.mjs';
 
-const PHONE = { width: 360, height: 740 };
 const VILLAGE = '610324001001';
 const TOWN = '610324001';
 let server;
@@ -22,13 +21,7 @@ after(async () => {
   await server?.stop();
 });
 
-async function phone() {
-  const context = await launchBrowser();
-  contexts.push(context);
-  const page = await context.newPage();
-  await page.setViewportSize(PHONE);
-  return page;
-}
+const phone = () => newPhone(contexts);
 
 async function typeInto(page, selector, text) {
   await page.click(selector);

@@ -6,9 +6,8 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { launchBrowser, startServer, tempDir, login, pushAs, shown } from './harness.mjs';
+import { newPhone, startServer, tempDir, login, pushAs, shown } from './harness.mjs';
 
-const PHONE = { width: 360, height: 740 };
 const VILLAGE = '610324001001';
 const TOWN = '610324001';
 let server;
@@ -52,13 +51,7 @@ after(async () => {
   await server?.stop();
 });
 
-async function phone() {
-  const context = await launchBrowser();
-  contexts.push(context);
-  const page = await context.newPage();
-  await page.setViewportSize(PHONE);
-  return page;
-}
+const phone = () => newPhone(contexts);
 
 test('a stranger reads the town\'s published wishes with no login and no script', async () => {
   const page = await phone();

@@ -362,15 +362,7 @@ async fn offer(
         Err(busy) => Err(busy),
     };
     match taken {
-        Ok(id) => {
-            let mut res = StatusCode::SEE_OTHER.into_response();
-            let to = format!("/wall/offer/{id}");
-            res.headers_mut().insert(
-                header::LOCATION,
-                HeaderValue::from_str(&to).expect("a uuid is a header value"),
-            );
-            res
-        }
+        Ok(id) => to_receipt(&format!("/wall/offer/{id}")),
         Err(e) => refused(&e),
     }
 }
@@ -419,10 +411,7 @@ async fn take_offer(
     }
     let phone: String = input.phone.chars().filter(char::is_ascii_digit).collect();
     crate::auth::attempt_offer(state.store.as_ref(), address, &phone).await?;
-    // The receipt's address is all a helper needs to read the answer: random, not guessable.
-    let mut bytes = [0u8; 16];
-    rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut bytes);
-    let id = uuid::Builder::from_random_bytes(bytes).into_uuid();
+    let id = receipt_id();
     let row = OfferRow {
         id: id.to_string(),
         record: record.to_string(),
@@ -533,8 +522,7 @@ async fn offers(
 ) -> Result<Json<Vec<OfferView>>, ApiError> {
     let unit = UnitCode::parse(&q.unit)
         .map_err(|_| ApiError::Unprocessable("unit 应为单位代码".into()))?;
-    // The helpers were told their phone goes to this village only: not to those above it.
-    if !(caller.account.role.records() && caller.account.unit == unit) {
+    if !reads_contacts(&caller, &unit) {
         return Err(ApiError::Forbidden(
             "只有本村(社区)的工作人员可以查看认领申请".into(),
         ));
@@ -556,14 +544,7 @@ async fn decide(
     let missing = || ApiError::NotFound("找不到这条认领申请".into());
     let id = Uuid::parse_str(&id).map_err(|_| missing())?.to_string();
     let row = state.store.offer(&id).await?.ok_or_else(missing)?;
-    let level = state
-        .plans
-        .plans
-        .iter()
-        .find(|p| p.id.to_string() == row.plan)
-        .and_then(|p| p.form(&row.form))
-        .map(|f| f.level);
-    if !level.is_some_and(|l| caller.account.may_write(l, &row.unit)) {
+    if !answers_for(&state, &caller, &row.plan, &row.form, &row.unit) {
         return Err(ApiError::Forbidden(
             "只有这个村(社区)的工作人员可以处理认领申请".into(),
         ));
@@ -607,4 +588,46 @@ async fn decide(
     }
     let row = state.store.offer(&id).await?.ok_or_else(missing)?;
     Ok(Json(view(row)?))
+}
+
+/// Whether `caller` records `unit`'s records of `form` in the plan `plan`: the one who answers
+/// what the public sent for them.
+pub(super) fn answers_for(
+    state: &AppState,
+    caller: &Caller,
+    plan: &str,
+    form: &str,
+    unit: &str,
+) -> bool {
+    let level = state
+        .plans
+        .plans
+        .iter()
+        .find(|p| p.id == plan)
+        .and_then(|p| p.form(form))
+        .map(|f| f.level);
+    level.is_some_and(|l| caller.account.may_write(l, unit))
+}
+
+/// Whether `caller` may read what the public sent for `unit`, with their contacts: the public
+/// was told these go to that village's own worker only, not to those above it.
+pub(super) fn reads_contacts(caller: &Caller, unit: &UnitCode) -> bool {
+    caller.account.role.records() && caller.account.unit == *unit
+}
+
+/// A receipt's id: its address is all one needs to read the answer, so it is random.
+pub(super) fn receipt_id() -> Uuid {
+    let mut bytes = [0u8; 16];
+    rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut bytes);
+    uuid::Builder::from_random_bytes(bytes).into_uuid()
+}
+
+/// The answer to a form the public sent: on to its receipt.
+pub(super) fn to_receipt(path: &str) -> Response {
+    let mut res = StatusCode::SEE_OTHER.into_response();
+    res.headers_mut().insert(
+        header::LOCATION,
+        HeaderValue::from_str(path).expect("a receipt's path is a header value"),
+    );
+    res
 }

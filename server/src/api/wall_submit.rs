@@ -8,15 +8,17 @@
 //! or hides it (`POST /api/submissions/{id}`). The resident keeps a receipt page
 //! (`/wall/submission/{id}`) that says only how it was answered.
 
-use super::wall::{frame, page_response, refused, wall_area};
+use super::wall::{
+    answers_for, frame, page_response, reads_contacts, receipt_id, refused, to_receipt, wall_area,
+};
 use crate::auth::{Caller, ClientAddress};
 use crate::error::{ApiError, AppJson};
 use crate::store::SubmissionRow;
 use crate::AppState;
 use axum::extract::rejection::{FormRejection, QueryRejection};
 use axum::extract::{DefaultBodyLimit, Form, Path, Query, State};
-use axum::http::{header, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use maud::{html, Markup};
@@ -186,15 +188,7 @@ async fn submit(
         Err(busy) => Err(busy),
     };
     match taken {
-        Ok(id) => {
-            let mut res = StatusCode::SEE_OTHER.into_response();
-            res.headers_mut().insert(
-                header::LOCATION,
-                HeaderValue::from_str(&format!("/wall/submission/{id}"))
-                    .expect("a uuid is a header value"),
-            );
-            res
-        }
+        Ok(id) => to_receipt(&format!("/wall/submission/{id}")),
         Err(e) => refused(&e),
     }
 }
@@ -256,9 +250,7 @@ async fn take(
     };
     let phone: String = phone.chars().filter(char::is_ascii_digit).collect();
     crate::auth::attempt_submission(state.store.as_ref(), address, &phone).await?;
-    let mut bytes = [0u8; 16];
-    rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut bytes);
-    let id = uuid::Builder::from_random_bytes(bytes).into_uuid();
+    let id = receipt_id();
     let row = SubmissionRow {
         id: id.to_string(),
         unit: village.to_string(),
@@ -351,8 +343,7 @@ async fn list(
 ) -> Result<Json<Vec<SubmissionView>>, ApiError> {
     let unit = UnitCode::parse(&q.unit)
         .map_err(|_| ApiError::Unprocessable("unit 应为单位代码".into()))?;
-    // Residents were told their name and phone go to their village only.
-    if !(caller.account.role.records() && caller.account.unit == unit) {
+    if !reads_contacts(&caller, &unit) {
         return Err(ApiError::Forbidden(
             "只有本村(社区)的工作人员可以查看居民的提交".into(),
         ));
@@ -371,14 +362,7 @@ async fn decide(
     let missing = || ApiError::NotFound("找不到这条提交".into());
     let id = Uuid::parse_str(&id).map_err(|_| missing())?.to_string();
     let row = state.store.submission(&id).await?.ok_or_else(missing)?;
-    let level = state
-        .plans
-        .plans
-        .iter()
-        .find(|p| p.id.to_string() == row.plan)
-        .and_then(|p| p.form(&row.form))
-        .map(|f| f.level);
-    if !level.is_some_and(|l| caller.account.may_write(l, &row.unit)) {
+    if !answers_for(&state, &caller, &row.plan, &row.form, &row.unit) {
         return Err(ApiError::Forbidden(
             "只有这个村(社区)的工作人员可以处理居民的提交".into(),
         ));

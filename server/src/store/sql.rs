@@ -271,6 +271,30 @@ where
         })
     }
 
+    /// Answers a waiting row of the wall's `table` (offers or submissions); false when it no
+    /// longer waits.
+    async fn answer_waiting(
+        &self,
+        table: &'static str,
+        id: &str,
+        state: &str,
+        by: &str,
+        at: i64,
+    ) -> Result<bool, StoreError> {
+        let _turn = self.turn().await;
+        let done = sqlx::query(&format!(
+            "UPDATE {table} SET state = $1, decided_by = $2, decided_at = $3
+             WHERE id = $4 AND state = 'waiting' RETURNING id"
+        ))
+        .bind(state)
+        .bind(by)
+        .bind(at)
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(done.is_some())
+    }
+
     async fn turn(&self) -> Option<MutexGuard<'_, ()>> {
         if D::ONE_WRITER {
             Some(self.writer.lock().await)
@@ -1554,18 +1578,7 @@ where
         by: &str,
         at: i64,
     ) -> Result<bool, StoreError> {
-        let _turn = self.turn().await;
-        let done = sqlx::query(
-            "UPDATE wall_offers SET state = $1, decided_by = $2, decided_at = $3
-             WHERE id = $4 AND state = 'waiting' RETURNING id",
-        )
-        .bind(state)
-        .bind(by)
-        .bind(at)
-        .bind(id)
-        .fetch_optional(&self.pool)
-        .await?;
-        Ok(done.is_some())
+        self.answer_waiting("wall_offers", id, state, by, at).await
     }
 
     async fn add_submission(
@@ -1639,18 +1652,8 @@ where
         by: &str,
         at: i64,
     ) -> Result<bool, StoreError> {
-        let _turn = self.turn().await;
-        let done = sqlx::query(
-            "UPDATE wall_submissions SET state = $1, decided_by = $2, decided_at = $3
-             WHERE id = $4 AND state = 'waiting' RETURNING id",
-        )
-        .bind(state)
-        .bind(by)
-        .bind(at)
-        .bind(id)
-        .fetch_optional(&self.pool)
-        .await?;
-        Ok(done.is_some())
+        self.answer_waiting("wall_submissions", id, state, by, at)
+            .await
     }
 
     async fn create_session(&self, s: &SessionRow) -> Result<(), StoreError> {

@@ -216,6 +216,24 @@ pub async fn spawn_app() -> TestApp {
     spawn_with_dist(PathBuf::from("/nonexistent-dist")).await
 }
 
+/// A new record of `form` in `unit`, as a phone pushes its first revision.
+#[allow(dead_code)]
+pub fn new_record(unit: &str, form: &str, content: serde_json::Value) -> Revision {
+    Revision {
+        record: Uuid::now_v7(),
+        rev: Uuid::now_v7(),
+        parent: None,
+        resolves: vec![],
+        device: "test-device".into(),
+        clock: 1 << 16,
+        plan: Default::default(),
+        form: form.into(),
+        unit: shequ_model::UnitCode::parse(unit).unwrap(),
+        deleted: false,
+        content: serde_json::from_value(content).unwrap(),
+    }
+}
+
 /// A deliberation case; `success` makes it one that counts (all five steps, feedback given).
 pub fn case(unit: &str, topic: &str, success: bool) -> Revision {
     let steps = if success {
