@@ -133,6 +133,11 @@ async fn only_an_acknowledgement_takes_a_change_out_of_the_outbox() {
     assert!(ra.synced);
     assert!(!rb.synced);
     assert_eq!(rb.error.as_deref(), Some("内容未通过校验"));
+    // The acknowledged record was not written again: reopened, it reads its flag from the outbox.
+    let again = Db::open("t-ack").await.unwrap();
+    let ra = again.record(&a.record.to_string()).await.unwrap().unwrap();
+    let rb = again.record(&b.record.to_string()).await.unwrap().unwrap();
+    assert!(ra.synced && !rb.synced);
     // A duplicate acknowledgement of an already-taken change is harmless.
     db.take_results(&[PushResult {
         rev: a.rev,

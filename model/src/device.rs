@@ -36,7 +36,10 @@ pub struct LocalRecord {
     /// Whether the record has conflicting versions a user should look at.
     #[serde(default)]
     pub conflict: bool,
-    /// Whether the server has acknowledged every change of it made here.
+    /// Whether the server has acknowledged every change of it made here: whether the outbox
+    /// holds none of its changes. A store that keeps the outbox may leave this flag stale on a
+    /// record whose only change is being acknowledged ([`acknowledged_only`]) and read it from
+    /// its outbox instead.
     pub synced: bool,
     /// Why the server refused the last push of it, in Chinese.
     #[serde(default)]
@@ -304,6 +307,16 @@ pub fn take_results(
     }
 }
 
+/// Whether `after` is `before` with nothing changed but its acknowledgement: a store that reads
+/// `synced` from its outbox need not write it again.
+pub fn acknowledged_only(before: &LocalRecord, after: &LocalRecord) -> bool {
+    after.synced
+        && LocalRecord {
+            synced: true,
+            ..before.clone()
+        } == *after
+}
+
 /// A refusal as the record shows it: the reason, then each field's problem.
 pub fn refusal(reason: &str, errors: &[FieldError]) -> String {
     if errors.is_empty() {
@@ -399,6 +412,34 @@ mod tests {
         let w = apply_page(page(revs, 1), HashMap::new(), Hlc::default());
         assert_eq!(w.records.len(), 1);
         w.records[0].clone()
+    }
+
+    #[test]
+    fn only_an_acknowledgement_is_told_from_a_change_of_what_a_record_shows() {
+        let mut before = LocalRecord::from_revisions(vec![rev(1, 1, None, 1)], None, true, None);
+        assert!(!before.synced);
+        let acked = LocalRecord {
+            synced: true,
+            ..before.clone()
+        };
+        assert!(acknowledged_only(&before, &acked));
+        assert!(
+            !acknowledged_only(&acked, &before),
+            "a change waiting again is written"
+        );
+        let refused = LocalRecord {
+            error: Some("内容未通过校验".into()),
+            ..before.clone()
+        };
+        assert!(
+            !acknowledged_only(&refused, &acked),
+            "a refusal cleared is written"
+        );
+        before.others.push(rev(1, 2, Some(1), 2));
+        assert!(
+            !acknowledged_only(&before, &acked),
+            "another revision is written"
+        );
     }
 
     #[test]

@@ -2,7 +2,9 @@
 //! own (see [`crate::routes::later`] for whole pages): the wish wall's offers and residents'
 //! submissions on the home page (read from the server, so nothing to show offline anyway), and a
 //! person's archive on a register record. A piece is fetched when its page is drawn and drawn in
-//! that page's reactive owner once it arrives; one that cannot be fetched leaves nothing.
+//! that page's reactive owner once it arrives; one that cannot be fetched leaves nothing. A piece
+//! reaches what the main module does for it through a callback it is given, never by a call: a
+//! call would tie another piece (the sync engine's) to it.
 
 use crate::components::offers::OfferInbox;
 use crate::components::person_archive::PersonArchives;
@@ -16,9 +18,11 @@ use std::future::Future;
 use std::sync::Arc;
 
 #[wasm_split(inbox, wasm_split_path = ::leptos::wasm_split, fallible)]
-fn inboxes(owner: Owner, unit: String) -> Result<AnyView, NotLoaded> {
-    Ok(owner
-        .with(|| view! { <OfferInbox unit=unit.clone()/> <SubmissionInbox unit=unit/> }.into_any()))
+fn inboxes(owner: Owner, unit: String, saved: Callback<()>) -> Result<AnyView, NotLoaded> {
+    Ok(owner.with(|| {
+        view! { <OfferInbox unit=unit.clone() saved=saved/> <SubmissionInbox unit=unit/> }
+            .into_any()
+    }))
 }
 
 #[wasm_split(archive, wasm_split_path = ::leptos::wasm_split, fallible)]
@@ -49,10 +53,11 @@ where
     }
 }
 
-/// The wish wall's offers and residents' submissions waiting for the village `unit`.
+/// The wish wall's offers and residents' submissions waiting for the village `unit`; `saved`
+/// runs when taking an offer up saved a record.
 #[component]
-pub fn WallInboxes(unit: String) -> impl IntoView {
-    drawn(move |owner| inboxes(owner, unit))
+pub fn WallInboxes(unit: String, saved: Callback<()>) -> impl IntoView {
+    drawn(move |owner| inboxes(owner, unit, saved))
 }
 
 /// The archives of a person of a register ([`PersonArchives`]).

@@ -18,7 +18,8 @@ use shequ_model::wall::{self, Decision, OfferView};
 use shequ_model::Revision;
 
 /// Accepts `o` and records the take-up on its record; the message to show when something fails.
-async fn accept(state: AppState, o: &OfferView) -> Result<(), String> {
+/// `saved` tells the page a record was saved (it counts and sends it).
+async fn accept(state: AppState, o: &OfferView, saved: Callback<()>) -> Result<(), String> {
     let db = Db::get().await.map_err(|e| e.to_string())?;
     let rec = db
         .record(&o.record.to_string())
@@ -39,7 +40,7 @@ async fn accept(state: AppState, o: &OfferView) -> Result<(), String> {
     api::decide_offer(&o.id, Decision::Accept)
         .await
         .map_err(|e| e.to_string())?;
-    let saved = async {
+    let saving = async {
         let rev = Revision {
             rev: ids::new_id(),
             parent: Some(rec.rev.rev),
@@ -52,15 +53,17 @@ async fn accept(state: AppState, o: &OfferView) -> Result<(), String> {
         };
         db.save(rev, ids::now_ms()).await
     };
-    saved
+    saving
         .await
         .map_err(|e| tc!(offers.accepted_unsaved, error = e))?;
-    state.record_saved().await;
+    saved.run(());
     Ok(())
 }
 
+/// `saved` runs once an accepted offer's record is saved: a call through it, rather than to the
+/// page's state, keeps the sync engine's own piece out of this one's.
 #[component]
-pub fn OfferInbox(unit: String) -> impl IntoView {
+pub fn OfferInbox(unit: String, saved: Callback<()>) -> impl IntoView {
     let state = use_state();
     let i18n = use_i18n();
     let (answered, set_answered) = signal(0u32);
@@ -74,7 +77,7 @@ pub fn OfferInbox(unit: String) -> impl IntoView {
         let (o, d) = (o.clone(), *d);
         async move {
             let done = match d {
-                Decision::Accept => accept(state, &o).await,
+                Decision::Accept => accept(state, &o, saved).await,
                 _ => api::decide_offer(&o.id, d)
                     .await
                     .map(|_| ())

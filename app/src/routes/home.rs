@@ -153,7 +153,10 @@ fn UnitHome(code: String) -> impl IntoView {
         </header>
         <Blocked/>
         <SyncBar/>
-        {village.then(|| view! { <WallInboxes unit=code.clone()/> })}
+        {village.then(|| {
+            let saved = Callback::new(move |()| leptos::task::spawn_local(state.record_saved()));
+            view! { <WallInboxes unit=code.clone() saved=saved/> }
+        })}
         <section class="card">
             <h2>{t!(i18n, home.fill_in)}</h2>
             <div class="form-grid">

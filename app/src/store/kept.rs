@@ -33,10 +33,21 @@ impl Kept {
         records: impl IntoIterator<Item = LocalRecord>,
         waiting: impl IntoIterator<Item = (Uuid, Uuid)>,
     ) -> Kept {
+        let waiting: HashMap<Uuid, Uuid> = waiting.into_iter().collect();
+        let unsynced: std::collections::HashSet<Uuid> = waiting.values().copied().collect();
+        // A record's flag is read from the outbox: an acknowledgement does not write it again
+        // (`device::acknowledged_only`).
+        let records = records
+            .into_iter()
+            .map(|mut r| {
+                r.synced = !unsynced.contains(&r.rev.record);
+                (r.rev.record, r)
+            })
+            .collect();
         Kept {
             generation: Some(generation),
-            records: records.into_iter().map(|r| (r.rev.record, r)).collect(),
-            waiting: waiting.into_iter().collect(),
+            records,
+            waiting,
         }
     }
 
@@ -46,6 +57,10 @@ impl Kept {
 
     pub fn records(&self) -> impl Iterator<Item = &LocalRecord> {
         self.records.values()
+    }
+
+    pub fn record(&self, id: &Uuid) -> Option<&LocalRecord> {
+        self.records.get(id)
     }
 
     /// The record of a change still waiting in the outbox.
