@@ -26,10 +26,15 @@ impl Replica for Db {
     async fn device_id(&self) -> Result<String, String> {
         Db::device_id(self).await.map_err(|e| e.0)
     }
-    async fn outbox(&self, scope: &str, limit: u32) -> Result<Vec<Revision>, String> {
+    async fn outbox(
+        &self,
+        scope: &str,
+        limit: u32,
+        after: Option<uuid::Uuid>,
+    ) -> Result<Vec<Revision>, String> {
         // Almost always everything waiting is this account's: read only a batch then. Only a
         // shared phone holding another account's work needs the whole outbox read and filtered.
-        let first = timed("shequ-sync:outbox", Db::outbox(self, limit))
+        let first = timed("shequ-sync:outbox", Db::outbox(self, limit, after))
             .await
             .map_err(|e| e.0)?;
         if first.len() < limit as usize
@@ -40,7 +45,7 @@ impl Replica for Db {
                 .filter(|r| client::pushes(scope, r.unit.as_str()))
                 .collect());
         }
-        let all = Db::outbox(self, u32::MAX).await.map_err(|e| e.0)?;
+        let all = Db::outbox(self, u32::MAX, after).await.map_err(|e| e.0)?;
         Ok(all
             .into_iter()
             .filter(|r| client::pushes(scope, r.unit.as_str()))
@@ -48,7 +53,7 @@ impl Replica for Db {
             .collect())
     }
     async fn pending_count(&self, scope: &str) -> Result<u32, String> {
-        Ok(Replica::outbox(self, scope, u32::MAX).await?.len() as u32)
+        Ok(Replica::outbox(self, scope, u32::MAX, None).await?.len() as u32)
     }
     async fn take_results(&self, results: &[PushResult]) -> Result<(), String> {
         timed("shequ-sync:take-results", Db::take_results(self, results))

@@ -46,7 +46,7 @@ async fn a_phone_that_kept_one_plan_keeps_it_as_the_plan_of_its_records() {
     let old = plan(2018);
     db.set_meta("plan", &old).await.unwrap();
     let saved = db.save(legacy_rev("旧记录"), 1_000).await.unwrap();
-    let outbox_before = db.outbox(10).await.unwrap();
+    let outbox_before = db.outbox(10, None).await.unwrap();
 
     let plans = db.plans().await.unwrap().expect("the kept plan is there");
     assert_eq!(plans.current().id, old.id);
@@ -55,7 +55,7 @@ async fn a_phone_that_kept_one_plan_keeps_it_as_the_plan_of_its_records() {
     let record = db.record(&saved.record.to_string()).await.unwrap().unwrap();
     assert_eq!(record.plan(&legacy), old.id);
     assert_eq!(
-        db.outbox(10).await.unwrap(),
+        db.outbox(10, None).await.unwrap(),
         outbox_before,
         "the outbox's revisions stay exactly as they were"
     );

@@ -46,11 +46,15 @@ async fn saving_writes_the_record_and_its_outbox_entry_together() {
     assert_eq!(recs.len(), 2);
     assert!(recs.iter().all(|r| !r.synced));
     assert_eq!(db.pending_count().await.unwrap(), 2);
-    let out = db.outbox(10).await.unwrap();
+    let out = db.outbox(10, None).await.unwrap();
     assert_eq!(
         out.iter().map(|r| r.rev).collect::<Vec<_>>(),
         vec![a.rev, b.rev]
     );
+    // A push reads its next batch from after the last change it sent.
+    let next = db.outbox(10, Some(a.rev)).await.unwrap();
+    assert_eq!(next.iter().map(|r| r.rev).collect::<Vec<_>>(), vec![b.rev]);
+    assert!(db.outbox(10, Some(b.rev)).await.unwrap().is_empty());
     assert!(db.records_in("610324001201").await.unwrap().is_empty());
 }
 
@@ -120,7 +124,7 @@ async fn only_an_acknowledgement_takes_a_change_out_of_the_outbox() {
     .await
     .unwrap();
     assert_eq!(
-        db.outbox(10)
+        db.outbox(10, None)
             .await
             .unwrap()
             .iter()
@@ -362,7 +366,7 @@ async fn a_save_never_misses_another_tabs_edit_of_the_same_record_or_its_clock()
     );
     assert_eq!(
         reopened
-            .outbox(10)
+            .outbox(10, None)
             .await
             .unwrap()
             .iter()

@@ -40,8 +40,14 @@ impl fmt::Display for TransportError {
 pub trait Replica {
     async fn device_id(&self) -> Result<String, String>;
     /// Up to `limit` unsynced changes that [`pushes`] gives to the account syncing `scope`,
-    /// oldest first.
-    async fn outbox(&self, scope: &str, limit: u32) -> Result<Vec<Revision>, String>;
+    /// oldest first (revision ids are time-ordered), only those after the revision `after` when
+    /// it is given.
+    async fn outbox(
+        &self,
+        scope: &str,
+        limit: u32,
+        after: Option<uuid::Uuid>,
+    ) -> Result<Vec<Revision>, String>;
     async fn pending_count(&self, scope: &str) -> Result<u32, String>;
     /// Takes the answers to a push: acknowledged changes leave the outbox, atomically with
     /// marking their records synced.
@@ -131,8 +137,10 @@ fn local<T>(r: Result<T, String>) -> Result<T, SyncError> {
 /// Pushes the whole outbox. Changes the server refused stay in the outbox and are not sent again
 /// in this round. A batch the server finds too large (413) is halved until it passes; a single
 /// change still too large is marked refused, and the rest goes on. The answers to one batch are
-/// taken while the next is sent: the next is read first, past the changes already answered, and a
-/// failure of either ends the round with nothing half taken.
+/// taken while the next is sent: the next is read first, from after the last change sent (the
+/// batch before is still in the outbox then), and a failure of either ends the round with
+/// nothing half taken. A change saved meanwhile with an id before the last one sent (a clock put
+/// back during the push) waits for the next round.
 pub async fn push_all<R: Replica, T: Transport>(
     replica: &R,
     transport: &T,
@@ -144,14 +152,13 @@ pub async fn push_all<R: Replica, T: Transport>(
     let device = local(replica.device_id().await)?;
     let total = local(replica.pending_count(scope).await)? as usize;
     let mut answered: HashSet<uuid::Uuid> = HashSet::new();
-    // Answered changes still in the outbox: refused ones, and the last batch's until its answers
-    // are taken.
-    let mut still_there = 0u32;
+    // The last change sent: the next batch is read from after it.
+    let mut last: Option<uuid::Uuid> = None;
     // Once a batch was too large, the rest of this round goes in the smaller size that passed.
     let mut size = limits.push_batch.max(1);
     let mut untaken: Vec<PushResult> = Vec::new();
     loop {
-        let batch: Vec<Revision> = local(replica.outbox(scope, size + still_there).await)?
+        let batch: Vec<Revision> = local(replica.outbox(scope, size, last).await)?
             .into_iter()
             .filter(|r| !answered.contains(&r.rev))
             .take(size as usize)
@@ -165,11 +172,11 @@ pub async fn push_all<R: Replica, T: Transport>(
         let sending = send_batch(transport, &device, batch, &mut size);
         let (taken, sent) = futures_util::join!(taking, sending);
         local(taken)?;
-        let refused_last = untaken.iter().filter(|r| !r.outcome.acknowledged()).count() as u32;
         let Some(results) = sent? else {
             return Ok(());
         };
-        still_there = still_there - untaken.len() as u32 + refused_last + results.len() as u32;
+        // What was sent, which is less than the batch when the server found it too large.
+        last = results.iter().map(|r| r.rev).max().or(last);
         for r in &results {
             answered.insert(r.rev);
             if r.outcome.acknowledged() {

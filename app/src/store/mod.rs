@@ -452,10 +452,18 @@ impl Db {
         Ok(self.kept.borrow().record(&id).cloned())
     }
 
-    /// Up to `limit` unsynced revisions, oldest first (revision ids are time-ordered).
-    pub async fn outbox(&self, limit: u32) -> Result<Vec<Revision>> {
+    /// Up to `limit` unsynced revisions, oldest first (revision ids are time-ordered), after the
+    /// revision `after` when it is given.
+    pub async fn outbox(&self, limit: u32, after: Option<Uuid>) -> Result<Vec<Revision>> {
         let tx = self.tx(&[OUTBOX], false)?;
-        let rows = tx.store(OUTBOX)?.get_all(None, Some(limit)).await?;
+        let range = match after {
+            Some(rev) => Some(
+                rexie::KeyRange::lower_bound(&JsValue::from_str(&rev.to_string()), Some(true))
+                    .map_err(|e| StoreError(e.to_string()))?,
+            ),
+            None => None,
+        };
+        let rows = tx.store(OUTBOX)?.get_all(range, Some(limit)).await?;
         let mut out = Vec::with_capacity(rows.len());
         for r in rows {
             out.push(serde_json::from_str(&from_js::<OutRow>(r)?.body)?);
@@ -585,7 +593,7 @@ impl Db {
 
     /// Every change not yet acknowledged by the server, for an export file.
     pub async fn unsynced(&self) -> Result<Vec<Revision>> {
-        self.outbox(u32::MAX).await
+        self.outbox(u32::MAX, None).await
     }
 
     pub async fn cursor(&self, scope: &str) -> Result<i64> {

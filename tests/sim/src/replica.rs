@@ -117,12 +117,20 @@ impl Replica for MemReplica {
     async fn device_id(&self) -> Result<String, String> {
         Ok(self.device.clone())
     }
-    async fn outbox(&self, scope: &str, limit: u32) -> Result<Vec<Revision>, String> {
+    async fn outbox(
+        &self,
+        scope: &str,
+        limit: u32,
+        after: Option<Uuid>,
+    ) -> Result<Vec<Revision>, String> {
+        use std::ops::Bound::{Excluded, Unbounded};
+        let from = after.map_or(Unbounded, Excluded);
         Ok(self
             .inner
             .borrow()
             .outbox
-            .values()
+            .range((from, Unbounded))
+            .map(|(_, r)| r)
             .filter(|r| pushes(scope, r.unit.as_str()))
             .take(limit as usize)
             .cloned()
