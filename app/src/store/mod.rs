@@ -13,8 +13,9 @@
 //! Bodies are kept as JSON text so that every value (the 64-bit clock included) round-trips
 //! exactly. Every change that must be atomic happens in one IndexedDB transaction: saving a record
 //! writes the record, its outbox entry and the clock together; acknowledging a push removes the
-//! outbox entry and marks the record synced together; applying a pulled page stores the records
-//! and the new cursor together.
+//! outbox entry, with the record where the answer changes what it shows (a record is synced when
+//! the outbox holds none of its changes: the flag is read from the outbox, not kept written);
+//! applying a pulled page stores the records and the new cursor together.
 //!
 //! Inside a transaction, requests are issued together and awaited together: IndexedDB runs them in
 //! the order given, and a page of 500 records costs one wait, not 1,500. The page also keeps the
@@ -477,7 +478,7 @@ impl Db {
     }
 
     /// Takes the server's answers to a push ([`device::take_results`]): an acknowledged change
-    /// leaves the outbox and its record is marked synced once nothing of it waits there; a refused
+    /// leaves the outbox, and its record shows synced once nothing of it waits there; a refused
     /// one stays, with the reason shown on the record. All in one transaction.
     pub async fn take_results(&self, results: &[PushResult]) -> Result<()> {
         let tx = self.tx(&[RECORDS, OUTBOX, META], true)?;
