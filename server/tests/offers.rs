@@ -449,7 +449,59 @@ async fn strangers_are_limited_per_address_per_phone_and_per_record(app: TestApp
     );
 }
 
+/// An answered offer, and the helper's phone with it, is kept 90 days after its answer: the next
+/// offer takes older ones along.
+async fn an_answered_offer_is_forgotten_ninety_days_on(app: TestApp) {
+    let open = wish(VILLAGE, "一床棉被", "发布");
+    push(&app, VILLAGE, std::slice::from_ref(&open)).await;
+    let id = open.record.to_string();
+    let day = 24 * 3600 * 1000;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let mut receipts = Vec::new();
+    for n in 0..2u8 {
+        let phone = format!("1370000000{n}");
+        let sent = send(&app, [127, 0, 7, n + 1], TOWN, &offer(&id, "某人", &phone)).await;
+        receipts.push(sent.location.unwrap());
+    }
+    let by = format!("village-{VILLAGE}");
+    for (at, answered_ago) in receipts.iter().zip([91, 89]) {
+        let offer_id = at.trim_start_matches("/wall/offer/");
+        let store = &app.state.store;
+        assert!(store
+            .decide_offer(offer_id, "declined", &by, now - answered_ago * day)
+            .await
+            .unwrap());
+    }
+    assert_eq!(
+        receipt_status(&app, &receipts[0]).await,
+        200,
+        "until the next offer"
+    );
+    let next = send(
+        &app,
+        [127, 0, 7, 9],
+        TOWN,
+        &offer(&id, "某人", "13700000009"),
+    )
+    .await;
+    assert_eq!(next.status, 303);
+    assert_eq!(
+        receipt_status(&app, &receipts[0]).await,
+        404,
+        "91 days after its answer"
+    );
+    assert_eq!(
+        receipt_status(&app, &receipts[1]).await,
+        200,
+        "89 days after its answer"
+    );
+}
+
 common::conformance!(
     a_helpers_offer_reaches_the_village_and_the_helper_is_told_its_answer,
-    strangers_are_limited_per_address_per_phone_and_per_record
+    strangers_are_limited_per_address_per_phone_and_per_record,
+    an_answered_offer_is_forgotten_ninety_days_on
 );

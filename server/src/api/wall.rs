@@ -53,6 +53,9 @@ const MOST_OFFERS_PER_RECORD: u32 = 20;
 const MOST_OFFERS_PER_UNIT: u32 = 200;
 /// Offers a worker's list shows at once.
 const OFFER_LIST: u32 = 100;
+/// How long an answered offer or submission is kept, with the phone it holds: its receipt says
+/// the answer for this long, then it is gone.
+pub(super) const KEPT_AFTER_ANSWER_MS: i64 = 90 * 24 * 3600 * 1000;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -432,7 +435,12 @@ async fn take_offer(
     };
     let kept = state
         .store
-        .add_offer(&row, MOST_OFFERS_PER_RECORD, MOST_OFFERS_PER_UNIT)
+        .add_offer(
+            &row,
+            MOST_OFFERS_PER_RECORD,
+            MOST_OFFERS_PER_UNIT,
+            row.made_at - KEPT_AFTER_ANSWER_MS,
+        )
         .await?;
     if !kept {
         return Err(ApiError::Conflict(

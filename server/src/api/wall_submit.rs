@@ -263,7 +263,12 @@ async fn take(
         decided_at: None,
         decided_by: String::new(),
     };
-    if !state.store.add_submission(&row, MOST_PER_UNIT).await? {
+    let forget_before = row.made_at - super::wall::KEPT_AFTER_ANSWER_MS;
+    if !state
+        .store
+        .add_submission(&row, MOST_PER_UNIT, forget_before)
+        .await?
+    {
         return Err(ApiError::Conflict(
             "这个村(社区)待核实的提交已经很多,请过几天再试,或直接联系村(社区)".into(),
         ));

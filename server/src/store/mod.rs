@@ -187,12 +187,14 @@ pub trait Store: Send + Sync + 'static {
         change: &(dyn for<'s> Fn(&'s [Strikes]) -> Vec<Strikes> + Send + Sync),
     ) -> Result<Vec<Strikes>, StoreError>;
     /// Keeps a helper's offer, unless its record already has `most_per_record` offers waiting or
-    /// its unit `most_per_unit` (then false, and nothing is kept).
+    /// its unit `most_per_unit` (then false, and nothing is kept). Offers answered before
+    /// `forget_before` go, a few at a time, with the helpers' phones they hold.
     async fn add_offer(
         &self,
         o: &OfferRow,
         most_per_record: u32,
         most_per_unit: u32,
+        forget_before: i64,
     ) -> Result<bool, StoreError>;
     async fn offer(&self, id: &str) -> Result<Option<OfferRow>, StoreError>;
     /// The offers waiting under `scope`, oldest first, at most `limit`.
@@ -206,11 +208,13 @@ pub trait Store: Send + Sync + 'static {
         at: i64,
     ) -> Result<bool, StoreError>;
     /// Keeps a resident's submission, unless its unit already has `most_per_unit` waiting (then
-    /// false, and nothing is kept).
+    /// false, and nothing is kept). Submissions answered before `forget_before` go, a few at a
+    /// time, with the phones they hold.
     async fn add_submission(
         &self,
         row: &SubmissionRow,
         most_per_unit: u32,
+        forget_before: i64,
     ) -> Result<bool, StoreError>;
     async fn submission(&self, id: &str) -> Result<Option<SubmissionRow>, StoreError>;
     /// The submissions waiting in `unit`, oldest first, at most `limit`.

@@ -271,6 +271,24 @@ where
         })
     }
 
+    /// Drops up to 100 rows of the wall's `table` answered before `before`: each new one takes a
+    /// few old ones along, so the table holds about the retention's worth, phones and all.
+    async fn forget_answered(
+        tx: &mut sqlx::Transaction<'static, D>,
+        table: &'static str,
+        before: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query(&format!(
+            "DELETE FROM {table} WHERE id IN
+             (SELECT id FROM {table} WHERE state <> 'waiting' AND decided_at < $1 LIMIT 100{})",
+            D::SKIP_LOCKED
+        ))
+        .bind(before)
+        .execute(&mut **tx)
+        .await?;
+        Ok(())
+    }
+
     /// Answers a waiting row of the wall's `table` (offers or submissions); false when it no
     /// longer waits.
     async fn answer_waiting(
@@ -1499,9 +1517,11 @@ where
         o: &OfferRow,
         most_per_record: u32,
         most_per_unit: u32,
+        forget_before: i64,
     ) -> Result<bool, StoreError> {
         let _turn = self.turn().await;
         let mut tx = self.pool.begin().await?;
+        Self::forget_answered(&mut tx, "wall_offers", forget_before).await?;
         let waiting = |col: &'static str, value: &str| {
             let sql = format!(
                 "SELECT COUNT(*) AS n FROM wall_offers WHERE state = 'waiting' AND {col} = $1"
@@ -1585,9 +1605,11 @@ where
         &self,
         row: &SubmissionRow,
         most_per_unit: u32,
+        forget_before: i64,
     ) -> Result<bool, StoreError> {
         let _turn = self.turn().await;
         let mut tx = self.pool.begin().await?;
+        Self::forget_answered(&mut tx, "wall_submissions", forget_before).await?;
         let waiting = sqlx::query(
             "SELECT COUNT(*) AS n FROM wall_submissions WHERE state = 'waiting' AND unit = $1",
         )
