@@ -72,13 +72,20 @@ fn wrong(plan: &Plan, ind: &Indicator, cell: &Cell, text: &str) -> Option<&'stat
 fn TownTargets(plan: Arc<Plan>) -> impl IntoView {
     let i18n = use_i18n();
     let county = plan.county.clone();
-    let report = {
+    // The report the boxes start from. A good save reads it again before its note shows, so the
+    // boxes never fall back to the targets from before the save.
+    let report = RwSignal::new_local(None::<Result<Report, String>>);
+    let read = {
         let (county, id) = (county.clone(), plan.id.clone());
-        LocalResource::new(move || {
+        move || {
             let (county, id) = (county.clone(), id.clone());
             async move { api::report(&county, &id, None).await.map_err(|e| e.message) }
-        })
+        }
     };
+    {
+        let read = read.clone();
+        leptos::task::spawn_local(async move { report.set(Some(read().await)) });
+    }
     // What has been typed, kept while another indicator is shown; cleared by a good save.
     let typed = RwSignal::new(BTreeMap::<Key, String>::new());
     let (chosen, set_chosen) = signal(None::<String>);
@@ -90,13 +97,14 @@ fn TownTargets(plan: Arc<Plan>) -> impl IntoView {
                 plan: plan.id.clone(),
                 targets: edits.clone(),
             };
-            let county = county.clone();
+            let (county, read) = (county.clone(), read.clone());
             async move {
                 let result = api::edit_targets(&county, &body).await;
                 saved.set(Some(match result {
                     Ok(Ok(done)) => {
+                        let fresh = read().await;
                         typed.set(BTreeMap::new());
-                        report.refetch();
+                        report.set(Some(fresh));
                         Saved::Done(done.changes.len())
                     }
                     Ok(Err(refused)) => Saved::Refused(
