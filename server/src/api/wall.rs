@@ -478,26 +478,8 @@ async fn receipt(State(state): State<AppState>, Path(id): Path<String>) -> Respo
     let told = OfferState::parse(&row.state)
         .unwrap_or(OfferState::Waiting)
         .told();
-    let town = UnitCode::parse(&row.unit)
-        .ok()
-        .and_then(|u| u.parent())
-        .map(|t| t.to_string())
-        .unwrap_or_default();
-    let body = frame(
-        "认领申请",
-        html! {
-            header { h1 { "认领申请" } }
-            main {
-                section.item data-testid="receipt" {
-                    h2 { (what.as_deref().unwrap_or("这个心愿或需求已不在心愿墙上")) }
-                    p.told role="status" { (told) }
-                    p.hint { "请收藏本页,随时回来查看结果。" }
-                }
-                a.next href={ "/wall/" (town) } { "回到心愿墙" }
-            }
-        },
-    );
-    page_response(StatusCode::OK, body, "no-store")
+    let what = what.as_deref().unwrap_or("这个心愿或需求已不在心愿墙上");
+    receipt_page("认领申请", "receipt", what, told, &row.unit)
 }
 
 #[derive(Deserialize)]
@@ -638,4 +620,35 @@ pub(super) fn to_receipt(path: &str) -> Response {
         HeaderValue::from_str(path).expect("a receipt's path is a header value"),
     );
     res
+}
+
+/// A receipt's page: what was sent about, how it was answered, and the way back to the wall of
+/// the town of `unit` (a village's code).
+pub(super) fn receipt_page(
+    heading: &str,
+    testid: &str,
+    what: &str,
+    told: &str,
+    unit: &str,
+) -> Response {
+    let town = UnitCode::parse(unit)
+        .ok()
+        .and_then(|u| u.parent())
+        .map(|t| t.to_string())
+        .unwrap_or_default();
+    let body = frame(
+        heading,
+        html! {
+            header { h1 { (heading) } }
+            main {
+                section.item data-testid=(testid) {
+                    h2 { (what) }
+                    p.told role="status" { (told) }
+                    p.hint { "请收藏本页,随时回来查看结果。" }
+                }
+                a.next href={ "/wall/" (town) } { "回到心愿墙" }
+            }
+        },
+    );
+    page_response(StatusCode::OK, body, "no-store")
 }

@@ -9,7 +9,8 @@
 //! (`/wall/submission/{id}`) that says only how it was answered.
 
 use super::wall::{
-    answers_for, frame, page_response, reads_contacts, receipt_id, refused, to_receipt, wall_area,
+    answers_for, frame, page_response, reads_contacts, receipt_id, receipt_page, refused,
+    to_receipt, wall_area,
 };
 use crate::auth::{Caller, ClientAddress};
 use crate::error::{ApiError, AppJson};
@@ -299,26 +300,8 @@ async fn receipt(State(state): State<AppState>, Path(id): Path<String>) -> Respo
     let told = OfferState::parse(&row.state)
         .unwrap_or(OfferState::Waiting)
         .told_resident();
-    let town = UnitCode::parse(&row.unit)
-        .ok()
-        .and_then(|u| u.parent())
-        .map(|t| t.to_string())
-        .unwrap_or_default();
-    let body = frame(
-        "提交结果",
-        html! {
-            header { h1 { "提交结果" } }
-            main {
-                section.item data-testid="submission-receipt" {
-                    h2 { (what.unwrap_or_default()) }
-                    p.told role="status" { (told) }
-                    p.hint { "请收藏本页,随时回来查看结果。" }
-                }
-                a.next href={ "/wall/" (town) } { "回到心愿墙" }
-            }
-        },
-    );
-    page_response(StatusCode::OK, body, "no-store")
+    let what = what.unwrap_or_default();
+    receipt_page("提交结果", "submission-receipt", &what, told, &row.unit)
 }
 
 #[derive(Deserialize)]
