@@ -170,6 +170,12 @@ pub fn shown(field: Option<&Field>, value: Option<&Value>) -> Option<String> {
             let unit = field.map_or("", |f| f.unit.as_str());
             format!("{n}{unit}")
         }
+        Value::Array(a) if field.is_some_and(|f| f.kind == FieldKind::Photos) => {
+            if a.is_empty() {
+                return None;
+            }
+            format!("{} 张照片", a.len())
+        }
         Value::Array(a) => a
             .iter()
             .filter_map(|v| shown(None, Some(v)))

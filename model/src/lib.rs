@@ -26,6 +26,7 @@ pub mod history;
 pub mod listing;
 pub mod merge;
 pub mod month;
+pub mod photo;
 pub mod plan;
 pub mod record;
 pub mod rollup;

@@ -278,6 +278,9 @@ pub enum FieldKind {
     Person,
     /// A workflow state with allowed transitions, each state optionally dated.
     Status,
+    /// Photos taken as evidence: their ids ([`crate::photo::PhotoId`]), the photos themselves
+    /// kept beside the record and synced after it.
+    Photos,
 }
 
 /// A field. Attributes that only some kinds take are optional; [`Plan::validate`] checks that
@@ -1301,6 +1304,10 @@ impl Validator<'_> {
                     at,
                     "a person field names someone: it is never shown in public",
                 ),
+                // A photo shows faces and homes: it stays with those who may read the record.
+                Some(fld) if fld.kind == FieldKind::Photos => {
+                    self.err(at, "photos are never shown in public")
+                }
                 Some(_) if !seen.insert(id.as_str()) => {
                     self.err(at, format!("`{id}` is shown twice"))
                 }
@@ -1605,7 +1612,7 @@ impl Validator<'_> {
                     YesNo => v.is_boolean(),
                     Number => v.is_number(),
                     Text | LongText | Date | Person => v.is_string(),
-                    MultiChoice => false,
+                    MultiChoice | Photos => false,
                 };
                 if !ok {
                     this.err(&cp, format!("{v} is not a possible value of `{}`", fld.id));

@@ -308,6 +308,12 @@ pub(crate) fn check_field(f: &Field, v: &Value, period: &Period) -> Result<(), S
         YesNo => {
             v.as_bool().ok_or("应为是或否")?;
         }
+        Photos => {
+            crate::photo::check_field_value(v)?;
+            if f.required && v.as_array().is_some_and(|a| a.is_empty()) {
+                return Err("至少一张照片".into());
+            }
+        }
         Person => {
             let s = v.as_str().ok_or("应选择一名人员")?;
             Uuid::parse_str(s).map_err(|_| "应选择一名人员".to_string())?;
