@@ -75,6 +75,28 @@ impl fmt::Display for PhotoId {
     }
 }
 
+/// The most photos one question about them names.
+pub const MAX_ASKED: usize = 100;
+
+/// The phone's question before it uploads: which of these does the server want?
+/// Wire format: stable.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct PhotoAsk {
+    pub ids: Vec<PhotoId>,
+}
+
+/// The server's answer: those a record in the account's scope names, and whether it holds each;
+/// the others are named by no record it has (yet: the record may still be on its way).
+/// Wire format: stable.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
+#[serde(deny_unknown_fields)]
+pub struct PhotoAnswer {
+    pub missing: Vec<PhotoId>,
+    pub held: Vec<PhotoId>,
+    pub unnamed: Vec<PhotoId>,
+}
+
 /// Why a photo or a file is refused, worded for the worker.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PhotoError {

@@ -410,6 +410,8 @@ impl Maker<'_> {
         }
         .map(|v| v.replace("{单位}", self.name));
         Some(match field.kind {
+            // A demo record has no photo to show.
+            FieldKind::Photos => return None,
             FieldKind::Text | FieldKind::LongText => {
                 let text =
                     said.unwrap_or_else(|| format!("{}{}", field.label, 1 + rng.next_u32() % 20));

@@ -6,6 +6,7 @@ pub mod api;
 pub mod auth;
 pub mod demo;
 pub mod error;
+pub mod photos;
 pub mod pool;
 pub mod serve;
 pub mod settings;
@@ -66,6 +67,8 @@ pub struct AppState {
     /// The bounded pool the public wish wall's reads run in: anyone may ask, so a flood is told
     /// to come back rather than queued.
     pub public: Arc<pool::Pool>,
+    /// Where photos are kept, and the pool their uploads are checked in.
+    pub photos: Arc<photos::Photos>,
 }
 
 impl AppState {
@@ -89,6 +92,7 @@ impl AppState {
                 "看心愿墙的人太多,请稍后再试",
                 5,
             )),
+            photos: Arc::new(photos::Photos::in_memory()),
         }
     }
 }
@@ -565,6 +569,7 @@ pub async fn launch(s: &Settings) -> Result<Running, SettingError> {
     state.hashers = Arc::new(auth::Hashers::new(s.limits.hash_workers));
     state.heavy = Arc::new(heavy_requests(s.limits.heavy_requests));
     state.trusted_proxy = s.trusted_proxy;
+    state.photos = Arc::new(photos::Photos::from_settings(s)?);
     let router = app(state.clone(), &s.dist);
     let limits = s.limits;
     let done = tokio::spawn(async move { serve::serve(listener, router, limits).await });

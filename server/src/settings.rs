@@ -45,6 +45,10 @@ pub struct Settings {
     /// `X-Forwarded-For` header (for the login limits), all others from their own address.
     #[serde(deserialize_with = "proxy")]
     pub trusted_proxy: Option<IpAddr>,
+    /// Where photos are kept: a folder, or `s3://BUCKET/PREFIX` in a build with the `s3`
+    /// feature (credentials and region from the `AWS_*` variables). Without it, the folder
+    /// `PATH.photos` beside a SQLite database `PATH`, or `photos` for PostgreSQL.
+    pub photos: Option<String>,
     /// Read from the same layers, with keys of their own (see [`Limits`]).
     #[serde(skip)]
     pub limits: Limits,
@@ -63,6 +67,7 @@ impl Default for Settings {
             demo: false,
             demo_records: None,
             trusted_proxy: None,
+            photos: None,
             limits: Limits::default(),
         }
     }
@@ -174,6 +179,10 @@ pub struct Flags {
     #[arg(long, global = true)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub demo_records: Option<PathBuf>,
+    /// Where photos are kept: a folder, or s3://BUCKET/PREFIX (a build with the s3 feature).
+    #[arg(long, global = true)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub photos: Option<String>,
 }
 
 /// A setting that stops start-up: which one, and why, in one line.

@@ -2,6 +2,7 @@
 
 mod admin;
 mod auth;
+mod photos;
 mod plan;
 mod records;
 mod report;
@@ -25,6 +26,7 @@ pub fn router() -> Router<AppState> {
         .merge(auth::router())
         .merge(admin::router())
         .merge(wall::router())
+        .merge(photos::router())
         .route("/api", any(no_such_endpoint))
         .route("/api/", any(no_such_endpoint))
         .route("/api/{*rest}", any(no_such_endpoint))

@@ -28,6 +28,7 @@ use shequ_model::area::AreaTree;
 use shequ_model::auth::{Account, AdminAction, AuditEntry, AuditFilter, SessionInfo};
 use shequ_model::history::Stored;
 use shequ_model::month::Month;
+use shequ_model::photo::PhotoId;
 use shequ_model::plan::{Plan, TownTargets};
 use shequ_model::plan::{PlanId, Plans};
 use shequ_model::rollup::{Known, Report, Rollups, UnitFigures};
@@ -231,6 +232,15 @@ pub trait Store: Send + Sync + 'static {
         by: &str,
         at: i64,
     ) -> Result<bool, StoreError>;
+    /// Of `ids`, those that some record in `scope` names ([`shequ_model::photo::refs`]), each
+    /// with whether the server holds the photo.
+    async fn photos_named(
+        &self,
+        scope: &str,
+        ids: &[PhotoId],
+    ) -> Result<Vec<(PhotoId, bool)>, StoreError>;
+    /// Notes a photo as held, once its bytes are in the object store; false if it already was.
+    async fn add_photo(&self, row: &PhotoRow) -> Result<bool, StoreError>;
     async fn create_session(&self, s: &SessionRow) -> Result<(), StoreError>;
     /// The session a token's hash names, with its account: what every request reads first, in
     /// one query. None when there is no such session or its account is gone.
@@ -373,6 +383,17 @@ pub struct OfferRow {
     pub decided_at: Option<i64>,
     /// The account that answered it; empty while it waits.
     pub decided_by: String,
+}
+
+/// A photo the server holds ([`Store::add_photo`]); its bytes are in the object store.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PhotoRow {
+    pub id: PhotoId,
+    pub bytes: i64,
+    pub width: u32,
+    pub height: u32,
+    pub received_at: i64,
+    pub account: String,
 }
 
 /// A resident's submission from the public wish wall, as kept ([`Store::add_submission`]).

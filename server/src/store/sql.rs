@@ -11,14 +11,15 @@ use super::log_sync::LogSync;
 use super::rows::{self, now_ms, revision, Columns};
 use super::StoredPage;
 use super::{
-    prefix_end, AccountRow, AreaImport, Author, HistoryRows, ListedRow, OfferRow, PlanAdded,
-    PlanBook, PlanRole, PushAnswer, SessionRow, StartTurn, Store, StoreError, Strikes,
+    prefix_end, AccountRow, AreaImport, Author, HistoryRows, ListedRow, OfferRow, PhotoRow,
+    PlanAdded, PlanBook, PlanRole, PushAnswer, SessionRow, StartTurn, Store, StoreError, Strikes,
     SubmissionRow,
 };
 use async_trait::async_trait;
 use shequ_model::area::{Area, AreaTree, Level};
 use shequ_model::auth::{AdminAction, AdminActionKind, AuditEntry, AuditFilter, SessionInfo};
 use shequ_model::month::Month;
+use shequ_model::photo::{self, PhotoId};
 use shequ_model::plan::{Indicator, Plan, Target, TownTargets};
 use shequ_model::plan::{PlanId, Plans};
 use shequ_model::rollup::{forms_read, record_parts, unit_figures_of, Figure, UnitFigures};
@@ -419,6 +420,33 @@ where
                     stored.insert(parse_id(&row.text("rev"))?, row.int("seq"));
                 }
             }
+        }
+        // Which records name which photos: what a photo's upload and its readers are checked by.
+        let named: Vec<(PhotoId, &Revision)> = decided
+            .to_store
+            .iter()
+            .map(|s| (&changes[s.index], &s.plan))
+            .filter(|(r, _)| !r.deleted)
+            .filter_map(|(r, plan)| Some((r, plans.plans.get(plan)?.form(&r.form)?)))
+            .flat_map(|(r, form)| {
+                photo::refs(form, &r.content)
+                    .into_iter()
+                    .map(move |p| (p, r))
+            })
+            .collect();
+        for chunk in named.chunks(CHUNK) {
+            let sql = format!(
+                "INSERT INTO record_photos (photo, unit, record) VALUES {} ON CONFLICT DO NOTHING",
+                value_list::<D>(chunk.len(), 3)
+            );
+            let mut q = sqlx::query(&sql);
+            for (p, r) in chunk {
+                q = q
+                    .bind(p.as_str())
+                    .bind(r.unit.as_str())
+                    .bind(r.record.to_string());
+            }
+            q.execute(&mut *tx).await?;
         }
         let parts: HashMap<Uuid, RecordParts> = decided
             .to_store
@@ -1599,6 +1627,46 @@ where
         at: i64,
     ) -> Result<bool, StoreError> {
         self.answer_waiting("wall_offers", id, state, by, at).await
+    }
+
+    async fn photos_named(
+        &self,
+        scope: &str,
+        ids: &[PhotoId],
+    ) -> Result<Vec<(PhotoId, bool)>, StoreError> {
+        let mut out = Vec::new();
+        for id in ids {
+            let row = sqlx::query(
+                "SELECT (SELECT COUNT(*) FROM photos WHERE id = $1) AS held
+                 FROM record_photos WHERE photo = $1 AND unit >= $2 AND unit < $3 LIMIT 1",
+            )
+            .bind(id.as_str())
+            .bind(scope)
+            .bind(prefix_end(scope))
+            .fetch_optional(&self.pool)
+            .await?;
+            if let Some(row) = row {
+                out.push((id.clone(), row.int("held") > 0));
+            }
+        }
+        Ok(out)
+    }
+
+    async fn add_photo(&self, row: &PhotoRow) -> Result<bool, StoreError> {
+        let _turn = self.turn().await;
+        let done = sqlx::query(
+            "INSERT INTO photos (id, bytes, width, height, received_at, account)
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO NOTHING RETURNING id",
+        )
+        .bind(row.id.as_str())
+        .bind(row.bytes)
+        .bind(row.width as i64)
+        .bind(row.height as i64)
+        .bind(row.received_at)
+        .bind(&row.account)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(done.is_some())
     }
 
     async fn add_submission(

@@ -172,6 +172,7 @@ async fn spawn_full(
 ) -> TestApp {
     let mut settings = settings_on(&database_url);
     settings.dist = dist;
+    settings.photos = Some(dir.path().join("photos").display().to_string());
     tweak(&mut settings);
     let running = shequ_server::launch(&settings)
         .await
