@@ -17,6 +17,7 @@ use shequ_model::auth::{
 use shequ_model::history::RecordHistory;
 use shequ_model::listing::{RecordPage, RecordQuery};
 use shequ_model::month::Month;
+use shequ_model::photo::{PhotoAnswer, PhotoAsk, PhotoId};
 use shequ_model::plan::{Plan, PlanId, PlanSummary};
 use shequ_model::rollup::{MonthSeries, Report};
 use shequ_model::sync::{Checksum, PullPage, PullQuery, PushRequest, PushResponse};
@@ -29,6 +30,9 @@ use web_sys::AbortController;
 /// stores. Long enough for a push batch on a slow 2G link, short enough that a worker is not left
 /// looking at a spinner.
 pub const TIMEOUT_MS: u32 = 8_000;
+
+/// A photo's upload or download may take longer: up to 512 KB on a 2G link.
+pub const PHOTO_TIMEOUT_MS: u32 = 60_000;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct ApiError {
@@ -89,6 +93,10 @@ struct Deadline {
 
 impl Deadline {
     fn start() -> Deadline {
+        Deadline::after(TIMEOUT_MS)
+    }
+
+    fn after(ms: u32) -> Deadline {
         let Ok(controller) = AbortController::new() else {
             return Deadline {
                 controller: None,
@@ -96,7 +104,7 @@ impl Deadline {
             };
         };
         let abort = controller.clone();
-        let timer = Timeout::new(TIMEOUT_MS, move || abort.abort());
+        let timer = Timeout::new(ms, move || abort.abort());
         Deadline {
             controller: Some(controller),
             _timer: Some(timer),
@@ -486,6 +494,42 @@ pub async fn push(key: &str, req: &PushRequest) -> Result<PushResponse> {
     };
     let resp = deadline.send(r).await?;
     deadline.answer(resp).await
+}
+
+/// Which of these photos the server wants from this phone ([`PhotoAnswer`]).
+pub async fn photos_wanted(ids: &[PhotoId]) -> Result<PhotoAnswer> {
+    post("/api/photos/wanted", &PhotoAsk { ids: ids.to_vec() }).await
+}
+
+/// Uploads a photo (its JPEG bytes).
+pub async fn put_photo(id: &PhotoId, bytes: &js_sys::Uint8Array) -> Result<()> {
+    let deadline = Deadline::after(PHOTO_TIMEOUT_MS);
+    let r = deadline
+        .on(authorised(Request::put(&format!("/api/photos/{id}"))))
+        .header("Content-Type", "image/jpeg")
+        .body(bytes.clone());
+    let resp = deadline.send(r).await?;
+    deadline.answer::<serde_json::Value>(resp).await.map(|_| ())
+}
+
+/// A photo the server holds, as bytes to show.
+pub async fn photo(id: &PhotoId) -> Result<js_sys::Uint8Array> {
+    let deadline = Deadline::after(PHOTO_TIMEOUT_MS);
+    let resp = deadline
+        .send(
+            deadline
+                .on(authorised(Request::get(&format!("/api/photos/{id}"))))
+                .build(),
+        )
+        .await?;
+    if !resp.ok() {
+        return match deadline.answer::<serde_json::Value>(resp).await {
+            Err(e) => Err(e),
+            Ok(_) => Err(ApiError::new(tc!(api.unreadable), true)),
+        };
+    }
+    let bytes = resp.binary().await.map_err(|_| deadline.unreachable())?;
+    Ok(js_sys::Uint8Array::from(bytes.as_slice()))
 }
 
 pub async fn checksum(scope: &str) -> Result<Checksum> {

@@ -33,6 +33,8 @@ pub struct AppState {
     /// Whether the session has been read from the phone yet.
     pub loaded: ReadSignal<bool>,
     pub pending: ReadSignal<u32>,
+    /// Photos named by saved records and not yet held by the server.
+    pub photos_waiting: ReadSignal<u32>,
     pub last_sync: ReadSignal<Option<u64>>,
     pub syncing: ReadSignal<bool>,
     pub progress: ReadSignal<Option<Progress>>,
@@ -59,6 +61,7 @@ struct Setters {
     unit: WriteSignal<Option<UnitCode>>,
     loaded: WriteSignal<bool>,
     pending: WriteSignal<u32>,
+    photos_waiting: WriteSignal<u32>,
     last_sync: WriteSignal<Option<u64>>,
     syncing: WriteSignal<bool>,
     progress: WriteSignal<Option<Progress>>,
@@ -96,6 +99,7 @@ impl AppState {
         let (unit, set_unit) = signal(None::<UnitCode>);
         let (loaded, set_loaded) = signal(false);
         let (pending, set_pending) = signal(0);
+        let (photos_waiting, set_photos_waiting) = signal(0);
         let (last_sync, set_last_sync) = signal(None);
         let (syncing, set_syncing) = signal(false);
         let (progress, set_progress) = signal(None);
@@ -112,6 +116,7 @@ impl AppState {
             unit,
             loaded,
             pending,
+            photos_waiting,
             last_sync,
             syncing,
             progress,
@@ -128,6 +133,7 @@ impl AppState {
                 unit: set_unit,
                 loaded: set_loaded,
                 pending: set_pending,
+                photos_waiting: set_photos_waiting,
                 last_sync: set_last_sync,
                 syncing: set_syncing,
                 progress: set_progress,
@@ -443,6 +449,9 @@ impl AppState {
         if let Ok(db) = Db::get().await {
             if let Ok(n) = db.pending_count().await {
                 self.set.pending.set(n);
+            }
+            if let Ok(waiting) = db.waiting_photos().await {
+                self.set.photos_waiting.set(waiting.len() as u32);
             }
         }
     }

@@ -140,6 +140,35 @@ fn engine(db: Db, scope: String, progress: Box<dyn Fn(Progress)>) -> Result<Runn
         )
         .await?;
         let _ = db.set_meta("last_sync", &crate::ids::now_ms()).await;
+        timed("shequ-sync:photos", upload_photos(&db)).await?;
         Ok(report)
     }))
+}
+
+/// Uploads the photos waiting, after the records that name them: the server takes a photo only
+/// once a record in the account's scope names it, and says which it holds already, so a photo
+/// is sent once however many records name it, and an upload cut off is sent again whole at the
+/// next sync (a photo is at most [`shequ_model::photo::MAX_BYTES`]). A photo the server refuses
+/// stays waiting, and is tried again at the next sync.
+async fn upload_photos(db: &Db) -> Result<(), SyncError> {
+    let local = |e: crate::store::StoreError| SyncError::Local(e.0);
+    let remote = |e: api::ApiError| SyncError::Transport(transport(e));
+    let waiting = db.waiting_photos().await.map_err(local)?;
+    for batch in waiting.chunks(shequ_model::photo::MAX_ASKED) {
+        let answer = api::photos_wanted(batch).await.map_err(remote)?;
+        for id in &answer.held {
+            db.photo_sent(id).await.map_err(local)?;
+        }
+        for id in &answer.missing {
+            let Some(bytes) = db.photo(id).await.map_err(local)? else {
+                continue;
+            };
+            match api::put_photo(id, &bytes).await {
+                Ok(()) => db.photo_sent(id).await.map_err(local)?,
+                Err(e) if e.retry || e.auth.is_some() => return Err(remote(e)),
+                Err(e) => web_sys::console::warn_1(&format!("photo {id}: {e}").into()),
+            }
+        }
+    }
+    Ok(())
 }

@@ -80,6 +80,9 @@ pub struct ListedRecord {
     pub updated_at: i64,
     /// Whether it has concurrent versions awaiting a choice.
     pub conflict: bool,
+    /// Its first photo, for a list's thumbnail.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub photo: Option<crate::photo::PhotoId>,
 }
 
 /// A page of records, newest first. Wire format: stable.

@@ -150,17 +150,22 @@ fn size_text(bytes: u64) -> String {
     }
 }
 
+/// How much of a file's beginning [`check_source`] needs: the size is in the header, after the
+/// metadata (at most a few 64 KB segments).
+pub const SOURCE_HEAD: u64 = 1024 * 1024;
+
 /// What the phone asks of a file before decoding it: not too large, an image it can read, and
-/// not more pixels than it can hold. `bytes` is the whole file. Returns its width and height as
-/// stored (before any rotation its metadata asks for).
-pub fn check_source(bytes: &[u8]) -> Result<(u64, u64), PhotoError> {
-    if bytes.len() as u64 > MAX_SOURCE_BYTES {
+/// not more pixels than it can hold. `head` is the file's first [`SOURCE_HEAD`] bytes (all of
+/// it when shorter) and `len` its size. Returns its width and height as stored (before any
+/// rotation its metadata asks for).
+pub fn check_source(head: &[u8], len: u64) -> Result<(u64, u64), PhotoError> {
+    if len > MAX_SOURCE_BYTES {
         return Err(PhotoError::TooLarge {
-            bytes: bytes.len() as u64,
+            bytes: len,
             limit: MAX_SOURCE_BYTES,
         });
     }
-    let size = imagesize::blob_size(bytes).map_err(|_| PhotoError::NotAnImage)?;
+    let size = imagesize::blob_size(head).map_err(|_| PhotoError::NotAnImage)?;
     let (width, height) = (size.width as u64, size.height as u64);
     if width == 0 || height == 0 {
         return Err(PhotoError::NotAnImage);
@@ -347,17 +352,24 @@ mod tests {
         // 60000 × 60000 declared in a few bytes.
         let bomb = jpeg(60000, 60000, &[]);
         assert_eq!(
-            check_source(&bomb),
+            check_source(&bomb, bomb.len() as u64),
             Err(PhotoError::TooManyPixels {
                 width: 60000,
                 height: 60000
             })
         );
-        assert_eq!(check_source(&jpeg(4000, 3000, &[])), Ok((4000, 3000)));
         assert_eq!(
-            check_source(b"not an image at all"),
+            check_source(&jpeg(4000, 3000, &[]), 4_000_000),
+            Ok((4000, 3000))
+        );
+        assert_eq!(
+            check_source(b"not an image at all", 19),
             Err(PhotoError::NotAnImage)
         );
+        assert!(matches!(
+            check_source(&jpeg(4000, 3000, &[]), 50 * 1024 * 1024),
+            Err(PhotoError::TooLarge { .. })
+        ));
     }
 
     #[test]

@@ -148,6 +148,10 @@ pub fn FieldInput(
             view! { <span class="checks">{boxes}</span> }.into_any()
         }
         FieldKind::Status => status_input(&field, values, saved_state).into_any(),
+        FieldKind::Photos => view! {
+            <crate::components::photos::PhotoField field=id.clone() label=field.label.clone() values=values/>
+        }
+        .into_any(),
     };
     view! {
         <div class="field" class:invalid=move || error.get().is_some() data-field=id.clone()>

@@ -1,7 +1,8 @@
 //! Pieces of pages a village worker's first screen does without, each in a piece of wasm of its
 //! own (see [`crate::routes::later`] for whole pages): the wish wall's offers and residents'
-//! submissions on the home page (read from the server, so nothing to show offline anyway), and a
-//! person's archive on a register record. A piece is fetched when its page is drawn and drawn in
+//! submissions on the home page (read from the server, so nothing to show offline anyway), a
+//! person's archive on a register record, and the shrinking of a photo chosen on a form (kept by
+//! the service worker like every piece, so it works offline once the app has been opened). A piece is fetched when its page is drawn and drawn in
 //! that page's reactive owner once it arrives; one that cannot be fetched leaves nothing. A piece
 //! reaches what the main module does for it through a callback it is given, never by a call: a
 //! call would tie another piece (the sync engine's) to it.
@@ -11,8 +12,10 @@ use crate::components::person_archive::PersonArchives;
 use crate::components::submissions::SubmissionInbox;
 use crate::piece::NotLoaded;
 use crate::store::LocalRecord;
+use js_sys::Uint8Array;
 use leptos::prelude::*;
 use leptos::wasm_split::wasm_split;
+use shequ_model::photo::PhotoId;
 use shequ_model::Plan;
 use std::future::Future;
 use std::sync::Arc;
@@ -28,6 +31,21 @@ fn inboxes(owner: Owner, unit: String, saved: Callback<()>) -> Result<AnyView, N
 #[wasm_split(archive, wasm_split_path = ::leptos::wasm_split, fallible)]
 fn archives(owner: Owner, plan: Arc<Plan>, member: LocalRecord) -> Result<AnyView, NotLoaded> {
     Ok(owner.with(|| view! { <PersonArchives plan=plan member=member/> }.into_any()))
+}
+
+type Shrinking = std::pin::Pin<Box<dyn Future<Output = Result<(PhotoId, Uint8Array), String>>>>;
+
+#[wasm_split(photo, wasm_split_path = ::leptos::wasm_split, fallible)]
+fn shrinking(file: web_sys::File) -> Result<Shrinking, NotLoaded> {
+    Ok(Box::pin(crate::components::photo_shrink::shrink(file)))
+}
+
+/// A photo chosen on a form, shrunk ([`crate::components::photo_shrink`]), and its id.
+pub async fn shrink_photo(file: web_sys::File) -> Result<(PhotoId, Uint8Array), String> {
+    match shrinking(file).await {
+        Ok(running) => running.await,
+        Err(NotLoaded) => Err(crate::tc!(photo.not_loaded)),
+    }
 }
 
 /// Draws what `load` makes once its piece has arrived, in the caller's owner.

@@ -9,6 +9,8 @@ pub mod later;
 pub mod month_chart;
 pub mod offers;
 pub mod person_archive;
+pub mod photo_shrink;
+pub mod photos;
 pub mod record_pages;
 pub mod submissions;
 pub mod sync_bar;

@@ -84,6 +84,9 @@ fn KeptBar() -> impl IntoView {
             <button class="btn" on:click=move |_| state.sync_now() disabled=move || state.syncing.get()>
                 {t!(i18n, sync.sync)}
             </button>
+            <Show when=move || { state.photos_waiting.get() > 0 }>
+                <small class="muted" data-testid="photos-waiting">{move || tf!(i18n, photo.waiting, n = state.photos_waiting.get())}</small>
+            </Show>
             <Show when=move || { state.pending.get() > 0 }>
                 <button class="btn small" data-testid="export" on:click=move |_| state.export_unsynced()>{t!(i18n, sync.export)}</button>
             </Show>

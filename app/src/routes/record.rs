@@ -231,13 +231,19 @@ async fn store(
     rev: Revision,
     draft_key: &str,
     author: &str,
+    form: &Form,
 ) -> Result<(), crate::store::StoreError> {
     let db = Db::get().await?;
     let rev = Revision {
         device: db.device_id().await?,
         ..rev
     };
-    db.save_from_draft(rev, ids::now_ms(), draft_key, author)
+    let photos = if rev.deleted {
+        vec![]
+    } else {
+        shequ_model::photo::refs(form, &rev.content)
+    };
+    db.save_from_draft(rev, ids::now_ms(), draft_key, author, &photos)
         .await?;
     Ok(())
 }
@@ -340,11 +346,13 @@ fn RecordForm(
     // Saving and deleting store a revision, then go home; a failure keeps the worker here.
     let write = {
         let key = key.clone();
+        let form = form.clone();
         Action::new_local(move |rev: &Revision| {
             let (rev, key, navigate) = (rev.clone(), key.clone(), navigate.clone());
+            let form = form.clone();
             async move {
                 let author = state.account().map(|a| a.name).unwrap_or_default();
-                store(rev, &key, &author).await?;
+                store(rev, &key, &author, &form).await?;
                 if let Some(id) = from_submission {
                     // Saved here whatever the answer: the worker can hide it later if this fails.
                     let _ = api::decide_submission(&id, shequ_model::wall::Decision::Accept).await;

@@ -6,6 +6,7 @@
 
 use crate::api;
 use crate::components::format;
+use crate::components::photos::PhotoStrip;
 use crate::i18n::{t, t_string, use_i18n};
 use crate::state::use_state;
 use crate::store::Db;
@@ -101,6 +102,10 @@ fn Viewed(id: String) -> impl IntoView {
             Some(f) => (f.name.clone(), shown_fields(f, &s.content)),
             None => (s.form.clone(), vec![]),
         };
+        let photos = form
+            .as_ref()
+            .map(|f| shequ_model::photo::refs(f, &s.content))
+            .unwrap_or_default();
         let rows = fields
             .into_iter()
             .map(|(label, value)| view! { <dt>{label}</dt><dd>{value}</dd> })
@@ -110,6 +115,7 @@ fn Viewed(id: String) -> impl IntoView {
                 <h2>{format!("{name} · {unit_name}")}</h2>
                 {s.deleted.then(|| view! { <p class="badge bad">{t!(i18n, view.deleted)}</p> })}
                 <dl class="fields">{rows}</dl>
+                <PhotoStrip ids=photos/>
                 <p class="muted">{t!(i18n, view.read_only)}</p>
             </section>
         })

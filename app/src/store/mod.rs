@@ -1,6 +1,6 @@
 //! The phone's storage: the only module that touches IndexedDB.
 //!
-//! Three object stores:
+//! Four object stores:
 //! * `records`: the device's current revision of each record (`{id, unit, body}`), with a `unit`
 //!   index; `body` is the JSON of a [`LocalRecord`];
 //! * `outbox`: revisions saved here and not yet acknowledged by the server (`{rev, record, body}`),
@@ -9,6 +9,7 @@
 //!   cached plan and areas, last sync time, the last figures read from the server per unit and
 //!   plan, and each form's draft: `draft:new:<form>` for a new record, `draft:<record>` for an
 //!   edit, the content as typed);
+//! * `photos`: the photos chosen on this phone, with a `state` index ([`photos`]).
 //!
 //! Bodies are kept as JSON text so that every value (the 64-bit clock included) round-trips
 //! exactly. Every change that must be atomic happens in one IndexedDB transaction: saving a record
@@ -29,6 +30,7 @@ use rexie::{Index, ObjectStore, Rexie, Transaction, TransactionMode};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use shequ_model::device;
+use shequ_model::photo::PhotoId;
 use shequ_model::sync::{Checksum, Hlc, PullPage, PushResult};
 use shequ_model::{Revision, UnitCode};
 use std::cell::RefCell;
@@ -39,6 +41,7 @@ use wasm_bindgen::JsValue;
 
 mod figures;
 mod kept;
+mod photos;
 mod plans;
 
 use kept::{Kept, Written};
@@ -250,7 +253,7 @@ impl Db {
     /// Opens (creating if needed) a database by name; tests use their own names.
     pub async fn open(name: &str) -> Result<Db> {
         let rexie = Rexie::builder(name)
-            .version(1)
+            .version(2)
             .add_object_store(
                 ObjectStore::new(RECORDS)
                     .key_path("id")
@@ -262,6 +265,11 @@ impl Db {
                     .add_index(Index::new("record", "record")),
             )
             .add_object_store(ObjectStore::new(META).key_path("key"))
+            .add_object_store(
+                ObjectStore::new(photos::PHOTOS)
+                    .key_path("id")
+                    .add_index(Index::new("state", "state")),
+            )
             .build()
             .await?;
         Ok(Db {
@@ -335,21 +343,24 @@ impl Db {
     /// Saves a new revision made on this device: the record, its outbox entry and the advanced
     /// clock, in one transaction. The revision's clock is set here.
     pub async fn save(&self, rev: Revision, now_ms: u64) -> Result<Revision> {
-        self.save_with(rev, now_ms, None, None).await
+        self.save_with(rev, now_ms, None, None, &[]).await
     }
 
     /// Saves a revision made on a form by the account named `author`, as [`Db::save`] does, and
     /// removes the form's draft (a `meta` key) in the same transaction: a tab killed while saving
     /// leaves either the record or the draft, never both, so the draft is never offered again for
-    /// a saved record.
+    /// a saved record. The photos it names ([`shequ_model::photo::refs`]) join the upload queue
+    /// in that transaction too.
     pub async fn save_from_draft(
         &self,
         rev: Revision,
         now_ms: u64,
         draft: &str,
         author: &str,
+        photos: &[PhotoId],
     ) -> Result<Revision> {
-        self.save_with(rev, now_ms, Some(draft), Some(author)).await
+        self.save_with(rev, now_ms, Some(draft), Some(author), photos)
+            .await
     }
 
     async fn save_with(
@@ -358,10 +369,19 @@ impl Db {
         now_ms: u64,
         draft: Option<&str>,
         author: Option<&str>,
+        photos: &[PhotoId],
     ) -> Result<Revision> {
         let timed = Timed::start(SAVE_TIMING);
-        let tx = self.tx(&[RECORDS, OUTBOX, META], true)?;
+        // Only a save that names photos waits on their store as well.
+        let tx = if photos.is_empty() {
+            self.tx(&[RECORDS, OUTBOX, META], true)?
+        } else {
+            self.tx(&[RECORDS, OUTBOX, META, photos::PHOTOS], true)?
+        };
         let (meta, records, outbox) = (tx.store(META)?, tx.store(RECORDS)?, tx.store(OUTBOX)?);
+        if !photos.is_empty() {
+            photos::queue_in(&tx.store(photos::PHOTOS)?, photos).await?;
+        }
         let id = rev.record.to_string();
         let ((), held, mut hlc, generation) = futures_util::try_join!(
             async {

@@ -160,6 +160,11 @@ fn listed(plan: &Plan, r: ListedRow) -> ListedRecord {
             .and_then(|f| listing::title(f, &r.current.content))
             .map(str::to_owned),
         step: form.and_then(|f| listing::step(f, &r.current.content)),
+        photo: form.and_then(|f| {
+            shequ_model::photo::refs(f, &r.current.content)
+                .into_iter()
+                .next()
+        }),
         form: r.current.form,
         unit: r.current.unit,
         unit_name: r.unit_name,
