@@ -149,7 +149,7 @@ pub fn FieldInput(
         }
         FieldKind::Status => status_input(&field, values, saved_state).into_any(),
         FieldKind::Photos => view! {
-            <crate::components::photos::PhotoField field=id.clone() label=field.label.clone() values=values/>
+            <crate::components::later::LaterPhotoField field=id.clone() label=field.label.clone() values=values/>
         }
         .into_any(),
     };

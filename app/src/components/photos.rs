@@ -1,7 +1,7 @@
 //! A photo field's input and the photos a record names, shown from this phone's store, or read
 //! from the server for a record this phone did not make.
 
-use crate::components::later::shrink_photo;
+use crate::components::photo_shrink::shrink;
 use crate::i18n::{t, t_string, use_i18n};
 use crate::store::Db;
 use crate::{api, tc};
@@ -66,7 +66,7 @@ pub fn PhotoField(field: String, label: String, values: RwSignal<Content>) -> im
                 leptos::task::spawn_local(async move {
                     let name = file.name();
                     let kept = async {
-                        let (id, bytes) = shrink_photo(file).await?;
+                        let (id, bytes) = shrink(file).await?;
                         let db = Db::get().await.map_err(|e| e.to_string())?;
                         db.add_photo(&id, &bytes).await.map_err(|e| e.to_string())?;
                         Ok::<_, String>(id)
