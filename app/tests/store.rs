@@ -3,6 +3,7 @@
 
 use serde_json::json;
 use shequ_app::store::Db;
+use shequ_model::photo::PhotoId;
 use shequ_model::record::Content;
 use shequ_model::sync::{PullPage, PulledRevision, PushOutcome, PushResult};
 use shequ_model::Revision;
@@ -76,7 +77,7 @@ async fn saving_from_a_form_removes_its_draft_with_the_save() {
         "a save from another form leaves the draft"
     );
     let saved = db
-        .save_from_draft(rev("没填完"), 2, key, "王芳")
+        .save_from_draft(rev("没填完"), 2, key, "王芳", &[])
         .await
         .unwrap();
     assert_eq!(db.meta::<Option<Content>>(key).await.unwrap(), None);
@@ -90,6 +91,41 @@ async fn saving_from_a_form_removes_its_draft_with_the_save() {
     db.set_meta(key, &Some(Content::new())).await.unwrap();
     db.delete_meta(key).await.unwrap();
     assert_eq!(db.meta::<Option<Content>>(key).await.unwrap(), None);
+}
+
+#[wasm_bindgen_test]
+async fn a_photo_joins_the_upload_queue_with_the_save_that_names_it() {
+    let db = fresh("t-photos").await;
+    let bytes = js_sys::Uint8Array::from(&b"\xFF\xD8 a photo"[..]);
+    let taken = PhotoId::of(b"taken");
+    let dropped = PhotoId::of(b"dropped");
+    db.add_photo(&taken, &bytes).await.unwrap();
+    db.add_photo(&dropped, &bytes).await.unwrap();
+    assert!(
+        db.waiting_photos().await.unwrap().is_empty(),
+        "a photo on a form not saved yet waits for nothing"
+    );
+    let key = "draft:new:volunteer_activity";
+    db.save_from_draft(rev("有照片"), 1, key, "王芳", std::slice::from_ref(&taken))
+        .await
+        .unwrap();
+    assert_eq!(db.waiting_photos().await.unwrap(), vec![taken.clone()]);
+    // Its bytes are kept for showing it, offline.
+    let held = db.photo(&taken).await.unwrap().unwrap();
+    assert_eq!(held.to_vec(), bytes.to_vec());
+    assert!(db.photo(&PhotoId::of(b"never")).await.unwrap().is_none());
+    // Chosen again (the same photo on another record): it keeps its place in the queue.
+    db.add_photo(&taken, &bytes).await.unwrap();
+    assert_eq!(db.waiting_photos().await.unwrap(), vec![taken.clone()]);
+    drop(db);
+    let db = Db::open("t-photos").await.unwrap();
+    assert_eq!(db.waiting_photos().await.unwrap(), vec![taken.clone()]);
+    db.photo_sent(&taken).await.unwrap();
+    assert!(db.waiting_photos().await.unwrap().is_empty());
+    assert!(
+        db.photo(&taken).await.unwrap().is_some(),
+        "kept after it is sent"
+    );
 }
 
 #[wasm_bindgen_test]

@@ -1,16 +1,17 @@
 //! Pieces of pages a village worker's first screen does without, each in a piece of wasm of its
 //! own (see [`crate::routes::later`] for whole pages): the wish wall's offers and residents'
 //! submissions on the home page (read from the server, so nothing to show offline anyway), a
-//! person's archive on a register record, and photos: a photo field, with the shrinking of a
-//! photo chosen (kept by the service worker like every piece, so it works offline once the app
-//! has been opened), a record's photos and a list's thumbnail. A piece is fetched when its page is drawn and drawn in
+//! person's archive on a register record, and a photo field with the shrinking of a photo chosen
+//! (kept by the service worker like every piece, so it works offline once the app has been
+//! opened). Pages in pieces of their own ([`crate::routes::later`]) draw photos directly: a piece
+//! calling into another piece breaks the builds that are not split (the tests'). A piece is fetched when its page is drawn and drawn in
 //! that page's reactive owner once it arrives; one that cannot be fetched leaves nothing. A piece
 //! reaches what the main module does for it through a callback it is given, never by a call: a
 //! call would tie another piece (the sync engine's) to it.
 
 use crate::components::offers::OfferInbox;
 use crate::components::person_archive::PersonArchives;
-use crate::components::photos::{PhotoField, PhotoImg, PhotoStrip};
+use crate::components::photos::PhotoField;
 use crate::components::submissions::SubmissionInbox;
 use crate::piece::NotLoaded;
 use crate::store::LocalRecord;
@@ -35,8 +36,6 @@ fn archives(owner: Owner, plan: Arc<Plan>, member: LocalRecord) -> Result<AnyVie
     Ok(owner.with(|| view! { <PersonArchives plan=plan member=member/> }.into_any()))
 }
 
-// The photo field, the photos of a record and a list's thumbnail share one piece, with the
-// shrinking of a chosen photo.
 #[wasm_split(photo, wasm_split_path = ::leptos::wasm_split, fallible)]
 fn photo_field(
     owner: Owner,
@@ -45,16 +44,6 @@ fn photo_field(
     values: RwSignal<Content>,
 ) -> Result<AnyView, NotLoaded> {
     Ok(owner.with(|| view! { <PhotoField field=field label=label values=values/> }.into_any()))
-}
-
-#[wasm_split(photo, wasm_split_path = ::leptos::wasm_split, fallible)]
-fn photo_strip(owner: Owner, ids: Vec<PhotoId>) -> Result<AnyView, NotLoaded> {
-    Ok(owner.with(|| view! { <PhotoStrip ids=ids/> }.into_any()))
-}
-
-#[wasm_split(photo, wasm_split_path = ::leptos::wasm_split, fallible)]
-fn photo_thumb(owner: Owner, id: PhotoId) -> Result<AnyView, NotLoaded> {
-    Ok(owner.with(|| view! { <span class="thumb"><PhotoImg id=id/></span> }.into_any()))
 }
 
 /// Draws what `load` makes once its piece has arrived, in the caller's owner.
@@ -97,16 +86,4 @@ pub fn LaterArchives(plan: Arc<Plan>, member: LocalRecord) -> impl IntoView {
 #[component]
 pub fn LaterPhotoField(field: String, label: String, values: RwSignal<Content>) -> impl IntoView {
     drawn(move |owner| photo_field(owner, field, label, values))
-}
-
-/// The photos of a record ([`PhotoStrip`]); nothing for a record without any.
-#[component]
-pub fn LaterPhotoStrip(ids: Vec<PhotoId>) -> impl IntoView {
-    (!ids.is_empty()).then(|| drawn(move |owner| photo_strip(owner, ids)))
-}
-
-/// A list's thumbnail of a record's first photo.
-#[component]
-pub fn LaterPhotoThumb(id: PhotoId) -> impl IntoView {
-    drawn(move |owner| photo_thumb(owner, id))
 }

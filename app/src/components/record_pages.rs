@@ -5,7 +5,7 @@
 
 use crate::api;
 use crate::components::format;
-use crate::components::later::LaterPhotoThumb;
+use crate::components::photos::PhotoImg;
 use crate::i18n::{t, t_string, use_i18n};
 use crate::state::use_state;
 use crate::store::{Db, LocalRecord};
@@ -139,7 +139,7 @@ pub fn RecordPages(unit: String, #[prop(optional)] behind: Option<Behind>) -> im
         view! {
             <li class="record listed" data-testid="listed-record">
                 <a href=format!("/view/{}", r.record)>
-                    {r.photo.clone().map(|id| view! { <LaterPhotoThumb id=id/> })}
+                    {r.photo.clone().map(|id| view! { <span class="thumb"><PhotoImg id=id/></span> })}
                     <div>
                         <span class="title">{title}</span>
                         {r.step.clone().map(|s| view! { <span class="badge" data-testid="record-step">{s}</span> })}

@@ -6,7 +6,7 @@
 
 use crate::api;
 use crate::components::format;
-use crate::components::later::LaterPhotoStrip;
+use crate::components::photos::PhotoStrip;
 use crate::i18n::{t, t_string, use_i18n};
 use crate::state::use_state;
 use crate::store::Db;
@@ -115,7 +115,7 @@ fn Viewed(id: String) -> impl IntoView {
                 <h2>{format!("{name} · {unit_name}")}</h2>
                 {s.deleted.then(|| view! { <p class="badge bad">{t!(i18n, view.deleted)}</p> })}
                 <dl class="fields">{rows}</dl>
-                <LaterPhotoStrip ids=photos/>
+                <PhotoStrip ids=photos/>
                 <p class="muted">{t!(i18n, view.read_only)}</p>
             </section>
         })
