@@ -17,7 +17,6 @@ use crate::piece::NotLoaded;
 use crate::store::LocalRecord;
 use leptos::prelude::*;
 use leptos::wasm_split::wasm_split;
-use shequ_model::photo::PhotoId;
 use shequ_model::record::Content;
 use shequ_model::Plan;
 use std::future::Future;
