@@ -360,11 +360,34 @@ pub struct Condition {
 #[serde(deny_unknown_fields)]
 pub struct Term {
     pub form: String,
-    /// The number field to add up; without it, records are counted.
+    /// The number field to add up; without it (and without `days`), records are counted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
+    /// Instead of a field: the days each record took between two states of a dated status
+    /// (a wish from 发布 to 完成), added up.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub days: Option<Days>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub filter: Vec<Condition>,
+}
+
+/// The days from the date a record's dated status reached `from` to the date it reached `to`;
+/// none until both are dated. Wire format: stable.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Days {
+    pub field: String,
+    pub from: String,
+    pub to: String,
+}
+
+impl Days {
+    /// The days `content` took, if both states are dated.
+    pub fn of(&self, content: &crate::record::Content) -> Option<i64> {
+        let dates = content.get(&self.field)?.get("dates")?;
+        let day = |state: &str| crate::record::day_number(dates.get(state)?.as_str()?);
+        Some(day(&self.to)? - day(&self.from)?)
+    }
 }
 
 /// For `share` over people: the yearly amount each member must reach, summed from linked records.
@@ -878,6 +901,7 @@ enum Node {
     Indicator,
     Measure,
     Term,
+    Days,
     Condition,
     Linked,
     Threshold,
@@ -979,7 +1003,13 @@ impl Node {
                 ],
                 _ => return None,
             },
-            Term => &[("form", None), ("field", None), ("filter", CONDITIONS)],
+            Term => &[
+                ("form", None),
+                ("field", None),
+                ("days", Some(Days)),
+                ("filter", CONDITIONS),
+            ],
+            Days => &[("field", None), ("from", None), ("to", None)],
             Condition => &[
                 ("field", None),
                 ("is", None),
@@ -1652,6 +1682,34 @@ impl Validator<'_> {
         if let Some(f) = self.form_ref(p, &t.form, level, &format!("{path}.form")) {
             if let Some(fld) = &t.field {
                 self.number_field(f, fld, &format!("{path}.field"));
+            }
+            if let Some(d) = &t.days {
+                let at = format!("{path}.days");
+                if t.field.is_some() {
+                    self.err(&at, "give `field` or `days`, not both");
+                }
+                match f.field(&d.field) {
+                    Some(x) if x.kind == FieldKind::Status && x.dated => {
+                        let place = |s: &str| x.states.iter().position(|st| st == s);
+                        match (place(&d.from), place(&d.to)) {
+                            (Some(a), Some(b)) if a < b => {}
+                            (Some(_), Some(_)) => {
+                                self.err(&at, format!("`{}` comes after `{}`", d.from, d.to))
+                            }
+                            _ => self.err(
+                                &at,
+                                format!(
+                                    "`{}` and `{}` must be states of `{}`",
+                                    d.from, d.to, d.field
+                                ),
+                            ),
+                        }
+                    }
+                    _ => self.err(
+                        &at,
+                        format!("`{}` is not a dated status field of this form", d.field),
+                    ),
+                }
             }
             self.filter(f, &t.filter, &format!("{path}.filter"));
         }

@@ -245,6 +245,22 @@ pub fn is_date(s: &str) -> bool {
     (1900..=2200).contains(&y) && (1..=days).contains(&d)
 }
 
+/// A date (`YYYY-MM-DD`, as [`is_date`] takes it) as a number of days: two dates' difference is
+/// the days between them.
+pub fn day_number(s: &str) -> Option<i64> {
+    if !is_date(s) {
+        return None;
+    }
+    let (y, m, d): (i64, i64, i64) = (
+        s[0..4].parse().ok()?,
+        s[5..7].parse().ok()?,
+        s[8..10].parse().ok()?,
+    );
+    // Days from 0000-03-01, counting each year from March so that the leap day ends it.
+    let (y, m) = if m <= 2 { (y - 1, m + 9) } else { (y, m - 3) };
+    Some(365 * y + y / 4 - y / 100 + y / 400 + (153 * m + 2) / 5 + d - 1)
+}
+
 pub(crate) fn check_field(f: &Field, v: &Value, period: &Period) -> Result<(), String> {
     use FieldKind::*;
     match f.kind {
@@ -656,6 +672,19 @@ mod tests {
     }
 
     use super::*;
+
+    #[test]
+    fn day_numbers_differ_by_the_days_between_dates() {
+        let d = |s| day_number(s).unwrap();
+        assert_eq!(d("2018-03-15") - d("2018-03-05"), 10);
+        assert_eq!(d("2018-03-01") - d("2018-02-28"), 1);
+        assert_eq!(d("2020-03-01") - d("2020-02-28"), 2, "a leap year");
+        assert_eq!(d("2000-03-01") - d("2000-02-28"), 2, "2000 is a leap year");
+        assert_eq!(d("1900-03-01") - d("1900-02-28"), 1, "1900 is not");
+        assert_eq!(d("2019-01-01") - d("2018-01-01"), 365);
+        assert_eq!(d("2018-12-31") - d("2018-01-01"), 364);
+        assert_eq!(day_number("2018-02-30"), None);
+    }
     use serde_json::json;
 
     fn form() -> Form {

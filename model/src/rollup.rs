@@ -234,6 +234,24 @@ pub fn forms_read(ind: &Indicator) -> Vec<&str> {
     filters(ind).into_iter().map(|(form, _)| form).collect()
 }
 
+/// What each record a term takes in adds to it.
+#[derive(Clone, Copy)]
+enum Amount<'p> {
+    One,
+    Field(&'p str),
+    Days(&'p crate::plan::Days),
+}
+
+impl<'p> Amount<'p> {
+    fn of(t: &'p Term) -> Amount<'p> {
+        match (&t.field, &t.days) {
+            (Some(f), _) => Amount::Field(f),
+            (None, Some(d)) => Amount::Days(d),
+            (None, None) => Amount::One,
+        }
+    }
+}
+
 /// Whether a unit's figure of `ind` is the sum of what each record adds ([`record_parts`]),
 /// exactly, in any order: when every part is a whole number (counts, and sums of whole-number
 /// fields), so that adding and taking away parts keeps the very figure a recomputation gives
@@ -255,7 +273,9 @@ pub fn additive(plan: &Plan, ind: &Indicator) -> bool {
             denominator,
             ..
         } => {
-            whole(&numerator.form, &numerator.field) && whole(&denominator.form, &denominator.field)
+            // Days are whole numbers.
+            let whole_term = |t: &Term| t.days.is_some() || whole(&t.form, &t.field);
+            whole_term(numerator) && whole_term(denominator)
         }
         Measure::Share { linked, .. } => linked.is_none(),
         Measure::Flag { .. } => false,
@@ -603,21 +623,22 @@ impl<'a> Rollups<'a> {
         counted(form, r, filter, as_of)
     }
 
-    /// The records of `form` in `unit` that `filter` takes in, counted, or their `field` added up.
+    /// The records of `form` in `unit` that `filter` takes in, counted, or what each adds up.
     fn term(
         &self,
         unit: &str,
         form: &str,
-        field: Option<&str>,
+        amount: Amount,
         filter: &[Condition],
         as_of: Option<Month>,
     ) -> f64 {
         let f = self.form(form);
         self.records(unit, form)
             .filter(|r| Self::counts(f, r, filter, as_of))
-            .map(|r| match field {
-                None => 1.0,
-                Some(field) => r.content.get(field).and_then(Value::as_f64).unwrap_or(0.0),
+            .map(|r| match amount {
+                Amount::One => 1.0,
+                Amount::Field(field) => r.content.get(field).and_then(Value::as_f64).unwrap_or(0.0),
+                Amount::Days(d) => d.of(&r.content).unwrap_or(0) as f64,
             })
             .sum()
     }
@@ -625,16 +646,16 @@ impl<'a> Rollups<'a> {
     /// The figure of a unit at the indicator's own level, from its records, as of the end of
     /// `as_of` (none: now).
     fn base(&self, ind: &Indicator, unit: &str, as_of: Option<Month>) -> Figure {
-        let term = |t: &Term| self.term(unit, &t.form, t.field.as_deref(), &t.filter, as_of);
+        let term = |t: &Term| self.term(unit, &t.form, Amount::of(t), &t.filter, as_of);
         match &ind.measure {
             Measure::Count { form, filter } => {
-                Figure::Number(self.term(unit, form, None, filter, as_of))
+                Figure::Number(self.term(unit, form, Amount::One, filter, as_of))
             }
             Measure::Sum {
                 form,
                 field,
                 filter,
-            } => Figure::Number(self.term(unit, form, Some(field), filter, as_of)),
+            } => Figure::Number(self.term(unit, form, Amount::Field(field), filter, as_of)),
             Measure::Ratio {
                 numerator,
                 denominator,

@@ -251,7 +251,88 @@ async fn the_towns_schemes_and_the_communities_funds_reach_the_county(app: TestA
     assert!(near(reward[0].1, share(1.0)), "{reward:?}");
 }
 
+fn wish(unit: &str, what: &str, dates: &[(&str, &str)]) -> Revision {
+    let state = dates.last().unwrap().0;
+    let dates: serde_json::Map<String, Value> = dates
+        .iter()
+        .map(|(s, d)| (s.to_string(), json!(d)))
+        .collect();
+    record(
+        unit,
+        "micro_wish",
+        json!({"wish": what, "resident": "李大娘", "status": {"state": state, "dates": dates}}),
+    )
+}
+
+async fn the_county_reads_how_many_days_its_wishes_took_to_come_true(app: TestApp) {
+    let done = |what, published, fulfilled| {
+        wish(
+            VILLAGE,
+            what,
+            &[
+                ("收集", "2018-03-01"),
+                ("发布", published),
+                ("认领", published),
+                ("完成", fulfilled),
+            ],
+        )
+    };
+    let claimed = wish(
+        VILLAGE,
+        "一副老花镜",
+        &[
+            ("收集", "2018-03-01"),
+            ("发布", "2018-03-02"),
+            ("认领", "2018-03-10"),
+        ],
+    );
+    let me = format!("village-{VILLAGE}");
+    // 10 days and 30 days; the wish only claimed counts in neither.
+    push(
+        &app,
+        &me,
+        vec![
+            done("一台电暖器", "2018-03-05", "2018-03-15"),
+            done("孩子的新书包", "2018-04-01", "2018-05-01"),
+            claimed.clone(),
+        ],
+    )
+    .await;
+    let report = county(&app).await;
+    assert_eq!(
+        figures(&report, "micro_wish_days"),
+        [
+            of(COUNTY, Some(20.0)),
+            of(TOWN, Some(20.0)),
+            of(OTHER_TOWN, None)
+        ]
+    );
+    // The claimed wish comes true 50 days after it was published, across a month's end: the
+    // average moves by the edit alone.
+    let mut edit = wish(
+        VILLAGE,
+        "一副老花镜",
+        &[
+            ("收集", "2018-03-01"),
+            ("发布", "2018-03-02"),
+            ("认领", "2018-03-10"),
+            ("完成", "2018-04-21"),
+        ],
+    );
+    edit.record = claimed.record;
+    edit.parent = Some(claimed.rev);
+    edit.clock = claimed.clock + 1;
+    push(&app, &me, vec![edit]).await;
+    let report = county(&app).await;
+    assert_eq!(
+        figures(&report, "micro_wish_days")[0],
+        of(COUNTY, Some(30.0)),
+        "(10 + 30 + 50) / 3"
+    );
+}
+
 common::conformance!(
+    the_county_reads_how_many_days_its_wishes_took_to_come_true,
     the_county_report_shows_what_the_cleanup_took_off_the_communities,
     a_cleanup_the_plan_does_not_allow_is_refused_on_its_field,
     the_towns_schemes_and_the_communities_funds_reach_the_county

@@ -218,7 +218,11 @@ fn every_form_and_indicator_of_the_seed_points_at_valid_things() {
                 ind.id
             );
         }
-        if matches!(ind.measure, Measure::Ratio { .. } | Measure::Share { .. })
+        let in_days =
+            matches!(&ind.measure, Measure::Ratio { numerator, .. } if numerator.days.is_some());
+        if in_days {
+            assert_eq!(ind.unit, "天", "{}: an average of days", ind.id);
+        } else if matches!(ind.measure, Measure::Ratio { .. } | Measure::Share { .. })
             && ind.id != "indoor_area_per_100_households"
         {
             assert_eq!(ind.unit, "%", "{}", ind.id);
@@ -597,9 +601,15 @@ fn the_unknown_key_lists_match_the_types() {
         goal: Some(2.0),
         max: Some(3.0),
     };
+    let days = crate::plan::Days {
+        field: "s".into(),
+        from: "a".into(),
+        to: "b".into(),
+    };
     let term = Term {
         form: "f".into(),
         field: Some("n".into()),
+        days: Some(days.clone()),
         filter: vec![cond.clone()],
     };
     let threshold = Threshold {
@@ -758,6 +768,7 @@ fn the_unknown_key_lists_match_the_types() {
     assert_eq!(keys(&indicator), listed(Node::Indicator, None));
     assert_eq!(keys(&cond), listed(Node::Condition, None));
     assert_eq!(keys(&term), listed(Node::Term, None));
+    assert_eq!(keys(&days), listed(Node::Days, None));
     assert_eq!(keys(&linked), listed(Node::Linked, None));
     assert_eq!(keys(&threshold), listed(Node::Threshold, None));
     assert_eq!(keys(&targets), listed(Node::Targets, None));
@@ -1087,6 +1098,7 @@ fn every_measure_shape_reads_back_what_it_writes_and_refuses_another_shapes_fiel
     let term = |field: Option<&str>| Term {
         form: "f".into(),
         field: field.map(Into::into),
+        days: None,
         filter: vec![cond()],
     };
     let shapes = [
@@ -1151,11 +1163,13 @@ fn every_measure_shape_reads_back_what_it_writes_and_refuses_another_shapes_fiel
             numerator: Term {
                 form: "f".into(),
                 field: None,
+                days: None,
                 filter: vec![]
             },
             denominator: Term {
                 form: "g".into(),
                 field: None,
+                days: None,
                 filter: vec![]
             },
             scale: 1.0,
@@ -1205,4 +1219,25 @@ fn every_check_reads_back_what_it_writes_and_refuses_another_checks_fields() {
     let refused = read(serde_json::json!({"check": "total", "total": "t"})).unwrap_err();
     assert!(refused.contains("missing field `parts`"), "{refused}");
     assert!(read(serde_json::json!({"check": "sorted", "fields": []})).is_err());
+}
+
+#[test]
+fn days_are_counted_between_two_states_of_a_dated_status_in_their_order() {
+    let days = "days = { field = \"status\", from = \"发布\", to = \"完成\" }";
+    let with = |replacement: &str| {
+        let text = SEED.replacen(days, replacement, 1);
+        assert_ne!(text, SEED, "the seed counts days");
+        Plan::parse("p.toml", &text).unwrap_err().0
+    };
+    let e = with("days = { field = \"status\", from = \"完成\", to = \"发布\" }");
+    assert_eq!(e.len(), 1, "{e:?}");
+    assert!(e[0].path.ends_with("numerator.days"), "{e:?}");
+    assert!(e[0].message.contains("comes after"), "{e:?}");
+    let e = with("days = { field = \"wish\", from = \"发布\", to = \"完成\" }");
+    assert!(e[0].message.contains("not a dated status"), "{e:?}");
+    let e = with("days = { field = \"status\", from = \"发布\", to = \"结束\" }");
+    assert!(e[0].message.contains("must be states"), "{e:?}");
+    let e =
+        with("field = \"claimant\"\ndays = { field = \"status\", from = \"发布\", to = \"完成\" }");
+    assert!(e.iter().any(|e| e.message.contains("not both")), "{e:?}");
 }
