@@ -1,7 +1,9 @@
 // A helper takes up a wish from the public wall, on a 360 × 740 phone with real keystrokes: the
 // offer reaches the village worker's phone, the worker accepts it, the wish is recorded as 认领
 // with the helper's name and kind and syncs, the wall shows it taken up, and the helper's receipt
-// says it was accepted. The plan is the 2018 plan moved to this year, so that 认领 is dated today.
+// says it was accepted. Then the wish comes true: the worker records 完成 with a photo and the
+// resident's feedback, and the wall and the county's figures show it. The plan is the 2018 plan
+// moved to this year, so that 认领 and 完成 are dated today.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
@@ -48,6 +50,8 @@ after(async () => {
 });
 
 const phone = () => newPhone(contexts);
+/** The village worker's phone, kept from the offer to the fulfilment. */
+let worker;
 
 test('a helper\'s offer from the wall is accepted on the worker\'s phone and the wish is taken up', async () => {
   const helper = await phone();
@@ -66,7 +70,7 @@ test('a helper\'s offer from the wall is accepted on the worker\'s phone and the
   const receipt = helper.url();
   assert.match(new URL(receipt).pathname, /^\/wall\/offer\/[0-9a-f-]{36}$/);
 
-  const worker = await phone();
+  worker = await phone();
   await worker.goto(server.url + '/');
   await login(worker, `village-${VILLAGE}`);
   const offer = await shown(worker, '[data-testid="offer"]:has-text("一台电暖器")');
@@ -101,4 +105,67 @@ test('a helper\'s offer from the wall is accepted on the worker\'s phone and the
   assert.doesNotMatch(await helper.locator('main').innerText(), /刘先生|13800001234|张大爷/);
   await helper.goto(receipt);
   await shown(helper, '[data-testid="receipt"]:has-text("已接受您的认领")');
+});
+
+test('the wish comes true with a photo and the resident\'s feedback, and the wall and the figures show it', async () => {
+  const today = new Intl.DateTimeFormat('en-CA', { timeZone: 'Asia/Shanghai' }).format(new Date());
+  await worker.click('li[data-testid="record"]:has-text("一台电暖器") a');
+  await worker.selectOption('select[name="field-status"]', '完成');
+  await worker.fill('input[name="field-status-完成"]', today);
+  await worker.selectOption('select[name="field-rating"]', '满意');
+  await worker.click('textarea[name="field-feedback"]');
+  await worker.keyboard.type('冬天屋里暖和了,谢谢');
+  // The photo of the heater delivered, as the phone's camera gives it.
+  const b64 = await worker.evaluate(async () => {
+    const c = new OffscreenCanvas(3000, 4000);
+    const g = c.getContext('2d');
+    g.fillStyle = '#a52';
+    g.fillRect(0, 0, 3000, 4000);
+    g.fillStyle = '#fd3';
+    g.fillRect(600, 900, 1800, 2200);
+    const bytes = new Uint8Array(await (await c.convertToBlob({ type: 'image/jpeg', quality: 0.9 })).arrayBuffer());
+    let s = '';
+    for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+    return btoa(s);
+  });
+  await worker.locator('.field[data-field="photos"] input[type="file"]')
+    .setInputFiles({ name: '送电暖器.jpg', mimeType: 'image/jpeg', buffer: Buffer.from(b64, 'base64') });
+  await worker.waitForFunction(() => document.querySelector('.field[data-field="photos"] img[data-testid="photo"]')?.naturalHeight === 1280, null, { timeout: 20_000 });
+  await worker.click('button:has-text("保存")');
+  await shown(worker, 'li[data-testid="record"]:has-text("一台电暖器") [data-testid="record-step"]:has-text("完成")');
+  await worker.click('button:has-text("同步")').catch(() => {});
+  await worker.waitForFunction(
+    () => [...document.querySelectorAll('li[data-testid="record"]')].every((r) => r.dataset.synced === 'true')
+      && document.querySelector('[data-testid="photos-waiting"]') == null,
+    null,
+    { timeout: 30_000 },
+  );
+
+  // On the server: done today, with its photo held and the resident's words kept.
+  const token = await apiToken(server.url, 'county');
+  const pulled = await apiGet(server.url, token, `/api/sync/pull?scope=${VILLAGE}&after=0`);
+  const latest = pulled.changes.filter((c) => c.revision.record === wishId).at(-1).revision.content;
+  assert.equal(latest.status.dates['完成'], today);
+  assert.equal(latest.feedback, '冬天屋里暖和了,谢谢');
+  assert.equal(latest.photos.length, 1);
+  const photo = await fetch(`${server.url}/api/photos/${latest.photos[0]}`, { headers: { authorization: `Bearer ${token}` } });
+  assert.equal(photo.status, 200);
+
+  // The wall shows it done and the resident satisfied, and neither the photo nor their words.
+  const stranger = await phone();
+  await stranger.goto(`${server.url}/wall/${TOWN}`);
+  const card = stranger.locator('li.item:has-text("一台电暖器")');
+  assert.equal(await card.getAttribute('data-state'), '完成');
+  assert.match(await card.innerText(), /满意/);
+  assert.doesNotMatch(await stranger.locator('main').innerText(), /冬天屋里暖和了/);
+  assert.equal(await stranger.locator('main img').count(), 0);
+
+  // The county's figures: the village's one wish done, in as many days as it took.
+  const days = (Date.parse(today) - Date.parse(`${YEAR}-01-03`)) / 86_400_000;
+  const report = await apiGet(server.url, token, `/api/report/${TOWN}?plan=offers-test`);
+  const village = report.children.find((c) => c.area.code === VILLAGE);
+  const cell = (id) => village.cells.find((c) => c.indicator === id);
+  assert.equal(cell('micro_wishes_fulfilled').value, 100);
+  assert.equal(cell('micro_wish_days').value, days);
+  assert.equal(cell('micro_wishes_satisfied').value, 100);
 });
