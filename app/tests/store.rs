@@ -129,6 +129,34 @@ async fn a_photo_joins_the_upload_queue_with_the_save_that_names_it() {
 }
 
 #[wasm_bindgen_test]
+async fn the_phone_keeps_the_bytes_of_the_latest_photos_sent_only() {
+    use shequ_app::store::KEPT_SENT;
+    let db = fresh("t-photos-kept").await;
+    let bytes = js_sys::Uint8Array::from(&b"\xFF\xD8 a photo"[..]);
+    let ids: Vec<PhotoId> = (0..KEPT_SENT + 2)
+        .map(|i| PhotoId::of(&i.to_be_bytes()))
+        .collect();
+    for id in &ids {
+        db.add_photo(id, &bytes).await.unwrap();
+        db.photo_sent(id).await.unwrap();
+    }
+    assert!(
+        db.photo(&ids[0]).await.unwrap().is_none(),
+        "the oldest let go"
+    );
+    assert!(db.photo(&ids[1]).await.unwrap().is_none());
+    assert!(db.photo(&ids[2]).await.unwrap().is_some());
+    assert!(db.photo(ids.last().unwrap()).await.unwrap().is_some());
+    // One sent again moves to the end, and is not let go next.
+    db.photo_sent(&ids[2]).await.unwrap();
+    let newer = PhotoId::of(b"newer");
+    db.add_photo(&newer, &bytes).await.unwrap();
+    db.photo_sent(&newer).await.unwrap();
+    assert!(db.photo(&ids[2]).await.unwrap().is_some());
+    assert!(db.photo(&ids[3]).await.unwrap().is_none());
+}
+
+#[wasm_bindgen_test]
 async fn saved_records_survive_closing_and_reopening() {
     let db = fresh("t-reopen").await;
     let a = db.save(rev("保存后关闭"), 5).await.unwrap();

@@ -47,6 +47,7 @@ mod plans;
 use kept::{Kept, Written};
 
 pub use figures::KeptFigures;
+pub use photos::KEPT_SENT;
 
 const DB_NAME: &str = "shequ";
 const RECORDS: &str = "records";

@@ -4,11 +4,13 @@
 //! * `waiting`: named by a saved record and not yet held by the server, the queue
 //!   [`crate::sync`] uploads after the records (the save that names a photo marks it waiting in
 //!   the save's own transaction, so a saved photo is never left out of the queue);
-//! * `sent`: the server holds it; the bytes stay for showing it offline.
+//! * `sent`: the server holds it; the bytes stay for showing it offline, for the latest
+//!   [`KEPT_SENT`] photos sent (their order kept in `meta` under `photos:sent`): an older one is
+//!   read from the server when shown, so a year of photos does not fill a cheap phone.
 //!
 //! A photo of a record pulled from the server is not here: it is read from the server to show.
 
-use super::{Db, Result, StoreError};
+use super::{from_js, to_js, Db, MetaRow, Result, StoreError, META};
 use js_sys::{Object, Reflect, Uint8Array};
 use shequ_model::photo::PhotoId;
 use wasm_bindgen::{JsCast, JsValue};
@@ -17,6 +19,10 @@ pub(super) const PHOTOS: &str = "photos";
 const DRAFT: &str = "draft";
 const WAITING: &str = "waiting";
 const SENT: &str = "sent";
+/// Photos sent whose bytes the phone keeps: about 45 MB.
+pub const KEPT_SENT: usize = 300;
+/// The `meta` key of the photos sent, oldest first.
+const SENT_ORDER: &str = "photos:sent";
 
 fn row(id: &PhotoId, bytes: &JsValue, state: &str) -> Result<JsValue> {
     let o = Object::new();
@@ -87,14 +93,32 @@ impl Db {
             .collect())
     }
 
-    /// Notes that the server holds a photo.
+    /// Notes that the server holds a photo, and lets go of the bytes of the photos sent longest
+    /// ago beyond the latest [`KEPT_SENT`], in the same transaction.
     pub async fn photo_sent(&self, id: &PhotoId) -> Result<()> {
-        let tx = self.tx(&[PHOTOS], true)?;
-        let photos = tx.store(PHOTOS)?;
+        let tx = self.tx(&[PHOTOS, META], true)?;
+        let (photos, meta) = (tx.store(PHOTOS)?, tx.store(META)?);
         if let Some(r) = photos.get(JsValue::from_str(id.as_str())).await? {
             photos
                 .put(&row(id, &field(&r, "bytes"), SENT)?, None)
                 .await?;
+            let mut order: Vec<PhotoId> = match meta.get(JsValue::from_str(SENT_ORDER)).await? {
+                Some(v) if !v.is_undefined() => {
+                    serde_json::from_str(&from_js::<MetaRow>(v)?.value)?
+                }
+                _ => vec![],
+            };
+            order.retain(|p| p != id);
+            order.push(id.clone());
+            let beyond = order.len().saturating_sub(KEPT_SENT);
+            for old in order.drain(..beyond) {
+                photos.delete(JsValue::from_str(old.as_str())).await?;
+            }
+            let kept = MetaRow {
+                key: SENT_ORDER.into(),
+                value: serde_json::to_string(&order)?,
+            };
+            meta.put(&to_js(&kept)?, None).await?;
         }
         Self::finish(tx).await
     }
