@@ -40,9 +40,10 @@ fn main() -> ExitCode {
         "attack" => attack::attack(),
         "bench-import" => bench_import::bench_import(),
         "bench-phone" => bench_phone(&args[1..]),
+        "bench-photo" => browser_bench("tests/e2e/bench-photo.mjs", &args[1..]),
         "bench-lighthouse" => bench_lighthouse(&args[1..]),
         _ => {
-            eprintln!("usage: cargo xtask <run|test|build|size|fuzz [seconds per target]|attack|bench-import|bench-phone [records] [delay ms] [saves]|bench-lighthouse [visits]>");
+            eprintln!("usage: cargo xtask <run|test|build|size|fuzz [seconds per target]|attack|bench-import|bench-phone [records] [delay ms] [saves]|bench-photo [photos]|bench-lighthouse [visits]>");
             return ExitCode::from(2);
         }
     };
