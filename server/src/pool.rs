@@ -59,6 +59,11 @@ impl Pool {
         })
     }
 
+    /// Places left, to work in or to wait in: none means the next request is refused.
+    pub fn places_left(&self) -> usize {
+        self.places.available_permits()
+    }
+
     /// `work` on a thread of its own during a turn.
     pub async fn run<T: Send + 'static>(
         &self,

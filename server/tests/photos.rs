@@ -36,7 +36,8 @@ fn jpeg(w: u16, h: u16, tag: u8, extra: &[(u8, &[u8])]) -> Vec<u8> {
     b
 }
 
-async fn push_naming(app: &TestApp, who: &str, unit: &str, photos: &[&PhotoId]) {
+/// The outcome of pushing an activity in `unit` whose photos field holds `photos`.
+async fn push_activity(app: &TestApp, who: &str, unit: &str, photos: Value) -> PushOutcome {
     let record = common::new_record(
         unit,
         "volunteer_activity",
@@ -52,11 +53,12 @@ async fn push_naming(app: &TestApp, who: &str, unit: &str, photos: &[&PhotoId]) 
         .json()
         .await
         .unwrap();
-    assert!(
-        matches!(resp.results[0].outcome, PushOutcome::Stored { .. }),
-        "{:?}",
-        resp.results
-    );
+    resp.results.into_iter().next().unwrap().outcome
+}
+
+async fn push_naming(app: &TestApp, who: &str, unit: &str, photos: &[&PhotoId]) {
+    let outcome = push_activity(app, who, unit, json!(photos)).await;
+    assert!(matches!(outcome, PushOutcome::Stored { .. }), "{outcome:?}");
 }
 
 async fn upload(app: &TestApp, who: &str, id: &PhotoId, body: Vec<u8>) -> (u16, Value) {
@@ -226,22 +228,7 @@ async fn what_is_not_a_shrunk_photo_is_refused_with_its_reason(app: TestApp) {
         .unwrap();
     assert_eq!(resp.status(), 413);
     // A record naming something that is not a photo id is refused on its field.
-    let record = common::new_record(
-        VILLAGE,
-        "volunteer_activity",
-        json!({"title": "t", "date": "2018-10-17", "service": ["助老"], "photos": ["../../etc/passwd"]}),
-    );
-    let resp: PushResponse = app
-        .post_as(&me, "/api/sync/push")
-        .await
-        .json(&json!({"device": "photos-test", "changes": [record]}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    match &resp.results[0].outcome {
+    match push_activity(&app, &me, VILLAGE, json!(["../../etc/passwd"])).await {
         PushOutcome::Rejected { errors, .. } => {
             assert_eq!(errors.len(), 1, "{errors:?}");
             assert_eq!(errors[0].field, "photos");
@@ -249,6 +236,55 @@ async fn what_is_not_a_shrunk_photo_is_refused_with_its_reason(app: TestApp) {
         }
         other => panic!("{other:?}"),
     }
+}
+
+/// Uploads beyond those served and waiting are told at once to come back; those waiting have not
+/// been read yet, and all go through once the turns are free.
+#[tokio::test]
+async fn a_flood_of_uploads_waits_in_bounded_places_and_the_rest_come_back_later() {
+    let app = common::spawn_app().await;
+    let me = worker(VILLAGE);
+    let photos: Vec<Vec<u8>> = (0..17u8).map(|i| jpeg(1280, 960, i, &[])).collect();
+    let ids: Vec<PhotoId> = photos.iter().map(|p| PhotoId::of(p)).collect();
+    for chunk in ids.chunks(6) {
+        push_naming(&app, &me, VILLAGE, &chunk.iter().collect::<Vec<_>>()).await;
+    }
+    let token = app.token(&me).await;
+    // Every upload turn taken, as by four slow uploads.
+    let mut held = Vec::new();
+    for _ in 0..4 {
+        held.push(app.state.photos.uploads.turn().await.unwrap());
+    }
+    let send = |id: &PhotoId, body: Vec<u8>| {
+        app.client
+            .put(app.url(&format!("/api/photos/{id}")))
+            .bearer_auth(&token)
+            .body(body)
+            .send()
+    };
+    let waiting: Vec<_> = ids[..16]
+        .iter()
+        .zip(&photos)
+        .map(|(id, body)| tokio::spawn(send(id, body.clone())))
+        .collect();
+    // The sixteen take the places to wait in (four per turn).
+    for _ in 0..250 {
+        if app.state.photos.uploads.places_left() == 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(app.state.photos.uploads.places_left(), 0);
+    let refused = send(&ids[16], photos[16].clone()).await.unwrap();
+    assert_eq!(refused.status(), 503);
+    assert!(refused.headers().contains_key("retry-after"));
+    assert!(waiting.iter().all(|w| !w.is_finished()), "the others wait");
+    drop(held);
+    for w in waiting {
+        assert_eq!(w.await.unwrap().unwrap().status(), 201);
+    }
+    let again = send(&ids[16], photos[16].clone()).await.unwrap();
+    assert_eq!(again.status(), 201, "once the flood has passed");
 }
 
 common::conformance!(

@@ -8,8 +8,8 @@ use crate::auth::Caller;
 use crate::error::{ApiError, AppJson};
 use crate::store::PhotoRow;
 use crate::AppState;
-use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -20,12 +20,7 @@ use shequ_model::photo::{self, PhotoAnswer, PhotoAsk, PhotoId, MAX_ASKED, MAX_BY
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/photos/wanted", post(wanted))
-        .route(
-            "/api/photos/{id}",
-            get(read)
-                .put(upload)
-                .layer(DefaultBodyLimit::max(MAX_BYTES)),
-        )
+        .route("/api/photos/{id}", get(read).put(upload))
 }
 
 fn id_of(s: &str) -> Result<PhotoId, ApiError> {
@@ -55,14 +50,19 @@ async fn wanted(
     Ok(Json(answer))
 }
 
+/// The body is read only in the upload's turn: uploads waiting hold a connection each, not a
+/// photo's worth of memory.
 async fn upload(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    body: Bytes,
+    body: Body,
 ) -> Result<Response, ApiError> {
     let id = id_of(&id)?;
     let _turn = state.photos.uploads.turn().await?;
+    let body: Bytes = axum::body::to_bytes(body, MAX_BYTES)
+        .await
+        .map_err(|_| ApiError::TooLarge(format!("照片不能超过 {} KB", MAX_BYTES / 1024)))?;
     let named = state
         .store
         .photos_named(caller.account.unit.as_str(), std::slice::from_ref(&id))
