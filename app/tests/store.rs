@@ -154,6 +154,13 @@ async fn the_phone_keeps_the_bytes_of_the_latest_photos_sent_only() {
     db.photo_sent(&newer).await.unwrap();
     assert!(db.photo(&ids[2]).await.unwrap().is_some());
     assert!(db.photo(&ids[3]).await.unwrap().is_none());
+    // A photo read from the server is kept as one sent: it shows offline, never uploads, and
+    // takes its place in the order.
+    let fetched = PhotoId::of(b"from the server");
+    db.keep_fetched(&fetched, &bytes).await.unwrap();
+    assert!(db.photo(&fetched).await.unwrap().is_some());
+    assert!(db.waiting_photos().await.unwrap().is_empty());
+    assert!(db.photo(&ids[4]).await.unwrap().is_none());
 }
 
 #[wasm_bindgen_test]

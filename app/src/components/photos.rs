@@ -147,13 +147,20 @@ pub fn PhotoImg(id: PhotoId) -> impl IntoView {
     let (missing, set_missing) = signal(false);
     let made: StoredValue<Option<String>, LocalStorage> = StoredValue::new_local(None);
     leptos::task::spawn_local(async move {
-        let local = match Db::get().await {
-            Ok(db) => db.photo(&id).await.ok().flatten(),
-            Err(_) => None,
+        let db = Db::get().await.ok();
+        let local = match &db {
+            Some(db) => db.photo(&id).await.ok().flatten(),
+            None => None,
         };
         let bytes = match local {
             Some(b) => Some(b),
-            None => api::photo(&id).await.ok(),
+            None => {
+                let fetched = api::photo(&id).await.ok();
+                if let (Some(db), Some(b)) = (&db, &fetched) {
+                    let _ = db.keep_fetched(&id, b).await;
+                }
+                fetched
+            }
         };
         match bytes.and_then(|b| object_url(&b)) {
             Some(u) => {

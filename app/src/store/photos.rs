@@ -8,7 +8,8 @@
 //!   [`KEPT_SENT`] photos sent (their order kept in `meta` under `photos:sent`): an older one is
 //!   read from the server when shown, so a year of photos does not fill a cheap phone.
 //!
-//! A photo of a record pulled from the server is not here: it is read from the server to show.
+//! A photo of a record this phone did not make is read from the server the first time it is
+//! shown, and kept as one sent.
 
 use super::{from_js, to_js, Db, MetaRow, Result, StoreError, META};
 use js_sys::{Object, Reflect, Uint8Array};
@@ -50,6 +51,33 @@ pub(super) async fn queue_in(photos: &rexie::Store, ids: &[PhotoId]) -> Result<(
             }
         }
     }
+    Ok(())
+}
+
+/// Writes a photo as sent, last in the order of photos sent, and lets go of those beyond the
+/// latest [`KEPT_SENT`].
+async fn sent_in(
+    photos: &rexie::Store,
+    meta: &rexie::Store,
+    id: &PhotoId,
+    bytes: &JsValue,
+) -> Result<()> {
+    photos.put(&row(id, bytes, SENT)?, None).await?;
+    let mut order: Vec<PhotoId> = match meta.get(JsValue::from_str(SENT_ORDER)).await? {
+        Some(v) if !v.is_undefined() => serde_json::from_str(&from_js::<MetaRow>(v)?.value)?,
+        _ => vec![],
+    };
+    order.retain(|p| p != id);
+    order.push(id.clone());
+    let beyond = order.len().saturating_sub(KEPT_SENT);
+    for old in order.drain(..beyond) {
+        photos.delete(JsValue::from_str(old.as_str())).await?;
+    }
+    let kept = MetaRow {
+        key: SENT_ORDER.into(),
+        value: serde_json::to_string(&order)?,
+    };
+    meta.put(&to_js(&kept)?, None).await?;
     Ok(())
 }
 
@@ -99,26 +127,18 @@ impl Db {
         let tx = self.tx(&[PHOTOS, META], true)?;
         let (photos, meta) = (tx.store(PHOTOS)?, tx.store(META)?);
         if let Some(r) = photos.get(JsValue::from_str(id.as_str())).await? {
-            photos
-                .put(&row(id, &field(&r, "bytes"), SENT)?, None)
-                .await?;
-            let mut order: Vec<PhotoId> = match meta.get(JsValue::from_str(SENT_ORDER)).await? {
-                Some(v) if !v.is_undefined() => {
-                    serde_json::from_str(&from_js::<MetaRow>(v)?.value)?
-                }
-                _ => vec![],
-            };
-            order.retain(|p| p != id);
-            order.push(id.clone());
-            let beyond = order.len().saturating_sub(KEPT_SENT);
-            for old in order.drain(..beyond) {
-                photos.delete(JsValue::from_str(old.as_str())).await?;
-            }
-            let kept = MetaRow {
-                key: SENT_ORDER.into(),
-                value: serde_json::to_string(&order)?,
-            };
-            meta.put(&to_js(&kept)?, None).await?;
+            sent_in(&photos, &meta, id, &field(&r, "bytes")).await?;
+        }
+        Self::finish(tx).await
+    }
+
+    /// Keeps a photo read from the server (of a record this phone did not make) as one sent, so
+    /// that it shows offline from then on; a photo this phone holds already keeps its state.
+    pub async fn keep_fetched(&self, id: &PhotoId, bytes: &Uint8Array) -> Result<()> {
+        let tx = self.tx(&[PHOTOS, META], true)?;
+        let (photos, meta) = (tx.store(PHOTOS)?, tx.store(META)?);
+        if photos.get(JsValue::from_str(id.as_str())).await?.is_none() {
+            sent_in(&photos, &meta, id, bytes).await?;
         }
         Self::finish(tx).await
     }
