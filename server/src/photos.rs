@@ -72,15 +72,16 @@ impl Photos {
             .map_err(|e| ApiError::Internal(format!("photo store: {e}")))
     }
 
-    pub async fn get(&self, id: &PhotoId) -> Result<axum::body::Bytes, ApiError> {
+    /// A photo as a stream of its bytes, and its size: a reader holds a chunk at a time, not
+    /// the photo.
+    pub async fn get(&self, id: &PhotoId) -> Result<(axum::body::Body, u64), ApiError> {
         let got = self
             .store
             .get(&Self::path(id))
             .await
             .map_err(|e| ApiError::Internal(format!("photo store: {e}")))?;
-        got.bytes()
-            .await
-            .map_err(|e| ApiError::Internal(format!("photo store: {e}")))
+        let size = got.meta.size;
+        Ok((axum::body::Body::from_stream(got.into_stream()), size))
     }
 }
 

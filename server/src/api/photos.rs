@@ -112,10 +112,11 @@ async fn read(
     if !matches!(named.first(), Some((_, true))) {
         return Err(ApiError::NotFound("没有这张照片,或您无权查看".into()));
     }
-    let bytes = state.photos.get(&id).await?;
-    let mut r = bytes.into_response();
+    let (body, size) = state.photos.get(&id).await?;
+    let mut r = body.into_response();
     let h = r.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static("image/jpeg"));
+    h.insert(header::CONTENT_LENGTH, HeaderValue::from(size));
     // A photo never changes under its id; it is this account's to keep, not a shared cache's.
     h.insert(
         header::CACHE_CONTROL,
