@@ -75,6 +75,8 @@ struct Setters {
 thread_local! {
     static RETRY_MS: Cell<u32> = const { Cell::new(0) };
     static RETRY_GEN: Cell<u32> = const { Cell::new(0) };
+    /// Whether reading the plans is being tried again ([`AppState::refresh_reference`]).
+    static PLAN_RETRY: Cell<bool> = const { Cell::new(false) };
 }
 
 /// Tells index.html's gate.js, which cannot read IndexedDB before the first paint, whether this
@@ -341,8 +343,25 @@ impl AppState {
     }
 
     /// Brings from the server the plans the phone lacks or that changed, which plan is current,
-    /// and the areas.
+    /// and the areas. A phone that holds no plan yet has no page to show: while it has none, a
+    /// failed read (a link that did not answer in time) is tried again, ever less often.
     pub async fn refresh_reference(self) {
+        self.refresh_reference_once().await;
+        if self.plans.get_untracked().is_none() && !PLAN_RETRY.with(|r| r.replace(true)) {
+            spawn_local(async move {
+                let mut delay = 3_000;
+                while self.plans.get_untracked().is_none() && self.session.get_untracked().is_some()
+                {
+                    gloo_timers::future::TimeoutFuture::new(delay).await;
+                    self.refresh_reference_once().await;
+                    delay = (delay * 2).min(60_000);
+                }
+                PLAN_RETRY.with(|r| r.set(false));
+            });
+        }
+    }
+
+    async fn refresh_reference_once(self) {
         let Ok(db) = Db::get().await else { return };
         match api::plans().await {
             Ok(summaries) => {
